@@ -1,0 +1,105 @@
+/*
+ * gguf.h — read-only view of a GGUF file (v2 and v3) over mmap.
+ *
+ * Owns: the mapping, the parsed metadata (key/value pairs, arrays possibly nested) and the
+ * tensor infos. Every count, length, offset and size read from the file is checked against the
+ * file size with overflow-safe arithmetic before use; a malformed file yields PAGEDVK_ERR_FORMAT
+ * with a message naming the field and its byte offset, never a crash.
+ * Strings point into the mapping (not NUL-terminated: use .len).
+ */
+#ifndef PV_GGUF_H
+#define PV_GGUF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "model/dtype.h"
+
+typedef enum gguf_vtype {
+  GGUF_VT_UINT8 = 0, GGUF_VT_INT8 = 1, GGUF_VT_UINT16 = 2, GGUF_VT_INT16 = 3,
+  GGUF_VT_UINT32 = 4, GGUF_VT_INT32 = 5, GGUF_VT_FLOAT32 = 6, GGUF_VT_BOOL = 7,
+  GGUF_VT_STRING = 8, GGUF_VT_ARRAY = 9, GGUF_VT_UINT64 = 10, GGUF_VT_INT64 = 11,
+  GGUF_VT_FLOAT64 = 12, GGUF_VT_COUNT
+} gguf_vtype;
+
+typedef struct gguf_str {
+  const char *ptr; /* into the mapping; not NUL-terminated */
+  uint64_t len;
+} gguf_str;
+
+typedef struct gguf_value gguf_value;
+
+/* An array value. Scalar elements stay in the file (`data`, little-endian, elem_type's size);
+ * strings and nested arrays are parsed into `items`. */
+typedef struct gguf_array {
+  gguf_vtype elem_type;
+  uint64_t n;
+  const void *data;   /* scalar arrays: n elements in the mapping */
+  gguf_str *strs;     /* string arrays: n strings */
+  gguf_value *items;  /* nested arrays: n values of type GGUF_VT_ARRAY */
+} gguf_array;
+
+struct gguf_value {
+  gguf_vtype type;
+  union {
+    uint64_t u64; /* UINT8..UINT64 and BOOL widened */
+    int64_t i64;  /* INT8..INT64 widened */
+    double f64;   /* FLOAT32 / FLOAT64 widened */
+    gguf_str str;
+    gguf_array arr;
+  } v;
+};
+
+typedef struct gguf_kv {
+  gguf_str key;
+  gguf_value value;
+} gguf_kv;
+
+#define GGUF_MAX_DIMS 4
+
+typedef struct gguf_tensor {
+  gguf_str name;
+  uint32_t n_dims;
+  uint64_t ne[GGUF_MAX_DIMS]; /* ne[0] is the innermost (row length); unused dims are 1 */
+  pv_dtype type;
+  uint64_t offset;            /* relative to the data section */
+  uint64_t nbytes;
+  const uint8_t *data;        /* into the mapping, checked to lie inside the file */
+} gguf_tensor;
+
+typedef struct gguf_file {
+  uint32_t version;
+  uint64_t n_kv;
+  gguf_kv *kv;
+  uint64_t n_tensors;
+  gguf_tensor *tensors;
+  uint64_t alignment;      /* general.alignment, default 32 */
+  uint64_t data_offset;    /* start of the tensor data section */
+  const uint8_t *base;     /* whole file */
+  uint64_t size;
+  int fd;                  /* -1 when opened from memory */
+} gguf_file;
+
+/* Opens and parses `path` (mmap). */
+int gguf_open(gguf_file **out, const char *path, pv_error *err);
+/* Parses a buffer the caller keeps alive for the file's lifetime (tests, fuzzing). */
+int gguf_open_memory(gguf_file **out, const void *data, uint64_t size, pv_error *err);
+void gguf_close(gguf_file *f);
+
+/* Metadata lookup. NULL / false when absent or of an incompatible type. */
+const gguf_kv *gguf_find(const gguf_file *f, const char *key);
+bool gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out);  /* any unsigned/signed>=0 int */
+bool gguf_get_i64(const gguf_file *f, const char *key, int64_t *out);
+bool gguf_get_f64(const gguf_file *f, const char *key, double *out);    /* float32/64 */
+bool gguf_get_bool(const gguf_file *f, const char *key, bool *out);
+bool gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
+const gguf_array *gguf_get_arr(const gguf_file *f, const char *key);
+
+/* Tensor lookup by name; NULL when absent. */
+const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
+
+bool gguf_str_eq(gguf_str s, const char *cstr);
+const char *gguf_vtype_name(gguf_vtype t);
+
+#endif /* PV_GGUF_H */

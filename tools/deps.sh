@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pagedvk needs, and only those that are missing.
+# Idempotent: a second run installs nothing. Runs apt-get as root, or through sudo.
+# Every package is named once, here.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake make gcc clang pkg-config
+  # Vulkan: loader headers, shader compiler, SPIR-V validator, CPU driver (lavapipe), validation layer
+  libvulkan-dev glslang-tools spirv-tools mesa-vulkan-drivers vulkan-validationlayers
+  # tests
+  libcmocka-dev
+  # server, hashing, BPE pre-tokenizer regexes
+  libmicrohttpd-dev libcjson-dev libxxhash-dev libpcre2-dev
+  # fuzzing runtime for clang's libFuzzer
+  libclang-rt-14-dev
+  # server integration tests use curl (and Node's npm for the openai client, see below)
+  curl
+  # benchmark plots; aarch64 cross-build and its test runner
+  gnuplot-nox gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js may come from another packaging (nodesource ships npm inside nodejs): ask for
+# Debian's nodejs+npm only when the commands are absent.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
