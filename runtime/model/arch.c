@@ -1,0 +1,183 @@
+/*
+ * arch.c — hyper-parameters and tensor binding for the supported architectures.
+ * Key names follow GGUF's convention "<arch>.<field>" (e.g. "llama.embedding_length").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/arch.h"
+
+typedef struct arch_desc {
+  const char *name;
+  pv_arch arch;
+  pv_rope_style rope;
+  bool qkv_bias;
+} arch_desc;
+
+static const arch_desc ARCHES[] = {
+    {"llama", PV_ARCH_LLAMA, PV_ROPE_NORMAL, false},
+    {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, true},
+};
+
+static bool get_arch_u32(const gguf_file *f, const char *arch, const char *field, uint32_t *out) {
+  char key[128];
+  uint64_t v;
+  snprintf(key, sizeof key, "%s.%s", arch, field);
+  if (!gguf_get_u64(f, key, &v) || v > UINT32_MAX) return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+static bool get_arch_f32(const gguf_file *f, const char *arch, const char *field, float *out) {
+  char key[128];
+  double v;
+  snprintf(key, sizeof key, "%s.%s", arch, field);
+  if (!gguf_get_f64(f, key, &v)) return false;
+  *out = (float)v;
+  return true;
+}
+
+static int require_u32(const gguf_file *f, const char *arch, const char *field, uint32_t *out, pv_error *err) {
+  if (get_arch_u32(f, arch, field, out) && *out > 0) return PAGEDVK_OK;
+  return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: missing or invalid metadata %s.%s", arch, field);
+}
+
+static const arch_desc *find_arch(gguf_str name) {
+  for (size_t i = 0; i < PV_ARRAY_LEN(ARCHES); i++)
+    if (gguf_str_eq(name, ARCHES[i].name)) return &ARCHES[i];
+  return NULL;
+}
+
+static void read_rope_scaling(const gguf_file *f, const char *a, pv_hparams *hp) {
+  char key[128];
+  gguf_str type = {0};
+  float factor = 0.0f;
+  hp->rope_pos_scale = 1.0f;
+  snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+  bool has_type = gguf_get_str(f, key, &type);
+  if ((has_type && gguf_str_eq(type, "linear")) || !has_type) {
+    if (get_arch_f32(f, a, "rope.scaling.factor", &factor) && factor > 0.0f && (has_type || factor != 1.0f))
+      hp->rope_pos_scale = 1.0f / factor;
+    else if (get_arch_f32(f, a, "rope.scale_linear", &factor) && factor > 0.0f)
+      hp->rope_pos_scale = 1.0f / factor;
+  }
+  if (has_type && !gguf_str_eq(type, "linear") && !gguf_str_eq(type, "none"))
+    pv_log(PV_LOG_WARN, "model: rope scaling type '%.*s' is not supported; using unscaled positions",
+           (int)type.len, type.ptr);
+}
+
+int pv_hparams_load(pv_hparams *hp, const gguf_file *f, pv_error *err) {
+  memset(hp, 0, sizeof *hp);
+  gguf_str name;
+  if (!gguf_get_str(f, "general.architecture", &name))
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata general.architecture is missing");
+  const arch_desc *d = find_arch(name);
+  if (!d)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
+                   "model: architecture '%.*s' is not supported (supported: llama, qwen2)", (int)name.len, name.ptr);
+  const char *a = d->name;
+  hp->arch = d->arch;
+  hp->arch_name = d->name;
+  hp->rope_style = d->rope;
+  hp->qkv_bias = d->qkv_bias;
+  int rc;
+  if ((rc = require_u32(f, a, "embedding_length", &hp->n_embd, err)) ||
+      (rc = require_u32(f, a, "block_count", &hp->n_layer, err)) ||
+      (rc = require_u32(f, a, "attention.head_count", &hp->n_head, err)) ||
+      (rc = require_u32(f, a, "feed_forward_length", &hp->n_ff, err)))
+    return rc;
+  if (!get_arch_u32(f, a, "attention.head_count_kv", &hp->n_head_kv) || hp->n_head_kv == 0) hp->n_head_kv = hp->n_head;
+  if (!get_arch_u32(f, a, "context_length", &hp->n_ctx_train) || hp->n_ctx_train == 0) hp->n_ctx_train = 2048;
+  if (hp->n_embd % hp->n_head || hp->n_head % hp->n_head_kv)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: embedding %u, heads %u, kv heads %u do not divide", hp->n_embd,
+                   hp->n_head, hp->n_head_kv);
+  hp->head_dim = hp->n_embd / hp->n_head;
+  uint32_t kl;
+  if (get_arch_u32(f, a, "attention.key_length", &kl) && kl != hp->head_dim)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: key_length %u != embedding/heads %u", kl, hp->head_dim);
+  if (!get_arch_u32(f, a, "rope.dimension_count", &hp->rope_dim) || hp->rope_dim == 0) hp->rope_dim = hp->head_dim;
+  if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: rope.dimension_count %u invalid for head size %u", hp->rope_dim,
+                   hp->head_dim);
+  if (!get_arch_f32(f, a, "rope.freq_base", &hp->rope_base) || hp->rope_base <= 0.0f) hp->rope_base = 10000.0f;
+  if (!get_arch_f32(f, a, "attention.layer_norm_rms_epsilon", &hp->rms_eps) || hp->rms_eps <= 0.0f) hp->rms_eps = 1e-5f;
+  read_rope_scaling(f, a, hp);
+  const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
+  const gguf_array *tokens = gguf_get_arr(f, "tokenizer.ggml.tokens");
+  if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
+  else if (tokens && tokens->n <= UINT32_MAX) hp->n_vocab = (uint32_t)tokens->n;
+  hp->tied_embeddings = gguf_find_tensor(f, "output.weight") == NULL;
+  return PAGEDVK_OK;
+}
+
+/* Finds a tensor and checks its 2-D (or 1-D when ne1 == 0) shape and that its type is supported. */
+static int bind(const gguf_tensor **out, const gguf_file *f, const char *name, uint64_t ne0, uint64_t ne1,
+                bool optional, pv_error *err) {
+  const gguf_tensor *t = gguf_find_tensor(f, name);
+  *out = t;
+  if (!t) return optional ? PAGEDVK_OK : pv_fail(err, PAGEDVK_ERR_FORMAT, "model: tensor '%s' is missing", name);
+  uint64_t want1 = ne1 ? ne1 : 1;
+  if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: tensor '%s' has shape [%llu, %llu], expected [%llu, %llu]", name,
+                   (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], (unsigned long long)ne0,
+                   (unsigned long long)want1);
+  const pv_dtype_info *info = pv_dtype_get(t->type);
+  if (!info || !info->supported)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: tensor '%s' has type %s, which is not supported", name,
+                   info ? info->name : "unknown");
+  return PAGEDVK_OK;
+}
+
+static int bind_layer(pv_layer_tensors *L, const gguf_file *f, const pv_hparams *hp, uint32_t i, pv_error *err) {
+  char n[96];
+  const uint64_t e = hp->n_embd, q = (uint64_t)hp->n_head * hp->head_dim, kv = (uint64_t)hp->n_head_kv * hp->head_dim;
+  int rc;
+#define B(field, suffix, ne0, ne1, opt)                                  \
+  snprintf(n, sizeof n, "blk.%u.%s", i, suffix);                         \
+  if ((rc = bind(&L->field, f, n, ne0, ne1, opt, err)) != PAGEDVK_OK) return rc;
+  B(attn_norm, "attn_norm.weight", e, 0, false)
+  B(wq, "attn_q.weight", e, q, false)
+  B(wk, "attn_k.weight", e, kv, false)
+  B(wv, "attn_v.weight", e, kv, false)
+  B(bq, "attn_q.bias", q, 0, !hp->qkv_bias)
+  B(bk, "attn_k.bias", kv, 0, !hp->qkv_bias)
+  B(bv, "attn_v.bias", kv, 0, !hp->qkv_bias)
+  B(wo, "attn_output.weight", q, e, false)
+  B(ffn_norm, "ffn_norm.weight", e, 0, false)
+  B(w_gate, "ffn_gate.weight", e, hp->n_ff, false)
+  B(w_up, "ffn_up.weight", e, hp->n_ff, false)
+  B(w_down, "ffn_down.weight", hp->n_ff, e, false)
+#undef B
+  return PAGEDVK_OK;
+}
+
+int pv_model_tensors_bind(pv_model_tensors *mt, const gguf_file *f, const pv_hparams *hp, pv_error *err) {
+  memset(mt, 0, sizeof *mt);
+  if (hp->n_vocab == 0) return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: vocabulary size unknown");
+  int rc = bind(&mt->tok_embd, f, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err);
+  if (rc) return rc;
+  if ((rc = bind(&mt->output_norm, f, "output_norm.weight", hp->n_embd, 0, false, err))) return rc;
+  if ((rc = bind(&mt->output, f, "output.weight", hp->n_embd, hp->n_vocab, true, err))) return rc;
+  if (!mt->output) mt->output = mt->tok_embd;
+  mt->layers = calloc(hp->n_layer, sizeof *mt->layers);
+  if (!mt->layers) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "model: out of memory");
+  for (uint32_t i = 0; i < hp->n_layer; i++)
+    if ((rc = bind_layer(&mt->layers[i], f, hp, i, err))) {
+      pv_model_tensors_free(mt);
+      return rc;
+    }
+  return PAGEDVK_OK;
+}
+
+void pv_model_tensors_free(pv_model_tensors *mt) {
+  free(mt->layers);
+  mt->layers = NULL;
+}
+
+uint64_t pv_model_param_count(const gguf_file *f) {
+  uint64_t n = 0;
+  for (uint64_t i = 0; i < f->n_tensors; i++)
+    n += f->tensors[i].ne[0] * f->tensors[i].ne[1] * f->tensors[i].ne[2] * f->tensors[i].ne[3];
+  return n;
+}

@@ -1,0 +1,62 @@
+/*
+ * arch.h — what a model is, independent of where it runs: hyper-parameters read from GGUF
+ * metadata and the tensors of each layer, checked for presence, shape and a supported type.
+ * Supported architectures: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM) and `qwen2`.
+ */
+#ifndef PV_ARCH_H
+#define PV_ARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/gguf.h"
+
+typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1 } pv_arch;
+
+/* How RoPE pairs the dimensions of a head: NORMAL rotates (x[2i], x[2i+1]) — llama.cpp's
+ * converter permutes Llama's q/k weights for this; NEOX rotates (x[i], x[i + rope_dim/2]). */
+typedef enum pv_rope_style { PV_ROPE_NORMAL = 0, PV_ROPE_NEOX = 1 } pv_rope_style;
+
+typedef struct pv_hparams {
+  pv_arch arch;
+  const char *arch_name;
+  uint32_t n_vocab;
+  uint32_t n_embd;
+  uint32_t n_layer;
+  uint32_t n_head;
+  uint32_t n_head_kv;
+  uint32_t head_dim;
+  uint32_t n_ff;
+  uint32_t n_ctx_train;
+  uint32_t rope_dim;        /* dimensions of a head that RoPE rotates (== head_dim usually) */
+  float rope_base;
+  float rope_pos_scale;     /* linear rope scaling: positions are multiplied by this (1/factor) */
+  float rms_eps;
+  pv_rope_style rope_style;
+  bool qkv_bias;            /* qwen2: q/k/v projections have biases */
+  bool tied_embeddings;     /* no output.weight: logits use token_embd.weight */
+} pv_hparams;
+
+typedef struct pv_layer_tensors {
+  const gguf_tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo;
+  const gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
+} pv_layer_tensors;
+
+typedef struct pv_model_tensors {
+  const gguf_tensor *tok_embd;
+  const gguf_tensor *output_norm;
+  const gguf_tensor *output; /* == tok_embd when tied */
+  pv_layer_tensors *layers;  /* n_layer entries, owned */
+} pv_model_tensors;
+
+/* Reads the hyper-parameters; unknown architecture → PAGEDVK_ERR_UNSUPPORTED naming it. */
+int pv_hparams_load(pv_hparams *hp, const gguf_file *f, pv_error *err);
+
+/* Finds every tensor the architecture needs and checks its shape and type. */
+int pv_model_tensors_bind(pv_model_tensors *mt, const gguf_file *f, const pv_hparams *hp, pv_error *err);
+void pv_model_tensors_free(pv_model_tensors *mt);
+
+/* Number of parameters (elements of all tensors). */
+uint64_t pv_model_param_count(const gguf_file *f);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * ref.h — the CPU reference forward pass: the oracle every shader and the engine are tested
+ * against. Float32 throughout, weights dequantized once at load, a contiguous KV cache, one
+ * token at a time. It shares only the GGUF reader, the dequantizers and the tokenizer with the
+ * Vulkan path, so that it can catch their bugs.
+ */
+#ifndef PV_REF_H
+#define PV_REF_H
+
+#include <stdint.h>
+
+#include "model/arch.h"
+
+typedef struct pv_ref_layer {
+  float *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo; /* b* NULL without biases */
+  float *ffn_norm, *w_gate, *w_up, *w_down;
+} pv_ref_layer;
+
+typedef struct pv_ref {
+  pv_hparams hp;
+  float *tok_embd;     /* [n_vocab][n_embd] */
+  float *output_norm;  /* [n_embd] */
+  float *output;       /* [n_vocab][n_embd]; == tok_embd when tied */
+  pv_ref_layer *layers;
+  uint32_t max_ctx;
+  uint32_t n_past;     /* tokens in the cache */
+  float *k_cache;      /* [n_layer][max_ctx][n_head_kv * head_dim] */
+  float *v_cache;
+  /* scratch */
+  float *x, *xn, *q, *k, *v, *att, *scores, *gate, *up, *logits;
+} pv_ref;
+
+int pv_ref_create(pv_ref **out, const gguf_file *f, uint32_t max_ctx, pv_error *err);
+void pv_ref_destroy(pv_ref *r);
+
+/* Forgets the cached tokens. */
+void pv_ref_reset(pv_ref *r);
+
+/* Runs one token at position n_past, appends its K/V and returns the logits (n_vocab floats,
+ * owned by r, valid until the next call). */
+int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err);
+
+/* Feeds `prompt` and then picks n_gen tokens greedily (argmax, lowest id on ties). */
+int pv_ref_generate_greedy(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, uint32_t n_gen, int32_t *out,
+                           pv_error *err);
+
+/* Building blocks, also used by tests of the shaders as the definition of each op. */
+void pv_ref_rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps);
+void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols);
+void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, pv_rope_style style);
+uint32_t pv_ref_argmax(const float *x, uint32_t n);
+
+#endif

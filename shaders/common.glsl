@@ -1,0 +1,12 @@
+// common.glsl — helpers shared by the compute shaders.
+// Every buffer of packed data (weights, f16 KV) is read as 32-bit words so that no shader needs
+// 8- or 16-bit storage; halves are unpacked with unpackHalf2x16 (core GLSL, no fp16 arithmetic).
+#ifndef PV_COMMON_GLSL
+#define PV_COMMON_GLSL
+
+// Byte b of word w.
+uint byte_of(uint w, uint b) { return (w >> (8u * b)) & 0xffu; }
+
+float silu(float x) { return x / (1.0 + exp(-x)); }
+
+#endif

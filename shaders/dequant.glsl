@@ -1,0 +1,203 @@
+// dequant.glsl — dequantize weights in units of 32 consecutive elements of a row, for the GGUF
+// block layouts. The including shader declares an array of weight buffers
+//   layout(std430, binding = B) readonly buffer WeightBuf { uint d[]; } WB[n];
+// and defines WTYPE as one of the WT_* numbers below (a build-time variant per type).
+//
+//   void dq_unit(uint wb, uint row_byte, uint u, out float v[32])
+//     wb: which buffer of WB; row_byte: byte offset of the row; u: 32-element unit in the row.
+//
+// Layouts (bytes): Q4_0 {f16 d; u8 qs[16]}            v = (q - 8) d
+//                  Q4_1 {f16 d, m; u8 qs[16]}          v = q d + m
+//                  Q5_0 {f16 d; u32 qh; u8 qs[16]}     v = (q | hbit<<4) d - 16 d
+//                  Q5_1 {f16 d, m; u32 qh; u8 qs[16]}  v = (q | hbit<<4) d + m
+//                  Q8_0 {f16 d; i8 qs[32]}             v = q d
+//                  Q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}  256 elements, 8 sub-blocks
+//                  Q5_K {f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}
+//                  Q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}
+// In Q4_0..Q5_1 elements 0..15 are the low nibbles of qs and 16..31 the high nibbles.
+#ifndef PV_DEQUANT_GLSL
+#define PV_DEQUANT_GLSL
+#include "common.glsl"
+
+#define WT_F32 0
+#define WT_F16 1
+#define WT_Q4_0 2
+#define WT_Q4_1 3
+#define WT_Q5_0 6
+#define WT_Q5_1 7
+#define WT_Q8_0 8
+#define WT_Q4_K 12
+#define WT_Q5_K 13
+#define WT_Q6_K 14
+#define WT_BF16 30
+
+#ifndef WTYPE
+#define WTYPE WT_F32
+#endif
+
+uint rd8(uint wb, uint byte) { return byte_of(WB[wb].d[byte >> 2], byte & 3u); }
+// 16-bit value at an even byte offset.
+uint rd16(uint wb, uint byte) { return (WB[wb].d[byte >> 2] >> ((byte & 2u) * 8u)) & 0xffffu; }
+float rdh(uint wb, uint byte) { return unpackHalf2x16(rd16(wb, byte)).x; }
+// 32-bit value at an even byte offset.
+uint rd32u(uint wb, uint byte) {
+  if ((byte & 2u) == 0u) return WB[wb].d[byte >> 2];
+  return (WB[wb].d[byte >> 2] >> 16) | (WB[wb].d[(byte >> 2) + 1u] << 16);
+}
+
+// Q4_K / Q5_K: 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes at `sb`.
+void scale_min_k4(uint wb, uint sb, uint j, out float sc, out float mn) {
+  if (j < 4u) {
+    sc = float(rd8(wb, sb + j) & 63u);
+    mn = float(rd8(wb, sb + j + 4u) & 63u);
+  } else {
+    sc = float((rd8(wb, sb + j + 4u) & 0xfu) | ((rd8(wb, sb + j - 4u) >> 6) << 4));
+    mn = float((rd8(wb, sb + j + 4u) >> 4) | ((rd8(wb, sb + j) >> 6) << 4));
+  }
+}
+
+void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
+#if WTYPE == WT_F32
+  uint w0 = (row_byte >> 2) + u * 32u;
+  for (uint i = 0u; i < 32u; i++) v[i] = uintBitsToFloat(WB[wb].d[w0 + i]);
+#elif WTYPE == WT_F16
+  uint w0 = (row_byte >> 2) + u * 16u;   // rows of f16 are 4-byte aligned when K is even
+  for (uint i = 0u; i < 16u; i++) {
+    vec2 h = unpackHalf2x16(WB[wb].d[w0 + i]);
+    v[2u * i] = h.x;
+    v[2u * i + 1u] = h.y;
+  }
+#elif WTYPE == WT_BF16
+  uint w0 = (row_byte >> 2) + u * 16u;
+  for (uint i = 0u; i < 16u; i++) {
+    uint w = WB[wb].d[w0 + i];
+    v[2u * i] = uintBitsToFloat(w << 16);
+    v[2u * i + 1u] = uintBitsToFloat(w & 0xffff0000u);
+  }
+#elif WTYPE == WT_Q8_0
+  uint b = row_byte + u * 34u;
+  float d = rdh(wb, b);
+  for (uint i = 0u; i < 32u; i += 2u) {
+    uint p = rd16(wb, b + 2u + i);
+    v[i] = d * float(int(p << 24) >> 24);
+    v[i + 1u] = d * float(int(p << 16) >> 24);
+  }
+#elif WTYPE == WT_Q4_0 || WTYPE == WT_Q4_1
+#if WTYPE == WT_Q4_0
+  uint b = row_byte + u * 18u;
+  float d = rdh(wb, b), m = -8.0 * d;
+  uint qs = b + 2u;
+#else
+  uint b = row_byte + u * 20u;
+  float d = rdh(wb, b), m = rdh(wb, b + 2u);
+  uint qs = b + 4u;
+#endif
+  for (uint i = 0u; i < 16u; i += 2u) {
+    uint p = rd16(wb, qs + i);
+    v[i] = float(p & 0xfu) * d + m;
+    v[i + 16u] = float((p >> 4) & 0xfu) * d + m;
+    v[i + 1u] = float((p >> 8) & 0xfu) * d + m;
+    v[i + 17u] = float((p >> 12) & 0xfu) * d + m;
+  }
+#elif WTYPE == WT_Q5_0 || WTYPE == WT_Q5_1
+#if WTYPE == WT_Q5_0
+  uint b = row_byte + u * 22u;
+  float d = rdh(wb, b), m = -16.0 * d;
+  uint qh = rd32u(wb, b + 2u);
+  uint qs = b + 6u;
+#else
+  uint b = row_byte + u * 24u;
+  float d = rdh(wb, b), m = rdh(wb, b + 2u);
+  uint qh = rd32u(wb, b + 4u);
+  uint qs = b + 8u;
+#endif
+  for (uint i = 0u; i < 16u; i++) {
+    uint q = rd8(wb, qs + i);
+    v[i] = float((q & 0xfu) | (((qh >> i) & 1u) << 4)) * d + m;
+    v[i + 16u] = float((q >> 4) | (((qh >> (i + 16u)) & 1u) << 4)) * d + m;
+  }
+#elif WTYPE == WT_Q4_K || WTYPE == WT_Q5_K
+#if WTYPE == WT_Q4_K
+  const uint BLOCK = 144u;
+#else
+  const uint BLOCK = 176u;
+#endif
+  uint b = row_byte + (u >> 3) * BLOCK;
+  uint j = u & 7u;
+  vec2 dm = unpackHalf2x16(WB[wb].d[b >> 2]);
+  float sc, mn;
+  scale_min_k4(wb, b + 4u, j, sc, mn);
+  float d = dm.x * sc, m = dm.y * mn;
+  uint shift = (j & 1u) * 4u;
+#if WTYPE == WT_Q4_K
+  uint qw = (b + 16u + (j >> 1) * 32u) >> 2;
+  for (uint i = 0u; i < 8u; i++) {
+    uint w = (WB[wb].d[qw + i] >> shift) & 0x0f0f0f0fu;
+    v[4u * i] = float(w & 0xffu) * d - m;
+    v[4u * i + 1u] = float((w >> 8) & 0xffu) * d - m;
+    v[4u * i + 2u] = float((w >> 16) & 0xffu) * d - m;
+    v[4u * i + 3u] = float(w >> 24) * d - m;
+  }
+#else
+  uint hw = (b + 16u) >> 2;
+  uint qw = (b + 48u + (j >> 1) * 32u) >> 2;
+  for (uint i = 0u; i < 8u; i++) {
+    uint w = (WB[wb].d[qw + i] >> shift) & 0x0f0f0f0fu;
+    uint h = ((WB[wb].d[hw + i] >> j) & 0x01010101u) << 4;
+    w |= h;
+    v[4u * i] = float(w & 0xffu) * d - m;
+    v[4u * i + 1u] = float((w >> 8) & 0xffu) * d - m;
+    v[4u * i + 2u] = float((w >> 16) & 0xffu) * d - m;
+    v[4u * i + 3u] = float(w >> 24) * d - m;
+  }
+#endif
+#elif WTYPE == WT_Q6_K
+  uint b = row_byte + (u >> 3) * 210u;
+  uint s = u & 7u;          // unit within the super-block
+  uint half_ = s >> 2;      // which 128-element half
+  uint qq = s & 3u;         // quarter within the half: y[l + 32 qq]
+  uint ql = b + half_ * 64u + (qq & 1u) * 32u;
+  uint qh = b + 128u + half_ * 32u;
+  uint scb = b + 192u + half_ * 8u + 2u * qq;
+  float d = rdh(wb, b + 208u);
+  float sc0 = d * float(int(rd8(wb, scb) << 24) >> 24);
+  float sc1 = d * float(int(rd8(wb, scb + 1u) << 24) >> 24);
+  uint lshift = (qq >> 1) * 4u, hshift = 2u * qq;
+  for (uint l = 0u; l < 32u; l += 2u) {
+    uint lo = rd16(wb, ql + l), hi = rd16(wb, qh + l);
+    int q0 = int(((lo >> lshift) & 0xfu) | (((hi >> hshift) & 3u) << 4)) - 32;
+    int q1 = int(((lo >> (8u + lshift)) & 0xfu) | (((hi >> (8u + hshift)) & 3u) << 4)) - 32;
+    float sc = l < 16u ? sc0 : sc1;
+    v[l] = sc * float(q0);
+    v[l + 1u] = sc * float(q1);
+  }
+#else
+#error "unknown WTYPE"
+#endif
+}
+
+// Bytes of one row of K elements.
+uint row_bytes(uint K) {
+#if WTYPE == WT_F32
+  return K * 4u;
+#elif WTYPE == WT_F16 || WTYPE == WT_BF16
+  return K * 2u;
+#elif WTYPE == WT_Q8_0
+  return (K / 32u) * 34u;
+#elif WTYPE == WT_Q4_0
+  return (K / 32u) * 18u;
+#elif WTYPE == WT_Q4_1
+  return (K / 32u) * 20u;
+#elif WTYPE == WT_Q5_0
+  return (K / 32u) * 22u;
+#elif WTYPE == WT_Q5_1
+  return (K / 32u) * 24u;
+#elif WTYPE == WT_Q4_K
+  return (K / 256u) * 144u;
+#elif WTYPE == WT_Q5_K
+  return (K / 256u) * 176u;
+#elif WTYPE == WT_Q6_K
+  return (K / 256u) * 210u;
+#endif
+}
+#endif

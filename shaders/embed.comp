@@ -1,0 +1,32 @@
+#version 450
+// embed.comp — Y[row] = token_embd[TOKENS[row].token], dequantized (type WTYPE). One workgroup
+// per token row; each invocation dequantizes 32-element units of the embedding row.
+#extension GL_GOOGLE_include_directive : require
+#include "step.glsl"
+layout(constant_id = 0) const uint WG = 64;
+layout(local_size_x_id = 0) in;
+
+layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[1];
+layout(std430, binding = 1) readonly buffer Tokens { TokenInfo TOKENS[]; };
+layout(std430, binding = 2) writeonly buffer Output { float Y[]; };
+
+layout(push_constant) uniform Params {
+  uint n_embd;
+  uint rows;
+  uint y_stride;
+  uint w_offset;
+} p;
+
+#include "dequant.glsl"
+
+void main() {
+  const uint row = gl_WorkGroupID.x;
+  if (row >= p.rows) return;
+  const uint tok = TOKENS[row].token;
+  const uint rb = row_bytes(p.n_embd);
+  for (uint u = gl_LocalInvocationID.x; u < p.n_embd / 32u; u += WG) {
+    float v[32];
+    dq_unit(0u, p.w_offset + tok * rb, u, v);
+    for (uint i = 0u; i < 32u; i++) Y[row * p.y_stride + u * 32u + i] = v[i];
+  }
+}

@@ -1,0 +1,52 @@
+// kv_pool.glsl — addressing of the paged KV pool.
+//
+// The pool is one or more storage buffers (no buffer may exceed maxStorageBufferRange), bound as
+// the array KV[KV_MAX_BUFS]. Physical block b lives in buffer b / blocks_per_buf at local block
+// lb = b % blocks_per_buf, laid out block-major so one block of all layers is one contiguous
+// region (copy-on-write and swap copy a block with one region):
+//   [local block][layer][K=0,V=1][kv head][token in block][head dim]
+// Elements are f16 packed two per 32-bit word (default) or f32 words with KV_F32.
+// The including shader declares KV and defines KV_BINDING before including this file.
+#ifndef PV_KV_POOL_GLSL
+#define PV_KV_POOL_GLSL
+
+#ifndef KV_MAX_BUFS
+#define KV_MAX_BUFS 8
+#endif
+layout(std430, binding = KV_BINDING) buffer KVBuf { uint d[]; } KV[KV_MAX_BUFS];
+
+struct PoolGeom {
+  uint block_size;
+  uint blocks_per_buf;
+  uint n_layer;
+  uint n_kv_head;
+  uint head_dim;
+};
+
+// Element index (within its buffer) of element 0 of (slot's token, layer, kv, head); buffer in `buf`.
+uint pool_elem(PoolGeom g, uint slot, uint layer, uint kv, uint head, out uint buf) {
+  uint block = slot / g.block_size;
+  uint off = slot % g.block_size;
+  buf = block / g.blocks_per_buf;
+  uint lb = block % g.blocks_per_buf;
+  uint per_kv = g.n_kv_head * g.block_size * g.head_dim;
+  return ((lb * g.n_layer + layer) * 2u + kv) * per_kv + (head * g.block_size + off) * g.head_dim;
+}
+
+#ifdef KV_F32
+float pool_load(uint buf, uint e) { return uintBitsToFloat(KV[buf].d[e]); }
+vec2 pool_load2(uint buf, uint e) { return vec2(uintBitsToFloat(KV[buf].d[e]), uintBitsToFloat(KV[buf].d[e + 1u])); }
+void pool_store2(uint buf, uint e, vec2 v) {
+  KV[buf].d[e] = floatBitsToUint(v.x);
+  KV[buf].d[e + 1u] = floatBitsToUint(v.y);
+}
+#else
+float pool_load(uint buf, uint e) {
+  vec2 h = unpackHalf2x16(KV[buf].d[e >> 1]);
+  return (e & 1u) == 0u ? h.x : h.y;
+}
+// e must be even.
+vec2 pool_load2(uint buf, uint e) { return unpackHalf2x16(KV[buf].d[e >> 1]); }
+void pool_store2(uint buf, uint e, vec2 v) { KV[buf].d[e >> 1] = packHalf2x16(v); }
+#endif
+#endif

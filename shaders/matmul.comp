@@ -1,0 +1,114 @@
+#version 450
+// matmul.comp — Y[m][n] = sum_k X[m][k] * W[n][k]  (+ bias[n]) (+= Y[m][n] when accumulating)
+//
+// W is a GGUF weight matrix (N rows of K elements, row-major, type WTYPE), dequantized on the fly
+// in units of 32 elements (dequant.glsl). X and Y are f32. One workgroup computes ROWS output
+// rows for NTOK tokens, so each dequantized weight is used NTOK times: decode batches and prefill
+// chunks share this kernel (dispatch y covers the tokens in groups of NTOK).
+// With SWIGLU defined the workgroup also reads W2 = WB[1] (the up projection, same type and shape) and
+// writes silu(X W^T) * (X W2^T): the gate, up and activation of an FFN in one pass.
+// Partial sums of the WG invocations are combined by a shared-memory tree (no subgroup ops, so it
+// runs on every device; the loop over K dominates).
+#extension GL_EXT_control_flow_attributes : enable
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(constant_id = 0) const uint WG = 64;
+layout(constant_id = 1) const uint ROWS = 2;
+layout(constant_id = 2) const uint NTOK = 4;
+layout(local_size_x_id = 0) in;
+
+#ifdef SWIGLU
+#define NWB 2
+#else
+#define NWB 1
+#endif
+// WB[0] = W, WB[1] = W2 (the up projection) with SWIGLU.
+layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[NWB];
+layout(std430, binding = 1) readonly buffer Input { vec4 X[]; };
+layout(std430, binding = 2) buffer Output { float Y[]; };
+layout(std430, binding = 3) readonly buffer Bias { float BIAS[]; };
+
+layout(push_constant) uniform Params {
+  uint K, N, M;        // inner size, rows of W, tokens
+  uint x_stride;       // floats between tokens in X (multiple of 4)
+  uint y_stride;       // floats between tokens in Y
+  uint w_offset;       // byte offset of W (and W2) in its buffer, multiple of 4
+  uint w2_offset;
+  uint flags;          // 1: add BIAS[n]; 2: accumulate into Y
+} p;
+
+#include "dequant.glsl"
+
+#ifdef SWIGLU
+#define NACC 2u
+#else
+#define NACC 1u
+#endif
+
+shared float red[WG * ROWS * NTOK * NACC];
+
+void main() {
+  const uint tid = gl_LocalInvocationID.x;
+  const uint n0 = gl_WorkGroupID.x * ROWS;
+  const uint m0 = gl_WorkGroupID.y * NTOK;
+  const uint units = p.K / 32u;
+  const uint rb = row_bytes(p.K);
+  float acc[ROWS * NTOK * NACC];
+  for (uint i = 0u; i < ROWS * NTOK * NACC; i++) acc[i] = 0.0;
+
+  for (uint u = tid; u < units; u += WG) {
+    for (uint r = 0u; r < ROWS; r++) {
+      uint n = min(n0 + r, p.N - 1u);
+      float w[32];
+      dq_unit(0u, p.w_offset + n * rb, u, w);
+#ifdef SWIGLU
+      float w2[32];
+      dq_unit(1u, p.w2_offset + n * rb, u, w2);
+#endif
+      for (uint t = 0u; t < NTOK; t++) {
+        uint m = min(m0 + t, p.M - 1u);
+        uint xb = (m * p.x_stride) / 4u + u * 8u;
+        float s = 0.0;
+#ifdef SWIGLU
+        float s2 = 0.0;
+#endif
+        [[unroll]] for (uint i = 0u; i < 8u; i++) {
+          vec4 x = X[xb + i];
+          s += dot(x, vec4(w[4u * i], w[4u * i + 1u], w[4u * i + 2u], w[4u * i + 3u]));
+#ifdef SWIGLU
+          s2 += dot(x, vec4(w2[4u * i], w2[4u * i + 1u], w2[4u * i + 2u], w2[4u * i + 3u]));
+#endif
+        }
+        acc[(r * NTOK + t) * NACC] += s;
+#ifdef SWIGLU
+        acc[(r * NTOK + t) * NACC + 1u] += s2;
+#endif
+      }
+    }
+  }
+
+  const uint NV = ROWS * NTOK * NACC;
+  for (uint i = 0u; i < NV; i++) red[i * WG + tid] = acc[i];
+  barrier();
+  for (uint stride = WG / 2u; stride > 0u; stride >>= 1) {
+    if (tid < stride)
+      for (uint i = 0u; i < NV; i++) red[i * WG + tid] += red[i * WG + tid + stride];
+    barrier();
+  }
+  // WG must be a power of two (checked by the host); thread i writes value i.
+  for (uint i = tid; i < ROWS * NTOK; i += WG) {
+    uint r = i / NTOK, t = i % NTOK;
+    uint n = n0 + r, m = m0 + t;
+    if (n >= p.N || m >= p.M) continue;
+#ifdef SWIGLU
+    float y = silu(red[(i * 2u) * WG]) * red[(i * 2u + 1u) * WG];
+#else
+    float y = red[i * WG];
+    if ((p.flags & 1u) != 0u) y += BIAS[n];
+#endif
+    uint at = m * p.y_stride + n;
+    if ((p.flags & 2u) != 0u) y += Y[at];
+    Y[at] = y;
+  }
+}
