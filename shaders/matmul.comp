@@ -50,7 +50,9 @@ shared float red[WG * ROWS * NTOK * NACC];
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;
-  const uint n0 = gl_WorkGroupID.x * ROWS;
+  // Row groups may be folded into z when there are more than maxComputeWorkGroupCount[0].
+  const uint n0 = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * ROWS;
+  if (n0 >= p.N) return;   // uniform for the whole workgroup
   const uint m0 = gl_WorkGroupID.y * NTOK;
   const uint units = p.K / 32u;
   const uint rb = row_bytes(p.K);

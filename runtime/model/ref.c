@@ -1,0 +1,270 @@
+/*
+ * ref.c — the CPU reference forward pass, written to read like the maths:
+ *
+ *   x = embedding[token]
+ *   per layer:  h = rmsnorm(x) * attn_norm
+ *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv);  rope(q, k, pos)
+ *               cache[pos] = k, v;  a = softmax(q·K / sqrt(d)) V  per head (GQA: head → head / group)
+ *               x += Wo a
+ *               h = rmsnorm(x) * ffn_norm;  x += Wdown (silu(Wgate h) * Wup h)
+ *   logits = Woutput (rmsnorm(x) * output_norm)
+ *
+ * Invariant: n_past tokens are in the cache; a step writes position n_past and increments it.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/quant.h"
+#include "model/ref.h"
+
+static float *dequant(const gguf_tensor *t, pv_error *err, int *rc) {
+  if (!t || *rc) return NULL;
+  uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+  float *out = malloc(n * sizeof(float));
+  if (!out) {
+    *rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory for tensor '%.*s'", (int)t->name.len,
+                  t->name.ptr);
+    return NULL;
+  }
+  *rc = pv_dequantize_tensor(t, out, err);
+  if (*rc) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+static int load_weights(pv_ref *r, const gguf_file *f, pv_error *err) {
+  pv_model_tensors mt;
+  int rc = pv_model_tensors_bind(&mt, f, &r->hp, err);
+  if (rc) return rc;
+  r->tok_embd = dequant(mt.tok_embd, err, &rc);
+  r->output_norm = dequant(mt.output_norm, err, &rc);
+  r->output = r->hp.tied_embeddings ? r->tok_embd : dequant(mt.output, err, &rc);
+  r->layers = calloc(r->hp.n_layer, sizeof *r->layers);
+  if (!r->layers && !rc) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory");
+  for (uint32_t i = 0; i < r->hp.n_layer && !rc; i++) {
+    const pv_layer_tensors *t = &mt.layers[i];
+    pv_ref_layer *L = &r->layers[i];
+    L->attn_norm = dequant(t->attn_norm, err, &rc);
+    L->wq = dequant(t->wq, err, &rc);
+    L->wk = dequant(t->wk, err, &rc);
+    L->wv = dequant(t->wv, err, &rc);
+    L->bq = dequant(t->bq, err, &rc);
+    L->bk = dequant(t->bk, err, &rc);
+    L->bv = dequant(t->bv, err, &rc);
+    L->wo = dequant(t->wo, err, &rc);
+    L->ffn_norm = dequant(t->ffn_norm, err, &rc);
+    L->w_gate = dequant(t->w_gate, err, &rc);
+    L->w_up = dequant(t->w_up, err, &rc);
+    L->w_down = dequant(t->w_down, err, &rc);
+  }
+  pv_model_tensors_free(&mt);
+  return rc;
+}
+
+static int alloc_state(pv_ref *r, pv_error *err) {
+  const pv_hparams *hp = &r->hp;
+  size_t kv = (size_t)hp->n_head_kv * hp->head_dim;
+  size_t cache = (size_t)hp->n_layer * r->max_ctx * kv;
+  r->k_cache = calloc(cache, sizeof(float));
+  r->v_cache = calloc(cache, sizeof(float));
+  r->x = calloc(hp->n_embd, sizeof(float));
+  r->xn = calloc(hp->n_embd, sizeof(float));
+  r->q = calloc((size_t)hp->n_head * hp->head_dim, sizeof(float));
+  r->k = calloc(kv, sizeof(float));
+  r->v = calloc(kv, sizeof(float));
+  r->att = calloc((size_t)hp->n_head * hp->head_dim, sizeof(float));
+  r->scores = calloc(r->max_ctx, sizeof(float));
+  r->gate = calloc(hp->n_ff, sizeof(float));
+  r->up = calloc(hp->n_ff, sizeof(float));
+  r->logits = calloc(hp->n_vocab, sizeof(float));
+  if (!r->k_cache || !r->v_cache || !r->x || !r->xn || !r->q || !r->k || !r->v || !r->att || !r->scores ||
+      !r->gate || !r->up || !r->logits)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory for a %u-token cache", r->max_ctx);
+  return PAGEDVK_OK;
+}
+
+int pv_ref_create(pv_ref **out, const gguf_file *f, uint32_t max_ctx, pv_error *err) {
+  *out = NULL;
+  pv_ref *r = calloc(1, sizeof *r);
+  if (!r) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory");
+  int rc = pv_hparams_load(&r->hp, f, err);
+  if (!rc && max_ctx == 0) rc = pv_fail(err, PAGEDVK_ERR_INVALID, "reference: context size must be > 0");
+  r->max_ctx = max_ctx;
+  if (!rc) rc = load_weights(r, f, err);
+  if (!rc) rc = alloc_state(r, err);
+  if (rc) {
+    pv_ref_destroy(r);
+    return rc;
+  }
+  *out = r;
+  return PAGEDVK_OK;
+}
+
+static void free_layer(pv_ref_layer *L) {
+  float *all[] = {L->attn_norm, L->wq, L->wk, L->wv, L->bq, L->bk, L->bv, L->wo, L->ffn_norm, L->w_gate, L->w_up, L->w_down};
+  for (size_t i = 0; i < PV_ARRAY_LEN(all); i++) free(all[i]);
+}
+
+void pv_ref_destroy(pv_ref *r) {
+  if (!r) return;
+  if (r->layers)
+    for (uint32_t i = 0; i < r->hp.n_layer; i++) free_layer(&r->layers[i]);
+  free(r->layers);
+  if (r->output != r->tok_embd) free(r->output);
+  free(r->tok_embd);
+  free(r->output_norm);
+  float *state[] = {r->k_cache, r->v_cache, r->x, r->xn, r->q, r->k, r->v, r->att, r->scores, r->gate, r->up, r->logits};
+  for (size_t i = 0; i < PV_ARRAY_LEN(state); i++) free(state[i]);
+  free(r);
+}
+
+void pv_ref_reset(pv_ref *r) { r->n_past = 0; }
+
+/* ---- building blocks ---------------------------------------------------------------------- */
+
+void pv_ref_rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps) {
+  double ss = 0.0;
+  for (uint32_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+  float scale = (float)(1.0 / sqrt(ss / n + eps));
+  for (uint32_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+/* out[r] = sum_c w[r][c] * x[c]  (w row-major, a row per output) */
+void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols) {
+  for (uint32_t r = 0; r < rows; r++) {
+    const float *row = w + (size_t)r * cols;
+    float acc = 0.0f;
+    for (uint32_t c = 0; c < cols; c++) acc += row[c] * x[c];
+    out[r] = acc;
+  }
+}
+
+void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, pv_rope_style style) {
+  (void)head_dim;
+  for (uint32_t i = 0; i < rope_dim / 2; i++) {
+    float theta = pos * powf(base, -2.0f * (float)i / (float)rope_dim);
+    float c = cosf(theta), s = sinf(theta);
+    uint32_t a = style == PV_ROPE_NORMAL ? 2 * i : i;
+    uint32_t b = style == PV_ROPE_NORMAL ? 2 * i + 1 : i + rope_dim / 2;
+    float x0 = head[a], x1 = head[b];
+    head[a] = x0 * c - x1 * s;
+    head[b] = x0 * s + x1 * c;
+  }
+}
+
+uint32_t pv_ref_argmax(const float *x, uint32_t n) {
+  uint32_t best = 0;
+  for (uint32_t i = 1; i < n; i++)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+static void add_bias(float *x, const float *b, uint32_t n) {
+  if (b)
+    for (uint32_t i = 0; i < n; i++) x[i] += b[i];
+}
+
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* ---- the forward pass --------------------------------------------------------------------- */
+
+static void attention(pv_ref *r, uint32_t layer, uint32_t pos) {
+  const pv_hparams *hp = &r->hp;
+  const uint32_t d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
+  const float *kc = r->k_cache + (size_t)layer * r->max_ctx * kv_dim;
+  const float *vc = r->v_cache + (size_t)layer * r->max_ctx * kv_dim;
+  const float scale = 1.0f / sqrtf((float)d);
+  for (uint32_t h = 0; h < hp->n_head; h++) {
+    const float *q = r->q + h * d;
+    const uint32_t kvh = h / group;
+    float max = -INFINITY;
+    for (uint32_t t = 0; t <= pos; t++) {
+      const float *k = kc + (size_t)t * kv_dim + kvh * d;
+      float s = 0.0f;
+      for (uint32_t i = 0; i < d; i++) s += q[i] * k[i];
+      r->scores[t] = s * scale;
+      if (r->scores[t] > max) max = r->scores[t];
+    }
+    float sum = 0.0f;
+    for (uint32_t t = 0; t <= pos; t++) sum += (r->scores[t] = expf(r->scores[t] - max));
+    float *out = r->att + h * d;
+    memset(out, 0, d * sizeof(float));
+    for (uint32_t t = 0; t <= pos; t++) {
+      const float *v = vc + (size_t)t * kv_dim + kvh * d;
+      float p = r->scores[t] / sum;
+      for (uint32_t i = 0; i < d; i++) out[i] += p * v[i];
+    }
+  }
+}
+
+static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
+  const pv_hparams *hp = &r->hp;
+  const pv_ref_layer *L = &r->layers[l];
+  const uint32_t d = hp->head_dim, q_dim = hp->n_head * d, kv_dim = hp->n_head_kv * d;
+  pv_ref_rmsnorm(r->xn, r->x, L->attn_norm, hp->n_embd, hp->rms_eps);
+  pv_ref_matvec(r->q, L->wq, r->xn, q_dim, hp->n_embd);
+  pv_ref_matvec(r->k, L->wk, r->xn, kv_dim, hp->n_embd);
+  pv_ref_matvec(r->v, L->wv, r->xn, kv_dim, hp->n_embd);
+  add_bias(r->q, L->bq, q_dim);
+  add_bias(r->k, L->bk, kv_dim);
+  add_bias(r->v, L->bv, kv_dim);
+  const float p = (float)pos * hp->rope_pos_scale;
+  for (uint32_t h = 0; h < hp->n_head; h++) pv_ref_rope(r->q + h * d, d, hp->rope_dim, p, hp->rope_base, hp->rope_style);
+  for (uint32_t h = 0; h < hp->n_head_kv; h++) pv_ref_rope(r->k + h * d, d, hp->rope_dim, p, hp->rope_base, hp->rope_style);
+  size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
+  memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
+  memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));
+  attention(r, l, pos);
+  pv_ref_matvec(r->xn, L->wo, r->att, hp->n_embd, q_dim);
+  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += r->xn[i];
+}
+
+static void ffn_block(pv_ref *r, uint32_t l) {
+  const pv_hparams *hp = &r->hp;
+  const pv_ref_layer *L = &r->layers[l];
+  pv_ref_rmsnorm(r->xn, r->x, L->ffn_norm, hp->n_embd, hp->rms_eps);
+  pv_ref_matvec(r->gate, L->w_gate, r->xn, hp->n_ff, hp->n_embd);
+  pv_ref_matvec(r->up, L->w_up, r->xn, hp->n_ff, hp->n_embd);
+  for (uint32_t i = 0; i < hp->n_ff; i++) r->gate[i] = silu(r->gate[i]) * r->up[i];
+  pv_ref_matvec(r->xn, L->w_down, r->gate, hp->n_embd, hp->n_ff);
+  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += r->xn[i];
+}
+
+int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
+  const pv_hparams *hp = &r->hp;
+  if (token < 0 || (uint32_t)token >= hp->n_vocab)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "reference: token id %d outside the vocabulary (%u)", token, hp->n_vocab);
+  if (r->n_past >= r->max_ctx)
+    return pv_fail(err, PAGEDVK_ERR_TOO_LONG, "reference: context of %u tokens is full", r->max_ctx);
+  memcpy(r->x, r->tok_embd + (size_t)token * hp->n_embd, hp->n_embd * sizeof(float));
+  for (uint32_t l = 0; l < hp->n_layer; l++) {
+    attention_block(r, l, r->n_past);
+    ffn_block(r, l);
+  }
+  pv_ref_rmsnorm(r->xn, r->x, r->output_norm, hp->n_embd, hp->rms_eps);
+  pv_ref_matvec(r->logits, r->output, r->xn, hp->n_vocab, hp->n_embd);
+  r->n_past++;
+  *logits = r->logits;
+  return PAGEDVK_OK;
+}
+
+int pv_ref_generate_greedy(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, uint32_t n_gen, int32_t *out,
+                           pv_error *err) {
+  const float *logits = NULL;
+  if (n_prompt == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "reference: empty prompt");
+  for (uint32_t i = 0; i < n_prompt; i++) {
+    int rc = pv_ref_step(r, prompt[i], &logits, err);
+    if (rc) return rc;
+  }
+  for (uint32_t i = 0; i < n_gen; i++) {
+    out[i] = (int32_t)pv_ref_argmax(logits, r->hp.n_vocab);
+    if (i + 1 < n_gen) {
+      int rc = pv_ref_step(r, out[i], &logits, err);
+      if (rc) return rc;
+    }
+  }
+  return PAGEDVK_OK;
+}

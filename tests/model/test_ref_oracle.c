@@ -1,0 +1,47 @@
+/* The CPU reference forward pass against the oracle: greedy continuations of an independent
+ * implementation (llama.cpp) on the shared test models must match for compare_n tokens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "model/ref.h"
+#include "oracle.h"
+
+static void check_model(const char *name) {
+  pv_oracle o;
+  if (!pv_oracle_load(name, &o)) skip();
+  pv_error err = {0};
+  gguf_file *f = NULL;
+  assert_int_equal(gguf_open(&f, o.model_path, &err), PAGEDVK_OK);
+  pv_ref *r = NULL;
+  int rc = pv_ref_create(&r, f, 512, &err);
+  if (rc) fprintf(stderr, "%s\n", err.msg);
+  assert_int_equal(rc, PAGEDVK_OK);
+  for (uint32_t c = 0; c < o.n_cases; c++) {
+    const pv_oracle_case *k = &o.cases[c];
+    int32_t out[256];
+    pv_ref_reset(r);
+    assert_int_equal(pv_ref_generate_greedy(r, k->prompt_ids, k->n_prompt, k->compare_n, out, &err), PAGEDVK_OK);
+    for (uint32_t i = 0; i < k->compare_n; i++) {
+      if (out[i] != k->greedy[i]) fprintf(stderr, "%s '%s': id %u: got %d want %d\n", name, k->prompt, i, out[i], k->greedy[i]);
+      assert_int_equal(out[i], k->greedy[i]);
+    }
+  }
+  pv_ref_destroy(r);
+  gguf_close(f);
+}
+
+static void test_llama2_tiny(void **state) { (void)state; check_model("llama-2-tiny-random"); }
+static void test_syn_llama_q4k(void **state) { (void)state; check_model("syn-llama-q4k"); }
+static void test_syn_qwen2_f16(void **state) { (void)state; check_model("syn-qwen2-f16"); }
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_llama2_tiny),
+      cmocka_unit_test(test_syn_llama_q4k),
+      cmocka_unit_test(test_syn_qwen2_f16),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
