@@ -60,6 +60,7 @@ void pv_vk_cmd_destroy(pv_vk_cmd *cmd) {
     }
   }
   for (uint32_t i = cmd->desc_pool_count; i-- > 0;) vkDestroyDescriptorPool(dev, cmd->desc_pools[i], NULL);
+  free(cmd->desc_pool_sizes);
   free(cmd->desc_pools);
   if (cmd->fence) vkDestroyFence(dev, cmd->fence, NULL);
   if (cmd->pool) vkDestroyCommandPool(dev, cmd->pool, NULL); /* frees the command buffer */
@@ -78,6 +79,7 @@ int pv_vk_cmd_begin(pv_vk_cmd *cmd, pv_error *err) {
     if ((r = vkResetDescriptorPool(dev, cmd->desc_pools[i], 0)) != VK_SUCCESS)
       return pv_vk_fail(err, r, "vkResetDescriptorPool");
   cmd->desc_pool_current = 0;
+  cmd->sets_used = cmd->descriptors_used = 0;
   VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   if ((r = vkBeginCommandBuffer(cmd->cb, &bi)) != VK_SUCCESS) return pv_vk_fail(err, r, "vkBeginCommandBuffer");
@@ -86,9 +88,13 @@ int pv_vk_cmd_begin(pv_vk_cmd *cmd, pv_error *err) {
 }
 
 static int add_descriptor_pool(pv_vk_cmd *cmd, uint32_t descriptors, pv_error *err) {
+  uint32_t *sizes = realloc(cmd->desc_pool_sizes, (cmd->desc_pool_count + 1) * sizeof *sizes);
+  if (!sizes) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
+  cmd->desc_pool_sizes = sizes;
   VkDescriptorPool *grown = realloc(cmd->desc_pools, (cmd->desc_pool_count + 1) * sizeof *grown);
   if (!grown) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
   cmd->desc_pools = grown;
+  sizes[cmd->desc_pool_count] = descriptors;
   VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptors};
   VkDescriptorPoolCreateInfo info = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   info.maxSets = POOL_SETS;
@@ -100,26 +106,34 @@ static int add_descriptor_pool(pv_vk_cmd *cmd, uint32_t descriptors, pv_error *e
   return PAGEDVK_OK;
 }
 
-/* A descriptor set for `pipe` from the current pool, moving on to a new pool when it is full. */
+/* True when the current pool still has room for one set of `descriptors`. */
+static bool pool_has_room(const pv_vk_cmd *cmd, uint32_t descriptors) {
+  if (cmd->desc_pool_current >= cmd->desc_pool_count) return false;
+  return cmd->sets_used < POOL_SETS &&
+         cmd->descriptors_used + descriptors <= cmd->desc_pool_sizes[cmd->desc_pool_current];
+}
+
+/* A descriptor set for `pipe`, from the current pool or the next one (created when needed). */
 static int allocate_set(pv_vk_cmd *cmd, const pv_vk_pipeline *pipe, VkDescriptorSet *set, pv_error *err) {
-  for (;;) {
-    bool fresh = false;
+  uint32_t need = pipe->descriptor_count;
+  if (!pool_has_room(cmd, need)) {
+    if (cmd->desc_pool_current < cmd->desc_pool_count) cmd->desc_pool_current++;
+    cmd->sets_used = cmd->descriptors_used = 0;
+    while (cmd->desc_pool_current < cmd->desc_pool_count && !pool_has_room(cmd, need)) cmd->desc_pool_current++;
     if (cmd->desc_pool_current == cmd->desc_pool_count) {
-      uint32_t n = pipe->descriptor_count > POOL_DESCRIPTORS ? pipe->descriptor_count : POOL_DESCRIPTORS;
-      int rc = add_descriptor_pool(cmd, n, err);
+      int rc = add_descriptor_pool(cmd, need > POOL_DESCRIPTORS ? need : POOL_DESCRIPTORS, err);
       if (rc) return rc;
-      fresh = true;
     }
-    VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = cmd->desc_pools[cmd->desc_pool_current];
-    ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &pipe->set_layout;
-    VkResult r = vkAllocateDescriptorSets(cmd->ctx->device, &ai, set);
-    if (r == VK_SUCCESS) return PAGEDVK_OK;
-    bool full = r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL;
-    if (!full || fresh) return pv_vk_fail(err, r, "vkAllocateDescriptorSets");
-    cmd->desc_pool_current++;
   }
+  VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  ai.descriptorPool = cmd->desc_pools[cmd->desc_pool_current];
+  ai.descriptorSetCount = 1;
+  ai.pSetLayouts = &pipe->set_layout;
+  VkResult r = vkAllocateDescriptorSets(cmd->ctx->device, &ai, set);
+  if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkAllocateDescriptorSets");
+  cmd->sets_used++;
+  cmd->descriptors_used += need;
+  return PAGEDVK_OK;
 }
 
 static int check_view(const pv_vk_caps *caps, const pv_vk_pipeline *pipe, uint32_t i, pv_vk_view v, pv_error *err) {

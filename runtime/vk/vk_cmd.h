@@ -5,7 +5,8 @@
  * Life of a pv_vk_cmd: begin → record (dispatch / barrier / copy / fill / timestamp) → submit → wait,
  * then begin again. Begin waits for the previous submission and resets the command pool and every
  * descriptor pool: a descriptor set lives for one recording, which works on any Vulkan 1.2 device
- * (no push descriptors, no update-after-bind). Pools are added when one runs out.
+ * (no push descriptors, no update-after-bind). Pools are added when one runs out; usage is counted
+ * here rather than trusting the driver to report exhaustion (some allocate past maxSets).
  *
  * Invariants:
  *   - Waiting never hangs: a fence that does not signal within the timeout (PAGEDVK_GPU_TIMEOUT_S,
@@ -40,8 +41,10 @@ typedef struct pv_vk_cmd {
   VkCommandBuffer cb;
   VkFence fence;
   VkDescriptorPool *desc_pools;
+  uint32_t *desc_pool_sizes; /* descriptors each pool holds */
   uint32_t desc_pool_count;
   uint32_t desc_pool_current;
+  uint32_t sets_used, descriptors_used; /* in the current pool, since begin */
   bool recording; /* between begin and submit */
   bool pending;   /* submitted, fence not yet waited on */
 } pv_vk_cmd;
