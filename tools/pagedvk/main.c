@@ -11,7 +11,7 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
-    {"version", NULL, "print the version"},
+    {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
 };
 
 static void usage(FILE *out) {
