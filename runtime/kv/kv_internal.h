@@ -1,0 +1,76 @@
+/*
+ * kv_internal.h — the manager's struct and the helpers its files share (kv_manager.c, kv_seq.c,
+ * kv_swap.c, kv_check.c). Not for use outside runtime/kv.
+ *
+ * A sequence record, while live and not swapped:
+ *   n_table == ceil(n_tokens / block_size); table[i] is a device block whose fill equals the number
+ *   of this sequence's tokens in block i; n_computed <= n_tokens; the first n_hashed blocks are full
+ *   and computed, and chain_key / chain_block / chain_gen describe block n_hashed-1 in the prefix
+ *   cache (chain_block: the cached block with the same contents, PV_KV_NONE before the first).
+ * While swapped, table[i] is a host slot id instead.
+ */
+#ifndef PV_KV_INTERNAL_H
+#define PV_KV_INTERNAL_H
+
+#include "kv/block_pool.h"
+#include "kv/kv_manager.h"
+#include "kv/prefix_cache.h"
+#include "kv/swap_space.h"
+
+/* Scratch for one operation: seen-marks and maps over blocks and over host slots, the prefix walk's
+ * hits. Behind a pointer so const queries may use it too (the manager is not thread-safe). */
+typedef struct pv_kv_scratch {
+  uint32_t *block_mark, *block_map; /* n_blocks each */
+  uint32_t *slot_mark, *slot_map;   /* n_swap_slots each */
+  uint32_t *hits;                   /* n_blocks */
+  uint32_t stamp;
+} pv_kv_scratch;
+
+typedef struct pv_kv_seq {
+  bool live, swapped;
+  uint32_t *table;
+  uint32_t n_table, cap_table;
+  int32_t *tokens;
+  uint32_t n_tokens, cap_tokens;
+  uint32_t n_computed;
+  uint32_t n_hashed;
+  uint64_t chain_key;
+  uint32_t chain_block, chain_gen;
+  bool chain_broken; /* a key collision stopped registrations for this sequence */
+} pv_kv_seq;
+
+struct pv_kv_manager {
+  pv_block_pool pool;
+  pv_prefix_cache cache;
+  pv_swap_space swap;
+  bool prefix_cache_on;
+
+  pv_kv_seq *seqs; /* indexed by sequence id */
+  uint32_t n_seq_records, cap_seq_records;
+  uint32_t *free_ids; /* dead records to reuse, n_free_ids of them */
+  uint32_t n_free_ids;
+  uint32_t n_live;
+
+  pv_kv_scratch *scr;
+
+  uint64_t prefix_query_tokens, prefix_hit_tokens;
+  uint64_t evictions, cow_copies, swapped_out_blocks, swapped_in_blocks;
+};
+
+/* The live (any state) sequence record, or NULL. */
+pv_kv_seq *pv_kv_seq_get(const pv_kv_manager *kv, uint32_t seq);
+/* The live, not swapped record, or NULL with err filled. */
+pv_kv_seq *pv_kv_seq_resident(const pv_kv_manager *kv, uint32_t seq, pv_error *err);
+
+/* Takes the free-list head (evicting its cached contents), refcount 1, fill 0. Caller checks n_free. */
+uint32_t pv_kv_block_take(pv_kv_manager *kv);
+/* Drops one reference; at 0 the block goes to the free list (tail if cached, head otherwise). */
+void pv_kv_block_release(pv_kv_manager *kv, uint32_t id);
+/* Fresh marks for a scan over blocks or slots (block_mark[i] == stamp means seen). */
+uint32_t pv_kv_new_stamp(const pv_kv_manager *kv);
+
+int pv_kv_xfer_reserve(pv_kv_xfer_list *list, uint32_t extra, pv_error *err);
+int pv_kv_grow_u32(uint32_t **arr, uint32_t *cap, uint32_t need, pv_error *err);
+int pv_kv_grow_i32(int32_t **arr, uint32_t *cap, uint32_t need, pv_error *err);
+
+#endif /* PV_KV_INTERNAL_H */

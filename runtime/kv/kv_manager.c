@@ -1,0 +1,158 @@
+/*
+ * kv_manager.c — creation and destruction of the manager, the block take/release policy that ties
+ * the pool to the prefix cache (eviction on take, head-or-tail on release), pool queries and small
+ * shared helpers. Sequences live in kv_seq.c, swapping in kv_swap.c, checks and stats in kv_check.c
+ * and kv_stats.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv/kv_internal.h"
+
+int pv_kv_create(pv_kv_manager **out, const pv_kv_config *cfg, pv_error *err) {
+  *out = NULL;
+  uint32_t bs = cfg->block_size ? cfg->block_size : PV_KV_DEFAULT_BLOCK_SIZE;
+  pv_kv_manager *kv = pv_calloc(1, sizeof *kv);
+  if (!kv) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot allocate the manager");
+  int rc = pv_block_pool_create(&kv->pool, cfg->n_blocks, bs, err);
+  if (rc == PAGEDVK_OK) rc = pv_prefix_cache_create(&kv->cache, cfg->n_blocks, bs, cfg->hash, cfg->hash_user, err);
+  if (rc == PAGEDVK_OK) rc = pv_swap_space_create(&kv->swap, cfg->n_swap_slots, err);
+  if (rc != PAGEDVK_OK) {
+    pv_kv_destroy(kv);
+    return rc;
+  }
+  kv->prefix_cache_on = !cfg->disable_prefix_cache;
+  pv_kv_scratch *scr = kv->scr = pv_calloc(1, sizeof *kv->scr);
+  if (scr) {
+    scr->block_mark = pv_calloc(cfg->n_blocks, sizeof *scr->block_mark);
+    scr->block_map = pv_calloc(cfg->n_blocks, sizeof *scr->block_map);
+    scr->slot_mark = pv_calloc(cfg->n_swap_slots, sizeof *scr->slot_mark);
+    scr->slot_map = pv_calloc(cfg->n_swap_slots, sizeof *scr->slot_map);
+    scr->hits = pv_calloc(cfg->n_blocks, sizeof *scr->hits);
+  }
+  if (!scr || !scr->block_mark || !scr->block_map || !scr->slot_mark || !scr->slot_map || !scr->hits) {
+    pv_kv_destroy(kv);
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot allocate scratch for %u blocks", cfg->n_blocks);
+  }
+  *out = kv;
+  return PAGEDVK_OK;
+}
+
+void pv_kv_destroy(pv_kv_manager *kv) {
+  if (!kv) return;
+  for (uint32_t i = 0; i < kv->n_seq_records; i++) {
+    free(kv->seqs[i].tokens);
+    free(kv->seqs[i].table);
+  }
+  free(kv->free_ids);
+  free(kv->seqs);
+  if (kv->scr) {
+    free(kv->scr->hits);
+    free(kv->scr->slot_map);
+    free(kv->scr->slot_mark);
+    free(kv->scr->block_map);
+    free(kv->scr->block_mark);
+    free(kv->scr);
+  }
+  pv_swap_space_destroy(&kv->swap);
+  pv_prefix_cache_destroy(&kv->cache);
+  pv_block_pool_destroy(&kv->pool);
+  free(kv);
+}
+
+uint32_t pv_kv_block_take(pv_kv_manager *kv) {
+  uint32_t id = pv_block_pool_pop_head(&kv->pool);
+  if (kv->cache.cached[id]) {
+    pv_prefix_cache_remove(&kv->cache, id);
+    kv->evictions++;
+  }
+  kv->pool.blocks[id].ref = 1;
+  kv->pool.blocks[id].fill = 0;
+  return id;
+}
+
+void pv_kv_block_release(pv_kv_manager *kv, uint32_t id) {
+  if (--kv->pool.blocks[id].ref > 0) return;
+  if (kv->cache.cached[id]) pv_block_pool_push_tail(&kv->pool, id);
+  else pv_block_pool_push_head(&kv->pool, id);
+}
+
+uint32_t pv_kv_new_stamp(const pv_kv_manager *kv) {
+  pv_kv_scratch *scr = kv->scr;
+  if (++scr->stamp == 0) {
+    memset(scr->block_mark, 0, (size_t)kv->pool.n_blocks * sizeof *scr->block_mark);
+    memset(scr->slot_mark, 0, (size_t)kv->swap.n_slots * sizeof *scr->slot_mark);
+    scr->stamp = 1;
+  }
+  return scr->stamp;
+}
+
+static uint32_t grown_capacity(uint32_t cap, uint32_t need) {
+  uint32_t c = cap < 4 ? 4 : cap;
+  while (c < need) c = c > UINT32_MAX / 2 ? need : c * 2;
+  return c;
+}
+
+int pv_kv_grow_u32(uint32_t **arr, uint32_t *cap, uint32_t need, pv_error *err) {
+  if (need <= *cap) return PAGEDVK_OK;
+  uint32_t c = grown_capacity(*cap, need);
+  uint32_t *p = realloc(*arr, (size_t)c * sizeof *p);
+  if (!p) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow an array to %u entries", c);
+  *arr = p;
+  *cap = c;
+  return PAGEDVK_OK;
+}
+
+int pv_kv_grow_i32(int32_t **arr, uint32_t *cap, uint32_t need, pv_error *err) {
+  if (need <= *cap) return PAGEDVK_OK;
+  uint32_t c = grown_capacity(*cap, need);
+  int32_t *p = realloc(*arr, (size_t)c * sizeof *p);
+  if (!p) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow a token array to %u entries", c);
+  *arr = p;
+  *cap = c;
+  return PAGEDVK_OK;
+}
+
+int pv_kv_xfer_reserve(pv_kv_xfer_list *list, uint32_t extra, pv_error *err) {
+  if (extra > UINT32_MAX - list->count) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: transfer list overflow");
+  uint32_t need = list->count + extra;
+  if (need <= list->cap) return PAGEDVK_OK;
+  uint32_t c = grown_capacity(list->cap, need);
+  pv_kv_xfer *p = realloc(list->items, (size_t)c * sizeof *p);
+  if (!p) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow a transfer list to %u entries", c);
+  list->items = p;
+  list->cap = c;
+  return PAGEDVK_OK;
+}
+
+void pv_kv_xfer_list_clear(pv_kv_xfer_list *list) { list->count = 0; }
+
+void pv_kv_xfer_list_free(pv_kv_xfer_list *list) {
+  free(list->items);
+  memset(list, 0, sizeof *list);
+}
+
+uint32_t pv_kv_block_size(const pv_kv_manager *kv) { return kv->pool.block_size; }
+uint32_t pv_kv_total_blocks(const pv_kv_manager *kv) { return kv->pool.n_blocks; }
+uint32_t pv_kv_free_blocks(const pv_kv_manager *kv) { return kv->pool.n_free; }
+uint32_t pv_kv_free_swap_slots(const pv_kv_manager *kv) { return kv->swap.n_free; }
+
+uint32_t pv_kv_blocks_for_tokens(const pv_kv_manager *kv, uint32_t n_tokens) {
+  return n_tokens / kv->pool.block_size + (n_tokens % kv->pool.block_size != 0);
+}
+
+uint32_t pv_kv_block_ref(const pv_kv_manager *kv, uint32_t block) {
+  return block < kv->pool.n_blocks ? kv->pool.blocks[block].ref : 0;
+}
+
+const int32_t *pv_kv_block_cached_tokens(const pv_kv_manager *kv, uint32_t block) {
+  if (block >= kv->pool.n_blocks || !kv->cache.cached[block]) return NULL;
+  return kv->cache.tokens + (size_t)block * kv->pool.block_size;
+}
+
+uint32_t pv_kv_free_list(const pv_kv_manager *kv, uint32_t *ids, uint32_t cap) {
+  uint32_t n = 0;
+  for (uint32_t id = kv->pool.head; id != PV_KV_NONE; id = kv->pool.blocks[id].next, n++)
+    if (n < cap) ids[n] = id;
+  return n;
+}
