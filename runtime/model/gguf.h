@@ -57,6 +57,10 @@ typedef struct gguf_kv {
 } gguf_kv;
 
 #define GGUF_MAX_DIMS 4
+#define GGUF_MAGIC "GGUF"
+#define GGUF_DEFAULT_ALIGNMENT 32
+/* Arrays of arrays deeper than this are rejected (a malicious file cannot recurse the parser). */
+#define GGUF_MAX_ARRAY_DEPTH 8
 
 typedef struct gguf_tensor {
   gguf_str name;
@@ -101,5 +105,12 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 
 bool gguf_str_eq(gguf_str s, const char *cstr);
 const char *gguf_vtype_name(gguf_vtype t);
+/* Bytes of one scalar element of type t (0 for STRING, ARRAY and unknown types). */
+uint64_t gguf_vtype_size(gguf_vtype t);
+/* Element i of a scalar array, widened like gguf_value (false when i is out of range or the
+ * element type does not match: unsigned ints and BOOL for _u64, signed ints for _i64, floats for _f64). */
+bool gguf_arr_u64(const gguf_array *a, uint64_t i, uint64_t *out);
+bool gguf_arr_i64(const gguf_array *a, uint64_t i, int64_t *out);
+bool gguf_arr_f64(const gguf_array *a, uint64_t i, double *out);
 
 #endif /* PV_GGUF_H */
