@@ -12,6 +12,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"version", NULL, "print the version"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},
 };
 
 static void usage(FILE *out) {
