@@ -12,6 +12,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,210 @@
+/*
+ * api_model.c — the public model, tokenizer, detokenizer and chat-format functions of
+ * include/pagedvk.h: thin wrappers that check arguments, call runtime/model and turn pv_error
+ * into the caller's `char *err` buffer.
+ *
+ * Buffer contract shared by the functions that fill a caller's array: *n / *len always gets the
+ * full size; when it does not fit, the prefix that fits is written and PAGEDVK_ERR_TOO_LONG
+ * returned.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/model_handle.h"
+
+struct pagedvk_detok {
+  pv_detok state;
+};
+
+static int fail_out(char *err, size_t err_size, const pv_error *e, int rc) {
+  pv_error_copy(e, err, err_size);
+  return rc;
+}
+
+static int invalid(char *err, size_t err_size, const char *what) {
+  pv_error e = {0};
+  return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_INVALID, "%s", what));
+}
+
+/* ---- models ----------------------------------------------------------------------------------- */
+
+static int load_chat_template(pagedvk_model *m, pv_error *e) {
+  gguf_str tmpl = {NULL, 0};
+  bool present = gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl);
+  const char *bos = pv_token_piece(&m->tok, m->tok.bos), *eos = pv_token_piece(&m->tok, m->tok.eos);
+  int rc = pv_chat_template_init(&m->chat, tmpl.ptr, tmpl.len, bos, eos, e);
+  if (rc) return rc;
+  if (m->chat.fallback)
+    pv_log(PV_LOG_WARN, "%s: %s; chats are formatted as ChatML (<|im_start|>role\\ncontent<|im_end|>)", m->path,
+           present ? "tokenizer.chat_template is not a known family (llama2, llama3, chatml, mistral, zephyr)"
+                   : "no tokenizer.chat_template");
+  return PAGEDVK_OK;
+}
+
+int pagedvk_model_open(pagedvk_model **out, const char *path, char *err, size_t err_size) {
+  if (!out || !path) return invalid(err, err_size, "pagedvk_model_open: NULL argument");
+  *out = NULL;
+  pv_error e = {0};
+  pagedvk_model *m = calloc(1, sizeof *m);
+  if (!m || !(m->path = strdup(path))) {
+    free(m);
+    return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_NO_MEMORY, "%s: no memory", path));
+  }
+  int rc = gguf_open(&m->gguf, path, &e);
+  if (!rc) rc = pv_tokenizer_load(&m->tok, m->gguf, &e);
+  if (!rc) rc = load_chat_template(m, &e);
+  if (rc) {
+    pagedvk_model_close(m);
+    return fail_out(err, err_size, &e, rc);
+  }
+  *out = m;
+  return PAGEDVK_OK;
+}
+
+void pagedvk_model_close(pagedvk_model *model) {
+  if (!model) return;
+  pv_chat_template_free(&model->chat);
+  pv_tokenizer_free(&model->tok);
+  if (model->gguf) gguf_close(model->gguf);
+  free(model->path);
+  free(model);
+}
+
+/* ---- vocabulary ----------------------------------------------------------------------------- */
+
+size_t pagedvk_vocab_size(const pagedvk_model *model) { return model ? model->tok.n_vocab : 0; }
+int32_t pagedvk_token_bos(const pagedvk_model *model) { return model ? model->tok.bos : -1; }
+int32_t pagedvk_token_eos(const pagedvk_model *model) { return model ? model->tok.eos : -1; }
+int32_t pagedvk_token_eot(const pagedvk_model *model) { return model ? model->tok.eot : -1; }
+int pagedvk_token_is_eog(const pagedvk_model *model, int32_t id) {
+  return model && pv_tokenizer_is_eog(&model->tok, id);
+}
+
+static int too_long(char *err, size_t err_size, const char *what, size_t need, size_t cap) {
+  pv_error e = {0};
+  return fail_out(err, err_size, &e,
+                  pv_fail(&e, PAGEDVK_ERR_TOO_LONG, "%s: needs %zu, the buffer holds %zu", what, need, cap));
+}
+
+int pagedvk_tokenize(const pagedvk_model *model, const char *text, int add_bos, int parse_special, int32_t *ids,
+                     size_t cap, size_t *n, char *err, size_t err_size) {
+  if (!model || !text || !n || (!ids && cap)) return invalid(err, err_size, "pagedvk_tokenize: NULL argument");
+  pv_error e = {0};
+  pv_tokens t = {0};
+  int rc = pv_tokenize(&model->tok, text, strlen(text), add_bos != 0, parse_special != 0, &t, &e);
+  if (rc) {
+    pv_tokens_free(&t);
+    return fail_out(err, err_size, &e, rc);
+  }
+  *n = t.n;
+  if (t.n) memcpy(ids, t.ids, (t.n < cap ? t.n : cap) * sizeof *ids);
+  pv_tokens_free(&t);
+  return *n > cap ? too_long(err, err_size, "pagedvk_tokenize: ids", *n, cap) : PAGEDVK_OK;
+}
+
+/* Copies text[0..len) and a NUL into buf[0..cap) as far as they fit. */
+static int copy_out(const char *text, size_t len, char *buf, size_t cap, const char *what, char *err,
+                    size_t err_size) {
+  if (cap) {
+    size_t k = len < cap ? len : cap;
+    memcpy(buf, text, k);
+    if (len < cap) buf[len] = 0;
+  }
+  return len < cap ? PAGEDVK_OK : too_long(err, err_size, what, len + 1, cap);
+}
+
+int pagedvk_token_to_piece(const pagedvk_model *model, int32_t id, int special, char *buf, size_t cap,
+                           size_t *len, char *err, size_t err_size) {
+  if (!model || !len || (!buf && cap)) return invalid(err, err_size, "pagedvk_token_to_piece: NULL argument");
+  if (id < 0 || (uint32_t)id >= model->tok.n_vocab) {
+    pv_error e = {0};
+    return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_INVALID, "token id %d is outside the vocabulary "
+                                               "[0, %u)", id, model->tok.n_vocab));
+  }
+  *len = pv_token_bytes(&model->tok, id, special != 0, buf, cap);
+  if (*len < cap) buf[*len] = 0;
+  return *len > cap ? too_long(err, err_size, "pagedvk_token_to_piece", *len, cap) : PAGEDVK_OK;
+}
+
+static int check_ids(const pv_tokenizer *tok, const int32_t *ids, size_t n, pv_error *e) {
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] < 0 || (uint32_t)ids[i] >= tok->n_vocab)
+      return pv_fail(e, PAGEDVK_ERR_INVALID, "ids[%zu] = %d is outside the vocabulary [0, %u)", i, ids[i],
+                     tok->n_vocab);
+  return PAGEDVK_OK;
+}
+
+int pagedvk_detokenize(const pagedvk_model *model, const int32_t *ids, size_t n, unsigned flags, char *buf,
+                       size_t cap, size_t *len, char *err, size_t err_size) {
+  if (!model || (!ids && n) || !len || (!buf && cap)) return invalid(err, err_size, "pagedvk_detokenize: NULL argument");
+  pv_error e = {0};
+  char *text = NULL;
+  int rc = check_ids(&model->tok, ids, n, &e);
+  if (!rc) rc = pv_detokenize(&model->tok, ids, n, flags, &text, len, &e);
+  if (rc) return fail_out(err, err_size, &e, rc);
+  rc = copy_out(text, *len, buf, cap, "pagedvk_detokenize: text", err, err_size);
+  free(text);
+  return rc;
+}
+
+/* ---- streaming detokenizer ------------------------------------------------------------------ */
+
+int pagedvk_detok_create(pagedvk_detok **out, const pagedvk_model *model, unsigned flags, char *err,
+                         size_t err_size) {
+  if (!out || !model) return invalid(err, err_size, "pagedvk_detok_create: NULL argument");
+  pagedvk_detok *d = calloc(1, sizeof *d);
+  if (!d) {
+    pv_error e = {0};
+    return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_NO_MEMORY, "pagedvk_detok_create: no memory"));
+  }
+  pv_detok_init(&d->state, &model->tok, flags);
+  *out = d;
+  return PAGEDVK_OK;
+}
+
+int pagedvk_detok_feed(pagedvk_detok *d, int32_t id, const char **text, size_t *len, char *err, size_t err_size) {
+  if (!d || !text || !len) return invalid(err, err_size, "pagedvk_detok_feed: NULL argument");
+  pv_error e = {0};
+  int rc = check_ids(d->state.tok, &id, 1, &e);
+  if (!rc) rc = pv_detok_feed(&d->state, id, text, len, &e);
+  return rc ? fail_out(err, err_size, &e, rc) : PAGEDVK_OK;
+}
+
+int pagedvk_detok_flush(pagedvk_detok *d, const char **text, size_t *len, char *err, size_t err_size) {
+  if (!d || !text || !len) return invalid(err, err_size, "pagedvk_detok_flush: NULL argument");
+  pv_error e = {0};
+  int rc = pv_detok_flush(&d->state, text, len, &e);
+  return rc ? fail_out(err, err_size, &e, rc) : PAGEDVK_OK;
+}
+
+void pagedvk_detok_destroy(pagedvk_detok *d) {
+  if (!d) return;
+  pv_detok_free(&d->state);
+  free(d);
+}
+
+/* ---- chat ---------------------------------------------------------------------------------------- */
+
+const char *pagedvk_model_chat_template(const pagedvk_model *model, int *is_fallback) {
+  if (is_fallback) *is_fallback = model ? model->chat.fallback : 1;
+  return pv_chat_family_name(model ? model->chat.family : PV_CHAT_CHATML);
+}
+
+int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *msgs, size_t n,
+                        int add_generation_prompt, char *buf, size_t cap, size_t *len, int *has_bos, char *err,
+                        size_t err_size) {
+  if (!model || (!msgs && n) || !len || (!buf && cap)) return invalid(err, err_size, "pagedvk_chat_format: NULL argument");
+  pv_chat_msg *m = calloc(n ? n : 1, sizeof *m);
+  pv_error e = {0};
+  if (!m) return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_NO_MEMORY, "pagedvk_chat_format: no memory"));
+  for (size_t i = 0; i < n; i++) m[i] = (pv_chat_msg){msgs[i].role, msgs[i].content};
+  char *text = NULL;
+  int rc = pv_chat_format(&model->chat, m, n, add_generation_prompt != 0, &text, len, &e);
+  free(m);
+  if (rc) return fail_out(err, err_size, &e, rc);
+  size_t bl = strlen(model->chat.bos);
+  if (has_bos) *has_bos = bl > 0 && *len >= bl && !memcmp(text, model->chat.bos, bl);
+  rc = copy_out(text, *len, buf, cap, "pagedvk_chat_format: text", err, err_size);
+  free(text);
+  return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * model_handle.h — what a `pagedvk_model` (include/pagedvk.h) holds: the open GGUF file, the
+ * tokenizer read from its metadata and the recognised chat template.
+ *
+ * Invariants: `gguf` stays open for the model's lifetime (tensor data points into its mapping);
+ * the tokenizer and chat template own copies of what they read, so they do not depend on it.
+ * Hyper-parameters and weights join this struct later; add fields, keep open/close pairing.
+ */
+#ifndef PV_MODEL_HANDLE_H
+#define PV_MODEL_HANDLE_H
+
+#include "model/chat_template.h"
+#include "model/gguf.h"
+#include "model/tokenizer.h"
+
+struct pagedvk_model {
+  char *path;
+  gguf_file *gguf;
+  pv_tokenizer tok;
+  pv_chat_template chat;
+};
+
+#endif /* PV_MODEL_HANDLE_H */
