@@ -1,0 +1,153 @@
+/*
+ * forward.c — records the batched forward pass (see forward.h). One barrier between dependent
+ * dispatches; independent dispatches (q, k and v projections) share one.
+ */
+#include <string.h>
+
+#include "model/forward.h"
+#include "vk/vk_buffer.h"
+
+#define ATTN_PART_LEN 512u /* keys per partition of a long context */
+#define ATTN_MAX_PARTS 16u
+
+static int make(pv_forward *fw, pv_vk_buffer *b, uint64_t bytes, pv_vk_memory kind, void **map, pv_error *err) {
+  int rc = pv_vk_buffer_create(fw->ctx, b, bytes ? bytes : 4, kind, err);
+  if (!rc && map) *map = b->map;
+  return rc;
+}
+
+int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_dev_model *m,
+                      const pv_forward_limits *lim, pv_error *err) {
+  memset(fw, 0, sizeof *fw);
+  fw->ctx = ctx;
+  fw->ops = ops;
+  fw->m = m;
+  fw->lim = *lim;
+  const pv_hparams *hp = &m->hp;
+  const uint64_t T = lim->max_tokens, S = lim->max_seqs, f = sizeof(float);
+  const uint64_t q_dim = (uint64_t)hp->n_head * hp->head_dim, kv_dim = (uint64_t)hp->n_head_kv * hp->head_dim;
+  fw->max_parts = ATTN_MAX_PARTS;
+  fw->part_rows = S;
+  int rc = 0;
+  rc = rc ? rc : make(fw, &fw->x, T * hp->n_embd * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->xn, T * hp->n_embd * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->q, T * q_dim * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->k, T * kv_dim * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->v, T * kv_dim * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->att, T * q_dim * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->ffn, T * hp->n_ff * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->partial, S * hp->n_head * fw->max_parts * (hp->head_dim + 2) * f, PV_MEM_DEVICE, NULL, err);
+  rc = rc ? rc : make(fw, &fw->rows, T * sizeof(pv_token_row), PV_MEM_HOST, (void **)&fw->rows_map, err);
+  rc = rc ? rc : make(fw, &fw->block_tables, S * lim->max_blocks_per_seq * 4, PV_MEM_HOST, (void **)&fw->block_tables_map, err);
+  rc = rc ? rc : make(fw, &fw->logit_rows, S * 4, PV_MEM_HOST, (void **)&fw->logit_rows_map, err);
+  rc = rc ? rc : make(fw, &fw->logits, S * hp->n_vocab * f, PV_MEM_READBACK, (void **)&fw->logits_map, err);
+  rc = rc ? rc : make(fw, &fw->argmax, S * 4, PV_MEM_READBACK, (void **)&fw->argmax_map, err);
+  if (rc) pv_forward_destroy(fw);
+  return rc;
+}
+
+void pv_forward_destroy(pv_forward *fw) {
+  pv_vk_buffer *all[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->ffn, &fw->partial,
+                         &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax};
+  for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
+    if (all[i]->buffer) pv_vk_buffer_destroy(fw->ctx, all[i]);
+}
+
+static void barrier(pv_vk_cmd *cmd) { pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE); }
+
+static int matmul(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_weight *w, pv_vk_buffer *x, pv_vk_buffer *y,
+                  pv_vk_view bias, uint32_t rows, bool accumulate, pv_error *err) {
+  pv_op_matmul_args a = {.w = w, .x = pv_view(x), .y = pv_view(y), .bias = bias, .m = rows,
+                         .x_stride = w->k, .y_stride = w->n, .accumulate = accumulate};
+  return pv_op_matmul(fw->ops, cmd, &a, err);
+}
+
+static uint32_t attention_parts(const pv_forward *fw, const pv_forward_batch *b) {
+  if (b->n_rows > fw->part_rows || b->max_context <= 2 * ATTN_PART_LEN) return 1;
+  uint32_t parts = (b->max_context + ATTN_PART_LEN - 1) / ATTN_PART_LEN;
+  return parts < fw->max_parts ? parts : fw->max_parts;
+}
+
+static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
+                           uint32_t l, pv_error *err) {
+  const pv_hparams *hp = &fw->m->hp;
+  const pv_dev_layer *L = &fw->m->layers[l];
+  const uint32_t n = b->n_rows, q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+  const pv_vk_view none = {0};
+  int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), L->attn_norm, none, hp->n_embd, n,
+                         hp->n_embd, hp->n_embd, hp->rms_eps, err);
+  barrier(cmd);
+  rc = rc ? rc : matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, err);
+  rc = rc ? rc : matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, err);
+  rc = rc ? rc : matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, err);
+  barrier(cmd);
+  pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
+                        .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
+                        .head_dim = hp->head_dim, .rope_dim = hp->rope_dim, .rope_base = hp->rope_base,
+                        .pos_scale = hp->rope_pos_scale, .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
+                        .q_stride = q_dim, .kv_stride = kv_dim};
+  rc = rc ? rc : pv_op_rope_kv(fw->ops, cmd, &ra, err);
+  barrier(cmd);
+  uint32_t parts = attention_parts(fw, b);
+  pv_op_attn_args aa = {.q = pv_view(&fw->q), .out = pv_view(&fw->att), .tokens = pv_view(&fw->rows),
+                        .block_tables = pv_view(&fw->block_tables), .partial = pv_view(&fw->partial), .pool = pool,
+                        .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv, .head_dim = hp->head_dim,
+                        .layer = l, .max_blocks = fw->lim.max_blocks_per_seq, .q_stride = q_dim, .o_stride = q_dim,
+                        .parts = parts, .part_len = ATTN_PART_LEN};
+  rc = rc ? rc : pv_op_paged_attn(fw->ops, cmd, &aa, err);
+  barrier(cmd);
+  rc = rc ? rc : matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);
+  barrier(cmd);
+  return rc;
+}
+
+static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, uint32_t l, pv_error *err) {
+  const pv_hparams *hp = &fw->m->hp;
+  const pv_dev_layer *L = &fw->m->layers[l];
+  const uint32_t n = b->n_rows;
+  const pv_vk_view none = {0};
+  int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), L->ffn_norm, none, hp->n_embd, n,
+                         hp->n_embd, hp->n_embd, hp->rms_eps, err);
+  barrier(cmd);
+  pv_op_matmul_args a = {.w = &L->w_gate, .w_up = &L->w_up, .x = pv_view(&fw->xn), .y = pv_view(&fw->ffn),
+                         .m = n, .x_stride = hp->n_embd, .y_stride = hp->n_ff};
+  if (L->w_gate.type == L->w_up.type) {
+    rc = rc ? rc : pv_op_matmul(fw->ops, cmd, &a, err);
+  } else {
+    rc = pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "forward: ffn_gate and ffn_up of different types are not supported yet");
+  }
+  barrier(cmd);
+  rc = rc ? rc : matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, err);
+  barrier(cmd);
+  return rc;
+}
+
+static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, pv_error *err) {
+  const pv_hparams *hp = &fw->m->hp;
+  int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), fw->m->output_norm,
+                         pv_view(&fw->logit_rows), hp->n_embd, b->n_logits, hp->n_embd, hp->n_embd, hp->rms_eps, err);
+  barrier(cmd);
+  rc = rc ? rc : matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false, err);
+  if (b->want_argmax) {
+    barrier(cmd);
+    rc = rc ? rc : pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
+                                hp->n_vocab, err);
+  }
+  pv_vk_cmd_barrier(cmd, PV_BARRIER_TO_HOST);
+  return rc;
+}
+
+int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
+                      pv_error *err) {
+  if (b->n_rows == 0 || b->n_rows > fw->lim.max_tokens || b->n_logits > fw->lim.max_seqs)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "forward: batch of %u rows / %u logits exceeds the limits", b->n_rows,
+                   b->n_logits);
+  const pv_hparams *hp = &fw->m->hp;
+  int rc = pv_op_embed(fw->ops, cmd, &fw->m->tok_embd, pv_view(&fw->rows), pv_view(&fw->x), b->n_rows, hp->n_embd, err);
+  barrier(cmd);
+  for (uint32_t l = 0; l < hp->n_layer && !rc; l++) {
+    rc = attention_block(fw, cmd, pool, b, l, err);
+    rc = rc ? rc : ffn_block(fw, cmd, b, l, err);
+  }
+  return rc ? rc : logits_block(fw, cmd, b, err);
+}

@@ -1,0 +1,159 @@
+/*
+ * weights.c — packs and uploads a model's tensors (see weights.h).
+ * Two passes over the same list of tensors: plan (arena and offset of each), then upload.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/quant.h"
+#include "model/weights.h"
+#include "vk/vk_buffer.h"
+
+#define ARENA_ALIGN 256u
+
+typedef enum { SLOT_MATRIX, SLOT_VECTOR } slot_kind;
+
+typedef struct slot {
+  const gguf_tensor *t;
+  slot_kind kind;
+  uint64_t bytes;     /* on the device */
+  uint32_t arena;
+  uint64_t offset;
+  pv_op_weight *weight; /* where to record a matrix */
+  pv_vk_view *view;     /* where to record a vector */
+} slot;
+
+typedef struct plan {
+  slot *slots;
+  uint32_t n, cap;
+  uint64_t arena_cap;
+  uint64_t *arena_used;
+  uint32_t n_arenas;
+} plan;
+
+static int add_slot(plan *p, const gguf_tensor *t, slot_kind kind, pv_op_weight *w, pv_vk_view *v, pv_error *err) {
+  if (!t) return PAGEDVK_OK;
+  if (p->n == p->cap) {
+    uint32_t cap = p->cap ? p->cap * 2 : 64;
+    slot *s = realloc(p->slots, cap * sizeof *s);
+    if (!s) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+    p->slots = s;
+    p->cap = cap;
+  }
+  slot *s = &p->slots[p->n++];
+  memset(s, 0, sizeof *s);
+  s->t = t;
+  s->kind = kind;
+  s->weight = w;
+  s->view = v;
+  s->bytes = kind == SLOT_MATRIX ? t->nbytes : t->ne[0] * t->ne[1] * sizeof(float);
+  return PAGEDVK_OK;
+}
+
+/* First fit over the arenas opened so far, else a new arena. */
+static int place(plan *p, slot *s, pv_error *err) {
+  if (s->bytes > p->arena_cap)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
+                   "weights: tensor '%.*s' is %llu MiB, more than this device binds in one buffer (%llu MiB)",
+                   (int)s->t->name.len, s->t->name.ptr, (unsigned long long)(s->bytes >> 20),
+                   (unsigned long long)(p->arena_cap >> 20));
+  for (uint32_t a = 0; a < p->n_arenas; a++) {
+    uint64_t at = pv_align_up(p->arena_used[a], ARENA_ALIGN);
+    if (at + s->bytes <= p->arena_cap) {
+      s->arena = a;
+      s->offset = at;
+      p->arena_used[a] = at + s->bytes;
+      return PAGEDVK_OK;
+    }
+  }
+  uint64_t *used = realloc(p->arena_used, (p->n_arenas + 1) * sizeof *used);
+  if (!used) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  p->arena_used = used;
+  s->arena = p->n_arenas;
+  s->offset = 0;
+  used[p->n_arenas++] = s->bytes;
+  return PAGEDVK_OK;
+}
+
+static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_error *err) {
+  int rc = 0;
+  rc = rc ? rc : add_slot(p, mt->tok_embd, SLOT_MATRIX, &m->tok_embd, NULL, err);
+  if (!m->hp.tied_embeddings) rc = rc ? rc : add_slot(p, mt->output, SLOT_MATRIX, &m->output, NULL, err);
+  rc = rc ? rc : add_slot(p, mt->output_norm, SLOT_VECTOR, NULL, &m->output_norm, err);
+  for (uint32_t i = 0; i < m->hp.n_layer && !rc; i++) {
+    const pv_layer_tensors *t = &mt->layers[i];
+    pv_dev_layer *L = &m->layers[i];
+    pv_op_weight *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    const gguf_tensor *mts[] = {t->wq, t->wk, t->wv, t->wo, t->w_gate, t->w_up, t->w_down};
+    for (size_t j = 0; j < PV_ARRAY_LEN(mats) && !rc; j++) rc = add_slot(p, mts[j], SLOT_MATRIX, mats[j], NULL, err);
+    pv_vk_view *vecs[] = {&L->attn_norm, &L->ffn_norm, &L->bq, &L->bk, &L->bv};
+    const gguf_tensor *vts[] = {t->attn_norm, t->ffn_norm, t->bq, t->bk, t->bv};
+    for (size_t j = 0; j < PV_ARRAY_LEN(vecs) && !rc; j++) rc = add_slot(p, vts[j], SLOT_VECTOR, NULL, vecs[j], err);
+  }
+  for (uint32_t i = 0; i < p->n && !rc; i++) rc = place(p, &p->slots[i], err);
+  return rc;
+}
+
+static int upload_slot(pv_vk_context *ctx, pv_dev_model *m, const slot *s, pv_error *err) {
+  pv_vk_buffer *buf = &m->arenas[s->arena];
+  if (s->kind == SLOT_MATRIX) {
+    *s->weight = (pv_op_weight){buf, s->offset, s->t->type, (uint32_t)s->t->ne[0], (uint32_t)s->t->ne[1]};
+    return pv_vk_buffer_upload(ctx, buf, s->offset, s->t->data, s->t->nbytes, err);
+  }
+  float *tmp = malloc(s->bytes);
+  if (!tmp) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  int rc = pv_dequantize_tensor(s->t, tmp, err);
+  if (!rc) rc = pv_vk_buffer_upload(ctx, buf, s->offset, tmp, s->bytes, err);
+  free(tmp);
+  *s->view = pv_view_range(buf, s->offset, s->bytes);
+  return rc;
+}
+
+static int create_arenas(pv_dev_model *m, pv_vk_context *ctx, const plan *p, pv_error *err) {
+  m->arenas = calloc(p->n_arenas, sizeof *m->arenas);
+  if (!m->arenas) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  for (uint32_t a = 0; a < p->n_arenas; a++) {
+    int rc = pv_vk_buffer_create(ctx, &m->arenas[a], pv_align_up(p->arena_used[a], 16), PV_MEM_DEVICE, err);
+    if (rc) return rc;
+    m->n_arenas = a + 1;
+    m->bytes += p->arena_used[a];
+  }
+  return PAGEDVK_OK;
+}
+
+int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, pv_progress_fn progress, void *user,
+                      pv_error *err) {
+  memset(m, 0, sizeof *m);
+  double t0 = pv_now();
+  pv_model_tensors mt = {0};
+  plan p = {0};
+  int rc = pv_hparams_load(&m->hp, f, err);
+  if (!rc) rc = pv_model_tensors_bind(&mt, f, &m->hp, err);
+  if (!rc && !(m->layers = calloc(m->hp.n_layer, sizeof *m->layers)))
+    rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  p.arena_cap = ctx->caps.max_storage_buffer_range < ctx->caps.max_allocation_size ? ctx->caps.max_storage_buffer_range
+                                                                                   : ctx->caps.max_allocation_size;
+  p.arena_cap = p.arena_cap / ARENA_ALIGN * ARENA_ALIGN;
+  if (!rc) rc = plan_model(&p, m, &mt, err);
+  if (!rc) rc = create_arenas(m, ctx, &p, err);
+  for (uint32_t i = 0; i < p.n && !rc; i++) {
+    rc = upload_slot(ctx, m, &p.slots[i], err);
+    if (progress) progress((double)(i + 1) / p.n, user);
+  }
+  if (!rc && m->hp.tied_embeddings) m->output = m->tok_embd;
+  free(p.slots);
+  free(p.arena_used);
+  pv_model_tensors_free(&mt);
+  if (rc) pv_dev_model_destroy(m, ctx);
+  m->upload_seconds = pv_now() - t0;
+  return rc;
+}
+
+void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx) {
+  for (uint32_t a = 0; a < m->n_arenas; a++) pv_vk_buffer_destroy(ctx, &m->arenas[a]);
+  free(m->arenas);
+  free(m->layers);
+  m->arenas = NULL;
+  m->layers = NULL;
+  m->n_arenas = 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * weights.h — a model's weights on the device.
+ *
+ * Tensors are packed into a few "arenas": device-local buffers no larger than the device's
+ * maxStorageBufferRange and maxMemoryAllocationSize, each tensor wholly inside one arena at an
+ * aligned offset. Matrices keep their GGUF encoding (the shaders dequantize on the fly); norms
+ * and biases are converted to f32. On unified memory (device-local memory the CPU can map) the
+ * bytes are written in place; otherwise they go through a staging buffer (runtime/vk).
+ */
+#ifndef PV_WEIGHTS_H
+#define PV_WEIGHTS_H
+
+#include "model/arch.h"
+#include "ops/ops.h"
+
+typedef struct pv_dev_layer {
+  pv_op_weight wq, wk, wv, wo, w_gate, w_up, w_down;
+  pv_vk_view attn_norm, ffn_norm;
+  pv_vk_view bq, bk, bv; /* buffer NULL without biases */
+} pv_dev_layer;
+
+typedef struct pv_dev_model {
+  pv_hparams hp;
+  pv_vk_buffer *arenas;
+  uint32_t n_arenas;
+  pv_op_weight tok_embd, output;
+  pv_vk_view output_norm;
+  pv_dev_layer *layers;
+  uint64_t bytes;          /* device bytes of all tensors */
+  double upload_seconds;
+} pv_dev_model;
+
+typedef void (*pv_progress_fn)(double fraction, void *user);
+
+int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, pv_progress_fn progress, void *user,
+                      pv_error *err);
+void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * ops.c — the pipeline cache and the dispatch wrappers of ops.h. Push-constant structs mirror
+ * the `Params` blocks of the shaders field by field; keep them in the same order.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+struct pv_ops_entry {
+  char key[128];
+  pv_vk_pipeline pipe;
+  pv_ops_entry *next;
+};
+
+int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
+  memset(ops, 0, sizeof *ops);
+  ops->ctx = ctx;
+  ops->wg = 64;
+  while (ops->wg > ctx->caps.max_workgroup_invocations) ops->wg /= 2;
+  ops->mm_rows = 2;
+  ops->mm_ntok = 8;
+  /* matmul's reduction array: WG * ROWS * NTOK * 2 floats must fit in shared memory */
+  while ((uint64_t)ops->wg * ops->mm_rows * ops->mm_ntok * 2 * 4 > ctx->caps.max_shared_memory && ops->mm_ntok > 1)
+    ops->mm_ntok /= 2;
+  if (ops->wg < 8) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: device allows too few invocations per workgroup");
+  return PAGEDVK_OK;
+}
+
+void pv_ops_destroy(pv_ops *ops) {
+  pv_ops_entry *e = ops->entries;
+  while (e) {
+    pv_ops_entry *next = e->next;
+    pv_vk_pipeline_destroy(ops->ctx, &e->pipe);
+    free(e);
+    e = next;
+  }
+  ops->entries = NULL;
+}
+
+const char *pv_ops_type_suffix(uint32_t type) {
+  switch (type) {
+    case 0: return "f32";
+    case 1: return "f16";
+    case 2: return "q4_0";
+    case 3: return "q4_1";
+    case 6: return "q5_0";
+    case 7: return "q5_1";
+    case 8: return "q8_0";
+    case 12: return "q4_k";
+    case 13: return "q5_k";
+    case 14: return "q6_k";
+    case 30: return "bf16";
+    default: return NULL;
+  }
+}
+
+/* Returns the cached pipeline for (shader, bindings, spec constants), creating it on first use. */
+static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
+                                          uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
+                                          uint32_t spec_count, pv_error *err) {
+  char key[128];
+  int n = snprintf(key, sizeof key, "%s", shader);
+  for (uint32_t i = 0; i < spec_count && n < (int)sizeof key; i++) n += snprintf(key + n, sizeof key - n, ":%u", spec[i]);
+  for (pv_ops_entry *e = ops->entries; e; e = e->next)
+    if (!strcmp(e->key, key)) return &e->pipe;
+  pv_vk_pipeline_desc d;
+  memset(&d, 0, sizeof d);
+  d.shader = shader;
+  d.binding_count = binding_count;
+  for (uint32_t i = 0; i < binding_count; i++) d.array_sizes[i] = array_sizes ? array_sizes[i] : 1;
+  d.push_size = push_size;
+  for (uint32_t i = 0; i < spec_count; i++) d.spec[i] = (pv_vk_spec){i, spec[i]};
+  d.spec_count = spec_count;
+  pv_ops_entry *e = calloc(1, sizeof *e);
+  if (!e) {
+    pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
+    return NULL;
+  }
+  snprintf(e->key, sizeof e->key, "%s", key);
+  if (pv_vk_pipeline_create(ops->ctx, &d, &e->pipe, err) != PAGEDVK_OK) {
+    free(e);
+    return NULL;
+  }
+  e->next = ops->entries;
+  ops->entries = e;
+  return &e->pipe;
+}
+
+static pv_vk_view or_dummy(pv_vk_view v, pv_vk_view dummy) { return v.buffer ? v : dummy; }
+
+static int dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_vk_pipeline *p, const pv_vk_view *views, uint32_t n,
+                    const void *push, uint32_t gx, uint32_t gy, uint32_t gz, pv_error *err) {
+  (void)ops;
+  if (!p) return err ? err->code : PAGEDVK_ERR_VULKAN;
+  const uint32_t groups[3] = {gx, gy, gz};
+  return pv_vk_cmd_dispatch(cmd, p, views, n, push, groups, err);
+}
+
+static int check_rows(const pv_ops *ops, uint32_t rows, const char *what, pv_error *err) {
+  if (rows > ops->ctx->caps.max_workgroup_count[0])
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %s of %u rows exceeds the device's workgroup count", what, rows);
+  return PAGEDVK_OK;
+}
+
+int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
+                uint32_t rows, uint32_t y_stride, pv_error *err) {
+  const char *suffix = pv_ops_type_suffix(emb->type);
+  if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: embedding type %u has no shader", emb->type);
+  if (rows == 0) return PAGEDVK_OK;
+  int rc = check_rows(ops, rows, "embedding", err);
+  if (rc) return rc;
+  char name[64];
+  snprintf(name, sizeof name, "embed_%s", suffix);
+  const uint32_t spec[] = {ops->wg};
+  const pv_vk_pipeline *p = get_pipeline(ops, name, NULL, 3, 16, spec, 1, err);
+  struct { uint32_t n_embd, rows, y_stride, w_offset; } push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
+  pv_vk_view views[] = {pv_view(emb->buf), tokens, y};
+  return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
+}
+
+int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
+                  uint32_t n, uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err) {
+  if (rows == 0) return PAGEDVK_OK;
+  int rc = check_rows(ops, rows, "rmsnorm", err);
+  if (rc) return rc;
+  const uint32_t spec[] = {ops->wg};
+  const pv_vk_pipeline *p = get_pipeline(ops, "rmsnorm", NULL, 4, 24, spec, 1, err);
+  struct { uint32_t n, rows, x_stride, y_stride; float eps; uint32_t flags; } push = {
+      n, rows, x_stride, y_stride, eps, rowsel.buffer ? 1u : 0u};
+  pv_vk_view views[] = {x, y, w, or_dummy(rowsel, w)};
+  return dispatch(ops, cmd, p, views, 4, &push, rows, 1, 1, err);
+}
+
+int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
+  const pv_op_weight *w = a->w;
+  const char *suffix = pv_ops_type_suffix(w->type);
+  if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
+  if (a->w_up && (a->w_up->type != w->type || a->w_up->k != w->k || a->w_up->n != w->n))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up of one type and shape");
+  if (w->k % 32 || a->x_stride % 4 || w->offset % 4)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: matmul needs K %% 32 == 0 and aligned rows (K=%u)", w->k);
+  if (a->m == 0) return PAGEDVK_OK;
+  char name[64];
+  snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
+  const uint32_t spec[] = {ops->wg, ops->mm_rows, ops->mm_ntok};
+  const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
+  const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 4, 32, spec, 3, err);
+  struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
+      w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
+      (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u)};
+  pv_vk_view views[5];
+  uint32_t nv = 0;
+  views[nv++] = pv_view(w->buf);
+  if (a->w_up) views[nv++] = pv_view(a->w_up->buf);
+  views[nv++] = a->x;
+  views[nv++] = a->y;
+  views[nv++] = or_dummy(a->bias, a->x);
+  uint32_t row_groups = (w->n + ops->mm_rows - 1) / ops->mm_rows;
+  uint32_t max_x = ops->ctx->caps.max_workgroup_count[0];
+  uint32_t gx = row_groups, gz = 1;
+  while (gx > max_x) { /* fold row groups into z */
+    gz++;
+    gx = (row_groups + gz - 1) / gz;
+  }
+  uint32_t gy = (a->m + ops->mm_ntok - 1) / ops->mm_ntok;
+  return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
+}
+
+static void pool_views(const pv_op_pool *pool, pv_vk_view *views) {
+  for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[i] = pv_view(pool->bufs[i < pool->n_bufs ? i : 0]);
+}
+
+int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_error *err) {
+  if (a->rows == 0) return PAGEDVK_OK;
+  int rc = check_rows(ops, a->rows, "rope", err);
+  if (rc) return rc;
+  const pv_op_pool *pool = a->pool;
+  const uint32_t spec[] = {ops->wg};
+  const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS};
+  const pv_vk_pipeline *p =
+      get_pipeline(ops, pool->f32 ? "rope_kv_f32" : "rope_kv", arrays, 5, 56, spec, 1, err);
+  struct {
+    uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
+    float rope_base, pos_scale;
+    uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride;
+  } push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
+            a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
+            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride};
+  pv_vk_view views[4 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
+  pool_views(pool, views + 4);
+  return dispatch(ops, cmd, p, views, 4 + PV_KV_MAX_BUFS, &push, a->rows, 1, 1, err);
+}
+
+int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err) {
+  if (a->rows == 0) return PAGEDVK_OK;
+  int rc = check_rows(ops, a->rows, "attention", err);
+  if (rc) return rc;
+  const pv_op_pool *pool = a->pool;
+  uint32_t max_hd = 64;
+  while (max_hd < a->head_dim) max_hd *= 2;
+  if (a->head_dim % 2 || max_hd > 256)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: head size %u is not supported (even, <= 256)", a->head_dim);
+  const uint32_t spec[] = {ops->wg, max_hd};
+  const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS};
+  const pv_vk_pipeline *p =
+      get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
+  uint32_t parts = a->parts ? a->parts : 1;
+  struct {
+    uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
+    uint32_t q_stride, o_stride, parts, part_len;
+    float scale;
+  } push = {a->rows,      a->n_head,   a->n_kv_head, a->head_dim,
+            a->layer,     pool->block_size, pool->blocks_per_buf, pool->n_layer,
+            a->max_blocks, a->q_stride, a->o_stride, parts,
+            parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim)};
+  pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
+  pool_views(pool, views + 5);
+  rc = dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, a->rows, a->n_head, parts, err);
+  if (rc || parts == 1) return rc;
+  pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+  const pv_vk_pipeline *r = get_pipeline(ops, "attn_reduce", NULL, 2, 20, spec, 1, err);
+  struct { uint32_t rows, n_head, head_dim, parts, o_stride; } rpush = {a->rows, a->n_head, a->head_dim, parts,
+                                                                       a->o_stride};
+  pv_vk_view rviews[] = {a->partial, a->out};
+  return dispatch(ops, cmd, r, rviews, 2, &rpush, a->rows, a->n_head, 1, err);
+}
+
+int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,
+                 uint32_t x_stride, pv_error *err) {
+  if (rows == 0) return PAGEDVK_OK;
+  const uint32_t spec[] = {ops->wg};
+  const pv_vk_pipeline *p = get_pipeline(ops, "argmax", NULL, 2, 12, spec, 1, err);
+  struct { uint32_t n, rows, x_stride; } push = {n, rows, x_stride};
+  pv_vk_view views[] = {x, out};
+  return dispatch(ops, cmd, p, views, 2, &push, rows, 1, 1, err);
+}

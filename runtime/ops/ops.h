@@ -1,0 +1,98 @@
+/*
+ * ops.h — one C wrapper per shader: each knows its shader's bindings, push constants and
+ * workgroup shape, and records one dispatch into a command buffer. Nothing here decides what to
+ * compute (that is runtime/model/forward.c); nothing here owns buffers.
+ *
+ * Pipelines are created on first use and kept in the pv_ops cache, keyed by shader variant and
+ * specialization constants, so a model only builds the variants its weight types need.
+ */
+#ifndef PV_OPS_H
+#define PV_OPS_H
+
+#include "vk/vk_cmd.h"
+
+/* Must match KV_MAX_BUFS in shaders/kv_pool.glsl. */
+#define PV_KV_MAX_BUFS 8
+
+/* A weight matrix on the device: n rows of k elements of GGUF type `type`, at byte `offset`. */
+typedef struct pv_op_weight {
+  const pv_vk_buffer *buf;
+  uint64_t offset;
+  uint32_t type;
+  uint32_t k, n;
+} pv_op_weight;
+
+/* The paged KV pool as the kernels see it (see shaders/kv_pool.glsl). */
+typedef struct pv_op_pool {
+  const pv_vk_buffer *bufs[PV_KV_MAX_BUFS];
+  uint32_t n_bufs;
+  uint32_t block_size;
+  uint32_t blocks_per_buf;
+  uint32_t n_layer;
+  uint32_t n_kv_head;
+  uint32_t head_dim;
+  bool f32; /* elements stored as f32 (else f16) */
+} pv_op_pool;
+
+typedef struct pv_ops_entry pv_ops_entry;
+
+typedef struct pv_ops {
+  pv_vk_context *ctx;
+  pv_ops_entry *entries; /* pipeline cache (linked list; a few dozen at most) */
+  uint32_t wg;           /* invocations per workgroup for the row kernels (power of two) */
+  uint32_t mm_rows;      /* matmul: output rows per workgroup */
+  uint32_t mm_ntok;      /* matmul: tokens per workgroup */
+} pv_ops;
+
+int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err);
+void pv_ops_destroy(pv_ops *ops);
+
+/* Name of the shader variant for a weight type ("matmul_q4_k"); NULL when unsupported. */
+const char *pv_ops_type_suffix(uint32_t type);
+
+/* Y[m][:] = token_embd[TOKENS[m].token] for m < rows. */
+int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
+                uint32_t rows, uint32_t y_stride, pv_error *err);
+
+/* Y[r] = rmsnorm(X[src(r)]) * w; src(r) = rowsel[r] when rowsel.buffer, else r. */
+int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
+                  uint32_t n, uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err);
+
+/* Y[m][n] (+)= X[m] · W[n] (+ bias[n]), m < M. */
+typedef struct pv_op_matmul_args {
+  const pv_op_weight *w;
+  const pv_op_weight *w_up; /* non-NULL: fused SwiGLU, Y = silu(X W^T) * (X W_up^T) */
+  pv_vk_view x, y, bias;    /* bias.buffer NULL: none */
+  uint32_t m;
+  uint32_t x_stride, y_stride;
+  bool accumulate;          /* Y += result (residual connection) */
+} pv_op_matmul_args;
+int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err);
+
+typedef struct pv_op_rope_args {
+  pv_vk_view q, k, v, tokens;
+  const pv_op_pool *pool;
+  uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
+  float rope_base, pos_scale;
+  bool neox;
+  uint32_t layer;
+  uint32_t q_stride, kv_stride;
+} pv_op_rope_args;
+/* RoPE on q and k of each row, then k and v written to the row's slot in the pool. */
+int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_error *err);
+
+typedef struct pv_op_attn_args {
+  pv_vk_view q, out, tokens, block_tables, partial; /* partial: rows*n_head*parts*(head_dim+2) floats */
+  const pv_op_pool *pool;
+  uint32_t rows, n_head, n_kv_head, head_dim, layer, max_blocks;
+  uint32_t q_stride, o_stride;
+  uint32_t parts, part_len; /* parts > 1: partitioned, then attn_reduce */
+} pv_op_attn_args;
+/* Causal paged attention of each row over its sequence (decode and prefill rows alike). */
+int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err);
+
+/* OUT[r] = argmax X[r][0..n) (lowest index on ties). */
+int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,
+                 uint32_t x_stride, pv_error *err);
+
+#endif
