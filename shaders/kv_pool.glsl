@@ -10,9 +10,7 @@
 #ifndef PV_KV_POOL_GLSL
 #define PV_KV_POOL_GLSL
 
-#ifndef KV_MAX_BUFS
-#define KV_MAX_BUFS 8
-#endif
+#define KV_MAX_BUFS 8 // kv_word() below names each of them
 layout(std430, binding = KV_BINDING) buffer KVBuf { uint d[]; } KV[KV_MAX_BUFS];
 
 struct PoolGeom {
@@ -33,20 +31,49 @@ uint pool_elem(PoolGeom g, uint slot, uint layer, uint kv, uint head, out uint b
   return ((lb * g.n_layer + layer) * 2u + kv) * per_kv + (head * g.block_size + off) * g.head_dim;
 }
 
+// Neighbouring invocations may read different buffers (keys of one chunk span blocks), and
+// indexing a descriptor array with a non-uniform value needs a feature many devices lack. A
+// switch with constant indices is valid everywhere; invocations diverge only at buffer edges.
+uint kv_word(uint buf, uint w) {
+  switch (buf) {
+    case 0u: return KV[0].d[w];
+    case 1u: return KV[1].d[w];
+    case 2u: return KV[2].d[w];
+    case 3u: return KV[3].d[w];
+    case 4u: return KV[4].d[w];
+    case 5u: return KV[5].d[w];
+    case 6u: return KV[6].d[w];
+    default: return KV[7].d[w];
+  }
+}
+
+void kv_set_word(uint buf, uint w, uint v) {
+  switch (buf) {
+    case 0u: KV[0].d[w] = v; break;
+    case 1u: KV[1].d[w] = v; break;
+    case 2u: KV[2].d[w] = v; break;
+    case 3u: KV[3].d[w] = v; break;
+    case 4u: KV[4].d[w] = v; break;
+    case 5u: KV[5].d[w] = v; break;
+    case 6u: KV[6].d[w] = v; break;
+    default: KV[7].d[w] = v; break;
+  }
+}
+
 #ifdef KV_F32
-float pool_load(uint buf, uint e) { return uintBitsToFloat(KV[buf].d[e]); }
-vec2 pool_load2(uint buf, uint e) { return vec2(uintBitsToFloat(KV[buf].d[e]), uintBitsToFloat(KV[buf].d[e + 1u])); }
+float pool_load(uint buf, uint e) { return uintBitsToFloat(kv_word(buf, e)); }
+vec2 pool_load2(uint buf, uint e) { return vec2(uintBitsToFloat(kv_word(buf, e)), uintBitsToFloat(kv_word(buf, e + 1u))); }
 void pool_store2(uint buf, uint e, vec2 v) {
-  KV[buf].d[e] = floatBitsToUint(v.x);
-  KV[buf].d[e + 1u] = floatBitsToUint(v.y);
+  kv_set_word(buf, e, floatBitsToUint(v.x));
+  kv_set_word(buf, e + 1u, floatBitsToUint(v.y));
 }
 #else
 float pool_load(uint buf, uint e) {
-  vec2 h = unpackHalf2x16(KV[buf].d[e >> 1]);
+  vec2 h = unpackHalf2x16(kv_word(buf, e >> 1));
   return (e & 1u) == 0u ? h.x : h.y;
 }
 // e must be even.
-vec2 pool_load2(uint buf, uint e) { return unpackHalf2x16(KV[buf].d[e >> 1]); }
-void pool_store2(uint buf, uint e, vec2 v) { KV[buf].d[e >> 1] = packHalf2x16(v); }
+vec2 pool_load2(uint buf, uint e) { return unpackHalf2x16(kv_word(buf, e >> 1)); }
+void pool_store2(uint buf, uint e, vec2 v) { kv_set_word(buf, e >> 1, packHalf2x16(v)); }
 #endif
 #endif
