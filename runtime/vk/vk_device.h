@@ -58,6 +58,9 @@ typedef struct pv_vk_caps {
   bool storage16; /* storageBuffer16BitAccess */
   bool storage8;  /* storageBuffer8BitAccess */
   bool buffer_device_address;
+  /* indexing a descriptor array of storage buffers (a KV pool over several VkBuffers) */
+  bool storage_array_dynamic;    /* shaderStorageBufferArrayDynamicIndexing: dynamically uniform index */
+  bool storage_array_nonuniform; /* shaderStorageBufferArrayNonUniformIndexing: any index (nonuniformEXT) */
 
   /* subgroups in compute; subgroup_ops == 0 means "do not use subgroup operations" */
   uint32_t subgroup_size;

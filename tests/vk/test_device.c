@@ -337,6 +337,47 @@ static void test_grid_split(void **state) {
   assert_true(g[0] == 10 && g[1] == 10);
 }
 
+/* Binding 0 of selftest_array is an array of 4 buffers: 4 different VkBuffers, one of them at an offset. */
+static void test_descriptor_array(void **state) {
+  pv_test_vk *t = *state;
+  if (!t->ctx->caps.storage_array_dynamic) skip();
+  pv_vk_context *ctx = t->ctx;
+  pv_error err = {0};
+  const uint32_t n = 1000;
+  const VkDeviceSize skip_bytes = t->ctx->caps.min_storage_offset_align * 2;
+  pv_vk_pipeline pipe;
+  pv_vk_pipeline_desc d = {.shader = "selftest_array", .binding_count = 2, .array_sizes = {4, 1}, .push_size = 8};
+  PV_ASSERT_OK(pv_vk_pipeline_create(ctx, &d, &pipe, &err), err);
+  assert_int_equal(pipe.descriptor_count, 5);
+  pv_vk_buffer parts[4], out;
+  float x[1000], y[1000];
+  pv_vk_view views[5];
+  for (int k = 0; k < 4; k++) {
+    VkDeviceSize off = k == 2 ? skip_bytes : 0;
+    PV_ASSERT_OK(pv_vk_buffer_create(ctx, &parts[k], off + n * 4, PV_MEM_DEVICE, &err), err);
+    for (uint32_t i = 0; i < n; i++) x[i] = (float)(i % 100) + 1000.0f * (float)k;
+    PV_ASSERT_OK(pv_vk_buffer_upload(ctx, &parts[k], off, x, n * 4, &err), err);
+    views[k] = pv_view_range(&parts[k], off, n * 4);
+  }
+  PV_ASSERT_OK(pv_vk_buffer_create(ctx, &out, n * 4, PV_MEM_READBACK, &err), err);
+  views[4] = pv_view(&out);
+  uint32_t push[2] = {n, 4}, groups[3] = {pv_div_up(n, 64), 1, 1};
+  PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
+  assert_int_equal(pv_vk_cmd_dispatch(&t->cmd, &pipe, views, 4, push, groups, &err), PAGEDVK_ERR_INVALID);
+  PV_ASSERT_OK(pv_vk_cmd_dispatch(&t->cmd, &pipe, views, 5, push, groups, &err), err);
+  pv_vk_cmd_barrier(&t->cmd, PV_BARRIER_TO_HOST);
+  PV_ASSERT_OK(pv_vk_cmd_run(&t->cmd, &err), err);
+  PV_ASSERT_OK(pv_vk_buffer_download(ctx, &out, 0, y, n * 4, &err), err);
+  for (uint32_t i = 0; i < n; i++) {
+    float want = 0;
+    for (int k = 0; k < 4; k++) want += (float)(k + 1) * ((float)(i % 100) + 1000.0f * (float)k);
+    assert_true(y[i] == want);
+  }
+  pv_vk_buffer_destroy(ctx, &out);
+  for (int k = 3; k >= 0; k--) pv_vk_buffer_destroy(ctx, &parts[k]);
+  pv_vk_pipeline_destroy(ctx, &pipe);
+}
+
 /* The layer is really on: a misaligned fill is reported and counted (the message is expected). */
 static void test_validation_counts(void **state) {
   (void)state;
@@ -373,6 +414,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_pipeline_errors, pv_test_vk_check),
       cmocka_unit_test_teardown(test_pipeline_cache_file, pv_test_vk_check),
       cmocka_unit_test_teardown(test_grid_split, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_descriptor_array, pv_test_vk_check),
       cmocka_unit_test_teardown(test_validation_counts, pv_test_vk_check),
   };
   return cmocka_run_group_tests(tests, pv_test_vk_setup, pv_test_vk_teardown);
