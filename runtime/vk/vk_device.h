@@ -131,6 +131,7 @@ typedef struct pv_vk_context {
   uint32_t queue_family;
   VkPipelineCache pipeline_cache;
   char pipeline_cache_path[1024]; /* empty: not persisted */
+  atomic_bool pipeline_cache_dirty; /* a pipeline was created: write the cache at destroy */
   struct pv_vk_cmd *transfer;     /* for staging copies (vk_buffer.c), guarded by transfer_lock */
 
   pv_vk_caps caps;        /* effective */
