@@ -69,6 +69,8 @@ static void print_features(FILE *out, const pv_vk_caps *c, const pv_vk_caps *d) 
   print_bool(out, "16-bit storage", c->storage16, d->storage16);
   print_bool(out, "8-bit storage", c->storage8, d->storage8);
   print_bool(out, "buffer device address", c->buffer_device_address, d->buffer_device_address);
+  print_bool(out, "storage buffer array, dynamic index", c->storage_array_dynamic, d->storage_array_dynamic);
+  print_bool(out, "storage buffer array, non-uniform", c->storage_array_nonuniform, d->storage_array_nonuniform);
   print_u64(out, "subgroup size", c->subgroup_size, d->subgroup_size);
   print_subgroup_ops(out, "subgroup ops (compute)", c->subgroup_ops);
   if (c->subgroup_ops != d->subgroup_ops) print_subgroup_ops(out, "  device subgroup ops", d->subgroup_ops);

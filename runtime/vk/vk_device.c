@@ -381,6 +381,8 @@ static void read_caps(VkPhysicalDevice pd, uint32_t timestamp_bits, pv_vk_caps *
   c->storage16 = f11.storageBuffer16BitAccess;
   c->storage8 = f12.storageBuffer8BitAccess;
   c->buffer_device_address = f12.bufferDeviceAddress;
+  c->storage_array_dynamic = feats.features.shaderStorageBufferArrayDynamicIndexing;
+  c->storage_array_nonuniform = f12.shaderStorageBufferArrayNonUniformIndexing;
 
   c->subgroup_size = p11.subgroupSize;
   c->subgroup_ops = (p11.subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? p11.subgroupSupportedOperations : 0;
@@ -422,10 +424,12 @@ static int create_device(pv_vk_context *ctx, VkPhysicalDevice pd, pv_error *err)
   f12.shaderInt8 = c->int8;
   f12.storageBuffer8BitAccess = c->storage8;
   f12.bufferDeviceAddress = c->buffer_device_address;
+  f12.shaderStorageBufferArrayNonUniformIndexing = c->storage_array_nonuniform;
   VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, .pNext = &f12};
   f11.storageBuffer16BitAccess = c->storage16;
   VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
   feats.features.shaderInt16 = c->int16;
+  feats.features.shaderStorageBufferArrayDynamicIndexing = c->storage_array_dynamic;
 
   float priority = 1.0f;
   VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

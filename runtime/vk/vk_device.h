@@ -58,6 +58,9 @@ typedef struct pv_vk_caps {
   bool storage16; /* storageBuffer16BitAccess */
   bool storage8;  /* storageBuffer8BitAccess */
   bool buffer_device_address;
+  /* indexing a descriptor array of storage buffers (a KV pool over several VkBuffers) */
+  bool storage_array_dynamic;    /* shaderStorageBufferArrayDynamicIndexing: dynamically uniform index */
+  bool storage_array_nonuniform; /* shaderStorageBufferArrayNonUniformIndexing: any index (nonuniformEXT) */
 
   /* subgroups in compute; subgroup_ops == 0 means "do not use subgroup operations" */
   uint32_t subgroup_size;
@@ -128,6 +131,7 @@ typedef struct pv_vk_context {
   uint32_t queue_family;
   VkPipelineCache pipeline_cache;
   char pipeline_cache_path[1024]; /* empty: not persisted */
+  atomic_bool pipeline_cache_dirty; /* a pipeline was created: write the cache at destroy */
   struct pv_vk_cmd *transfer;     /* for staging copies (vk_buffer.c), guarded by transfer_lock */
 
   pv_vk_caps caps;        /* effective */

@@ -127,6 +127,7 @@ static int create_pipeline(pv_vk_context *ctx, const pv_shader_blob *blob, const
   r = vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &p->pipeline);
   vkDestroyShaderModule(ctx->device, module, NULL);
   if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkCreateComputePipelines");
+  atomic_store(&ctx->pipeline_cache_dirty, true);
   return PAGEDVK_OK;
 }
 

@@ -4,7 +4,7 @@
  * The file is trusted only when its header (length, version ONE, vendor, device, pipelineCacheUUID)
  * matches the device; otherwise the cache starts empty. Writing goes to a temporary file renamed over
  * the old one, so a crash never leaves a truncated cache. Nothing here is fatal: every file problem is
- * a debug log line and an empty cache.
+ * a debug log line and an empty cache. The file is written only when a pipeline was created.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -125,7 +125,7 @@ static void write_cache_file(pv_vk_context *ctx) {
 
 void pv_vk_pipeline_cache_close(pv_vk_context *ctx) {
   if (!ctx->pipeline_cache) return;
-  if (ctx->pipeline_cache_path[0]) write_cache_file(ctx);
+  if (ctx->pipeline_cache_path[0] && atomic_load(&ctx->pipeline_cache_dirty)) write_cache_file(ctx);
   vkDestroyPipelineCache(ctx->device, ctx->pipeline_cache, NULL);
   ctx->pipeline_cache = VK_NULL_HANDLE;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,11 @@ static void test_pipeline_errors(void **state) {
   assert_null(p.pipeline);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
 static bool file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && st.st_size > 0;
@@ -313,11 +319,8 @@ static void test_pipeline_cache_file(void **state) {
   assert_int_equal(header[1], VK_PIPELINE_CACHE_HEADER_VERSION_ONE);
   assert_int_equal(atomic_load(&messages), 0);
 
-  unlink(path);
-  char sub[1100];
-  snprintf(sub, sizeof sub, "%s/pagedvk", dir);
-  rmdir(sub);
-  rmdir(dir);
+  /* the validation layer and the driver keep their own caches under XDG_CACHE_HOME too */
+  assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
   setenv("PAGEDVK_NO_PIPELINE_CACHE", "1", 1);
   if (xdg_copy) setenv("XDG_CACHE_HOME", xdg_copy, 1);
   else unsetenv("XDG_CACHE_HOME");
@@ -335,6 +338,47 @@ static void test_grid_split(void **state) {
   assert_true(g[0] <= 10 && (uint64_t)g[0] * g[1] >= 25 && (uint64_t)g[0] * (g[1] - 1) < 25);
   pv_vk_grid_1d(&caps, 100, g);
   assert_true(g[0] == 10 && g[1] == 10);
+}
+
+/* Binding 0 of selftest_array is an array of 4 buffers: 4 different VkBuffers, one of them at an offset. */
+static void test_descriptor_array(void **state) {
+  pv_test_vk *t = *state;
+  if (!t->ctx->caps.storage_array_dynamic) skip();
+  pv_vk_context *ctx = t->ctx;
+  pv_error err = {0};
+  const uint32_t n = 1000;
+  const VkDeviceSize skip_bytes = t->ctx->caps.min_storage_offset_align * 2;
+  pv_vk_pipeline pipe;
+  pv_vk_pipeline_desc d = {.shader = "selftest_array", .binding_count = 2, .array_sizes = {4, 1}, .push_size = 8};
+  PV_ASSERT_OK(pv_vk_pipeline_create(ctx, &d, &pipe, &err), err);
+  assert_int_equal(pipe.descriptor_count, 5);
+  pv_vk_buffer parts[4], out;
+  float x[1000], y[1000];
+  pv_vk_view views[5];
+  for (int k = 0; k < 4; k++) {
+    VkDeviceSize off = k == 2 ? skip_bytes : 0;
+    PV_ASSERT_OK(pv_vk_buffer_create(ctx, &parts[k], off + n * 4, PV_MEM_DEVICE, &err), err);
+    for (uint32_t i = 0; i < n; i++) x[i] = (float)(i % 100) + 1000.0f * (float)k;
+    PV_ASSERT_OK(pv_vk_buffer_upload(ctx, &parts[k], off, x, n * 4, &err), err);
+    views[k] = pv_view_range(&parts[k], off, n * 4);
+  }
+  PV_ASSERT_OK(pv_vk_buffer_create(ctx, &out, n * 4, PV_MEM_READBACK, &err), err);
+  views[4] = pv_view(&out);
+  uint32_t push[2] = {n, 4}, groups[3] = {pv_div_up(n, 64), 1, 1};
+  PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
+  assert_int_equal(pv_vk_cmd_dispatch(&t->cmd, &pipe, views, 4, push, groups, &err), PAGEDVK_ERR_INVALID);
+  PV_ASSERT_OK(pv_vk_cmd_dispatch(&t->cmd, &pipe, views, 5, push, groups, &err), err);
+  pv_vk_cmd_barrier(&t->cmd, PV_BARRIER_TO_HOST);
+  PV_ASSERT_OK(pv_vk_cmd_run(&t->cmd, &err), err);
+  PV_ASSERT_OK(pv_vk_buffer_download(ctx, &out, 0, y, n * 4, &err), err);
+  for (uint32_t i = 0; i < n; i++) {
+    float want = 0;
+    for (int k = 0; k < 4; k++) want += (float)(k + 1) * ((float)(i % 100) + 1000.0f * (float)k);
+    assert_true(y[i] == want);
+  }
+  pv_vk_buffer_destroy(ctx, &out);
+  for (int k = 3; k >= 0; k--) pv_vk_buffer_destroy(ctx, &parts[k]);
+  pv_vk_pipeline_destroy(ctx, &pipe);
 }
 
 /* The layer is really on: a misaligned fill is reported and counted (the message is expected). */
@@ -373,6 +417,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_pipeline_errors, pv_test_vk_check),
       cmocka_unit_test_teardown(test_pipeline_cache_file, pv_test_vk_check),
       cmocka_unit_test_teardown(test_grid_split, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_descriptor_array, pv_test_vk_check),
       cmocka_unit_test_teardown(test_validation_counts, pv_test_vk_check),
   };
   return cmocka_run_group_tests(tests, pv_test_vk_setup, pv_test_vk_teardown);
