@@ -243,12 +243,48 @@ static void test_write_file(void **state) {
   unlink(path);
 }
 
+/* The writer reproduces real files byte for byte (llama.cpp's converter wrote the first). */
+static void test_rewrite_shared(void **state) {
+  (void)state;
+  static const char *files[] = {"models/llama-2-tiny-random.gguf", "models/syn-llama-q4k.gguf",
+                                "models/syn-qwen2-f16.gguf", "vocab/ggml-vocab-llama-bpe.gguf"};
+  int done = 0;
+  for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+    char path[1024];
+    if (!pv_test_shared_path(path, sizeof path, files[k])) continue;
+    gguf_file *f;
+    OK(gguf_open(&f, path, err));
+    gguf_writer *w;
+    OK(gguf_writer_create(&w, err));
+    OK(gguf_writer_copy_kv_prefix(w, f, "", err));
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+      const gguf_tensor *t = &f->tensors[i];
+      char name[80];
+      snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+      OK(gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, t->nbytes, err));
+    }
+    uint8_t *buf;
+    uint64_t size;
+    OK(gguf_writer_to_memory(w, &buf, &size, err));
+    /* files without tensors end right after the metadata; the writer pads to the alignment */
+    uint64_t cmp = f->size;
+    assert_true(size >= cmp && size - cmp < f->alignment);
+    if (memcmp(buf, f->base, cmp)) fail_msg("%s: rewritten bytes differ", files[k]);
+    free(buf);
+    gguf_writer_destroy(w);
+    gguf_close(f);
+    done++;
+  }
+  if (!done) skip();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_metadata_roundtrip),
     cmocka_unit_test(test_tensor_roundtrip),
     cmocka_unit_test(test_copy_tokenizer),
     cmocka_unit_test(test_write_file),
+    cmocka_unit_test(test_rewrite_shared),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
