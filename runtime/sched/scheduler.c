@@ -244,9 +244,24 @@ static int add_item(pv_sched *s, pv_sched_plan *plan, pv_sched_group *g, uint32_
   return PAGEDVK_OK;
 }
 
+/* Decoding sequences of g: all of them run in the same step or none (beam search and parallel
+ * samples advance together). */
+static uint32_t decoding_seqs(const pv_sched *s, const pv_sched_group *g) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < g->n_seqs; i++) {
+    const pv_sched_seq *q = &g->seqs[i];
+    if (!q->finished && q->n_tokens - pv_kv_seq_computed(s->kv, q->kv_seq) == 1) n++;
+  }
+  return n;
+}
+
 /* Schedules the live sequences of g that need exactly one token (decode) or more (prefill). */
 static int schedule_group(pv_sched *s, pv_sched_plan *plan, pv_sched_group *g, bool prefill, budget *b,
                           pv_error *err) {
+  if (!prefill) {
+    uint32_t n = decoding_seqs(s, g);
+    if (n > b->seqs || n > b->tokens) return PAGEDVK_OK;
+  }
   for (uint32_t i = 0; i < g->n_seqs; i++) {
     pv_sched_seq *q = &g->seqs[i];
     if (q->finished) continue;

@@ -1,0 +1,243 @@
+/*
+ * engine.c — engine life cycle: options, create (model → device → weights → KV pool →
+ * scheduler), destroy, the run loops and stats. See engine_internal.h for the threading rules.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/engine_internal.h"
+#include "vk/vk_buffer.h"
+
+#define DEFAULT_SWAP_MEM (256ull << 20)
+
+void pagedvk_engine_options_default(pagedvk_engine_options *o) {
+  memset(o, 0, sizeof *o);
+  o->kv_mem_fraction = 0.5;
+  o->block_size = 16;
+  o->max_num_seqs = 64;
+  o->max_num_batched_tokens = 512;
+  o->swap_mem = DEFAULT_SWAP_MEM;
+  o->prefix_cache = 1;
+}
+
+static uint64_t largest_device_heap(const pv_vk_context *ctx) {
+  uint64_t best = 0;
+  const VkPhysicalDeviceMemoryProperties *m = &ctx->caps.memory;
+  for (uint32_t i = 0; i < m->memoryHeapCount; i++)
+    if ((m->memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && m->memoryHeaps[i].size > best)
+      best = m->memoryHeaps[i].size;
+  return best;
+}
+
+/* Blocks for the pool: --kv-mem, or a fraction of the device heap after the weights; at most
+ * what the device's buffer limits can bind. */
+static int choose_blocks(pagedvk_engine *e, const pv_kv_geometry *g, uint32_t *n_blocks, pv_error *err) {
+  uint64_t block = pv_kv_block_bytes(g), budget = e->opt.kv_mem;
+  if (!budget) {
+    uint64_t heap = largest_device_heap(e->ctx);
+    double share = heap * e->opt.kv_mem_fraction;
+    budget = share > (double)e->dev.bytes ? (uint64_t)(share - (double)e->dev.bytes) : 0;
+  }
+  uint64_t n = budget / block, cap = pv_kv_gpu_max_blocks(e->ctx, g);
+  if (!e->opt.kv_mem && n > cap) n = cap;
+  if (n == 0)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: --kv-mem of %llu bytes holds no KV block (one block is %llu bytes)",
+                   (unsigned long long)budget, (unsigned long long)block);
+  if (n > cap)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY,
+                   "engine: --kv-mem %llu MiB is more than this device can bind for the KV pool (%llu MiB); use a "
+                   "smaller --kv-mem",
+                   (unsigned long long)(budget >> 20), (unsigned long long)(cap * block >> 20));
+  *n_blocks = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+  return PAGEDVK_OK;
+}
+
+static int check_options(const pagedvk_engine_options *o, pv_error *err) {
+  if (!o->model_path) return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: no model file given");
+  uint32_t bs = o->block_size;
+  if (bs != 8 && bs != 16 && bs != 32 && bs != 64)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: --block-size must be 8, 16, 32 or 64 (got %u)", bs);
+  if (!o->max_num_seqs || !o->max_num_batched_tokens)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: --max-num-seqs and --max-num-batched-tokens must be > 0");
+  if (o->max_num_batched_tokens > 65535)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: --max-num-batched-tokens must be <= 65535");
+  return PAGEDVK_OK;
+}
+
+static int open_device(pagedvk_engine *e, pv_error *err) {
+  pv_vk_options vo;
+  pv_vk_options_from_env(&vo);
+  if (e->opt.device) vo.device = e->opt.device;
+  int rc = pv_vk_context_create(&e->ctx, &vo, err);
+  if (!rc) rc = pv_ops_init(&e->ops, e->ctx, err);
+  e->ops_ready = rc == 0;
+  if (!rc) rc = pv_dev_model_load(&e->dev, e->ctx, e->model->gguf, e->opt.progress, e->opt.progress_user, err);
+  e->dev_ready = rc == 0;
+  return rc;
+}
+
+static int create_kv(pagedvk_engine *e, pv_error *err) {
+  pv_kv_geometry g = {e->opt.block_size, e->hp.n_layer, e->hp.n_head_kv, e->hp.head_dim, e->opt.kv_f32 != 0};
+  uint32_t n_blocks;
+  int rc = choose_blocks(e, &g, &n_blocks, err);
+  if (rc) return rc;
+  uint64_t swap_slots = e->opt.preempt == PAGEDVK_PREEMPT_SWAP ? e->opt.swap_mem / pv_kv_block_bytes(&g) : 0;
+  pv_kv_config kc = {.n_blocks = n_blocks, .block_size = e->opt.block_size,
+                     .n_swap_slots = (uint32_t)(swap_slots > UINT32_MAX ? UINT32_MAX : swap_slots),
+                     .disable_prefix_cache = !e->opt.prefix_cache};
+  rc = pv_kv_create(&e->kv, &kc, err);
+  if (!rc) rc = pv_kv_gpu_create(&e->kv_gpu, e->ctx, &g, n_blocks, kc.n_swap_slots, err);
+  e->kv_gpu_ready = rc == 0;
+  return rc;
+}
+
+static int create_runtime(pagedvk_engine *e, pv_error *err) {
+  const uint32_t max_blocks = (e->opt.max_model_len + e->opt.block_size - 1) / e->opt.block_size;
+  pv_forward_limits lim = {e->opt.max_num_batched_tokens, e->opt.max_num_seqs, max_blocks};
+  int rc = pv_forward_create(&e->fw, e->ctx, &e->ops, &e->dev, &lim, err);
+  e->fw_ready = rc == 0;
+  pv_sched_config sc = {.max_num_seqs = e->opt.max_num_seqs,
+                        .max_num_batched_tokens = e->opt.max_num_batched_tokens,
+                        .max_model_len = e->opt.max_model_len,
+                        .watermark_blocks = pv_kv_total_blocks(e->kv) / 100,
+                        .swap = e->opt.preempt == PAGEDVK_PREEMPT_SWAP,
+                        .priority = e->opt.priority_scheduling != 0,
+                        .contiguous = e->opt.kv_layout == PAGEDVK_KV_CONTIGUOUS};
+  if (!rc) rc = pv_sched_init(&e->sched, &sc, e->kv, err);
+  e->sched_ready = rc == 0;
+  pv_sched_plan_init(&e->plan);
+  if (!rc) rc = pv_vk_cmd_create(e->ctx, &e->cmd, err);
+  e->cmd_ready = rc == 0;
+  e->sampled = calloc(e->opt.max_num_seqs, sizeof *e->sampled);
+  e->logits_tmp = calloc(e->hp.n_vocab, sizeof *e->logits_tmp);
+  e->cands = calloc((size_t)e->opt.max_num_seqs * 2 * 64, sizeof *e->cands);
+  if (!rc && (!e->sampled || !e->logits_tmp || !e->cands)) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: out of memory");
+  return rc;
+}
+
+int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o, char *errbuf, size_t err_size) {
+  pv_error err = {0};
+  *out = NULL;
+  pagedvk_engine *e = calloc(1, sizeof *e);
+  if (!e) return PAGEDVK_ERR_NO_MEMORY;
+  e->opt = *o;
+  pthread_mutex_init(&e->lock, NULL);
+  pthread_cond_init(&e->wake, NULL);
+  e->next_id = 1;
+  int rc = check_options(o, &err);
+  if (!rc) rc = pagedvk_model_open(&e->model, o->model_path, err.msg, sizeof err.msg);
+  if (!rc) rc = pv_hparams_load(&e->hp, e->model->gguf, &err);
+  if (!rc && (!e->opt.max_model_len || e->opt.max_model_len > e->hp.n_ctx_train)) e->opt.max_model_len = e->hp.n_ctx_train;
+  if (!rc) rc = open_device(e, &err);
+  if (!rc) rc = create_kv(e, &err);
+  if (!rc) rc = create_runtime(e, &err);
+  if (rc) {
+    pv_error_copy(&err, errbuf, err_size);
+    pagedvk_engine_destroy(e);
+    return rc;
+  }
+  pv_engine_update_stats(e);
+  *out = e;
+  return PAGEDVK_OK;
+}
+
+void pagedvk_engine_destroy(pagedvk_engine *e) {
+  if (!e) return;
+  if (e->sched_ready) pv_engine_fail_all(e, PAGEDVK_ERR_ABORTED);
+  pv_engine_take_inbox(e);
+  if (e->sched_ready) pv_engine_fail_all(e, PAGEDVK_ERR_ABORTED);
+  if (e->cmd_ready) pv_vk_cmd_destroy(&e->cmd);
+  pv_sched_plan_free(&e->plan);
+  if (e->sched_ready) pv_sched_destroy(&e->sched);
+  if (e->fw_ready) pv_forward_destroy(&e->fw);
+  if (e->kv_gpu_ready) pv_kv_gpu_destroy(&e->kv_gpu);
+  if (e->kv) pv_kv_destroy(e->kv);
+  if (e->dev_ready) pv_dev_model_destroy(&e->dev, e->ctx);
+  if (e->ops_ready) pv_ops_destroy(&e->ops);
+  if (e->ctx) pv_vk_context_destroy(e->ctx);
+  if (e->model) pagedvk_model_close(e->model);
+  free(e->aborts);
+  free(e->sampled);
+  free(e->logits_tmp);
+  free(e->cands);
+  pthread_cond_destroy(&e->wake);
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+}
+
+pagedvk_model *pagedvk_engine_model(pagedvk_engine *e) { return e->model; }
+
+int pagedvk_engine_step(pagedvk_engine *e, char *errbuf, size_t err_size) {
+  pv_error err = {0};
+  int rc = pv_engine_step_once(e, &err);
+  if (rc < 0) {
+    pv_error_copy(&err, errbuf, err_size);
+    return rc;
+  }
+  pthread_mutex_lock(&e->lock);
+  int busy = (int)(e->sched.n_waiting + e->sched.n_running + e->sched.n_swapped) + (e->inbox != NULL);
+  pthread_mutex_unlock(&e->lock);
+  return busy;
+}
+
+int pagedvk_engine_run_until_idle(pagedvk_engine *e, char *err, size_t err_size) {
+  int rc;
+  while ((rc = pagedvk_engine_step(e, err, err_size)) > 0) {
+  }
+  return rc < 0 ? rc : PAGEDVK_OK;
+}
+
+int pagedvk_engine_serve(pagedvk_engine *e, char *err, size_t err_size) {
+  for (;;) {
+    pthread_mutex_lock(&e->lock);
+    while (!e->stop && !e->inbox && !e->n_aborts && !e->live) pthread_cond_wait(&e->wake, &e->lock);
+    bool stop = e->stop;
+    pthread_mutex_unlock(&e->lock);
+    if (stop) break;
+    int rc = pagedvk_engine_step(e, err, err_size);
+    if (rc < 0 && rc != PAGEDVK_ERR_KV_FULL) return rc;
+  }
+  pv_engine_fail_all(e, PAGEDVK_ERR_ABORTED);
+  return PAGEDVK_OK;
+}
+
+void pagedvk_engine_stop(pagedvk_engine *e) {
+  pthread_mutex_lock(&e->lock);
+  e->stop = true;
+  pthread_cond_broadcast(&e->wake);
+  pthread_mutex_unlock(&e->lock);
+}
+
+/* Called by the step thread: refreshes the snapshot that other threads read under the lock. */
+void pv_engine_update_stats(pagedvk_engine *e) {
+  pv_kv_stats ks;
+  pv_kv_get_stats(e->kv, e->kv_gpu.block_bytes, &ks);
+  pthread_mutex_lock(&e->lock);
+  pagedvk_stats *s = &e->stats;
+  s->requests_running = e->sched.n_running;
+  s->requests_waiting = e->sched.n_waiting;
+  for (pv_request *r = e->inbox; r; r = r->next) s->requests_waiting++;
+  s->requests_swapped = e->sched.n_swapped;
+  s->blocks_total = ks.blocks_total;
+  s->blocks_free = ks.blocks_free;
+  s->blocks_used = ks.blocks_used;
+  s->blocks_cached = ks.blocks_cached;
+  s->block_size = e->opt.block_size;
+  s->tokens_stored = ks.tokens_stored;
+  s->kv_utilization = ks.utilization;
+  s->kv_bytes = ks.bytes_total;
+  s->blocks_saved_by_sharing = ks.blocks_saved_by_sharing;
+  s->prefix_cache_queries = ks.prefix_query_tokens;
+  s->prefix_cache_hits = ks.prefix_hit_tokens;
+  s->preemptions = e->sched.preemptions;
+  s->swaps_out = e->sched.swaps_out;
+  s->swaps_in = e->sched.swaps_in;
+  pthread_mutex_unlock(&e->lock);
+}
+
+void pagedvk_engine_stats(pagedvk_engine *e, pagedvk_stats *s) {
+  pthread_mutex_lock(&e->lock);
+  *s = e->stats;
+  pthread_mutex_unlock(&e->lock);
+}
