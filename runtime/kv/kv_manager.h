@@ -32,6 +32,7 @@
 #define PV_KV_MANAGER_H
 
 #include "base/base.h"
+#include "kv/block_pool.h" /* PV_KV_NONE */
 #include "kv/prefix_cache.h"
 
 #define PV_KV_DEFAULT_BLOCK_SIZE 16
