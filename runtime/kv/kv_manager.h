@@ -32,6 +32,7 @@
 #define PV_KV_MANAGER_H
 
 #include "base/base.h"
+#include "kv/block_pool.h" /* PV_KV_NONE */
 #include "kv/prefix_cache.h"
 
 #define PV_KV_DEFAULT_BLOCK_SIZE 16
@@ -94,7 +95,8 @@ int pv_kv_seq_create(pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens
                      uint32_t *cached_tokens, pv_error *err);
 
 /* ---- Per step -------------------------------------------------------------------------------- */
-/* Blocks append_slots(seq, n_new) would take from the free list (new blocks + a copy-on-write). */
+/* Blocks append_slots(seq, n_new) would take from the free list (new blocks + a copy-on-write);
+ * UINT32_MAX for an unknown or swapped sequence. */
 uint32_t pv_kv_blocks_for_append(const pv_kv_manager *kv, uint32_t seq, uint32_t n_new);
 /* Reserves slots for n_new tokens (their ids given); appends a {src, dst} copy to `copies` when the
  * last block was shared and partly filled. All-or-nothing: PAGEDVK_ERR_KV_FULL leaves everything
@@ -115,10 +117,11 @@ int pv_kv_slot_mapping(const pv_kv_manager *kv, uint32_t seq, uint32_t start, ui
                        pv_error *err);
 
 /* ---- Swap ------------------------------------------------------------------------------------ */
-/* Host slots a swap-out of these sequences takes: their distinct device blocks. */
+/* Host slots a swap-out of these sequences takes: their distinct device blocks (UINT32_MAX when an
+ * id is unknown, swapped or listed twice). The swap queries use the manager's scratch marks. */
 uint32_t pv_kv_swap_out_slots(const pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs);
 bool pv_kv_can_swap_out(const pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs);
-/* Device blocks a swap-in of these (swapped) sequences takes: their distinct host slots. */
+/* Device blocks a swap-in of these (swapped) sequences takes: their distinct host slots (or UINT32_MAX). */
 uint32_t pv_kv_swap_in_blocks(const pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs);
 bool pv_kv_can_swap_in(const pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs, uint32_t watermark_blocks);
 /* Moves the sequences to host slots: {device block → host slot} per distinct block, device blocks
