@@ -27,6 +27,7 @@ typedef struct pv_seq_state {
   pv_detok detok;
   pv_stop *stop;
   uint32_t generated;
+  uint32_t logit_row; /* beam search: this step's logits row */
   bool done;
 } pv_seq_state;
 
@@ -89,6 +90,9 @@ int pv_engine_accept_token(pagedvk_engine *e, pv_request *r, uint32_t i, const p
 /* Ends the request when every sequence is done (beam search: emits the best hypotheses). */
 void pv_engine_maybe_finish(pagedvk_engine *e, pv_request *r);
 void pv_request_free(pv_request *r);
+/* Sampler (fresh, or cloned from `parent` as sample i), detokenizer and stop matcher of seq i. */
+int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sampler *parent, pv_error *err);
+pv_beam_is_eog_fn pv_engine_beam_eog(void);
 
 /* step.c */
 int pv_engine_step_once(pagedvk_engine *e, pv_error *err);

@@ -67,8 +67,7 @@ static int copy_params(pv_request *r, pv_error *err) {
   return PAGEDVK_OK;
 }
 
-/* Sampler, detokenizer and stop matcher of sequence i. */
-static int seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sampler *parent, pv_error *err) {
+int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sampler *parent, pv_error *err) {
   pv_seq_state *st = &r->st[i];
   int rc = parent ? pv_sampler_clone(&st->sampler, parent, i, err)
                   : pv_sampler_create(&st->sampler, &r->sp, e->hp.n_vocab, err);
@@ -86,7 +85,7 @@ static int request_init(pagedvk_engine *e, pv_request *r, const int32_t *prompt,
                      e->hp.n_vocab);
     rc = pv_sched_seq_push(&r->seqs[0], prompt[i], err);
   }
-  if (!rc) rc = seq_state_init(e, r, 0, NULL, err);
+  if (!rc) rc = pv_engine_seq_state_init(e, r, 0, NULL, err);
   if (!rc && r->sp.beam_width > 1) {
     uint32_t max_len = e->opt.max_model_len - r->n_prompt;
     pv_beam_config bc = {r->sp.beam_width, r->sp.n ? r->sp.n : 1, 2 * r->sp.beam_width,
@@ -338,6 +337,4 @@ void pv_engine_maybe_finish(pagedvk_engine *e, pv_request *r) {
   pv_request_free(r);
 }
 
-/* Kept here so the beam callback sits beside the other end-of-generation logic. */
-pv_beam_is_eog_fn pv_engine_beam_eog(void);
 pv_beam_is_eog_fn pv_engine_beam_eog(void) { return beam_eog; }

@@ -1,0 +1,257 @@
+/*
+ * step.c — one engine step, as DESIGN.md's "one step, as data":
+ *   1. the scheduler plans (runtime/sched) and carries out the block side through runtime/kv;
+ *   2. the step's inputs are written once into host-visible buffers: token rows with positions
+ *      and slots, block tables, the rows whose logits are needed;
+ *   3. one command buffer: swap-outs, swap-ins, copy-on-write copies, then the forward pass;
+ *   4. one submit, one fence; then sampling, text streaming, and finished requests give their
+ *      blocks back at once.
+ */
+#include <string.h>
+
+#include "engine/engine_internal.h"
+
+#define NO_ROW UINT32_MAX
+
+/* Greedy without penalties or logprobs: the device's argmax is the whole answer. */
+static bool pure_greedy(const pv_request *r) {
+  const pagedvk_sampling_params *p = &r->sp;
+  return p->temperature == 0.0f && p->logprobs == 0 && p->beam_width <= 1 && p->repetition_penalty == 1.0f &&
+         p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f;
+}
+
+/* Writes token rows, block tables and logit rows; returns what the pass must produce. */
+static pv_forward_batch write_inputs(pagedvk_engine *e) {
+  pv_forward *fw = &e->fw;
+  const pv_sched_plan *plan = &e->plan;
+  const uint32_t bs = e->opt.block_size, maxb = fw->lim.max_blocks_per_seq;
+  pv_forward_batch b = {0};
+  for (uint32_t k = 0; k < plan->n_items; k++) {
+    const pv_sched_item *it = &plan->items[k];
+    const pv_sched_seq *q = &it->group->seqs[it->seq_index];
+    uint32_t nb;
+    const uint32_t *table = pv_kv_seq_table(e->kv, q->kv_seq, &nb);
+    memcpy(fw->block_tables_map + (size_t)k * maxb, table, (nb < maxb ? nb : maxb) * sizeof *table);
+    for (uint32_t p = it->start; p < it->start + it->n; p++)
+      fw->rows_map[b.n_rows++] = (pv_token_row){(uint32_t)q->tokens[p], p, k, table[p / bs] * bs + p % bs};
+    e->sampled[k] = NO_ROW;
+    if (it->wants_logits) {
+      fw->logit_rows_map[b.n_logits] = b.n_rows - 1;
+      e->sampled[k] = b.n_logits++;
+      if (pure_greedy(it->group->user)) b.want_argmax = true;
+      else b.want_logits = true;
+    }
+    if (it->start + it->n > b.max_context) b.max_context = it->start + it->n;
+  }
+  return b;
+}
+
+static void record_transfers(pagedvk_engine *e) {
+  const pv_sched_plan *plan = &e->plan;
+  pv_vk_cmd *cmd = &e->cmd;
+  for (uint32_t i = 0; i < plan->swap_out.count; i++)
+    pv_kv_gpu_swap_out(&e->kv_gpu, cmd, plan->swap_out.items[i].src, plan->swap_out.items[i].dst);
+  if (plan->swap_out.count) pv_vk_cmd_barrier(cmd, PV_BARRIER_TRANSFER_TO_TRANSFER);
+  for (uint32_t i = 0; i < plan->swap_in.count; i++)
+    pv_kv_gpu_swap_in(&e->kv_gpu, cmd, plan->swap_in.items[i].src, plan->swap_in.items[i].dst);
+  if (plan->swap_in.count) pv_vk_cmd_barrier(cmd, PV_BARRIER_TRANSFER_TO_TRANSFER);
+  for (uint32_t i = 0; i < plan->copies.count; i++)
+    pv_kv_gpu_copy_block(&e->kv_gpu, cmd, plan->copies.items[i].src, plan->copies.items[i].dst);
+  if (plan->swap_out.count + plan->swap_in.count + plan->copies.count)
+    pv_vk_cmd_barrier(cmd, PV_BARRIER_TRANSFER_TO_COMPUTE);
+}
+
+static void pool_of(const pv_kv_gpu *kv, pv_op_pool *pool) {
+  memset(pool, 0, sizeof *pool);
+  for (uint32_t i = 0; i < kv->n_bufs; i++) pool->bufs[i] = &kv->bufs[i];
+  pool->n_bufs = kv->n_bufs;
+  pool->block_size = kv->geom.block_size;
+  pool->blocks_per_buf = kv->blocks_per_buf;
+  pool->n_layer = kv->geom.n_layer;
+  pool->n_kv_head = kv->geom.n_kv_head;
+  pool->head_dim = kv->geom.head_dim;
+  pool->f32 = kv->geom.f32;
+}
+
+_Static_assert(PV_KV_POOL_MAX_BUFS == PV_KV_MAX_BUFS, "kv_gpu.h and ops.h must agree on the pool's buffer count");
+
+static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {
+  *b = write_inputs(e);
+  int rc = pv_vk_cmd_begin(&e->cmd, err);
+  if (rc) return rc;
+  record_transfers(e);
+  if (b->n_rows) {
+    pv_op_pool pool;
+    pool_of(&e->kv_gpu, &pool);
+    rc = pv_forward_record(&e->fw, &e->cmd, &pool, b, err);
+  }
+  int rc2 = pv_vk_cmd_run(&e->cmd, err); /* submit even after a recording error: the buffer must end */
+  return rc ? rc : rc2;
+}
+
+/* n > 1: the prompt's logits give the first token of every sample; samples 1..n-1 fork the
+ * prompt's blocks (shared; copy-on-write when they diverge). */
+static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, pv_error *err) {
+  const uint32_t n = r->sp.n;
+  pv_sched_seq *q0 = &r->seqs[0];
+  for (uint32_t j = 1; j < n; j++) {
+    int rc = pv_engine_seq_state_init(e, r, j, r->st[0].sampler, err);
+    pv_sched_seq *q = &r->seqs[j];
+    for (uint32_t t = 0; t < q0->n_tokens && !rc; t++) rc = pv_sched_seq_push(q, q0->tokens[t], err);
+    if (!rc) rc = pv_kv_fork(e->kv, q0->kv_seq, &q->kv_seq, err);
+    if (rc) return rc;
+    r->group.n_seqs = j + 1;
+  }
+  r->forked = true;
+  for (uint32_t j = 0; j < n; j++) {
+    pv_sample_result res;
+    memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
+    int rc = pv_sample(r->st[j].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
+    if (!rc) rc = pv_engine_accept_token(e, r, j, &res, err);
+    if (rc) return rc;
+  }
+  return PAGEDVK_OK;
+}
+
+/* Beam search: every live beam got its logits this step (the scheduler runs a group's decodes
+ * together). The new beams reuse their parent's KV sequence (first child) or fork it. */
+static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
+  const uint32_t n_live = r->group.n_seqs, k = 2 * r->sp.beam_width, V = e->hp.n_vocab;
+  for (uint32_t i = 0; i < n_live; i++) {
+    uint32_t got;
+    const float *logits = e->fw.logits_map + (size_t)r->st[i].logit_row * V;
+    int rc = pv_top_logprobs(logits, V, k, e->cands + i * k, &got, err);
+    if (rc) return rc;
+  }
+  pv_beam_step_out out;
+  int rc = pv_beam_step(r->beam, e->cands, k, pv_engine_beam_eog(), e, &out, err);
+  if (rc) return rc;
+  pv_sched_seq next[64];
+  int first_child[64];
+  memset(next, 0, sizeof next);
+  for (uint32_t p = 0; p < n_live; p++) first_child[p] = -1;
+  for (uint32_t j = 0; j < out.n_live && !rc; j++) { /* forks first, while parents are intact */
+    const pv_sched_seq *parent = &r->seqs[out.parent[j]];
+    if (first_child[out.parent[j]] < 0) {
+      first_child[out.parent[j]] = (int)j;
+      continue;
+    }
+    for (uint32_t t = 0; t < parent->n_tokens && !rc; t++) rc = pv_sched_seq_push(&next[j], parent->tokens[t], err);
+    if (!rc) rc = pv_kv_fork(e->kv, parent->kv_seq, &next[j].kv_seq, err);
+  }
+  for (uint32_t p = 0; p < n_live; p++) {
+    if (first_child[p] >= 0) {
+      next[first_child[p]] = r->seqs[p]; /* takes its tokens and KV sequence */
+    } else {
+      pv_sched_seq_done(&e->sched, &r->seqs[p]);
+      free(r->seqs[p].tokens);
+    }
+    memset(&r->seqs[p], 0, sizeof r->seqs[p]);
+  }
+  for (uint32_t j = 0; j < out.n_live; j++) {
+    r->seqs[j] = next[j];
+    r->seqs[j].finished = false;
+    if (!rc) rc = pv_sched_seq_push(&r->seqs[j], out.token[j], err);
+  }
+  r->group.n_seqs = out.n_live;
+  if (out.n_live == 0) r->group.kv_exhausted = true; /* nothing left to extend: finish */
+  return rc;
+}
+
+static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row, pv_error *err) {
+  pv_request *r = it->group->user;
+  const float *logits = e->fw.logits_map + (size_t)row * e->hp.n_vocab;
+  if (!r->forked && r->sp.n > 1 && !r->beam) return fork_samples(e, r, logits, err);
+  pv_sample_result res;
+  memset(&res, 0, sizeof res);
+  if (pure_greedy(r)) {
+    res.token = (int32_t)e->fw.argmax_map[row];
+  } else {
+    memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
+    int rc = pv_sample(r->st[it->seq_index].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
+    if (rc) return rc;
+  }
+  return pv_engine_accept_token(e, r, it->seq_index, &res, err);
+}
+
+/* Requests touched this step, each once. */
+static uint32_t touched(pagedvk_engine *e, pv_request **out, uint32_t cap) {
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < e->plan.n_items; k++) {
+    pv_request *r = e->plan.items[k].group->user;
+    bool seen = false;
+    for (uint32_t j = 0; j < n && !seen; j++) seen = out[j] == r;
+    if (!seen && n < cap) out[n++] = r;
+  }
+  return n;
+}
+
+static int sample_all(pagedvk_engine *e, pv_error *err) {
+  pv_request *reqs[512];
+  uint32_t n_reqs = touched(e, reqs, 512);
+  int rc = PAGEDVK_OK;
+  for (uint32_t k = 0; k < e->plan.n_items && !rc; k++) {
+    const pv_sched_item *it = &e->plan.items[k];
+    pv_request *r = it->group->user;
+    if (e->sampled[k] == NO_ROW) continue;
+    if (r->beam) {
+      r->st[it->seq_index].logit_row = e->sampled[k];
+      continue;
+    }
+    rc = sample_item(e, it, e->sampled[k], err);
+  }
+  for (uint32_t j = 0; j < n_reqs && !rc; j++)
+    if (reqs[j]->beam) rc = step_beams(e, reqs[j], err);
+  for (uint32_t j = 0; j < n_reqs; j++) pv_engine_maybe_finish(e, reqs[j]);
+  return rc;
+}
+
+/* Groups the scheduler found alone and still out of blocks end with "length". */
+static void end_exhausted(pagedvk_engine *e) {
+  for (pv_request *r = e->live, *next; r; r = next) {
+    next = r->next;
+    if (r->group.kv_exhausted && r->group.state == PV_GROUP_RUNNING)
+      pv_engine_finish_request(e, r, PAGEDVK_FINISH_LENGTH, PAGEDVK_ERR_KV_FULL);
+  }
+}
+
+static void count_step(pagedvk_engine *e, double t0) {
+  uint32_t prompt = 0, gen = 0;
+  for (uint32_t k = 0; k < e->plan.n_items; k++) {
+    const pv_sched_item *it = &e->plan.items[k];
+    if (it->start < it->group->n_prompt) prompt += it->n;
+    else gen += it->n;
+  }
+  pthread_mutex_lock(&e->lock);
+  e->stats.steps++;
+  e->stats.busy_seconds += pv_now() - t0;
+  e->stats.prompt_tokens += prompt;
+  e->stats.generated_tokens += gen;
+  if (e->plan.n_items > e->stats.peak_running) e->stats.peak_running = e->plan.n_items;
+  pthread_mutex_unlock(&e->lock);
+}
+
+int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
+  pv_engine_take_inbox(e);
+  pv_engine_apply_aborts(e);
+  if (!e->live) {
+    pv_engine_update_stats(e);
+    return PAGEDVK_OK;
+  }
+  double t0 = pv_now();
+  int rc = pv_sched_step(&e->sched, &e->plan, err);
+  if (!rc) end_exhausted(e);
+  bool work = e->plan.n_items || e->plan.swap_out.count || e->plan.swap_in.count || e->plan.copies.count;
+  pv_forward_batch b = {0};
+  if (!rc && work) rc = run_plan(e, &b, err);
+  if (!rc) rc = pv_sched_commit(&e->sched, &e->plan, err);
+  if (!rc && b.n_logits) rc = sample_all(e, err);
+  if (rc) {
+    pv_engine_fail_all(e, rc == PAGEDVK_ERR_DEVICE_LOST ? rc : PAGEDVK_ERR_DEVICE_LOST);
+    pv_engine_update_stats(e);
+    return rc;
+  }
+  count_step(e, t0);
+  pv_engine_update_stats(e);
+  return PAGEDVK_OK;
+}
