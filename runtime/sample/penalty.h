@@ -1,0 +1,55 @@
+/*
+ * penalty.h — which tokens a sequence has seen, and the penalties that follow from it.
+ *
+ * Convention (the common one): the repetition penalty looks at every token of the prompt and
+ * of the generated text; the presence and frequency penalties look at generated tokens only.
+ * For each token id t that qualifies, in this order:
+ *   repetition (t in prompt or generated, penalty r != 1):  l = l > 0 ? l / r : l * r
+ *   presence and frequency (t generated c >= 1 times):     l = l - (presence + frequency * c)
+ * computed in float exactly as written. Nothing else in the row changes.
+ *
+ * The table is an open-addressing hash map keyed by token id, so a sequence pays memory for the
+ * distinct tokens it has seen, not for the vocabulary. It grows on insertion (an allocation
+ * that can fail); applying penalties allocates nothing.
+ */
+#ifndef PV_SAMPLE_PENALTY_H
+#define PV_SAMPLE_PENALTY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+typedef struct pv_token_seen {
+  int32_t token;      /* -1: empty slot */
+  uint32_t generated; /* occurrences among the generated tokens */
+  uint32_t in_prompt; /* 1 when the token occurs in the prompt */
+} pv_token_seen;
+
+typedef struct pv_token_counts {
+  pv_token_seen *slots;
+  uint32_t cap;  /* a power of two */
+  uint32_t used; /* distinct tokens */
+} pv_token_counts;
+
+typedef struct pv_penalties {
+  float repetition; /* 1 = off */
+  float presence;   /* 0 = off */
+  float frequency;  /* 0 = off */
+} pv_penalties;
+
+int pv_token_counts_init(pv_token_counts *t, pv_error *err);
+void pv_token_counts_free(pv_token_counts *t);
+/* dst (uninitialized) becomes an independent copy of src. */
+int pv_token_counts_copy(pv_token_counts *dst, const pv_token_counts *src, pv_error *err);
+/* Records one occurrence of token >= 0, in the prompt or among the generated tokens. */
+int pv_token_counts_add(pv_token_counts *t, int32_t token, bool in_prompt, pv_error *err);
+/* The entry of a token, or NULL when never seen. */
+const pv_token_seen *pv_token_counts_find(const pv_token_counts *t, int32_t token);
+
+/* True when every penalty is at its "off" value. */
+bool pv_penalties_off(const pv_penalties *p);
+/* Applies the penalties to logits[0..n_vocab) (tokens >= n_vocab are ignored). */
+void pv_penalties_apply(const pv_penalties *p, const pv_token_counts *t, float *logits, uint32_t n_vocab);
+
+#endif /* PV_SAMPLE_PENALTY_H */
