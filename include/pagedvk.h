@@ -39,6 +39,9 @@ typedef enum pagedvk_status {
   PAGEDVK_ERR_DEVICE_LOST = -11 /* the device was lost or a submit failed */
 } pagedvk_status;
 
+/* Monotonic clock in seconds (for callers that time requests). */
+double pagedvk_now_seconds(void);
+
 /* A short constant name for a status ("PAGEDVK_ERR_FORMAT" → "format error"). */
 const char *pagedvk_status_str(int status);
 
@@ -63,6 +66,14 @@ void pagedvk_model_close(pagedvk_model *model);
  * parameter count and bytes per type, as text. */
 void pagedvk_model_print_info(const pagedvk_model *model, FILE *out);
 
+
+/* ---------------------------------------------------------------------------------------------
+ * CPU reference: the plain float32 forward pass every Vulkan kernel is tested against
+ * ------------------------------------------------------------------------------------------- */
+
+/* Feeds the prompt and writes n_gen greedily chosen ids (argmax, lowest id on ties) to `out`. */
+int pagedvk_reference_greedy(const pagedvk_model *model, const int32_t *prompt, size_t n_prompt, uint32_t n_gen,
+                             int32_t *out, char *err, size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Sampling

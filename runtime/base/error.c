@@ -74,3 +74,5 @@ double pv_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+double pagedvk_now_seconds(void) { return pv_now(); }

@@ -79,7 +79,7 @@ static int open_device(pagedvk_engine *e, pv_error *err) {
 
 static int create_kv(pagedvk_engine *e, pv_error *err) {
   pv_kv_geometry g = {e->opt.block_size, e->hp.n_layer, e->hp.n_head_kv, e->hp.head_dim, e->opt.kv_f32 != 0};
-  uint32_t n_blocks;
+  uint32_t n_blocks = 0;
   int rc = choose_blocks(e, &g, &n_blocks, err);
   if (rc) return rc;
   uint64_t swap_slots = e->opt.preempt == PAGEDVK_PREEMPT_SWAP ? e->opt.swap_mem / pv_kv_block_bytes(&g) : 0;

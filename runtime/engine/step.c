@@ -7,6 +7,7 @@
  *   4. one submit, one fence; then sampling, text streaming, and finished requests give their
  *      blocks back at once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine_internal.h"

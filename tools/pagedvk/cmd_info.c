@@ -1,21 +1,38 @@
-/* cmd_info.c — `pagedvk info`: the Vulkan devices, the chosen one and its capabilities and limits.
- * (Model metadata, `info -m FILE`, comes with pagedvk_model_open.) */
+/* cmd_info.c — `pagedvk info [-m FILE]`: the Vulkan devices, the chosen one and its capabilities
+ * and limits; or, with -m, a model's architecture, tokenizer, template and tensors. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
+static int print_model(const char *path) {
+  char err[512];
+  pagedvk_model *model = NULL;
+  if (pagedvk_model_open(&model, path, err, sizeof err) != PAGEDVK_OK) return cli_fail("%s", err);
+  pagedvk_model_print_info(model, stdout);
+  pagedvk_model_close(model);
+  return 0;
+}
+
 int cmd_info(int argc, char **argv) {
+  const char *model = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: pagedvk info\n\n"
-             "The Vulkan devices, the chosen one (PAGEDVK_DEVICE=index|name) and its capability\n"
+      printf("usage: pagedvk info [-m MODEL.gguf]\n\n"
+             "Without -m: the Vulkan devices, the chosen one (PAGEDVK_DEVICE=index|name) and its capability\n"
              "record and limits, with the effective clamps (PAGEDVK_PROFILE=embedded, PAGEDVK_NO_FP16,\n"
-             "PAGEDVK_NO_STORAGE16, PAGEDVK_NO_SUBGROUP, PAGEDVK_NO_UNIFIED).\n");
+             "PAGEDVK_NO_STORAGE16, PAGEDVK_NO_SUBGROUP, PAGEDVK_NO_UNIFIED).\n"
+             "With -m: the model's architecture, hyper-parameters, tokenizer, chat template, tensors with\n"
+             "types and shapes, parameter count and bytes per type.\n");
       return 0;
+    }
+    if (!strcmp(argv[i], "-m") || !strncmp(argv[i], "--model", 7)) {
+      if (!(model = cli_arg_value(argc, argv, &i))) return cli_fail("-m needs a file");
+      continue;
     }
     return cli_fail("info: unknown option '%s' (see --help)", argv[i]);
   }
+  if (model) return print_model(model);
   char err[512];
   if (pagedvk_print_devices(stdout, err, sizeof err) != PAGEDVK_OK) return cli_fail("%s", err);
   return 0;

@@ -12,6 +12,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
+    {"run", cmd_run, "generate text from a prompt or a file of prompts (Vulkan engine or --reference)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},
 };
 

@@ -1,0 +1,37 @@
+/* cli_opts.h — the options that run, chat, serve and bench share: model, engine and sampling.
+ * Names follow llama.cpp and vLLM habits where they exist. */
+#ifndef PV_CLI_OPTS_H
+#define PV_CLI_OPTS_H
+
+#include <stdbool.h>
+
+#include "pagedvk.h"
+
+#define CLI_MAX_STOPS 16
+
+typedef struct cli_opts {
+  pagedvk_engine_options engine;
+  pagedvk_sampling_params sampling;
+  const char *stops[CLI_MAX_STOPS];
+  bool quiet;       /* no progress bar */
+} cli_opts;
+
+void cli_opts_default(cli_opts *o);
+
+/* Consumes argv[*i] (and its value) when it is a shared option: 1 consumed, 0 not ours,
+ * -1 bad value (message printed). */
+int cli_opts_parse(cli_opts *o, int argc, char **argv, int *i);
+
+/* The shared options' help text. */
+void cli_opts_help(FILE *out);
+
+/* Creates the engine with a progress bar on stderr while the model loads. */
+int cli_engine_create(pagedvk_engine **e, cli_opts *o);
+
+/* Writes s as a JSON string literal (quotes included). */
+void cli_json_string(FILE *out, const char *s, size_t len);
+
+/* Parses "512", "64M", "2G" (bytes). */
+bool cli_parse_size(const char *s, unsigned long long *out);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * cmd_run.c — `pagedvk run`: generate from one prompt (-p, text streamed to stdout) or from
+ * every line of a file (-f, all submitted at once as concurrent requests). With --json, one JSON
+ * object per request, in input order: {"prompt_ids": [...], "ids": [...], "text": "..."}.
+ * --reference runs the CPU reference forward pass greedily instead of the Vulkan engine.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_opts.h"
+
+#define MAX_SAMPLES 64
+
+typedef struct sample_out {
+  int32_t *ids;
+  size_t n, cap;
+  char *text;
+  size_t len, text_cap;
+  pagedvk_finish_reason finish;
+} sample_out;
+
+typedef struct request_out {
+  int32_t *prompt;
+  size_t n_prompt;
+  sample_out samples[MAX_SAMPLES];
+  uint32_t n_samples;
+  bool stream;        /* print text as it comes (single prompt, no --json) */
+  int status;
+} request_out;
+
+static void push_id(sample_out *s, int32_t id) {
+  if (s->n == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 64;
+    s->ids = realloc(s->ids, s->cap * sizeof *s->ids);
+  }
+  s->ids[s->n++] = id;
+}
+
+static void push_text(sample_out *s, const char *t, size_t len) {
+  if (s->len + len + 1 > s->text_cap) {
+    s->text_cap = (s->len + len + 1) * 2;
+    s->text = realloc(s->text, s->text_cap);
+  }
+  memcpy(s->text + s->len, t, len);
+  s->len += len;
+  s->text[s->len] = 0;
+}
+
+static void on_token(const pagedvk_token_event *ev, void *user) {
+  request_out *r = user;
+  if (ev->index >= MAX_SAMPLES) return;
+  sample_out *s = &r->samples[ev->index];
+  if (ev->index >= r->n_samples) r->n_samples = ev->index + 1;
+  if (ev->token >= 0) push_id(s, ev->token);
+  push_text(s, ev->text, ev->text_len);
+  if (r->stream && ev->index == 0) {
+    fwrite(ev->text, 1, ev->text_len, stdout);
+    fflush(stdout);
+  }
+  if (ev->finish != PAGEDVK_FINISH_NONE) {
+    s->finish = ev->finish;
+    if (ev->status != PAGEDVK_OK && ev->status != PAGEDVK_ERR_ABORTED) r->status = ev->status;
+  }
+}
+
+static const char *finish_name(pagedvk_finish_reason f) {
+  switch (f) {
+    case PAGEDVK_FINISH_STOP: return "stop";
+    case PAGEDVK_FINISH_LENGTH: return "length";
+    case PAGEDVK_FINISH_ABORT: return "abort";
+    case PAGEDVK_FINISH_ERROR: return "error";
+    default: return "none";
+  }
+}
+
+static void print_ids(FILE *out, const int32_t *ids, size_t n) {
+  fputc('[', out);
+  for (size_t i = 0; i < n; i++) fprintf(out, "%s%d", i ? ", " : "", ids[i]);
+  fputc(']', out);
+}
+
+static void print_json(const request_out *r) {
+  const sample_out *s0 = &r->samples[0];
+  fputs("{\"prompt_ids\": ", stdout);
+  print_ids(stdout, r->prompt, r->n_prompt);
+  fputs(", \"ids\": ", stdout);
+  print_ids(stdout, s0->ids, s0->n);
+  fputs(", \"text\": ", stdout);
+  cli_json_string(stdout, s0->text ? s0->text : "", s0->len);
+  printf(", \"finish_reason\": \"%s\"", finish_name(s0->finish));
+  if (r->n_samples > 1) {
+    fputs(", \"samples\": [", stdout);
+    for (uint32_t i = 0; i < r->n_samples; i++) {
+      const sample_out *s = &r->samples[i];
+      fputs(i ? ", {\"ids\": " : "{\"ids\": ", stdout);
+      print_ids(stdout, s->ids, s->n);
+      fputs(", \"text\": ", stdout);
+      cli_json_string(stdout, s->text ? s->text : "", s->len);
+      fputc('}', stdout);
+    }
+    fputc(']', stdout);
+  }
+  if (r->status) printf(", \"error\": \"%s\"", pagedvk_status_str(r->status));
+  fputs("}\n", stdout);
+}
+
+static void request_free(request_out *r) {
+  free(r->prompt);
+  for (uint32_t i = 0; i < MAX_SAMPLES; i++) {
+    free(r->samples[i].ids);
+    free(r->samples[i].text);
+  }
+}
+
+static int tokenize(const pagedvk_model *m, const char *text, bool bos, int32_t **ids, size_t *n) {
+  char err[512];
+  size_t need = 0, cap = strlen(text) + 16;
+  *ids = malloc(cap * sizeof **ids);
+  int rc = pagedvk_tokenize(m, text, bos, 0, *ids, cap, &need, err, sizeof err);
+  if (rc) return cli_fail("%s", err);
+  *n = need;
+  return 0;
+}
+
+typedef struct run_args {
+  cli_opts o;
+  const char *prompt, *file;
+  bool json, reference, no_bos;
+} run_args;
+
+static int run_reference(run_args *a) {
+  char err[512];
+  pagedvk_model *m = NULL;
+  if (!a->prompt) return cli_fail("--reference needs -p TEXT");
+  if (pagedvk_model_open(&m, a->o.engine.model_path, err, sizeof err)) return cli_fail("%s", err);
+  request_out r = {0};
+  int rc = tokenize(m, a->prompt, !a->no_bos, &r.prompt, &r.n_prompt);
+  uint32_t n = a->o.sampling.max_tokens;
+  sample_out *s = &r.samples[0];
+  r.n_samples = 1;
+  s->ids = calloc(n ? n : 1, sizeof *s->ids);
+  if (!rc && pagedvk_reference_greedy(m, r.prompt, r.n_prompt, n, s->ids, err, sizeof err)) rc = cli_fail("%s", err);
+  if (!rc) {
+    s->n = n;
+    size_t len = 0;
+    pagedvk_detokenize(m, s->ids, n, 0, NULL, 0, &len, err, sizeof err);
+    s->text = calloc(len + 1, 1);
+    pagedvk_detokenize(m, s->ids, n, 0, s->text, len + 1, &len, err, sizeof err);
+    s->len = len;
+    s->finish = PAGEDVK_FINISH_LENGTH;
+    if (a->json) print_json(&r);
+    else printf("%s\n", s->text);
+  }
+  request_free(&r);
+  pagedvk_model_close(m);
+  return rc;
+}
+
+static char **read_lines(const char *path, size_t *n) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  char **lines = NULL, *line = NULL;
+  size_t cap = 0, lcap = 0;
+  ssize_t len;
+  *n = 0;
+  while ((len = getline(&line, &lcap, f)) >= 0) {
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    if (len == 0) continue;
+    if (*n == cap) lines = realloc(lines, (cap = cap ? cap * 2 : 64) * sizeof *lines);
+    lines[(*n)++] = strdup(line);
+  }
+  free(line);
+  fclose(f);
+  return lines;
+}
+
+static int run_engine(run_args *a) {
+  char err[512];
+  size_t n_prompts = 1;
+  char **lines = NULL;
+  if (a->file && !(lines = read_lines(a->file, &n_prompts))) return cli_fail("cannot read %s", a->file);
+  if (!a->file && !a->prompt) return cli_fail("run needs -p TEXT or -f FILE");
+  pagedvk_engine *e = NULL;
+  if (cli_engine_create(&e, &a->o)) return 1;
+  request_out *reqs = calloc(n_prompts, sizeof *reqs);
+  int rc = 0;
+  for (size_t i = 0; i < n_prompts && !rc; i++) {
+    request_out *r = &reqs[i];
+    r->stream = !a->json && !a->file;
+    rc = tokenize(pagedvk_engine_model(e), lines ? lines[i] : a->prompt, !a->no_bos, &r->prompt, &r->n_prompt);
+    if (!rc && pagedvk_engine_add_request(e, r->prompt, r->n_prompt, &a->o.sampling, on_token, r, NULL, err, sizeof err))
+      rc = cli_fail("request %zu: %s", i + 1, err);
+  }
+  double t0 = pagedvk_now_seconds();
+  if (!rc && pagedvk_engine_run_until_idle(e, err, sizeof err)) rc = cli_fail("%s", err);
+  double dt = pagedvk_now_seconds() - t0;
+  pagedvk_stats st;
+  pagedvk_engine_stats(e, &st);
+  for (size_t i = 0; i < n_prompts && !rc; i++) {
+    if (a->json) print_json(&reqs[i]);
+    else if (a->file) printf("%s\n", reqs[i].samples[0].text ? reqs[i].samples[0].text : "");
+    if (reqs[i].status) rc = 1;
+  }
+  if (!a->json && !a->file) putchar('\n');
+  if (!a->o.quiet && !a->json)
+    fprintf(stderr, "pagedvk: %llu prompt + %llu generated tokens in %.2f s (%.1f tokens/s generated), peak %u sequences\n",
+            (unsigned long long)st.prompt_tokens, (unsigned long long)st.generated_tokens, dt,
+            dt > 0 ? st.generated_tokens / dt : 0.0, st.peak_running);
+  for (size_t i = 0; i < n_prompts; i++) {
+    request_free(&reqs[i]);
+    if (lines) free(lines[i]);
+  }
+  free(reqs);
+  free(lines);
+  pagedvk_engine_destroy(e);
+  return rc;
+}
+
+static void help(void) {
+  printf("usage: pagedvk run -m MODEL (-p PROMPT | -f PROMPTS.txt) [options]\n\n"
+         "  -p TEXT          the prompt (text is streamed to stdout)\n"
+         "  -f FILE          one prompt per line, all submitted concurrently\n"
+         "  --json           one JSON object per request: prompt_ids, ids, text, finish_reason\n"
+         "  --reference      greedy on the CPU reference forward pass instead of the Vulkan engine\n"
+         "  --no-bos         do not add the BOS token\n\n");
+  cli_opts_help(stdout);
+}
+
+int cmd_run(int argc, char **argv) {
+  run_args a;
+  memset(&a, 0, sizeof a);
+  cli_opts_default(&a.o);
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      help();
+      return 0;
+    }
+    if (!strcmp(arg, "-p") || !strncmp(arg, "--prompt", 8)) {
+      if (!(a.prompt = cli_arg_value(argc, argv, &i))) return cli_fail("-p needs a value");
+    } else if (!strcmp(arg, "-f") || !strncmp(arg, "--file", 6)) {
+      if (!(a.file = cli_arg_value(argc, argv, &i))) return cli_fail("-f needs a file");
+    } else if (!strcmp(arg, "--json")) {
+      a.json = true;
+    } else if (!strcmp(arg, "--reference")) {
+      a.reference = true;
+    } else if (!strcmp(arg, "--no-bos")) {
+      a.no_bos = true;
+    } else {
+      int rc = cli_opts_parse(&a.o, argc, argv, &i);
+      if (rc < 0) return 2;
+      if (rc == 0) return cli_fail("run: unknown option '%s' (see --help)", arg), 2;
+    }
+  }
+  if (!a.o.engine.model_path) return cli_fail("run needs -m MODEL.gguf");
+  return a.reference ? run_reference(&a) : run_engine(&a);
+}
