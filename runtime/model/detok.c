@@ -88,13 +88,13 @@ static int sanitize(const uint8_t *p, size_t n, bool final, strbuf *out, size_t 
     int k = seq_check(p + i, n - i, &adv);
     if (k == SEQ_INCOMPLETE && !final) {
       *held = n - i;
-      return PAGEDVK_OK;
+      break;
     }
     int rc = k == SEQ_OK ? sb_put(out, p + i, adv) : sb_put(out, "\xEF\xBF\xBD", 3);
     if (rc) return rc;
     i += adv;
   }
-  return sb_put(out, "", 0);
+  return sb_put(out, "", 0); /* NUL-terminates, even when nothing was added */
 }
 
 /* The bytes of one token as the decoder sees it; *strip tracks the leading-space rule. */
