@@ -58,6 +58,11 @@ bool pv_utf8_valid(const char *buf, size_t len) {
   return true;
 }
 
+size_t pv_utf8_char_len(const char *p, size_t left) {
+  size_t adv;
+  return seq_check((const uint8_t *)p, left, &adv) == SEQ_OK ? adv : 1;
+}
+
 typedef struct strbuf {
   char *p;
   size_t n, cap;

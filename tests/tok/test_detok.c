@@ -198,12 +198,56 @@ static void test_utf8_validation(void **state) {
   assert_false(pv_utf8_valid("\xE2\x82", 2));         /* truncated */
 }
 
+/* Any bytes encode, and the tokens' bytes give exactly the input back — invalid UTF-8 and very long
+ * runs of one class (one pre-tokenizer word, one SentencePiece stretch) included. */
+static void bytes_round_trip(const char *rel) {
+  pv_tokenizer tok;
+  gguf_file *f;
+  if (!load(&tok, &f, rel)) skip();
+  size_t big = 100000;
+  char *text = malloc(big + 64);
+  const char *inputs[] = {"\xFF" "abc" "\xC3", "\x80\x80 \xF0\x9F x \xED\xA0\x80", NULL, NULL};
+  size_t lens[] = {5, 11, big, big};
+  memset(text, ' ', big);
+  inputs[2] = text;
+  char *letters = malloc(big);
+  memset(letters, 'a', big);
+  inputs[3] = letters;
+  for (size_t k = 0; k < PV_ARRAY_LEN(inputs); k++) {
+    pv_tokens t = {0};
+    pv_error err = {0};
+    assert_int_equal(pv_tokenize(&tok, inputs[k], lens[k], false, false, &t, &err), 0);
+    assert_true(t.n > 0);
+    char *back = malloc(lens[k] + 16);
+    size_t at = 0;
+    for (size_t i = 0; i < t.n; i++) {
+      size_t n = pv_token_bytes(&tok, t.ids[i], false, back + at, lens[k] + 16 - at);
+      at += n;
+      assert_true(at <= lens[k] + 16);
+    }
+    size_t skip_space = tok.kind == PV_TOK_SPM ? 1 : 0; /* the space prefix */
+    assert_int_equal(at, lens[k] + skip_space);
+    assert_memory_equal(back + skip_space, inputs[k], lens[k]);
+    free(back);
+    pv_tokens_free(&t);
+  }
+  free(text);
+  free(letters);
+  pv_tokenizer_free(&tok);
+  gguf_close(f);
+}
+
+static void test_bytes_round_trip_spm(void **state) { bytes_round_trip("vocab/ggml-vocab-llama-spm.gguf"); }
+static void test_bytes_round_trip_llama_bpe(void **state) { bytes_round_trip("vocab/ggml-vocab-llama-bpe.gguf"); }
+static void test_bytes_round_trip_qwen2(void **state) { bytes_round_trip("vocab/ggml-vocab-qwen2.gguf"); }
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_validation),     cmocka_unit_test(test_round_trip_spm),
       cmocka_unit_test(test_round_trip_llama_bpe), cmocka_unit_test(test_round_trip_qwen2),
       cmocka_unit_test(test_spm_bytes_held_back), cmocka_unit_test(test_spm_leading_space),
-      cmocka_unit_test(test_bpe_split_character),
+      cmocka_unit_test(test_bpe_split_character), cmocka_unit_test(test_bytes_round_trip_spm),
+      cmocka_unit_test(test_bytes_round_trip_llama_bpe), cmocka_unit_test(test_bytes_round_trip_qwen2),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
