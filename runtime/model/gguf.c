@@ -88,14 +88,15 @@ static int need(reader *r, uint64_t n, const char *field) {
                  (unsigned long long)left, (unsigned long long)r->size);
 }
 
-/* Fails unless count items of at least `each` bytes can fit in the rest of the file. */
-static int need_count(reader *r, uint64_t count, uint64_t each, const char *field) {
+/* Fails unless count items of at least `each` bytes can fit in the rest of the file; `at` is
+ * where the count was read. */
+static int need_count(reader *r, uint64_t count, uint64_t each, const char *field, uint64_t at) {
   uint64_t bytes;
   if (!pv_mul_u64(count, each, &bytes) || bytes > r->size - r->pos)
     return pv_fail(r->err, PAGEDVK_ERR_FORMAT,
-                   "gguf: %s: %s %llu at offset %llu is larger than the %llu bytes left in the file",
-                   r->where, field, (unsigned long long)count, (unsigned long long)r->pos,
-                   (unsigned long long)(r->size - r->pos));
+                   "gguf: %s: %s %llu at offset %llu needs at least %llu bytes x %llu but only %llu remain (file size %llu)",
+                   r->where, field, (unsigned long long)count, (unsigned long long)at, (unsigned long long)each,
+                   (unsigned long long)count, (unsigned long long)(r->size - r->pos), (unsigned long long)r->size);
   return PAGEDVK_OK;
 }
 
@@ -260,16 +261,16 @@ static int read_array(reader *r, gguf_array *a, unsigned depth) {
   if (!rc) rc = read_uint(r, 8, &n, "array count");
   if (rc) return rc;
   a->elem_type = et;
-  uint64_t esize = gguf_vtype_size(et);
+  uint64_t esize = gguf_vtype_size(et), count_at = at + 4;
   if (esize) {
-    if ((rc = need_count(r, n, esize, "scalar array count"))) return rc;
+    if ((rc = need_count(r, n, esize, "scalar array count", count_at))) return rc;
     a->n = n;
     a->data = r->base + r->pos;
     r->pos += n * esize;
     return PAGEDVK_OK;
   }
   if (et == GGUF_VT_STRING) {
-    if ((rc = need_count(r, n, MIN_STR_BYTES, "string array count"))) return rc;
+    if ((rc = need_count(r, n, MIN_STR_BYTES, "string array count", count_at))) return rc;
     if (n && !(a->strs = pv_calloc(n, sizeof *a->strs)))
       return pv_fail(r->err, PAGEDVK_ERR_NO_MEMORY, "gguf: %s: out of memory", r->where);
     a->n = n;
@@ -277,7 +278,7 @@ static int read_array(reader *r, gguf_array *a, unsigned depth) {
       if ((rc = read_str(r, &a->strs[i], "array string length"))) return rc;
     return PAGEDVK_OK;
   }
-  if ((rc = need_count(r, n, MIN_ARR_BYTES, "nested array count"))) return rc;
+  if ((rc = need_count(r, n, MIN_ARR_BYTES, "nested array count", count_at))) return rc;
   if (n && !(a->items = pv_calloc(n, sizeof *a->items)))
     return pv_fail(r->err, PAGEDVK_ERR_NO_MEMORY, "gguf: %s: out of memory", r->where);
   a->n = n;
@@ -324,9 +325,9 @@ static int read_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint64_t *n
   f->version = version;
   if ((rc = read_uint(r, 8, n_tensors, "tensor count"))) return rc;
   if ((rc = read_uint(r, 8, n_kv, "metadata count"))) return rc;
-  if ((rc = need_count(r, *n_kv, MIN_KV_BYTES, "metadata count"))) return rc;
+  if ((rc = need_count(r, *n_kv, MIN_KV_BYTES, "metadata count", 16))) return rc;
   /* The tensor infos come after the metadata, so this bound is loose but already safe. */
-  return need_count(r, *n_tensors, MIN_TENSOR_BYTES, "tensor count");
+  return need_count(r, *n_tensors, MIN_TENSOR_BYTES, "tensor count", 8);
 }
 
 static int read_kv(reader *r, gguf_impl *g, uint64_t i) {
@@ -450,7 +451,7 @@ static int parse(gguf_impl *g, pv_error *err) {
   for (uint64_t i = 0; i < n_kv; i++)
     if ((rc = read_kv(&r, g, i))) return rc;
   snprintf(r.where, sizeof r.where, "tensor infos");
-  if ((rc = need_count(&r, n_tensors, MIN_TENSOR_BYTES, "tensor count"))) return rc;
+  if ((rc = need_count(&r, n_tensors, MIN_TENSOR_BYTES, "tensor count", 8))) return rc;
   if (n_tensors && !(f->tensors = pv_calloc(n_tensors, sizeof *f->tensors)))
     return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "gguf: out of memory for %llu tensors", (unsigned long long)n_tensors);
   if ((rc = index_init(&g->names, n_tensors, err))) return rc;

@@ -79,13 +79,17 @@ typedef struct gguf_file {
   uint64_t n_tensors;
   gguf_tensor *tensors;
   uint64_t alignment;      /* general.alignment, default 32 */
-  uint64_t data_offset;    /* start of the tensor data section */
+  uint64_t data_offset;    /* start of the tensor data section (may equal or pass `size` in a file
+                              without tensors, such as a vocabulary-only file) */
   const uint8_t *base;     /* whole file */
   uint64_t size;
   int fd;                  /* -1 when opened from memory */
 } gguf_file;
 
-/* Opens and parses `path` (mmap). */
+/* Opens and parses `path` (mmap). Errors: PAGEDVK_ERR_IO (cannot open/map), PAGEDVK_ERR_FORMAT
+ * (malformed: the message names the item, field and byte offset), PAGEDVK_ERR_UNSUPPORTED (GGUF v1,
+ * big-endian files, versions after 3). Tensor types are checked to be known GGUF type numbers;
+ * whether they can be dequantized is quant.h's business (pv_quant_supported). */
 int gguf_open(gguf_file **out, const char *path, pv_error *err);
 /* Parses a buffer the caller keeps alive for the file's lifetime (tests, fuzzing). */
 int gguf_open_memory(gguf_file **out, const void *data, uint64_t size, pv_error *err);

@@ -1,0 +1,330 @@
+/* tools/mkmodel → reader: for both architectures and every tensor type, the metadata keys and
+ * values, tensor names, shapes and types llama.cpp uses; weight scales; determinism by seed;
+ * --tied, --tensor-type, --vocab-from (tokenizer copied byte for byte); the built-in vocabulary's
+ * validity; and rejected options. Runs the built mkmodel binary (skips when it is absent). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "model/gguf_write.h"
+#include "model/quant.h"
+#include "shared_paths.h"
+
+static char tmpdir[256];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/pv_mkmodel_XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs mkmodel with `args` writing `out` (in tmpdir); returns its exit status, or -1 when the
+ * binary is missing. */
+static int mkmodel(const char *args, const char *out, char *path, size_t size) {
+  char bin[512], cmd[2048];
+  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
+  if (access(bin, X_OK) != 0) return -1;
+  snprintf(path, size, "%s/%s", tmpdir, out);
+  snprintf(cmd, sizeof cmd, "'%s' %s -o '%s' 2>/dev/null", bin, args, path);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+static gguf_file *open_ok(const char *path) {
+  gguf_file *f = NULL;
+  pv_error err = {0};
+  if (gguf_open(&f, path, &err)) fail_msg("%s: %s", path, err.msg);
+  return f;
+}
+
+static uint64_t u64_of(const gguf_file *f, const char *key) {
+  uint64_t v = 0;
+  if (!gguf_get_u64(f, key, &v)) fail_msg("missing %s", key);
+  return v;
+}
+
+/* Checks a tensor's presence, type, shape, and that its values have about the expected spread. */
+static void check_tensor(const gguf_file *f, const char *name, pv_dtype type, uint64_t ne0, uint64_t ne1,
+                         double mean, double std) {
+  const gguf_tensor *t = gguf_find_tensor(f, name);
+  if (!t) fail_msg("missing tensor %s", name);
+  if (t->type != type) fail_msg("%s: type %s, want %s", name, pv_dtype_name(t->type), pv_dtype_name(type));
+  assert_int_equal(t->ne[0], ne0);
+  assert_int_equal(t->ne[1], ne1);
+  assert_int_equal(t->n_dims, ne1 == 1 ? 1 : 2);
+  uint64_t n = ne0 * ne1;
+  float *x = malloc(n * sizeof *x);
+  pv_error err = {0};
+  if (pv_dequantize_tensor(t, x, &err)) fail_msg("%s", err.msg);
+  double s = 0, ss = 0;
+  for (uint64_t i = 0; i < n; i++) { s += x[i]; ss += (double)x[i] * x[i]; }
+  free(x);
+  double m = s / n, sd = sqrt(ss / n - m * m);
+  if (fabs(m - mean) > 0.1 * (std + 0.01) + 4 * std / sqrt((double)n) || fabs(sd - std) > 0.2 * std)
+    fail_msg("%s (%s): mean %g std %g, want about %g and %g", name, pv_dtype_name(type), m, sd, mean, std);
+}
+
+/* Reader → writer: copying every key and tensor of the parsed file reproduces it byte for byte. */
+static void check_rewrite(const gguf_file *f) {
+  pv_error err = {0};
+  gguf_writer *w;
+  assert_int_equal(gguf_writer_create(&w, &err), 0);
+  if (gguf_writer_copy_kv_prefix(w, f, "", &err)) fail_msg("%s", err.msg);
+  for (uint64_t i = 0; i < f->n_tensors; i++) {
+    const gguf_tensor *t = &f->tensors[i];
+    char name[80];
+    snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+    if (gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, t->nbytes, &err)) fail_msg("%s", err.msg);
+  }
+  uint8_t *buf;
+  uint64_t size;
+  assert_int_equal(gguf_writer_to_memory(w, &buf, &size, &err), 0);
+  assert_int_equal(size, f->size);
+  assert_memory_equal(buf, f->base, size);
+  free(buf);
+  gguf_writer_destroy(w);
+}
+
+static void check_model(const char *path, const char *arch, pv_dtype type, bool tied) {
+  gguf_file *f = open_ok(path);
+  check_rewrite(f);
+  char key[128];
+  gguf_str s;
+  assert_true(gguf_get_str(f, "general.architecture", &s) && gguf_str_eq(s, arch));
+#define K(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
+  assert_int_equal(u64_of(f, K("embedding_length")), 256);
+  assert_int_equal(u64_of(f, K("block_count")), 2);
+  assert_int_equal(u64_of(f, K("feed_forward_length")), 512);
+  assert_int_equal(u64_of(f, K("attention.head_count")), 4);
+  assert_int_equal(u64_of(f, K("attention.head_count_kv")), 2);
+  assert_int_equal(u64_of(f, K("context_length")), 1024);
+  assert_int_equal(u64_of(f, K("rope.dimension_count")), 64);
+  double d;
+  assert_true(gguf_get_f64(f, K("rope.freq_base"), &d) && d == 500000.0);
+  assert_true(gguf_get_f64(f, K("attention.layer_norm_rms_epsilon"), &d) && d == (double)1e-6f);
+#undef K
+  assert_int_equal(f->alignment, 32);
+  const gguf_array *tokens = gguf_get_arr(f, "tokenizer.ggml.tokens");
+  assert_non_null(tokens);
+  uint64_t nv = tokens->n;
+  double big = 3.0 / 16.0;
+  check_tensor(f, "token_embd.weight", type, 256, nv, 0, big);
+  const char *layer_names[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+  uint64_t ne0[] = {256, 256, 256, 256, 256, 256, 512}, ne1[] = {256, 128, 128, 256, 512, 512, 256};
+  for (int l = 0; l < 2; l++) {
+    char name[64];
+    for (int i = 0; i < 7; i++) {
+      snprintf(name, sizeof name, "blk.%d.%s.weight", l, layer_names[i]);
+      check_tensor(f, name, type, ne0[i], ne1[i], 0, 1.0 / sqrt((double)ne0[i]));
+    }
+    snprintf(name, sizeof name, "blk.%d.attn_norm.weight", l);
+    check_tensor(f, name, PV_F32, 256, 1, 1.0, 0.1);
+    snprintf(name, sizeof name, "blk.%d.ffn_norm.weight", l);
+    check_tensor(f, name, PV_F32, 256, 1, 1.0, 0.1);
+    snprintf(name, sizeof name, "blk.%d.attn_q.bias", l);
+    if (!strcmp(arch, "qwen2")) {
+      check_tensor(f, name, PV_F32, 256, 1, 0, 0.05);
+      snprintf(name, sizeof name, "blk.%d.attn_k.bias", l);
+      check_tensor(f, name, PV_F32, 128, 1, 0, 0.05);
+      snprintf(name, sizeof name, "blk.%d.attn_v.bias", l);
+      check_tensor(f, name, PV_F32, 128, 1, 0, 0.05);
+    } else {
+      assert_null(gguf_find_tensor(f, name));
+    }
+  }
+  check_tensor(f, "output_norm.weight", PV_F32, 256, 1, 1.0, 0.1);
+  if (tied) assert_null(gguf_find_tensor(f, "output.weight"));
+  else check_tensor(f, "output.weight", type, 256, nv, 0, big);
+  uint64_t n_expected = 1 + 2 * (9 + (strcmp(arch, "qwen2") ? 0 : 3)) + 1 + (tied ? 0 : 1);
+  assert_int_equal(f->n_tensors, n_expected);
+  gguf_close(f);
+}
+
+static const char *COMMON = "--n-embd 256 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 512 --ctx 1024 "
+                            "--rope-base 500000 --rms-eps 1e-6";
+
+static void test_every_type_both_archs(void **state) {
+  (void)state;
+  static const pv_dtype types[] = {PV_F32, PV_F16, PV_BF16, PV_Q8_0, PV_Q4_0, PV_Q4_1,
+                                   PV_Q5_0, PV_Q5_1, PV_Q4_K, PV_Q5_K, PV_Q6_K};
+  static const char *archs[] = {"llama", "qwen2"};
+  for (int a = 0; a < 2; a++)
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+      char args[512], path[512], out[64];
+      bool tied = (t % 2) == 1;
+      snprintf(args, sizeof args, "%s --arch %s --type %s%s --seed %zu", COMMON, archs[a], pv_dtype_name(types[t]),
+               tied ? " --tied" : "", t);
+      snprintf(out, sizeof out, "%s-%s.gguf", archs[a], pv_dtype_name(types[t]));
+      int rc = mkmodel(args, out, path, sizeof path);
+      if (rc < 0) skip();
+      if (rc) fail_msg("mkmodel %s failed (%d)", args, rc);
+      check_model(path, archs[a], types[t], tied);
+    }
+}
+
+static char *slurp(const char *path, size_t *n) {
+  char *p = pv_test_read_file(path, n);
+  assert_non_null(p);
+  return p;
+}
+
+static void test_seed_determinism(void **state) {
+  (void)state;
+  char a[512], b[512], c[512];
+  if (mkmodel("--type Q4_K --seed 7", "a.gguf", a, sizeof a) < 0) skip();
+  assert_int_equal(mkmodel("--type Q4_K --seed 7", "b.gguf", b, sizeof b), 0);
+  assert_int_equal(mkmodel("--type Q4_K --seed 8", "c.gguf", c, sizeof c), 0);
+  size_t na, nb, nc;
+  char *pa = slurp(a, &na), *pb = slurp(b, &nb), *pc = slurp(c, &nc);
+  assert_int_equal(na, nb);
+  assert_memory_equal(pa, pb, na);
+  assert_int_equal(na, nc);
+  assert_true(memcmp(pa, pc, na) != 0);
+  free(pa);
+  free(pb);
+  free(pc);
+}
+
+static void test_type_overrides(void **state) {
+  (void)state;
+  char path[512];
+  int rc = mkmodel("--type Q4_0 --type-embd Q8_0 --type-output Q6_K --type-norm F16 "
+                   "--tensor-type 'blk.*.ffn_down.weight=Q5_K' --tensor-type 'blk.1.*=F32'",
+                   "ov.gguf", path, sizeof path);
+  if (rc < 0) skip();
+  assert_int_equal(rc, 0);
+  gguf_file *f = open_ok(path);
+  assert_int_equal(gguf_find_tensor(f, "token_embd.weight")->type, PV_Q8_0);
+  assert_int_equal(gguf_find_tensor(f, "output.weight")->type, PV_Q6_K);
+  assert_int_equal(gguf_find_tensor(f, "output_norm.weight")->type, PV_F16);
+  assert_int_equal(gguf_find_tensor(f, "blk.0.attn_norm.weight")->type, PV_F16);
+  assert_int_equal(gguf_find_tensor(f, "blk.0.attn_q.weight")->type, PV_Q4_0);
+  assert_int_equal(gguf_find_tensor(f, "blk.0.ffn_down.weight")->type, PV_Q5_K);
+  assert_int_equal(gguf_find_tensor(f, "blk.1.ffn_down.weight")->type, PV_F32);
+  assert_int_equal(gguf_find_tensor(f, "blk.1.attn_q.weight")->type, PV_F32);
+  gguf_close(f);
+}
+
+static void test_vocab_from(void **state) {
+  (void)state;
+  char src_path[1024], args[1200], path[512];
+  if (!pv_test_shared_path(src_path, sizeof src_path, "vocab/ggml-vocab-qwen2.gguf")) skip();
+  snprintf(args, sizeof args, "--arch qwen2 --n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --tied --vocab-from '%s'",
+           src_path);
+  int rc = mkmodel(args, "vq.gguf", path, sizeof path);
+  if (rc < 0) skip();
+  assert_int_equal(rc, 0);
+  gguf_file *src = open_ok(src_path), *f = open_ok(path);
+  uint64_t copied = 0;
+  for (uint64_t i = 0; i < src->n_kv; i++) {
+    const gguf_kv *kv = &src->kv[i];
+    if (kv->key.len < 10 || memcmp(kv->key.ptr, "tokenizer.", 10)) continue;
+    char key[128];
+    snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.ptr);
+    const gguf_kv *got = gguf_find(f, key);
+    if (!got) fail_msg("%s not copied", key);
+    assert_int_equal(got->value.type, kv->value.type);
+    if (kv->value.type == GGUF_VT_ARRAY) {
+      const gguf_array *x = &kv->value.v.arr, *y = &got->value.v.arr;
+      assert_int_equal(x->n, y->n);
+      assert_int_equal(x->elem_type, y->elem_type);
+      if (x->elem_type == GGUF_VT_STRING)
+        for (uint64_t j = 0; j < x->n; j++)
+          assert_true(x->strs[j].len == y->strs[j].len && !memcmp(x->strs[j].ptr, y->strs[j].ptr, x->strs[j].len));
+      else
+        assert_memory_equal(x->data, y->data, x->n * gguf_vtype_size(x->elem_type));
+    } else if (kv->value.type == GGUF_VT_STRING) {
+      assert_true(got->value.v.str.len == kv->value.v.str.len &&
+                  !memcmp(got->value.v.str.ptr, kv->value.v.str.ptr, kv->value.v.str.len));
+    } else {
+      assert_true(got->value.v.u64 == kv->value.v.u64);
+    }
+    copied++;
+  }
+  assert_true(copied >= 6);
+  const gguf_tensor *e = gguf_find_tensor(f, "token_embd.weight");
+  assert_true(e && e->ne[1] == 151936 && e->ne[0] == 64);
+  assert_int_equal(u64_of(f, "qwen2.vocab_size"), 151936);
+  gguf_close(f);
+  gguf_close(src);
+}
+
+/* The built-in vocabulary: unique tokens, byte tokens in place, and every multi-character normal
+ * piece reachable by joining two shorter pieces. */
+static void test_builtin_vocab(void **state) {
+  (void)state;
+  char path[512];
+  int rc = mkmodel("--n-layer 1", "bv.gguf", path, sizeof path);
+  if (rc < 0) skip();
+  assert_int_equal(rc, 0);
+  gguf_file *f = open_ok(path);
+  gguf_str s;
+  assert_true(gguf_get_str(f, "tokenizer.ggml.model", &s) && gguf_str_eq(s, "llama"));
+  const gguf_array *tok = gguf_get_arr(f, "tokenizer.ggml.tokens"), *ty = gguf_get_arr(f, "tokenizer.ggml.token_type");
+  const gguf_array *sc = gguf_get_arr(f, "tokenizer.ggml.scores");
+  assert_true(tok && ty && sc && tok->n == ty->n && tok->n == sc->n && tok->n > 300);
+  assert_int_equal(u64_of(f, "tokenizer.ggml.bos_token_id"), 1);
+  assert_int_equal(u64_of(f, "tokenizer.ggml.eos_token_id"), 2);
+  assert_true(gguf_str_eq(tok->strs[1], "<s>") && gguf_str_eq(tok->strs[2], "</s>"));
+  for (int b = 0; b < 256; b++) {
+    char want[8];
+    snprintf(want, sizeof want, "<0x%02X>", b);
+    int64_t t;
+    assert_true(gguf_str_eq(tok->strs[3 + b], want) && gguf_arr_i64(ty, 3 + (uint64_t)b, &t) && t == 6);
+  }
+  for (uint64_t i = 0; i < tok->n; i++)
+    for (uint64_t j = i + 1; j < tok->n; j++)
+      assert_false(tok->strs[i].len == tok->strs[j].len && !memcmp(tok->strs[i].ptr, tok->strs[j].ptr, tok->strs[i].len));
+  for (uint64_t i = 259; i < tok->n; i++) {
+    gguf_str p = tok->strs[i];
+    if (p.len == 1 || (p.len == 3 && !memcmp(p.ptr, "\xe2\x96\x81", 3))) continue;
+    bool found = false;
+    for (uint64_t cut = 1; cut < p.len && !found; cut++) {
+      bool left = false, right = false;
+      for (uint64_t k = 259; k < i; k++) {
+        gguf_str q = tok->strs[k];
+        left |= q.len == cut && !memcmp(q.ptr, p.ptr, cut);
+        right |= q.len == p.len - cut && !memcmp(q.ptr, p.ptr + cut, p.len - cut);
+      }
+      found = left && right;
+    }
+    if (!found) fail_msg("piece %llu '%.*s' is not two earlier pieces", (unsigned long long)i, (int)p.len, p.ptr);
+  }
+  gguf_close(f);
+}
+
+static void test_rejected_options(void **state) {
+  (void)state;
+  char path[512];
+  if (mkmodel("--n-layer 1", "ok.gguf", path, sizeof path) < 0) skip();
+  assert_int_not_equal(mkmodel("--arch gpt9", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(mkmodel("--type Q2_K", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(mkmodel("--n-head 3", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(mkmodel("--n-head 4 --n-head-kv 3", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(mkmodel("--n-embd 128 --type Q4_K", "x.gguf", path, sizeof path), 0); /* 128 % 256 */
+  assert_int_not_equal(mkmodel("--bogus", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(mkmodel("--vocab-from /nonexistent.gguf", "x.gguf", path, sizeof path), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_every_type_both_archs), cmocka_unit_test(test_seed_determinism),
+    cmocka_unit_test(test_type_overrides),        cmocka_unit_test(test_vocab_from),
+    cmocka_unit_test(test_builtin_vocab),         cmocka_unit_test(test_rejected_options),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,350 @@
+/*
+ * mkmodel.c — writes synthetic GGUF models (llama or qwen2 architecture) with random weights at
+ * sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
+ *
+ * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
+ * keep unit scale through a forward pass; token embedding and output with std 3/sqrt(n_embd), so
+ * logits have std ~3 and greedy choices are well separated; norm weights 1 + N(0, 0.1^2);
+ * qwen2 q/k/v biases N(0, 0.05^2). The same seed gives the same file.
+ * Tensor types: --type for weights, --type-embd / --type-output / --type-norm for those tensors,
+ * biases F32, then every --tensor-type GLOB=TYPE in order (the last match wins).
+ */
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mkmodel.h"
+#include "model/quant.h"
+
+#define MAX_OVERRIDES 64
+
+typedef struct override {
+  const char *pattern;
+  pv_dtype type;
+} override;
+
+typedef struct options {
+  const char *arch, *out, *vocab_from, *name;
+  uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff, ctx;
+  float rope_base, rms_eps;
+  int tied;
+  pv_dtype type, type_embd, type_output, type_norm;
+  int have_type_embd, have_type_output;
+  uint64_t seed;
+  override overrides[MAX_OVERRIDES];
+  int n_overrides;
+} options;
+
+static void usage(FILE *to) {
+  fprintf(to,
+    "usage: mkmodel [options] -o OUT.gguf\n"
+    "Writes a synthetic GGUF model with random weights (llama.cpp metadata keys and tensor names).\n"
+    "\n"
+    "  --arch llama|qwen2      architecture (default llama; qwen2 adds q/k/v biases)\n"
+    "  --n-embd N              embedding size (default 256)\n"
+    "  --n-layer N             number of blocks (default 2)\n"
+    "  --n-head N              attention heads (default 4)\n"
+    "  --n-head-kv N           key/value heads (default = --n-head; must divide it)\n"
+    "  --n-ff N                feed-forward size (default 512)\n"
+    "  --ctx N                 context length (default 2048)\n"
+    "  --rope-base F           RoPE frequency base (default 10000)\n"
+    "  --rms-eps F             RMSNorm epsilon (default 1e-5)\n"
+    "  --tied                  no output.weight: the output reuses token_embd.weight\n"
+    "  --type TYPE             weight type (default F16): F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K\n"
+    "  --type-embd TYPE        token_embd.weight type (default --type)\n"
+    "  --type-output TYPE      output.weight type (default --type)\n"
+    "  --type-norm TYPE        norm weights type (default F32)\n"
+    "  --tensor-type GLOB=TYPE type for tensors whose name matches the shell pattern GLOB, e.g.\n"
+    "                          'blk.*.ffn_down.weight=Q6_K'; repeatable, the last match wins\n"
+    "  --seed N                random seed (default 1)\n"
+    "  --name TEXT             general.name (default synthetic-ARCH)\n"
+    "  --vocab-from FILE.gguf  copy every tokenizer.* key from FILE; the vocabulary size is its\n"
+    "                          token count. Without it, a built-in SentencePiece-style vocabulary\n"
+    "                          (tokenizer.ggml.model 'llama') is written: <unk>=0, <s>=1 (BOS),\n"
+    "                          </s>=2 (EOS), byte-fallback tokens <0x00>..<0xFF> at 3..258, then\n"
+    "                          '\xe2\x96\x81', printable ASCII and a few dozen merged pieces (~420 tokens)\n"
+    "  -o, --out OUT.gguf      output file\n"
+    "  -h, --help              this text\n"
+    "Every row length (ne[0]) must be a multiple of its type's block size (32, or 256 for K-quants).\n");
+}
+
+/* ---- option parsing --------------------------------------------------------------------------- */
+
+static int bad(const char *opt, const char *v) {
+  fprintf(stderr, "mkmodel: bad value '%s' for %s\n", v ? v : "(missing)", opt);
+  return -1;
+}
+
+static int parse_u32(const char *opt, const char *v, uint32_t *out) {
+  char *end;
+  if (!v || !*v) return bad(opt, v);
+  unsigned long long x = strtoull(v, &end, 10);
+  if (*end || x == 0 || x > 0x7fffffff) return bad(opt, v);
+  *out = (uint32_t)x;
+  return 0;
+}
+
+static int parse_f32(const char *opt, const char *v, float *out) {
+  char *end;
+  if (!v || !*v) return bad(opt, v);
+  double x = strtod(v, &end);
+  if (*end || !(x > 0) || !isfinite(x)) return bad(opt, v);
+  *out = (float)x;
+  return 0;
+}
+
+static int parse_type(const char *opt, const char *v, pv_dtype *out) {
+  if (!v || !pv_dtype_from_name(v, out) || !pv_quant_supported(*out)) return bad(opt, v);
+  return 0;
+}
+
+static int parse_override(options *o, const char *v) {
+  const char *eq = v ? strrchr(v, '=') : NULL;
+  if (!eq || eq == v || o->n_overrides == MAX_OVERRIDES) return bad("--tensor-type", v);
+  override *ov = &o->overrides[o->n_overrides];
+  if (parse_type("--tensor-type", eq + 1, &ov->type)) return -1;
+  ov->pattern = strndup(v, (size_t)(eq - v));
+  if (!ov->pattern) return bad("--tensor-type", v);
+  o->n_overrides++;
+  return 0;
+}
+
+/* Value of option argv[*i]: "--opt=value" or "--opt value". */
+static const char *value_of(int argc, char **argv, int *i) {
+  const char *eq = strchr(argv[*i], '=');
+  if (eq && argv[*i][0] == '-' && argv[*i][1] == '-') return eq + 1;
+  return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static bool is_opt(const char *arg, const char *name) {
+  size_t n = strlen(name);
+  return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
+}
+
+static int parse_one(options *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  if (is_opt(a, "--tied")) { o->tied = 1; return 0; }
+  if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
+  const char *v = value_of(argc, argv, i);
+  if (is_opt(a, "--arch")) {
+    if (!v || (strcmp(v, "llama") && strcmp(v, "qwen2"))) return bad(a, v);
+    o->arch = v;
+    return 0;
+  }
+  if (is_opt(a, "--n-embd")) return parse_u32(a, v, &o->n_embd);
+  if (is_opt(a, "--n-layer")) return parse_u32(a, v, &o->n_layer);
+  if (is_opt(a, "--n-head-kv")) return parse_u32(a, v, &o->n_head_kv);
+  if (is_opt(a, "--n-head")) return parse_u32(a, v, &o->n_head);
+  if (is_opt(a, "--n-ff")) return parse_u32(a, v, &o->n_ff);
+  if (is_opt(a, "--ctx")) return parse_u32(a, v, &o->ctx);
+  if (is_opt(a, "--rope-base")) return parse_f32(a, v, &o->rope_base);
+  if (is_opt(a, "--rms-eps")) return parse_f32(a, v, &o->rms_eps);
+  if (is_opt(a, "--type")) return parse_type(a, v, &o->type);
+  if (is_opt(a, "--type-embd")) { o->have_type_embd = 1; return parse_type(a, v, &o->type_embd); }
+  if (is_opt(a, "--type-output")) { o->have_type_output = 1; return parse_type(a, v, &o->type_output); }
+  if (is_opt(a, "--type-norm")) return parse_type(a, v, &o->type_norm);
+  if (is_opt(a, "--tensor-type")) return parse_override(o, v);
+  if (is_opt(a, "--vocab-from")) { o->vocab_from = v; return v ? 0 : bad(a, v); }
+  if (is_opt(a, "--name")) { o->name = v; return v ? 0 : bad(a, v); }
+  if (is_opt(a, "-o") || is_opt(a, "--out")) { o->out = v; return v ? 0 : bad(a, v); }
+  if (is_opt(a, "--seed")) {
+    char *end;
+    if (!v || !*v) return bad(a, v);
+    o->seed = strtoull(v, &end, 0);
+    return *end ? bad(a, v) : 0;
+  }
+  fprintf(stderr, "mkmodel: unknown option '%s' (see --help)\n", a);
+  return -1;
+}
+
+static int parse_args(options *o, int argc, char **argv) {
+  *o = (options){.arch = "llama", .n_embd = 256, .n_layer = 2, .n_head = 4, .n_ff = 512, .ctx = 2048,
+                 .rope_base = 10000.0f, .rms_eps = 1e-5f, .type = PV_F16, .type_norm = PV_F32, .seed = 1};
+  for (int i = 1; i < argc; i++)
+    if (parse_one(o, argc, argv, &i)) return -1;
+  if (!o->n_head_kv) o->n_head_kv = o->n_head;
+  if (!o->have_type_embd) o->type_embd = o->type;
+  if (!o->have_type_output) o->type_output = o->type;
+  if (!o->out) { fprintf(stderr, "mkmodel: no output file (-o OUT.gguf)\n"); return -1; }
+  if (o->n_embd % o->n_head || o->n_head % o->n_head_kv || (o->n_embd / o->n_head) % 2) {
+    fprintf(stderr, "mkmodel: n_embd %u must split into %u heads of even size, and n_head into %u kv groups\n",
+            o->n_embd, o->n_head, o->n_head_kv);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- random numbers --------------------------------------------------------------------------- */
+
+typedef struct rng { uint64_t s; } rng;
+
+static uint64_t next_u64(rng *r) { /* splitmix64 */
+  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static double next_unit(rng *r) { return ((double)(next_u64(r) >> 11) + 0.5) / 9007199254740992.0; }
+
+static void fill_normal(rng *r, float *x, uint64_t n, float mean, float std) {
+  for (uint64_t i = 0; i < n; i += 2) {
+    double rad = sqrt(-2.0 * log(next_unit(r))), ang = 6.283185307179586 * next_unit(r);
+    x[i] = mean + std * (float)(rad * cos(ang));
+    if (i + 1 < n) x[i + 1] = mean + std * (float)(rad * sin(ang));
+  }
+}
+
+/* ---- model -------------------------------------------------------------------------------- */
+
+typedef enum { W_PROJ, W_EMBD, W_OUTPUT, W_NORM, W_BIAS } weight_kind;
+
+static pv_dtype type_for(const options *o, const char *name, weight_kind kind) {
+  pv_dtype t = kind == W_EMBD ? o->type_embd : kind == W_OUTPUT ? o->type_output
+             : kind == W_NORM ? o->type_norm : kind == W_BIAS ? PV_F32 : o->type;
+  for (int i = 0; i < o->n_overrides; i++)
+    if (fnmatch(o->overrides[i].pattern, name, 0) == 0) t = o->overrides[i].type;
+  return t;
+}
+
+static int add_weight(gguf_writer *w, const options *o, rng *r, const char *name, weight_kind kind, uint64_t ne0,
+                      uint64_t ne1, pv_error *err) {
+  pv_dtype type = type_for(o, name, kind);
+  uint64_t n = ne0 * ne1, row_bytes;
+  if (!pv_dtype_row_bytes(type, ne0, &row_bytes))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "tensor %s: row length %llu is not a multiple of the %s block size %u",
+                   name, (unsigned long long)ne0, pv_dtype_name(type), pv_dtype_get(type)->block_elems);
+  float *x = malloc(n * sizeof *x);
+  uint8_t *q = malloc(row_bytes * ne1);
+  int rc = (!x || !q) ? pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tensor %s: out of memory", name) : PAGEDVK_OK;
+  if (!rc) {
+    float std = kind == W_NORM ? 0.1f : kind == W_BIAS ? 0.05f
+              : (kind == W_EMBD || kind == W_OUTPUT) ? 3.0f / sqrtf((float)o->n_embd) : 1.0f / sqrtf((float)ne0);
+    fill_normal(r, x, n, kind == W_NORM ? 1.0f : 0.0f, std);
+    rc = pv_quantize_rows(type, x, q, ne0, ne1, err);
+  }
+  uint64_t ne[2] = {ne0, ne1};
+  if (!rc) rc = gguf_writer_add_tensor(w, name, type, ne1 == 1 ? 1 : 2, ne, q, row_bytes * ne1, err);
+  free(x);
+  free(q);
+  return rc;
+}
+
+static int add_layer(gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
+  uint64_t e = o->n_embd, hd = o->n_embd / o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
+  bool qwen2 = !strcmp(o->arch, "qwen2");
+  struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool qwen2_only; } parts[] = {
+    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", W_PROJ, e, e, false},
+    {"attn_k.weight", W_PROJ, e, kv, false},     {"attn_v.weight", W_PROJ, e, kv, false},
+    {"attn_q.bias", W_BIAS, e, 1, true},         {"attn_k.bias", W_BIAS, kv, 1, true},
+    {"attn_v.bias", W_BIAS, kv, 1, true},        {"attn_output.weight", W_PROJ, e, e, false},
+    {"ffn_norm.weight", W_NORM, e, 1, false},    {"ffn_gate.weight", W_PROJ, e, ff, false},
+    {"ffn_up.weight", W_PROJ, e, ff, false},     {"ffn_down.weight", W_PROJ, ff, e, false},
+  };
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    if (parts[i].qwen2_only && !qwen2) continue;
+    char name[64];
+    snprintf(name, sizeof name, "blk.%u.%s", l, parts[i].suffix);
+    int rc = add_weight(w, o, r, name, parts[i].kind, parts[i].ne0, parts[i].ne1, err);
+    if (rc) return rc;
+  }
+  return PAGEDVK_OK;
+}
+
+static uint32_t file_type(pv_dtype t) {
+  switch (t) {
+    case PV_F32: return 0;
+    case PV_F16: return 1;
+    case PV_Q4_0: return 2;
+    case PV_Q4_1: return 3;
+    case PV_Q8_0: return 7;
+    case PV_Q5_0: return 8;
+    case PV_Q5_1: return 9;
+    case PV_Q4_K: return 15;
+    case PV_Q5_K: return 17;
+    case PV_Q6_K: return 18;
+    case PV_BF16: return 32;
+    default: return 0;
+  }
+}
+
+static int add_hparams(gguf_writer *w, const options *o, uint32_t n_vocab, pv_error *err) {
+  char key[128], name[128];
+  const char *a = o->arch;
+  snprintf(name, sizeof name, "synthetic-%s", a);
+  int rc = gguf_writer_add_str(w, "general.architecture", a, err);
+  if (!rc) rc = gguf_writer_add_str(w, "general.name", o->name ? o->name : name, err);
+  if (!rc) rc = gguf_writer_add_u32(w, "general.file_type", file_type(o->type), err);
+#define KEY_U32(suffix, v) \
+  if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = gguf_writer_add_u32(w, key, (v), err); }
+#define KEY_F32(suffix, v) \
+  if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = gguf_writer_add_f32(w, key, (v), err); }
+  KEY_U32("context_length", o->ctx)
+  KEY_U32("embedding_length", o->n_embd)
+  KEY_U32("block_count", o->n_layer)
+  KEY_U32("feed_forward_length", o->n_ff)
+  KEY_U32("rope.dimension_count", o->n_embd / o->n_head)
+  KEY_F32("rope.freq_base", o->rope_base)
+  KEY_U32("attention.head_count", o->n_head)
+  KEY_U32("attention.head_count_kv", o->n_head_kv)
+  KEY_F32("attention.layer_norm_rms_epsilon", o->rms_eps)
+  KEY_U32("vocab_size", n_vocab)
+#undef KEY_U32
+#undef KEY_F32
+  if (!rc) rc = gguf_writer_set_alignment(w, 32, err);
+  return rc;
+}
+
+/* Tokenizer keys, from --vocab-from or built in; returns the vocabulary size. Writes them after
+ * the hyper-parameters, as llama.cpp does, so the vocabulary size must be known first. */
+static int vocab_size_from(const char *path, gguf_file **src, uint32_t *n_vocab, pv_error *err) {
+  int rc = gguf_open(src, path, err);
+  if (rc) return rc;
+  const gguf_array *tokens = gguf_get_arr(*src, "tokenizer.ggml.tokens");
+  if (!tokens || tokens->elem_type != GGUF_VT_STRING || tokens->n == 0 || tokens->n > 0x7fffffff)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "%s: no tokenizer.ggml.tokens string array", path);
+  *n_vocab = (uint32_t)tokens->n;
+  return PAGEDVK_OK;
+}
+
+static int build(gguf_writer *w, const options *o, pv_error *err) {
+  gguf_file *src = NULL;
+  uint32_t n_vocab = 0;
+  int rc = PAGEDVK_OK;
+  gguf_writer *vw = NULL; /* the built-in vocabulary is built first to learn its size */
+  if (o->vocab_from) rc = vocab_size_from(o->vocab_from, &src, &n_vocab, err);
+  else if (!(rc = gguf_writer_create(&vw, err))) rc = mk_builtin_vocab(vw, &n_vocab, err);
+  if (!rc) rc = add_hparams(w, o, n_vocab, err);
+  if (!rc && src) rc = gguf_writer_copy_tokenizer(w, src, err);
+  if (!rc && vw) rc = mk_builtin_vocab(w, &n_vocab, err);
+  gguf_close(src);
+  gguf_writer_destroy(vw);
+  rng r = {o->seed};
+  if (!rc) rc = add_weight(w, o, &r, "token_embd.weight", W_EMBD, o->n_embd, n_vocab, err);
+  for (uint32_t l = 0; !rc && l < o->n_layer; l++) rc = add_layer(w, o, &r, l, err);
+  if (!rc) rc = add_weight(w, o, &r, "output_norm.weight", W_NORM, o->n_embd, 1, err);
+  if (!rc && !o->tied) rc = add_weight(w, o, &r, "output.weight", W_OUTPUT, o->n_embd, n_vocab, err);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  if (parse_args(&o, argc, argv)) return 2;
+  pv_error err = {0};
+  gguf_writer *w = NULL;
+  double t0 = pv_now();
+  int rc = gguf_writer_create(&w, &err);
+  if (!rc) rc = build(w, &o, &err);
+  if (!rc) rc = gguf_writer_write(w, o.out, &err);
+  gguf_writer_destroy(w);
+  for (int i = 0; i < o.n_overrides; i++) free((void *)o.overrides[i].pattern);
+  if (rc) {
+    fprintf(stderr, "mkmodel: %s\n", err.msg);
+    return 1;
+  }
+  fprintf(stderr, "mkmodel: wrote %s (%s, %u layers, n_embd %u) in %.1f s\n", o.out, o.arch, o.n_layer, o.n_embd,
+          pv_now() - t0);
+  return 0;
+}
