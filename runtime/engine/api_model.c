@@ -97,7 +97,7 @@ int pagedvk_tokenize(const pagedvk_model *model, const char *text, int add_bos, 
     return fail_out(err, err_size, &e, rc);
   }
   *n = t.n;
-  if (t.n) memcpy(ids, t.ids, (t.n < cap ? t.n : cap) * sizeof *ids);
+  if (t.n && cap) memcpy(ids, t.ids, (t.n < cap ? t.n : cap) * sizeof *ids);
   pv_tokens_free(&t);
   return *n > cap ? too_long(err, err_size, "pagedvk_tokenize: ids", *n, cap) : PAGEDVK_OK;
 }

@@ -58,6 +58,11 @@ bool pv_utf8_valid(const char *buf, size_t len) {
   return true;
 }
 
+size_t pv_utf8_char_len(const char *p, size_t left) {
+  size_t adv;
+  return seq_check((const uint8_t *)p, left, &adv) == SEQ_OK ? adv : 1;
+}
+
 typedef struct strbuf {
   char *p;
   size_t n, cap;
@@ -88,13 +93,13 @@ static int sanitize(const uint8_t *p, size_t n, bool final, strbuf *out, size_t 
     int k = seq_check(p + i, n - i, &adv);
     if (k == SEQ_INCOMPLETE && !final) {
       *held = n - i;
-      return PAGEDVK_OK;
+      break;
     }
     int rc = k == SEQ_OK ? sb_put(out, p + i, adv) : sb_put(out, "\xEF\xBF\xBD", 3);
     if (rc) return rc;
     i += adv;
   }
-  return sb_put(out, "", 0);
+  return sb_put(out, "", 0); /* NUL-terminates, even when nothing was added */
 }
 
 /* The bytes of one token as the decoder sees it; *strip tracks the leading-space rule. */

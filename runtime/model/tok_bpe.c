@@ -271,7 +271,7 @@ static int split_and_encode(const pv_tokenizer *tok, bpe_work *w, pcre2_match_da
     if (rc >= 0) {
       PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
       s = ov[0];
-      e = ov[1] > s ? ov[1] : s + pv_utf8_len((uint8_t)text[s], len - s);
+      e = ov[1] > s ? ov[1] : s + pv_utf8_char_len(text + s, len - s);
     } else if (rc != PCRE2_ERROR_NOMATCH) {
       char msg[256];
       pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof msg);

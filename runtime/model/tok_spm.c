@@ -7,7 +7,8 @@
  * Then, repeatedly, the adjacent pair whose concatenation is a piece with the highest score is
  * merged; among equal scores the leftmost pair goes first. Pairs live in a binary heap; an entry
  * whose symbols changed since it was pushed is stale and skipped, so the whole encoding costs
- * O(n log n). What remains is looked up; a character that is no piece becomes its bytes' <0xNN>
+ * O(n log n). (A byte that does not start a well-formed UTF-8 character is a symbol of its own.)
+ * What remains is looked up; a character that is no piece becomes its bytes' <0xNN>
  * pieces (byte fallback), or the unknown token when the vocabulary has no byte pieces.
  *
  * Only normal and user-defined pieces are produced: control, byte and unused pieces cannot be
@@ -118,7 +119,7 @@ static char *escape(const char *text, size_t len, bool space_prefix, size_t *out
 static int split_chars(spm_state *s, size_t len, int32_t *n_sym) {
   int32_t n = 0;
   for (size_t at = 0; at < len; n++) {
-    size_t cl = pv_utf8_len((uint8_t)s->text[at], len - at);
+    size_t cl = pv_utf8_char_len(s->text + at, len - at);
     s->sym[n] = (spm_sym){n - 1, -1, (uint32_t)at, (uint32_t)cl};
     if (n > 0) s->sym[n - 1].next = n;
     at += cl;

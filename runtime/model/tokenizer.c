@@ -115,6 +115,21 @@ int32_t pv_merge_rank(const pv_tokenizer *tok, int32_t left, int32_t right, int3
   return -1;
 }
 
+/* Id of the piece left+right (-1 when absent, -2 when out of memory); *buf is scratch space. */
+static int32_t merged_id(const pv_tokenizer *tok, const char *l, size_t ll, const char *r, size_t rl, char **buf,
+                         size_t *cap) {
+  if (ll + rl > *cap) {
+    size_t c = (ll + rl) * 2 + 64;
+    char *p = realloc(*buf, c);
+    if (!p) return -2;
+    *buf = p;
+    *cap = c;
+  }
+  memcpy(*buf, l, ll);
+  memcpy(*buf + ll, r, rl);
+  return pv_tok_map_get(tok, *buf, ll + rl);
+}
+
 /* Parses "left right" (split at the first space after the first byte, as pieces of byte-level
  * vocabularies never contain a plain space). Merges naming unknown pieces are skipped. */
 static int merges_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *err) {
@@ -128,25 +143,33 @@ static int merges_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *
                    (unsigned long long)desc->n_merges);
   m->mask = cap - 1;
   uint64_t skipped = 0;
+  char *joined = NULL;
+  size_t joined_cap = 0;
   for (uint64_t r = 0; r < desc->n_merges; r++) {
     gguf_str s = desc->merges[r];
     const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
-    if (!sp) return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.merges[%llu]: no space in '%.*s'",
-                            (unsigned long long)r, (int)(s.len > 64 ? 64 : s.len), s.ptr);
+    if (!sp) {
+      free(joined);
+      return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.merges[%llu]: no space in '%.*s'",
+                     (unsigned long long)r, (int)(s.len > 64 ? 64 : s.len), s.ptr);
+    }
     size_t ll = (size_t)(sp - s.ptr), rl = s.len - ll - 1;
-    int32_t left = pv_tok_map_get(tok, s.ptr, ll), right = pv_tok_map_get(tok, sp + 1, rl);
-    char *joined = malloc(ll + rl + 1);
-    if (!joined) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
-    memcpy(joined, s.ptr, ll);
-    memcpy(joined + ll, sp + 1, rl);
-    int32_t result = pv_tok_map_get(tok, joined, ll + rl);
-    free(joined);
+    int32_t left = pv_tok_map_get(tok, s.ptr, ll), right = pv_tok_map_get(tok, sp + 1, rl), result = -1;
+    if (left >= 0 && right >= 0) { /* the merged piece: both halves side by side in `text` */
+      const char *l = tok->text + tok->offset[left], *rt = tok->text + tok->offset[right];
+      result = merged_id(tok, l, ll, rt, rl, &joined, &joined_cap);
+      if (result == -2) {
+        free(joined);
+        return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
+      }
+    }
     if (left < 0 || right < 0 || result < 0 || r > INT32_MAX) {
       skipped++;
       continue;
     }
     merge_insert(m, left, right, (int32_t)r, result);
   }
+  free(joined);
   if (skipped) pv_log(PV_LOG_WARN, "tokenizer: %llu merges name pieces absent from the vocabulary; ignored",
                       (unsigned long long)skipped);
   return PAGEDVK_OK;
@@ -186,22 +209,33 @@ static int32_t valid_id(const pv_tokenizer *tok, int32_t id) {
   return (id >= 0 && (uint32_t)id < tok->n_vocab) ? id : -1;
 }
 
-static int cmp_special(const void *a, const void *b, void *ctx) {
-  const pv_tokenizer *tok = ctx;
-  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-  if (tok->length[x] != tok->length[y]) return tok->length[x] > tok->length[y] ? -1 : 1;
-  return x < y ? -1 : x > y;
+typedef struct special_key {
+  uint32_t length;
+  int32_t id;
+} special_key;
+
+/* Longest piece first, then lower id. */
+static int cmp_special(const void *a, const void *b) {
+  const special_key *x = a, *y = b;
+  if (x->length != y->length) return x->length > y->length ? -1 : 1;
+  return (x->id > y->id) - (x->id < y->id);
 }
 
 static int specials_build(pv_tokenizer *tok, pv_error *err) {
   tok->special = pv_calloc(tok->n_vocab, sizeof *tok->special);
-  if (!tok->special) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
+  special_key *keys = pv_calloc(tok->n_vocab, sizeof *keys);
+  if (!tok->special || !keys) {
+    free(keys);
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
+  }
   for (uint32_t id = 0; id < tok->n_vocab; id++) {
     uint8_t t = tok->type[id];
     if ((t == PV_TOKEN_CONTROL || t == PV_TOKEN_USER_DEFINED || t == PV_TOKEN_UNKNOWN) && tok->length[id])
-      tok->special[tok->n_special++] = (int32_t)id;
+      keys[tok->n_special++] = (special_key){tok->length[id], (int32_t)id};
   }
-  qsort_r(tok->special, tok->n_special, sizeof *tok->special, cmp_special, tok);
+  qsort(keys, tok->n_special, sizeof *keys, cmp_special);
+  for (uint32_t i = 0; i < tok->n_special; i++) tok->special[i] = keys[i].id;
+  free(keys);
   return PAGEDVK_OK;
 }
 

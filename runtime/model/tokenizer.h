@@ -119,7 +119,8 @@ pv_token_type pv_token_get_type(const pv_tokenizer *tok, int32_t id);
 bool pv_tokenizer_is_eog(const pv_tokenizer *tok, int32_t id);
 
 /* The bytes `id` stands for in text: ▁ → space (SPM), the byte of <0xNN>, byte-level pieces
- * mapped back to bytes (BPE). Control tokens give nothing unless `special`. May be an incomplete
+ * mapped back to bytes (BPE). Control tokens give nothing unless `special`; the unknown token
+ * gives ▅ (U+2585) unless `special`. May be an incomplete
  * UTF-8 sequence. Writes at most cap bytes and returns the full length (0 for an invalid id). */
 size_t pv_token_bytes(const pv_tokenizer *tok, int32_t id, bool special, char *buf, size_t cap);
 
@@ -155,6 +156,8 @@ void pv_detok_free(pv_detok *d);
 int pv_detokenize(const pv_tokenizer *tok, const int32_t *ids, size_t n, unsigned flags, char **text,
                   size_t *len, pv_error *err);
 
+/* Length of the well-formed UTF-8 character at p (left > 0 bytes), 1 when the bytes there are not one. */
+size_t pv_utf8_char_len(const char *p, size_t left);
 /* True when buf[0..len) is valid UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 bool pv_utf8_valid(const char *buf, size_t len);
 
