@@ -176,6 +176,20 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #endif
 }
 
+#if WTYPE == WT_F32 || WTYPE == WT_F16 || WTYPE == WT_BF16
+#define DQ_HAS_ELEM 1
+// Element k of a row of a float type: rows whose length is not a multiple of 32 (tiny models).
+float dq_elem(uint wb, uint row_byte, uint k) {
+#if WTYPE == WT_F32
+  return uintBitsToFloat(WB[wb].d[(row_byte >> 2) + k]);
+#elif WTYPE == WT_F16
+  return rdh(wb, row_byte + 2u * k);
+#else
+  return uintBitsToFloat(rd16(wb, row_byte + 2u * k) << 16);
+#endif
+}
+#endif
+
 // Bytes of one row of K elements.
 uint row_bytes(uint K) {
 #if WTYPE == WT_F32

@@ -24,6 +24,13 @@ void main() {
   if (row >= p.rows) return;
   const uint tok = TOKENS[row].token;
   const uint rb = row_bytes(p.n_embd);
+#ifdef DQ_HAS_ELEM
+  if ((p.n_embd & 31u) != 0u) {  // rows that are not whole 32-element units (tiny models)
+    for (uint k = gl_LocalInvocationID.x; k < p.n_embd; k += WG)
+      Y[row * p.y_stride + k] = dq_elem(0u, p.w_offset + tok * rb, k);
+    return;
+  }
+#endif
   for (uint u = gl_LocalInvocationID.x; u < p.n_embd / 32u; u += WG) {
     float v[32];
     dq_unit(0u, p.w_offset + tok * rb, u, v);

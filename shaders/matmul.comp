@@ -59,6 +59,28 @@ void main() {
   float acc[ROWS * NTOK * NACC];
   for (uint i = 0u; i < ROWS * NTOK * NACC; i++) acc[i] = 0.0;
 
+#ifdef DQ_HAS_ELEM
+  // Float weights whose rows are not whole 32-element units: one element at a time.
+  if ((p.K & 31u) != 0u) {
+    for (uint kk = tid; kk < p.K; kk += WG)
+      for (uint r = 0u; r < ROWS; r++) {
+        uint n = min(n0 + r, p.N - 1u);
+        float w = dq_elem(0u, p.w_offset + n * rb, kk);
+#ifdef SWIGLU
+        float w2 = dq_elem(1u, p.w2_offset + n * rb, kk);
+#endif
+        for (uint t = 0u; t < NTOK; t++) {
+          uint m = min(m0 + t, p.M - 1u);
+          uint xi = m * p.x_stride + kk;
+          float x = X[xi >> 2][xi & 3u];
+          acc[(r * NTOK + t) * NACC] += w * x;
+#ifdef SWIGLU
+          acc[(r * NTOK + t) * NACC + 1u] += w2 * x;
+#endif
+        }
+      }
+  }
+#endif
   for (uint u = tid; u < units; u += WG) {
     for (uint r = 0u; r < ROWS; r++) {
       uint n = min(n0 + r, p.N - 1u);

@@ -140,8 +140,10 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
   if (a->w_up && (a->w_up->type != w->type || a->w_up->k != w->k || a->w_up->n != w->n))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up of one type and shape");
-  if (w->k % 32 || a->x_stride % 4 || w->offset % 4)
-    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: matmul needs K %% 32 == 0 and aligned rows (K=%u)", w->k);
+  bool float_type = w->type == 0 || w->type == 1 || w->type == 30;
+  if ((w->k % 32 && !(float_type && w->k % 4 == 0)) || a->x_stride % 4 || w->offset % 4)
+    return pv_fail(err, PAGEDVK_ERR_INVALID,
+                   "ops: matmul needs K a multiple of 32 (of 4 for float weights) and aligned rows (K=%u)", w->k);
   if (a->m == 0) return PAGEDVK_OK;
   char name[64];
   snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
