@@ -11,19 +11,28 @@
 
 #include "sample/logits.h"
 
-int pv_logits_stats(const float *logits, uint32_t n, float *max, double *lse, pv_error *err) {
+/* Sum of exp(x - m) with four accumulators (the additions no longer wait on each other). */
+static double sum_exp(const float *x, uint32_t n, float m) {
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; j++) acc[j] += (double)expf(x[i + j] - m);
+  for (; i < n; i++) acc[0] += (double)expf(x[i] - m);
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+int pv_logits_stats(const float *logits, uint32_t n, pv_logits_info *info, pv_error *err) {
   float m = -INFINITY;
+  uint32_t arg = 0;
   for (uint32_t i = 0; i < n; i++) {
     float x = logits[i];
-    if (isnan(x) || x == INFINITY)
-      return pv_fail(err, PAGEDVK_ERR_INVALID, "logit %u is %s", i, isnan(x) ? "NaN" : "+inf");
-    if (x > m) m = x;
+    if (!(x < INFINITY)) return pv_fail(err, PAGEDVK_ERR_INVALID, "logit %u is %s", i, isnan(x) ? "NaN" : "+inf");
+    if (x > m) m = x, arg = i;
   }
   if (m == -INFINITY) return pv_fail(err, PAGEDVK_ERR_INVALID, "no finite logit among %u", n);
-  double sum = 0.0;
-  for (uint32_t i = 0; i < n; i++) sum += exp((double)logits[i] - (double)m);
-  *max = m;
-  *lse = (double)m + log(sum);
+  info->max = m;
+  info->argmax = (int32_t)arg;
+  info->lse = (double)m + log(sum_exp(logits, n, m));
   return PAGEDVK_OK;
 }
 
@@ -88,12 +97,11 @@ uint32_t pv_logits_top(const float *logits, uint32_t n, uint32_t k, pv_cand *out
 }
 
 int pv_top_logprobs(const float *logits, uint32_t n, uint32_t k, pv_cand *out, uint32_t *n_out, pv_error *err) {
-  float max;
-  double lse;
-  int rc = pv_logits_stats(logits, n, &max, &lse, err);
+  pv_logits_info info;
+  int rc = pv_logits_stats(logits, n, &info, err);
   if (rc != PAGEDVK_OK) return rc;
   uint32_t got = pv_logits_top(logits, n, k, out);
-  for (uint32_t i = 0; i < got; i++) out[i].v = (float)((double)out[i].v - lse);
+  for (uint32_t i = 0; i < got; i++) out[i].v = (float)((double)out[i].v - info.lse);
   *n_out = got;
   return PAGEDVK_OK;
 }

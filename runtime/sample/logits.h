@@ -26,9 +26,15 @@ typedef struct pv_cand {
 /* True when a comes before b: larger value, or equal value and lower id. */
 static inline bool pv_cand_better(pv_cand a, pv_cand b) { return a.v > b.v || (a.v == b.v && a.id < b.id); }
 
-/* The largest logit and log(sum(exp(logits))) (accumulated in double). Fails with
- * PAGEDVK_ERR_INVALID on NaN, +INFINITY or a row without a finite value. */
-int pv_logits_stats(const float *logits, uint32_t n, float *max, double *lse, pv_error *err);
+typedef struct pv_logits_info {
+  float max;      /* the largest logit */
+  int32_t argmax; /* its index, the lowest among equals */
+  double lse;     /* log(sum(exp(logits))): exp in float, the sum in double */
+} pv_logits_info;
+
+/* One pass for max and argmax, one for the log-sum-exp. Fails with PAGEDVK_ERR_INVALID on NaN,
+ * +INFINITY or a row without a finite value. */
+int pv_logits_stats(const float *logits, uint32_t n, pv_logits_info *info, pv_error *err);
 
 /* Index of the largest logit; the lowest index among equals. n >= 1. */
 int32_t pv_logits_argmax(const float *logits, uint32_t n);

@@ -217,12 +217,11 @@ int pv_sample(pv_sampler *s, float *logits, uint32_t n_vocab, pv_sample_result *
   if (n_vocab != s->n_vocab)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "sample: row of %u logits, sampler made for %u", n_vocab, s->n_vocab);
   pv_penalties_apply(&s->penalties, &s->counts, logits, n_vocab);
-  float max;
-  double lse;
-  int rc = pv_logits_stats(logits, n_vocab, &max, &lse, err);
+  pv_logits_info info;
+  int rc = pv_logits_stats(logits, n_vocab, &info, err);
   if (rc != PAGEDVK_OK) return rc;
-  report_top(s, logits, lse, out);
-  out->token = s->temperature == 0.0f ? pv_logits_argmax(logits, n_vocab) : sample_stochastic(s, logits, max);
-  out->logprob = (float)((double)logits[out->token] - lse);
+  report_top(s, logits, info.lse, out);
+  out->token = s->temperature == 0.0f ? info.argmax : sample_stochastic(s, logits, info.max);
+  out->logprob = (float)((double)logits[out->token] - info.lse);
   return PAGEDVK_OK;
 }

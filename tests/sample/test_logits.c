@@ -98,17 +98,20 @@ static void test_argmax_lowest_id(void **state) {
   assert_int_equal(pv_logits_argmax(x, 5), 1);
   float y[] = {-INFINITY, -INFINITY, -3.0f};
   assert_int_equal(pv_logits_argmax(y, 3), 2);
+  pv_logits_info info;
+  assert_int_equal(pv_logits_stats(x, 5, &info, NULL), PAGEDVK_OK);
+  assert_int_equal(info.argmax, 1);
 }
 
 static void test_stats_and_top_logprobs(void **state) {
   (void)state;
   float x[] = {1.0f, -2.0f, 0.5f, 3.0f, -INFINITY, 3.0f};
-  float max;
-  double lse;
-  assert_int_equal(pv_logits_stats(x, 6, &max, &lse, NULL), PAGEDVK_OK);
-  assert_true(max == 3.0f);
+  pv_logits_info info;
+  assert_int_equal(pv_logits_stats(x, 6, &info, NULL), PAGEDVK_OK);
+  assert_true(info.max == 3.0f);
+  assert_int_equal(info.argmax, 3);
   double sum = exp(1.0) + exp(-2.0) + exp(0.5) + 2 * exp(3.0);
-  assert_true(fabs(lse - log(sum)) < 1e-12);
+  assert_true(fabs(info.lse - log(sum)) < 1e-6); /* exp in float, sum in double */
   pv_cand out[6];
   uint32_t n;
   assert_int_equal(pv_top_logprobs(x, 6, 6, out, &n, NULL), PAGEDVK_OK);
@@ -129,16 +132,16 @@ static void test_stats_and_top_logprobs(void **state) {
 
 static void test_stats_rejects_bad_rows(void **state) {
   (void)state;
-  float max;
-  double lse;
+  pv_logits_info info;
   pv_error err = {0};
   float nan_row[] = {0.0f, NAN};
-  assert_int_equal(pv_logits_stats(nan_row, 2, &max, &lse, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_logits_stats(nan_row, 2, &info, &err), PAGEDVK_ERR_INVALID);
   assert_non_null(strstr(err.msg, "NaN"));
   float inf_row[] = {INFINITY, 0.0f};
-  assert_int_equal(pv_logits_stats(inf_row, 2, &max, &lse, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_logits_stats(inf_row, 2, &info, &err), PAGEDVK_ERR_INVALID);
+  assert_non_null(strstr(err.msg, "+inf"));
   float masked[] = {-INFINITY, -INFINITY};
-  assert_int_equal(pv_logits_stats(masked, 2, &max, &lse, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_logits_stats(masked, 2, &info, &err), PAGEDVK_ERR_INVALID);
 }
 
 int main(void) {
