@@ -16,6 +16,10 @@
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const uint ROWS = 2;
 layout(constant_id = 2) const uint NTOK = 4;
+// ROW_PER_INVOCATION: each invocation computes whole rows by itself, with no shared memory and no
+// barriers. On CPU devices (lavapipe: invocations are SIMD lanes of one core) this is much faster
+// than cooperating on a row; on GPUs the cooperative form reads the weights coalesced.
+layout(constant_id = 3) const bool ROW_PER_INVOCATION = false;
 layout(local_size_x_id = 0) in;
 
 #ifdef SWIGLU
@@ -48,12 +52,81 @@ layout(push_constant) uniform Params {
 
 shared float red[WG * ROWS * NTOK * NACC];
 
-void main() {
+// One output row per invocation, NTOK tokens per pass.
+void main_rows() {
+  const uint n = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG + gl_LocalInvocationID.x;
+  if (n >= p.N) return;
+  const uint m0 = gl_WorkGroupID.y * NTOK;
+  const uint nt = min(NTOK, p.M - m0);   // tokens in this group: no work for missing ones
+  const uint rb = row_bytes(p.K);
+  float acc[NTOK * NACC];
+  for (uint i = 0u; i < NTOK * NACC; i++) acc[i] = 0.0;
+#ifdef DQ_HAS_ELEM
+  if ((p.K & 31u) != 0u) {
+    for (uint kk = 0u; kk < p.K; kk++) {
+      float w = dq_elem(0u, p.w_offset + n * rb, kk);
+#ifdef SWIGLU
+      float w2 = dq_elem(1u, p.w2_offset + n * rb, kk);
+#endif
+      for (uint t = 0u; t < nt; t++) {
+        uint xi = (m0 + t) * p.x_stride + kk;
+        float x = X[xi >> 2][xi & 3u];
+        acc[t * NACC] += w * x;
+#ifdef SWIGLU
+        acc[t * NACC + 1u] += w2 * x;
+#endif
+      }
+    }
+  }
+#endif
+  for (uint u = 0u; u < p.K / 32u; u++) {
+    float w[32];
+    dq_unit(0u, p.w_offset + n * rb, u, w);
+#ifdef SWIGLU
+    float w2[32];
+    dq_unit(1u, p.w2_offset + n * rb, u, w2);
+#endif
+    for (uint t = 0u; t < nt; t++) {
+      uint xb = ((m0 + t) * p.x_stride) / 4u + u * 8u;
+      float s = 0.0;
+#ifdef SWIGLU
+      float s2 = 0.0;
+#endif
+      [[unroll]] for (uint i = 0u; i < 8u; i++) {
+        vec4 x = X[xb + i];
+        s += dot(x, vec4(w[4u * i], w[4u * i + 1u], w[4u * i + 2u], w[4u * i + 3u]));
+#ifdef SWIGLU
+        s2 += dot(x, vec4(w2[4u * i], w2[4u * i + 1u], w2[4u * i + 2u], w2[4u * i + 3u]));
+#endif
+      }
+      acc[t * NACC] += s;
+#ifdef SWIGLU
+      acc[t * NACC + 1u] += s2;
+#endif
+    }
+  }
+  for (uint t = 0u; t < NTOK; t++) {
+    uint m = m0 + t;
+    if (m >= p.M) break;
+#ifdef SWIGLU
+    float y = silu(acc[t * 2u]) * acc[t * 2u + 1u];
+#else
+    float y = acc[t];
+    if ((p.flags & 1u) != 0u) y += BIAS[n];
+#endif
+    uint at = m * p.y_stride + n;
+    if ((p.flags & 2u) != 0u) y += Y[at];
+    Y[at] = y;
+  }
+}
+
+void main_coop() {
   const uint tid = gl_LocalInvocationID.x;
   // Row groups may be folded into z when there are more than maxComputeWorkGroupCount[0].
   const uint n0 = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * ROWS;
   if (n0 >= p.N) return;   // uniform for the whole workgroup
   const uint m0 = gl_WorkGroupID.y * NTOK;
+  const uint nt = min(NTOK, p.M - m0);
   const uint units = p.K / 32u;
   const uint rb = row_bytes(p.K);
   float acc[ROWS * NTOK * NACC];
@@ -69,8 +142,8 @@ void main() {
 #ifdef SWIGLU
         float w2 = dq_elem(1u, p.w2_offset + n * rb, kk);
 #endif
-        for (uint t = 0u; t < NTOK; t++) {
-          uint m = min(m0 + t, p.M - 1u);
+        for (uint t = 0u; t < nt; t++) {
+          uint m = m0 + t;
           uint xi = m * p.x_stride + kk;
           float x = X[xi >> 2][xi & 3u];
           acc[(r * NTOK + t) * NACC] += w * x;
@@ -90,8 +163,8 @@ void main() {
       float w2[32];
       dq_unit(1u, p.w2_offset + n * rb, u, w2);
 #endif
-      for (uint t = 0u; t < NTOK; t++) {
-        uint m = min(m0 + t, p.M - 1u);
+      for (uint t = 0u; t < nt; t++) {
+        uint m = m0 + t;
         uint xb = (m * p.x_stride) / 4u + u * 8u;
         float s = 0.0;
 #ifdef SWIGLU
@@ -135,4 +208,9 @@ void main() {
     if ((p.flags & 2u) != 0u) y += Y[at];
     Y[at] = y;
   }
+}
+
+void main() {
+  if (ROW_PER_INVOCATION) main_rows();
+  else main_coop();
 }

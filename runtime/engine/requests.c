@@ -25,6 +25,7 @@ static pv_request *request_new(const pagedvk_sampling_params *sp, uint32_t n_pro
   r->group.n_seqs = 1;
   r->group.user = r;
   r->group.priority = sp->priority;
+  r->group.n_prompt = n_prompt;
   return r;
 }
 

@@ -25,6 +25,10 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   /* matmul's reduction array: WG * ROWS * NTOK * 2 floats must fit in shared memory */
   while ((uint64_t)ops->wg * ops->mm_rows * ops->mm_ntok * 2 * 4 > ctx->caps.max_shared_memory && ops->mm_ntok > 1)
     ops->mm_ntok /= 2;
+  /* On a CPU device invocations are SIMD lanes: whole rows per invocation avoid barriers.
+   * PAGEDVK_MATMUL=rows|coop overrides (tests cover both). */
+  const char *mm = getenv("PAGEDVK_MATMUL");
+  ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (ops->wg < 8) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: device allows too few invocations per workgroup");
   return PAGEDVK_OK;
 }
@@ -147,9 +151,9 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (a->m == 0) return PAGEDVK_OK;
   char name[64];
   snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
-  const uint32_t spec[] = {ops->wg, ops->mm_rows, ops->mm_ntok};
+  const uint32_t spec[] = {ops->wg, ops->mm_rows, ops->mm_ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
-  const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 4, 32, spec, 3, err);
+  const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 4, 32, spec, 4, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
       w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
       (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u)};
@@ -160,7 +164,8 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   views[nv++] = a->x;
   views[nv++] = a->y;
   views[nv++] = or_dummy(a->bias, a->x);
-  uint32_t row_groups = (w->n + ops->mm_rows - 1) / ops->mm_rows;
+  uint32_t rows_per_group = ops->mm_row_per_invocation ? ops->wg : ops->mm_rows;
+  uint32_t row_groups = (w->n + rows_per_group - 1) / rows_per_group;
   uint32_t max_x = ops->ctx->caps.max_workgroup_count[0];
   uint32_t gx = row_groups, gz = 1;
   while (gx > max_x) { /* fold row groups into z */

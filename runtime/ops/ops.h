@@ -42,6 +42,7 @@ typedef struct pv_ops {
   uint32_t wg;           /* invocations per workgroup for the row kernels (power of two) */
   uint32_t mm_rows;      /* matmul: output rows per workgroup */
   uint32_t mm_ntok;      /* matmul: tokens per workgroup */
+  bool mm_row_per_invocation; /* matmul: one row per invocation (CPU devices) instead of per workgroup */
 } pv_ops;
 
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err);
