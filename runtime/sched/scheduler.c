@@ -206,7 +206,7 @@ static int reserve_slots(pv_sched *s, pv_sched_group *g, pv_sched_plan *plan, bo
     uint32_t need = q->n_tokens - len;
     while (pv_kv_free_blocks(s->kv) < pv_kv_blocks_for_append(s->kv, q->kv_seq, need)) {
       pv_sched_group *victim = tail(s->running);
-      if (victim == g && s->running == g) { /* nothing left to preempt: it can never grow */
+      if (!victim || (victim == g && s->running == g)) { /* nothing left to preempt: it can never grow */
         g->kv_exhausted = true;
         return PAGEDVK_OK;
       }
@@ -336,8 +336,8 @@ int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err) {
   int rc = PAGEDVK_OK;
 
   /* 0: slots for the tokens sampled last step, preempting from the tail when needed. */
-  for (pv_sched_group *g = s->running, *next; g && !rc; g = next) {
-    next = g->next;
+  /* Victims come from the tail, so g->next is read only after g's own reservation. */
+  for (pv_sched_group *g = s->running; g && !rc; g = g->next) {
     bool lost;
     rc = reserve_slots(s, g, plan, &lost, err);
     if (lost) break; /* everything after g was preempted before it */
