@@ -35,7 +35,7 @@ static int load_chat_template(pagedvk_model *m, pv_error *e) {
   int rc = pv_chat_template_init(&m->chat, tmpl.ptr, tmpl.len, bos, eos, e);
   if (rc) return rc;
   if (m->chat.fallback)
-    pv_log(PV_LOG_WARN, "%s: %s; chats are formatted as ChatML (<|im_start|>role\\ncontent<|im_end|>)", m->path,
+    pv_log(present ? PV_LOG_WARN : PV_LOG_INFO, "%s: %s; chats are formatted as ChatML (<|im_start|>role\\ncontent<|im_end|>)", m->path,
            present ? "tokenizer.chat_template is not a known family (llama2, llama3, chatml, mistral, zephyr)"
                    : "no tokenizer.chat_template");
   return PAGEDVK_OK;
