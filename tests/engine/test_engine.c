@@ -96,7 +96,7 @@ static void make_jobs(pagedvk_engine *e, job *jobs, uint32_t n, uint32_t max_pro
     job *j = &jobs[i];
     memset(j, 0, sizeof *j);
     j->n_prompt = n_prefix;
-    memcpy(j->prompt, prefix, n_prefix * sizeof *prefix);
+    if (n_prefix) memcpy(j->prompt, prefix, n_prefix * sizeof *prefix);
     uint32_t len = 1 + (uint32_t)rand() % max_prompt;
     j->prompt[j->n_prompt++] = 1;
     for (uint32_t k = 1; k < len; k++) j->prompt[j->n_prompt++] = 3 + rand() % (int)(e->hp.n_vocab - 3);
