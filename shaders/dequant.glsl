@@ -1,6 +1,7 @@
 // dequant.glsl — dequantize weights in units of 32 consecutive elements of a row, for the GGUF
 // block layouts. The including shader declares an array of weight buffers
 //   layout(std430, binding = B) readonly buffer WeightBuf { uint d[]; } WB[n];
+// or, with WEIGHTS_TEXEL, `layout(binding = B) uniform usamplerBuffer WT[n];`
 // and defines WTYPE as one of the WT_* numbers below (a build-time variant per type).
 //
 //   void dq_unit(uint wb, uint row_byte, uint u, out float v[32])
@@ -35,14 +36,23 @@
 #define WTYPE WT_F32
 #endif
 
-uint rd8(uint wb, uint byte) { return byte_of(WB[wb].d[byte >> 2], byte & 3u); }
+// Weight words come from storage buffers WB[] or, with WEIGHTS_TEXEL, from uniform texel buffers
+// WT[] of R32_UINT: lavapipe turns texelFetch into vector gathers but storage-buffer loads into a
+// loop over lanes, so the texel path is several times faster there; GPUs read both well.
+#ifdef WEIGHTS_TEXEL
+#define WLOAD(wb, i) texelFetch(WT[wb], int(i)).x
+#else
+#define WLOAD(wb, i) WB[wb].d[i]
+#endif
+
+uint rd8(uint wb, uint byte) { return byte_of(WLOAD(wb, byte >> 2), byte & 3u); }
 // 16-bit value at an even byte offset.
-uint rd16(uint wb, uint byte) { return (WB[wb].d[byte >> 2] >> ((byte & 2u) * 8u)) & 0xffffu; }
+uint rd16(uint wb, uint byte) { return (WLOAD(wb, byte >> 2) >> ((byte & 2u) * 8u)) & 0xffffu; }
 float rdh(uint wb, uint byte) { return unpackHalf2x16(rd16(wb, byte)).x; }
 // 32-bit value at an even byte offset.
 uint rd32u(uint wb, uint byte) {
-  if ((byte & 2u) == 0u) return WB[wb].d[byte >> 2];
-  return (WB[wb].d[byte >> 2] >> 16) | (WB[wb].d[(byte >> 2) + 1u] << 16);
+  if ((byte & 2u) == 0u) return WLOAD(wb, byte >> 2);
+  return (WLOAD(wb, byte >> 2) >> 16) | (WLOAD(wb, (byte >> 2) + 1u) << 16);
 }
 
 // Q4_K / Q5_K: 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes at `sb`.
@@ -59,18 +69,18 @@ void scale_min_k4(uint wb, uint sb, uint j, out float sc, out float mn) {
 void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #if WTYPE == WT_F32
   uint w0 = (row_byte >> 2) + u * 32u;
-  for (uint i = 0u; i < 32u; i++) v[i] = uintBitsToFloat(WB[wb].d[w0 + i]);
+  for (uint i = 0u; i < 32u; i++) v[i] = uintBitsToFloat(WLOAD(wb, w0 + i));
 #elif WTYPE == WT_F16
   uint w0 = (row_byte >> 2) + u * 16u;   // rows of f16 are 4-byte aligned when K is even
   for (uint i = 0u; i < 16u; i++) {
-    vec2 h = unpackHalf2x16(WB[wb].d[w0 + i]);
+    vec2 h = unpackHalf2x16(WLOAD(wb, w0 + i));
     v[2u * i] = h.x;
     v[2u * i + 1u] = h.y;
   }
 #elif WTYPE == WT_BF16
   uint w0 = (row_byte >> 2) + u * 16u;
   for (uint i = 0u; i < 16u; i++) {
-    uint w = WB[wb].d[w0 + i];
+    uint w = WLOAD(wb, w0 + i);
     v[2u * i] = uintBitsToFloat(w << 16);
     v[2u * i + 1u] = uintBitsToFloat(w & 0xffff0000u);
   }
@@ -124,7 +134,7 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #endif
   uint b = row_byte + (u >> 3) * BLOCK;
   uint j = u & 7u;
-  vec2 dm = unpackHalf2x16(WB[wb].d[b >> 2]);
+  vec2 dm = unpackHalf2x16(WLOAD(wb, b >> 2));
   float sc, mn;
   scale_min_k4(wb, b + 4u, j, sc, mn);
   float d = dm.x * sc, m = dm.y * mn;
@@ -132,7 +142,7 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #if WTYPE == WT_Q4_K
   uint qw = (b + 16u + (j >> 1) * 32u) >> 2;
   for (uint i = 0u; i < 8u; i++) {
-    uint w = (WB[wb].d[qw + i] >> shift) & 0x0f0f0f0fu;
+    uint w = (WLOAD(wb, qw + i) >> shift) & 0x0f0f0f0fu;
     v[4u * i] = float(w & 0xffu) * d - m;
     v[4u * i + 1u] = float((w >> 8) & 0xffu) * d - m;
     v[4u * i + 2u] = float((w >> 16) & 0xffu) * d - m;
@@ -142,8 +152,8 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
   uint hw = (b + 16u) >> 2;
   uint qw = (b + 48u + (j >> 1) * 32u) >> 2;
   for (uint i = 0u; i < 8u; i++) {
-    uint w = (WB[wb].d[qw + i] >> shift) & 0x0f0f0f0fu;
-    uint h = ((WB[wb].d[hw + i] >> j) & 0x01010101u) << 4;
+    uint w = (WLOAD(wb, qw + i) >> shift) & 0x0f0f0f0fu;
+    uint h = ((WLOAD(wb, hw + i) >> j) & 0x01010101u) << 4;
     w |= h;
     v[4u * i] = float(w & 0xffu) * d - m;
     v[4u * i + 1u] = float((w >> 8) & 0xffu) * d - m;
@@ -181,7 +191,7 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 // Element k of a row of a float type: rows whose length is not a multiple of 32 (tiny models).
 float dq_elem(uint wb, uint row_byte, uint k) {
 #if WTYPE == WT_F32
-  return uintBitsToFloat(WB[wb].d[(row_byte >> 2) + k]);
+  return uintBitsToFloat(WLOAD(wb, (row_byte >> 2) + k));
 #elif WTYPE == WT_F16
   return rdh(wb, row_byte + 2u * k);
 #else

@@ -6,7 +6,11 @@
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
+#ifdef WEIGHTS_TEXEL
+layout(binding = 0) uniform usamplerBuffer WT[1];
+#else
 layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[1];
+#endif
 layout(std430, binding = 1) readonly buffer Tokens { TokenInfo TOKENS[]; };
 layout(std430, binding = 2) writeonly buffer Output { float Y[]; };
 

@@ -28,7 +28,11 @@ layout(local_size_x_id = 0) in;
 #define NWB 1
 #endif
 // WB[0] = W, WB[1] = W2 (the up projection) with SWIGLU.
+#ifdef WEIGHTS_TEXEL
+layout(binding = 0) uniform usamplerBuffer WT[NWB];
+#else
 layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[NWB];
+#endif
 layout(std430, binding = 1) readonly buffer Input { vec4 X[]; };
 layout(std430, binding = 2) buffer Output { float Y[]; };
 layout(std430, binding = 3) readonly buffer Bias { float BIAS[]; };

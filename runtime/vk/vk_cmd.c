@@ -95,11 +95,13 @@ static int add_descriptor_pool(pv_vk_cmd *cmd, uint32_t descriptors, pv_error *e
   if (!grown) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
   cmd->desc_pools = grown;
   sizes[cmd->desc_pool_count] = descriptors;
-  VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptors};
+  /* room for `descriptors` of each type: a set may hold storage and texel buffers */
+  VkDescriptorPoolSize size[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptors},
+                                  {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptors}};
   VkDescriptorPoolCreateInfo info = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   info.maxSets = POOL_SETS;
-  info.poolSizeCount = 1;
-  info.pPoolSizes = &size;
+  info.poolSizeCount = 2;
+  info.pPoolSizes = size;
   VkResult r = vkCreateDescriptorPool(cmd->ctx->device, &info, NULL, &grown[cmd->desc_pool_count]);
   if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkCreateDescriptorPool");
   cmd->desc_pool_count++;
@@ -151,7 +153,7 @@ static int check_view(const pv_vk_caps *caps, const pv_vk_pipeline *pipe, uint32
 }
 
 static void write_set(pv_vk_cmd *cmd, const pv_vk_pipeline *pipe, VkDescriptorSet set, const pv_vk_view *views,
-                      VkDescriptorBufferInfo *infos) {
+                      VkDescriptorBufferInfo *infos, VkBufferView *texels) {
   VkWriteDescriptorSet writes[PV_MAX_BINDINGS];
   uint32_t k = 0;
   for (uint32_t b = 0; b < pipe->binding_count; b++) {
@@ -159,10 +161,14 @@ static void write_set(pv_vk_cmd *cmd, const pv_vk_pipeline *pipe, VkDescriptorSe
     writes[b].dstSet = set;
     writes[b].dstBinding = b;
     writes[b].descriptorCount = pipe->array_sizes[b];
-    writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[b].pBufferInfo = &infos[k];
-    for (uint32_t j = 0; j < pipe->array_sizes[b]; j++, k++)
+    writes[b].descriptorType =
+        pipe->texel[b] ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    if (pipe->texel[b]) writes[b].pTexelBufferView = &texels[k];
+    else writes[b].pBufferInfo = &infos[k];
+    for (uint32_t j = 0; j < pipe->array_sizes[b]; j++, k++) {
+      texels[k] = views[k].texel;
       infos[k] = (VkDescriptorBufferInfo){views[k].buffer->buffer, views[k].offset, pv_view_size(views[k])};
+    }
   }
   vkUpdateDescriptorSets(cmd->ctx->device, pipe->binding_count, writes, 0, NULL);
 }
@@ -179,16 +185,20 @@ int pv_vk_cmd_dispatch(pv_vk_cmd *cmd, const pv_vk_pipeline *pipe, const pv_vk_v
       return pv_fail(err, PAGEDVK_ERR_INVALID, "%s: %u workgroups in dimension %d (device allows %u)", pipe->shader,
                      groups[i], i, caps->max_workgroup_count[i]);
   int rc = PAGEDVK_OK;
-  for (uint32_t i = 0; i < view_count && !rc; i++) rc = check_view(caps, pipe, i, views[i], err);
+  for (uint32_t b = 0, i = 0; b < pipe->binding_count && !rc; b++)
+    for (uint32_t j = 0; j < pipe->array_sizes[b] && !rc; j++, i++)
+      rc = pipe->texel[b] ? (views[i].texel ? PAGEDVK_OK
+                                            : pv_fail(err, PAGEDVK_ERR_INVALID, "%s: view %u needs a texel view",
+                                                      pipe->shader, i))
+                          : check_view(caps, pipe, i, views[i], err);
   VkDescriptorSet set = VK_NULL_HANDLE;
   if (!rc && view_count) rc = allocate_set(cmd, pipe, &set, err);
   if (rc) return rc;
   if (view_count) {
-    VkDescriptorBufferInfo stack_infos[32];
-    VkDescriptorBufferInfo *infos = view_count <= 32 ? stack_infos : calloc(view_count, sizeof *infos);
-    if (!infos) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
-    write_set(cmd, pipe, set, views, infos);
-    if (infos != stack_infos) free(infos);
+    VkDescriptorBufferInfo infos[PV_MAX_BINDINGS * 8];
+    VkBufferView texels[PV_MAX_BINDINGS * 8];
+    if (view_count > PV_MAX_BINDINGS * 8) return pv_fail(err, PAGEDVK_ERR_INVALID, "%s: too many buffers", pipe->shader);
+    write_set(cmd, pipe, set, views, infos, texels);
   }
   vkCmdBindPipeline(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->pipeline);
   if (view_count)
@@ -325,4 +335,26 @@ int pv_vk_timer_elapsed_ns(pv_vk_timer *t, uint32_t first, uint32_t second, doub
   uint64_t mask = bits >= 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
   *ns = (double)((b - a) & mask) * (double)t->ctx->caps.timestamp_period;
   return PAGEDVK_OK;
+}
+
+/* ---- texel views ---- */
+
+int pv_vk_texel_view_create(pv_vk_context *ctx, const pv_vk_buffer *buf, VkFormat format, VkDeviceSize offset,
+                            VkDeviceSize range, VkBufferView *out, pv_error *err) {
+  *out = VK_NULL_HANDLE;
+  if (offset % ctx->caps.min_texel_offset_align)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "texel view offset %llu is not a multiple of %llu",
+                   (unsigned long long)offset, (unsigned long long)ctx->caps.min_texel_offset_align);
+  VkBufferViewCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+  info.buffer = buf->buffer;
+  info.format = format;
+  info.offset = offset;
+  info.range = range;
+  VkResult r = vkCreateBufferView(ctx->device, &info, NULL, out);
+  if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkCreateBufferView");
+  return PAGEDVK_OK;
+}
+
+void pv_vk_texel_view_destroy(pv_vk_context *ctx, VkBufferView view) {
+  if (view) vkDestroyBufferView(ctx->device, view, NULL);
 }

@@ -24,11 +24,20 @@ typedef struct pv_vk_view {
   const pv_vk_buffer *buffer;
   VkDeviceSize offset;
   VkDeviceSize range; /* 0: from offset to the end */
+  VkBufferView texel; /* for a binding declared as a uniform texel buffer (pv_vk_texel_view_create) */
 } pv_vk_view;
 
-static inline pv_vk_view pv_view(const pv_vk_buffer *b) { return (pv_vk_view){b, 0, 0}; }
+/* A view of a buffer as a uniform texel buffer of `format` (e.g. VK_FORMAT_R32G32B32A32_UINT):
+ * shaders read it with texelFetch, which some drivers (lavapipe) vectorize far better than
+ * storage-buffer loads. offset must be a multiple of minTexelBufferOffsetAlignment and the range
+ * at most maxTexelBufferElements texels. */
+int pv_vk_texel_view_create(pv_vk_context *ctx, const pv_vk_buffer *buf, VkFormat format, VkDeviceSize offset,
+                            VkDeviceSize range, VkBufferView *out, pv_error *err);
+void pv_vk_texel_view_destroy(pv_vk_context *ctx, VkBufferView view);
+
+static inline pv_vk_view pv_view(const pv_vk_buffer *b) { return (pv_vk_view){b, 0, 0, VK_NULL_HANDLE}; }
 static inline pv_vk_view pv_view_range(const pv_vk_buffer *b, VkDeviceSize offset, VkDeviceSize range) {
-  return (pv_vk_view){b, offset, range};
+  return (pv_vk_view){b, offset, range, VK_NULL_HANDLE};
 }
 /* Bytes the view covers. */
 static inline VkDeviceSize pv_view_size(pv_vk_view v) {

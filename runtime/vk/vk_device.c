@@ -348,6 +348,8 @@ static void read_limits(pv_vk_caps *c, const VkPhysicalDeviceLimits *l) {
   }
   c->max_push_constants = l->maxPushConstantsSize;
   c->min_storage_offset_align = l->minStorageBufferOffsetAlignment;
+  c->max_texel_elements = l->maxTexelBufferElements;
+  c->min_texel_offset_align = l->minTexelBufferOffsetAlignment;
   c->max_set_storage_buffers = l->maxDescriptorSetStorageBuffers;
   c->max_stage_storage_buffers = l->maxPerStageDescriptorStorageBuffers;
   c->timestamp_period = l->timestampPeriod;

@@ -75,6 +75,8 @@ typedef struct pv_vk_caps {
   uint32_t max_workgroup_count[3];
   uint32_t max_push_constants;
   uint64_t min_storage_offset_align;
+  uint64_t max_texel_elements;       /* maxTexelBufferElements */
+  uint64_t min_texel_offset_align;   /* minTexelBufferOffsetAlignment */
   uint32_t max_set_storage_buffers;   /* maxDescriptorSetStorageBuffers */
   uint32_t max_stage_storage_buffers; /* maxPerStageDescriptorStorageBuffers */
 

@@ -72,6 +72,8 @@
   X(vkEndCommandBuffer)              \
   X(vkCreateBuffer)                  \
   X(vkDestroyBuffer)                 \
+  X(vkCreateBufferView)              \
+  X(vkDestroyBufferView)             \
   X(vkGetBufferMemoryRequirements)   \
   X(vkGetBufferDeviceAddress)        \
   X(vkAllocateMemory)                \

@@ -81,7 +81,8 @@ static int create_layouts(pv_vk_context *ctx, pv_vk_pipeline *p, pv_error *err) 
   VkDescriptorSetLayoutBinding b[PV_MAX_BINDINGS];
   for (uint32_t i = 0; i < p->binding_count; i++) {
     b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
-                                          .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                          .descriptorType = p->texel[i] ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                                        : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                           .descriptorCount = p->array_sizes[i],
                                           .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
   }
@@ -140,7 +141,11 @@ int pv_vk_pipeline_create(pv_vk_context *ctx, const pv_vk_pipeline_desc *desc, p
   snprintf(out->shader, sizeof out->shader, "%s", desc->shader);
   out->binding_count = desc->binding_count;
   out->push_size = desc->push_size;
-  for (uint32_t i = 0; i < desc->binding_count; i++) out->array_sizes[i] = desc->array_sizes[i] ? desc->array_sizes[i] : 1;
+  for (uint32_t i = 0; i < desc->binding_count; i++) {
+    out->array_sizes[i] = desc->array_sizes[i] ? desc->array_sizes[i] : 1;
+    out->texel[i] = desc->texel[i];
+    if (desc->texel[i]) out->texel_count += out->array_sizes[i];
+  }
   rc = create_layouts(ctx, out, err);
   if (!rc) rc = create_pipeline(ctx, blob, desc, out, err);
   if (rc) pv_vk_pipeline_destroy(ctx, out);

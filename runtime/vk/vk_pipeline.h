@@ -42,6 +42,7 @@ typedef struct pv_vk_pipeline_desc {
   const char *shader; /* registry name (a base name or a variant returned by pv_vk_shader_variant) */
   uint32_t binding_count;
   uint32_t array_sizes[PV_MAX_BINDINGS]; /* 0 or 1 = one buffer */
+  bool texel[PV_MAX_BINDINGS];           /* uniform texel buffer (views carry a VkBufferView) */
   uint32_t push_size;                    /* bytes, multiple of 4, <= caps.max_push_constants */
   pv_vk_spec spec[PV_MAX_SPEC];
   uint32_t spec_count;
@@ -54,6 +55,8 @@ typedef struct pv_vk_pipeline {
   VkPipeline pipeline;
   uint32_t binding_count;
   uint32_t array_sizes[PV_MAX_BINDINGS]; /* >= 1 */
+  bool texel[PV_MAX_BINDINGS];
+  uint32_t texel_count;                  /* of descriptor_count, uniform texel buffers */
   uint32_t descriptor_count;             /* sum of array_sizes: buffers per dispatch */
   uint32_t push_size;
 } pv_vk_pipeline;
