@@ -57,6 +57,37 @@ const char *pv_ops_type_suffix(uint32_t type) {
   }
 }
 
+/* Elements per block of a type with a shader: the shaders dequantize whole blocks only, so a row
+ * (K, n_embd) must hold a whole number of them. */
+static uint32_t type_block_elems(uint32_t type) { return type >= 12 && type <= 14 ? 256u : 32u; }
+
+/* Bytes of a row of k elements (k a whole number of blocks), as dequant.glsl's row_bytes. */
+static uint64_t type_row_bytes(uint32_t type, uint64_t k) {
+  switch (type) {
+    case 0: return k * 4;
+    case 1: case 30: return k * 2;
+    case 2: return k / 32 * 18;
+    case 3: return k / 32 * 20;
+    case 6: return k / 32 * 22;
+    case 7: return k / 32 * 24;
+    case 8: return k / 32 * 34;
+    case 12: return k / 256 * 144;
+    case 13: return k / 256 * 176;
+    case 14: return k / 256 * 210;
+    default: return 0;
+  }
+}
+
+/* The shaders read weights as 32-bit words: the buffer must hold the weight's last word whole. */
+static int check_weight_fits(const pv_op_weight *w, uint32_t rows, const char *what, pv_error *err) {
+  uint64_t end = w->offset + type_row_bytes(w->type, w->k) * rows;
+  if (((end + 3) & ~(uint64_t)3) > w->buf->size)
+    return pv_fail(err, PAGEDVK_ERR_INVALID,
+                   "ops: %s weight (%llu bytes rounded up to whole words) overruns its buffer (%llu bytes)", what,
+                   (unsigned long long)end, (unsigned long long)w->buf->size);
+  return PAGEDVK_OK;
+}
+
 /* Returns the cached pipeline for (shader, bindings, spec constants), creating it on first use. */
 static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
                                           uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
@@ -109,8 +140,13 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
                 uint32_t rows, uint32_t y_stride, pv_error *err) {
   const char *suffix = pv_ops_type_suffix(emb->type);
   if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: embedding type %u has no shader", emb->type);
+  if (emb->k % type_block_elems(emb->type) || emb->offset % 4)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: embedding rows of %u elements are not whole blocks of type %u",
+                   emb->k, emb->type);
+  int rc = check_weight_fits(emb, emb->n, "embedding", err);
+  if (rc) return rc;
   if (rows == 0) return PAGEDVK_OK;
-  int rc = check_rows(ops, rows, "embedding", err);
+  rc = check_rows(ops, rows, "embedding", err);
   if (rc) return rc;
   char name[64];
   snprintf(name, sizeof name, "embed_%s", suffix);
@@ -140,8 +176,14 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
   if (a->w_up && (a->w_up->type != w->type || a->w_up->k != w->k || a->w_up->n != w->n))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up of one type and shape");
-  if (w->k % 32 || a->x_stride % 4 || w->offset % 4)
-    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: matmul needs K %% 32 == 0 and aligned rows (K=%u)", w->k);
+  if (a->w_up && a->bias.buffer)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU takes no bias");
+  if (w->k % type_block_elems(w->type) || a->x_stride % 4 || w->offset % 4 || (a->w_up && a->w_up->offset % 4))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: matmul needs K %% %u == 0 and 4-byte aligned rows (K=%u)",
+                   type_block_elems(w->type), w->k);
+  int rc = check_weight_fits(w, w->n, "matmul", err);
+  if (!rc && a->w_up) rc = check_weight_fits(a->w_up, w->n, "matmul (up)", err);
+  if (rc) return rc;
   if (a->m == 0) return PAGEDVK_OK;
   char name[64];
   snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
