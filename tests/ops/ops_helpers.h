@@ -12,6 +12,7 @@
 
 #include "model/dtype.h"
 #include "model/quant.h"
+#include "model/ref.h"
 #include "ops/ops.h"
 #include "vk_fixture.h"
 
