@@ -250,6 +250,10 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   const pv_vk_pipeline *p =
       get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
   uint32_t parts = a->parts ? a->parts : 1;
+  if (parts > 1 && (a->part_len == 0 || !a->partial.buffer || (uint64_t)parts * a->part_len > 0x7fffffffu))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: partitioned attention needs part_len > 0 and a partial buffer");
+  if (parts > ops->ctx->caps.max_workgroup_count[2])
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %u attention partitions exceed the device's workgroup count", parts);
   struct {
     uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
     uint32_t q_stride, o_stride, parts, part_len;
