@@ -187,7 +187,12 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (a->m == 0) return PAGEDVK_OK;
   char name[64];
   snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
-  const uint32_t spec[] = {ops->wg, ops->mm_rows, ops->mm_ntok};
+  /* Tokens per workgroup: mm_ntok, or fewer when M is smaller (a power of two >= M), so a decode
+   * step does not compute its one token NTOK times (tokens past M repeat the last one). */
+  uint32_t ntok = 1;
+  while (ntok < ops->mm_ntok && ntok < a->m) ntok *= 2;
+  if (ntok > ops->mm_ntok) ntok = ops->mm_ntok;
+  const uint32_t spec[] = {ops->wg, ops->mm_rows, ntok};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
   const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 4, 32, spec, 3, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
@@ -207,7 +212,7 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
     gz++;
     gx = (row_groups + gz - 1) / gz;
   }
-  uint32_t gy = (a->m + ops->mm_ntok - 1) / ops->mm_ntok;
+  uint32_t gy = (a->m + ntok - 1) / ntok;
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
 }
 
