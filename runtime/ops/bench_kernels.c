@@ -81,7 +81,7 @@ static void report(bench *b, const char *kernel, const char *variant, const char
                     "\"bytes_read\": %.0f, \"gbps\": %.3f, \"gflops\": %.3f}",
             b->n_results ? "," : "", kernel, variant, shape, ns * 1e-6, bytes, gbps, gflops);
   } else {
-    fprintf(b->out, "%-10s %-8s %-34s %10.3f %9.2f %9.2f\n", kernel, variant, shape, ns * 1e-6, gbps, gflops);
+    fprintf(b->out, "%-10s %-8s %-44s %10.3f %9.2f %9.2f\n", kernel, variant, shape, ns * 1e-6, gbps, gflops);
   }
   fflush(b->out);
   b->n_results++;
@@ -415,7 +415,7 @@ int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_
       fprintf(out, "median of %u runs; GB/s = bytes the kernel reads / time; matmul %u rows x %u tokens per "
                    "workgroup of %u\n\n",
               b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.wg);
-      fprintf(out, "%-10s %-8s %-34s %10s %9s %9s\n", "kernel", "variant", "shape", "median ms", "GB/s", "GFLOP/s");
+      fprintf(out, "%-10s %-8s %-44s %10s %9s %9s\n", "kernel", "variant", "shape", "median ms", "GB/s", "GFLOP/s");
     }
     fflush(out);
   }

@@ -12,7 +12,7 @@
  * SwiGLU: silu(g) * u with g and u each within the bound above, propagated (|silu'| <= 1.1).
  *
  * Shapes: K of one and of nine K-quant super-blocks (more 32-element units than the workgroup has
- * invocations), N = 37 (not a multiple of the rows per workgroup), M = 1, 3, 8, 17 (not multiples
+ * invocations), N = 37 and 13 (not multiples of the rows per workgroup), M = 1, 3, 8, 17 (not multiples
  * of the tokens per workgroup), padded strides (padding must stay untouched), weights at non-zero
  * byte offsets, bias and accumulate flags, the fused SwiGLU variant, row groups folded into z (a
  * lowered workgroup-count limit) and other rows/tokens per workgroup. Once per clamp set.
@@ -180,7 +180,7 @@ static void run_types(pv_test_vk *t, pv_ops *ops, bool swiglu) {
       for (size_t mi = 0; mi < PV_ARRAY_LEN(MS); mi++) {
         /* SwiGLU: decode (one token per workgroup) at the small K, 17 tokens at the large K */
         if (swiglu && MS[mi] != (ki ? 17u : 1u)) continue;
-        mm_case c = {.type = type, .k = ks[ki], .n = N_ROWS, .m = MS[mi], .swiglu = swiglu,
+        mm_case c = {.type = type, .k = ks[ki], .n = ki ? 13u : N_ROWS, .m = MS[mi], .swiglu = swiglu,
                      .bias = !swiglu && (mi & 1), .accumulate = (mi >= 2), .w_offset = (mi & 1) ? 12u : 0u,
                      .up_offset = (mi & 1) ? 0u : 20u};
         check_matmul(t, ops, &c);
