@@ -10,6 +10,8 @@
 //
 // Long contexts are split across `parts` workgroups along z (partitioned, like vLLM's v2 kernel):
 // each writes its un-normalised output and (m, l) to PARTIAL, and attn_reduce.comp combines them.
+// Partition i takes keys [i part_len, (i+1) part_len) and every parts * part_len after, so a
+// context longer than parts * part_len is still read whole.
 // With parts == 1 the output is written normalised straight to O.
 #extension GL_GOOGLE_include_directive : require
 #include "step.glsl"
@@ -33,7 +35,7 @@ layout(push_constant) uniform Params {
   uint max_blocks;           // row length of the block-table array
   uint q_stride, o_stride;
   uint parts;                // workgroups per (row, head) along z
-  uint part_len;             // keys per partition (multiple of WG)
+  uint part_len;             // keys per partition range (any; multiples of WG waste nothing)
   float scale;               // 1/sqrt(head_dim)
 } p;
 
@@ -74,8 +76,6 @@ void main() {
   const TokenInfo t = TOKENS[row];
   const uint kvh = h / (p.n_head / p.n_kv_head);
   const uint n_keys = t.pos + 1u;
-  const uint k_begin = part * p.part_len;
-  const uint k_end = min(n_keys, k_begin + p.part_len);
   PoolGeom g = PoolGeom(p.block_size, p.blocks_per_buf, p.n_layer, p.n_kv_head, p.head_dim);
 
   for (uint i = tid; i < p.head_dim; i += WG) qs[i] = QB[row * p.q_stride + h * p.head_dim + i] * p.scale;
@@ -87,41 +87,47 @@ void main() {
   for (uint i = 0u; i < DIMS; i++) acc[i] = 0.0;
   float m = -1.0 / 0.0, l = 0.0;
 
-  for (uint c = k_begin; c < k_end; c += WG) {
-    const uint j = c + tid;
-    float s = -1.0 / 0.0;
-    if (j < k_end) {
-      uint slot = BT[t.seq * p.max_blocks + j / p.block_size] * p.block_size + j % p.block_size;
-      uint buf;
-      uint e = pool_elem(g, slot, p.layer, 0u, kvh, buf);
-      s = 0.0;
-      for (uint i = 0u; i < p.head_dim; i += 2u) {
-        vec2 k2 = pool_load2(buf, e + i);
-        s += qs[i] * k2.x + qs[i + 1u] * k2.y;
-      }
-    }
-    const float m_new = max(m, reduce_max(s));
-    const float pj = j < k_end ? exp(s - m_new) : 0.0;
-    sc[tid] = pj;
-    const float l_chunk = reduce_sum(pj);   // its barriers also publish sc[]
-    const float corr = exp(m - m_new);
-    l = l * corr + l_chunk;
-    m = m_new;
-    const uint n_chunk = min(WG, k_end - c);
-    for (uint di = 0u; di < DIMS; di++) {
-      const uint d = tid + di * WG;
-      if (d >= p.head_dim) break;
-      float a = acc[di] * corr;
-      for (uint jj = 0u; jj < n_chunk; jj++) {
-        uint pos = c + jj;
-        uint slot = BT[t.seq * p.max_blocks + pos / p.block_size] * p.block_size + pos % p.block_size;
+  // Partition `part` takes the key ranges [part * part_len, +part_len), then parts * part_len
+  // further on, and so on: every key is seen whatever parts * part_len is.
+  for (uint k_begin = part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
+    const uint k_end = min(n_keys, k_begin + p.part_len);
+    for (uint c = k_begin; c < k_end; c += WG) {
+      const uint j = c + tid;
+      float s = -1.0 / 0.0;
+      if (j < k_end) {
+        uint slot = BT[t.seq * p.max_blocks + j / p.block_size] * p.block_size + j % p.block_size;
         uint buf;
-        uint e = pool_elem(g, slot, p.layer, 1u, kvh, buf);
-        a += sc[jj] * pool_load(buf, e + d);
+        uint e = pool_elem(g, slot, p.layer, 0u, kvh, buf);
+        s = 0.0;
+        for (uint i = 0u; i < p.head_dim; i += 2u) {
+          vec2 k2 = pool_load2(buf, e + i);
+          s += qs[i] * k2.x + qs[i + 1u] * k2.y;
+        }
       }
-      acc[di] = a;
+      const float m_new = max(m, reduce_max(s));
+      const float pj = j < k_end ? exp(s - m_new) : 0.0;
+      sc[tid] = pj;
+      const float l_chunk = reduce_sum(pj);   // its barriers also publish sc[]
+      const float corr = exp(m - m_new);
+      l = l * corr + l_chunk;
+      m = m_new;
+      const uint n_chunk = min(WG, k_end - c);
+      for (uint di = 0u; di < DIMS; di++) {
+        const uint d = tid + di * WG;
+        if (d >= p.head_dim) break;
+        float a = acc[di] * corr;
+        for (uint jj = 0u; jj < n_chunk; jj++) {
+          uint pos = c + jj;
+          uint slot = BT[t.seq * p.max_blocks + pos / p.block_size] * p.block_size + pos % p.block_size;
+          uint buf;
+          uint e = pool_elem(g, slot, p.layer, 1u, kvh, buf);
+          a += sc[jj] * pool_load(buf, e + d);
+        }
+        acc[di] = a;
+      }
+      barrier();   // sc[] is rewritten by the next chunk
     }
-    barrier();   // sc[] is rewritten by the next chunk
+    if (k_end == n_keys) break;   // (with parts == 1, part_len is ~0u: the step would wrap)
   }
 
   if (p.parts == 1u) {

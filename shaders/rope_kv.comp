@@ -52,8 +52,10 @@ void main() {
       rotate(KB[base + a], KB[base + b], theta);
     }
   }
-  barrier();
+  // The rotated k of other invocations is read below: make the buffer writes visible first, then
+  // wait for everyone (memoryBarrierBuffer before barrier; the reverse order publishes nothing).
   memoryBarrierBuffer();
+  barrier();
   PoolGeom g = PoolGeom(p.block_size, p.blocks_per_buf, p.n_layer, p.n_kv_head, p.head_dim);
   const uint half_dim = p.head_dim / 2u;
   for (uint i = tid; i < p.n_kv_head * half_dim * 2u; i += WG) {

@@ -61,6 +61,42 @@ const char *pv_ops_type_suffix(uint32_t type) {
   }
 }
 
+/* Elements per block of a type with a shader: the shaders dequantize whole blocks only, so a row
+ * (K, n_embd) must hold a whole number of them. */
+/* Elements a row must be a multiple of: quantized blocks, or 4 for float types (the shaders read
+ * activations as vec4 and handle float rows that are not whole 32-element units). */
+static uint32_t type_block_elems(uint32_t type) {
+  if (type == 0 || type == 1 || type == 30) return 4u;
+  return type >= 12 && type <= 14 ? 256u : 32u;
+}
+
+/* Bytes of a row of k elements (k a whole number of blocks), as dequant.glsl's row_bytes. */
+static uint64_t type_row_bytes(uint32_t type, uint64_t k) {
+  switch (type) {
+    case 0: return k * 4;
+    case 1: case 30: return k * 2;
+    case 2: return k / 32 * 18;
+    case 3: return k / 32 * 20;
+    case 6: return k / 32 * 22;
+    case 7: return k / 32 * 24;
+    case 8: return k / 32 * 34;
+    case 12: return k / 256 * 144;
+    case 13: return k / 256 * 176;
+    case 14: return k / 256 * 210;
+    default: return 0;
+  }
+}
+
+/* The shaders read weights as 32-bit words: the buffer must hold the weight's last word whole. */
+static int check_weight_fits(const pv_op_weight *w, uint32_t rows, const char *what, pv_error *err) {
+  uint64_t end = w->offset + type_row_bytes(w->type, w->k) * rows;
+  if (((end + 3) & ~(uint64_t)3) > w->buf->size)
+    return pv_fail(err, PAGEDVK_ERR_INVALID,
+                   "ops: %s weight (%llu bytes rounded up to whole words) overruns its buffer (%llu bytes)", what,
+                   (unsigned long long)end, (unsigned long long)w->buf->size);
+  return PAGEDVK_OK;
+}
+
 /* Returns the cached pipeline for (shader, bindings, spec constants), creating it on first use. */
 static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
                                           uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
@@ -113,8 +149,13 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
                 uint32_t rows, uint32_t y_stride, pv_error *err) {
   const char *suffix = pv_ops_type_suffix(emb->type);
   if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: embedding type %u has no shader", emb->type);
+  if (emb->k % type_block_elems(emb->type) || emb->offset % 4)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: embedding rows of %u elements are not whole blocks of type %u",
+                   emb->k, emb->type);
+  int rc = check_weight_fits(emb, emb->n, "embedding", err);
+  if (rc) return rc;
   if (rows == 0) return PAGEDVK_OK;
-  int rc = check_rows(ops, rows, "embedding", err);
+  rc = check_rows(ops, rows, "embedding", err);
   if (rc) return rc;
   char name[64];
   snprintf(name, sizeof name, "embed_%s", suffix);
@@ -144,14 +185,23 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
   if (a->w_up && (a->w_up->type != w->type || a->w_up->k != w->k || a->w_up->n != w->n))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up of one type and shape");
-  bool float_type = w->type == 0 || w->type == 1 || w->type == 30;
-  if ((w->k % 32 && !(float_type && w->k % 4 == 0)) || a->x_stride % 4 || w->offset % 4)
-    return pv_fail(err, PAGEDVK_ERR_INVALID,
-                   "ops: matmul needs K a multiple of 32 (of 4 for float weights) and aligned rows (K=%u)", w->k);
+  if (a->w_up && a->bias.buffer)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU takes no bias");
+  if (w->k % type_block_elems(w->type) || a->x_stride % 4 || w->offset % 4 || (a->w_up && a->w_up->offset % 4))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: matmul needs K %% %u == 0 and 4-byte aligned rows (K=%u)",
+                   type_block_elems(w->type), w->k);
+  int rc = check_weight_fits(w, w->n, "matmul", err);
+  if (!rc && a->w_up) rc = check_weight_fits(a->w_up, w->n, "matmul (up)", err);
+  if (rc) return rc;
   if (a->m == 0) return PAGEDVK_OK;
   char name[64];
   snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
-  const uint32_t spec[] = {ops->wg, ops->mm_rows, ops->mm_ntok, ops->mm_row_per_invocation};
+  /* Tokens per workgroup: mm_ntok, or fewer when M is smaller (a power of two >= M), so a decode
+   * step does not compute its one token NTOK times (tokens past M repeat the last one). */
+  uint32_t ntok = 1;
+  while (ntok < ops->mm_ntok && ntok < a->m) ntok *= 2;
+  if (ntok > ops->mm_ntok) ntok = ops->mm_ntok;
+  const uint32_t spec[] = {ops->wg, ops->mm_rows, ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
   const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 4, 32, spec, 4, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
@@ -172,7 +222,7 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
     gz++;
     gx = (row_groups + gz - 1) / gz;
   }
-  uint32_t gy = (a->m + ops->mm_ntok - 1) / ops->mm_ntok;
+  uint32_t gy = (a->m + ntok - 1) / ntok;
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
 }
 
@@ -215,6 +265,10 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   const pv_vk_pipeline *p =
       get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
   uint32_t parts = a->parts ? a->parts : 1;
+  if (parts > 1 && (a->part_len == 0 || !a->partial.buffer || (uint64_t)parts * a->part_len > 0x7fffffffu))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: partitioned attention needs part_len > 0 and a partial buffer");
+  if (parts > ops->ctx->caps.max_workgroup_count[2])
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %u attention partitions exceed the device's workgroup count", parts);
   struct {
     uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
     uint32_t q_stride, o_stride, parts, part_len;

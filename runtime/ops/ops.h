@@ -87,7 +87,9 @@ typedef struct pv_op_attn_args {
   const pv_op_pool *pool;
   uint32_t rows, n_head, n_kv_head, head_dim, layer, max_blocks;
   uint32_t q_stride, o_stride;
-  uint32_t parts, part_len; /* parts > 1: partitioned, then attn_reduce */
+  uint32_t parts, part_len; /* parts > 1: partitioned, then attn_reduce. Partition i reads keys
+                             * [i part_len, (i+1) part_len) and every parts*part_len after, so any
+                             * parts >= 1 covers every context (more parts: more parallelism). */
 } pv_op_attn_args;
 /* Causal paged attention of each row over its sequence (decode and prefill rows alike). */
 int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err);

@@ -11,6 +11,7 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"bench", cmd_bench, "benchmarks: `bench kernels` times each model kernel on the device"},
     {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
     {"run", cmd_run, "generate text from a prompt or a file of prompts (Vulkan engine or --reference)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},

@@ -1,0 +1,434 @@
+/*
+ * bench_kernels.c — `pagedvk bench kernels`: each model kernel timed on the device with timestamp
+ * queries, next to the device's copy bandwidth (vkCmdCopyBuffer), so a number can be judged
+ * against what the memory allows.
+ *
+ * Per kernel: one warm-up dispatch (pipeline creation, first touch), then `runs` dispatches in one
+ * command buffer, each between two timestamps with a barrier after it; the median of those
+ * intervals is reported (a dispatch's fixed cost is included: that is what the forward pass pays).
+ *   GB/s     bytes the kernel must read (weights, activations, the K/V of every context) / time
+ *   GFLOP/s  2 M N K / time for matmul; 4 n_head d sum(context) / time for attention
+ * Weights are a few rows quantized by pv_quantize_rows (realistic scales), repeated down the matrix.
+ *
+ * Options (a space-separated string, as the CLI passes them): --json, --quick (fewer shapes and
+ * runs), --runs=N, and for tuning --wg=N (power of two), --mm-rows=N, --mm-ntok=N (override the
+ * pv_ops defaults), --filter=NAME (only the kernels whose name contains NAME).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/dtype.h"
+#include "model/quant.h"
+#include "ops/ops.h"
+#include "pagedvk.h"
+#include "vk/vk_buffer.h"
+
+#define BENCH_MAX_RUNS 64
+
+typedef struct bench {
+  pv_vk_context *ctx;
+  pv_vk_cmd cmd;
+  pv_vk_timer timer;
+  pv_ops ops;
+  bool ops_ready;
+  FILE *out;
+  bool json, quick;
+  uint32_t runs;
+  uint32_t n_results;
+  uint32_t wg, mm_rows, mm_ntok; /* overrides of the pv_ops tuning (0: the defaults) */
+  char filter[32];               /* run only kernels whose name contains this */
+} bench;
+
+typedef int (*record_fn)(bench *b, void *arg, pv_error *err);
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Warm-up, then b->runs timed dispatches; *median_ns. */
+static int time_it(bench *b, record_fn rec, void *arg, double *median_ns, pv_error *err) {
+  int rc = pv_vk_cmd_begin(&b->cmd, err);
+  rc = rc ? rc : rec(b, arg, err);
+  if (!rc) pv_vk_cmd_barrier(&b->cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+  rc = rc ? rc : pv_vk_cmd_run(&b->cmd, err);
+  rc = rc ? rc : pv_vk_cmd_begin(&b->cmd, err);
+  if (rc) return rc;
+  pv_vk_cmd_timer_reset(&b->cmd, &b->timer);
+  uint32_t first[BENCH_MAX_RUNS], second[BENCH_MAX_RUNS];
+  for (uint32_t r = 0; r < b->runs && !rc; r++) {
+    rc = pv_vk_cmd_timestamp(&b->cmd, &b->timer, &first[r], err);
+    rc = rc ? rc : rec(b, arg, err);
+    if (!rc) pv_vk_cmd_barrier(&b->cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+    rc = rc ? rc : pv_vk_cmd_timestamp(&b->cmd, &b->timer, &second[r], err);
+  }
+  rc = rc ? rc : pv_vk_cmd_run(&b->cmd, err);
+  double ns[BENCH_MAX_RUNS];
+  for (uint32_t r = 0; r < b->runs && !rc; r++) rc = pv_vk_timer_elapsed_ns(&b->timer, first[r], second[r], &ns[r], err);
+  if (rc) return rc;
+  qsort(ns, b->runs, sizeof ns[0], cmp_double);
+  *median_ns = b->runs % 2 ? ns[b->runs / 2] : 0.5 * (ns[b->runs / 2 - 1] + ns[b->runs / 2]);
+  return PAGEDVK_OK;
+}
+
+static void report(bench *b, const char *kernel, const char *variant, const char *shape, double ns, double bytes,
+                   double flops) {
+  double gbps = bytes / ns, gflops = flops / ns;
+  if (b->json) {
+    fprintf(b->out, "%s\n    {\"kernel\": \"%s\", \"variant\": \"%s\", \"shape\": \"%s\", \"median_ms\": %.4f, "
+                    "\"bytes_read\": %.0f, \"gbps\": %.3f, \"gflops\": %.3f}",
+            b->n_results ? "," : "", kernel, variant, shape, ns * 1e-6, bytes, gbps, gflops);
+  } else {
+    fprintf(b->out, "%-10s %-8s %-44s %10.3f %9.2f %9.2f\n", kernel, variant, shape, ns * 1e-6, gbps, gflops);
+  }
+  fflush(b->out);
+  b->n_results++;
+}
+
+/* ---- copy bandwidth ---- */
+
+typedef struct copy_arg {
+  pv_vk_buffer *src, *dst;
+} copy_arg;
+
+static int rec_copy(bench *b, void *arg, pv_error *err) {
+  copy_arg *a = arg;
+  pv_vk_cmd_copy(&b->cmd, a->src, 0, a->dst, 0, a->src->size);
+  pv_vk_cmd_barrier(&b->cmd, PV_BARRIER_TRANSFER_TO_TRANSFER);
+  return PAGEDVK_OK;
+}
+
+static int bench_copy(bench *b, double *gbps, pv_error *err) {
+  uint64_t size = 64ull << 20;
+  if (size > b->ctx->caps.max_allocation_size) size = b->ctx->caps.max_allocation_size / 2;
+  pv_vk_buffer src = {0}, dst = {0};
+  int rc = pv_vk_buffer_create(b->ctx, &src, size, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &dst, size, PV_MEM_DEVICE, err);
+  if (!rc) {
+    pv_vk_cmd_begin(&b->cmd, err);
+    pv_vk_cmd_fill(&b->cmd, &src, 0, VK_WHOLE_SIZE, 0x3c003c00u);
+    rc = pv_vk_cmd_run(&b->cmd, err);
+  }
+  copy_arg a = {&src, &dst};
+  double ns = 0;
+  rc = rc ? rc : time_it(b, rec_copy, &a, &ns, err);
+  if (!rc) *gbps = 2.0 * (double)size / ns; /* read + write */
+  if (dst.buffer) pv_vk_buffer_destroy(b->ctx, &dst);
+  if (src.buffer) pv_vk_buffer_destroy(b->ctx, &src);
+  return rc;
+}
+
+/* ---- matmul ---- */
+
+typedef struct mm_arg {
+  pv_op_matmul_args a;
+} mm_arg;
+
+static int rec_matmul(bench *b, void *arg, pv_error *err) { return pv_op_matmul(&b->ops, &b->cmd, &((mm_arg *)arg)->a, err); }
+
+/* A weight of n rows of k: 16 quantized random rows, repeated. */
+static int make_weight(bench *b, pv_dtype type, uint32_t k, uint32_t n, pv_vk_buffer *buf, pv_error *err) {
+  uint64_t rb = 0;
+  if (!pv_dtype_row_bytes(type, k, &rb)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad row length");
+  const uint32_t seed_rows = 16;
+  float *src = malloc((size_t)k * seed_rows * sizeof(float));
+  uint8_t *host = malloc(rb * n + 16);
+  int rc = (src && host) ? PAGEDVK_OK : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "bench: out of memory");
+  uint64_t s = 0x9e3779b97f4a7c15ull + type;
+  for (size_t i = 0; !rc && i < (size_t)k * seed_rows; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    src[i] = (float)((s >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+  }
+  rc = rc ? rc : pv_quantize_rows(type, src, host, k, seed_rows, err);
+  for (uint32_t r = seed_rows; !rc && r < n; r++) memcpy(host + rb * r, host + rb * (r % seed_rows), rb);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, buf, (rb * n + 15) & ~15ull, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_upload(b->ctx, buf, 0, host, rb * n, err);
+  free(src);
+  free(host);
+  return rc;
+}
+
+static int bench_matmul(bench *b, pv_error *err) {
+  static const pv_dtype all[] = {PV_F32, PV_F16, PV_BF16, PV_Q8_0, PV_Q4_0, PV_Q4_1,
+                                 PV_Q5_0, PV_Q5_1, PV_Q4_K, PV_Q5_K, PV_Q6_K};
+  static const pv_dtype quick[] = {PV_F16, PV_Q8_0, PV_Q4_K};
+  const pv_dtype *types = b->quick ? quick : all;
+  const size_t n_types = b->quick ? PV_ARRAY_LEN(quick) : PV_ARRAY_LEN(all);
+  const uint32_t K = 2048, N = 2048, max_m = b->quick ? 1 : 64;
+  const uint32_t ms[] = {1, 64};
+  pv_vk_buffer x = {0}, y = {0};
+  int rc = pv_vk_buffer_create(b->ctx, &x, (uint64_t)max_m * K * 4, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &y, (uint64_t)max_m * N * 4, PV_MEM_DEVICE, err);
+  if (!rc) {
+    pv_vk_cmd_begin(&b->cmd, err);
+    pv_vk_cmd_fill(&b->cmd, &x, 0, VK_WHOLE_SIZE, 0x3d000000u); /* 0.03125 */
+    rc = pv_vk_cmd_run(&b->cmd, err);
+  }
+  for (size_t ti = 0; ti < n_types && !rc; ti++) {
+    pv_vk_buffer w = {0};
+    rc = make_weight(b, types[ti], K, N, &w, err);
+    uint64_t rb = 0;
+    pv_dtype_row_bytes(types[ti], K, &rb);
+    pv_op_weight ow = {.buf = &w, .offset = 0, .type = types[ti], .k = K, .n = N};
+    for (size_t mi = 0; mi < PV_ARRAY_LEN(ms) && !rc; mi++) {
+      if (ms[mi] > max_m) continue;
+      mm_arg a = {.a = {.w = &ow, .x = pv_view(&x), .y = pv_view(&y), .m = ms[mi], .x_stride = K, .y_stride = N}};
+      double ns = 0;
+      rc = time_it(b, rec_matmul, &a, &ns, err);
+      char shape[64];
+      snprintf(shape, sizeof shape, "%ux%u M=%u", N, K, ms[mi]);
+      if (!rc)
+        report(b, "matmul", pv_ops_type_suffix(types[ti]), shape, ns, (double)rb * N + (double)ms[mi] * K * 4,
+               2.0 * ms[mi] * (double)N * K);
+    }
+    if (w.buffer) pv_vk_buffer_destroy(b->ctx, &w);
+  }
+  if (y.buffer) pv_vk_buffer_destroy(b->ctx, &y);
+  if (x.buffer) pv_vk_buffer_destroy(b->ctx, &x);
+  return rc;
+}
+
+/* ---- attention, rope_kv, rmsnorm ---- */
+
+#define AT_SEQS 4u
+#define AT_HEADS 16u
+#define AT_KV_HEADS 4u
+#define AT_DIM 64u
+#define AT_PART_LEN 512u
+
+typedef struct attn_bench {
+  pv_op_pool pool;
+  pv_vk_buffer pool_buf, q, k, v, out, tokens, tables, partial;
+  pv_op_attn_args attn;
+  pv_op_rope_args rope;
+} attn_bench;
+
+static int rec_attn(bench *b, void *arg, pv_error *err) { return pv_op_paged_attn(&b->ops, &b->cmd, &((attn_bench *)arg)->attn, err); }
+static int rec_rope(bench *b, void *arg, pv_error *err) { return pv_op_rope_kv(&b->ops, &b->cmd, &((attn_bench *)arg)->rope, err); }
+
+static void attn_free(bench *b, attn_bench *a) {
+  pv_vk_buffer *all[] = {&a->pool_buf, &a->q, &a->k, &a->v, &a->out, &a->tokens, &a->tables, &a->partial};
+  for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
+    if (all[i]->buffer) pv_vk_buffer_destroy(b->ctx, all[i]);
+}
+
+/* AT_SEQS sequences of `context` tokens, one decode row each (or `rows` prefill rows of seq 0 when
+ * rows > AT_SEQS, for rope_kv), blocks interleaved across sequences. */
+static int attn_setup(bench *b, attn_bench *a, uint32_t block_size, uint32_t context, uint32_t rows, pv_error *err) {
+  memset(a, 0, sizeof *a);
+  const uint32_t blocks_per_seq = (context + block_size - 1) / block_size, n_blocks = blocks_per_seq * AT_SEQS;
+  const uint64_t block_bytes = 2ull * AT_KV_HEADS * block_size * AT_DIM * 2; /* one layer, K and V, f16 */
+  a->pool = (pv_op_pool){.bufs = {&a->pool_buf}, .n_bufs = 1, .block_size = block_size, .blocks_per_buf = n_blocks,
+                         .n_layer = 1, .n_kv_head = AT_KV_HEADS, .head_dim = AT_DIM};
+  const uint32_t parts = context > 2 * AT_PART_LEN ? (context + AT_PART_LEN - 1) / AT_PART_LEN : 1;
+  int rc = pv_vk_buffer_create(b->ctx, &a->pool_buf, block_bytes * n_blocks, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->q, (uint64_t)rows * AT_HEADS * AT_DIM * 4, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->k, (uint64_t)rows * AT_KV_HEADS * AT_DIM * 4, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->v, (uint64_t)rows * AT_KV_HEADS * AT_DIM * 4, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->out, (uint64_t)rows * AT_HEADS * AT_DIM * 4, PV_MEM_DEVICE, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->tokens, (uint64_t)rows * 16, PV_MEM_HOST, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->tables, (uint64_t)AT_SEQS * blocks_per_seq * 4, PV_MEM_HOST, err);
+  rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a->partial, (uint64_t)rows * AT_HEADS * parts * (AT_DIM + 2) * 4,
+                                     PV_MEM_DEVICE, err);
+  if (rc) return rc;
+  uint32_t *tables = malloc((size_t)AT_SEQS * blocks_per_seq * 4), *tok = malloc((size_t)rows * 16);
+  if (!tables || !tok) {
+    free(tables), free(tok);
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "bench: out of memory");
+  }
+  for (uint32_t s = 0; s < AT_SEQS; s++)
+    for (uint32_t i = 0; i < blocks_per_seq; i++) tables[s * blocks_per_seq + i] = i * AT_SEQS + s;
+  for (uint32_t r = 0; r < rows; r++) {
+    uint32_t seq = rows > AT_SEQS ? 0 : r, pos = rows > AT_SEQS ? r % context : context - 1;
+    tok[r * 4 + 0] = 1;
+    tok[r * 4 + 1] = pos;
+    tok[r * 4 + 2] = seq;
+    tok[r * 4 + 3] = tables[seq * blocks_per_seq + pos / block_size] * block_size + pos % block_size;
+  }
+  rc = pv_vk_buffer_upload(b->ctx, &a->tables, 0, tables, (size_t)AT_SEQS * blocks_per_seq * 4, err);
+  rc = rc ? rc : pv_vk_buffer_upload(b->ctx, &a->tokens, 0, tok, (size_t)rows * 16, err);
+  free(tables), free(tok);
+  if (rc) return rc;
+  pv_vk_cmd_begin(&b->cmd, err);
+  pv_vk_cmd_fill(&b->cmd, &a->pool_buf, 0, VK_WHOLE_SIZE, 0x2c002c00u); /* 1/16 in f16 */
+  pv_vk_cmd_fill(&b->cmd, &a->q, 0, VK_WHOLE_SIZE, 0x3d000000u);
+  pv_vk_cmd_fill(&b->cmd, &a->k, 0, VK_WHOLE_SIZE, 0x3d000000u);
+  pv_vk_cmd_fill(&b->cmd, &a->v, 0, VK_WHOLE_SIZE, 0x3d000000u);
+  rc = pv_vk_cmd_run(&b->cmd, err);
+  a->attn = (pv_op_attn_args){.q = pv_view(&a->q), .out = pv_view(&a->out), .tokens = pv_view(&a->tokens),
+                              .block_tables = pv_view(&a->tables), .partial = pv_view(&a->partial),
+                              .pool = &a->pool, .rows = rows, .n_head = AT_HEADS, .n_kv_head = AT_KV_HEADS,
+                              .head_dim = AT_DIM, .layer = 0, .max_blocks = blocks_per_seq,
+                              .q_stride = AT_HEADS * AT_DIM, .o_stride = AT_HEADS * AT_DIM, .parts = parts,
+                              .part_len = AT_PART_LEN};
+  a->rope = (pv_op_rope_args){.q = pv_view(&a->q), .k = pv_view(&a->k), .v = pv_view(&a->v),
+                              .tokens = pv_view(&a->tokens), .pool = &a->pool, .rows = rows, .n_head = AT_HEADS,
+                              .n_kv_head = AT_KV_HEADS, .head_dim = AT_DIM, .rope_dim = AT_DIM,
+                              .rope_base = 10000.0f, .pos_scale = 1.0f, .layer = 0,
+                              .q_stride = AT_HEADS * AT_DIM, .kv_stride = AT_KV_HEADS * AT_DIM};
+  return rc;
+}
+
+static int bench_attention(bench *b, pv_error *err) {
+  static const uint32_t bss[] = {8, 16, 32, 64}, ctxs[] = {512, 2048};
+  int rc = PAGEDVK_OK;
+  for (size_t ci = 0; ci < PV_ARRAY_LEN(ctxs) && !rc; ci++)
+    for (size_t bi = 0; bi < PV_ARRAY_LEN(bss) && !rc; bi++) {
+      if (b->quick && (bss[bi] != 16 || ctxs[ci] != 512)) continue;
+      attn_bench a;
+      rc = attn_setup(b, &a, bss[bi], ctxs[ci], AT_SEQS, err);
+      double ns = 0;
+      rc = rc ? rc : time_it(b, rec_attn, &a, &ns, err);
+      if (!rc) {
+        char variant[16], shape[96];
+        snprintf(variant, sizeof variant, "bs%u", bss[bi]);
+        snprintf(shape, sizeof shape, "decode %ux ctx %u, %u/%u heads d%u, %u part%s", AT_SEQS, ctxs[ci], AT_HEADS,
+                 AT_KV_HEADS, AT_DIM, a.attn.parts, a.attn.parts > 1 ? "s" : "");
+        const double kv_bytes = (double)AT_SEQS * ctxs[ci] * AT_KV_HEADS * AT_DIM * 2 * 2;
+        report(b, "attention", variant, shape, ns, kv_bytes + (double)AT_SEQS * AT_HEADS * AT_DIM * 4,
+               4.0 * AT_SEQS * AT_HEADS * AT_DIM * (double)ctxs[ci]);
+      }
+      attn_free(b, &a);
+    }
+  /* rope_kv: a 64-token prefill chunk */
+  if (!rc) {
+    const uint32_t rows = 64;
+    attn_bench a;
+    rc = attn_setup(b, &a, 16, 512, rows, err);
+    double ns = 0;
+    rc = rc ? rc : time_it(b, rec_rope, &a, &ns, err);
+    if (!rc)
+      report(b, "rope_kv", "f16", "64 tokens, 16/4 heads d64", ns,
+             (double)rows * (AT_HEADS + 2 * AT_KV_HEADS) * AT_DIM * 4, 0);
+    attn_free(b, &a);
+  }
+  return rc;
+}
+
+typedef struct norm_arg {
+  pv_vk_buffer x, y, w;
+  uint32_t n, rows;
+} norm_arg;
+
+static int rec_norm(bench *b, void *arg, pv_error *err) {
+  norm_arg *a = arg;
+  return pv_op_rmsnorm(&b->ops, &b->cmd, pv_view(&a->x), pv_view(&a->y), pv_view(&a->w), (pv_vk_view){0}, a->n,
+                       a->rows, a->n, a->n, 1e-5f, err);
+}
+
+static int bench_rmsnorm(bench *b, pv_error *err) {
+  const uint32_t ns_[] = {1, 64};
+  int rc = PAGEDVK_OK;
+  for (size_t i = 0; i < PV_ARRAY_LEN(ns_) && !rc; i++) {
+    norm_arg a = {.n = 2048, .rows = ns_[i]};
+    rc = pv_vk_buffer_create(b->ctx, &a.x, (uint64_t)a.rows * a.n * 4, PV_MEM_DEVICE, err);
+    rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a.y, (uint64_t)a.rows * a.n * 4, PV_MEM_DEVICE, err);
+    rc = rc ? rc : pv_vk_buffer_create(b->ctx, &a.w, (uint64_t)a.n * 4, PV_MEM_DEVICE, err);
+    if (!rc) {
+      pv_vk_cmd_begin(&b->cmd, err);
+      pv_vk_cmd_fill(&b->cmd, &a.x, 0, VK_WHOLE_SIZE, 0x3f000000u);
+      pv_vk_cmd_fill(&b->cmd, &a.w, 0, VK_WHOLE_SIZE, 0x3f800000u);
+      rc = pv_vk_cmd_run(&b->cmd, err);
+    }
+    double ns = 0;
+    rc = rc ? rc : time_it(b, rec_norm, &a, &ns, err);
+    char shape[48];
+    snprintf(shape, sizeof shape, "%u rows x %u", a.rows, a.n);
+    if (!rc) report(b, "rmsnorm", "f32", shape, ns, (double)(a.rows + 1) * a.n * 4, 0);
+    pv_vk_buffer *all[] = {&a.x, &a.y, &a.w};
+    for (size_t j = 0; j < 3; j++)
+      if (all[j]->buffer) pv_vk_buffer_destroy(b->ctx, all[j]);
+  }
+  return rc;
+}
+
+/* ---- entry point ---- */
+
+static int parse_options(bench *b, const char *options, pv_error *err) {
+  b->runs = 0;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", options ? options : "");
+  for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    if (!strcmp(tok, "--json")) b->json = true;
+    else if (!strcmp(tok, "--quick")) b->quick = true;
+    else if (!strncmp(tok, "--runs=", 7)) {
+      char *end = NULL;
+      long r = strtol(tok + 7, &end, 10);
+      if (!end || *end || r < 1 || r > BENCH_MAX_RUNS)
+        return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --runs takes 1..%d", BENCH_MAX_RUNS);
+      b->runs = (uint32_t)r;
+    } else if (!strncmp(tok, "--filter=", 9)) {
+      snprintf(b->filter, sizeof b->filter, "%s", tok + 9);
+    } else if (!strncmp(tok, "--wg=", 5) || !strncmp(tok, "--mm-rows=", 10) || !strncmp(tok, "--mm-ntok=", 10)) {
+      const char *eq = strchr(tok, '=');
+      char *end = NULL;
+      long v = strtol(eq + 1, &end, 10);
+      if (!end || *end || v < 1 || v > 1024) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad value in '%s'", tok);
+      if (tok[2] == 'w') {
+        if (v & (v - 1)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --wg must be a power of two");
+        b->wg = (uint32_t)v;
+      } else if (tok[5] == 'r') {
+        b->mm_rows = (uint32_t)v;
+      } else {
+        b->mm_ntok = (uint32_t)v;
+      }
+    } else {
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: unknown option '%s'", tok);
+    }
+  }
+  if (!b->runs) b->runs = b->quick ? 3 : 5;
+  return PAGEDVK_OK;
+}
+
+int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_size) {
+  pv_error e = {0};
+  bench b;
+  memset(&b, 0, sizeof b);
+  b.out = out;
+  int rc = parse_options(&b, options, &e);
+  rc = rc ? rc : pv_vk_context_create(&b.ctx, NULL, &e);
+  rc = rc ? rc : pv_vk_cmd_create(b.ctx, &b.cmd, &e);
+  rc = rc ? rc : pv_vk_timer_create(b.ctx, &b.timer, 2 * BENCH_MAX_RUNS, &e);
+  if (!rc) {
+    rc = pv_ops_init(&b.ops, b.ctx, &e);
+    b.ops_ready = !rc;
+    if (b.wg) b.ops.wg = b.wg;
+    if (b.mm_rows) b.ops.mm_rows = b.mm_rows;
+    if (b.mm_ntok) b.ops.mm_ntok = b.mm_ntok;
+    uint64_t shared = (uint64_t)b.ops.wg * b.ops.mm_rows * b.ops.mm_ntok * 2 * 4;
+    if (!rc && (b.ops.wg > b.ctx->caps.max_workgroup_invocations || shared > b.ctx->caps.max_shared_memory))
+      rc = pv_fail(&e, PAGEDVK_ERR_INVALID, "bench: --wg/--mm-rows/--mm-ntok exceed the device's workgroup limits");
+  }
+  double copy_gbps = 0;
+  rc = rc ? rc : bench_copy(&b, &copy_gbps, &e);
+  if (!rc) {
+    if (b.json) {
+      fprintf(out, "{\n  \"device\": \"%s\",\n  \"driver\": \"%s\",\n  \"runs\": %u,\n  \"matmul_rows\": %u,\n"
+                   "  \"matmul_tokens\": %u,\n  \"workgroup\": %u,\n  \"copy_gbps\": %.3f,\n  \"kernels\": [",
+              b.ctx->caps.device_name, b.ctx->caps.driver_name, b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.wg,
+              copy_gbps);
+    } else {
+      fprintf(out, "device  %s (%s)\n", b.ctx->caps.device_name, b.ctx->caps.driver_name);
+      fprintf(out, "copy    %.2f GB/s (vkCmdCopyBuffer of 64 MiB, bytes read + written / time)\n", copy_gbps);
+      fprintf(out, "median of %u runs; GB/s = bytes the kernel reads / time; matmul %u rows x %u tokens per "
+                   "workgroup of %u\n\n",
+              b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.wg);
+      fprintf(out, "%-10s %-8s %-44s %10s %9s %9s\n", "kernel", "variant", "shape", "median ms", "GB/s", "GFLOP/s");
+    }
+    fflush(out);
+  }
+  rc = rc ? rc : (!strstr("matmul", b.filter) ? PAGEDVK_OK : bench_matmul(&b, &e));
+  rc = rc ? rc : (!strstr("attention rope_kv", b.filter) ? PAGEDVK_OK : bench_attention(&b, &e));
+  rc = rc ? rc : (!strstr("rmsnorm", b.filter) ? PAGEDVK_OK : bench_rmsnorm(&b, &e));
+  if (!rc && b.json) fprintf(out, "\n  ]\n}\n");
+  if (b.ops_ready) pv_ops_destroy(&b.ops);
+  if (b.timer.pool) pv_vk_timer_destroy(&b.timer);
+  if (b.ctx) {
+    pv_vk_cmd_destroy(&b.cmd);
+    pv_vk_context_destroy(b.ctx);
+  }
+  if (rc) pv_error_copy(&e, err, err_size);
+  return rc;
+}
