@@ -33,7 +33,14 @@ layout(binding = 0) uniform usamplerBuffer WT[NWB];
 #else
 layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[NWB];
 #endif
+#ifdef WEIGHTS_TEXEL
+// The texel variant reads the activations through an RGBA32F texel buffer too.
+layout(binding = 1) uniform samplerBuffer XT;
+#define XLOAD(i) texelFetch(XT, int(i))
+#else
 layout(std430, binding = 1) readonly buffer Input { vec4 X[]; };
+#define XLOAD(i) X[i]
+#endif
 layout(std430, binding = 2) buffer Output { float Y[]; };
 layout(std430, binding = 3) readonly buffer Bias { float BIAS[]; };
 
@@ -74,7 +81,7 @@ void main_rows() {
 #endif
       for (uint t = 0u; t < nt; t++) {
         uint xi = (m0 + t) * p.x_stride + kk;
-        float x = X[xi >> 2][xi & 3u];
+        float x = XLOAD(xi >> 2)[xi & 3u];
         acc[t * NACC] += w * x;
 #ifdef SWIGLU
         acc[t * NACC + 1u] += w2 * x;
@@ -97,7 +104,7 @@ void main_rows() {
       float s2 = 0.0;
 #endif
       [[unroll]] for (uint i = 0u; i < 8u; i++) {
-        vec4 x = X[xb + i];
+        vec4 x = XLOAD(xb + i);
         s += dot(x, vec4(w[4u * i], w[4u * i + 1u], w[4u * i + 2u], w[4u * i + 3u]));
 #ifdef SWIGLU
         s2 += dot(x, vec4(w2[4u * i], w2[4u * i + 1u], w2[4u * i + 2u], w2[4u * i + 3u]));
@@ -149,7 +156,7 @@ void main_coop() {
         for (uint t = 0u; t < nt; t++) {
           uint m = m0 + t;
           uint xi = m * p.x_stride + kk;
-          float x = X[xi >> 2][xi & 3u];
+          float x = XLOAD(xi >> 2)[xi & 3u];
           acc[(r * NTOK + t) * NACC] += w * x;
 #ifdef SWIGLU
           acc[(r * NTOK + t) * NACC + 1u] += w2 * x;
@@ -175,7 +182,7 @@ void main_coop() {
         float s2 = 0.0;
 #endif
         [[unroll]] for (uint i = 0u; i < 8u; i++) {
-          vec4 x = X[xb + i];
+          vec4 x = XLOAD(xb + i);
           s += dot(x, vec4(w[4u * i], w[4u * i + 1u], w[4u * i + 2u], w[4u * i + 3u]));
 #ifdef SWIGLU
           s2 += dot(x, vec4(w2[4u * i], w2[4u * i + 1u], w2[4u * i + 2u], w2[4u * i + 3u]));

@@ -42,11 +42,18 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
   rc = rc ? rc : make(fw, &fw->logit_rows, S * 4, PV_MEM_HOST, (void **)&fw->logit_rows_map, err);
   rc = rc ? rc : make(fw, &fw->logits, S * hp->n_vocab * f, PV_MEM_READBACK, (void **)&fw->logits_map, err);
   rc = rc ? rc : make(fw, &fw->argmax, S * 4, PV_MEM_READBACK, (void **)&fw->argmax_map, err);
+  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->xn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->xn.size, &fw->xn_texel, err);
+  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->att, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->att.size, &fw->att_texel, err);
+  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->ffn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->ffn.size, &fw->ffn_texel, err);
   if (rc) pv_forward_destroy(fw);
   return rc;
 }
 
 void pv_forward_destroy(pv_forward *fw) {
+  pv_vk_texel_view_destroy(fw->ctx, fw->xn_texel);
+  pv_vk_texel_view_destroy(fw->ctx, fw->att_texel);
+  pv_vk_texel_view_destroy(fw->ctx, fw->ffn_texel);
+  fw->xn_texel = fw->att_texel = fw->ffn_texel = VK_NULL_HANDLE;
   pv_vk_buffer *all[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->ffn, &fw->partial,
                          &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
@@ -59,6 +66,7 @@ static int matmul(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_weight *w, pv_vk_b
                   pv_vk_view bias, uint32_t rows, bool accumulate, pv_error *err) {
   pv_op_matmul_args a = {.w = w, .x = pv_view(x), .y = pv_view(y), .bias = bias, .m = rows,
                          .x_stride = w->k, .y_stride = w->n, .accumulate = accumulate};
+  a.x.texel = x == &fw->xn ? fw->xn_texel : x == &fw->att ? fw->att_texel : x == &fw->ffn ? fw->ffn_texel : VK_NULL_HANDLE;
   return pv_op_matmul(fw->ops, cmd, &a, err);
 }
 
@@ -111,6 +119,7 @@ static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, 
   barrier(cmd);
   pv_op_matmul_args a = {.w = &L->w_gate, .w_up = &L->w_up, .x = pv_view(&fw->xn), .y = pv_view(&fw->ffn),
                          .m = n, .x_stride = hp->n_embd, .y_stride = hp->n_ff};
+  a.x.texel = fw->xn_texel;
   if (L->w_gate.type == L->w_up.type) {
     rc = rc ? rc : pv_op_matmul(fw->ops, cmd, &a, err);
   } else {

@@ -97,7 +97,8 @@ static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_e
 static int upload_slot(pv_vk_context *ctx, pv_dev_model *m, const slot *s, pv_error *err) {
   pv_vk_buffer *buf = &m->arenas[s->arena];
   if (s->kind == SLOT_MATRIX) {
-    *s->weight = (pv_op_weight){buf, s->offset, s->t->type, (uint32_t)s->t->ne[0], (uint32_t)s->t->ne[1]};
+    *s->weight = (pv_op_weight){buf, s->offset, s->t->type, (uint32_t)s->t->ne[0], (uint32_t)s->t->ne[1],
+                                m->arena_texels[s->arena]};
     return pv_vk_buffer_upload(ctx, buf, s->offset, s->t->data, s->t->nbytes, err);
   }
   float *tmp = malloc(s->bytes);
@@ -111,9 +112,12 @@ static int upload_slot(pv_vk_context *ctx, pv_dev_model *m, const slot *s, pv_er
 
 static int create_arenas(pv_dev_model *m, pv_vk_context *ctx, const plan *p, pv_error *err) {
   m->arenas = calloc(p->n_arenas, sizeof *m->arenas);
-  if (!m->arenas) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  m->arena_texels = calloc(p->n_arenas, sizeof *m->arena_texels);
+  if (!m->arenas || !m->arena_texels) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
   for (uint32_t a = 0; a < p->n_arenas; a++) {
     int rc = pv_vk_buffer_create(ctx, &m->arenas[a], pv_align_up(p->arena_used[a], 16), PV_MEM_DEVICE, err);
+    if (!rc) rc = pv_vk_texel_view_create(ctx, &m->arenas[a], VK_FORMAT_R32_UINT, 0, m->arenas[a].size,
+                                          &m->arena_texels[a], err);
     if (rc) return rc;
     m->n_arenas = a + 1;
     m->bytes += p->arena_used[a];
@@ -133,6 +137,7 @@ int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, p
     rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
   p.arena_cap = ctx->caps.max_storage_buffer_range < ctx->caps.max_allocation_size ? ctx->caps.max_storage_buffer_range
                                                                                    : ctx->caps.max_allocation_size;
+  if (p.arena_cap > ctx->caps.max_texel_elements * 4) p.arena_cap = ctx->caps.max_texel_elements * 4;
   p.arena_cap = p.arena_cap / ARENA_ALIGN * ARENA_ALIGN;
   if (!rc) rc = plan_model(&p, m, &mt, err);
   if (!rc) rc = create_arenas(m, ctx, &p, err);
@@ -150,8 +155,13 @@ int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, p
 }
 
 void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx) {
-  for (uint32_t a = 0; a < m->n_arenas; a++) pv_vk_buffer_destroy(ctx, &m->arenas[a]);
+  for (uint32_t a = 0; a < m->n_arenas; a++) {
+    if (m->arena_texels) pv_vk_texel_view_destroy(ctx, m->arena_texels[a]);
+    pv_vk_buffer_destroy(ctx, &m->arenas[a]);
+  }
   free(m->arenas);
+  free(m->arena_texels);
+  m->arena_texels = NULL;
   free(m->layers);
   m->arenas = NULL;
   m->layers = NULL;

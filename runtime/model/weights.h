@@ -22,6 +22,7 @@ typedef struct pv_dev_layer {
 typedef struct pv_dev_model {
   pv_hparams hp;
   pv_vk_buffer *arenas;
+  VkBufferView *arena_texels; /* R32_UINT view of each arena (texelFetch path of the shaders) */
   uint32_t n_arenas;
   pv_op_weight tok_embd, output;
   pv_vk_view output_norm;

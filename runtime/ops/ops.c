@@ -29,6 +29,10 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
    * PAGEDVK_MATMUL=rows|coop overrides (tests cover both). */
   const char *mm = getenv("PAGEDVK_MATMUL");
   ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  /* Texel fetches are vector gathers on lavapipe, storage-buffer loads a loop over lanes.
+   * PAGEDVK_WEIGHTS=texel|storage overrides. */
+  const char *wt = getenv("PAGEDVK_WEIGHTS");
+  ops->weights_texel = wt ? !strcmp(wt, "texel") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (ops->wg < 8) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: device allows too few invocations per workgroup");
   return PAGEDVK_OK;
 }
@@ -98,9 +102,9 @@ static int check_weight_fits(const pv_op_weight *w, uint32_t rows, const char *w
 }
 
 /* Returns the cached pipeline for (shader, bindings, spec constants), creating it on first use. */
-static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
-                                          uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
-                                          uint32_t spec_count, pv_error *err) {
+static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
+                                             uint32_t binding_count, bool texel0, bool texel1, uint32_t push_size,
+                                             const uint32_t *spec, uint32_t spec_count, pv_error *err) {
   char key[128];
   int n = snprintf(key, sizeof key, "%s", shader);
   for (uint32_t i = 0; i < spec_count && n < (int)sizeof key; i++) n += snprintf(key + n, sizeof key - n, ":%u", spec[i]);
@@ -111,6 +115,8 @@ static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const
   d.shader = shader;
   d.binding_count = binding_count;
   for (uint32_t i = 0; i < binding_count; i++) d.array_sizes[i] = array_sizes ? array_sizes[i] : 1;
+  d.texel[0] = texel0;
+  d.texel[1] = texel1;
   d.push_size = push_size;
   for (uint32_t i = 0; i < spec_count; i++) d.spec[i] = (pv_vk_spec){i, spec[i]};
   d.spec_count = spec_count;
@@ -127,6 +133,21 @@ static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const
   e->next = ops->entries;
   ops->entries = e;
   return &e->pipe;
+}
+
+static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
+                                          uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
+                                          uint32_t spec_count, pv_error *err) {
+  return get_pipeline_ex(ops, shader, array_sizes, binding_count, false, false, push_size, spec, spec_count, err);
+}
+
+/* The view of a weight: its texel view when the texel path is on and the weight has one. */
+static bool use_texel(const pv_ops *ops, const pv_op_weight *w) { return ops->weights_texel && w->texel; }
+
+static pv_vk_view weight_view(const pv_ops *ops, const pv_op_weight *w) {
+  pv_vk_view v = pv_view(w->buf);
+  if (use_texel(ops, w)) v.texel = w->texel;
+  return v;
 }
 
 static pv_vk_view or_dummy(pv_vk_view v, pv_vk_view dummy) { return v.buffer ? v : dummy; }
@@ -158,11 +179,12 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
   rc = check_rows(ops, rows, "embedding", err);
   if (rc) return rc;
   char name[64];
-  snprintf(name, sizeof name, "embed_%s", suffix);
+  bool tex = use_texel(ops, emb);
+  snprintf(name, sizeof name, tex ? "embed_tex_%s" : "embed_%s", suffix);
   const uint32_t spec[] = {ops->wg};
-  const pv_vk_pipeline *p = get_pipeline(ops, name, NULL, 3, 16, spec, 1, err);
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, NULL, 3, tex, false, 16, spec, 1, err);
   struct { uint32_t n_embd, rows, y_stride, w_offset; } push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
-  pv_vk_view views[] = {pv_view(emb->buf), tokens, y};
+  pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
   return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
 }
 
@@ -195,7 +217,9 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (rc) return rc;
   if (a->m == 0) return PAGEDVK_OK;
   char name[64];
-  snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
+  bool tex = use_texel(ops, w) && (!a->w_up || use_texel(ops, a->w_up)) && a->x.texel;
+  if (tex) snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_tex_%s" : "matmul_tex_%s", suffix);
+  else snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
   /* Tokens per workgroup: mm_ntok, or fewer when M is smaller (a power of two >= M), so a decode
    * step does not compute its one token NTOK times (tokens past M repeat the last one). */
   uint32_t ntok = 1;
@@ -203,14 +227,16 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (ntok > ops->mm_ntok) ntok = ops->mm_ntok;
   const uint32_t spec[] = {ops->wg, ops->mm_rows, ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
-  const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 4, 32, spec, 4, err);
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, arrays, 4, tex, tex, 32, spec, 4, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
       w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
       (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u)};
   pv_vk_view views[5];
   uint32_t nv = 0;
-  views[nv++] = pv_view(w->buf);
-  if (a->w_up) views[nv++] = pv_view(a->w_up->buf);
+  views[nv++] = weight_view(ops, w);
+  if (a->w_up) views[nv++] = weight_view(ops, a->w_up);
+  if (!tex) views[0].texel = views[nv - 1].texel = VK_NULL_HANDLE;
+  if (!tex) views[a->w_up ? 2 : 1].texel = VK_NULL_HANDLE;
   views[nv++] = a->x;
   views[nv++] = a->y;
   views[nv++] = or_dummy(a->bias, a->x);

@@ -20,6 +20,7 @@ typedef struct pv_op_weight {
   uint64_t offset;
   uint32_t type;
   uint32_t k, n;
+  VkBufferView texel; /* optional R32_UINT view of the whole buffer: read through texelFetch */
 } pv_op_weight;
 
 /* The paged KV pool as the kernels see it (see shaders/kv_pool.glsl). */
@@ -43,6 +44,7 @@ typedef struct pv_ops {
   uint32_t mm_rows;      /* matmul: output rows per workgroup */
   uint32_t mm_ntok;      /* matmul: tokens per workgroup */
   bool mm_row_per_invocation; /* matmul: one row per invocation (CPU devices) instead of per workgroup */
+  bool weights_texel;         /* read weights that have a texel view through texelFetch */
 } pv_ops;
 
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err);
@@ -63,7 +65,7 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
 typedef struct pv_op_matmul_args {
   const pv_op_weight *w;
   const pv_op_weight *w_up; /* non-NULL: fused SwiGLU, Y = silu(X W^T) * (X W_up^T) */
-  pv_vk_view x, y, bias;    /* bias.buffer NULL: none */
+  pv_vk_view x, y, bias;    /* bias.buffer NULL: none; x.texel: RGBA32F view for the texel path */
   uint32_t m;
   uint32_t x_stride, y_stride;
   bool accumulate;          /* Y += result (residual connection) */
