@@ -64,7 +64,12 @@ static void record_transfers(pagedvk_engine *e) {
 
 static void pool_of(const pv_kv_gpu *kv, pv_op_pool *pool) {
   memset(pool, 0, sizeof *pool);
-  for (uint32_t i = 0; i < kv->n_bufs; i++) pool->bufs[i] = &kv->bufs[i];
+  for (uint32_t i = 0; i < kv->n_bufs; i++) {
+    pool->bufs[i] = &kv->bufs[i];
+    pool->texels[i] = kv->texels[i];
+  }
+  for (uint32_t i = 0; i < kv->n_bufs; i++)
+    if (!kv->texels[i]) pool->texels[0] = VK_NULL_HANDLE; /* all or none */
   pool->n_bufs = kv->n_bufs;
   pool->block_size = kv->geom.block_size;
   pool->blocks_per_buf = kv->blocks_per_buf;

@@ -47,6 +47,9 @@ int pv_kv_gpu_create(pv_kv_gpu *kv, pv_vk_context *ctx, const pv_kv_geometry *g,
       return rc;
     }
     kv->n_bufs = i + 1;
+    if (kv->bufs[i].size / 4 <= ctx->caps.max_texel_elements &&
+        pv_vk_texel_view_create(ctx, &kv->bufs[i], VK_FORMAT_R32_UINT, 0, kv->bufs[i].size, &kv->texels[i], NULL))
+      kv->texels[i] = VK_NULL_HANDLE;
   }
   kv->n_swap_blocks = n_swap_blocks;
   if (n_swap_blocks) {
@@ -60,7 +63,11 @@ int pv_kv_gpu_create(pv_kv_gpu *kv, pv_vk_context *ctx, const pv_kv_geometry *g,
 }
 
 void pv_kv_gpu_destroy(pv_kv_gpu *kv) {
-  for (uint32_t i = 0; i < kv->n_bufs; i++) pv_vk_buffer_destroy(kv->ctx, &kv->bufs[i]);
+  for (uint32_t i = 0; i < kv->n_bufs; i++) {
+    pv_vk_texel_view_destroy(kv->ctx, kv->texels[i]);
+    kv->texels[i] = VK_NULL_HANDLE;
+    pv_vk_buffer_destroy(kv->ctx, &kv->bufs[i]);
+  }
   if (kv->swap.buffer) pv_vk_buffer_destroy(kv->ctx, &kv->swap);
   kv->n_bufs = 0;
 }

@@ -45,6 +45,9 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->xn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->xn.size, &fw->xn_texel, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->att, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->att.size, &fw->att_texel, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->ffn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->ffn.size, &fw->ffn_texel, err);
+  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->q, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->q.size, &fw->q_texel, err);
+  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->block_tables, VK_FORMAT_R32_UINT, 0, fw->block_tables.size,
+                                         &fw->bt_texel, err);
   if (rc) pv_forward_destroy(fw);
   return rc;
 }
@@ -53,7 +56,9 @@ void pv_forward_destroy(pv_forward *fw) {
   pv_vk_texel_view_destroy(fw->ctx, fw->xn_texel);
   pv_vk_texel_view_destroy(fw->ctx, fw->att_texel);
   pv_vk_texel_view_destroy(fw->ctx, fw->ffn_texel);
-  fw->xn_texel = fw->att_texel = fw->ffn_texel = VK_NULL_HANDLE;
+  pv_vk_texel_view_destroy(fw->ctx, fw->q_texel);
+  pv_vk_texel_view_destroy(fw->ctx, fw->bt_texel);
+  fw->xn_texel = fw->att_texel = fw->ffn_texel = fw->q_texel = fw->bt_texel = VK_NULL_HANDLE;
   pv_vk_buffer *all[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->ffn, &fw->partial,
                          &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
@@ -102,6 +107,8 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
                         .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv, .head_dim = hp->head_dim,
                         .layer = l, .max_blocks = fw->lim.max_blocks_per_seq, .q_stride = q_dim, .o_stride = q_dim,
                         .parts = parts, .part_len = ATTN_PART_LEN};
+  aa.q.texel = fw->q_texel;
+  aa.block_tables.texel = fw->bt_texel;
   rc = rc ? rc : pv_op_paged_attn(fw->ops, cmd, &aa, err);
   barrier(cmd);
   rc = rc ? rc : matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);

@@ -37,6 +37,7 @@ typedef struct pv_forward {
   /* device scratch, [rows][width] f32 */
   pv_vk_buffer x, xn, q, k, v, att, ffn, partial;
   VkBufferView xn_texel, att_texel, ffn_texel; /* RGBA32F views: matmul inputs for the texel path */
+  VkBufferView q_texel, bt_texel;              /* RGBA32F q, R32_UINT block tables: attention */
   /* step inputs (host-visible) and results (read back) */
   pv_vk_buffer rows, block_tables, logit_rows, logits, argmax;
   pv_token_row *rows_map;

@@ -103,7 +103,7 @@ static int check_weight_fits(const pv_op_weight *w, uint32_t rows, const char *w
 
 /* Returns the cached pipeline for (shader, bindings, spec constants), creating it on first use. */
 static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
-                                             uint32_t binding_count, bool texel0, bool texel1, uint32_t push_size,
+                                             uint32_t binding_count, uint32_t texel_mask, uint32_t push_size,
                                              const uint32_t *spec, uint32_t spec_count, pv_error *err) {
   char key[128];
   int n = snprintf(key, sizeof key, "%s", shader);
@@ -115,8 +115,7 @@ static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, const char *shader, co
   d.shader = shader;
   d.binding_count = binding_count;
   for (uint32_t i = 0; i < binding_count; i++) d.array_sizes[i] = array_sizes ? array_sizes[i] : 1;
-  d.texel[0] = texel0;
-  d.texel[1] = texel1;
+  for (uint32_t i = 0; i < binding_count; i++) d.texel[i] = (texel_mask >> i) & 1u;
   d.push_size = push_size;
   for (uint32_t i = 0; i < spec_count; i++) d.spec[i] = (pv_vk_spec){i, spec[i]};
   d.spec_count = spec_count;
@@ -138,7 +137,7 @@ static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, const char *shader, co
 static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
                                           uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
                                           uint32_t spec_count, pv_error *err) {
-  return get_pipeline_ex(ops, shader, array_sizes, binding_count, false, false, push_size, spec, spec_count, err);
+  return get_pipeline_ex(ops, shader, array_sizes, binding_count, 0, push_size, spec, spec_count, err);
 }
 
 /* The view of a weight: its texel view when the texel path is on and the weight has one. */
@@ -182,7 +181,7 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
   bool tex = use_texel(ops, emb);
   snprintf(name, sizeof name, tex ? "embed_tex_%s" : "embed_%s", suffix);
   const uint32_t spec[] = {ops->wg};
-  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, NULL, 3, tex, false, 16, spec, 1, err);
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, NULL, 3, tex ? 1u : 0u, 16, spec, 1, err);
   struct { uint32_t n_embd, rows, y_stride, w_offset; } push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
   pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
   return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
@@ -227,7 +226,7 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   if (ntok > ops->mm_ntok) ntok = ops->mm_ntok;
   const uint32_t spec[] = {ops->wg, ops->mm_rows, ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
-  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, arrays, 4, tex, tex, 32, spec, 4, err);
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, arrays, 4, tex ? 3u : 0u, 32, spec, 4, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
       w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
       (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u)};
@@ -250,6 +249,18 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   }
   uint32_t gy = (a->m + ntok - 1) / ntok;
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
+}
+
+/* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices with subgroup arithmetic, when
+ * every input it reads through texel buffers has a view. PAGEDVK_ATTN=lanes|groups overrides. */
+static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
+  const pv_vk_caps *c = &ops->ctx->caps;
+  bool can = pv_caps_subgroup(c, VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) && c->subgroup_size >= 4 &&
+             c->subgroup_size <= c->max_workgroup_invocations && a->q.texel && a->block_tables.texel &&
+             a->pool->texels[0] && a->q_stride % 4 == 0 && a->head_dim % 4 == 0;
+  const char *env = getenv("PAGEDVK_ATTN");
+  bool want = env ? !strcmp(env, "lanes") : c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  return can && want;
 }
 
 static void pool_views(const pv_op_pool *pool, pv_vk_view *views) {
@@ -288,8 +299,9 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: head size %u is not supported (even, <= 256)", a->head_dim);
   const uint32_t spec[] = {ops->wg, max_hd};
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS};
+  const bool lanes = use_lanes(ops, a);
   const pv_vk_pipeline *p =
-      get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
+      lanes ? NULL : get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
   uint32_t parts = a->parts ? a->parts : 1;
   if (parts > 1 && (a->part_len == 0 || !a->partial.buffer || (uint64_t)parts * a->part_len > 0x7fffffffu))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: partitioned attention needs part_len > 0 and a partial buffer");
@@ -305,6 +317,15 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
             parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim)};
   pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
   pool_views(pool, views + 5);
+  if (lanes) {
+    /* one subgroup per (row, head, part); keys per lane, merged with subgroup reductions */
+    const uint32_t lspec[] = {ops->ctx->caps.subgroup_size, (a->head_dim + 3) / 4 * 4};
+    p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 6,
+                        (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 2, err);
+    views[0].texel = a->q.texel;
+    views[3].texel = a->block_tables.texel;
+    for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
+  }
   rc = dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, a->rows, a->n_head, parts, err);
   if (rc || parts == 1) return rc;
   pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);

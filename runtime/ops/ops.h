@@ -33,6 +33,7 @@ typedef struct pv_op_pool {
   uint32_t n_kv_head;
   uint32_t head_dim;
   bool f32; /* elements stored as f32 (else f16) */
+  VkBufferView texels[PV_KV_MAX_BUFS]; /* R32_UINT views of bufs (optional: the texel-reading kernels) */
 } pv_op_pool;
 
 typedef struct pv_ops_entry pv_ops_entry;
@@ -86,6 +87,7 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
 
 typedef struct pv_op_attn_args {
   pv_vk_view q, out, tokens, block_tables, partial; /* partial: rows*n_head*parts*(head_dim+2) floats */
+                                                    /* q.texel (RGBA32F), block_tables.texel (R32_UINT): optional */
   const pv_op_pool *pool;
   uint32_t rows, n_head, n_kv_head, head_dim, layer, max_blocks;
   uint32_t q_stride, o_stride;

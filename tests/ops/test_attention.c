@@ -108,7 +108,8 @@ static void rope_ref(float *head, float *pair_mag, const attn_cfg *c, float pos)
   pv_ref_rope(head, c->head_dim, rd, pos, 10000.0f, c->neox ? PV_ROPE_NEOX : PV_ROPE_NORMAL);
 }
 
-static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c) {
+/* texel: also give the inputs texel views, which lets a CPU device take paged_attn_lanes.comp. */
+static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   pv_error err = {0};
   pv_vk_context *ctx = t->ctx;
   if (!c.rope_dim) c.rope_dim = c.head_dim;
@@ -153,7 +154,10 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c) {
   assert_true(kv.n_bufs >= 4);
   pv_op_pool pool = {.n_bufs = kv.n_bufs, .block_size = BS, .blocks_per_buf = kv.blocks_per_buf,
                      .n_layer = N_LAYER, .n_kv_head = KV, .head_dim = D, .f32 = c.f32};
-  for (uint32_t i = 0; i < kv.n_bufs; i++) pool.bufs[i] = &kv.bufs[i];
+  for (uint32_t i = 0; i < kv.n_bufs; i++) {
+    pool.bufs[i] = &kv.bufs[i];
+    pool.texels[i] = texel ? kv.texels[i] : VK_NULL_HANDLE;
+  }
 
   /* the pool image: random bytes, then the cached tokens of both layers */
   pool_image img = {0}, got_img = {0};
@@ -223,6 +227,13 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c) {
                         .block_tables = pv_view(&bt_buf), .pool = &pool, .rows = rows, .n_head = H,
                         .n_kv_head = KV, .head_dim = D, .layer = LAYER, .max_blocks = max_blocks,
                         .q_stride = q_stride, .o_stride = o_stride, .parts = 1};
+  VkBufferView q_texel = VK_NULL_HANDLE, bt_texel = VK_NULL_HANDLE;
+  if (texel) {
+    PV_ASSERT_OK(pv_vk_texel_view_create(ctx, &bq, VK_FORMAT_R32G32B32A32_SFLOAT, 0, bq.size, &q_texel, &err), err);
+    PV_ASSERT_OK(pv_vk_texel_view_create(ctx, &bt_buf, VK_FORMAT_R32_UINT, 0, bt_buf.size, &bt_texel, &err), err);
+    aa.q.texel = q_texel;
+    aa.block_tables.texel = bt_texel;
+  }
   PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
   PV_ASSERT_OK(pv_op_rope_kv(ops, &t->cmd, &ra, &err), err);
   pv_vk_cmd_barrier(&t->cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
@@ -357,6 +368,8 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c) {
   for (uint32_t b = 0; b < kv.n_bufs; b++) free(img.bytes[b]), free(got_img.bytes[b]), free(new_elem[b]);
   pv_vk_buffer *bufs[] = {&bq, &bk, &bv, &bt_buf, &binfo, &bout1, &boutp, &boutw, &bpart};
   for (size_t i = 0; i < PV_ARRAY_LEN(bufs); i++) pv_vk_buffer_destroy(ctx, bufs[i]);
+  pv_vk_texel_view_destroy(ctx, q_texel);
+  pv_vk_texel_view_destroy(ctx, bt_texel);
   pv_kv_gpu_destroy(&kv);
 }
 
@@ -374,7 +387,10 @@ static void test_attention_configs(void **state) {
   pv_test_vk *t = *state;
   pv_ops ops;
   test_ops_init(t, &ops);
-  for (size_t i = 0; i < PV_ARRAY_LEN(CONFIGS); i++) run_config(t, &ops, CONFIGS[i]);
+  for (size_t i = 0; i < PV_ARRAY_LEN(CONFIGS); i++) {
+    run_config(t, &ops, CONFIGS[i], false);
+    run_config(t, &ops, CONFIGS[i], true);
+  }
   pv_ops_destroy(&ops);
 }
 

@@ -1,0 +1,121 @@
+#version 450
+// paged_attn_lanes.comp — the same causal paged attention as paged_attn.comp, shaped for devices
+// whose invocations are SIMD lanes of a CPU core (lavapipe): one subgroup per (query row, head
+// [, partition]); every lane walks its own keys (j = lane, lane + WG, ...) with a private online
+// softmax (running max m, sum l, output acc), and the lanes are merged at the end with subgroup
+// reductions. No shared memory and no barriers; queries, block tables and K/V are read through
+// uniform texel buffers, which that driver vectorizes (its storage-buffer loads go lane by lane).
+// Chosen only for CPU devices with subgroup arithmetic and WG == the subgroup size.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_EXT_control_flow_attributes : enable
+#include "step.glsl"
+layout(constant_id = 0) const uint WG = 8;               // == subgroup size
+layout(constant_id = 1) const uint MAX_HEAD_DIM = 64;    // head_dim rounded up (multiple of 4)
+layout(local_size_x_id = 0) in;
+
+layout(binding = 0) uniform samplerBuffer QT;            // RGBA32F view of Q rows
+layout(std430, binding = 1) writeonly buffer O { float OB[]; };
+layout(std430, binding = 2) readonly buffer Tokens { TokenInfo TOKENS[]; };
+layout(binding = 3) uniform usamplerBuffer BTT;          // R32_UINT view of the block tables
+layout(std430, binding = 4) writeonly buffer Partial { float PART[]; };
+layout(binding = 5) uniform usamplerBuffer KVT[8];       // R32_UINT views of the pool buffers
+
+layout(push_constant) uniform Params {
+  uint rows;
+  uint n_head, n_kv_head, head_dim;
+  uint layer;
+  uint block_size, blocks_per_buf, n_layer;
+  uint max_blocks;
+  uint q_stride, o_stride;
+  uint parts;
+  uint part_len;
+  float scale;
+} p;
+
+uint kv_word(uint buf, uint w) {
+  switch (buf) {
+    case 0u: return texelFetch(KVT[0], int(w)).x;
+    case 1u: return texelFetch(KVT[1], int(w)).x;
+    case 2u: return texelFetch(KVT[2], int(w)).x;
+    case 3u: return texelFetch(KVT[3], int(w)).x;
+    case 4u: return texelFetch(KVT[4], int(w)).x;
+    case 5u: return texelFetch(KVT[5], int(w)).x;
+    case 6u: return texelFetch(KVT[6], int(w)).x;
+    default: return texelFetch(KVT[7], int(w)).x;
+  }
+}
+
+// Two consecutive elements (e even) of the pool, f16 or f32.
+vec2 kv_pair(uint buf, uint e) {
+#ifdef KV_F32
+  return vec2(uintBitsToFloat(kv_word(buf, e)), uintBitsToFloat(kv_word(buf, e + 1u)));
+#else
+  return unpackHalf2x16(kv_word(buf, e >> 1));
+#endif
+}
+
+void main() {
+  const uint row = gl_WorkGroupID.x, h = gl_WorkGroupID.y, part = gl_WorkGroupID.z;
+  const uint lane = gl_SubgroupInvocationID;
+  if (row >= p.rows) return;
+  const TokenInfo t = TOKENS[row];
+  const uint kvh = h / (p.n_head / p.n_kv_head);
+  const uint n_keys = t.pos + 1u;
+  const uint hd = p.head_dim;
+  const uint per_kv = p.n_kv_head * p.block_size * hd;   // elements of K (or V) of one layer in a block
+  const uint q4 = (row * p.q_stride + h * hd) / 4u;       // q_stride and head_dim are multiples of 4
+
+  float acc[MAX_HEAD_DIM];
+  [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d++) acc[d] = 0.0;
+  float m = -1.0 / 0.0, l = 0.0;
+
+  for (uint k_begin = part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
+    const uint k_end = min(n_keys, k_begin + p.part_len);
+    for (uint j = k_begin + lane; j < k_end; j += WG) {
+      const uint block = texelFetch(BTT, int(t.seq * p.max_blocks + j / p.block_size)).x;
+      const uint buf = block / p.blocks_per_buf;
+      const uint base = ((block % p.blocks_per_buf) * p.n_layer + p.layer) * 2u * per_kv +
+                        (kvh * p.block_size + j % p.block_size) * hd;
+      float s = 0.0;
+      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 4u) {
+        if (d >= hd) break;
+        vec4 q = texelFetch(QT, int(q4 + d / 4u));
+        vec2 k0 = kv_pair(buf, base + d), k1 = kv_pair(buf, base + d + 2u);
+        s += dot(q, vec4(k0, k1));
+      }
+      s *= p.scale;
+      const float m_new = max(m, s);
+      const float c = exp(m - m_new), pj = exp(s - m_new);
+      l = l * c + pj;
+      m = m_new;
+      const uint vbase = base + per_kv;
+      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 2u) {
+        if (d >= hd) break;
+        vec2 v = kv_pair(buf, vbase + d);
+        acc[d] = acc[d] * c + pj * v.x;
+        acc[d + 1u] = acc[d + 1u] * c + pj * v.y;
+      }
+    }
+    if (k_end == n_keys) break;   // (with parts == 1, part_len is ~0u: the step would wrap)
+  }
+
+  // Merge the lanes: M = max m, each lane's share scaled by e^(m - M).
+  const float M = subgroupMax(m);
+  const float f = m == -1.0 / 0.0 ? 0.0 : exp(m - M);
+  const float L = subgroupAdd(l * f);
+  const uint out_base = row * p.o_stride + h * hd;
+  const uint part_base = ((row * p.n_head + h) * p.parts + part) * (hd + 2u);
+  [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d++) {
+    if (d >= hd) break;
+    const float a = subgroupAdd(acc[d] * f);
+    if (lane == d % WG) {
+      if (p.parts == 1u) OB[out_base + d] = L > 0.0 ? a / L : 0.0;
+      else PART[part_base + d] = a;
+    }
+  }
+  if (p.parts > 1u && lane == 0u) {
+    PART[part_base + hd] = M;
+    PART[part_base + hd + 1u] = L;
+  }
+}
