@@ -47,6 +47,8 @@ static bool model_path(char *buf, size_t size, const char *name) {
   return pv_test_shared_path(buf, size, rel);
 }
 
+static pagedvk_kv_layout g_layout = PAGEDVK_KV_PAGED; /* layout of the engines make_engine creates */
+
 static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t block_size, uint32_t max_tokens,
                                    pagedvk_preempt_mode preempt) {
   char path[1024], err[512];
@@ -60,6 +62,7 @@ static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t 
   o.max_num_seqs = 48;
   o.max_model_len = 512;
   o.preempt = preempt;
+  o.kv_layout = g_layout;
   o.swap_mem = 64u << 20;
   pagedvk_engine *e = NULL;
   int rc = pagedvk_engine_create(&e, &o, err, sizeof err);
@@ -233,6 +236,19 @@ static void test_preempt_swap(void **state) {
   assert_true(st.swaps_in > 0);
 }
 
+/* The contiguous baseline reserves max_model_len (512) slots per sequence: the same pool holds
+ * fewer sequences at once, and every output is still the reference's. */
+static void test_contiguous_layout(void **state) {
+  (void)state;
+  pagedvk_stats paged, contiguous;
+  batch_test("syn-llama-q4k.gguf", 16, 160u * 16384, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE, &paged);
+  g_layout = PAGEDVK_KV_CONTIGUOUS;
+  batch_test("syn-llama-q4k.gguf", 16, 160u * 16384, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE, &contiguous);
+  g_layout = PAGEDVK_KV_PAGED;
+  assert_true(contiguous.peak_running <= 160 / 32); /* 32 blocks of 16 reserved per sequence */
+  assert_true(paged.peak_running > contiguous.peak_running);
+}
+
 static void test_prefix_cache_hits(void **state) {
   (void)state;
   pagedvk_engine *e = make_engine("syn-llama-q4k.gguf", 16u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE);
@@ -345,6 +361,7 @@ int main(void) {
       cmocka_unit_test(test_chunked_prefill),
       cmocka_unit_test(test_preempt_recompute),
       cmocka_unit_test(test_preempt_swap),
+      cmocka_unit_test(test_contiguous_layout),
       cmocka_unit_test(test_prefix_cache_hits),
       cmocka_unit_test(test_parallel_samples_share_prompt),
       cmocka_unit_test(test_abort_and_refusals),
