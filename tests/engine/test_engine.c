@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -31,8 +32,11 @@ typedef struct job {
   pagedvk_finish_reason finish[4];
 } job;
 
+static float g_final_logprob[4]; /* beam search: cumulative logprob of each returned hypothesis */
+
 static void on_token(const pagedvk_token_event *ev, void *user) {
   job *j = user;
+  if (ev->finish != PAGEDVK_FINISH_NONE && ev->index < 4) g_final_logprob[ev->index] = ev->logprob;
   if (ev->index >= 4) return;
   if (ev->token >= 0 && j->n_got[ev->index] < MAX_GEN) j->got[ev->index][j->n_got[ev->index]++] = ev->token;
   if (ev->finish != PAGEDVK_FINISH_NONE) {
@@ -319,6 +323,61 @@ static void test_parallel_samples_share_prompt(void **state) {
   finish(e);
 }
 
+/* Log-probability of `ids` continuing `prompt` under the reference (log-softmax at each step). */
+static double reference_logprob(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, const int32_t *ids, uint32_t n) {
+  pv_error err = {0};
+  const float *logits = NULL;
+  double total = 0;
+  pv_ref_reset(r);
+  for (uint32_t i = 0; i < n_prompt; i++) assert_int_equal(pv_ref_step(r, prompt[i], &logits, &err), 0);
+  for (uint32_t k = 0; k < n; k++) {
+    double mx = -1e30, sum = 0;
+    for (uint32_t v = 0; v < r->hp.n_vocab; v++) mx = logits[v] > mx ? logits[v] : mx;
+    for (uint32_t v = 0; v < r->hp.n_vocab; v++) sum += exp(logits[v] - mx);
+    total += logits[ids[k]] - mx - log(sum);
+    if (k + 1 < n) assert_int_equal(pv_ref_step(r, ids[k], &logits, &err), 0);
+  }
+  return total;
+}
+
+/* Beam search of width 4 finds a continuation at least as likely as greedy's (same length: the
+ * length penalty cannot change the order), returns its two best hypotheses best first, shares
+ * blocks between beams and gives every block back. */
+static void test_beam_search(void **state) {
+  (void)state;
+  pagedvk_engine *e = make_engine("syn-llama-q4k.gguf", 16u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE);
+  if (!e) skip();
+  job jobs[1];
+  make_jobs(e, jobs, 1, 30, 5, NULL, 0);
+  job *j = &jobs[0];
+  j->n_gen = 8;
+  char err[512];
+  pagedvk_sampling_params sp;
+  pagedvk_sampling_params_default(&sp);
+  sp.temperature = 0;
+  sp.beam_width = 4;
+  sp.n = 2;
+  sp.max_tokens = 8;
+  sp.ignore_eos = 1;
+  memset(j->n_got, 0, sizeof j->n_got);
+  memset(g_final_logprob, 0, sizeof g_final_logprob);
+  assert_int_equal(pagedvk_engine_add_request(e, j->prompt, j->n_prompt, &sp, on_token, j, NULL, err, sizeof err), 0);
+  run(e);
+  assert_int_equal(j->finished[0], 1);
+  assert_int_equal(j->finished[1], 1);
+  assert_true(g_final_logprob[0] >= g_final_logprob[1]);
+  pv_error perr = {0};
+  pv_ref *r = NULL;
+  assert_int_equal(pv_ref_create(&r, e->model->gguf, 128, &perr), 0);
+  pv_ref_reset(r);
+  int32_t greedy[8];
+  assert_int_equal(pv_ref_generate_greedy(r, j->prompt, j->n_prompt, 8, greedy, &perr), 0);
+  double greedy_lp = reference_logprob(r, j->prompt, j->n_prompt, greedy, 8);
+  pv_ref_destroy(r);
+  assert_true(g_final_logprob[0] >= greedy_lp - 0.05);
+  finish(e);
+}
+
 static void test_abort_and_refusals(void **state) {
   (void)state;
   pagedvk_engine *e = make_engine("syn-llama-q4k.gguf", 20u * 16384, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE);
@@ -364,6 +423,7 @@ int main(void) {
       cmocka_unit_test(test_contiguous_layout),
       cmocka_unit_test(test_prefix_cache_hits),
       cmocka_unit_test(test_parallel_samples_share_prompt),
+      cmocka_unit_test(test_beam_search),
       cmocka_unit_test(test_abort_and_refusals),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
