@@ -371,6 +371,7 @@ static int run_config(const pagedvk_engine_options *eo, const model_facts *f, co
   double util_sum = 0, res_sum = 0, waste_sum = 0;
   uint64_t util_n = 0, res_n = 0;
   double last_draw = 0;
+  const bool tty = isatty(2); /* redraw in place on a terminal; one final line otherwise */
   int step_rc = 1;
   while (!rc && step_rc > 0) {
     step_rc = pagedvk_engine_step(e, err, sizeof err);
@@ -395,7 +396,7 @@ static int run_config(const pagedvk_engine_options *eo, const model_facts *f, co
     if (s.blocks_used > m->v[M_PEAK_BLOCKS]) m->v[M_PEAK_BLOCKS] = s.blocks_used;
     if (s.blocks_saved_by_sharing > m->v[M_SHARED_PEAK]) m->v[M_SHARED_PEAK] = (double)s.blocks_saved_by_sharing;
     double now = pagedvk_now_seconds();
-    if (prog == PROGRESS_BAR && now - last_draw > 0.1) {
+    if (prog == PROGRESS_BAR && tty && now - last_draw > 0.1) {
       draw_progress(&ctx, w->n, total_tokens, t0, false);
       last_draw = now;
     }
