@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""report.py — turns the JSON results of tools/bench/report into docs/BENCHMARKS.md and gnuplot
+scripts (one per figure, run by the bash driver). Standard library only. Every number printed here
+comes from a JSON file written by `pagedvk bench ... --json`; the command that made it sits beside
+each table and figure."""
+import argparse
+import json
+import os
+import platform
+import subprocess
+
+p = argparse.ArgumentParser()
+p.add_argument("--data", required=True)
+p.add_argument("--out", required=True)
+p.add_argument("--figs", required=True)
+p.add_argument("--mode", default="quick")
+p.add_argument("--elapsed", type=int, default=0)
+a = p.parse_args()
+
+
+def load(name):
+    path = os.path.join(a.data, name + ".json")
+    if not os.path.exists(path):
+        return None, None
+    with open(path) as f:
+        js = json.load(f)
+    with open(os.path.join(a.data, name + ".cmd")) as f:
+        cmd = f.read().strip()
+    return js, cmd
+
+
+def cfg(js, label):
+    return next(c for c in js["configs"] if c["label"] == label)
+
+
+md = []
+gp = []  # (name, script)
+
+
+def fig(name, script):
+    png = os.path.join(a.figs, name + ".png")
+    gp.append((name, "set terminal pngcairo size 900,420 font ',10'\nset output '%s'\n%s" % (png, script)))
+    md.append("![%s](bench/%s.png)\n" % (name, name))
+
+
+def cmdblock(*cmds):
+    md.append("```sh\n" + "\n".join(cmds) + "\n```\n")
+
+
+def pct(x):
+    return "%.1f%%" % (100 * x)
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def sh(cmd):
+    try:
+        return subprocess.check_output(cmd, shell=True, text=True, stderr=subprocess.DEVNULL).strip()
+    except Exception:
+        return "?"
+
+
+models = sorted(f[6:-4] for f in os.listdir(a.data) if f.startswith("model-") and f.endswith(".cmd"))
+model_cmds = [open(os.path.join(a.data, "model-%s.cmd" % m)).read().strip() for m in models]
+
+md.append("# pagedvk benchmarks\n")
+md.append(
+    "Written by `tools/bench/report%s` (mode **%s**, %d s of benchmark runs). Machine: %s, %s CPU cores, "
+    "Vulkan device: %s. **The machine is shared with other engineers' builds and tests and is noisy**: "
+    "every figure is the median of 3 runs, ratios are taken within a run (paged and contiguous run "
+    "back to back, interleaved) and then the median; absolute tokens/s move by ±20%% between reports.\n"
+    % (" --quick" if a.mode == "quick" else "", a.mode, a.elapsed, platform.machine(), os.cpu_count(),
+       sh("build/pagedvk info 2>/dev/null | sed -n 's/^  \\* [0-9]*: //p' | head -1"))
+)
+if a.mode == "quick":
+    md.append(
+        "These numbers come from `--quick` on a shared 2-core machine with lavapipe (Mesa's CPU Vulkan driver): "
+        "the small model below and fewer requests than the full report. Lavapipe runs the shaders on the same two "
+        "cores as everything else, so batching helps far less than on a GPU (see *concurrency*).\n"
+    )
+md.append("Models (synthetic weights, `build/mkmodel`):\n")
+cmdblock(*model_cmds)
+md.append(
+    "Every scenario queues all its requests at once (an offline burst) and steps the engine until idle; the clock "
+    "runs from the first request to idle (model load excluded). Outputs are greedy with `ignore_eos`, so every "
+    "request produces exactly its planned number of tokens. TTFT = first token event − submit; ITL = gaps between "
+    "consecutive token events of a request (both from the token callback). Percentiles are nearest-rank over all "
+    "requests. Run any command below without `--json` for a readable table.\n"
+)
+
+targets = []
+
+# ---- mixed ----------------------------------------------------------------------------------------
+for name, title in (("mixed", "Mixed workload: paged vs contiguous at the same KV memory"),
+                    ("mixed-decode", "Mixed workload, decode-heavy variant")):
+    js, cmd = load(name)
+    if not js:
+        continue
+    pg, ct = cfg(js, "paged"), cfg(js, "contiguous")
+    md.append("## %s\n" % title)
+    md.append(
+        "%d requests; %s. `max_model_len` %d; the KV pool (%.1f MiB, %d blocks of %d) holds 4 contiguous "
+        "sequences' worth of slots (`--contig-seqs 4`, the default), so the contiguous baseline — each sequence "
+        "reserves `max_model_len` slots at admission — is memory-bound. KV utilization is sampled after every step: "
+        "paged = stored tokens ÷ slots of the blocks in use; contiguous = stored tokens ÷ (running sequences × "
+        "max_model_len).\n"
+        % (pg["requests"], js["distribution"], js["max_model_len"], js["kv_mem"] / 1048576.0,
+           pg["blocks_total"], pg["block_size"])
+    )
+    cmdblock(cmd)
+    md.append("| layout | peak concurrent seqs | KV util mean | KV util peak | output tok/s | TTFT p50 | TTFT p99 | "
+              "ITL p50 | ITL p99 | preemptions | wall |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in (pg, ct):
+        md.append("| %s | %d | %s | %s | %.1f | %.0f ms | %.0f ms | %.1f ms | %.1f ms | %d | %.2f s |" % (
+            c["label"], c["peak_concurrent_seqs"], pct(c["kv_util_reserved_mean"]), pct(c["kv_util_reserved_peak"]),
+            c["output_tokens_per_s"], c["ttft_p50_ms"], c["ttft_p99_ms"], c["itl_p50_ms"], c["itl_p99_ms"],
+            c["preemptions"], c["wall_s"]))
+    md.append("\npaged ÷ contiguous (median of per-run ratios): **%.2f×** peak concurrent sequences, **%.2f×** "
+              "output tokens/s.\n" % (js["ratio_peak_seqs"], js["ratio_tokens_per_s"]))
+    d = "\n".join('"%s" %g %g %g' % (c["label"], c["peak_concurrent_seqs"], 100 * c["kv_util_reserved_mean"],
+                                        c["output_tokens_per_s"]) for c in (pg, ct))
+    fig(name, """$d << EOD
+%s
+EOD
+set multiplot layout 1,3 title "%s (median of %d runs)"
+set style data histograms
+set style fill solid 0.7 border -1
+set boxwidth 0.6
+set grid ytics
+set yrange [0:*]
+unset key
+set title "peak concurrent sequences"
+plot $d using 2:xtic(1) lc rgb "#3366aa"
+set title "KV utilization, mean (%%)"
+set yrange [0:100]
+plot $d using 3:xtic(1) lc rgb "#33aa66"
+set yrange [0:*]
+set title "output tokens/s"
+plot $d using 4:xtic(1) lc rgb "#aa6633"
+unset multiplot
+""" % (d, title.split(":")[0], js["runs"]))
+    if name == "mixed":
+        targets.append(("paged KV utilization ≥ 95% on the mixed workload (contiguous beside it)",
+                        pg["kv_util_reserved_mean"] >= 0.95,
+                        "paged %s mean (%s peak); contiguous %s mean" % (
+                            pct(pg["kv_util_reserved_mean"]), pct(pg["kv_util_reserved_peak"]),
+                            pct(ct["kv_util_reserved_mean"]))))
+        targets.append(("≥ 2.5× the contiguous baseline's peak concurrent sequences at equal KV memory",
+                        js["ratio_peak_seqs"] >= 2.5, "%.2f× (%d vs %d)" % (
+                            js["ratio_peak_seqs"], pg["peak_concurrent_seqs"], ct["peak_concurrent_seqs"])))
+        targets.append(("≥ 2× the contiguous baseline's output tokens/s at equal KV memory",
+                        js["ratio_tokens_per_s"] >= 2, "%.2f× (%.1f vs %.1f tokens/s)" % (
+                            js["ratio_tokens_per_s"], pg["output_tokens_per_s"], ct["output_tokens_per_s"])))
+    else:
+        targets.append(("(decode-heavy variant) ≥ 2× output tokens/s", js["ratio_tokens_per_s"] >= 2,
+                        "%.2f× (%.1f vs %.1f tokens/s); peak seqs %.2f×" % (
+                            js["ratio_tokens_per_s"], pg["output_tokens_per_s"], ct["output_tokens_per_s"],
+                            js["ratio_peak_seqs"])))
+
+# ---- concurrency --------------------------------------------------------------------------------------
+js, cmd = load("concurrency")
+conc_gain = None
+if js:
+    cs = js["configs"]
+    base = cs[0]["output_tokens_per_s"] or 1
+    conc_gain = max(c["output_tokens_per_s"] for c in cs) / base
+    md.append("## Concurrency: output tokens/s vs --max-num-seqs\n")
+    md.append("Per point max(2c, 8) requests of %d prompt + %d output tokens; the KV pool is sized so memory never "
+              "limits; only `--max-num-seqs` changes.\n" % (js["prompt_len"], js["output_len"]))
+    cmdblock(cmd)
+    md.append("| max-num-seqs | requests | output tok/s | × c=1 | ITL p50 | mean step |")
+    md.append("|---:|---:|---:|---:|---:|---:|")
+    for c in cs:
+        md.append("| %d | %d | %.1f | %.2f× | %.1f ms | %.2f ms |" % (
+            c["max_num_seqs"], c["requests"], c["output_tokens_per_s"], c["output_tokens_per_s"] / base,
+            c["itl_p50_ms"], c["step_ms_mean"]))
+    md.append("")
+    d = "\n".join("%d %g" % (c["max_num_seqs"], c["output_tokens_per_s"]) for c in cs)
+    fig("concurrency", """$d << EOD
+%s
+EOD
+set title "output tokens/s vs max concurrency (median of %d runs)"
+set logscale x 2
+set xlabel "--max-num-seqs"
+set ylabel "output tokens/s"
+set grid
+set yrange [0:*]
+unset key
+plot $d using 1:2 with linespoints lw 2 pt 7 lc rgb "#3366aa"
+""" % (d, js["runs"]))
+    md.append("Throughput stops growing once the two CPU cores are busy with arithmetic (here at about %.1f× the "
+              "batch-1 rate); this curve bounds what more concurrency can buy in *mixed*.\n" % conc_gain)
+
+# ---- sharing ------------------------------------------------------------------------------------------
+js, cmd = load("sharing")
+if js:
+    md.append("## Sharing: parallel sampling and beam search\n")
+    bs = js["block_size"]
+    md.append(
+        "One request of %d prompt + %d output tokens (temperature 0.8, seeded) with n parallel samples or beam "
+        "width 4, against the same prompt sent as k unrelated requests with the prefix cache off (no sharing). Peak "
+        "KV blocks in use, sampled after every step. *Ideal shared* = the prompt's %d full blocks once + each "
+        "sample's own blocks (its copy of the partly filled prompt block, copied on write, then its output).\n"
+        % (js["prompt_len"], js["output_len"], js["prompt_len"] // bs))
+    cmdblock(cmd)
+    md.append("| case | peak blocks, shared | peak blocks, separate | saved | ideal shared | separate, computed | "
+              "prompt stored once |")
+    md.append("|---|---:|---:|---:|---:|---:|---|")
+    for c in js["cases"]:
+        md.append("| %s | %d | %d | %s | %d | %d | %s |" % (
+            c["case"], c["peak_blocks_shared"], c["peak_blocks_separate"], pct(c["saving"]),
+            c["ideal_shared_blocks"], c["separate_blocks_computed"], "yes" if c["prompt_stored_once"] else "no"))
+    md.append("")
+    d = "\n".join('"%s" %g %g' % (c["case"], c["peak_blocks_shared"], c["peak_blocks_separate"]) for c in js["cases"])
+    fig("sharing", """$d << EOD
+%s
+EOD
+set title "peak KV blocks: shared vs separate requests (median of %d runs)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.7 border -1
+set grid ytics
+set yrange [0:*]
+set ylabel "KV blocks"
+set key top left
+plot $d using 2:xtic(1) title "shared (one request)" lc rgb "#3366aa", '' using 3 title "separate requests" lc rgb "#aa6633"
+""" % (d, js["runs"]))
+    n4 = next(c for c in js["cases"] if c["case"] == "n=4")
+    targets.append(("n = 4 stores the prompt once", n4["prompt_stored_once"],
+                    "peak %d blocks with sharing (ideal %d) vs %d for 4 separate requests" % (
+                        n4["peak_blocks_shared"], n4["ideal_shared_blocks"], n4["peak_blocks_separate"])))
+
+# ---- block size ---------------------------------------------------------------------------------------
+js, cmd = load("block-size")
+if js:
+    cs = js["configs"]
+    md.append("## Block size: step time and slot waste\n")
+    md.append("The mixed workload (%d requests; %s), paged, the same KV memory (%.1f MiB) for every block size. "
+              "Waste = reserved but empty slots in partly filled last blocks, mean over steps. The public API exposes "
+              "no per-kernel timing, so the mean step time stands in for the attention share.\n"
+              % (cs[0]["requests"], js["distribution"], js["kv_mem"] / 1048576.0))
+    cmdblock(cmd)
+    md.append("| block size | blocks | mean step | output tok/s | waste (slots) | waste (share) | peak seqs | "
+              "preemptions |")
+    md.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in cs:
+        md.append("| %d | %d | %.2f ms | %.1f | %.1f | %s | %d | %d |" % (
+            c["block_size"], c["blocks_total"], c["step_ms_mean"], c["output_tokens_per_s"], c["waste_slots_mean"],
+            pct(1 - c["kv_util_mean"]), c["peak_concurrent_seqs"], c["preemptions"]))
+    md.append("")
+    d = "\n".join("%d %g %g" % (c["block_size"], c["step_ms_mean"], 100 * (1 - c["kv_util_mean"])) for c in cs)
+    fig("block-size", """$d << EOD
+%s
+EOD
+set title "block size: mean step time and slot waste (median of %d runs)"
+set logscale x 2
+set xtics (8, 16, 32, 64)
+set xrange [6:80]
+set xlabel "block size (tokens)"
+set ylabel "mean step (ms)"
+set y2label "waste (%% of reserved slots)"
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:*]
+set grid
+set key top left
+plot $d using 1:2 axes x1y1 with linespoints lw 2 pt 7 lc rgb "#3366aa" title "mean step", \\
+     $d using 1:3 axes x1y2 with linespoints lw 2 pt 5 lc rgb "#aa3333" title "waste"
+""" % (d, js["runs"]))
+
+# ---- prefix -------------------------------------------------------------------------------------------
+js, cmd = load("prefix")
+if js:
+    on, off = cfg(js, "prefix cache on"), cfg(js, "prefix cache off")
+    md.append("## Prefix caching: a shared system prompt\n")
+    md.append("%d requests = one %d-token system prompt + 16..48 tokens of their own, %d output tokens each, all "
+              "queued at once.\n" % (on["requests"], js["system_prompt_len"], js["output_len"]))
+    cmdblock(cmd)
+    md.append("| prefix cache | prefill tokens computed | cache hit tokens | TTFT p50 | TTFT p99 | wall |")
+    md.append("|---|---:|---:|---:|---:|---:|")
+    for c in (on, off):
+        md.append("| %s | %d | %d | %.0f ms | %.0f ms | %.2f s |" % (
+            c["label"].replace("prefix cache ", ""), c["prompt_tokens_computed"], c["prefix_cache_hit_tokens"],
+            c["ttft_p50_ms"], c["ttft_p99_ms"], c["wall_s"]))
+    md.append("\noff ÷ on: **%.2f×** prefill tokens computed, **%.2f×** TTFT p50.\n" % (
+        js["ratio_prefill_off_on"], js["ratio_ttft_p50_off_on"]))
+    d = "\n".join('"%s" %g %g' % (c["label"].replace("prefix cache ", "cache "), c["prompt_tokens_computed"],
+                                  c["ttft_p50_ms"]) for c in (on, off))
+    fig("prefix", """$d << EOD
+%s
+EOD
+set multiplot layout 1,2 title "prefix caching (median of %d runs)"
+set style data histograms
+set style fill solid 0.7 border -1
+set boxwidth 0.6
+set grid ytics
+set yrange [0:*]
+unset key
+set title "prefill tokens computed"
+plot $d using 2:xtic(1) lc rgb "#3366aa"
+set title "TTFT p50 (ms)"
+plot $d using 3:xtic(1) lc rgb "#aa6633"
+unset multiplot
+""" % (d, js["runs"]))
+
+# ---- roofline -----------------------------------------------------------------------------------------
+roof = [(n, ) + load(n) for n in ("roofline", "roofline-f16", "roofline-q4k")]
+roof = [r for r in roof if r[1]]
+if roof:
+    md.append("## Roofline: decode at batch 1 vs the weight-streaming bound\n")
+    md.append("A decode step must read every weight but the embedding table once. Bound = those bytes ÷ host memory "
+              "copy bandwidth (a timed 256 MiB memcpy on one thread per core, counted as read + write). The public "
+              "API has no device copy, and lavapipe's device memory is host memory, so the memcpy is the CPU "
+              "device's proxy. Measured = ITL p50 of a single request.\n")
+    cmdblock(*[r[2] for r in roof])
+    md.append("| model | weights read per token | copy bandwidth | bound per token | measured per token | "
+              "measured ÷ bound |")
+    md.append("|---|---:|---:|---:|---:|---:|")
+    for name, js, cmd in roof:
+        md.append("| %s | %.1f MiB | %.2f GB/s | %.3f ms | %.2f ms | %.1f× |" % (
+            os.path.basename(js["model"]), js["decode_weight_bytes"] / 1048576.0, js["copy_gb_per_s"],
+            js["bound_ms"], js["decode_ms_per_token"], js["ratio_to_bound"]))
+    md.append("")
+
+# ---- findings: why a target is missed, from the numbers above -------------------------------------------
+mx, _ = load("mixed")
+cc, _ = load("concurrency")
+pf, _ = load("prefix")
+notes = []
+if mx and cc and mx["ratio_tokens_per_s"] < 2:
+    pts = {c["max_num_seqs"]: c["output_tokens_per_s"] for c in cc["configs"]}
+    ct = cfg(mx, "contiguous")["peak_concurrent_seqs"]
+    lo = pts.get(int(ct)) or pts.get(min(pts, key=lambda k: abs(k - ct)))
+    hi = max(pts.values())
+    notes.append(
+        "**Output tokens/s, paged vs contiguous.** Paging multiplies the running sequences, but on this device "
+        "throughput only grows with the batch until the two CPU cores are saturated: in *concurrency* the best "
+        "point is %.1f tokens/s against %.1f at %d sequences (the contiguous peak), a ceiling of %.2f× for any "
+        "scheduler; the mixed workload adds prefill (below), which batching does not speed up. On a GPU, where a "
+        "decode step costs about the same for 1 or 64 sequences, the same concurrency gain turns into throughput."
+        % (hi, lo, ct, hi / lo if lo else 0))
+if pf:
+    off = cfg(pf, "prefix cache off")
+    per = off["wall_s"] / max(off["prompt_tokens_computed"], 1) * 1e3
+    notes.append(
+        "**Prefill is the engine's slow part here** (reported to the lead): with the prefix cache off, prefill runs "
+        "at about %.1f ms per prompt token on the small model (wall ÷ prompt tokens computed, *prefix*), slower per "
+        "token than batched decode, and a prompt's cost grows quadratically with its length. "
+        "`shaders/paged_attn.comp` gives each (query row, head) a 64-lane workgroup with two shared-memory tree "
+        "reductions (12 barriers) per 64 keys; on lavapipe a barrier is expensive, so prefill rows, which each "
+        "visit hundreds of keys, pay that many times. The matmul already avoids barriers on CPU devices (one row "
+        "per invocation); attention could do the same." % per)
+if notes:
+    md.append("## Findings\n")
+    md.extend(n + "\n" for n in notes)
+
+# ---- targets ------------------------------------------------------------------------------------------
+md.insert(6, "## Targets\n\n| target | result | measured |\n|---|---|---|\n" + "\n".join(
+    "| %s | %s | %s |" % (t, verdict(ok), m) for t, ok, m in targets) + "\n")
+
+with open(a.out, "w") as f:
+    f.write("\n".join(md) + "\n")
+for name, script in gp:
+    with open(os.path.join(a.data, name + ".gp"), "w") as f:
+        f.write(script)
