@@ -1,5 +1,6 @@
 /* cmd_bench.c — `pagedvk bench kernels [--json] [--quick] [--runs N]`: each model kernel timed on
- * the device (pagedvk_bench_kernels), next to the device's copy bandwidth. */
+ * the device (pagedvk_bench_kernels), next to the device's copy bandwidth; every other
+ * `pagedvk bench SCENARIO` is an end-to-end scenario of bench_scenarios.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,8 @@
 #include "cli.h"
 
 static void usage(void) {
-  printf("usage: pagedvk bench kernels [--json] [--quick] [--runs N]\n\n"
+  printf("usage: pagedvk bench kernels [--json] [--quick] [--runs N]\n"
+         "       pagedvk bench SCENARIO --help   (mixed, concurrency, sharing, block-size, prefix, roofline, demo)\n\n"
          "Times each model kernel on the chosen device (PAGEDVK_DEVICE=index|name) with timestamp\n"
          "queries: matmul for every weight type at 2048x2048 (decode M=1, prefill M=64), paged\n"
          "attention decode at contexts 512 and 2048 for block sizes 8/16/32/64, rope_kv and rmsnorm.\n"
@@ -26,7 +28,7 @@ int cmd_bench(int argc, char **argv) {
     usage();
     return argc < 2 ? 1 : 0;
   }
-  if (strcmp(argv[1], "kernels")) return cli_fail("bench: unknown benchmark '%s' (see --help)", argv[1]);
+  if (strcmp(argv[1], "kernels")) return cmd_bench_scenario(argc - 1, argv + 1);
   char options[256] = "";
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];

@@ -10,16 +10,11 @@ typedef struct {
   const char *help;
 } command;
 
-/* Temporary (branch bench): `pagedvk bench SCENARIO ...` → cmd_bench_scenario with argv[0] = SCENARIO. */
-static int cmd_bench(int argc, char **argv) { return cmd_bench_scenario(argc - 1, argv + 1); }
-
 static const command COMMANDS[] = {
-    {"bench", cmd_bench, "benchmarks: `bench kernels` times each model kernel on the device"},
+    {"bench", cmd_bench, "benchmarks: kernels, mixed, concurrency, sharing, block-size, prefix, roofline, demo"},
     {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
     {"run", cmd_run, "generate text from a prompt or a file of prompts (Vulkan engine or --reference)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},
-    /* Temporary row (branch bench): the lead merges it with `bench kernels` into one command. */
-    {"bench", cmd_bench, "benchmark scenarios: mixed, concurrency, sharing, block-size, prefix, roofline, demo"},
 };
 
 static void usage(FILE *out) {
