@@ -40,7 +40,13 @@
 // WT[] of R32_UINT: lavapipe turns texelFetch into vector gathers but storage-buffer loads into a
 // loop over lanes, so the texel path is several times faster there; GPUs read both well.
 #ifdef WEIGHTS_TEXEL
-#define WLOAD(wb, i) texelFetch(WT[wb], int(i)).x
+// WT[] views are RGBA32_UINT: one fetch gives 16 bytes. Whole-unit paths below fetch uvec4s
+// (their rows are 16-byte aligned; the host checks); the others pick a word out of a fetch.
+// WT is indexed with constants only (wb is 0 or 1, WT_COUNT the array's length): indexing an
+// array of texel buffers with a variable needs a device feature.
+#define WFETCH(wb, t) ((wb) == 0u ? texelFetch(WT[0], int(t)) : texelFetch(WT[WT_COUNT - 1], int(t)))
+#define WLOAD(wb, i) WFETCH(wb, (i) >> 2)[(i) & 3u]
+#define WLOAD4(wb, i4) WFETCH(wb, i4)
 #else
 #define WLOAD(wb, i) WB[wb].d[i]
 #endif
@@ -66,8 +72,77 @@ void scale_min_k4(uint wb, uint sb, uint j, out float sc, out float mn) {
   }
 }
 
+#ifdef WEIGHTS_TEXEL
+// Byte k (0..11) of the 12 packed scale bytes held in words s[0..2].
+uint scale_byte(uvec3 s, uint k) { return (s[k >> 2] >> (8u * (k & 3u))) & 0xffu; }
+
+void scale_min_k4_words(uvec3 s, uint j, out float sc, out float mn) {
+  if (j < 4u) {
+    sc = float(scale_byte(s, j) & 63u);
+    mn = float(scale_byte(s, j + 4u) & 63u);
+  } else {
+    sc = float((scale_byte(s, j + 4u) & 0xfu) | ((scale_byte(s, j - 4u) >> 6) << 4));
+    mn = float((scale_byte(s, j + 4u) >> 4) | ((scale_byte(s, j) >> 6) << 4));
+  }
+}
+#endif
+
 void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
+#if defined(WEIGHTS_TEXEL) && (WTYPE == WT_F32 || WTYPE == WT_F16 || WTYPE == WT_BF16)
 #if WTYPE == WT_F32
+  uint w4 = (row_byte >> 4) + u * 8u;
+  [[unroll]] for (uint i = 0u; i < 8u; i++) {
+    uvec4 q = WLOAD4(wb, w4 + i);
+    v[4u * i] = uintBitsToFloat(q.x);
+    v[4u * i + 1u] = uintBitsToFloat(q.y);
+    v[4u * i + 2u] = uintBitsToFloat(q.z);
+    v[4u * i + 3u] = uintBitsToFloat(q.w);
+  }
+#else
+  uint w4 = (row_byte >> 4) + u * 4u;
+  [[unroll]] for (uint i = 0u; i < 4u; i++) {
+    uvec4 q = WLOAD4(wb, w4 + i);
+    [[unroll]] for (uint c = 0u; c < 4u; c++) {
+#if WTYPE == WT_F16
+      vec2 h = unpackHalf2x16(q[c]);
+#else
+      vec2 h = vec2(uintBitsToFloat(q[c] << 16), uintBitsToFloat(q[c] & 0xffff0000u));
+#endif
+      v[8u * i + 2u * c] = h.x;
+      v[8u * i + 2u * c + 1u] = h.y;
+    }
+  }
+#endif
+#elif defined(WEIGHTS_TEXEL) && (WTYPE == WT_Q4_K || WTYPE == WT_Q5_K)
+#if WTYPE == WT_Q4_K
+  const uint BLOCK = 144u, QS = 16u;
+#else
+  const uint BLOCK = 176u, QS = 48u;
+#endif
+  uint b = row_byte + (u >> 3) * BLOCK;   // 16-byte aligned: BLOCK is a multiple of 16
+  uint j = u & 7u;
+  uvec4 head = WLOAD4(wb, b >> 4);         // d, dmin, 12 scale bytes
+  vec2 dm = unpackHalf2x16(head.x);
+  float sc, mn;
+  scale_min_k4_words(head.yzw, j, sc, mn);
+  float d = dm.x * sc, m = dm.y * mn;
+  uint shift = (j & 1u) * 4u;
+  uint q4 = (b + QS + (j >> 1) * 32u) >> 4;
+  uvec4 qa = WLOAD4(wb, q4), qb = WLOAD4(wb, q4 + 1u);
+#if WTYPE == WT_Q5_K
+  uvec4 ha = WLOAD4(wb, (b + 16u) >> 4), hb = WLOAD4(wb, ((b + 16u) >> 4) + 1u);
+#endif
+  [[unroll]] for (uint i = 0u; i < 8u; i++) {
+    uint w = ((i < 4u ? qa[i] : qb[i - 4u]) >> shift) & 0x0f0f0f0fu;
+#if WTYPE == WT_Q5_K
+    w |= (((i < 4u ? ha[i] : hb[i - 4u]) >> j) & 0x01010101u) << 4;
+#endif
+    v[4u * i] = float(w & 0xffu) * d - m;
+    v[4u * i + 1u] = float((w >> 8) & 0xffu) * d - m;
+    v[4u * i + 2u] = float((w >> 16) & 0xffu) * d - m;
+    v[4u * i + 3u] = float(w >> 24) * d - m;
+  }
+#elif WTYPE == WT_F32
   uint w0 = (row_byte >> 2) + u * 32u;
   for (uint i = 0u; i < 32u; i++) v[i] = uintBitsToFloat(WLOAD(wb, w0 + i));
 #elif WTYPE == WT_F16

@@ -2,12 +2,14 @@
 // embed.comp — Y[row] = token_embd[TOKENS[row].token], dequantized (type WTYPE). One workgroup
 // per token row; each invocation dequantizes 32-element units of the embedding row.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
 #ifdef WEIGHTS_TEXEL
 layout(binding = 0) uniform usamplerBuffer WT[1];
+#define WT_COUNT 1
 #else
 layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[1];
 #endif

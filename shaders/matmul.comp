@@ -30,6 +30,7 @@ layout(local_size_x_id = 0) in;
 // WB[0] = W, WB[1] = W2 (the up projection) with SWIGLU.
 #ifdef WEIGHTS_TEXEL
 layout(binding = 0) uniform usamplerBuffer WT[NWB];
+#define WT_COUNT NWB
 #else
 layout(std430, binding = 0) readonly buffer WeightBuf { uint d[]; } WB[NWB];
 #endif

@@ -1,16 +1,15 @@
 #version 450
 // paged_attn_lanes.comp — the same causal paged attention as paged_attn.comp, shaped for devices
-// whose invocations are SIMD lanes of a CPU core (lavapipe): one subgroup per (query row, head
-// [, partition]); every lane walks its own keys (j = lane, lane + WG, ...) with a private online
-// softmax (running max m, sum l, output acc), and the lanes are merged at the end with subgroup
-// reductions. No shared memory and no barriers; queries, block tables and K/V are read through
-// uniform texel buffers, which that driver vectorizes (its storage-buffer loads go lane by lane).
-// Chosen only for CPU devices with subgroup arithmetic and WG == the subgroup size.
+// whose invocations are SIMD lanes of a CPU core (lavapipe): one small workgroup per (query row,
+// head [, partition]); every lane walks its own keys (j = lane, lane + WG, ...) with a private
+// online softmax (running max m, sum l, output acc), and the lanes are merged once at the end
+// through shared memory, after a single barrier (the per-key work has none). Queries, block tables
+// and K/V are read through uniform texel buffers, which that driver vectorizes (its storage-buffer
+// loads go lane by lane). Chosen for CPU devices; WG is their SIMD width.
 #extension GL_GOOGLE_include_directive : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
-layout(constant_id = 0) const uint WG = 8;               // == subgroup size
+layout(constant_id = 0) const uint WG = 8;               // lanes per workgroup
 layout(constant_id = 1) const uint MAX_HEAD_DIM = 64;    // head_dim rounded up (multiple of 4)
 layout(local_size_x_id = 0) in;
 
@@ -32,6 +31,8 @@ layout(push_constant) uniform Params {
   uint part_len;
   float scale;
 } p;
+
+shared float sh_m[WG], sh_l[WG], sh_acc[WG * MAX_HEAD_DIM];
 
 uint kv_word(uint buf, uint w) {
   switch (buf) {
@@ -57,7 +58,7 @@ vec2 kv_pair(uint buf, uint e) {
 
 void main() {
   const uint row = gl_WorkGroupID.x, h = gl_WorkGroupID.y, part = gl_WorkGroupID.z;
-  const uint lane = gl_SubgroupInvocationID;
+  const uint lane = gl_LocalInvocationID.x;
   if (row >= p.rows) return;
   const TokenInfo t = TOKENS[row];
   const uint kvh = h / (p.n_head / p.n_kv_head);
@@ -100,19 +101,24 @@ void main() {
     if (k_end == n_keys) break;   // (with parts == 1, part_len is ~0u: the step would wrap)
   }
 
-  // Merge the lanes: M = max m, each lane's share scaled by e^(m - M).
-  const float M = subgroupMax(m);
-  const float f = m == -1.0 / 0.0 ? 0.0 : exp(m - M);
-  const float L = subgroupAdd(l * f);
+  // Merge the lanes: M = max m, each lane's share scaled by e^(m - M); lane i finishes dims i, i+WG..
+  sh_m[lane] = m;
+  sh_l[lane] = l;
+  [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d++) sh_acc[d * WG + lane] = acc[d];
+  barrier();
+  float M = -1.0 / 0.0;
+  for (uint i = 0u; i < WG; i++) M = max(M, sh_m[i]);
+  float L = 0.0;
+  for (uint i = 0u; i < WG; i++)
+    if (sh_l[i] > 0.0) L += sh_l[i] * exp(sh_m[i] - M);
   const uint out_base = row * p.o_stride + h * hd;
   const uint part_base = ((row * p.n_head + h) * p.parts + part) * (hd + 2u);
-  [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d++) {
-    if (d >= hd) break;
-    const float a = subgroupAdd(acc[d] * f);
-    if (lane == d % WG) {
-      if (p.parts == 1u) OB[out_base + d] = L > 0.0 ? a / L : 0.0;
-      else PART[part_base + d] = a;
-    }
+  for (uint d = lane; d < hd; d += WG) {
+    float a = 0.0;
+    for (uint i = 0u; i < WG; i++)
+      if (sh_l[i] > 0.0) a += sh_acc[d * WG + i] * exp(sh_m[i] - M);
+    if (p.parts == 1u) OB[out_base + d] = L > 0.0 ? a / L : 0.0;
+    else PART[part_base + d] = a;
   }
   if (p.parts > 1u && lane == 0u) {
     PART[part_base + hd] = M;

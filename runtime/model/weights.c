@@ -116,7 +116,7 @@ static int create_arenas(pv_dev_model *m, pv_vk_context *ctx, const plan *p, pv_
   if (!m->arenas || !m->arena_texels) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
   for (uint32_t a = 0; a < p->n_arenas; a++) {
     int rc = pv_vk_buffer_create(ctx, &m->arenas[a], pv_align_up(p->arena_used[a], 16), PV_MEM_DEVICE, err);
-    if (!rc) rc = pv_vk_texel_view_create(ctx, &m->arenas[a], VK_FORMAT_R32_UINT, 0, m->arenas[a].size,
+    if (!rc) rc = pv_vk_texel_view_create(ctx, &m->arenas[a], VK_FORMAT_R32G32B32A32_UINT, 0, m->arenas[a].size,
                                           &m->arena_texels[a], err);
     if (rc) return rc;
     m->n_arenas = a + 1;
@@ -137,7 +137,7 @@ int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, p
     rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
   p.arena_cap = ctx->caps.max_storage_buffer_range < ctx->caps.max_allocation_size ? ctx->caps.max_storage_buffer_range
                                                                                    : ctx->caps.max_allocation_size;
-  if (p.arena_cap > ctx->caps.max_texel_elements * 4) p.arena_cap = ctx->caps.max_texel_elements * 4;
+  if (p.arena_cap > ctx->caps.max_texel_elements * 16) p.arena_cap = ctx->caps.max_texel_elements * 16;
   p.arena_cap = p.arena_cap / ARENA_ALIGN * ARENA_ALIGN;
   if (!rc) rc = plan_model(&p, m, &mt, err);
   if (!rc) rc = create_arenas(m, ctx, &p, err);

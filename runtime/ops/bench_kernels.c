@@ -174,7 +174,7 @@ static int bench_matmul(bench *b, pv_error *err) {
     pv_op_weight ow = {.buf = &w, .offset = 0, .type = types[ti], .k = K, .n = N};
     /* texel views as the engine makes them (used where the ops choose the texel path) */
     VkBufferView xt = VK_NULL_HANDLE;
-    if (!rc) rc = pv_vk_texel_view_create(b->ctx, &w, VK_FORMAT_R32_UINT, 0, w.size, &ow.texel, err);
+    if (!rc) rc = pv_vk_texel_view_create(b->ctx, &w, VK_FORMAT_R32G32B32A32_UINT, 0, w.size, &ow.texel, err);
     if (!rc) rc = pv_vk_texel_view_create(b->ctx, &x, VK_FORMAT_R32G32B32A32_SFLOAT, 0, x.size, &xt, err);
     for (size_t mi = 0; mi < PV_ARRAY_LEN(ms) && !rc; mi++) {
       if (ms[mi] > max_m) continue;

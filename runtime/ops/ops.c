@@ -141,7 +141,17 @@ static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const
 }
 
 /* The view of a weight: its texel view when the texel path is on and the weight has one. */
-static bool use_texel(const pv_ops *ops, const pv_op_weight *w) { return ops->weights_texel && w->texel; }
+
+/* Whether to read this weight through its texel view (whole-texel paths need 16-byte rows). */
+static bool use_texel(const pv_ops *ops, const pv_op_weight *w) {
+  if (!ops->weights_texel || !w->texel || w->offset % 16) return false;
+  /* the view covers whole 16-byte texels of the buffer: the weight must end within them */
+  if (w->offset + type_row_bytes(w->type, w->k) * w->n > w->buf->size / 16 * 16) return false;
+  /* the float types read whole 16-byte texels per row: rows must be multiples of 16 bytes */
+  if (w->type == 0) return w->k % 4 == 0;
+  if (w->type == 1 || w->type == 30) return w->k % 8 == 0;
+  return true;
+}
 
 static pv_vk_view weight_view(const pv_ops *ops, const pv_op_weight *w) {
   pv_vk_view v = pv_view(w->buf);
@@ -251,13 +261,19 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
 }
 
-/* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices with subgroup arithmetic, when
+/* Lanes of paged_attn_lanes.comp's workgroups: the device's SIMD width (its subgroup size), 8 if unknown. */
+static uint32_t lanes_per_group(const pv_vk_caps *c) {
+  uint32_t n = c->subgroup_size >= 4 && c->subgroup_size <= 64 ? c->subgroup_size : 8;
+  return n <= c->max_workgroup_invocations ? n : c->max_workgroup_invocations;
+}
+
+/* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices, when
  * every input it reads through texel buffers has a view. PAGEDVK_ATTN=lanes|groups overrides. */
 static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   const pv_vk_caps *c = &ops->ctx->caps;
-  bool can = pv_caps_subgroup(c, VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) && c->subgroup_size >= 4 &&
-             c->subgroup_size <= c->max_workgroup_invocations && a->q.texel && a->block_tables.texel &&
-             a->pool->texels[0] && a->q_stride % 4 == 0 && a->head_dim % 4 == 0;
+  const uint32_t lanes = lanes_per_group(c);
+  bool can = a->q.texel && a->block_tables.texel && a->pool->texels[0] && a->q_stride % 4 == 0 &&
+             a->head_dim % 4 == 0 && (uint64_t)lanes * ((a->head_dim + 31) / 32 * 32 + 2) * 4 <= c->max_shared_memory;
   const char *env = getenv("PAGEDVK_ATTN");
   bool want = env ? !strcmp(env, "lanes") : c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   return can && want;
@@ -318,8 +334,8 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
   pool_views(pool, views + 5);
   if (lanes) {
-    /* one subgroup per (row, head, part); keys per lane, merged with subgroup reductions */
-    const uint32_t lspec[] = {ops->ctx->caps.subgroup_size, (a->head_dim + 3) / 4 * 4};
+    /* one small workgroup per (row, head, part); keys per lane, merged once through shared memory */
+    const uint32_t lspec[] = {lanes_per_group(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32};
     p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 6,
                         (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 2, err);
     views[0].texel = a->q.texel;

@@ -20,7 +20,7 @@ typedef struct pv_op_weight {
   uint64_t offset;
   uint32_t type;
   uint32_t k, n;
-  VkBufferView texel; /* optional R32_UINT view of the whole buffer: read through texelFetch */
+  VkBufferView texel; /* optional RGBA32_UINT view of the whole buffer: read through texelFetch */
 } pv_op_weight;
 
 /* The paged KV pool as the kernels see it (see shaders/kv_pool.glsl). */

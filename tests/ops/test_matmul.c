@@ -96,6 +96,9 @@ static void ref_dot(const float *x, const float *w, uint32_t k, double *dot, dou
 
 static double silu_d(double x) { return x / (1.0 + exp(-x)); }
 
+/* With g_texel the weights and inputs also get texel views (the path CPU devices take). */
+static bool g_texel;
+
 static void check_matmul(pv_test_vk *t, pv_ops *ops, const mm_case *c) {
   pv_error err = {0};
   const uint32_t k = c->k, n = c->n, m = c->m;
@@ -127,6 +130,14 @@ static void check_matmul(pv_test_vk *t, pv_ops *ops, const mm_case *c) {
   pv_op_matmul_args a = {.w = &ow, .w_up = c->swiglu ? &oup : NULL, .x = pv_view(&bx), .y = pv_view(&by),
                          .bias = c->bias ? pv_view(&bb) : (pv_vk_view){0}, .m = m, .x_stride = x_stride,
                          .y_stride = y_stride, .accumulate = c->accumulate};
+  VkBufferView xt = VK_NULL_HANDLE;
+  if (g_texel) {
+    PV_ASSERT_OK(pv_vk_texel_view_create(t->ctx, &bw, VK_FORMAT_R32G32B32A32_UINT, 0, bw.size / 16 * 16, &ow.texel, &err), err);
+    if (c->swiglu)
+      PV_ASSERT_OK(pv_vk_texel_view_create(t->ctx, &bup, VK_FORMAT_R32G32B32A32_UINT, 0, bup.size / 16 * 16, &oup.texel, &err), err);
+    PV_ASSERT_OK(pv_vk_texel_view_create(t->ctx, &bx, VK_FORMAT_R32G32B32A32_SFLOAT, 0, bx.size / 16 * 16, &xt, &err), err);
+    a.x.texel = xt;
+  }
   PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
   PV_ASSERT_OK(pv_op_matmul(ops, &t->cmd, &a, &err), err);
   test_run(t);
@@ -160,6 +171,9 @@ static void check_matmul(pv_test_vk *t, pv_ops *ops, const mm_case *c) {
                  c->swiglu ? " swiglu" : "", ops->mm_rows, ops->mm_ntok, r, j, y[at], want, tol);
     }
   }
+  pv_vk_texel_view_destroy(t->ctx, xt);
+  pv_vk_texel_view_destroy(t->ctx, ow.texel);
+  pv_vk_texel_view_destroy(t->ctx, oup.texel);
   pv_vk_buffer_destroy(t->ctx, &bb);
   pv_vk_buffer_destroy(t->ctx, &by);
   pv_vk_buffer_destroy(t->ctx, &bx);
@@ -181,8 +195,8 @@ static void run_types(pv_test_vk *t, pv_ops *ops, bool swiglu) {
         /* SwiGLU: decode (one token per workgroup) at the small K, 17 tokens at the large K */
         if (swiglu && MS[mi] != (ki ? 17u : 1u)) continue;
         mm_case c = {.type = type, .k = ks[ki], .n = ki ? 13u : N_ROWS, .m = MS[mi], .swiglu = swiglu,
-                     .bias = !swiglu && (mi & 1), .accumulate = (mi >= 2), .w_offset = (mi & 1) ? 12u : 0u,
-                     .up_offset = (mi & 1) ? 0u : 20u};
+                     .bias = !swiglu && (mi & 1), .accumulate = (mi >= 2),
+                     .w_offset = (mi & 1) ? (g_texel ? 16u : 12u) : 0u, .up_offset = (mi & 1) ? 0u : (g_texel ? 32u : 20u)};
         check_matmul(t, ops, &c);
       }
   }
@@ -201,6 +215,19 @@ static void test_matmul_swiglu_types(void **state) {
   pv_ops ops;
   test_ops_init(t, &ops);
   run_types(t, &ops, true);
+  pv_ops_destroy(&ops);
+}
+
+/* The same through texel views (weights RGBA32_UINT, inputs RGBA32F): what CPU devices run. */
+static void test_matmul_texel_types(void **state) {
+  pv_test_vk *t = *state;
+  pv_ops ops;
+  test_ops_init(t, &ops);
+  ops.weights_texel = true;
+  g_texel = true;
+  run_types(t, &ops, false);
+  run_types(t, &ops, true);
+  g_texel = false;
   pv_ops_destroy(&ops);
 }
 
@@ -297,6 +324,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_matmul_types, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_swiglu_types, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_matmul_texel_types, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_shapes, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_fold_z, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_rejects, pv_test_vk_check),
