@@ -177,8 +177,10 @@ void pv_engine_apply_aborts(pagedvk_engine *e) {
   uint32_t n = e->n_aborts;
   uint64_t ids[64];
   if (n > 64) n = 64;
-  memcpy(ids, e->aborts, n * sizeof *ids);
-  memmove(e->aborts, e->aborts + n, (e->n_aborts - n) * sizeof *ids);
+  if (n) { /* e->aborts is NULL until the first abort: no memcpy from NULL, even of 0 bytes */
+    memcpy(ids, e->aborts, n * sizeof *ids);
+    memmove(e->aborts, e->aborts + n, (e->n_aborts - n) * sizeof *ids);
+  }
   e->n_aborts -= n;
   pthread_mutex_unlock(&e->lock);
   for (uint32_t i = 0; i < n; i++)
