@@ -19,6 +19,8 @@ PACKAGES=(
   curl
   # benchmark plots; aarch64 cross-build and its test runner
   gnuplot-nox gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # aarch64 libraries for the cross-build (Debian multiarch; the Vulkan headers are shared)
+  libpcre2-dev:arm64 libxxhash-dev:arm64 libcjson-dev:arm64 libcmocka-dev:arm64 libmicrohttpd-dev:arm64
 )
 
 missing=()
@@ -45,6 +47,16 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages named pkg:arch need that architecture known to dpkg before apt-get update reads its lists.
+for p in "${missing[@]}"; do
+  case "$p" in
+    *:*) arch=${p##*:}
+         if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+           echo "deps: adding dpkg architecture $arch"
+           $SUDO dpkg --add-architecture "$arch"
+         fi ;;
+  esac
+done
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"

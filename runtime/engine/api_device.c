@@ -1,11 +1,16 @@
 /*
  * api_device.c — pagedvk_print_devices: the device listing and capability record behind
  * `pagedvk info`. Creates a context exactly as the engine would (same selection and clamps), prints,
- * and destroys it.
+ * and destroys it. The kernel section shows what the engine would choose from the effective caps:
+ * the memory path, the workgroup shapes of pv_ops and the feature variant of every shader that has
+ * fallbacks (no pipeline is built).
  */
 #include <stdio.h>
+#include <string.h>
 
+#include "ops/ops.h"
 #include "vk/vk_device.h"
+#include "vk/vk_pipeline.h"
 
 static void print_u64(FILE *out, const char *name, uint64_t eff, uint64_t dev) {
   fprintf(out, "  %-34s %llu", name, (unsigned long long)eff);
@@ -110,6 +115,57 @@ static void print_memory(FILE *out, const VkPhysicalDeviceMemoryProperties *m) {
   }
 }
 
+/* Base names of the shaders that have feature variants (name_nosg, name_nofp16, name_nos16, ...). */
+static bool is_variant_base(const char *name, char *base, size_t size) {
+  static const char *const SUFFIXES[] = {"_nosg", "_nofp16", "_nos16"};
+  const char *cut = NULL;
+  for (size_t i = 0; i < PV_ARRAY_LEN(SUFFIXES); i++) {
+    const char *p = strstr(name, SUFFIXES[i]);
+    if (p && (!cut || p < cut)) cut = p;
+  }
+  if (!cut || (size_t)(cut - name) >= size) return false;
+  memcpy(base, name, (size_t)(cut - name));
+  base[cut - name] = 0;
+  return true;
+}
+
+static void print_kernels(FILE *out, pv_vk_context *ctx) {
+  const pv_vk_caps *c = &ctx->caps;
+  fprintf(out, "\nkernels (chosen from the effective capabilities):\n");
+  fprintf(out, "  %-34s %s\n", "memory path",
+          c->unified_memory ? "unified: weights, KV pool, activations mapped and written in place"
+                            : "staging: weights uploaded through staging buffers; KV pool device-only");
+  fprintf(out, "  %-34s %s\n", "step inputs", "host-visible buffers, written in place each step");
+  fprintf(out, "  %-34s %s\n", "KV and f16 weights", "32-bit words, halves unpacked in the shader (no 16-bit storage)");
+  pv_ops ops;
+  pv_error e = {0};
+  if (pv_ops_init(&ops, ctx, &e) == PAGEDVK_OK) {
+    fprintf(out, "  %-34s %u invocations\n", "row kernels workgroup", ops.wg);
+    if (ops.mm_row_per_invocation)
+      fprintf(out, "  %-34s one output row per invocation (PAGEDVK_MATMUL=coop for cooperative)\n", "matmul");
+    else
+      fprintf(out, "  %-34s cooperative: %u rows x %u tokens per workgroup of %u\n", "matmul", ops.mm_rows, ops.mm_ntok,
+              ops.wg);
+    pv_ops_destroy(&ops);
+  } else {
+    fprintf(out, "  %-34s unusable: %s\n", "kernels", e.msg);
+  }
+  char seen[16][64];
+  uint32_t n_seen = 0;
+  for (const pv_shader_blob *b = pv_shader_blobs; b->name && n_seen < PV_ARRAY_LEN(seen); b++) {
+    char base[64];
+    if (!is_variant_base(b->name, base, sizeof base)) continue;
+    bool dup = false;
+    for (uint32_t i = 0; i < n_seen && !dup; i++) dup = !strcmp(seen[i], base);
+    if (dup) continue;
+    snprintf(seen[n_seen++], sizeof seen[0], "%s", base);
+    const char *chosen = pv_vk_shader_variant(c, base);
+    char label[80];
+    snprintf(label, sizeof label, "shader %s", base);
+    fprintf(out, "  %-34s %s\n", label, chosen ? chosen : "(none fits this device)");
+  }
+}
+
 int pagedvk_print_devices(FILE *out, char *err, size_t err_size) {
   pv_error e = {0};
   pv_vk_context *ctx = NULL;
@@ -123,6 +179,7 @@ int pagedvk_print_devices(FILE *out, char *err, size_t err_size) {
   print_features(out, &ctx->caps, &ctx->device_caps);
   print_limits(out, &ctx->caps, &ctx->device_caps);
   print_memory(out, &ctx->caps.memory);
+  print_kernels(out, ctx);
   pv_vk_context_destroy(ctx);
   return PAGEDVK_OK;
 }

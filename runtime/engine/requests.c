@@ -80,6 +80,14 @@ int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const
 
 static int request_init(pagedvk_engine *e, pv_request *r, const int32_t *prompt, size_t n, pv_error *err) {
   int rc = copy_params(r, err);
+  /* The token list holds the prompt and every token the request may generate: no growth per step. */
+  uint64_t want = (uint64_t)n + (r->sp.max_tokens ? r->sp.max_tokens : e->opt.max_model_len) + 1;
+  if (want > e->opt.max_model_len + 1ull) want = e->opt.max_model_len + 1ull;
+  if (!rc && want > n && !r->seqs[0].tokens) {
+    r->seqs[0].tokens = malloc(want * sizeof *r->seqs[0].tokens);
+    if (!r->seqs[0].tokens) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: out of memory");
+    r->seqs[0].cap = (uint32_t)want;
+  }
   for (size_t i = 0; i < n && !rc; i++) {
     if (prompt[i] < 0 || (uint32_t)prompt[i] >= e->hp.n_vocab)
       return pv_fail(err, PAGEDVK_ERR_INVALID, "prompt token %zu is %d, outside the vocabulary (%u)", i, prompt[i],

@@ -134,7 +134,7 @@ void pv_detok_init(pv_detok *d, const pv_tokenizer *tok, unsigned flags) {
 }
 
 int pv_detok_feed(pv_detok *d, int32_t id, const char **text, size_t *len, pv_error *err) {
-  strbuf raw = {0}, out = {d->out, 0, d->cap_out};
+  strbuf raw = {d->raw, 0, d->cap_raw}, out = {d->out, 0, d->cap_out};
   int rc = sb_put(&raw, d->pend, d->n_pend);
   if (!rc) rc = token_text(d->tok, d->flags, &d->strip_pending, id, &raw);
   size_t held = 0;
@@ -143,7 +143,8 @@ int pv_detok_feed(pv_detok *d, int32_t id, const char **text, size_t *len, pv_er
     memcpy(d->pend, raw.p + raw.n - held, held);
     d->n_pend = held;
   }
-  free(raw.p);
+  d->raw = raw.p;
+  d->cap_raw = raw.cap;
   d->out = out.p;
   d->cap_out = out.cap;
   d->n_out = rc ? 0 : out.n;
@@ -169,6 +170,7 @@ int pv_detok_flush(pv_detok *d, const char **text, size_t *len, pv_error *err) {
 
 void pv_detok_free(pv_detok *d) {
   free(d->out);
+  free(d->raw);
   memset(d, 0, sizeof *d);
 }
 

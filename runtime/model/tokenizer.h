@@ -143,6 +143,8 @@ typedef struct pv_detok {
   size_t n_pend;
   char *out;                /* last call's text, NUL-terminated */
   size_t n_out, cap_out;
+  char *raw;                /* scratch of pv_detok_feed, kept so a feed allocates only to grow */
+  size_t cap_raw;
 } pv_detok;
 
 void pv_detok_init(pv_detok *d, const pv_tokenizer *tok, unsigned flags);

@@ -152,6 +152,7 @@ static int staged_transfer(pv_vk_context *ctx, const pv_vk_buffer *buf, VkDevice
   }
   pthread_mutex_unlock(&ctx->transfer_lock);
   pv_vk_buffer_destroy(ctx, &staging);
+  if (!rc) atomic_fetch_add(to_gpu ? &ctx->staged_upload_bytes : &ctx->staged_download_bytes, size);
   return rc;
 }
 

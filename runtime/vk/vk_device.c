@@ -493,6 +493,8 @@ int pv_vk_context_create(pv_vk_context **out, const pv_vk_options *opts, pv_erro
   pthread_mutex_init(&ctx->queue_lock, NULL);
   pthread_mutex_init(&ctx->transfer_lock, NULL);
   atomic_init(&ctx->validation_messages, 0);
+  atomic_init(&ctx->staged_upload_bytes, 0);
+  atomic_init(&ctx->staged_download_bytes, 0);
   ctx->validation_counter = (opts && opts->validation_counter) ? opts->validation_counter : &ctx->validation_messages;
   ctx->validation = eff.validation;
   int rc = create_parts(ctx, &eff, err);

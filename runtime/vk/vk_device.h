@@ -153,6 +153,8 @@ typedef struct pv_vk_context {
 
   pthread_mutex_t queue_lock;
   pthread_mutex_t transfer_lock;
+  /* Bytes that went through a staging buffer (vk_buffer.c); 0 while everything is written in place. */
+  atomic_uint_fast64_t staged_upload_bytes, staged_download_bytes;
   atomic_uint validation_messages;
   atomic_uint *validation_counter; /* &validation_messages or the caller's */
 } pv_vk_context;

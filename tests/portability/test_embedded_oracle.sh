@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The CLI under the embedded profile: `pagedvk info` shows the clamped limits and the chosen shader
+# variants, and the engine's greedy output equals the oracle with a KV pool of 160 MiB (three
+# buffers of the profile's 64 MiB range). Usage: test_embedded_oracle.sh BUILD_DIR SHARED_DIR
+set -euo pipefail
+build=$1
+shared=$2
+export PAGEDVK_PROFILE=embedded
+pagedvk="$build/pagedvk"
+
+info=$("$pagedvk" info)
+fail() { echo "FAIL: $*"; echo "$info"; exit 1; }
+grep -Eq '^  clamps \(profile\) +embedded' <<<"$info" || fail "profile not shown"
+grep -Eq '^  maxStorageBufferRange +67108864( |$)' <<<"$info" || fail "clamped maxStorageBufferRange not shown"
+grep -Eq '^  maxMemoryAllocationSize +268435456( |$)' <<<"$info" || fail "clamped maxMemoryAllocationSize not shown"
+grep -Eq '^  maxComputeSharedMemorySize +16384( |$)' <<<"$info" || fail "clamped shared memory not shown"
+grep -Eq '^  16-bit storage +no' <<<"$info" || fail "16-bit storage not clamped"
+grep -Eq '^  subgroup ops \(compute\) +none' <<<"$info" || fail "subgroups not clamped"
+grep -Eq '^  shader reduce_sum +reduce_sum_nosg$' <<<"$info" || fail "the no-subgroup variant is not the one shown"
+grep -Eq '^  memory path +' <<<"$info" || fail "memory path not shown"
+
+[ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
+# Tokenization does not depend on the device: the generation cases only (a few seconds).
+"$shared/tools/check-oracle" "$pagedvk" --engine --skip-tokenize --extra "--kv-mem 160M"
