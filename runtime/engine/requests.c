@@ -26,6 +26,7 @@ static pv_request *request_new(const pagedvk_sampling_params *sp, uint32_t n_pro
   r->group.user = r;
   r->group.priority = sp->priority;
   r->group.n_prompt = n_prompt;
+  r->group.max_len = n_prompt + sp->max_tokens + 1;
   return r;
 }
 

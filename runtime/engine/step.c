@@ -105,6 +105,7 @@ static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, p
     pv_sched_seq *q = &r->seqs[j];
     for (uint32_t t = 0; t < q0->n_tokens && !rc; t++) rc = pv_sched_seq_push(q, q0->tokens[t], err);
     if (!rc) rc = pv_kv_fork(e->kv, q0->kv_seq, &q->kv_seq, err);
+    if (!rc) rc = pv_kv_seq_reserve(e->kv, q->kv_seq, r->group.max_len, err);
     if (rc) return rc;
     r->group.n_seqs = j + 1;
   }
@@ -144,6 +145,7 @@ static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
     }
     for (uint32_t t = 0; t < parent->n_tokens && !rc; t++) rc = pv_sched_seq_push(&next[j], parent->tokens[t], err);
     if (!rc) rc = pv_kv_fork(e->kv, parent->kv_seq, &next[j].kv_seq, err);
+    if (!rc) rc = pv_kv_seq_reserve(e->kv, next[j].kv_seq, r->group.max_len, err);
   }
   for (uint32_t p = 0; p < n_live; p++) {
     if (first_child[p] >= 0) {

@@ -105,6 +105,9 @@ int pv_kv_append_slots(pv_kv_manager *kv, uint32_t seq, const int32_t *tokens, u
                        pv_kv_xfer_list *copies, pv_error *err);
 /* The next n tokens' K/V are on the device now; full blocks among them become prefix-cache hits. */
 int pv_kv_mark_computed(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_error *err);
+/* Sizes a sequence's block table and token list for n_tokens, so that appending up to there
+ * allocates no host memory (the engine's per-step path stays allocation-free). Takes no blocks. */
+int pv_kv_seq_reserve(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_error *err);
 /* A new sequence sharing every block of `parent` (all of whose tokens must be computed). */
 int pv_kv_fork(pv_kv_manager *kv, uint32_t parent, uint32_t *child, pv_error *err);
 /* Releases every block (or host slot, if swapped) of the sequence; the id becomes invalid. */

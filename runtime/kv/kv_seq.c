@@ -344,3 +344,11 @@ const uint32_t *pv_kv_seq_table(const pv_kv_manager *kv, uint32_t seq, uint32_t 
 }
 
 uint32_t pv_kv_num_seqs(const pv_kv_manager *kv) { return kv->n_live; }
+
+int pv_kv_seq_reserve(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_error *err) {
+  pv_kv_seq *s = pv_kv_seq_resident(kv, seq, err);
+  if (!s) return PAGEDVK_ERR_INVALID;
+  int rc = pv_kv_grow_u32(&s->table, &s->cap_table, pv_kv_blocks_for_tokens(kv, n_tokens), err);
+  if (rc == PAGEDVK_OK) rc = pv_kv_grow_i32(&s->tokens, &s->cap_tokens, n_tokens, err);
+  return rc;
+}

@@ -63,6 +63,14 @@ static int grow(pv_token_counts *t, pv_error *err) {
   return PAGEDVK_OK;
 }
 
+int pv_token_counts_reserve(pv_token_counts *t, uint32_t n_distinct, pv_error *err) {
+  while ((uint64_t)(n_distinct + 1) * 2 > t->cap) {
+    int rc = grow(t, err);
+    if (rc != PAGEDVK_OK) return rc;
+  }
+  return PAGEDVK_OK;
+}
+
 int pv_token_counts_add(pv_token_counts *t, int32_t token, bool in_prompt, pv_error *err) {
   if (token < 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "token id %d is negative", (int)token);
   pv_token_seen *s = probe(t->slots, t->cap, token);

@@ -43,6 +43,8 @@ void pv_token_counts_free(pv_token_counts *t);
 /* dst (uninitialized) becomes an independent copy of src. */
 int pv_token_counts_copy(pv_token_counts *dst, const pv_token_counts *src, pv_error *err);
 /* Records one occurrence of token >= 0, in the prompt or among the generated tokens. */
+/* Room for n_distinct tokens without growing again (the per-step path allocates nothing). */
+int pv_token_counts_reserve(pv_token_counts *t, uint32_t n_distinct, pv_error *err);
 int pv_token_counts_add(pv_token_counts *t, int32_t token, bool in_prompt, pv_error *err);
 /* The entry of a token, or NULL when never seen. */
 const pv_token_seen *pv_token_counts_find(const pv_token_counts *t, int32_t token);

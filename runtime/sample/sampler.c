@@ -30,6 +30,7 @@ struct pv_sampler {
   uint64_t request_seed; /* params.seed when has_seed */
   uint64_t seed;         /* what the PRNG started from */
   uint32_t n_vocab;
+  uint32_t max_tokens;   /* params.max_tokens: sizes the token counts once */
   pv_rng rng;
   pv_token_counts counts;
   pv_cand *cand; /* n_vocab entries when temperature > 0, else NULL */
@@ -63,6 +64,7 @@ int pv_sampler_create(pv_sampler **out, const pagedvk_sampling_params *p, uint32
   s->has_seed = p->has_seed;
   s->request_seed = p->seed;
   s->n_vocab = n_vocab;
+  s->max_tokens = p->max_tokens;
   start_rng(s, p->has_seed ? p->seed : pv_rng_entropy_seed());
   rc = pv_token_counts_init(&s->counts, err);
   if (rc == PAGEDVK_OK) rc = alloc_scratch(s, err);
@@ -112,6 +114,9 @@ static int check_token(const pv_sampler *s, int32_t token, pv_error *err) {
 }
 
 int pv_sampler_add_prompt(pv_sampler *s, const int32_t *tokens, size_t n, pv_error *err) {
+  uint64_t distinct = (uint64_t)n + s->max_tokens;
+  int rc0 = pv_token_counts_reserve(&s->counts, distinct < s->n_vocab ? (uint32_t)distinct : s->n_vocab, err);
+  if (rc0 != PAGEDVK_OK) return rc0;
   for (size_t i = 0; i < n; i++) {
     int rc = check_token(s, tokens[i], err);
     if (rc == PAGEDVK_OK) rc = pv_token_counts_add(&s->counts, tokens[i], true, err);

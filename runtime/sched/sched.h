@@ -42,6 +42,7 @@ typedef struct pv_sched_group {
   int32_t priority;
   uint64_t arrival;
   uint32_t n_prompt;
+  uint32_t max_len;      /* tokens a sequence can reach (prompt + max_tokens): KV host arrays sized once */
   pv_group_state state;
   pv_sched_seq *seqs;
   uint32_t n_seqs;

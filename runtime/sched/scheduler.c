@@ -302,6 +302,11 @@ static int admit(pv_sched *s, pv_sched_group *g, pv_error *err) {
     if (q->finished) continue;
     uint32_t cached = 0;
     int rc = pv_kv_seq_create(s->kv, q->tokens, q->n_tokens, &q->kv_seq, &cached, err);
+    if (!rc && g->max_len > q->n_tokens) rc = pv_kv_seq_reserve(s->kv, q->kv_seq, g->max_len, err);
+    if (rc && q->kv_seq != PV_SCHED_NO_KV) {
+      pv_kv_seq_free(s->kv, q->kv_seq, NULL);
+      q->kv_seq = PV_SCHED_NO_KV;
+    }
     if (rc) {
       for (uint32_t j = 0; j < i; j++) free_kv(s, &g->seqs[j]);
       return rc;
