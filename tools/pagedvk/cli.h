@@ -8,6 +8,8 @@
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 /* Shared option helpers (cli_util.c). */
 const char *cli_arg_value(int argc, char **argv, int *i); /* value of argv[*i] (--opt=v or --opt v) */
