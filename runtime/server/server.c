@@ -23,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server_internal.h"
 
 #define DEFAULT_MAX_BODY (8u << 20)
+#define SHUTDOWN_GRACE_S 5
 
 void pagedvk_server_options_default(pagedvk_server_options *o) {
   memset(o, 0, sizeof *o);
@@ -173,6 +175,7 @@ int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk
   s->model = pagedvk_engine_model(e);
   s->max_model_len = pagedvk_engine_max_model_len(e);
   pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->idle, NULL);
   srv_metrics_init(&s->metrics);
   int rc = copy_options(s, opt);
   if (rc) snprintf(err, err_size, "out of memory");
@@ -208,6 +211,18 @@ static void drain_engine(pagedvk_server *s) {
   }
 }
 
+/* Lets the connections write their last bytes (error chunks, 503s) before MHD closes them; a
+ * client that does not read is cut off after the grace period. */
+static void wait_connections(pagedvk_server *s, double grace_s) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)grace_s;
+  pthread_mutex_lock(&s->lock);
+  int rc = 0;
+  while (s->connections_busy > 0 && rc == 0) rc = pthread_cond_timedwait(&s->idle, &s->lock, &ts);
+  pthread_mutex_unlock(&s->lock);
+}
+
 static void shut_down(pagedvk_server *s) {
   if (s->shut_down) return;
   s->shut_down = true;
@@ -224,6 +239,7 @@ static void shut_down(pagedvk_server *s) {
     s->engine_started = false;
   }
   drain_engine(s);
+  wait_connections(s, SHUTDOWN_GRACE_S);
   if (s->mhd) {
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
@@ -263,6 +279,7 @@ void pagedvk_server_destroy(pagedvk_server *s) {
   if (s->wake[0] >= 0) close(s->wake[0]);
   if (s->wake[1] >= 0) close(s->wake[1]);
   srv_metrics_destroy(&s->metrics);
+  pthread_cond_destroy(&s->idle);
   pthread_mutex_destroy(&s->lock);
   free(s->host);
   free(s->api_key);

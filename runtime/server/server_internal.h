@@ -219,6 +219,8 @@ struct pagedvk_server {
   bool stopping;
   bool shut_down;
   srv_gen *registry;
+  unsigned connections_busy;    /* srv_gens a connection still holds (responses being written) */
+  pthread_cond_t idle;          /* signalled when connections_busy drops */
   uint64_t next_rid;
   srv_metrics metrics;
 };

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# 64 concurrent streaming clients, each with a different greedy prompt: every streamed text must
+# equal the same request's solo output, taken first from serial non-streaming requests (one in
+# flight at a time) and checked against `pagedvk run --json -f` for the first prompts.
+set -u
+source "$(dirname "$0")/lib.sh"
+need_model
+N=64
+start_server --max-num-seqs 64
+
+prompt() { echo "Request $1: tell me about the number $(( $1 * 7 + 3 )) and colour $(( $1 % 5 ))"; }
+body() {
+  jq -cn --arg m "$MODEL_NAME" --arg p "$(prompt "$1")" --argjson s "$2" \
+    '{model: $m, prompt: $p, max_tokens: 8, temperature: 0, ignore_eos: true, stream: $s}'
+}
+
+# solo outputs, one request at a time
+for i in $(seq 1 $N); do
+  [ "$(post /v1/completions "$(body "$i" false)")" = 200 ] || fail "solo $i: $(cat "$TMP/body")"
+  jq -j '.choices[0].text' "$TMP/body" > "$TMP/solo.$i"
+  jq -e '.usage.completion_tokens == 8' "$TMP/body" >/dev/null || fail "solo $i: usage $(cat "$TMP/body")"
+done
+
+# the engine outside the server agrees on the first prompts
+for i in 1 2 3 4; do prompt "$i"; done > "$TMP/prompts.txt"
+"$PAGEDVK" run -m "$MODEL" --kv-mem 64M -q --json -f "$TMP/prompts.txt" -n 8 --temp 0 --ignore-eos > "$TMP/run.jsonl" ||
+  fail "pagedvk run failed"
+for i in 1 2 3 4; do
+  sed -n "${i}p" "$TMP/run.jsonl" | jq -j .text > "$TMP/run.$i"
+  cmp -s "$TMP/run.$i" "$TMP/solo.$i" || fail "server solo $i '$(cat "$TMP/solo.$i")' != pagedvk run '$(cat "$TMP/run.$i")'"
+done
+
+# all at once, streaming
+pids=()
+for i in $(seq 1 $N); do
+  curl -sN --max-time 300 -H 'Content-Type: application/json' -d "$(body "$i" true)" "$URL/v1/completions" \
+    > "$TMP/stream.$i" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a streaming client failed"; done
+for i in $(seq 1 $N); do
+  [ "$(grep -v '^$' "$TMP/stream.$i" | tail -n 1)" = "data: [DONE]" ] || fail "stream $i did not end with [DONE]"
+  sse_text "$TMP/stream.$i" > "$TMP/got.$i"
+  cmp -s "$TMP/got.$i" "$TMP/solo.$i" || fail "stream $i: '$(cat "$TMP/got.$i")' != solo '$(cat "$TMP/solo.$i")'"
+done
+peak=$(metric pagedvk_peak_running_sequences)
+echo "peak running sequences: $peak"
+[ "${peak%.*}" -gt 1 ] || fail "the streams never ran together (peak $peak)"
+stop_server
+echo "server concurrent: ok ($N streams)"
