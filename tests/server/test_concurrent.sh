@@ -1,33 +1,36 @@
 #!/usr/bin/env bash
 # 64 concurrent streaming clients, each with a different greedy prompt: every streamed text must
-# equal the same request's solo output, taken first from serial non-streaming requests (one in
-# flight at a time) and checked against `pagedvk run --json -f` for the first prompts.
+# equal the same request's solo output. The expected texts come from `pagedvk run --json -f` (the
+# engine without the server); the first few are also checked against serial requests to the server,
+# one in flight at a time.
 set -u
 source "$(dirname "$0")/lib.sh"
 need_model
 N=64
+TOKENS=6
 start_server --max-num-seqs 64
 
 prompt() { echo "Request $1: tell me about the number $(( $1 * 7 + 3 )) and colour $(( $1 % 5 ))"; }
 body() {
-  jq -cn --arg m "$MODEL_NAME" --arg p "$(prompt "$1")" --argjson s "$2" \
-    '{model: $m, prompt: $p, max_tokens: 8, temperature: 0, ignore_eos: true, stream: $s}'
+  jq -cn --arg m "$MODEL_NAME" --arg p "$(prompt "$1")" --argjson s "$2" --argjson t $TOKENS \
+    '{model: $m, prompt: $p, max_tokens: $t, temperature: 0, ignore_eos: true, stream: $s}'
 }
 
-# solo outputs, one request at a time
+# expected outputs from the engine without the server
+for i in $(seq 1 $N); do prompt "$i"; done > "$TMP/prompts.txt"
+"$PAGEDVK" run -m "$MODEL" --kv-mem 64M -q --json -f "$TMP/prompts.txt" -n $TOKENS --temp 0 --ignore-eos \
+  > "$TMP/run.jsonl" || fail "pagedvk run failed"
+[ "$(wc -l < "$TMP/run.jsonl")" = $N ] || fail "pagedvk run gave $(wc -l < "$TMP/run.jsonl") lines"
 for i in $(seq 1 $N); do
-  [ "$(post /v1/completions "$(body "$i" false)")" = 200 ] || fail "solo $i: $(cat "$TMP/body")"
-  jq -j '.choices[0].text' "$TMP/body" > "$TMP/solo.$i"
-  jq -e '.usage.completion_tokens == 8' "$TMP/body" >/dev/null || fail "solo $i: usage $(cat "$TMP/body")"
+  sed -n "${i}p" "$TMP/run.jsonl" | jq -j .text > "$TMP/solo.$i"
 done
 
-# the engine outside the server agrees on the first prompts
-for i in 1 2 3 4; do prompt "$i"; done > "$TMP/prompts.txt"
-"$PAGEDVK" run -m "$MODEL" --kv-mem 64M -q --json -f "$TMP/prompts.txt" -n 8 --temp 0 --ignore-eos > "$TMP/run.jsonl" ||
-  fail "pagedvk run failed"
-for i in 1 2 3 4; do
-  sed -n "${i}p" "$TMP/run.jsonl" | jq -j .text > "$TMP/run.$i"
-  cmp -s "$TMP/run.$i" "$TMP/solo.$i" || fail "server solo $i '$(cat "$TMP/solo.$i")' != pagedvk run '$(cat "$TMP/run.$i")'"
+# solo requests to the server, one at a time, agree
+for i in 1 2 3; do
+  [ "$(post /v1/completions "$(body "$i" false)")" = 200 ] || fail "solo $i: $(cat "$TMP/body")"
+  jq -e ".usage.completion_tokens == $TOKENS" "$TMP/body" >/dev/null || fail "solo $i: usage $(cat "$TMP/body")"
+  jq -j '.choices[0].text' "$TMP/body" > "$TMP/serial.$i"
+  cmp -s "$TMP/serial.$i" "$TMP/solo.$i" || fail "serial $i '$(cat "$TMP/serial.$i")' != pagedvk run '$(cat "$TMP/solo.$i")'"
 done
 
 # all at once, streaming
