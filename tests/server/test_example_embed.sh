@@ -10,7 +10,7 @@ EXAMPLE=$BUILD/tools/example_embed
 timeout 300 "$EXAMPLE" "$MODEL" 6 > "$TMP/out" 2> "$TMP/err" || fail "example failed: $(cat "$TMP/err")"
 grep -q '^stats: 2 requests finished, .* 0 of [0-9]* KV blocks used$' "$TMP/out" || fail "stats line: $(cat "$TMP/out")"
 for tag in A B; do
-  grep -Eq "^$tag ([1-6] tokens): " "$TMP/out" || fail "no whole text for $tag: $(cat "$TMP/out")"
+  grep -Eq "^$tag \([1-6] tokens\): " "$TMP/out" || fail "no whole text for $tag: $(cat "$TMP/out")"
   whole=$(sed -En "s/^$tag \([1-6] tokens\): //p" "$TMP/out")
   pieces=$(sed -n "s/^\[$tag\] //p" "$TMP/out" | tr -d '\n')
   [ "$pieces" = "$(printf '%s' "$whole" | tr -d '\n')" ] || fail "$tag: streamed '$pieces' != whole '$whole'"
