@@ -7,10 +7,10 @@ set -u
 source "$(dirname "$0")/lib.sh"
 need_model
 N=64
-TOKENS=6
+TOKENS=5
 start_server --max-num-seqs 64
 
-prompt() { echo "Request $1: tell me about the number $(( $1 * 7 + 3 )) and colour $(( $1 % 5 ))"; }
+prompt() { echo "Tale $1 of $(( $1 * 7 + 3 ))"; }
 body() {
   jq -cn --arg m "$MODEL_NAME" --arg p "$(prompt "$1")" --argjson s "$2" --argjson t $TOKENS \
     '{model: $m, prompt: $p, max_tokens: $t, temperature: 0, ignore_eos: true, stream: $s}'
