@@ -225,6 +225,9 @@ typedef struct pagedvk_stats {
 
 /* A consistent snapshot (thread-safe). */
 void pagedvk_engine_stats(pagedvk_engine *e, pagedvk_stats *s);
+
+/* The longest prompt + output the engine accepts, in tokens (max_model_len after defaults). */
+uint32_t pagedvk_engine_max_model_len(const pagedvk_engine *e);
 /* ---------------------------------------------------------------------------------------------
  * Tokenizer (the model's vocabulary: SentencePiece "llama" or byte-level BPE "gpt2")
  * A vocabulary-only GGUF (tokenizer metadata, no tensors) opens and tokenizes like a full model.
@@ -308,6 +311,52 @@ const char *pagedvk_model_chat_template(const pagedvk_model *model, int *is_fall
 int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *msgs, size_t n,
                         int add_generation_prompt, char *buf, size_t cap, size_t *len, int *has_bos, char *err,
                         size_t err_size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Server: an OpenAI-compatible HTTP server over one engine (libpagedvk_server; needs libmicrohttpd
+ * and cJSON). Routes: POST /v1/completions, POST /v1/chat/completions (both with "stream": true
+ * for server-sent events), GET /v1/models, GET /health, GET /metrics (Prometheus text).
+ *
+ * The server runs the engine's loop (pagedvk_engine_serve) in a thread of its own and one thread
+ * per HTTP connection; the engine thread never waits on a client. A client that disconnects has
+ * its request aborted and its KV blocks freed at the next step.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct pagedvk_server pagedvk_server;
+
+typedef struct pagedvk_server_options {
+  const char *host;        /* address to bind; default "127.0.0.1" (loopback only) */
+  uint16_t port;           /* default 8080; 0 = any free port (see pagedvk_server_port) */
+  const char *api_key;     /* when set, /v1/ routes need "Authorization: Bearer <api_key>" */
+  const char *model_name;  /* the name requests must use in "model"; default "pagedvk" */
+  /* Values for the sampling fields a request leaves out; NULL: pagedvk_sampling_params_default.
+   * Its stop strings are not used (a request brings its own). */
+  const pagedvk_sampling_params *defaults;
+  size_t max_body_bytes;   /* larger request bodies get 413; default 8 MiB */
+  FILE *log;               /* one line per request and at start and stop; NULL: silent */
+} pagedvk_server_options;
+
+void pagedvk_server_options_default(pagedvk_server_options *o);
+
+/* Binds the socket (so the port is known before pagedvk_server_run). The engine must outlive
+ * the server and must not be stepped by anyone else while the server runs. */
+int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk_server_options *o, char *err,
+                          size_t err_size);
+
+/* The bound port (useful with port 0). */
+uint16_t pagedvk_server_port(const pagedvk_server *s);
+
+/* Serves until pagedvk_server_stop, then shuts down in order: stops accepting connections, ends
+ * every in-flight request (streams get a final error chunk, waiting requests a 503), stops the
+ * engine loop, and returns once every connection is closed. PAGEDVK_OK after a requested stop;
+ * the engine's error when its loop failed (a device error) — the server then stops by itself. */
+int pagedvk_server_run(pagedvk_server *s, char *err, size_t err_size);
+
+/* Asks pagedvk_server_run to return. Async-signal-safe: may be called from a signal handler or
+ * any thread, before or during pagedvk_server_run. */
+void pagedvk_server_stop(pagedvk_server *s);
+
+void pagedvk_server_destroy(pagedvk_server *s);
 
 #ifdef __cplusplus
 }

@@ -168,6 +168,8 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
 
 pagedvk_model *pagedvk_engine_model(pagedvk_engine *e) { return e->model; }
 
+uint32_t pagedvk_engine_max_model_len(const pagedvk_engine *e) { return e->opt.max_model_len; }
+
 int pagedvk_engine_step(pagedvk_engine *e, char *errbuf, size_t err_size) {
   pv_error err = {0};
   int rc = pv_engine_step_once(e, &err);

@@ -169,9 +169,11 @@ void pv_engine_apply_aborts(pagedvk_engine *e) {
   uint32_t n = e->n_aborts;
   uint64_t ids[64];
   if (n > 64) n = 64;
-  memcpy(ids, e->aborts, n * sizeof *ids);
-  memmove(e->aborts, e->aborts + n, (e->n_aborts - n) * sizeof *ids);
-  e->n_aborts -= n;
+  if (n) { /* e->aborts is NULL until the first abort */
+    memcpy(ids, e->aborts, n * sizeof *ids);
+    memmove(e->aborts, e->aborts + n, (e->n_aborts - n) * sizeof *ids);
+    e->n_aborts -= n;
+  }
   pthread_mutex_unlock(&e->lock);
   for (uint32_t i = 0; i < n; i++)
     for (pv_request *r = e->live; r; r = r->next)

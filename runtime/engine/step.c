@@ -221,13 +221,17 @@ static void end_exhausted(pagedvk_engine *e) {
   }
 }
 
-static void count_step(pagedvk_engine *e, double t0) {
-  uint32_t prompt = 0, gen = 0;
+/* Prompt and generated tokens in the plan; read before sampling, which may free finished groups. */
+static void count_plan_tokens(const pagedvk_engine *e, uint32_t *prompt, uint32_t *gen) {
+  *prompt = *gen = 0;
   for (uint32_t k = 0; k < e->plan.n_items; k++) {
     const pv_sched_item *it = &e->plan.items[k];
-    if (it->start < it->group->n_prompt) prompt += it->n;
-    else gen += it->n;
+    if (it->start < it->group->n_prompt) *prompt += it->n;
+    else *gen += it->n;
   }
+}
+
+static void count_step(pagedvk_engine *e, double t0, uint32_t prompt, uint32_t gen) {
   pthread_mutex_lock(&e->lock);
   e->stats.steps++;
   e->stats.busy_seconds += pv_now() - t0;
@@ -251,13 +255,15 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
   pv_forward_batch b = {0};
   if (!rc && work) rc = run_plan(e, &b, err);
   if (!rc) rc = pv_sched_commit(&e->sched, &e->plan, err);
+  uint32_t prompt = 0, gen = 0;
+  if (!rc) count_plan_tokens(e, &prompt, &gen);
   if (!rc && b.n_logits) rc = sample_all(e, err);
   if (rc) {
     pv_engine_fail_all(e, rc == PAGEDVK_ERR_DEVICE_LOST ? rc : PAGEDVK_ERR_DEVICE_LOST);
     pv_engine_update_stats(e);
     return rc;
   }
-  count_step(e, t0);
+  count_step(e, t0, prompt, gen);
   pv_engine_update_stats(e);
   return PAGEDVK_OK;
 }

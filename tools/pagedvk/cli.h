@@ -11,6 +11,8 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* bench_scenarios.c: argv[0] = scenario name (see the contract at the top of that file). */
 int cmd_bench_scenario(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 /* Shared option helpers (cli_util.c). */
 const char *cli_arg_value(int argc, char **argv, int *i); /* value of argv[*i] (--opt=v or --opt v) */

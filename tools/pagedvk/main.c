@@ -12,8 +12,10 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"bench", cmd_bench, "benchmarks: kernels, mixed, concurrency, sharing, block-size, prefix, roofline, demo"},
+    {"chat", cmd_chat, "interactive chat on stdin with the model's chat template, replies streamed"},
     {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
     {"run", cmd_run, "generate text from a prompt or a file of prompts (Vulkan engine or --reference)"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (completions, chat, SSE streaming, metrics)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},
 };
 

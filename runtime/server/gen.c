@@ -1,0 +1,221 @@
+/*
+ * gen.c — one request's generation state, shared by the engine thread and a connection thread.
+ *
+ * The engine thread's token callback only copies the event into the srv_gen's queue under its
+ * mutex and signals: it never formats, never touches a socket, never waits on a client. The
+ * connection thread takes the whole queue at once (srv_gen_wait) and formats at its own pace.
+ *
+ * Lifetime: a reference count. The connection holds one from srv_gen_new; the engine holds one
+ * from a successful add_request until the last final event (one per choice) — whoever drops the
+ * last one frees. While the engine holds its reference, the srv_gen is in the server's registry,
+ * so shutdown can abort what the engine has not ended.
+ *
+ * A client that hangs up is noticed while waiting: every timeout, a MSG_PEEK read of the socket
+ * tells end-of-file or an error from "nothing to read yet".
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "server_internal.h"
+
+srv_gen *srv_gen_new(pagedvk_server *s, int fd) {
+  srv_gen *g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  if (pthread_mutex_init(&g->lock, NULL)) {
+    free(g);
+    return NULL;
+  }
+  if (pthread_cond_init(&g->cond, NULL)) {
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+    return NULL;
+  }
+  g->srv = s;
+  g->refs = 1;
+  pthread_mutex_lock(&s->lock);
+  s->connections_busy++;
+  pthread_mutex_unlock(&s->lock);
+  g->fd = fd;
+  g->n_choices = 1;
+  g->created = (long long)time(NULL);
+  return g;
+}
+
+static void gen_free(srv_gen *g) {
+  srv_events_free(g->q, g->nq);
+  for (uint32_t i = 0; i < SRV_MAX_CHOICES; i++) {
+    srv_buf_free(&g->choices[i].text);
+    cJSON_Delete(g->choices[i].logprobs);
+  }
+  srv_buf_free(&g->out);
+  oai_request_free(&g->req);
+  pthread_cond_destroy(&g->cond);
+  pthread_mutex_destroy(&g->lock);
+  free(g);
+}
+
+static void gen_unref(srv_gen *g) {
+  pthread_mutex_lock(&g->lock);
+  int left = --g->refs;
+  pthread_mutex_unlock(&g->lock);
+  if (left == 0) gen_free(g);
+}
+
+void srv_events_free(srv_event *evs, size_t n) {
+  for (size_t i = 0; i < n; i++) free(evs[i].text);
+  free(evs);
+}
+
+static bool queue_push(srv_gen *g, const pagedvk_token_event *ev) {
+  if (g->nq == g->capq) {
+    size_t cap = g->capq ? g->capq * 2 : 16;
+    srv_event *q = realloc(g->q, cap * sizeof *q);
+    if (!q) return false;
+    g->q = q;
+    g->capq = cap;
+  }
+  srv_event *e = &g->q[g->nq];
+  memset(e, 0, sizeof *e);
+  e->text = malloc(ev->text_len + 1);
+  if (!e->text) return false;
+  memcpy(e->text, ev->text, ev->text_len);
+  e->text[ev->text_len] = 0;
+  e->len = ev->text_len;
+  e->index = ev->index;
+  e->token = ev->token;
+  e->logprob = ev->logprob;
+  e->n_top = ev->n_top < SRV_MAX_TOP ? ev->n_top : SRV_MAX_TOP;
+  for (uint32_t i = 0; i < e->n_top; i++) {
+    e->top_ids[i] = ev->top_ids[i];
+    e->top_logprobs[i] = ev->top_logprobs[i];
+  }
+  e->finish = ev->finish;
+  e->status = ev->status;
+  e->prompt_tokens = ev->prompt_tokens;
+  e->completion_tokens = ev->completion_tokens;
+  g->nq++;
+  return true;
+}
+
+/* Engine thread: timings of the first choice feed the latency histograms. */
+static void note_timing(srv_gen *g, const pagedvk_token_event *ev, double now) {
+  if (ev->token < 0) return;
+  if (g->t_first == 0) g->t_first = now;
+  if (ev->index == 0) {
+    g->t_last = now;
+    g->tokens0++;
+  }
+}
+
+static void observe(srv_gen *g, pagedvk_finish_reason why, double now) {
+  double ttft = g->t_first > 0 ? g->t_first - g->t_arrival : -1;
+  double tpot = g->tokens0 > 1 && g->t_first > 0 ? (g->t_last - g->t_first) / (g->tokens0 - 1) : -1;
+  srv_metrics_observe(&g->srv->metrics, ttft, tpot, now - g->t_arrival, why);
+}
+
+/* The engine's callback (engine thread). */
+static void on_token(const pagedvk_token_event *ev, void *user) {
+  srv_gen *g = user;
+  double now = pagedvk_now_seconds();
+  note_timing(g, ev, now);
+  pthread_mutex_lock(&g->lock);
+  if (!queue_push(g, ev)) g->lost_events = true;
+  bool last = false;
+  if (ev->finish != PAGEDVK_FINISH_NONE && ++g->finals_in == g->n_choices) last = true;
+  pthread_cond_signal(&g->cond);
+  pthread_mutex_unlock(&g->lock);
+  if (!last) return;
+  observe(g, ev->finish, now);
+  srv_registry_remove(g->srv, g);
+  gen_unref(g);
+}
+
+int srv_gen_submit(srv_gen *g, srv_error *err) {
+  pagedvk_server *s = g->srv;
+  char msg[512] = "";
+  g->n_choices = g->req.sp.n ? g->req.sp.n : 1;
+  g->t_arrival = pagedvk_now_seconds();
+  pthread_mutex_lock(&s->lock);
+  if (s->stopping) {
+    pthread_mutex_unlock(&s->lock);
+    srv_error_from_status(err, PAGEDVK_ERR_ABORTED, NULL);
+    return -1;
+  }
+  g->refs++; /* the engine's, taken before its callback can run */
+  snprintf(g->rid, sizeof g->rid, "%s-%llx%06llx", g->req.kind == OAI_CHAT ? "chatcmpl" : "cmpl",
+           (unsigned long long)g->created, (unsigned long long)(++s->next_rid & 0xffffff));
+  srv_registry_add_locked(s, g);
+  int rc = pagedvk_engine_add_request(s->engine, g->req.prompt, g->req.n_prompt, &g->req.sp, on_token, g, &g->id,
+                                      msg, sizeof msg);
+  if (rc) {
+    srv_registry_remove_locked(s, g);
+    g->refs--;
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (rc) srv_error_from_status(err, rc, msg);
+  return rc ? -1 : 0;
+}
+
+static bool peer_hung_up(int fd) {
+  if (fd < 0) return false;
+  struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+  if (poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & (POLLERR | POLLHUP | POLLRDHUP)) return true;
+  char c;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void deadline_after(struct timespec *ts, double seconds) {
+  clock_gettime(CLOCK_REALTIME, ts);
+  long long ns = ts->tv_nsec + (long long)(seconds * 1e9);
+  ts->tv_sec += (time_t)(ns / 1000000000LL);
+  ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s) {
+  *evs = NULL;
+  *n = 0;
+  struct timespec ts;
+  deadline_after(&ts, timeout_s);
+  pthread_mutex_lock(&g->lock);
+  int rc = 0;
+  while (g->nq == 0 && g->finals_in < g->n_choices && rc == 0) rc = pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+  *evs = g->q;
+  *n = g->nq;
+  g->q = NULL;
+  g->nq = g->capq = 0;
+  bool ended = g->finals_in >= g->n_choices;
+  if (g->lost_events) {
+    g->failed = true;
+    g->fail_status = PAGEDVK_ERR_NO_MEMORY;
+  }
+  pthread_mutex_unlock(&g->lock);
+  for (size_t i = 0; i < *n; i++)
+    if ((*evs)[i].finish != PAGEDVK_FINISH_NONE) g->finals_out++;
+  if (*n || ended) return 1;
+  return peer_hung_up(g->fd) ? -1 : 0;
+}
+
+bool srv_gen_done(const srv_gen *g) { return g->finals_out >= g->n_choices; }
+
+void srv_gen_abort(srv_gen *g) {
+  pthread_mutex_lock(&g->lock);
+  bool running = g->refs > 1 && g->finals_in < g->n_choices;
+  pthread_mutex_unlock(&g->lock);
+  if (running) pagedvk_engine_abort(g->srv->engine, g->id);
+}
+
+void srv_gen_release(srv_gen *g) {
+  pagedvk_server *s = g->srv;
+  gen_unref(g);
+  pthread_mutex_lock(&s->lock);
+  s->connections_busy--;
+  pthread_cond_broadcast(&s->idle);
+  pthread_mutex_unlock(&s->lock);
+}

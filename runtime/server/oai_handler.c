@@ -1,0 +1,145 @@
+/*
+ * oai_handler.c — POST /v1/completions and /v1/chat/completions on a connection thread.
+ *
+ * Parse → submit to the engine → then either
+ * - non-streaming: wait in the handler (short timed waits, checking for a hang-up between them)
+ *   until every choice has ended, and answer one JSON; or
+ * - streaming: answer 200 at once with a callback response; MHD calls stream_read on this same
+ *   thread whenever it can send, and stream_read blocks (timed waits, hang-up checks) until the
+ *   engine has produced events, formats them into SSE bytes and hands them over.
+ * A hang-up noticed while waiting, or a failed write noticed by MHD (which then frees the
+ * response: stream_free), aborts the request in the engine so its KV blocks are freed next step.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server_internal.h"
+
+#define WAIT_SLICE_S 0.05 /* how often a waiting connection looks for a hang-up */
+
+enum MHD_Result srv_send_json(pagedvk_server *s, struct MHD_Connection *c, unsigned status, cJSON *j) {
+  char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+  cJSON_Delete(j);
+  if (!text) return MHD_NO;
+  size_t len = strlen(text);
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+  cJSON_free(text);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  enum MHD_Result ok = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  srv_metrics_http(&s->metrics, status);
+  return ok;
+}
+
+enum MHD_Result srv_send_error(pagedvk_server *s, struct MHD_Connection *c, const srv_error *e) {
+  srv_log(s, "error %u: %s", e->http, e->message);
+  return srv_send_json(s, c, e->http, srv_error_json(e));
+}
+
+/* MHD's read callback for a streaming response. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  srv_gen *g = cls;
+  (void)pos;
+  for (;;) {
+    if (g->out.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (g->out_pos < g->out.len) {
+      size_t n = g->out.len - g->out_pos;
+      if (n > max) n = max;
+      memcpy(buf, g->out.p + g->out_pos, n);
+      g->out_pos += n;
+      if (g->out_pos == g->out.len) g->out_pos = g->out.len = 0;
+      return (ssize_t)n;
+    }
+    if (g->out_done) return MHD_CONTENT_READER_END_OF_STREAM;
+    srv_event *evs;
+    size_t n;
+    int rc = srv_gen_wait(g, &evs, &n, WAIT_SLICE_S);
+    if (rc < 0) {
+      srv_metrics_disconnect(&g->srv->metrics);
+      srv_log(g->srv, "%s: client hung up, aborting", g->rid);
+      return MHD_CONTENT_READER_END_WITH_ERROR; /* stream_free aborts */
+    }
+    oai_stream_events(g, evs, n);
+    srv_events_free(evs, n);
+  }
+}
+
+/* MHD frees the streaming response: the stream ended or the connection is gone. */
+static void stream_free(void *cls) {
+  srv_gen *g = cls;
+  if (!srv_gen_done(g)) srv_gen_abort(g);
+  srv_gen_release(g);
+}
+
+static enum MHD_Result start_stream(pagedvk_server *s, struct MHD_Connection *c, srv_gen *g) {
+  struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, g, stream_free);
+  if (!r) {
+    srv_gen_abort(g);
+    srv_gen_release(g);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+  MHD_destroy_response(r); /* the connection keeps it; stream_free runs when it is done */
+  srv_metrics_http(&s->metrics, MHD_HTTP_OK);
+  return ok;
+}
+
+/* Non-streaming: collects until every choice has ended. 0, or -1 when the client hung up. */
+static int collect_all(srv_gen *g) {
+  while (!srv_gen_done(g)) {
+    srv_event *evs;
+    size_t n;
+    int rc = srv_gen_wait(g, &evs, &n, WAIT_SLICE_S);
+    if (rc < 0) return -1;
+    oai_collect(g, evs, n);
+    srv_events_free(evs, n);
+  }
+  return 0;
+}
+
+static enum MHD_Result answer_whole(pagedvk_server *s, struct MHD_Connection *c, srv_gen *g) {
+  if (collect_all(g)) {
+    srv_metrics_disconnect(&s->metrics);
+    srv_log(s, "%s: client hung up, aborting", g->rid);
+    srv_gen_abort(g);
+    srv_gen_release(g);
+    return MHD_NO;
+  }
+  enum MHD_Result ok;
+  if (g->failed) {
+    srv_error e;
+    srv_error_from_status(&e, g->fail_status, "generation failed");
+    ok = srv_send_error(s, c, &e);
+  } else {
+    ok = srv_send_json(s, c, MHD_HTTP_OK, oai_response_json(g));
+  }
+  srv_gen_release(g);
+  return ok;
+}
+
+static int connection_fd(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return ci ? ci->connect_fd : -1;
+}
+
+enum MHD_Result oai_handle(pagedvk_server *s, struct MHD_Connection *c, oai_kind kind, const char *body,
+                           size_t len) {
+  srv_error err;
+  srv_gen *g = srv_gen_new(s, connection_fd(c));
+  if (!g) {
+    srv_error_set(&err, 503, "server_error", NULL, NULL, "out of memory");
+    return srv_send_error(s, c, &err);
+  }
+  if (oai_parse(s, kind, body, len, &g->req, &err) || srv_gen_submit(g, &err)) {
+    if (!strcmp(err.param, "messages") && kind == OAI_COMPLETION) snprintf(err.param, sizeof err.param, "prompt");
+    srv_gen_release(g);
+    return srv_send_error(s, c, &err);
+  }
+  srv_log(s, "%s: %s, %zu prompt tokens, max_tokens %u, n %u%s", g->rid,
+          kind == OAI_CHAT ? "chat" : "completion", g->req.n_prompt, g->req.sp.max_tokens, g->n_choices,
+          g->req.stream ? ", stream" : "");
+  return g->req.stream ? start_stream(s, c, g) : answer_whole(s, c, g);
+}

@@ -1,0 +1,248 @@
+/*
+ * server_internal.h — what the files of runtime/server share: the server object, one request's
+ * generation state (srv_gen), the parsed OpenAI request, error records, byte buffers, metrics.
+ *
+ * Threads (see server.c): the engine thread runs pagedvk_engine_serve and calls srv_gen's token
+ * callback; libmicrohttpd runs one thread per connection, which parses, submits, waits for events
+ * and writes the response. The two meet only in a srv_gen's mutex-protected event queue.
+ * Only include/pagedvk.h is used from the library.
+ */
+#ifndef PV_SERVER_INTERNAL_H
+#define PV_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "pagedvk.h"
+
+#define SRV_MAX_STOPS 16
+#define SRV_MAX_CHOICES 64
+#define SRV_MAX_TOP 20
+
+/* ---- byte buffer (util.c) ------------------------------------------------------------------ */
+
+typedef struct srv_buf {
+  char *p;
+  size_t len, cap;
+  bool oom; /* an append failed; the content is incomplete */
+} srv_buf;
+
+bool srv_buf_append(srv_buf *b, const char *s, size_t n);
+bool srv_buf_puts(srv_buf *b, const char *s);
+bool srv_buf_printf(srv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_buf_free(srv_buf *b);
+/* Appends s[0..n) with every invalid UTF-8 byte replaced by U+FFFD. */
+bool srv_buf_append_utf8(srv_buf *b, const char *s, size_t n);
+
+/* ---- errors (util.c) ----------------------------------------------------------------------- */
+
+/* An OpenAI error object and its HTTP status. */
+typedef struct srv_error {
+  unsigned http;
+  const char *type;  /* "invalid_request_error", "authentication_error", "server_error", … */
+  const char *code;  /* NULL → JSON null */
+  char param[64];    /* "" → JSON null */
+  char message[512];
+} srv_error;
+
+void srv_error_set(srv_error *e, unsigned http, const char *type, const char *param, const char *code,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* {"error": {"message", "type", "param", "code"}} */
+cJSON *srv_error_json(const srv_error *e);
+/* Maps a pagedvk_status from add_request to an HTTP error. */
+void srv_error_from_status(srv_error *e, int status, const char *msg);
+
+/* ---- metrics (metrics.c) ------------------------------------------------------------------- */
+
+#define SRV_HIST_BUCKETS 16
+
+typedef struct srv_hist {
+  const double *bounds; /* upper bounds, ascending; +Inf is implicit */
+  uint32_t n_bounds;
+  uint64_t counts[SRV_HIST_BUCKETS + 1];
+  uint64_t count;
+  double sum;
+} srv_hist;
+
+typedef struct srv_metrics {
+  pthread_mutex_t lock;
+  srv_hist ttft, tpot, e2e;
+  uint64_t http_by_class[6]; /* responses by status class: [2] = 2xx … [5] = 5xx */
+  uint64_t requests_ok, requests_aborted, requests_failed;
+  uint64_t client_disconnects;
+} srv_metrics;
+
+void srv_metrics_init(srv_metrics *m);
+void srv_metrics_destroy(srv_metrics *m);
+/* A finished request: time to first token, mean time per output token after the first (< 0:
+ * none), end to end. */
+void srv_metrics_observe(srv_metrics *m, double ttft, double tpot, double e2e, pagedvk_finish_reason why);
+void srv_metrics_http(srv_metrics *m, unsigned status);
+void srv_metrics_disconnect(srv_metrics *m);
+/* The Prometheus text exposition of the engine stats and the server's own metrics. */
+bool srv_metrics_render(srv_metrics *m, pagedvk_engine *e, srv_buf *out);
+
+/* ---- parsed OpenAI request (oai_parse.c) --------------------------------------------------- */
+
+typedef enum oai_kind { OAI_COMPLETION = 0, OAI_CHAT = 1 } oai_kind;
+
+typedef struct oai_request {
+  oai_kind kind;
+  bool stream;
+  bool include_usage;          /* stream_options.include_usage */
+  pagedvk_sampling_params sp;  /* stop / stop_ids point into this struct */
+  char *stops[SRV_MAX_STOPS];
+  int32_t *stop_ids;
+  int32_t *prompt;
+  size_t n_prompt;
+  bool logprobs;               /* report the chosen token's logprob */
+  uint32_t top_logprobs;       /* and this many alternatives */
+} oai_request;
+
+struct pagedvk_server;
+/* Parses and checks a request body, tokenizes the prompt (chat: through the model's template).
+ * 0, or -1 with *err filled (400 / 404). */
+int oai_parse(struct pagedvk_server *s, oai_kind kind, const char *body, size_t len, oai_request *out,
+              srv_error *err);
+void oai_request_free(oai_request *r);
+
+/* ---- one request's generation (gen.c) ------------------------------------------------------ */
+
+/* A token event copied out of the engine's callback. */
+typedef struct srv_event {
+  uint32_t index;
+  int32_t token;
+  char *text;
+  size_t len;
+  float logprob;
+  uint32_t n_top;
+  int32_t top_ids[SRV_MAX_TOP];
+  float top_logprobs[SRV_MAX_TOP];
+  pagedvk_finish_reason finish;
+  int status;
+  uint32_t prompt_tokens, completion_tokens;
+} srv_event;
+
+/* What the connection thread has learnt about one choice. */
+typedef struct srv_choice {
+  srv_buf text;          /* non-streaming: the whole text */
+  cJSON *logprobs;       /* non-streaming: the logprobs object being built, or NULL */
+  size_t text_offset;    /* completions logprobs: bytes of text so far */
+  bool role_sent;        /* chat stream: the first delta carried the role */
+  pagedvk_finish_reason finish;
+  int status;
+  uint32_t completion_tokens;
+} srv_choice;
+
+typedef struct srv_gen {
+  struct pagedvk_server *srv;
+  /* Shared with the engine thread, under lock. */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int refs;               /* the connection's and, while it has not ended, the engine's */
+  srv_event *q;
+  size_t nq, capq;
+  bool lost_events;       /* an event could not be queued (out of memory) */
+  uint32_t finals_in;     /* final events received from the engine */
+  /* Engine-thread only: timings for the metrics. */
+  double t_arrival, t_first, t_last;
+  uint32_t tokens0;
+  /* Server registry (server lock): requests the engine still holds. */
+  struct srv_gen *reg_prev, *reg_next;
+  bool in_registry;
+  uint64_t id;
+  /* Connection-thread only. */
+  oai_request req;
+  uint32_t n_choices;
+  int fd;                 /* the client socket, to notice a hang-up while waiting */
+  char rid[48];
+  long long created;
+  srv_choice choices[SRV_MAX_CHOICES];
+  uint32_t finals_out;    /* final events consumed */
+  uint32_t prompt_tokens;
+  bool failed;            /* a choice ended with an error or abort */
+  int fail_status;
+  srv_buf out;            /* stream: bytes formatted but not yet handed to MHD */
+  size_t out_pos;
+  bool out_done;          /* stream: [DONE] is in `out` */
+} srv_gen;
+
+/* A new state holding the connection's reference; NULL when out of memory. */
+srv_gen *srv_gen_new(struct pagedvk_server *s, int fd);
+/* Submits g->req to the engine (the engine then holds a reference). 0 or -1 with *err. */
+int srv_gen_submit(srv_gen *g, srv_error *err);
+/* Waits for events and moves them to *evs (caller frees each text and the array).
+ * 1: events or everything has ended; 0: timed out; -1: the client hung up. */
+int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s);
+/* True once every choice's final event has been consumed. */
+bool srv_gen_done(const srv_gen *g);
+/* Aborts the request in the engine if it still runs (the client is gone). */
+void srv_gen_abort(srv_gen *g);
+/* Drops the connection's reference. */
+void srv_gen_release(srv_gen *g);
+void srv_events_free(srv_event *evs, size_t n);
+
+/* ---- responses (oai_format.c) -------------------------------------------------------------- */
+
+/* Folds consumed events into the choices (non-streaming). */
+void oai_collect(srv_gen *g, const srv_event *evs, size_t n);
+/* The complete non-streaming response. */
+cJSON *oai_response_json(srv_gen *g);
+/* Appends the SSE chunks for the events, and the final chunks once everything has ended. */
+void oai_stream_events(srv_gen *g, const srv_event *evs, size_t n);
+
+/* ---- the server (server.c) ----------------------------------------------------------------- */
+
+struct pagedvk_server {
+  pagedvk_engine *engine;
+  pagedvk_model *model;
+  uint32_t max_model_len;
+  char *host, *api_key, *model_name;
+  pagedvk_sampling_params defaults;
+  size_t max_body;
+  FILE *log;
+  struct MHD_Daemon *mhd;
+  uint16_t port;
+  int wake[2];                  /* self-pipe: stop requests and the engine thread's exit */
+  volatile sig_atomic_t stop_requested;
+  pthread_t engine_thread;
+  bool engine_started;
+  int engine_rc;
+  char engine_err[256];
+  pthread_mutex_t lock;         /* stopping, the registry, the id counter */
+  bool stopping;
+  bool shut_down;
+  srv_gen *registry;
+  unsigned connections_busy;    /* srv_gens a connection still holds (responses being written) */
+  pthread_cond_t idle;          /* signalled when connections_busy drops */
+  uint64_t next_rid;
+  srv_metrics metrics;
+};
+
+/* Registry (server.c): the requests the engine still holds. The _locked forms need s->lock held. */
+void srv_registry_add_locked(pagedvk_server *s, srv_gen *g);
+void srv_registry_remove_locked(pagedvk_server *s, srv_gen *g);
+void srv_registry_remove(pagedvk_server *s, srv_gen *g);
+bool srv_is_stopping(pagedvk_server *s);
+
+/* The MHD access handler and completion callback (http.c). */
+enum MHD_Result srv_http_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                const char *version, const char *upload, size_t *upload_size, void **con_cls);
+void srv_http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why);
+
+/* The OpenAI endpoints (oai_handler.c). */
+enum MHD_Result oai_handle(pagedvk_server *s, struct MHD_Connection *c, oai_kind kind, const char *body,
+                           size_t len);
+/* Sends a JSON body with the status (takes ownership of j). */
+enum MHD_Result srv_send_json(pagedvk_server *s, struct MHD_Connection *c, unsigned status, cJSON *j);
+enum MHD_Result srv_send_error(pagedvk_server *s, struct MHD_Connection *c, const srv_error *e);
+
+void srv_log(pagedvk_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

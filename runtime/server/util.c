@@ -1,0 +1,151 @@
+/*
+ * util.c — small helpers for the server: growable byte buffers (an append that fails marks the
+ * buffer `oom` and leaves its content as it was), UTF-8 sanitizing for token pieces, and OpenAI
+ * error objects with their HTTP status.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_internal.h"
+
+static bool buf_reserve(srv_buf *b, size_t extra) {
+  if (b->oom) return false;
+  if (b->len + extra + 1 <= b->cap) return true;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + extra + 1) cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (!p) {
+    b->oom = true;
+    return false;
+  }
+  b->p = p;
+  b->cap = cap;
+  return true;
+}
+
+bool srv_buf_append(srv_buf *b, const char *s, size_t n) {
+  if (!buf_reserve(b, n)) return false;
+  if (n) memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+  return true;
+}
+
+bool srv_buf_puts(srv_buf *b, const char *s) { return srv_buf_append(b, s, strlen(s)); }
+
+bool srv_buf_printf(srv_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0 || !buf_reserve(b, (size_t)n)) return false;
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return true;
+}
+
+void srv_buf_free(srv_buf *b) {
+  free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t len;
+  unsigned min;
+  unsigned cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000, cp = c & 0x07;
+  else return 0;
+  if (len > n) return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+bool srv_buf_append_utf8(srv_buf *b, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    size_t k = utf8_seq(u + i, n - i);
+    if (k == 0 || (k == 1 && u[i] == 0)) {
+      if (!srv_buf_append(b, "\xEF\xBF\xBD", 3)) return false;
+      i++;
+      continue;
+    }
+    if (!srv_buf_append(b, s + i, k)) return false;
+    i += k;
+  }
+  return true;
+}
+
+void srv_error_set(srv_error *e, unsigned http, const char *type, const char *param, const char *code,
+                   const char *fmt, ...) {
+  e->http = http;
+  e->type = type;
+  e->code = code;
+  snprintf(e->param, sizeof e->param, "%s", param ? param : "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->message, sizeof e->message, fmt, ap);
+  va_end(ap);
+}
+
+cJSON *srv_error_json(const srv_error *e) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON *o = cJSON_AddObjectToObject(root, "error");
+  if (!o) {
+    cJSON_Delete(root);
+    return NULL;
+  }
+  cJSON_AddStringToObject(o, "message", e->message);
+  cJSON_AddStringToObject(o, "type", e->type ? e->type : "server_error");
+  if (e->param[0]) cJSON_AddStringToObject(o, "param", e->param);
+  else cJSON_AddNullToObject(o, "param");
+  if (e->code) cJSON_AddStringToObject(o, "code", e->code);
+  else cJSON_AddNullToObject(o, "code");
+  return root;
+}
+
+void srv_error_from_status(srv_error *e, int status, const char *msg) {
+  switch (status) {
+    case PAGEDVK_ERR_TOO_LONG:
+    case PAGEDVK_ERR_KV_FULL:
+      srv_error_set(e, 400, "invalid_request_error", "messages", "context_length_exceeded", "%s", msg);
+      break;
+    case PAGEDVK_ERR_INVALID:
+      srv_error_set(e, 400, "invalid_request_error", NULL, NULL, "%s", msg);
+      break;
+    case PAGEDVK_ERR_ABORTED:
+      srv_error_set(e, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
+      break;
+    case PAGEDVK_ERR_NO_MEMORY:
+      srv_error_set(e, 503, "server_error", NULL, NULL, "%s", msg && *msg ? msg : "out of memory");
+      break;
+    default:
+      srv_error_set(e, 500, "server_error", NULL, NULL, "%s (%s)", msg && *msg ? msg : "internal error",
+                    pagedvk_status_str(status));
+      break;
+  }
+}
+
+void srv_log(pagedvk_server *s, const char *fmt, ...) {
+  if (!s->log) return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  fprintf(s->log, "pagedvk serve: %s\n", line);
+  fflush(s->log);
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The official `openai` npm client against `pagedvk serve --api-key`: completions and chat, with
+# and without streaming, models.list, errors (openai_client.mjs). Also the API key with curl:
+# /v1 routes need it (401 without or with a wrong one), /health and /metrics do not.
+# The package is installed once into the build tree; no npm or no registry → skip (77).
+set -u
+source "$(dirname "$0")/lib.sh"
+need_model
+command -v node >/dev/null && command -v npm >/dev/null || { echo "skip: needs node and npm"; exit 77; }
+NODE_DIR=$BUILD/tests/server/npm
+mkdir -p "$NODE_DIR"
+if [ ! -f "$NODE_DIR/node_modules/openai/package.json" ]; then
+  (cd "$NODE_DIR" || exit 1
+   [ -f package.json ] || echo '{"name": "pv-server-test", "private": true}' > package.json
+   timeout 300 npm install openai@4 --no-audit --no-fund --silent) > "$TMP/npm.log" 2>&1 ||
+    { echo "skip: npm could not install openai"; cat "$TMP/npm.log"; exit 77; }
+fi
+cp "$(dirname "$0")/openai_client.mjs" "$NODE_DIR/"
+
+KEY=sk-test-$$
+start_server --api-key "$KEY"
+
+M='"model":"'$MODEL_NAME'"'
+expect_error 401 invalid_api_key /v1/completions "{$M,\"prompt\":\"hi\",\"max_tokens\":2}"
+expect_error 401 invalid_api_key /v1/completions "{$M,\"prompt\":\"hi\",\"max_tokens\":2}" -H "Authorization: Bearer wrong"
+expect_error 401 invalid_api_key /v1/chat/completions "{$M,\"messages\":[]}" -H "Authorization: Basic $KEY"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/models")" = 401 ] || fail "/v1/models without a key"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/models")" = 200 ] ||
+  fail "/v1/models with the key"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ] || fail "/health needs no key"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" = 200 ] || fail "/metrics needs no key"
+[ "$(post /v1/completions "{$M,\"prompt\":\"hi\",\"max_tokens\":2}" -H "Authorization: Bearer $KEY")" = 200 ] ||
+  fail "with the key: $(cat "$TMP/body")"
+
+(cd "$NODE_DIR" && timeout 300 node openai_client.mjs "$URL/v1" "$MODEL_NAME" "$KEY") || fail "openai client"
+stop_server
+echo "server openai client: ok"
