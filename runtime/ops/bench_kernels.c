@@ -172,9 +172,14 @@ static int bench_matmul(bench *b, pv_error *err) {
     uint64_t rb = 0;
     pv_dtype_row_bytes(types[ti], K, &rb);
     pv_op_weight ow = {.buf = &w, .offset = 0, .type = types[ti], .k = K, .n = N};
+    /* texel views as the engine makes them (used where the ops choose the texel path) */
+    VkBufferView xt = VK_NULL_HANDLE;
+    if (!rc) rc = pv_vk_texel_view_create(b->ctx, &w, VK_FORMAT_R32_UINT, 0, w.size, &ow.texel, err);
+    if (!rc) rc = pv_vk_texel_view_create(b->ctx, &x, VK_FORMAT_R32G32B32A32_SFLOAT, 0, x.size, &xt, err);
     for (size_t mi = 0; mi < PV_ARRAY_LEN(ms) && !rc; mi++) {
       if (ms[mi] > max_m) continue;
       mm_arg a = {.a = {.w = &ow, .x = pv_view(&x), .y = pv_view(&y), .m = ms[mi], .x_stride = K, .y_stride = N}};
+      a.a.x.texel = xt;
       double ns = 0;
       rc = time_it(b, rec_matmul, &a, &ns, err);
       char shape[64];
@@ -183,6 +188,8 @@ static int bench_matmul(bench *b, pv_error *err) {
         report(b, "matmul", pv_ops_type_suffix(types[ti]), shape, ns, (double)rb * N + (double)ms[mi] * K * 4,
                2.0 * ms[mi] * (double)N * K);
     }
+    pv_vk_texel_view_destroy(b->ctx, xt);
+    pv_vk_texel_view_destroy(b->ctx, ow.texel);
     if (w.buffer) pv_vk_buffer_destroy(b->ctx, &w);
   }
   if (y.buffer) pv_vk_buffer_destroy(b->ctx, &y);
@@ -201,6 +208,7 @@ static int bench_matmul(bench *b, pv_error *err) {
 typedef struct attn_bench {
   pv_op_pool pool;
   pv_vk_buffer pool_buf, q, k, v, out, tokens, tables, partial;
+  VkBufferView q_texel, tables_texel;
   pv_op_attn_args attn;
   pv_op_rope_args rope;
 } attn_bench;
@@ -209,6 +217,9 @@ static int rec_attn(bench *b, void *arg, pv_error *err) { return pv_op_paged_att
 static int rec_rope(bench *b, void *arg, pv_error *err) { return pv_op_rope_kv(&b->ops, &b->cmd, &((attn_bench *)arg)->rope, err); }
 
 static void attn_free(bench *b, attn_bench *a) {
+  pv_vk_texel_view_destroy(b->ctx, a->pool.texels[0]);
+  pv_vk_texel_view_destroy(b->ctx, a->q_texel);
+  pv_vk_texel_view_destroy(b->ctx, a->tables_texel);
   pv_vk_buffer *all[] = {&a->pool_buf, &a->q, &a->k, &a->v, &a->out, &a->tokens, &a->tables, &a->partial};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
     if (all[i]->buffer) pv_vk_buffer_destroy(b->ctx, all[i]);
@@ -263,6 +274,11 @@ static int attn_setup(bench *b, attn_bench *a, uint32_t block_size, uint32_t con
                               .head_dim = AT_DIM, .layer = 0, .max_blocks = blocks_per_seq,
                               .q_stride = AT_HEADS * AT_DIM, .o_stride = AT_HEADS * AT_DIM, .parts = parts,
                               .part_len = AT_PART_LEN};
+  if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->pool_buf, VK_FORMAT_R32_UINT, 0, a->pool_buf.size, &a->pool.texels[0], err);
+  if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->q, VK_FORMAT_R32G32B32A32_SFLOAT, 0, a->q.size, &a->q_texel, err);
+  if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->tables, VK_FORMAT_R32_UINT, 0, a->tables.size, &a->tables_texel, err);
+  a->attn.q.texel = a->q_texel;
+  a->attn.block_tables.texel = a->tables_texel;
   a->rope = (pv_op_rope_args){.q = pv_view(&a->q), .k = pv_view(&a->k), .v = pv_view(&a->v),
                               .tokens = pv_view(&a->tokens), .pool = &a->pool, .rows = rows, .n_head = AT_HEADS,
                               .n_kv_head = AT_KV_HEADS, .head_dim = AT_DIM, .rope_dim = AT_DIM,

@@ -55,11 +55,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     srv_event *evs;
     size_t n;
     int rc = srv_gen_wait(g, &evs, &n, WAIT_SLICE_S);
-    if (rc < 0) {
-      srv_metrics_disconnect(&g->srv->metrics);
-      srv_log(g->srv, "%s: client hung up, aborting", g->rid);
-      return MHD_CONTENT_READER_END_WITH_ERROR; /* stream_free aborts */
-    }
+    if (rc < 0) return MHD_CONTENT_READER_END_WITH_ERROR; /* stream_free aborts */
     oai_stream_events(g, evs, n);
     srv_events_free(evs, n);
   }
@@ -68,7 +64,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 /* MHD frees the streaming response: the stream ended or the connection is gone. */
 static void stream_free(void *cls) {
   srv_gen *g = cls;
-  if (!srv_gen_done(g)) srv_gen_abort(g);
+  if (!srv_gen_done(g)) {
+    srv_metrics_disconnect(&g->srv->metrics);
+    srv_log(g->srv, "%s: client hung up, aborting", g->rid);
+    srv_gen_abort(g);
+  }
   srv_gen_release(g);
 }
 

@@ -38,6 +38,7 @@ grep -q 'stopped' "$TMP/server.log" || fail "no 'stopped' line in the log"
 
 # idle server, SIGINT
 start_server
+expect_blocks_free
 kill -INT "$SERVER_PID"
 rc=0
 wait "$SERVER_PID" || rc=$?
