@@ -27,6 +27,7 @@ done
 ids=$(seq -s, 100 499) # 400 token ids: 26 blocks
 expect_error 400 context_length_exceeded /v1/completions '{"model":"'$MODEL_NAME'","prompt":['$ids'],"max_tokens":4}'
 jq -r .error.message "$TMP/body" | grep -q -- '--kv-mem' || fail "the error does not name --kv-mem: $(cat "$TMP/body")"
+[ "$(jq -r .error.param "$TMP/body")" = prompt ] || fail "the error's param is not 'prompt': $(cat "$TMP/body")"
 wait $S || fail "streaming client failed"
 [ "$(grep -v '^$' "$TMP/stream" | tail -n 1)" = "data: [DONE]" ] || fail "stream did not end with [DONE]"
 got=$(sse_text "$TMP/stream")
