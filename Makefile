@@ -1,12 +1,15 @@
 # The two commands of the README. Both set up what they need first (tools/deps.sh).
 #   make demo — install dependencies, build, run the showcase on the default Vulkan device
 #   make test — install dependencies, build the normal and the sanitizer configuration, run ctest in both,
-#               and the GPU-free tests of the aarch64 cross build under qemu-user
+#               the GPU-free tests of the aarch64 cross build under qemu-user, and each libFuzzer
+#               target for FUZZ_SECONDS (tools/fuzz --all)
 #   make cross-aarch64 — cross-build library, CLI and tests for aarch64 (cmake/toolchain-aarch64.cmake)
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan cross-aarch64 demo test test-asan test-aarch64 clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build build-asan cross-aarch64 demo test test-asan test-aarch64 fuzz clean
 
 all: build
 
@@ -41,9 +44,14 @@ demo: build
 test-asan: build-asan
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
-# The sanitizer and aarch64 runs go first so that the normal configuration's ctest summary is printed last.
-test: build build-asan test-asan test-aarch64
+# libFuzzer targets (clang, build-fuzz): each runs FUZZ_SECONDS, two at a time; a finding fails.
+fuzz: deps
+	bash tools/fuzz --all $(FUZZ_SECONDS)
+
+# The sanitizer, aarch64 and fuzzer runs go first so that the normal configuration's ctest summary is
+# printed last.
+test: build build-asan test-asan test-aarch64 fuzz
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf build build-asan build-aarch64
+	rm -rf build build-asan build-aarch64 build-fuzz

@@ -13,8 +13,8 @@ PACKAGES=(
   libcmocka-dev
   # server, hashing, BPE pre-tokenizer regexes
   libmicrohttpd-dev libcjson-dev libxxhash-dev libpcre2-dev
-  # fuzzing runtime for clang's libFuzzer
-  libclang-rt-14-dev
+  # fuzzing runtime for clang's libFuzzer; memcheck for the reliability tests
+  libclang-rt-14-dev valgrind
   # server integration tests use curl (and Node's npm for the openai client, see below)
   curl
   # benchmark plots; aarch64 cross-build and its test runner

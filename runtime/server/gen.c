@@ -157,7 +157,11 @@ int srv_gen_submit(srv_gen *g, srv_error *err) {
     g->refs--;
   }
   pthread_mutex_unlock(&s->lock);
-  if (rc) srv_error_from_status(err, rc, msg);
+  if (rc) {
+    srv_error_from_status(err, rc, msg);
+    /* the prompt of a completion is "prompt", not "messages" */
+    if (g->req.kind == OAI_COMPLETION && !strcmp(err->param, "messages")) snprintf(err->param, sizeof err->param, "prompt");
+  }
   return rc ? -1 : 0;
 }
 

@@ -5,6 +5,8 @@
  * A pv_vk_cmd owns its command pool (one command buffer), fence and descriptor pools; destroy frees
  * them in reverse order after the last submission finished.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,6 +250,32 @@ void pv_vk_grid_1d(const pv_vk_caps *caps, uint64_t groups, uint32_t out[3]) {
 
 /* ---- submission ---- */
 
+/* Fault injection for the reliability tests: PAGEDVK_FAULT_SUBMIT=N makes the Nth queue submission
+ * of the process (counting from 1) and every later one fail with VK_ERROR_DEVICE_LOST, as a lost
+ * device does; pv_vk_fault_submit_arm sets N from a test (0 = off). The env is read once. */
+static atomic_ullong submit_count;
+static atomic_ullong fault_at;
+static atomic_int fault_env_read;
+
+void pv_vk_fault_submit_arm(uint64_t nth_from_now) {
+  atomic_store(&fault_env_read, 1);
+  atomic_store(&fault_at, nth_from_now ? atomic_load(&submit_count) + nth_from_now : 0);
+}
+
+uint64_t pv_vk_submit_count(void) { return atomic_load(&submit_count); }
+
+static bool fault_submit(void) {
+  if (!atomic_exchange(&fault_env_read, 1)) {
+    const char *s = getenv("PAGEDVK_FAULT_SUBMIT");
+    if (s && *s) atomic_store(&fault_at, strtoull(s, NULL, 10));
+  }
+  unsigned long long n = atomic_fetch_add(&submit_count, 1) + 1;
+  unsigned long long at = atomic_load(&fault_at);
+  if (!at || n < at) return false;
+  if (n == at) fprintf(stderr, "pagedvk: PAGEDVK_FAULT_SUBMIT: submit #%llu fails with VK_ERROR_DEVICE_LOST\n", n);
+  return true;
+}
+
 int pv_vk_cmd_submit(pv_vk_cmd *cmd, pv_error *err) {
   if (!cmd->recording) return pv_fail(err, PAGEDVK_ERR_INVALID, "submit without begin");
   cmd->recording = false;
@@ -259,7 +287,7 @@ int pv_vk_cmd_submit(pv_vk_cmd *cmd, pv_error *err) {
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd->cb;
   pthread_mutex_lock(&cmd->ctx->queue_lock);
-  r = vkQueueSubmit(cmd->ctx->queue, 1, &si, cmd->fence);
+  r = fault_submit() ? VK_ERROR_DEVICE_LOST : vkQueueSubmit(cmd->ctx->queue, 1, &si, cmd->fence);
   pthread_mutex_unlock(&cmd->ctx->queue_lock);
   if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkQueueSubmit");
   cmd->pending = true;

@@ -85,6 +85,11 @@ void pv_vk_cmd_fill(pv_vk_cmd *cmd, const pv_vk_buffer *dst, VkDeviceSize offset
 
 /* Ends recording and submits with the fence. */
 int pv_vk_cmd_submit(pv_vk_cmd *cmd, pv_error *err);
+/* Fault injection (tests): the nth submission from now on and every later one fail with
+ * VK_ERROR_DEVICE_LOST (0 disarms). Env PAGEDVK_FAULT_SUBMIT=N does the same, counted from the
+ * process's first submission. pv_vk_submit_count: submissions so far in the process. */
+void pv_vk_fault_submit_arm(uint64_t nth_from_now);
+uint64_t pv_vk_submit_count(void);
 /* Waits for the submission, at most `timeout_ns` (0: the default timeout). */
 int pv_vk_cmd_wait(pv_vk_cmd *cmd, uint64_t timeout_ns, pv_error *err);
 /* Submit, then wait with the default timeout. */
