@@ -37,9 +37,6 @@ srv_gen *srv_gen_new(pagedvk_server *s, int fd) {
   }
   g->srv = s;
   g->refs = 1;
-  pthread_mutex_lock(&s->lock);
-  s->connections_busy++;
-  pthread_mutex_unlock(&s->lock);
   g->fd = fd;
   g->n_choices = 1;
   g->created = (long long)time(NULL);
@@ -215,11 +212,4 @@ void srv_gen_abort(srv_gen *g) {
   if (running) pagedvk_engine_abort(g->srv->engine, g->id);
 }
 
-void srv_gen_release(srv_gen *g) {
-  pagedvk_server *s = g->srv;
-  gen_unref(g);
-  pthread_mutex_lock(&s->lock);
-  s->connections_busy--;
-  pthread_cond_broadcast(&s->idle);
-  pthread_mutex_unlock(&s->lock);
-}
+void srv_gen_release(srv_gen *g) { gen_unref(g); }

@@ -160,6 +160,7 @@ enum MHD_Result srv_http_handle(void *cls, struct MHD_Connection *c, const char 
   if (!b) { /* headers only so far */
     if (!(b = calloc(1, sizeof *b))) return MHD_NO;
     *con_cls = b;
+    srv_requests_busy_add(s, 1);
     return MHD_YES;
   }
   if (*upload_size) {
@@ -171,8 +172,9 @@ enum MHD_Result srv_http_handle(void *cls, struct MHD_Connection *c, const char 
   return dispatch(s, c, url, method, b);
 }
 
+/* MHD calls this once the response is fully written (or the connection is gone): only then is the
+ * request no longer busy, so shutdown waits for 503s and final chunks to reach their clients. */
 void srv_http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why) {
-  (void)cls;
   (void)c;
   (void)why;
   conn_body *b = *con_cls;
@@ -180,4 +182,5 @@ void srv_http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enu
   srv_buf_free(&b->body);
   free(b);
   *con_cls = NULL;
+  srv_requests_busy_add(cls, -1);
 }

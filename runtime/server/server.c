@@ -71,6 +71,13 @@ bool srv_is_stopping(pagedvk_server *s) {
   return v;
 }
 
+void srv_requests_busy_add(pagedvk_server *s, int delta) {
+  pthread_mutex_lock(&s->lock);
+  s->requests_busy = (unsigned)((int)s->requests_busy + delta);
+  if (delta < 0) pthread_cond_broadcast(&s->idle);
+  pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- threads ------------------------------------------------------------------------------- */
 
 static void wake(pagedvk_server *s) {
@@ -219,7 +226,7 @@ static void wait_connections(pagedvk_server *s, double grace_s) {
   ts.tv_sec += (time_t)grace_s;
   pthread_mutex_lock(&s->lock);
   int rc = 0;
-  while (s->connections_busy > 0 && rc == 0) rc = pthread_cond_timedwait(&s->idle, &s->lock, &ts);
+  while (s->requests_busy > 0 && rc == 0) rc = pthread_cond_timedwait(&s->idle, &s->lock, &ts);
   pthread_mutex_unlock(&s->lock);
 }
 

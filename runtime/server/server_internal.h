@@ -219,8 +219,8 @@ struct pagedvk_server {
   bool stopping;
   bool shut_down;
   srv_gen *registry;
-  unsigned connections_busy;    /* srv_gens a connection still holds (responses being written) */
-  pthread_cond_t idle;          /* signalled when connections_busy drops */
+  unsigned requests_busy;       /* requests whose response is not fully written yet */
+  pthread_cond_t idle;          /* signalled when requests_busy drops */
   uint64_t next_rid;
   srv_metrics metrics;
 };
@@ -230,6 +230,7 @@ void srv_registry_add_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove(pagedvk_server *s, srv_gen *g);
 bool srv_is_stopping(pagedvk_server *s);
+void srv_requests_busy_add(pagedvk_server *s, int delta);
 
 /* The MHD access handler and completion callback (http.c). */
 enum MHD_Result srv_http_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
