@@ -132,9 +132,23 @@ void pv_ref_rmsnorm(float *out, const float *x, const float *w, uint32_t n, floa
   for (uint32_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
 }
 
-/* out[r] = sum_c w[r][c] * x[c]  (w row-major, a row per output) */
+/* out[r] = sum_c w[r][c] * x[c]  (w row-major, a row per output), each row summed in column order.
+ * Four rows go side by side only so that their four independent sums overlap in the CPU (a single
+ * running sum waits on each add); every row's result is the same as one row at a time. */
 void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols) {
-  for (uint32_t r = 0; r < rows; r++) {
+  uint32_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float *w0 = w + (size_t)r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    for (uint32_t c = 0; c < cols; c++) {
+      a0 += w0[c] * x[c];
+      a1 += w1[c] * x[c];
+      a2 += w2[c] * x[c];
+      a3 += w3[c] * x[c];
+    }
+    out[r] = a0, out[r + 1] = a1, out[r + 2] = a2, out[r + 3] = a3;
+  }
+  for (; r < rows; r++) {
     const float *row = w + (size_t)r * cols;
     float acc = 0.0f;
     for (uint32_t c = 0; c < cols; c++) acc += row[c] * x[c];
@@ -244,9 +258,10 @@ int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
     attention_block(r, l, r->n_past);
     ffn_block(r, l);
   }
+  r->n_past++;
+  if (!logits) return PAGEDVK_OK;
   pv_ref_rmsnorm(r->xn, r->x, r->output_norm, hp->n_embd, hp->rms_eps);
   pv_ref_matvec(r->logits, r->output, r->xn, hp->n_vocab, hp->n_embd);
-  r->n_past++;
   *logits = r->logits;
   return PAGEDVK_OK;
 }
@@ -256,7 +271,7 @@ int pv_ref_generate_greedy(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, 
   const float *logits = NULL;
   if (n_prompt == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "reference: empty prompt");
   for (uint32_t i = 0; i < n_prompt; i++) {
-    int rc = pv_ref_step(r, prompt[i], &logits, err);
+    int rc = pv_ref_step(r, prompt[i], i + 1 == n_prompt ? &logits : NULL, err);
     if (rc) return rc;
   }
   for (uint32_t i = 0; i < n_gen; i++) {

@@ -37,7 +37,8 @@ void pv_ref_destroy(pv_ref *r);
 void pv_ref_reset(pv_ref *r);
 
 /* Runs one token at position n_past, appends its K/V and returns the logits (n_vocab floats,
- * owned by r, valid until the next call). */
+ * owned by r, valid until the next call). With logits NULL the output projection is skipped: inside
+ * a prompt nobody reads it, and for a 32000-token vocabulary it is most of the work. */
 int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err);
 
 /* Feeds `prompt` and then picks n_gen tokens greedily (argmax, lowest id on ties). */

@@ -80,7 +80,7 @@ static void reference(pv_ref *r, job *j) {
   pv_error err = {0};
   const float *logits = NULL;
   pv_ref_reset(r);
-  for (uint32_t i = 0; i < j->n_prompt; i++) assert_int_equal(pv_ref_step(r, j->prompt[i], &logits, &err), 0);
+  for (uint32_t i = 0; i < j->n_prompt; i++) assert_int_equal(pv_ref_step(r, j->prompt[i], i + 1 == j->n_prompt ? &logits : NULL, &err), 0);
   for (uint32_t k = 0; k < j->n_gen; k++) {
     uint32_t best = pv_ref_argmax(logits, r->hp.n_vocab);
     float second = -1e30f;
@@ -329,7 +329,7 @@ static double reference_logprob(pv_ref *r, const int32_t *prompt, uint32_t n_pro
   const float *logits = NULL;
   double total = 0;
   pv_ref_reset(r);
-  for (uint32_t i = 0; i < n_prompt; i++) assert_int_equal(pv_ref_step(r, prompt[i], &logits, &err), 0);
+  for (uint32_t i = 0; i < n_prompt; i++) assert_int_equal(pv_ref_step(r, prompt[i], i + 1 == n_prompt ? &logits : NULL, &err), 0);
   for (uint32_t k = 0; k < n; k++) {
     double mx = -1e30, sum = 0;
     for (uint32_t v = 0; v < r->hp.n_vocab; v++) mx = logits[v] > mx ? logits[v] : mx;

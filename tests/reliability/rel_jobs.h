@@ -89,7 +89,7 @@ static inline void rel_make_jobs(pagedvk_engine *e, rel_job *jobs, uint32_t n, u
     j->n_gen = 1 + (uint32_t)rand() % max_gen;
     const float *logits = NULL;
     pv_ref_reset(r);
-    for (uint32_t k = 0; k < j->n_prompt; k++) assert_int_equal(pv_ref_step(r, j->prompt[k], &logits, &err), 0);
+    for (uint32_t k = 0; k < j->n_prompt; k++) assert_int_equal(pv_ref_step(r, j->prompt[k], k + 1 == j->n_prompt ? &logits : NULL, &err), 0);
     for (uint32_t k = 0; k < j->n_gen; k++) {
       uint32_t best = pv_ref_argmax(logits, r->hp.n_vocab);
       float second = -1e30f;
