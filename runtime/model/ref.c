@@ -268,14 +268,30 @@ int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
 
 int pv_ref_generate_greedy(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, uint32_t n_gen, int32_t *out,
                            pv_error *err) {
+  return pv_ref_greedy_margins(r, prompt, n_prompt, n_gen, out, NULL, err);
+}
+
+/* Top-1 minus top-2 logit. */
+static float top2_margin(const float *logits, uint32_t n, uint32_t best) {
+  float second = -INFINITY;
+  for (uint32_t v = 0; v < n; v++)
+    if (v != best && logits[v] > second) second = logits[v];
+  return logits[best] - second;
+}
+
+int pv_ref_greedy_margins(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, uint32_t n_gen, int32_t *out,
+                          float *margin, pv_error *err) {
   const float *logits = NULL;
   if (n_prompt == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "reference: empty prompt");
+  pv_ref_reset(r);
   for (uint32_t i = 0; i < n_prompt; i++) {
     int rc = pv_ref_step(r, prompt[i], i + 1 == n_prompt ? &logits : NULL, err);
     if (rc) return rc;
   }
   for (uint32_t i = 0; i < n_gen; i++) {
-    out[i] = (int32_t)pv_ref_argmax(logits, r->hp.n_vocab);
+    uint32_t best = pv_ref_argmax(logits, r->hp.n_vocab);
+    out[i] = (int32_t)best;
+    if (margin) margin[i] = top2_margin(logits, r->hp.n_vocab, best);
     if (i + 1 < n_gen) {
       int rc = pv_ref_step(r, out[i], &logits, err);
       if (rc) return rc;

@@ -41,9 +41,15 @@ void pv_ref_reset(pv_ref *r);
  * a prompt nobody reads it, and for a 32000-token vocabulary it is most of the work. */
 int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err);
 
-/* Feeds `prompt` and then picks n_gen tokens greedily (argmax, lowest id on ties). */
+/* From an empty context: feeds `prompt`, then picks n_gen tokens greedily (argmax, lowest id on
+ * ties). */
 int pv_ref_generate_greedy(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, uint32_t n_gen, int32_t *out,
                            pv_error *err);
+
+/* The same, and margin[i] (when not NULL) = top-1 minus top-2 logit at step i: tests use it to tell
+ * a real mismatch from a near-tie that another summation order may break the other way. */
+int pv_ref_greedy_margins(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, uint32_t n_gen, int32_t *out,
+                          float *margin, pv_error *err);
 
 /* Building blocks, also used by tests of the shaders as the definition of each op. */
 void pv_ref_rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps);

@@ -197,10 +197,17 @@ int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s) {
     g->fail_status = PAGEDVK_ERR_NO_MEMORY;
   }
   pthread_mutex_unlock(&g->lock);
+  /* Checked on every wake-up, not only on time-outs: a running request sends events all the time,
+   * and a non-streaming client that left must still stop it. */
+  if (!ended && peer_hung_up(g->fd)) {
+    srv_events_free(*evs, *n);
+    *evs = NULL;
+    *n = 0;
+    return -1;
+  }
   for (size_t i = 0; i < *n; i++)
     if ((*evs)[i].finish != PAGEDVK_FINISH_NONE) g->finals_out++;
-  if (*n || ended) return 1;
-  return peer_hung_up(g->fd) ? -1 : 0;
+  return *n || ended ? 1 : 0;
 }
 
 bool srv_gen_done(const srv_gen *g) { return g->finals_out >= g->n_choices; }

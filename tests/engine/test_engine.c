@@ -78,18 +78,7 @@ static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t 
 /* The reference's greedy continuation of a job, with the top-1/top-2 margin of every step. */
 static void reference(pv_ref *r, job *j) {
   pv_error err = {0};
-  const float *logits = NULL;
-  pv_ref_reset(r);
-  for (uint32_t i = 0; i < j->n_prompt; i++) assert_int_equal(pv_ref_step(r, j->prompt[i], i + 1 == j->n_prompt ? &logits : NULL, &err), 0);
-  for (uint32_t k = 0; k < j->n_gen; k++) {
-    uint32_t best = pv_ref_argmax(logits, r->hp.n_vocab);
-    float second = -1e30f;
-    for (uint32_t v = 0; v < r->hp.n_vocab; v++)
-      if (v != best && logits[v] > second) second = logits[v];
-    j->want[k] = (int32_t)best;
-    j->margin[k] = logits[best] - second;
-    if (k + 1 < j->n_gen) assert_int_equal(pv_ref_step(r, j->want[k], &logits, &err), 0);
-  }
+  assert_int_equal(pv_ref_greedy_margins(r, j->prompt, j->n_prompt, j->n_gen, j->want, j->margin, &err), 0);
 }
 
 /* Random prompts of mixed lengths; the reference's greedy continuation of each. */

@@ -87,18 +87,7 @@ static inline void rel_make_jobs(pagedvk_engine *e, rel_job *jobs, uint32_t n, u
     j->prompt[j->n_prompt++] = 1;
     for (uint32_t k = 1; k < len; k++) j->prompt[j->n_prompt++] = 3 + rand() % (int)(e->hp.n_vocab - 3);
     j->n_gen = 1 + (uint32_t)rand() % max_gen;
-    const float *logits = NULL;
-    pv_ref_reset(r);
-    for (uint32_t k = 0; k < j->n_prompt; k++) assert_int_equal(pv_ref_step(r, j->prompt[k], k + 1 == j->n_prompt ? &logits : NULL, &err), 0);
-    for (uint32_t k = 0; k < j->n_gen; k++) {
-      uint32_t best = pv_ref_argmax(logits, r->hp.n_vocab);
-      float second = -1e30f;
-      for (uint32_t v = 0; v < r->hp.n_vocab; v++)
-        if (v != best && logits[v] > second) second = logits[v];
-      j->want[k] = (int32_t)best;
-      j->margin[k] = logits[best] - second;
-      if (k + 1 < j->n_gen) assert_int_equal(pv_ref_step(r, j->want[k], &logits, &err), 0);
-    }
+    assert_int_equal(pv_ref_greedy_margins(r, j->prompt, j->n_prompt, j->n_gen, j->want, j->margin, &err), 0);
   }
   pv_ref_destroy(r);
 }
