@@ -11,6 +11,7 @@
 #include "step.glsl"
 layout(constant_id = 0) const uint WG = 8;               // lanes per workgroup
 layout(constant_id = 1) const uint MAX_HEAD_DIM = 64;    // head_dim rounded up (multiple of 4)
+layout(constant_id = 2) const uint N_BUFS = 8;           // pool buffers in use (1..8)
 layout(local_size_x_id = 0) in;
 
 layout(binding = 0) uniform samplerBuffer QT;            // RGBA32F view of Q rows
@@ -34,7 +35,10 @@ layout(push_constant) uniform Params {
 
 shared float sh_m[WG], sh_l[WG], sh_acc[WG * MAX_HEAD_DIM];
 
+// With one pool buffer the switch folds away at pipeline creation: lavapipe runs texel fetches
+// inside divergent control flow lane by lane, which made the single-buffer case 3x slower.
 uint kv_word(uint buf, uint w) {
+  if (N_BUFS == 1u) return texelFetch(KVT[0], int(w)).x;
   switch (buf) {
     case 0u: return texelFetch(KVT[0], int(w)).x;
     case 1u: return texelFetch(KVT[1], int(w)).x;
@@ -69,6 +73,8 @@ void main() {
 
   float acc[MAX_HEAD_DIM];
   [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d++) acc[d] = 0.0;
+  vec4 q[MAX_HEAD_DIM / 4u];   // the query, read once (every lane uses all of it for every key)
+  [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 4u) q[d / 4u] = d < hd ? texelFetch(QT, int(q4 + d / 4u)) : vec4(0.0);
   float m = -1.0 / 0.0, l = 0.0;
 
   for (uint k_begin = part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
@@ -81,15 +87,16 @@ void main() {
       float s = 0.0;
       [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 4u) {
         if (d >= hd) break;
-        vec4 q = texelFetch(QT, int(q4 + d / 4u));
         vec2 k0 = kv_pair(buf, base + d), k1 = kv_pair(buf, base + d + 2u);
-        s += dot(q, vec4(k0, k1));
+        s += dot(q[d / 4u], vec4(k0, k1));
       }
       s *= p.scale;
-      const float m_new = max(m, s);
-      const float c = exp(m - m_new), pj = exp(s - m_new);
+      // One exp per key: either the old terms shrink (a new max) or the new one is below the max.
+      // (The first key: m = -inf, so e = 0 and the empty sums are scaled by 0.)
+      const float e = exp(-abs(s - m));
+      const float c = s > m ? e : 1.0, pj = s > m ? 1.0 : e;
       l = l * c + pj;
-      m = m_new;
+      m = max(m, s);
       const uint vbase = base + per_kv;
       [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 2u) {
         if (d >= hd) break;

@@ -335,9 +335,10 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   pool_views(pool, views + 5);
   if (lanes) {
     /* one small workgroup per (row, head, part); keys per lane, merged once through shared memory */
-    const uint32_t lspec[] = {lanes_per_group(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32};
+    const uint32_t lspec[] = {lanes_per_group(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
+                              pool->n_bufs == 1 ? 1u : PV_KV_MAX_BUFS};
     p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 6,
-                        (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 2, err);
+                        (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 3, err);
     views[0].texel = a->q.texel;
     views[3].texel = a->block_tables.texel;
     for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
