@@ -87,6 +87,25 @@ void scale_min_k4_words(uvec3 s, uint j, out float sc, out float mn) {
 }
 #endif
 
+#ifdef WEIGHTS_TEXEL
+// The 8 little-endian words of the 32 bytes at `byte` (even). Three texel reads: the first and the
+// last texel holding those bytes and the one between (the same texel twice when `byte` is aligned).
+void words32_at(uint wb, uint byte, out uint w[8]) {
+  uint t0 = byte >> 4;
+  uvec4 a = WLOAD4(wb, t0), m = WLOAD4(wb, t0 + 1u), z = WLOAD4(wb, (byte + 31u) >> 4);
+  uint all_[12] = uint[12](a.x, a.y, a.z, a.w, m.x, m.y, m.z, m.w, z.x, z.y, z.z, z.w);
+  uint first = (byte >> 2) & 3u;
+  bool odd_half = (byte & 2u) != 0u;
+  // Constant indices and selects only: a variable index into a private array is a memory
+  // round trip per lane on CPU devices.
+  [[unroll]] for (uint i = 0u; i < 8u; i++) {
+    uint lo = first == 0u ? all_[i] : first == 1u ? all_[i + 1u] : first == 2u ? all_[i + 2u] : all_[i + 3u];
+    uint hi = first == 0u ? all_[i + 1u] : first == 1u ? all_[i + 2u] : first == 2u ? all_[i + 3u] : all_[i + 4u];
+    w[i] = odd_half ? (lo >> 16) | (hi << 16) : lo;
+  }
+}
+#endif
+
 void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #if defined(WEIGHTS_TEXEL) && (WTYPE == WT_F32 || WTYPE == WT_F16 || WTYPE == WT_BF16)
 #if WTYPE == WT_F32
@@ -141,6 +160,26 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
     v[4u * i + 1u] = float((w >> 8) & 0xffu) * d - m;
     v[4u * i + 2u] = float((w >> 16) & 0xffu) * d - m;
     v[4u * i + 3u] = float(w >> 24) * d - m;
+  }
+#elif defined(WEIGHTS_TEXEL) && WTYPE == WT_Q6_K
+  // Q6_K blocks (210 bytes) are not 16-byte aligned, so each 32-byte run (low nibbles, high bits)
+  // comes from the three texels around it, read unconditionally (a branch per lane would make
+  // lavapipe fetch lane by lane), and the 8 words are shifted out of them.
+  uint b = row_byte + (u >> 3) * 210u;
+  uint s = u & 7u, half_ = s >> 2, qq = s & 3u;
+  uint ql[8], qh[8];
+  words32_at(wb, b + half_ * 64u + (qq & 1u) * 32u, ql);
+  words32_at(wb, b + 128u + half_ * 32u, qh);
+  uint scb = b + 192u + half_ * 8u + 2u * qq;
+  float d = rdh(wb, b + 208u);
+  float sc0 = d * float(int(rd8(wb, scb) << 24) >> 24);
+  float sc1 = d * float(int(rd8(wb, scb + 1u) << 24) >> 24);
+  uint lshift = (qq >> 1) * 4u, hshift = 2u * qq;
+  [[unroll]] for (uint i = 0u; i < 8u; i++) {
+    // byte c of w: element 4i + c, 6 bits (4 low from ql, 2 high from qh), offset by 32
+    uint w = ((ql[i] >> lshift) & 0x0f0f0f0fu) | (((qh[i] >> hshift) & 0x03030303u) << 4);
+    float sc = i < 4u ? sc0 : sc1;
+    [[unroll]] for (uint c = 0u; c < 4u; c++) v[4u * i + c] = sc * float(int((w >> (8u * c)) & 0xffu) - 32);
   }
 #elif WTYPE == WT_F32
   uint w0 = (row_byte >> 2) + u * 32u;

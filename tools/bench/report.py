@@ -69,8 +69,10 @@ md.append("# pagedvk benchmarks\n")
 md.append(
     "Written by `tools/bench/report%s` (mode **%s**, %d s of benchmark runs). Machine: %s, %s CPU cores, "
     "Vulkan device: %s. **The machine is shared with other engineers' builds and tests and is noisy**: "
-    "every figure is the median of 3 runs, ratios are taken within a run (paged and contiguous run "
-    "back to back, interleaved) and then the median; absolute tokens/s move by ±20%% between reports.\n"
+    "every figure is the median of 3 or more runs (each command says how many), ratios are taken within a run "
+    "(paged and contiguous run back to back, interleaved) and then the median; absolute tokens/s and the "
+    "tokens/s ratios move by ±20-30%% between reports (the decode-heavy ratio read 1.5-2.4× in repeated "
+    "runs on one day).\n"
     % (" --quick" if a.mode == "quick" else "", a.mode, a.elapsed, platform.machine(), os.cpu_count(),
        sh("build/pagedvk info 2>/dev/null | sed -n 's/^  \\* [0-9]*: //p' | head -1"))
 )
@@ -331,29 +333,33 @@ mx, _ = load("mixed")
 cc, _ = load("concurrency")
 pf, _ = load("prefix")
 notes = []
+mxd, _ = load("mixed-decode")
 if mx and cc and mx["ratio_tokens_per_s"] < 2:
     pts = {c["max_num_seqs"]: c["output_tokens_per_s"] for c in cc["configs"]}
     ct = cfg(mx, "contiguous")["peak_concurrent_seqs"]
     lo = pts.get(int(ct)) or pts.get(min(pts, key=lambda k: abs(k - ct)))
     hi = max(pts.values())
+    pg_, ck_ = cfg(mx, "paged"), cfg(mx, "contiguous")
+    decode_part = ("the decode-heavy variant reaches %.2f×, " % mxd["ratio_tokens_per_s"]) if mxd else ""
     notes.append(
-        "**Output tokens/s, paged vs contiguous.** Paging multiplies the running sequences, but on this device "
-        "throughput only grows with the batch until the two CPU cores are saturated: in *concurrency* the best "
-        "point is %.1f tokens/s against %.1f at %d sequences (the contiguous peak), a ceiling of %.2f× for any "
-        "scheduler; the mixed workload adds prefill (below), which batching does not speed up. On a GPU, where a "
-        "decode step costs about the same for 1 or 64 sequences, the same concurrency gain turns into throughput."
-        % (hi, lo, ct, hi / lo if lo else 0))
+        "**Output tokens/s, paged vs contiguous.** Paging pays in batched decode: in *concurrency* the best point "
+        "is %.1f tokens/s against %.1f at %d sequences (the contiguous peak), %.2f×, and %sthe standard mixed "
+        "workload %.2f×. Its prompts are the difference: both layouts compute them all (%d prompt tokens, "
+        "paged %d with %d recompute preemptions, for %d output tokens), and on this CPU device prefill runs at "
+        "about the same tokens/s whatever the batch, so that share of the wall time does not shrink with paging. "
+        "On a GPU, where a decode step costs about the same for 1 or 64 sequences and prefill is cheap per "
+        "token, the concurrency gain turns into throughput."
+        % (hi, lo, ct, hi / lo if lo else 0, decode_part, mx["ratio_tokens_per_s"], ck_["prompt_tokens_computed"],
+           pg_["prompt_tokens_computed"], pg_["preemptions"], pg_["output_tokens"]))
 if pf:
     off = cfg(pf, "prefix cache off")
     per = off["wall_s"] / max(off["prompt_tokens_computed"], 1) * 1e3
     notes.append(
-        "**Prefill is the engine's slow part here** (reported to the lead): with the prefix cache off, prefill runs "
-        "at about %.1f ms per prompt token on the small model (wall ÷ prompt tokens computed, *prefix*), slower per "
-        "token than batched decode, and a prompt's cost grows quadratically with its length. "
-        "`shaders/paged_attn.comp` gives each (query row, head) a 64-lane workgroup with two shared-memory tree "
-        "reductions (12 barriers) per 64 keys; on lavapipe a barrier is expensive, so prefill rows, which each "
-        "visit hundreds of keys, pay that many times. The matmul already avoids barriers on CPU devices (one row "
-        "per invocation); attention could do the same." % per)
+        "**Prefill is the engine's slow part here**: with the prefix cache off, prefill runs at about %.2f ms "
+        "per prompt token on the small model (wall ÷ prompt tokens computed, *prefix*, %d-token system "
+        "prompts; attention cost grows with the prompt). On CPU devices the matmul computes whole rows per "
+        "invocation for 8 tokens at a time and attention walks keys per lane (docs/KERNELS.md); there is no "
+        "tiled matrix-matrix kernel yet, which is what prefill-heavy workloads need next." % (per, pf.get("system_prompt_len", 0)))
 if notes:
     md.append("## Findings\n")
     md.extend(n + "\n" for n in notes)
