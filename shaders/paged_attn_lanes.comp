@@ -11,7 +11,7 @@
 #include "step.glsl"
 layout(constant_id = 0) const uint WG = 8;               // lanes per workgroup
 layout(constant_id = 1) const uint MAX_HEAD_DIM = 64;    // head_dim rounded up (multiple of 4)
-layout(constant_id = 2) const uint N_BUFS = 8;           // pool buffers in use (1..8)
+layout(constant_id = 2) const uint N_BUFS = 8;           // 1: every block of the pass is in buffer 0
 layout(local_size_x_id = 0) in;
 
 layout(binding = 0) uniform samplerBuffer QT;            // RGBA32F view of Q rows

@@ -35,6 +35,9 @@ static pv_forward_batch write_inputs(pagedvk_engine *e) {
     memcpy(fw->block_tables_map + (size_t)k * maxb, table, (nb < maxb ? nb : maxb) * sizeof *table);
     for (uint32_t p = it->start; p < it->start + it->n; p++)
       fw->rows_map[b.n_rows++] = (pv_token_row){(uint32_t)q->tokens[p], p, k, table[p / bs] * bs + p % bs};
+    const uint32_t used = (it->start + it->n + bs - 1) / bs; /* blocks holding positions 0 .. start+n-1 */
+    for (uint32_t i = 0; i < used && i < nb; i++)
+      if (table[i] > b.max_block) b.max_block = table[i];
     e->sampled[k] = NO_ROW;
     if (it->wants_logits) {
       fw->logit_rows_map[b.n_logits] = b.n_rows - 1;
@@ -89,6 +92,7 @@ static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {
   if (b->n_rows) {
     pv_op_pool pool;
     pool_of(&e->kv_gpu, &pool);
+    pool.bufs_in_use = b->max_block / pool.blocks_per_buf + 1;
     rc = pv_forward_record(&e->fw, &e->cmd, &pool, b, err);
   }
   int rc2 = pv_vk_cmd_run(&e->cmd, err); /* submit even after a recording error: the buffer must end */

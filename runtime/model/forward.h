@@ -52,6 +52,7 @@ typedef struct pv_forward_batch {
   uint32_t n_rows;      /* token rows in rows_map */
   uint32_t n_logits;    /* rows listed in logit_rows_map whose logits are computed */
   uint32_t max_context; /* longest context among the rows (chooses attention partitions) */
+  uint32_t max_block;   /* highest physical KV block the rows read or write */
   bool want_logits;     /* read back full logits (sampling) */
   bool want_argmax;     /* compute argmax on the device (greedy) */
 } pv_forward_batch;

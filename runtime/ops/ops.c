@@ -335,8 +335,11 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   pool_views(pool, views + 5);
   if (lanes) {
     /* one small workgroup per (row, head, part); keys per lane, merged once through shared memory */
+    /* A pass whose blocks all lie in the first buffer (a big pool lightly used: blocks are taken
+     * lowest first) gets the variant without the buffer switch too. */
+    const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
     const uint32_t lspec[] = {lanes_per_group(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
-                              pool->n_bufs == 1 ? 1u : PV_KV_MAX_BUFS};
+                              in_use == 1 ? 1u : PV_KV_MAX_BUFS};
     p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 6,
                         (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 3, err);
     views[0].texel = a->q.texel;

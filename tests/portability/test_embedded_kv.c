@@ -67,6 +67,30 @@ static void test_pool_over_three_buffers(void **state) {
   pj_finish(e);
 }
 
+/* The same three-buffer pool, lightly used: blocks are taken lowest first, so every request lies
+ * in buffer 0 and the attention kernel may take its variant without the buffer switch (on CPU
+ * devices) although the pool has three buffers. Same reference tokens. */
+static void test_light_use_of_a_big_pool(void **state) {
+  (void)state;
+  pagedvk_engine *e = pj_engine("syn-llama-q4k.gguf", 160 * MIB, 64);
+  if (!e) skip();
+  const pv_kv_gpu *kv = &e->kv_gpu;
+  assert_int_equal(kv->n_bufs, 3);
+  static pjob jobs[12];
+  pj_make_jobs(e, jobs, 12, 150, 24, 77);
+  for (uint32_t i = 0; i < 12; i++) pj_submit(e, &jobs[i]);
+  char msg[512];
+  assert_true(pagedvk_engine_step(e, msg, sizeof msg) > 0);
+  for (const pv_sched_group *g = e->sched.running; g; g = g->next) {
+    uint32_t n = 0;
+    const uint32_t *table = pv_kv_seq_table(e->kv, g->seqs[0].kv_seq, &n);
+    for (uint32_t b = 0; b < n; b++) assert_true(table[b] < kv->blocks_per_buf);
+  }
+  pj_run(e);
+  pj_check(jobs, 12);
+  pj_finish(e);
+}
+
 /* Beyond what eight buffers of the clamped range can bind, --kv-mem is refused with a message. */
 static void test_pool_too_large_is_refused(void **state) {
   (void)state;
@@ -86,6 +110,7 @@ int main(void) {
   setenv("PAGEDVK_PROFILE", "embedded", 1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_over_three_buffers),
+      cmocka_unit_test(test_light_use_of_a_big_pool),
       cmocka_unit_test(test_pool_too_large_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
