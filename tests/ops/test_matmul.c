@@ -118,9 +118,13 @@ static void check_matmul(pv_test_vk *t, pv_ops *ops, const mm_case *c) {
     for (uint32_t j = n; j < y_stride; j++) y0[(size_t)r * y_stride + j] = SENTINEL;
   }
 
+  /* Texel views cover whole 16-byte texels, and the wrapper reads a weight through its view only
+   * when the weight ends within them: pad as the engine's weight arenas are, so every type (Q6_K's
+   * 210-byte blocks too) takes the texel path here. */
+  const size_t pad = g_texel ? 15u : 0u;
   pv_vk_buffer bw, bup = {0}, bx, by, bb;
-  test_buffer(t, &bw, c->w_offset + w.bytes, w.q, w.bytes, c->w_offset);
-  if (c->swiglu) test_buffer(t, &bup, c->up_offset + up.bytes, up.q, up.bytes, c->up_offset);
+  test_buffer(t, &bw, (c->w_offset + w.bytes + pad) & ~pad, w.q, w.bytes, c->w_offset);
+  if (c->swiglu) test_buffer(t, &bup, (c->up_offset + up.bytes + pad) & ~pad, up.q, up.bytes, c->up_offset);
   test_buffer(t, &bx, (size_t)m * x_stride * 4, x, (size_t)m * x_stride * 4, 0);
   test_buffer(t, &by, (size_t)m * y_stride * 4, y0, (size_t)m * y_stride * 4, 0);
   test_buffer(t, &bb, (size_t)n * 4, bias, (size_t)n * 4, 0);
