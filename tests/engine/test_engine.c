@@ -318,7 +318,8 @@ static double reference_logprob(pv_ref *r, const int32_t *prompt, uint32_t n_pro
   const float *logits = NULL;
   double total = 0;
   pv_ref_reset(r);
-  for (uint32_t i = 0; i < n_prompt; i++) assert_int_equal(pv_ref_step(r, prompt[i], i + 1 == n_prompt ? &logits : NULL, &err), 0);
+  for (uint32_t i = 0; i < n_prompt; i++)
+    assert_int_equal(pv_ref_step(r, prompt[i], i + 1 == n_prompt ? &logits : NULL, &err), 0);
   for (uint32_t k = 0; k < n; k++) {
     double mx = -1e30, sum = 0;
     for (uint32_t v = 0; v < r->hp.n_vocab; v++) mx = logits[v] > mx ? logits[v] : mx;
@@ -358,7 +359,6 @@ static void test_beam_search(void **state) {
   pv_error perr = {0};
   pv_ref *r = NULL;
   assert_int_equal(pv_ref_create(&r, e->model->gguf, 128, &perr), 0);
-  pv_ref_reset(r);
   int32_t greedy[8];
   assert_int_equal(pv_ref_generate_greedy(r, j->prompt, j->n_prompt, 8, greedy, &perr), 0);
   double greedy_lp = reference_logprob(r, j->prompt, j->n_prompt, greedy, 8);
