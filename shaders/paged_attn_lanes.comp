@@ -5,7 +5,9 @@
 // online softmax (running max m, sum l, output acc), and the lanes are merged once at the end
 // through shared memory, after a single barrier (the per-key work has none). Queries, block tables
 // and K/V are read through uniform texel buffers, which that driver vectorizes (its storage-buffer
-// loads go lane by lane). Chosen for CPU devices; WG is their SIMD width.
+// loads go lane by lane); K/V as 16-byte texels, so one fetch brings 8 f16 (4 f32) elements of a
+// row (the host takes this kernel only when head_dim is a multiple of that). Chosen for CPU
+// devices; WG is their SIMD width.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
@@ -19,7 +21,7 @@ layout(std430, binding = 1) writeonly buffer O { float OB[]; };
 layout(std430, binding = 2) readonly buffer Tokens { TokenInfo TOKENS[]; };
 layout(binding = 3) uniform usamplerBuffer BTT;          // R32_UINT view of the block tables
 layout(std430, binding = 4) writeonly buffer Partial { float PART[]; };
-layout(binding = 5) uniform usamplerBuffer KVT[8];       // R32_UINT views of the pool buffers
+layout(binding = 5) uniform usamplerBuffer KVT[8];       // RGBA32_UINT views of the pool buffers
 
 layout(push_constant) uniform Params {
   uint rows;
@@ -37,26 +39,35 @@ shared float sh_m[WG], sh_l[WG], sh_acc[WG * MAX_HEAD_DIM];
 
 // When the pass touches buffer 0 only (N_BUFS 1) the switch folds away at pipeline creation:
 // lavapipe runs texel fetches inside divergent control flow lane by lane (4x slower).
-uint kv_word(uint buf, uint w) {
-  if (N_BUFS == 1u) return texelFetch(KVT[0], int(w)).x;
+uvec4 kv_texel(uint buf, uint i) {
+  if (N_BUFS == 1u) return texelFetch(KVT[0], int(i));
   switch (buf) {
-    case 0u: return texelFetch(KVT[0], int(w)).x;
-    case 1u: return texelFetch(KVT[1], int(w)).x;
-    case 2u: return texelFetch(KVT[2], int(w)).x;
-    case 3u: return texelFetch(KVT[3], int(w)).x;
-    case 4u: return texelFetch(KVT[4], int(w)).x;
-    case 5u: return texelFetch(KVT[5], int(w)).x;
-    case 6u: return texelFetch(KVT[6], int(w)).x;
-    default: return texelFetch(KVT[7], int(w)).x;
+    case 0u: return texelFetch(KVT[0], int(i));
+    case 1u: return texelFetch(KVT[1], int(i));
+    case 2u: return texelFetch(KVT[2], int(i));
+    case 3u: return texelFetch(KVT[3], int(i));
+    case 4u: return texelFetch(KVT[4], int(i));
+    case 5u: return texelFetch(KVT[5], int(i));
+    case 6u: return texelFetch(KVT[6], int(i));
+    default: return texelFetch(KVT[7], int(i));
   }
 }
 
-// Two consecutive elements (e even) of the pool, f16 or f32.
-vec2 kv_pair(uint buf, uint e) {
 #ifdef KV_F32
-  return vec2(uintBitsToFloat(kv_word(buf, e)), uintBitsToFloat(kv_word(buf, e + 1u)));
+#define EPT 4u   // elements per texel
 #else
-  return unpackHalf2x16(kv_word(buf, e >> 1));
+#define EPT 8u
+#endif
+
+// Elements e .. e+EPT-1 of the pool (e a multiple of EPT) as one or two vec4.
+void kv_elems(uint buf, uint e, out vec4 a, out vec4 b) {
+  uvec4 w = kv_texel(buf, e / EPT);
+#ifdef KV_F32
+  a = uintBitsToFloat(w);
+  b = vec4(0.0);
+#else
+  a = vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
+  b = vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w));
 #endif
 }
 
@@ -85,10 +96,14 @@ void main() {
       const uint base = ((block % p.blocks_per_buf) * p.n_layer + p.layer) * 2u * per_kv +
                         (kvh * p.block_size + j % p.block_size) * hd;
       float s = 0.0;
-      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 4u) {
+      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += EPT) {
         if (d >= hd) break;
-        vec2 k0 = kv_pair(buf, base + d), k1 = kv_pair(buf, base + d + 2u);
-        s += dot(q[d / 4u], vec4(k0, k1));
+        vec4 k0, k1;
+        kv_elems(buf, base + d, k0, k1);
+        s += dot(q[d / 4u], k0);
+#ifndef KV_F32
+        s += dot(q[d / 4u + 1u], k1);
+#endif
       }
       s *= p.scale;
       // One exp per key: either the old terms shrink (a new max) or the new one is below the max.
@@ -98,11 +113,14 @@ void main() {
       l = l * c + pj;
       m = max(m, s);
       const uint vbase = base + per_kv;
-      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 2u) {
+      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += EPT) {
         if (d >= hd) break;
-        vec2 v = kv_pair(buf, vbase + d);
-        acc[d] = acc[d] * c + pj * v.x;
-        acc[d + 1u] = acc[d + 1u] * c + pj * v.y;
+        vec4 v0, v1;
+        kv_elems(buf, vbase + d, v0, v1);
+        [[unroll]] for (uint i = 0u; i < 4u; i++) acc[d + i] = acc[d + i] * c + pj * v0[i];
+#ifndef KV_F32
+        [[unroll]] for (uint i = 0u; i < 4u; i++) acc[d + 4u + i] = acc[d + 4u + i] * c + pj * v1[i];
+#endif
       }
     }
     if (k_end == n_keys) break;   // (with parts == 1, part_len is ~0u: the step would wrap)

@@ -47,8 +47,10 @@ int pv_kv_gpu_create(pv_kv_gpu *kv, pv_vk_context *ctx, const pv_kv_geometry *g,
       return rc;
     }
     kv->n_bufs = i + 1;
-    if (kv->bufs[i].size / 4 <= ctx->caps.max_texel_elements &&
-        pv_vk_texel_view_create(ctx, &kv->bufs[i], VK_FORMAT_R32_UINT, 0, kv->bufs[i].size, &kv->texels[i], NULL))
+    /* 16-byte texels: one fetch reads 8 f16 (or 4 f32) elements of a head's row */
+    uint64_t range = kv->bufs[i].size & ~(uint64_t)15;
+    if (range / 16 <= ctx->caps.max_texel_elements &&
+        pv_vk_texel_view_create(ctx, &kv->bufs[i], VK_FORMAT_R32G32B32A32_UINT, 0, range, &kv->texels[i], NULL))
       kv->texels[i] = VK_NULL_HANDLE;
   }
   kv->n_swap_blocks = n_swap_blocks;

@@ -31,7 +31,7 @@ typedef struct pv_kv_gpu {
   uint32_t n_blocks;
   uint32_t blocks_per_buf;
   pv_vk_buffer bufs[PV_KV_POOL_MAX_BUFS];
-  VkBufferView texels[PV_KV_POOL_MAX_BUFS]; /* R32_UINT views, when the device's texel limits allow */
+  VkBufferView texels[PV_KV_POOL_MAX_BUFS]; /* RGBA32_UINT views, when the device's texel limits allow */
   uint32_t n_bufs;
   pv_vk_buffer swap;
   uint32_t n_swap_blocks;

@@ -274,7 +274,7 @@ static int attn_setup(bench *b, attn_bench *a, uint32_t block_size, uint32_t con
                               .head_dim = AT_DIM, .layer = 0, .max_blocks = blocks_per_seq,
                               .q_stride = AT_HEADS * AT_DIM, .o_stride = AT_HEADS * AT_DIM, .parts = parts,
                               .part_len = AT_PART_LEN};
-  if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->pool_buf, VK_FORMAT_R32_UINT, 0, a->pool_buf.size, &a->pool.texels[0], err);
+  if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->pool_buf, VK_FORMAT_R32G32B32A32_UINT, 0, a->pool_buf.size & ~(uint64_t)15, &a->pool.texels[0], err);
   if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->q, VK_FORMAT_R32G32B32A32_SFLOAT, 0, a->q.size, &a->q_texel, err);
   if (!rc) rc = pv_vk_texel_view_create(b->ctx, &a->tables, VK_FORMAT_R32_UINT, 0, a->tables.size, &a->tables_texel, err);
   a->attn.q.texel = a->q_texel;

@@ -272,8 +272,10 @@ static uint32_t lanes_per_group(const pv_vk_caps *c) {
 static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   const pv_vk_caps *c = &ops->ctx->caps;
   const uint32_t lanes = lanes_per_group(c);
+  /* a head's row must start on a 16-byte texel of the pool: 8 f16 or 4 f32 elements */
   bool can = a->q.texel && a->block_tables.texel && a->pool->texels[0] && a->q_stride % 4 == 0 &&
-             a->head_dim % 4 == 0 && (uint64_t)lanes * ((a->head_dim + 31) / 32 * 32 + 2) * 4 <= c->max_shared_memory;
+             a->head_dim % (a->pool->f32 ? 4 : 8) == 0 &&
+             (uint64_t)lanes * ((a->head_dim + 31) / 32 * 32 + 2) * 4 <= c->max_shared_memory;
   const char *env = getenv("PAGEDVK_ATTN");
   bool want = env ? !strcmp(env, "lanes") : c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   return can && want;
