@@ -62,73 +62,92 @@ layout(push_constant) uniform Params {
 #define NACC 1u
 #endif
 
-shared float red[WG * ROWS * NTOK * NACC];
+// (the row-per-invocation form reduces nothing: no shared memory for it)
+shared float red[ROW_PER_INVOCATION ? 1u : WG * ROWS * NTOK * NACC];
 
-// One output row per invocation, NTOK tokens per pass.
+// ROWS output rows per invocation (rows n, n + WG, ...), NTOK tokens per pass: each activation
+// fetch feeds ROWS dot products (on lavapipe a fetch costs more than the arithmetic it feeds).
 void main_rows() {
-  const uint n = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG + gl_LocalInvocationID.x;
-  if (n >= p.N) return;
+  const uint n0 = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG * ROWS + gl_LocalInvocationID.x;
+  if (n0 >= p.N) return;
   const uint m0 = gl_WorkGroupID.y * NTOK;
   const uint nt = min(NTOK, p.M - m0);   // tokens in this group: no work for missing ones
   const uint rb = row_bytes(p.K);
-  float acc[NTOK * NACC];
-  for (uint i = 0u; i < NTOK * NACC; i++) acc[i] = 0.0;
+  uint rowb[ROWS];
+  [[unroll]] for (uint r = 0u; r < ROWS; r++) rowb[r] = min(n0 + r * WG, p.N - 1u) * rb;
+  float acc[ROWS * NTOK * NACC];
+  for (uint i = 0u; i < ROWS * NTOK * NACC; i++) acc[i] = 0.0;
 #ifdef DQ_HAS_ELEM
   if ((p.K & 31u) != 0u) {
     for (uint kk = 0u; kk < p.K; kk++) {
-      float w = dq_elem(0u, p.w_offset + n * rb, kk);
+      [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+        float w = dq_elem(0u, p.w_offset + rowb[r], kk);
 #ifdef SWIGLU
-      float w2 = dq_elem(1u, p.w2_offset + n * rb, kk);
+        float w2 = dq_elem(1u, p.w2_offset + rowb[r], kk);
 #endif
-      for (uint t = 0u; t < nt; t++) {
-        uint xi = (m0 + t) * p.x_stride + kk;
-        float x = XLOAD(xi >> 2)[xi & 3u];
-        acc[t * NACC] += w * x;
+        for (uint t = 0u; t < nt; t++) {
+          uint xi = (m0 + t) * p.x_stride + kk;
+          float x = XLOAD(xi >> 2)[xi & 3u];
+          acc[(r * NTOK + t) * NACC] += w * x;
 #ifdef SWIGLU
-        acc[t * NACC + 1u] += w2 * x;
+          acc[(r * NTOK + t) * NACC + 1u] += w2 * x;
 #endif
+        }
       }
     }
   }
 #endif
   for (uint u = 0u; u < p.K / 32u; u++) {
-    float w[32];
-    dq_unit(0u, p.w_offset + n * rb, u, w);
+    vec4 w[ROWS * 8u];
 #ifdef SWIGLU
-    float w2[32];
-    dq_unit(1u, p.w2_offset + n * rb, u, w2);
+    vec4 w2[ROWS * 8u];
 #endif
-    for (uint t = 0u; t < nt; t++) {
-      uint xb = ((m0 + t) * p.x_stride) / 4u + u * 8u;
-      float s = 0.0;
+    [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+      float f[32];
+      dq_unit(0u, p.w_offset + rowb[r], u, f);
+      [[unroll]] for (uint i = 0u; i < 8u; i++) w[r * 8u + i] = vec4(f[4u * i], f[4u * i + 1u], f[4u * i + 2u], f[4u * i + 3u]);
 #ifdef SWIGLU
-      float s2 = 0.0;
-#endif
-      [[unroll]] for (uint i = 0u; i < 8u; i++) {
-        vec4 x = XLOAD(xb + i);
-        s += dot(x, vec4(w[4u * i], w[4u * i + 1u], w[4u * i + 2u], w[4u * i + 3u]));
-#ifdef SWIGLU
-        s2 += dot(x, vec4(w2[4u * i], w2[4u * i + 1u], w2[4u * i + 2u], w2[4u * i + 3u]));
-#endif
-      }
-      acc[t * NACC] += s;
-#ifdef SWIGLU
-      acc[t * NACC + 1u] += s2;
+      dq_unit(1u, p.w2_offset + rowb[r], u, f);
+      [[unroll]] for (uint i = 0u; i < 8u; i++) w2[r * 8u + i] = vec4(f[4u * i], f[4u * i + 1u], f[4u * i + 2u], f[4u * i + 3u]);
 #endif
     }
-  }
-  for (uint t = 0u; t < NTOK; t++) {
-    uint m = m0 + t;
-    if (m >= p.M) break;
+    for (uint t = 0u; t < nt; t++) {
+      uint xb = ((m0 + t) * p.x_stride) / 4u + u * 8u;
+      float s[ROWS * NACC];
+      [[unroll]] for (uint j = 0u; j < ROWS * NACC; j++) s[j] = 0.0;
+      [[unroll]] for (uint i = 0u; i < 8u; i++) {
+        vec4 x = XLOAD(xb + i);
+        [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+          s[r * NACC] += dot(x, w[r * 8u + i]);
 #ifdef SWIGLU
-    float y = silu(acc[t * 2u]) * acc[t * 2u + 1u];
-#else
-    float y = acc[t];
-    if ((p.flags & 1u) != 0u) y += BIAS[n];
+          s[r * NACC + 1u] += dot(x, w2[r * 8u + i]);
 #endif
-    uint at = m * p.y_stride + n;
-    if ((p.flags & 2u) != 0u) y += Y[at];
-    Y[at] = y;
+        }
+      }
+      [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+        acc[(r * NTOK + t) * NACC] += s[r * NACC];
+#ifdef SWIGLU
+        acc[(r * NTOK + t) * NACC + 1u] += s[r * NACC + 1u];
+#endif
+      }
+    }
+  }
+  [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+    uint n = n0 + r * WG;
+    if (n >= p.N) break;
+    for (uint t = 0u; t < NTOK; t++) {
+      uint m = m0 + t;
+      if (m >= p.M) break;
+#ifdef SWIGLU
+      float y = silu(acc[(r * NTOK + t) * 2u]) * acc[(r * NTOK + t) * 2u + 1u];
+#else
+      float y = acc[r * NTOK + t];
+      if ((p.flags & 1u) != 0u) y += BIAS[n];
+#endif
+      uint at = m * p.y_stride + n;
+      if ((p.flags & 2u) != 0u) y += Y[at];
+      Y[at] = y;
+    }
   }
 }
 

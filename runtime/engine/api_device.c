@@ -142,7 +142,8 @@ static void print_kernels(FILE *out, pv_vk_context *ctx) {
   if (pv_ops_init(&ops, ctx, &e) == PAGEDVK_OK) {
     fprintf(out, "  %-34s %u invocations\n", "row kernels workgroup", ops.wg);
     if (ops.mm_row_per_invocation)
-      fprintf(out, "  %-34s one output row per invocation (PAGEDVK_MATMUL=coop for cooperative)\n", "matmul");
+      fprintf(out, "  %-34s %u output rows x %u tokens per invocation (PAGEDVK_MATMUL=coop for cooperative)\n",
+              "matmul", ops.mm_rows, ops.mm_ntok);
     else
       fprintf(out, "  %-34s cooperative: %u rows x %u tokens per workgroup of %u\n", "matmul", ops.mm_rows, ops.mm_ntok,
               ops.wg);

@@ -412,8 +412,10 @@ int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_
     b.ops_ready = !rc;
     if (b.wg) b.ops.wg = b.wg;
     if (b.mm_rows) b.ops.mm_rows = b.mm_rows;
+    b.ops.mm_rows_fixed = b.mm_rows != 0;
     if (b.mm_ntok) b.ops.mm_ntok = b.mm_ntok;
-    uint64_t shared = (uint64_t)b.ops.wg * b.ops.mm_rows * b.ops.mm_ntok * 2 * 4;
+    /* only the cooperative matmul keeps a reduction array in shared memory */
+    uint64_t shared = b.ops.mm_row_per_invocation ? 0 : (uint64_t)b.ops.wg * b.ops.mm_rows * b.ops.mm_ntok * 2 * 4;
     if (!rc && (b.ops.wg > b.ctx->caps.max_workgroup_invocations || shared > b.ctx->caps.max_shared_memory))
       rc = pv_fail(&e, PAGEDVK_ERR_INVALID, "bench: --wg/--mm-rows/--mm-ntok exceed the device's workgroup limits");
   }
@@ -428,9 +430,8 @@ int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_
     } else {
       fprintf(out, "device  %s (%s)\n", b.ctx->caps.device_name, b.ctx->caps.driver_name);
       fprintf(out, "copy    %.2f GB/s (vkCmdCopyBuffer of 64 MiB, bytes read + written / time)\n", copy_gbps);
-      fprintf(out, "median of %u runs; GB/s = bytes the kernel reads / time; matmul %u rows x %u tokens per "
-                   "workgroup of %u\n\n",
-              b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.wg);
+      fprintf(out, "median of %u runs; GB/s = bytes the kernel reads / time; matmul %u rows x %u tokens per %s\n\n",
+              b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.mm_row_per_invocation ? "invocation" : "workgroup");
       fprintf(out, "%-10s %-8s %-44s %10s %9s %9s\n", "kernel", "variant", "shape", "median ms", "GB/s", "GFLOP/s");
     }
     fflush(out);

@@ -20,15 +20,20 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   ops->ctx = ctx;
   ops->wg = 64;
   while (ops->wg > ctx->caps.max_workgroup_invocations) ops->wg /= 2;
-  ops->mm_rows = 2;
-  ops->mm_ntok = 8;
-  /* matmul's reduction array: WG * ROWS * NTOK * 2 floats must fit in shared memory */
-  while ((uint64_t)ops->wg * ops->mm_rows * ops->mm_ntok * 2 * 4 > ctx->caps.max_shared_memory && ops->mm_ntok > 1)
-    ops->mm_ntok /= 2;
   /* On a CPU device invocations are SIMD lanes: whole rows per invocation avoid barriers.
    * PAGEDVK_MATMUL=rows|coop overrides (tests cover both). */
   const char *mm = getenv("PAGEDVK_MATMUL");
   ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  /* Rows per invocation there: each activation fetch then feeds 4 rows' dot products (on
+   * lavapipe the fetches, not the arithmetic, bound a batched matmul: 4 rows x 16 tokens were
+   * ~1.4x faster than 1 x 8 at M=64, `bench kernels --mm-rows --mm-ntok`). */
+  ops->mm_rows = ops->mm_row_per_invocation ? 4 : 2;
+  ops->mm_ntok = ops->mm_row_per_invocation ? 16 : 8;
+  /* the cooperative form's reduction array: WG * ROWS * NTOK * 2 floats must fit in shared memory */
+  const uint64_t max_shared = ctx->caps.max_shared_memory;
+  while (!ops->mm_row_per_invocation && (uint64_t)ops->wg * ops->mm_rows * ops->mm_ntok * 8 > max_shared &&
+         ops->mm_ntok > 1)
+    ops->mm_ntok /= 2;
   /* Texel fetches are vector gathers on lavapipe, storage-buffer loads a loop over lanes.
    * PAGEDVK_WEIGHTS=texel|storage overrides. */
   const char *wt = getenv("PAGEDVK_WEIGHTS");
@@ -210,6 +215,15 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   return dispatch(ops, cmd, p, views, 4, &push, rows, 1, 1, err);
 }
 
+/* Output rows per invocation (row form) or per workgroup: mm_rows, halved while that would leave
+ * fewer than 8 workgroups (a small matrix at batch 1 would otherwise keep one CPU core busy). */
+static uint32_t matmul_rows(const pv_ops *ops, uint32_t n, uint32_t token_groups) {
+  uint32_t rows = ops->mm_rows;
+  if (!ops->mm_row_per_invocation || ops->mm_rows_fixed) return rows;
+  while (rows > 1 && (uint64_t)(n + ops->wg * rows - 1) / (ops->wg * rows) * token_groups < 8) rows /= 2;
+  return rows;
+}
+
 int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
   const pv_op_weight *w = a->w;
   const char *suffix = pv_ops_type_suffix(w->type);
@@ -234,7 +248,8 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   uint32_t ntok = 1;
   while (ntok < ops->mm_ntok && ntok < a->m) ntok *= 2;
   if (ntok > ops->mm_ntok) ntok = ops->mm_ntok;
-  const uint32_t spec[] = {ops->wg, ops->mm_rows, ntok, ops->mm_row_per_invocation};
+  const uint32_t rows = matmul_rows(ops, w->n, (a->m + ntok - 1) / ntok);
+  const uint32_t spec[] = {ops->wg, rows, ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
   const pv_vk_pipeline *p = get_pipeline_ex(ops, name, arrays, 4, tex ? 3u : 0u, 32, spec, 4, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
@@ -249,7 +264,7 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   views[nv++] = a->x;
   views[nv++] = a->y;
   views[nv++] = or_dummy(a->bias, a->x);
-  uint32_t rows_per_group = ops->mm_row_per_invocation ? ops->wg : ops->mm_rows;
+  uint32_t rows_per_group = ops->mm_row_per_invocation ? ops->wg * rows : rows;
   uint32_t row_groups = (w->n + rows_per_group - 1) / rows_per_group;
   uint32_t max_x = ops->ctx->caps.max_workgroup_count[0];
   uint32_t gx = row_groups, gz = 1;

@@ -43,9 +43,10 @@ typedef struct pv_ops {
   pv_vk_context *ctx;
   pv_ops_entry *entries; /* pipeline cache (linked list; a few dozen at most) */
   uint32_t wg;           /* invocations per workgroup for the row kernels (power of two) */
-  uint32_t mm_rows;      /* matmul: output rows per workgroup */
+  uint32_t mm_rows;      /* matmul: output rows per workgroup (per invocation in the row form) */
   uint32_t mm_ntok;      /* matmul: tokens per workgroup */
-  bool mm_row_per_invocation; /* matmul: one row per invocation (CPU devices) instead of per workgroup */
+  bool mm_row_per_invocation; /* matmul: whole rows per invocation (CPU devices) instead of per workgroup */
+  bool mm_rows_fixed;         /* matmul: mm_rows for every shape (tests, bench --mm-rows), not fewer for small ones */
   bool weights_texel;         /* read weights that have a texel view through texelFetch */
 } pv_ops;
 
