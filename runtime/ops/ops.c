@@ -39,6 +39,10 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   const char *wt = getenv("PAGEDVK_WEIGHTS");
   ops->weights_texel = wt ? !strcmp(wt, "texel") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (ops->wg < 8) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: device allows too few invocations per workgroup");
+  /* The one-row-per-workgroup kernels (embed, rmsnorm, rope_kv, argmax): on a CPU device one SIMD
+   * vector (8 lanes) per row; a wider group there runs as several vectors that take turns at every
+   * barrier, most of them idle on a short row. */
+  ops->wg_row = ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 8 : ops->wg;
   return PAGEDVK_OK;
 }
 
@@ -195,7 +199,7 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
   char name[64];
   bool tex = use_texel(ops, emb);
   snprintf(name, sizeof name, tex ? "embed_tex_%s" : "embed_%s", suffix);
-  const uint32_t spec[] = {ops->wg};
+  const uint32_t spec[] = {ops->wg_row};
   const pv_vk_pipeline *p = get_pipeline_ex(ops, name, NULL, 3, tex ? 1u : 0u, 16, spec, 1, err);
   struct { uint32_t n_embd, rows, y_stride, w_offset; } push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
   pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
@@ -207,7 +211,7 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   if (rows == 0) return PAGEDVK_OK;
   int rc = check_rows(ops, rows, "rmsnorm", err);
   if (rc) return rc;
-  const uint32_t spec[] = {ops->wg};
+  const uint32_t spec[] = {ops->wg_row};
   const pv_vk_pipeline *p = get_pipeline(ops, "rmsnorm", NULL, 4, 24, spec, 1, err);
   struct { uint32_t n, rows, x_stride, y_stride; float eps; uint32_t flags; } push = {
       n, rows, x_stride, y_stride, eps, rowsel.buffer ? 1u : 0u};
@@ -305,7 +309,7 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
   int rc = check_rows(ops, a->rows, "rope", err);
   if (rc) return rc;
   const pv_op_pool *pool = a->pool;
-  const uint32_t spec[] = {ops->wg};
+  const uint32_t spec[] = {ops->wg_row};
   const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS};
   const pv_vk_pipeline *p =
       get_pipeline(ops, pool->f32 ? "rope_kv_f32" : "rope_kv", arrays, 5, 56, spec, 1, err);
@@ -376,7 +380,7 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,
                  uint32_t x_stride, pv_error *err) {
   if (rows == 0) return PAGEDVK_OK;
-  const uint32_t spec[] = {ops->wg};
+  const uint32_t spec[] = {ops->wg_row};
   const pv_vk_pipeline *p = get_pipeline(ops, "argmax", NULL, 2, 12, spec, 1, err);
   struct { uint32_t n, rows, x_stride; } push = {n, rows, x_stride};
   pv_vk_view views[] = {x, out};

@@ -387,7 +387,9 @@ static void test_attention_configs(void **state) {
   pv_test_vk *t = *state;
   pv_ops ops;
   test_ops_init(t, &ops);
+  const uint32_t row_wg = ops.wg_row;
   for (size_t i = 0; i < PV_ARRAY_LEN(CONFIGS); i++) {
+    ops.wg_row = i % 2 ? ops.wg : row_wg; /* rope_kv at both workgroup widths (CPU devices: 8 and 64) */
     run_config(t, &ops, CONFIGS[i], false);
     run_config(t, &ops, CONFIGS[i], true);
   }

@@ -68,8 +68,10 @@ static void test_embed_types(void **state) {
   pv_test_vk *t = *state;
   pv_ops ops;
   test_ops_init(t, &ops);
+  const uint32_t row_wg = ops.wg_row;
   for (size_t i = 0; i < PV_TEST_N_WEIGHT_TYPES; i++) {
     pv_dtype type = PV_TEST_WEIGHT_TYPES[i];
+    ops.wg_row = i % 2 ? ops.wg : row_wg; /* both workgroup widths (CPU devices: 8 and 64) */
     /* one block row, and a row of more 32-element units than the workgroup has invocations */
     check_embed(t, &ops, type, test_block_elems(type) == 256 ? 256 : 96, 0);
     check_embed(t, &ops, type, 2560, 36);

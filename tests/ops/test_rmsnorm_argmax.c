@@ -61,9 +61,13 @@ static void test_rmsnorm(void **state) {
   pv_ops ops;
   test_ops_init(t, &ops);
   const uint32_t ns[] = {1, 63, 64, 1000, 4099};
-  for (size_t i = 0; i < PV_ARRAY_LEN(ns); i++) {
-    check_rmsnorm(t, &ops, ns[i], false);
-    check_rmsnorm(t, &ops, ns[i], true);
+  const uint32_t widths[] = {ops.wg_row, ops.wg}; /* CPU devices: 8 and 64 invocations per row */
+  for (size_t k = 0; k < 2; k++) {
+    ops.wg_row = widths[k];
+    for (size_t i = 0; i < PV_ARRAY_LEN(ns); i++) {
+      check_rmsnorm(t, &ops, ns[i], false);
+      check_rmsnorm(t, &ops, ns[i], true);
+    }
   }
   pv_ops_destroy(&ops);
 }
@@ -119,7 +123,11 @@ static void test_argmax(void **state) {
   pv_ops ops;
   test_ops_init(t, &ops);
   const uint32_t ns[] = {1, 2, 63, 1000, 32007};
-  for (size_t i = 0; i < PV_ARRAY_LEN(ns); i++) check_argmax(t, &ops, ns[i]);
+  const uint32_t widths[] = {ops.wg_row, ops.wg}; /* CPU devices: 8 and 64 invocations per row */
+  for (size_t k = 0; k < 2; k++) {
+    ops.wg_row = widths[k];
+    for (size_t i = 0; i < PV_ARRAY_LEN(ns); i++) check_argmax(t, &ops, ns[i]);
+  }
   pv_ops_destroy(&ops);
 }
 
