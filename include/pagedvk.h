@@ -221,6 +221,8 @@ typedef struct pagedvk_stats {
   uint32_t peak_running;           /* most sequences in one step */
   uint64_t steps;
   double busy_seconds;             /* time spent in steps */
+  uint64_t prefill_steps;          /* steps that computed prompt tokens (possibly with decodes) ... */
+  double prefill_seconds;          /* ... and their share of busy_seconds */
 } pagedvk_stats;
 
 /* A consistent snapshot (thread-safe). */

@@ -239,8 +239,13 @@ static void count_plan_tokens(const pagedvk_engine *e, uint32_t *prompt, uint32_
 
 static void count_step(pagedvk_engine *e, double t0, uint32_t prompt, uint32_t gen) {
   pthread_mutex_lock(&e->lock);
+  const double dt = pv_now() - t0;
   e->stats.steps++;
-  e->stats.busy_seconds += pv_now() - t0;
+  e->stats.busy_seconds += dt;
+  if (prompt) {
+    e->stats.prefill_steps++;
+    e->stats.prefill_seconds += dt;
+  }
   e->stats.prompt_tokens += prompt;
   e->stats.generated_tokens += gen;
   if (e->plan.n_items > e->stats.peak_running) e->stats.peak_running = e->plan.n_items;

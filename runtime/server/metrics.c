@@ -114,6 +114,8 @@ static void render_engine(srv_buf *b, const pagedvk_stats *st) {
          st->busy_seconds > 0 ? (double)st->generated_tokens / st->busy_seconds : 0.0);
   metric(b, "pagedvk_engine_steps_total", "counter", "Engine steps run.", (double)st->steps);
   metric(b, "pagedvk_engine_busy_seconds_total", "counter", "Seconds spent in engine steps.", st->busy_seconds);
+  metric(b, "pagedvk_engine_prefill_seconds_total", "counter", "Seconds spent in steps that computed prompt tokens.",
+         st->prefill_seconds);
   metric(b, "pagedvk_peak_running_sequences", "gauge", "Most sequences in one step.", st->peak_running);
 }
 

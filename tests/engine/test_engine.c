@@ -267,6 +267,9 @@ static void test_prefix_cache_hits(void **state) {
   pagedvk_stats st;
   pagedvk_engine_stats(e, &st);
   assert_true(st.prefix_cache_hits >= 7 * 64); /* four full 16-token blocks of the prefix, 7 times */
+  /* the step-time split: each of the two runs began with prompt steps and ended decoding */
+  assert_true(st.prefill_steps >= 2 && st.prefill_steps < st.steps);
+  assert_true(st.prefill_seconds > 0 && st.prefill_seconds < st.busy_seconds);
   finish(e);
 }
 

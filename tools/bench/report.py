@@ -366,25 +366,38 @@ if mx and cc and mx["ratio_tokens_per_s"] < 2:
     hi = max(pts.values())
     pg_, ck_ = cfg(mx, "paged"), cfg(mx, "contiguous")
     decode_part = ("the decode-heavy variant reaches %.2f×, " % mxd["ratio_tokens_per_s"]) if mxd else ""
+    split = ""
+    step1 = next((c["step_ms_mean"] for c in cc["configs"] if c["max_num_seqs"] == 1), 0)
+    if "prefill_steps_s" in pg_ and pg_.get("decode_steps_s", 0) > 0:
+        split = (
+            " Engine step time shows where it goes (`prefill_steps_s` / `decode_steps_s` in the JSON: steps that "
+            "computed prompt tokens, decodes riding along, and decode-only steps): paged %.2f s + %.2f s, contiguous "
+            "%.2f s + %.2f s. Paging shortens the decode-only part %.2f× (up to %d instead of %d sequences per step; "
+            "a step has a fixed cost, %.2f ms at one sequence in *concurrency*, and per-token arithmetic that grows "
+            "with the batch on two CPU cores), while the prompt part is the same work in both layouts: even free "
+            "prefill would leave the ratio near that %.2f×."
+            % (pg_["prefill_steps_s"], pg_["decode_steps_s"], ck_["prefill_steps_s"], ck_["decode_steps_s"],
+               ck_["decode_steps_s"] / pg_["decode_steps_s"], pg_["peak_concurrent_seqs"],
+               ck_["peak_concurrent_seqs"], step1, ck_["decode_steps_s"] / pg_["decode_steps_s"]))
     notes.append(
         "**Output tokens/s, paged vs contiguous.** Paging pays in batched decode: in *concurrency* the best point "
         "is %.1f tokens/s against %.1f at %d sequences (the contiguous peak), %.2f×, and %sthe standard mixed "
         "workload %.2f×. Its prompts are the difference: both layouts compute them all (%d prompt tokens, "
         "paged %d with %d recompute preemptions, for %d output tokens), and on this CPU device prefill runs at "
-        "about the same tokens/s whatever the batch, so that share of the wall time does not shrink with paging. "
+        "about the same tokens/s whatever the batch, so that share of the wall time does not shrink with paging.%s "
         "On a GPU, where a decode step costs about the same for 1 or 64 sequences and prefill is cheap per "
         "token, the concurrency gain turns into throughput."
         % (hi, lo, ct, hi / lo if lo else 0, decode_part, mx["ratio_tokens_per_s"], ck_["prompt_tokens_computed"],
-           pg_["prompt_tokens_computed"], pg_["preemptions"], pg_["output_tokens"]))
+           pg_["prompt_tokens_computed"], pg_["preemptions"], pg_["output_tokens"], split))
 if pf:
     off = cfg(pf, "prefix cache off")
     per = off["wall_s"] / max(off["prompt_tokens_computed"], 1) * 1e3
     notes.append(
         "**Prefill is the engine's slow part here**: with the prefix cache off, prefill runs at about %.2f ms "
         "per prompt token on the small model (wall ÷ prompt tokens computed, *prefix*, %d-token system "
-        "prompts; attention cost grows with the prompt). On CPU devices the matmul computes whole rows per "
-        "invocation for 8 tokens at a time and attention walks keys per lane (docs/KERNELS.md); there is no "
-        "tiled matrix-matrix kernel yet, which is what prefill-heavy workloads need next." % (per, pf.get("system_prompt_len", 0)))
+        "prompts; attention cost grows with the prompt). On CPU devices the matmul computes 4 rows x 16 tokens "
+        "per invocation and attention walks keys per lane (docs/KERNELS.md); there is no tiled matrix-matrix "
+        "kernel with register blocking over K yet, which is what prefill-heavy workloads need next." % (per, pf.get("system_prompt_len", 0)))
 if notes:
     md.append("## Findings\n")
     md.extend(n + "\n" for n in notes)

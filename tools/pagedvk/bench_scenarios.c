@@ -237,13 +237,14 @@ static void wl_stats(const workload *w, double *mean_p, double *mean_o, uint32_t
 enum {
   M_WALL, M_OUT_TOKENS, M_TOKS, M_PEAK_SEQS, M_UTIL_MEAN, M_UTIL_PEAK, M_RES_UTIL_MEAN, M_RES_UTIL_PEAK,
   M_TTFT50, M_TTFT99, M_ITL50, M_ITL99, M_PREEMPT, M_PEAK_BLOCKS, M_PROMPT_COMPUTED, M_PREFIX_HIT,
-  M_STEPS, M_STEP_MS, M_WASTE_MEAN, M_SHARED_PEAK, M_BLOCKS_TOTAL, M_KV_MIB, M_COUNT
+  M_STEPS, M_STEP_MS, M_WASTE_MEAN, M_SHARED_PEAK, M_BLOCKS_TOTAL, M_KV_MIB, M_PREFILL_S, M_DECODE_S, M_COUNT
 };
 static const char *const M_NAMES[M_COUNT] = {
     "wall_s", "output_tokens", "output_tokens_per_s", "peak_concurrent_seqs", "kv_util_mean", "kv_util_peak",
     "kv_util_reserved_mean", "kv_util_reserved_peak", "ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms",
     "preemptions", "peak_blocks_used", "prompt_tokens_computed", "prefix_cache_hit_tokens", "steps",
-    "step_ms_mean", "waste_slots_mean", "peak_blocks_saved_by_sharing", "blocks_total", "kv_mib"};
+    "step_ms_mean", "waste_slots_mean", "peak_blocks_saved_by_sharing", "blocks_total", "kv_mib",
+    "prefill_steps_s", "decode_steps_s"};
 
 typedef struct metrics {
   double v[M_COUNT];
@@ -426,6 +427,8 @@ static int run_config(const pagedvk_engine_options *eo, const model_facts *f, co
   m->v[M_PREFIX_HIT] = (double)s.prefix_cache_hits;
   m->v[M_STEPS] = (double)s.steps;
   m->v[M_STEP_MS] = s.steps ? s.busy_seconds / s.steps * 1e3 : 0;
+  m->v[M_PREFILL_S] = s.prefill_seconds; /* steps with prompt tokens (decodes ride along) */
+  m->v[M_DECODE_S] = s.busy_seconds - s.prefill_seconds;
   m->v[M_BLOCKS_TOTAL] = s.blocks_total;
   m->v[M_KV_MIB] = s.kv_bytes / 1048576.0;
   free(ctx.ttft.v);
