@@ -370,21 +370,23 @@ if mx and cc and mx["ratio_tokens_per_s"] < 2:
     step1 = next((c["step_ms_mean"] for c in cc["configs"] if c["max_num_seqs"] == 1), 0)
     if "prefill_steps_s" in pg_ and pg_.get("decode_steps_s", 0) > 0:
         split = (
-            " Engine step time shows where it goes (`prefill_steps_s` / `decode_steps_s` in the JSON: steps that "
+            " And its decode: engine step time (`prefill_steps_s` / `decode_steps_s` in the JSON: steps that "
             "computed prompt tokens, decodes riding along, and decode-only steps): paged %.2f s + %.2f s, contiguous "
             "%.2f s + %.2f s. Paging shortens the decode-only part %.2f× (up to %d instead of %d sequences per step; "
             "a step has a fixed cost, %.2f ms at one sequence in *concurrency*, and per-token arithmetic that grows "
-            "with the batch on two CPU cores), while the prompt part is the same work in both layouts: even free "
-            "prefill would leave the ratio near that %.2f×."
+            "with the batch on two CPU cores, and the long-tailed outputs end with a few sequences per step), "
+            "while the prompt part is the same work in both layouts: even free prefill would leave the ratio near "
+            "that %.2f×."
             % (pg_["prefill_steps_s"], pg_["decode_steps_s"], ck_["prefill_steps_s"], ck_["decode_steps_s"],
                ck_["decode_steps_s"] / pg_["decode_steps_s"], pg_["peak_concurrent_seqs"],
                ck_["peak_concurrent_seqs"], step1, ck_["decode_steps_s"] / pg_["decode_steps_s"]))
     notes.append(
         "**Output tokens/s, paged vs contiguous.** Paging pays in batched decode: in *concurrency* the best point "
         "is %.1f tokens/s against %.1f at %d sequences (the contiguous peak), %.2f×, and %sthe standard mixed "
-        "workload %.2f×. Its prompts are the difference: both layouts compute them all (%d prompt tokens, "
-        "paged %d with %d recompute preemptions, for %d output tokens), and on this CPU device prefill runs at "
-        "about the same tokens/s whatever the batch, so that share of the wall time does not shrink with paging.%s "
+        "workload %.2f×. Two things hold the mixed ratio down on this CPU device. Its prompts: both layouts "
+        "compute them all (%d prompt tokens, paged %d with %d recompute preemptions, for %d output tokens), and "
+        "prefill runs at about the same tokens/s whatever the batch, so that share of the wall time does not "
+        "shrink with paging.%s "
         "On a GPU, where a decode step costs about the same for 1 or 64 sequences and prefill is cheap per "
         "token, the concurrency gain turns into throughput."
         % (hi, lo, ct, hi / lo if lo else 0, decode_part, mx["ratio_tokens_per_s"], ck_["prompt_tokens_computed"],
