@@ -222,15 +222,12 @@ static void test_matmul_swiglu_types(void **state) {
   pv_ops_destroy(&ops);
 }
 
-/* The same through texel views (weights RGBA32_UINT, inputs RGBA32F): what CPU devices run, with
- * their rows per invocation kept at small N (8-invocation workgroups: 37 rows span two of them). */
+/* The same through texel views (weights RGBA32_UINT, inputs RGBA32F): what CPU devices run. */
 static void test_matmul_texel_types(void **state) {
   pv_test_vk *t = *state;
   pv_ops ops;
   test_ops_init(t, &ops);
   ops.weights_texel = true;
-  ops.mm_rows_fixed = true;
-  if (ops.mm_row_per_invocation) ops.wg = 8;
   g_texel = true;
   run_types(t, &ops, false);
   run_types(t, &ops, true);
@@ -244,23 +241,29 @@ static void test_matmul_texel_types(void **state) {
  * from choosing fewer rows for so small a matrix. */
 static void test_matmul_shapes(void **state) {
   pv_test_vk *t = *state;
-  const uint32_t shapes[][2] = {{1, 1}, {3, 2}, {4, 4}, {4, 16}};
+  /* {rows, tokens, texel}: the last is the CPU devices' default, through texel views */
+  const uint32_t shapes[][3] = {{1, 1, 0}, {3, 2, 0}, {4, 4, 0}, {4, 16, 1}};
   const pv_dtype types[] = {PV_Q4_K, PV_Q8_0, PV_F16};
+  const pv_dtype texel_types[] = {PV_Q4_K, PV_Q6_K, PV_F16};
   for (size_t s = 0; s < PV_ARRAY_LEN(shapes); s++) {
     pv_ops ops;
     test_ops_init(t, &ops);
     ops.mm_rows = shapes[s][0];
     ops.mm_ntok = shapes[s][1];
     ops.mm_rows_fixed = true;
+    ops.weights_texel = g_texel = shapes[s][2];
     if (ops.mm_row_per_invocation) ops.wg = 8;
     for (size_t i = 0; i < PV_ARRAY_LEN(types); i++) {
-      mm_case c = {.type = types[i], .k = 512, .n = N_ROWS, .m = 17, .bias = true, .accumulate = true, .w_offset = 4};
+      mm_case c = {.type = g_texel ? texel_types[i] : types[i], .k = 512, .n = N_ROWS, .m = 17, .bias = true,
+                   .accumulate = true, .w_offset = g_texel ? 16 : 4};
       check_matmul(t, &ops, &c);
+      if (shapes[s][0] < 4) continue; /* fused SwiGLU at the multi-row shapes only (each variant compiles) */
       c.m = 2;
       c.swiglu = true;
       c.bias = false;
       check_matmul(t, &ops, &c);
     }
+    g_texel = false;
     pv_ops_destroy(&ops);
   }
 }
