@@ -144,6 +144,11 @@ typedef struct pagedvk_engine_options {
   /* Called while the model loads with a fraction in [0, 1]. */
   void (*progress)(double fraction, void *user);
   void *progress_user;
+  /* Create every compute pipeline the steps can use here, so that no request waits for a shader
+   * compile mid-stream; default 1. On a CPU device (lavapipe) that is a few seconds the first
+   * time, then the pipeline cache's. 0, or PAGEDVK_NO_WARMUP=1 in the environment, creates each
+   * on first use. */
+  int warmup;
 } pagedvk_engine_options;
 
 void pagedvk_engine_options_default(pagedvk_engine_options *o);

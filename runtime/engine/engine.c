@@ -19,6 +19,7 @@ void pagedvk_engine_options_default(pagedvk_engine_options *o) {
   o->max_num_batched_tokens = 512;
   o->swap_mem = DEFAULT_SWAP_MEM;
   o->prefix_cache = 1;
+  o->warmup = 1;
 }
 
 static uint64_t largest_device_heap(const pv_vk_context *ctx) {
@@ -132,6 +133,7 @@ int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o,
   if (!rc) rc = open_device(e, &err);
   if (!rc) rc = create_kv(e, &err);
   if (!rc) rc = create_runtime(e, &err);
+  if (!rc && o->warmup && !getenv("PAGEDVK_NO_WARMUP")) rc = pv_engine_warmup(e, &err);
   if (rc) {
     pv_error_copy(&err, errbuf, err_size);
     pagedvk_engine_destroy(e);

@@ -96,6 +96,8 @@ pv_beam_is_eog_fn pv_engine_beam_eog(void);
 
 /* step.c */
 int pv_engine_step_once(pagedvk_engine *e, pv_error *err);
+/* Creates every pipeline the steps can use (engine creation, when warmup is on). */
+int pv_engine_warmup(pagedvk_engine *e, pv_error *err);
 
 /* engine.c */
 void pv_engine_update_stats(pagedvk_engine *e);

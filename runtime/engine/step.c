@@ -84,6 +84,12 @@ static void pool_of(const pv_kv_gpu *kv, pv_op_pool *pool) {
 
 _Static_assert(PV_KV_POOL_MAX_BUFS == PV_KV_MAX_BUFS, "kv_gpu.h and ops.h must agree on the pool's buffer count");
 
+int pv_engine_warmup(pagedvk_engine *e, pv_error *err) {
+  pv_op_pool pool;
+  pool_of(&e->kv_gpu, &pool);
+  return pv_forward_prepare(&e->fw, &pool, err);
+}
+
 static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {
   *b = write_inputs(e);
   int rc = pv_vk_cmd_begin(&e->cmd, err);

@@ -65,7 +65,9 @@ void pv_forward_destroy(pv_forward *fw) {
     if (all[i]->buffer) pv_vk_buffer_destroy(fw->ctx, all[i]);
 }
 
-static void barrier(pv_vk_cmd *cmd) { pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE); }
+static void barrier(pv_vk_cmd *cmd) {
+  if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+}
 
 static int matmul(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_weight *w, pv_vk_buffer *x, pv_vk_buffer *y,
                   pv_vk_view bias, uint32_t rows, bool accumulate, pv_error *err) {
@@ -149,7 +151,7 @@ static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *
     rc = rc ? rc : pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
                                 hp->n_vocab, err);
   }
-  pv_vk_cmd_barrier(cmd, PV_BARRIER_TO_HOST);
+  if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_TO_HOST);
   return rc;
 }
 
@@ -166,4 +168,26 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
     rc = rc ? rc : ffn_block(fw, cmd, b, l, err);
   }
   return rc ? rc : logits_block(fw, cmd, b, err);
+}
+
+/* Walks the pass without recording for every row count up to the limits (the matmul variants
+ * follow the token count, the logits matmul the sequence count), once with a context long enough
+ * for partitioned attention, and for a pool of several buffers both with the first buffer only
+ * and with all (the attention variant with the buffer switch). */
+int pv_forward_prepare(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
+  pv_op_pool p = *pool;
+  const uint32_t longest = fw->lim.max_blocks_per_seq * pool->block_size;
+  for (uint32_t all = 0; all < (pool->n_bufs > 1 ? 2u : 1u); all++) {
+    p.bufs_in_use = all ? pool->n_bufs : 1;
+    for (uint32_t n = 1; n <= fw->lim.max_tokens; n++) {
+      pv_forward_batch b = {.n_rows = n, .n_logits = n < fw->lim.max_seqs ? n : fw->lim.max_seqs, .max_context = n,
+                            .want_argmax = true};
+      int rc = pv_forward_record(fw, NULL, &p, &b, err);
+      if (rc) return rc;
+    }
+    pv_forward_batch b = {.n_rows = 1, .n_logits = 1, .max_context = longest, .want_argmax = true};
+    int rc = pv_forward_record(fw, NULL, &p, &b, err);
+    if (rc) return rc;
+  }
+  return PAGEDVK_OK;
 }

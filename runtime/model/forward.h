@@ -61,8 +61,13 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
                       const pv_forward_limits *lim, pv_error *err);
 void pv_forward_destroy(pv_forward *fw);
 
-/* Records the pass. The caller has recorded the step's KV block copies (and their barrier). */
+/* Records the pass. The caller has recorded the step's KV block copies (and their barrier).
+ * cmd NULL records nothing and only creates the pipelines the pass would use. */
 int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
                       pv_error *err);
+
+/* Creates every pipeline any batch within the limits can use, so that no step waits for a shader
+ * compile (on a CPU device each variant is an LLVM compile of 50-300 ms the first time). */
+int pv_forward_prepare(pv_forward *fw, const pv_op_pool *pool, pv_error *err);
 
 #endif

@@ -140,6 +140,7 @@ static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, const char *shader, co
   }
   e->next = ops->entries;
   ops->entries = e;
+  ops->pipelines_created++;
   return &e->pipe;
 }
 
@@ -174,6 +175,7 @@ static int dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_vk_pipeline *p, const 
                     const void *push, uint32_t gx, uint32_t gy, uint32_t gz, pv_error *err) {
   (void)ops;
   if (!p) return err ? err->code : PAGEDVK_ERR_VULKAN;
+  if (!cmd) return PAGEDVK_OK; /* warm-up: the pipeline exists now */
   const uint32_t groups[3] = {gx, gy, gz};
   return pv_vk_cmd_dispatch(cmd, p, views, n, push, groups, err);
 }
@@ -369,7 +371,7 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   }
   rc = dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, a->rows, a->n_head, parts, err);
   if (rc || parts == 1) return rc;
-  pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+  if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
   const pv_vk_pipeline *r = get_pipeline(ops, "attn_reduce", NULL, 2, 20, spec, 1, err);
   struct { uint32_t rows, n_head, head_dim, parts, o_stride; } rpush = {a->rows, a->n_head, a->head_dim, parts,
                                                                        a->o_stride};

@@ -49,7 +49,11 @@ typedef struct pv_ops {
   bool mm_row_per_invocation; /* matmul: whole rows per invocation (CPU devices) instead of per workgroup */
   bool mm_rows_fixed;         /* matmul: mm_rows for every shape (tests, bench --mm-rows), not fewer for small ones */
   bool weights_texel;         /* read weights that have a texel view through texelFetch */
+  uint32_t pipelines_created; /* how many pipelines the cache compiled (warm-up tests) */
 } pv_ops;
+
+/* Every pv_op_* below records into cmd; with cmd NULL it records nothing and only creates the
+ * pipeline variants that call would use (the engine's warm-up walks the forward pass this way). */
 
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err);
 void pv_ops_destroy(pv_ops *ops);

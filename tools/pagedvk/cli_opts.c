@@ -87,6 +87,7 @@ static int parse_engine(cli_opts *o, int argc, char **argv, int *i, const char *
   if (!strcmp(a, "--no-prefix-cache")) { e->prefix_cache = 0; return 1; }
   if (!strcmp(a, "--kv-f32")) { e->kv_f32 = 1; return 1; }
   if (!strcmp(a, "--priority")) { e->priority_scheduling = 1; return 1; }
+  if (!strcmp(a, "--no-warmup")) { e->warmup = 0; return 1; }
   return 0;
 }
 
@@ -148,6 +149,7 @@ void cli_opts_help(FILE *out) {
           "  --no-prefix-cache             do not reuse the KV blocks of identical prefixes\n"
           "  --kv-f32                      store K/V as f32 instead of f16\n"
           "  --priority                    schedule by priority, then arrival\n"
+          "  --no-warmup                   create each shader pipeline on first use, not at start\n"
           "sampling:\n"
           "  -n, --max-tokens N            tokens to generate (default 256)\n"
           "  --temp T                      temperature; 0 = greedy (default 0.8)\n"
