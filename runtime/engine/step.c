@@ -87,7 +87,11 @@ _Static_assert(PV_KV_POOL_MAX_BUFS == PV_KV_MAX_BUFS, "kv_gpu.h and ops.h must a
 int pv_engine_warmup(pagedvk_engine *e, pv_error *err) {
   pv_op_pool pool;
   pool_of(&e->kv_gpu, &pool);
-  return pv_forward_prepare(&e->fw, &pool, err);
+  int rc = pv_vk_cmd_begin(&e->cmd, err);
+  if (rc) return rc;
+  rc = pv_forward_prepare(&e->fw, &e->cmd, &pool, err);
+  int rc2 = pv_vk_cmd_run(&e->cmd, err); /* the buffer must end even after an error */
+  return rc ? rc : rc2;
 }
 
 static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {

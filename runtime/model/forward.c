@@ -174,7 +174,7 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
  * follow the token count, the logits matmul the sequence count), once with a context long enough
  * for partitioned attention, and for a pool of several buffers both with the first buffer only
  * and with all (the attention variant with the buffer switch). */
-int pv_forward_prepare(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
+static int prepare_all(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
   pv_op_pool p = *pool;
   const uint32_t longest = fw->lim.max_blocks_per_seq * pool->block_size;
   for (uint32_t all = 0; all < (pool->n_bufs > 1 ? 2u : 1u); all++) {
@@ -190,4 +190,16 @@ int pv_forward_prepare(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
     if (rc) return rc;
   }
   return PAGEDVK_OK;
+}
+
+int pv_forward_prepare(pv_forward *fw, pv_vk_cmd *warm, const pv_op_pool *pool, pv_error *err) {
+  if (warm) { /* the warm-up runs read token 0 at position 0 and write its K/V to slot 0 (block 0 is free) */
+    memset(fw->rows_map, 0, fw->rows.size);
+    memset(fw->block_tables_map, 0, fw->block_tables.size);
+    memset(fw->logit_rows_map, 0, fw->logit_rows.size);
+  }
+  fw->ops->warm_cmd = warm;
+  int rc = prepare_all(fw, pool, err);
+  fw->ops->warm_cmd = NULL;
+  return rc;
 }

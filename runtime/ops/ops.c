@@ -55,6 +55,9 @@ void pv_ops_destroy(pv_ops *ops) {
     e = next;
   }
   ops->entries = NULL;
+  free(ops->warm);
+  ops->warm = NULL;
+  ops->n_warm = ops->warm_cap = 0;
 }
 
 const char *pv_ops_type_suffix(uint32_t type) {
@@ -171,11 +174,68 @@ static pv_vk_view weight_view(const pv_ops *ops, const pv_op_weight *w) {
 
 static pv_vk_view or_dummy(pv_vk_view v, pv_vk_view dummy) { return v.buffer ? v : dummy; }
 
+/* A pipeline with these bindings, as one 64-bit key. */
+static uint64_t warm_key(const pv_vk_pipeline *p, const pv_vk_view *views, uint32_t n) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)p;
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t parts[4] = {(uint64_t)(uintptr_t)views[i].buffer, views[i].offset, views[i].range, (uint64_t)views[i].texel};
+    for (int j = 0; j < 4; j++) h = (h ^ parts[j]) * 1099511628211ull;
+  }
+  return h;
+}
+
+/* Open addressing in a power-of-two table; false when key was there already. */
+static bool warm_insert(uint64_t *t, uint32_t cap, uint64_t key) {
+  for (uint32_t i = (uint32_t)(key ^ key >> 32) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    if (t[i] == key) return false;
+    if (!t[i]) {
+      t[i] = key;
+      return true;
+    }
+  }
+}
+
+static bool warm_contains(const pv_ops *ops, uint64_t key) {
+  for (uint32_t i = (uint32_t)(key ^ key >> 32) & (ops->warm_cap - 1);; i = (i + 1) & (ops->warm_cap - 1)) {
+    if (ops->warm[i] == key) return true;
+    if (!ops->warm[i]) return false;
+  }
+}
+
+static int warm_grow(pv_ops *ops) {
+  uint32_t cap = ops->warm_cap ? ops->warm_cap * 2 : 256;
+  uint64_t *t = calloc(cap, sizeof *t);
+  if (!t) return -1;
+  for (uint32_t i = 0; i < ops->warm_cap; i++)
+    if (ops->warm[i]) warm_insert(t, cap, ops->warm[i]);
+  free(ops->warm);
+  ops->warm = t;
+  ops->warm_cap = cap;
+  return 0;
+}
+
+/* Warm-up: the first time a pipeline is used with a set of bindings, one workgroup runs it in
+ * warm_cmd. lavapipe compiles machine code at a dispatch, not at pipeline creation, and compiles
+ * again for other bindings (a pipeline used with another weight's views stalled a step for
+ * 50-800 ms), so a pipeline is not enough of a key. */
+static int warm_dispatch(pv_ops *ops, const pv_vk_pipeline *p, const pv_vk_view *views, uint32_t n, const void *push,
+                         pv_error *err) {
+  if (!ops->warm_cmd) return PAGEDVK_OK;
+  const uint64_t key = warm_key(p, views, n) | 1u; /* 0 marks an empty slot */
+  if (2 * (ops->n_warm + 1) > ops->warm_cap && warm_grow(ops)) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
+  if (!warm_insert(ops->warm, ops->warm_cap, key)) return PAGEDVK_OK; /* run before */
+  ops->n_warm++;
+  const uint32_t one[3] = {1, 1, 1};
+  int rc = pv_vk_cmd_dispatch(ops->warm_cmd, p, views, n, push, one, err);
+  pv_vk_cmd_barrier(ops->warm_cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+  return rc;
+}
+
 static int dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_vk_pipeline *p, const pv_vk_view *views, uint32_t n,
                     const void *push, uint32_t gx, uint32_t gy, uint32_t gz, pv_error *err) {
-  (void)ops;
   if (!p) return err ? err->code : PAGEDVK_ERR_VULKAN;
-  if (!cmd) return PAGEDVK_OK; /* warm-up: the pipeline exists now */
+  if (!cmd) return warm_dispatch(ops, p, views, n, push, err);
+  if (ops->warm_cap && !warm_contains(ops, warm_key(p, views, n) | 1u)) ops->cold_dispatches++;
   const uint32_t groups[3] = {gx, gy, gz};
   return pv_vk_cmd_dispatch(cmd, p, views, n, push, groups, err);
 }

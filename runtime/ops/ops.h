@@ -50,10 +50,18 @@ typedef struct pv_ops {
   bool mm_rows_fixed;         /* matmul: mm_rows for every shape (tests, bench --mm-rows), not fewer for small ones */
   bool weights_texel;         /* read weights that have a texel view through texelFetch */
   uint32_t pipelines_created; /* how many pipelines the cache compiled (warm-up tests) */
+  /* Warm-up (cmd NULL below): where a pipeline runs one workgroup the first time it is used with
+   * a set of bindings, because lavapipe compiles machine code at a dispatch, not at pipeline
+   * creation. warm holds the (pipeline, bindings) keys already run. */
+  pv_vk_cmd *warm_cmd;
+  uint64_t *warm; /* hash set, warm_cap slots (a power of two), 0 = empty */
+  uint32_t n_warm, warm_cap;
+  uint32_t cold_dispatches; /* after a warm-up: dispatches of a pair it did not run (tests) */
 } pv_ops;
 
-/* Every pv_op_* below records into cmd; with cmd NULL it records nothing and only creates the
- * pipeline variants that call would use (the engine's warm-up walks the forward pass this way). */
+/* Every pv_op_* below records into cmd. With cmd NULL it only creates the pipeline variants that
+ * call would use and, when warm_cmd is set, runs each new (pipeline, bindings) pair there once
+ * with one workgroup (the engine's warm-up walks the forward pass this way). */
 
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err);
 void pv_ops_destroy(pv_ops *ops);
