@@ -107,7 +107,9 @@ for name, title in (("mixed", "Mixed workload: paged vs contiguous at the same K
         "sequences' worth of slots (`--contig-seqs 4`, the default), so the contiguous baseline — each sequence "
         "reserves `max_model_len` slots at admission — is memory-bound. KV utilization is sampled after every step: "
         "paged = stored tokens ÷ slots of the blocks in use; contiguous = stored tokens ÷ (running sequences × "
-        "max_model_len).\n"
+        "max_model_len). Every run starts its clock after the engine is created and warmed up (each shader "
+        "pipeline run once with each of its bindings, as `pagedvk serve` does at start; on lavapipe a first use "
+        "is an LLVM compile of up to 0.8 s).\n"
         % (pg["requests"], js["distribution"], js["max_model_len"], js["kv_mem"] / 1048576.0,
            pg["blocks_total"], pg["block_size"])
     )
