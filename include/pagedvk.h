@@ -144,10 +144,10 @@ typedef struct pagedvk_engine_options {
   /* Called while the model loads with a fraction in [0, 1]. */
   void (*progress)(double fraction, void *user);
   void *progress_user;
-  /* Create every compute pipeline the steps can use here, so that no request waits for a shader
-   * compile mid-stream; default 1. On a CPU device (lavapipe) that is a few seconds the first
-   * time, then the pipeline cache's. 0, or PAGEDVK_NO_WARMUP=1 in the environment, creates each
-   * on first use. */
+  /* Create every compute pipeline the steps can use here and run each once with each of its
+   * bindings, so that no request waits for a shader compile mid-stream; default 1. On a CPU
+   * device (lavapipe) that takes 4-6 s the first time on a machine, then ~1-2 s (Mesa's shader
+   * cache). 0, or PAGEDVK_NO_WARMUP=1 in the environment, compiles each on first use. */
   int warmup;
 } pagedvk_engine_options;
 

@@ -96,7 +96,7 @@ pv_beam_is_eog_fn pv_engine_beam_eog(void);
 
 /* step.c */
 int pv_engine_step_once(pagedvk_engine *e, pv_error *err);
-/* Creates every pipeline the steps can use (engine creation, when warmup is on). */
+/* Creates every pipeline the steps can use and runs each pair once (engine creation, warmup on). */
 int pv_engine_warmup(pagedvk_engine *e, pv_error *err);
 
 /* engine.c */

@@ -67,9 +67,10 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
                       pv_error *err);
 
 /* Creates every pipeline any batch within the limits can use, so that no step waits for a shader
- * compile (on a CPU device each variant is an LLVM compile of 50-300 ms the first time). With
- * `warm` (begun, then submitted by the caller), each new pipeline also runs once there on zeroed
- * inputs: lavapipe compiles at the first dispatch. Only while the pool holds nothing. */
+ * compile (on a CPU device each variant is an LLVM compile of 50-800 ms the first time). With
+ * `warm` (begun, then submitted by the caller), each (pipeline, bindings) pair also runs once
+ * there on zeroed inputs: lavapipe compiles per pair at its first dispatch. Only while the pool
+ * holds nothing. */
 int pv_forward_prepare(pv_forward *fw, pv_vk_cmd *warm, const pv_op_pool *pool, pv_error *err);
 
 #endif

@@ -184,22 +184,11 @@ static uint64_t warm_key(const pv_vk_pipeline *p, const pv_vk_view *views, uint3
   return h;
 }
 
-/* Open addressing in a power-of-two table; false when key was there already. */
-static bool warm_insert(uint64_t *t, uint32_t cap, uint64_t key) {
-  for (uint32_t i = (uint32_t)(key ^ key >> 32) & (cap - 1);; i = (i + 1) & (cap - 1)) {
-    if (t[i] == key) return false;
-    if (!t[i]) {
-      t[i] = key;
-      return true;
-    }
-  }
-}
-
-static bool warm_contains(const pv_ops *ops, uint64_t key) {
-  for (uint32_t i = (uint32_t)(key ^ key >> 32) & (ops->warm_cap - 1);; i = (i + 1) & (ops->warm_cap - 1)) {
-    if (ops->warm[i] == key) return true;
-    if (!ops->warm[i]) return false;
-  }
+/* Open addressing in a power-of-two table: the slot holding key, or the empty one it would take. */
+static uint64_t *warm_slot(uint64_t *t, uint32_t cap, uint64_t key) {
+  uint32_t i = (uint32_t)(key ^ key >> 32) & (cap - 1);
+  while (t[i] && t[i] != key) i = (i + 1) & (cap - 1);
+  return &t[i];
 }
 
 static int warm_grow(pv_ops *ops) {
@@ -207,7 +196,7 @@ static int warm_grow(pv_ops *ops) {
   uint64_t *t = calloc(cap, sizeof *t);
   if (!t) return -1;
   for (uint32_t i = 0; i < ops->warm_cap; i++)
-    if (ops->warm[i]) warm_insert(t, cap, ops->warm[i]);
+    if (ops->warm[i]) *warm_slot(t, cap, ops->warm[i]) = ops->warm[i];
   free(ops->warm);
   ops->warm = t;
   ops->warm_cap = cap;
@@ -223,7 +212,9 @@ static int warm_dispatch(pv_ops *ops, const pv_vk_pipeline *p, const pv_vk_view 
   if (!ops->warm_cmd) return PAGEDVK_OK;
   const uint64_t key = warm_key(p, views, n) | 1u; /* 0 marks an empty slot */
   if (2 * (ops->n_warm + 1) > ops->warm_cap && warm_grow(ops)) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
-  if (!warm_insert(ops->warm, ops->warm_cap, key)) return PAGEDVK_OK; /* run before */
+  uint64_t *slot = warm_slot(ops->warm, ops->warm_cap, key);
+  if (*slot) return PAGEDVK_OK; /* run before */
+  *slot = key;
   ops->n_warm++;
   const uint32_t one[3] = {1, 1, 1};
   int rc = pv_vk_cmd_dispatch(ops->warm_cmd, p, views, n, push, one, err);
@@ -235,7 +226,8 @@ static int dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_vk_pipeline *p, const 
                     const void *push, uint32_t gx, uint32_t gy, uint32_t gz, pv_error *err) {
   if (!p) return err ? err->code : PAGEDVK_ERR_VULKAN;
   if (!cmd) return warm_dispatch(ops, p, views, n, push, err);
-  if (ops->warm_cap && !warm_contains(ops, warm_key(p, views, n) | 1u)) ops->cold_dispatches++;
+  if (ops->count_cold && (!ops->warm_cap || !*warm_slot(ops->warm, ops->warm_cap, warm_key(p, views, n) | 1u)))
+    ops->cold_dispatches++;
   const uint32_t groups[3] = {gx, gy, gz};
   return pv_vk_cmd_dispatch(cmd, p, views, n, push, groups, err);
 }

@@ -56,7 +56,8 @@ typedef struct pv_ops {
   pv_vk_cmd *warm_cmd;
   uint64_t *warm; /* hash set, warm_cap slots (a power of two), 0 = empty */
   uint32_t n_warm, warm_cap;
-  uint32_t cold_dispatches; /* after a warm-up: dispatches of a pair it did not run (tests) */
+  bool count_cold;           /* tests: count dispatches of pairs the warm-up did not run ... */
+  uint32_t cold_dispatches;  /* ... here (off in the engine: no lookup per dispatch) */
 } pv_ops;
 
 /* Every pv_op_* below records into cmd. With cmd NULL it only creates the pipeline variants that

@@ -166,6 +166,7 @@ static void batch_test(const char *model, uint32_t n_jobs, uint64_t kv_mem, uint
   make_jobs(e, jobs, n_jobs, 100, 1234 + block_size, NULL, 0);
   const uint32_t pipelines = e->ops.pipelines_created;
   if (g_warmup) assert_true(pipelines > 0);
+  e->ops.count_cold = g_warmup;
   for (uint32_t i = 0; i < n_jobs; i++) submit(e, &jobs[i], 1);
   run(e);
   check_jobs(jobs, n_jobs);
