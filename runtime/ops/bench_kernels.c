@@ -410,12 +410,12 @@ int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_
   if (!rc) {
     rc = pv_ops_init(&b.ops, b.ctx, &e);
     b.ops_ready = !rc;
-    if (b.wg) b.ops.wg = b.wg;
+    if (b.wg) b.ops.wg = b.ops.mm_wg = b.wg;
     if (b.mm_rows) b.ops.mm_rows = b.mm_rows;
     b.ops.mm_rows_fixed = b.mm_rows != 0;
     if (b.mm_ntok) b.ops.mm_ntok = b.mm_ntok;
     /* only the cooperative matmul keeps a reduction array in shared memory */
-    uint64_t shared = b.ops.mm_row_per_invocation ? 0 : (uint64_t)b.ops.wg * b.ops.mm_rows * b.ops.mm_ntok * 2 * 4;
+    uint64_t shared = b.ops.mm_row_per_invocation ? 0 : (uint64_t)b.ops.mm_wg * b.ops.mm_rows * b.ops.mm_ntok * 2 * 4;
     if (!rc && (b.ops.wg > b.ctx->caps.max_workgroup_invocations || shared > b.ctx->caps.max_shared_memory))
       rc = pv_fail(&e, PAGEDVK_ERR_INVALID, "bench: --wg/--mm-rows/--mm-ntok exceed the device's workgroup limits");
   }
@@ -425,7 +425,7 @@ int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_
     if (b.json) {
       fprintf(out, "{\n  \"device\": \"%s\",\n  \"driver\": \"%s\",\n  \"runs\": %u,\n  \"matmul_rows\": %u,\n"
                    "  \"matmul_tokens\": %u,\n  \"workgroup\": %u,\n  \"copy_gbps\": %.3f,\n  \"kernels\": [",
-              b.ctx->caps.device_name, b.ctx->caps.driver_name, b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.wg,
+              b.ctx->caps.device_name, b.ctx->caps.driver_name, b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.mm_wg,
               copy_gbps);
     } else {
       fprintf(out, "device  %s (%s)\n", b.ctx->caps.device_name, b.ctx->caps.driver_name);

@@ -15,6 +15,12 @@ struct pv_ops_entry {
   pv_ops_entry *next;
 };
 
+/* The device's SIMD width (its subgroup size), 8 if unknown, within the workgroup limit. */
+static uint32_t simd_lanes(const pv_vk_caps *c) {
+  uint32_t n = c->subgroup_size >= 4 && c->subgroup_size <= 64 ? c->subgroup_size : 8;
+  return n <= c->max_workgroup_invocations ? n : c->max_workgroup_invocations;
+}
+
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   memset(ops, 0, sizeof *ops);
   ops->ctx = ctx;
@@ -24,14 +30,18 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
    * PAGEDVK_MATMUL=rows|coop overrides (tests cover both). */
   const char *mm = getenv("PAGEDVK_MATMUL");
   ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  /* Rows per invocation there: each activation fetch then feeds 4 rows' dot products (on
+  /* Rows per invocation there: each activation fetch then feeds 8 rows' dot products (on
    * lavapipe the fetches, not the arithmetic, bound a batched matmul: 4 rows x 16 tokens were
-   * ~1.4x faster than 1 x 8 at M=64, `bench kernels --mm-rows --mm-ntok`). */
-  ops->mm_rows = ops->mm_row_per_invocation ? 4 : 2;
+   * ~1.4x faster than 1 x 8 at M=64, `bench kernels --mm-rows --mm-ntok`). The workgroup is one
+   * SIMD vector there, so a matrix of few rows still splits into enough workgroups without
+   * fewer rows per invocation: 64 lanes x 4 rows left a 128-row matrix 1 row per invocation and
+   * its decode at batch 64 1.6-2.4x slower than 8 lanes x 8 rows (docs/KERNELS.md). */
+  ops->mm_wg = ops->mm_row_per_invocation ? simd_lanes(&ctx->caps) : ops->wg;
+  ops->mm_rows = ops->mm_row_per_invocation ? 8 : 2;
   ops->mm_ntok = ops->mm_row_per_invocation ? 16 : 8;
   /* the cooperative form's reduction array: WG * ROWS * NTOK * 2 floats must fit in shared memory */
   const uint64_t max_shared = ctx->caps.max_shared_memory;
-  while (!ops->mm_row_per_invocation && (uint64_t)ops->wg * ops->mm_rows * ops->mm_ntok * 8 > max_shared &&
+  while (!ops->mm_row_per_invocation && (uint64_t)ops->mm_wg * ops->mm_rows * ops->mm_ntok * 8 > max_shared &&
          ops->mm_ntok > 1)
     ops->mm_ntok /= 2;
   /* Texel fetches are vector gathers on lavapipe, storage-buffer loads a loop over lanes.
@@ -278,7 +288,7 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
 static uint32_t matmul_rows(const pv_ops *ops, uint32_t n, uint32_t token_groups) {
   uint32_t rows = ops->mm_rows;
   if (!ops->mm_row_per_invocation || ops->mm_rows_fixed) return rows;
-  while (rows > 1 && (uint64_t)(n + ops->wg * rows - 1) / (ops->wg * rows) * token_groups < 8) rows /= 2;
+  while (rows > 1 && (uint64_t)(n + ops->mm_wg * rows - 1) / (ops->mm_wg * rows) * token_groups < 8) rows /= 2;
   return rows;
 }
 
@@ -307,7 +317,7 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   while (ntok < ops->mm_ntok && ntok < a->m) ntok *= 2;
   if (ntok > ops->mm_ntok) ntok = ops->mm_ntok;
   const uint32_t rows = matmul_rows(ops, w->n, (a->m + ntok - 1) / ntok);
-  const uint32_t spec[] = {ops->wg, rows, ntok, ops->mm_row_per_invocation};
+  const uint32_t spec[] = {ops->mm_wg, rows, ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
   const pv_vk_pipeline *p = get_pipeline_ex(ops, name, arrays, 4, tex ? 3u : 0u, 32, spec, 4, err);
   struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
@@ -322,7 +332,7 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   views[nv++] = a->x;
   views[nv++] = a->y;
   views[nv++] = or_dummy(a->bias, a->x);
-  uint32_t rows_per_group = ops->mm_row_per_invocation ? ops->wg * rows : rows;
+  uint32_t rows_per_group = ops->mm_row_per_invocation ? ops->mm_wg * rows : rows;
   uint32_t row_groups = (w->n + rows_per_group - 1) / rows_per_group;
   uint32_t max_x = ops->ctx->caps.max_workgroup_count[0];
   uint32_t gx = row_groups, gz = 1;
@@ -334,17 +344,12 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
 }
 
-/* Lanes of paged_attn_lanes.comp's workgroups: the device's SIMD width (its subgroup size), 8 if unknown. */
-static uint32_t lanes_per_group(const pv_vk_caps *c) {
-  uint32_t n = c->subgroup_size >= 4 && c->subgroup_size <= 64 ? c->subgroup_size : 8;
-  return n <= c->max_workgroup_invocations ? n : c->max_workgroup_invocations;
-}
 
 /* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices, when
  * every input it reads through texel buffers has a view. PAGEDVK_ATTN=lanes|groups overrides. */
 static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   const pv_vk_caps *c = &ops->ctx->caps;
-  const uint32_t lanes = lanes_per_group(c);
+  const uint32_t lanes = simd_lanes(c);
   /* a head's row must start on a 16-byte texel of the pool: 8 f16 or 4 f32 elements */
   bool can = a->q.texel && a->block_tables.texel && a->pool->texels[0] && a->q_stride % 4 == 0 &&
              a->head_dim % (a->pool->f32 ? 4 : 8) == 0 &&
@@ -413,7 +418,7 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     /* A pass whose blocks all lie in the first buffer (a big pool lightly used: blocks are taken
      * lowest first) gets the variant without the buffer switch too. */
     const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
-    const uint32_t lspec[] = {lanes_per_group(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
+    const uint32_t lspec[] = {simd_lanes(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
                               in_use == 1 ? 1u : PV_KV_MAX_BUFS};
     p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 6,
                         (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 3, err);

@@ -44,6 +44,7 @@ typedef struct pv_ops {
   pv_ops_entry *entries; /* pipeline cache (linked list; a few dozen at most) */
   uint32_t wg;           /* invocations per workgroup for the row kernels (power of two) */
   uint32_t wg_row;       /* ... for embed, rmsnorm, rope_kv and argmax (one row per workgroup) */
+  uint32_t mm_wg;        /* matmul: invocations per workgroup (power of two) */
   uint32_t mm_rows;      /* matmul: output rows per workgroup (per invocation in the row form) */
   uint32_t mm_ntok;      /* matmul: tokens per workgroup */
   bool mm_row_per_invocation; /* matmul: whole rows per invocation (CPU devices) instead of per workgroup */

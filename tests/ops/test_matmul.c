@@ -237,12 +237,13 @@ static void test_matmul_texel_types(void **state) {
 
 /* Other rows / tokens per workgroup (the tuning knobs of pv_ops): the results must not change.
  * In the row form (CPU devices) rows are per invocation, WG apart: 8-invocation workgroups make
- * the 37 rows span several workgroups with a partial last one, and mm_rows_fixed keeps the wrapper
- * from choosing fewer rows for so small a matrix. */
+ * the 37 rows span several workgroups with a partial last one (64 invocations: one workgroup,
+ * most of it past the last row), and mm_rows_fixed keeps the wrapper from choosing fewer rows
+ * for so small a matrix. */
 static void test_matmul_shapes(void **state) {
   pv_test_vk *t = *state;
-  /* {rows, tokens, texel}: the last is the CPU devices' default, through texel views */
-  const uint32_t shapes[][3] = {{1, 1, 0}, {3, 2, 0}, {4, 4, 0}, {4, 16, 1}};
+  /* {rows, tokens, texel, invocations}: the last is the CPU devices' default, through texel views */
+  const uint32_t shapes[][4] = {{1, 1, 0, 8}, {3, 2, 0, 64}, {4, 4, 0, 8}, {8, 16, 1, 8}};
   const pv_dtype types[] = {PV_Q4_K, PV_Q8_0, PV_F16};
   const pv_dtype texel_types[] = {PV_Q4_K, PV_Q6_K, PV_F16};
   for (size_t s = 0; s < PV_ARRAY_LEN(shapes); s++) {
@@ -252,7 +253,7 @@ static void test_matmul_shapes(void **state) {
     ops.mm_ntok = shapes[s][1];
     ops.mm_rows_fixed = true;
     ops.weights_texel = g_texel = shapes[s][2];
-    if (ops.mm_row_per_invocation) ops.wg = 8;
+    if (ops.mm_row_per_invocation) ops.mm_wg = shapes[s][3];
     for (size_t i = 0; i < PV_ARRAY_LEN(types); i++) {
       mm_case c = {.type = g_texel ? texel_types[i] : types[i], .k = 512, .n = N_ROWS, .m = 17, .bias = true,
                    .accumulate = true, .w_offset = g_texel ? 16 : 4};
