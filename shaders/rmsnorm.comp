@@ -9,6 +9,12 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer Input { float X[]; };
 layout(std430, binding = 1) writeonly buffer Output { float Y[]; };
 layout(std430, binding = 2) readonly buffer Weight { float NW[]; };
+// The same three buffers as vec4 arrays, for rows whose length and strides are multiples of 4:
+// a CPU device (lavapipe) runs each storage-buffer access lane by lane, so 4 floats an access
+// made this kernel 1.4x faster there.
+layout(std430, binding = 0) readonly buffer Input4 { vec4 X4[]; };
+layout(std430, binding = 1) writeonly buffer Output4 { vec4 Y4[]; };
+layout(std430, binding = 2) readonly buffer Weight4 { vec4 NW4[]; };
 layout(std430, binding = 3) readonly buffer RowSel { uint ROWSEL[]; };
 
 layout(push_constant) uniform Params {
@@ -25,8 +31,17 @@ void main() {
   const uint r = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x;
   if (r >= p.rows) return;
   const uint src = ((p.flags & 1u) != 0u ? ROWSEL[r] : r) * p.x_stride;
+  const uint dst = r * p.y_stride;
+  const bool by4 = ((p.n | src | dst) & 3u) == 0u;   // uniform: the same for the whole workgroup
   float ss = 0.0;
-  for (uint i = tid; i < p.n; i += WG) ss += X[src + i] * X[src + i];
+  if (by4) {
+    for (uint i = tid; i < p.n / 4u; i += WG) {
+      const vec4 x = X4[src / 4u + i];
+      ss += dot(x, x);
+    }
+  } else {
+    for (uint i = tid; i < p.n; i += WG) ss += X[src + i] * X[src + i];
+  }
   red[tid] = ss;
   barrier();
   for (uint s = WG / 2u; s > 0u; s >>= 1) {
@@ -34,6 +49,9 @@ void main() {
     barrier();
   }
   const float scale = inversesqrt(red[0] / float(p.n) + p.eps);
-  const uint dst = r * p.y_stride;
-  for (uint i = tid; i < p.n; i += WG) Y[dst + i] = X[src + i] * scale * NW[i];
+  if (by4) {
+    for (uint i = tid; i < p.n / 4u; i += WG) Y4[dst / 4u + i] = X4[src / 4u + i] * scale * NW4[i];
+  } else {
+    for (uint i = tid; i < p.n; i += WG) Y[dst + i] = X[src + i] * scale * NW[i];
+  }
 }

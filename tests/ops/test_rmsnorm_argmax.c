@@ -2,7 +2,8 @@
  * pv_op_rmsnorm (shaders/rmsnorm.comp) and pv_op_argmax (shaders/argmax.comp) against ref.c's
  * pv_ref_rmsnorm and pv_ref_argmax. Once per clamp set.
  *
- * rmsnorm: row lengths that are not multiples of the workgroup, padded strides (padding untouched),
+ * rmsnorm: row lengths that are not multiples of the workgroup, padded strides (padding untouched;
+ * odd ones and multiples of 4, which with a length that is one too take the shader's vec4 path),
  * the row gather (ROWSEL: rows picked out of order and repeated), an all-zero row (eps keeps it
  * finite). Tolerance |y - ref| <= 1e-5 |ref| + 1e-7: the f32 sum of squares in a tree against the
  * reference's double sum moves the scale by ~1e-6 relative at these lengths.
@@ -13,9 +14,10 @@
 
 #define SENTINEL (-999.0f)
 
-static void check_rmsnorm(pv_test_vk *t, pv_ops *ops, uint32_t n, bool gather) {
+/* aligned: strides that keep every row on a 16-byte boundary (the shader's vec4 path when n % 4 == 0) */
+static void check_rmsnorm(pv_test_vk *t, pv_ops *ops, uint32_t n, bool gather, bool aligned) {
   pv_error err = {0};
-  const uint32_t src_rows = 5, x_stride = n + 3, y_stride = n + 1;
+  const uint32_t src_rows = 5, x_stride = aligned ? n + 4 : n + 3, y_stride = aligned ? n + 8 : n + 1;
   const uint32_t rowsel[] = {4, 0, 4, 2, 3, 1};
   const uint32_t rows = gather ? PV_ARRAY_LEN(rowsel) : src_rows;
   const float eps = 1e-5f;
@@ -65,8 +67,10 @@ static void test_rmsnorm(void **state) {
   for (size_t k = 0; k < 2; k++) {
     ops.wg_row = widths[k];
     for (size_t i = 0; i < PV_ARRAY_LEN(ns); i++) {
-      check_rmsnorm(t, &ops, ns[i], false);
-      check_rmsnorm(t, &ops, ns[i], true);
+      check_rmsnorm(t, &ops, ns[i], false, false);
+      check_rmsnorm(t, &ops, ns[i], true, false);
+      check_rmsnorm(t, &ops, ns[i], false, true);
+      check_rmsnorm(t, &ops, ns[i], true, true);
     }
   }
   pv_ops_destroy(&ops);
