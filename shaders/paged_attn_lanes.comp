@@ -133,15 +133,19 @@ void main() {
   barrier();
   float M = -1.0 / 0.0;
   for (uint i = 0u; i < WG; i++) M = max(M, sh_m[i]);
+  // Each lane's weight e^(m_i - M), computed once (not once per output dimension: with short
+  // contexts these exps cost more than the keys). A lane that saw no key weighs 0.
+  float wt[WG];
   float L = 0.0;
-  for (uint i = 0u; i < WG; i++)
-    if (sh_l[i] > 0.0) L += sh_l[i] * exp(sh_m[i] - M);
+  for (uint i = 0u; i < WG; i++) {
+    wt[i] = sh_l[i] > 0.0 ? exp(sh_m[i] - M) : 0.0;
+    L += sh_l[i] * wt[i];
+  }
   const uint out_base = row * p.o_stride + h * hd;
   const uint part_base = ((row * p.n_head + h) * p.parts + part) * (hd + 2u);
   for (uint d = lane; d < hd; d += WG) {
     float a = 0.0;
-    for (uint i = 0u; i < WG; i++)
-      if (sh_l[i] > 0.0) a += sh_acc[d * WG + i] * exp(sh_m[i] - M);
+    for (uint i = 0u; i < WG; i++) a += sh_acc[d * WG + i] * wt[i];
     if (p.parts == 1u) OB[out_base + d] = L > 0.0 ? a / L : 0.0;
     else PART[part_base + d] = a;
   }

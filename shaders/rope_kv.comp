@@ -10,10 +10,22 @@ layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) buffer Q { float QB[]; };
 layout(std430, binding = 1) buffer K { float KB[]; };
+// Q and K again as vec4 arrays: rows whose strides, head size and rotated halves are multiples of
+// 4 are rotated 4 elements an access (a CPU device runs each storage-buffer access lane by lane).
+layout(std430, binding = 0) buffer Q4 { vec4 QB4[]; };
+layout(std430, binding = 1) buffer K4 { vec4 KB4[]; };
 layout(std430, binding = 2) readonly buffer V { float VB[]; };
 layout(std430, binding = 3) readonly buffer Tokens { TokenInfo TOKENS[]; };
 #define KV_BINDING 4
 #include "kv_pool.glsl"
+// V and the pool as 16-byte elements too, for the packing below (see Q4, K4).
+layout(std430, binding = 2) readonly buffer V4 { vec4 VB4[]; };
+layout(std430, binding = KV_BINDING) buffer KVBuf4 { uvec4 d4[]; } KV4[KV_MAX_BUFS];
+#ifdef KV_F32
+#define EPT 4u   // pool elements per 16 bytes
+#else
+#define EPT 8u
+#endif
 
 layout(push_constant) uniform Params {
   uint rows;
@@ -25,8 +37,72 @@ layout(push_constant) uniform Params {
   uint q_stride, kv_stride;   // floats between rows of Q and of K/V
 } p;
 
-void rotate(inout float a, inout float b, float theta) {
-  float c = cos(theta), s = sin(theta);
+float angle(float pos, uint k) { return pos * pow(p.rope_base, -2.0 * float(k) / float(p.rope_dim)); }
+
+vec4 angles(float pos, uvec4 k) { return pos * pow(vec4(p.rope_base), -2.0 * vec4(k) / float(p.rope_dim)); }
+
+// NORMAL: quad j holds pairs 2j and 2j+1 as (x, y) and (z, w). NEOX: quad j of the first half
+// rotates against quad j of the second (frequencies 4j .. 4j+3).
+#define ROTATE_NORMAL(BUF, i, c, s) BUF[i] = BUF[i] * (c).xxyy + BUF[i].yxwz * vec4(-1.0, 1.0, -1.0, 1.0) * (s).xxyy
+#define ROTATE_NEOX(BUF, i, i2, c, s) { vec4 x0 = BUF[i], x1 = BUF[i2]; BUF[i] = x0 * (c) - x1 * (s); BUF[i2] = x0 * (s) + x1 * (c); }
+
+void rotate_by4(uint row, uint tid, float pos) {
+  const uint half_rot = p.rope_dim / 2u;
+  const uint quads = p.neox != 0u ? half_rot / 4u : p.rope_dim / 4u;
+  const uint hd4 = p.head_dim / 4u, q0 = row * p.q_stride / 4u, k0 = row * p.kv_stride / 4u;
+  for (uint j = tid; j < quads; j += WG) {
+    if (p.neox != 0u) {
+      const vec4 th = angles(pos, uvec4(4u * j) + uvec4(0u, 1u, 2u, 3u));
+      const vec4 c = cos(th), s = sin(th);
+      const uint j2 = j + half_rot / 4u;
+      for (uint h = 0u; h < p.n_head; h++) ROTATE_NEOX(QB4, q0 + h * hd4 + j, q0 + h * hd4 + j2, c, s);
+      for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NEOX(KB4, k0 + h * hd4 + j, k0 + h * hd4 + j2, c, s);
+    } else {
+      const vec2 th = angles(pos, uvec4(2u * j, 2u * j + 1u, 0u, 0u)).xy;
+      const vec2 c = cos(th), s = sin(th);
+      for (uint h = 0u; h < p.n_head; h++) ROTATE_NORMAL(QB4, q0 + h * hd4 + j, c, s);
+      for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NORMAL(KB4, k0 + h * hd4 + j, c, s);
+    }
+  }
+}
+
+void kv_set4(uint buf, uint i, uvec4 v) {
+  switch (buf) {   // constant indices only (see kv_word)
+    case 0u: KV4[0].d4[i] = v; break;
+    case 1u: KV4[1].d4[i] = v; break;
+    case 2u: KV4[2].d4[i] = v; break;
+    case 3u: KV4[3].d4[i] = v; break;
+    case 4u: KV4[4].d4[i] = v; break;
+    case 5u: KV4[5].d4[i] = v; break;
+    case 6u: KV4[6].d4[i] = v; break;
+    default: KV4[7].d4[i] = v; break;
+  }
+}
+
+vec4 kv_src4(uint kv, uint i) { return kv == 0u ? KB4[i] : VB4[i]; }
+
+// Packs the row's k and v into the pool 16 bytes (EPT elements) a store. A head's row in the
+// pool starts at a multiple of head_dim elements, so head_dim % EPT == 0 keeps every store aligned.
+void pack_by4(uint row, uint tid, TokenInfo t, PoolGeom g) {
+  const uint per_head = p.head_dim / EPT;
+  for (uint i = tid; i < 2u * p.n_kv_head * per_head; i += WG) {
+    const uint kv = i / (p.n_kv_head * per_head);
+    const uint j = i % (p.n_kv_head * per_head);
+    const uint h = j / per_head, u = j % per_head;
+    const uint src4 = (row * p.kv_stride + h * p.head_dim) / 4u + u * (EPT / 4u);
+    uint buf;
+    const uint at = pool_elem(g, t.slot, p.layer, kv, h, buf) / EPT + u;
+    const vec4 a = kv_src4(kv, src4);
+#ifdef KV_F32
+    kv_set4(buf, at, floatBitsToUint(a));
+#else
+    const vec4 b = kv_src4(kv, src4 + 1u);
+    kv_set4(buf, at, uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw)));
+#endif
+  }
+}
+
+void rotate(inout float a, inout float b, float c, float s) {
   float x0 = a, x1 = b;
   a = x0 * c - x1 * s;
   b = x0 * s + x1 * c;
@@ -38,18 +114,23 @@ void main() {
   const TokenInfo t = TOKENS[row];
   const float pos = float(t.pos) * p.pos_scale;
   const uint half_rot = p.rope_dim / 2u;
-  const uint pairs = (p.n_head + p.n_kv_head) * half_rot;
-  for (uint i = tid; i < pairs; i += WG) {
-    uint h = i / half_rot, k = i % half_rot;
-    float theta = pos * pow(p.rope_base, -2.0 * float(k) / float(p.rope_dim));
-    uint a = p.neox != 0u ? k : 2u * k;
-    uint b = p.neox != 0u ? k + half_rot : 2u * k + 1u;
-    if (h < p.n_head) {
-      uint base = row * p.q_stride + h * p.head_dim;
-      rotate(QB[base + a], QB[base + b], theta);
-    } else {
-      uint base = row * p.kv_stride + (h - p.n_head) * p.head_dim;
-      rotate(KB[base + a], KB[base + b], theta);
+  // One angle per frequency k, shared by every q and k head: its sine and cosine are computed
+  // once per row, not once per head.
+  const bool by4 = ((p.q_stride | p.kv_stride | p.head_dim) & 3u) == 0u &&
+                   ((p.neox != 0u ? half_rot : p.rope_dim) & 3u) == 0u;   // uniform
+  if (by4) rotate_by4(row, tid, pos);
+  for (uint k = tid; k < (by4 ? 0u : half_rot); k += WG) {
+    const float theta = angle(pos, k);
+    const float c = cos(theta), s = sin(theta);
+    const uint a = p.neox != 0u ? k : 2u * k;
+    const uint b = p.neox != 0u ? k + half_rot : 2u * k + 1u;
+    for (uint h = 0u; h < p.n_head; h++) {
+      const uint base = row * p.q_stride + h * p.head_dim;
+      rotate(QB[base + a], QB[base + b], c, s);
+    }
+    for (uint h = 0u; h < p.n_kv_head; h++) {
+      const uint base = row * p.kv_stride + h * p.head_dim;
+      rotate(KB[base + a], KB[base + b], c, s);
     }
   }
   // The rotated k of other invocations is read below: make the buffer writes visible first, then
@@ -57,6 +138,10 @@ void main() {
   memoryBarrierBuffer();
   barrier();
   PoolGeom g = PoolGeom(p.block_size, p.blocks_per_buf, p.n_layer, p.n_kv_head, p.head_dim);
+  if (by4 && p.head_dim % EPT == 0u) {
+    pack_by4(row, tid, t, g);
+    return;
+  }
   const uint half_dim = p.head_dim / 2u;
   for (uint i = tid; i < p.n_kv_head * half_dim * 2u; i += WG) {
     uint kv = i / (p.n_kv_head * half_dim);

@@ -108,13 +108,15 @@ static void rope_ref(float *head, float *pair_mag, const attn_cfg *c, float pos)
   pv_ref_rope(head, c->head_dim, rd, pos, 10000.0f, c->neox ? PV_ROPE_NEOX : PV_ROPE_NORMAL);
 }
 
-/* texel: also give the inputs texel views, which lets a CPU device take paged_attn_lanes.comp. */
+/* texel: also give the inputs texel views, which lets a CPU device take paged_attn_lanes.comp,
+ * and pad K/V rows to a multiple of 4 floats, which lets rope_kv take its 4-wide paths (without:
+ * an odd padding, its element-wise ones). */
 static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   pv_error err = {0};
   pv_vk_context *ctx = t->ctx;
   if (!c.rope_dim) c.rope_dim = c.head_dim;
   const uint32_t BS = c.block_size, D = c.head_dim, H = c.n_head, KV = c.n_kv_head;
-  const uint32_t q_stride = H * D + 4, kv_stride = KV * D + 2, o_stride = H * D + 8;
+  const uint32_t q_stride = H * D + 4, kv_stride = KV * D + (texel ? 4 : 2), o_stride = H * D + 8;
   uint64_t rng = (uint64_t)BS * 131 + D * 7 + H * 3 + KV + (c.neox ? 1000 : 0) + (c.f32 ? 2000 : 0);
 
   /* sequences, blocks, block tables */
@@ -381,6 +383,11 @@ static const attn_cfg CONFIGS[] = {
     {32, 32, 8, 1, false, false, 0, 1.0f},  {64, 64, 4, 4, true, false, 0, 1.0f},
     {8, 128, 4, 2, true, false, 0, 1.0f},   {16, 80, 8, 1, false, true, 0, 1.0f},
     {32, 128, 4, 2, true, true, 0, 1.0f},   {64, 32, 4, 4, false, true, 16, 1.0f},
+    /* rope_kv's element-wise paths at any padding (its 4-wide ones need sizes in multiples of 4,
+     * the f16 pack 8): f16 heads of 36 pack element-wise, heads of 34 rotate and pack so, a NEOX
+     * half of 6 rotates so */
+    {16, 36, 4, 2, false, false, 0, 1.0f},  {8, 34, 4, 2, true, false, 0, 1.0f},
+    {16, 64, 4, 2, true, true, 12, 1.0f},
 };
 
 static void test_attention_configs(void **state) {
