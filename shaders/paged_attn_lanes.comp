@@ -88,13 +88,19 @@ void main() {
   [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 4u) q[d / 4u] = d < hd ? texelFetch(QT, int(q4 + d / 4u)) : vec4(0.0);
   float m = -1.0 / 0.0, l = 0.0;
 
+  // No division per key (a CPU runs a vector's integer divisions one lane at a time): the block
+  // size is a power of two (the host checks), and with one buffer a block is its own local index.
+  const uint bs_shift = findLSB(p.block_size), bs_mask = p.block_size - 1u;
   for (uint k_begin = part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
     const uint k_end = min(n_keys, k_begin + p.part_len);
     for (uint j = k_begin + lane; j < k_end; j += WG) {
-      const uint block = texelFetch(BTT, int(t.seq * p.max_blocks + j / p.block_size)).x;
-      const uint buf = block / p.blocks_per_buf;
-      const uint base = ((block % p.blocks_per_buf) * p.n_layer + p.layer) * 2u * per_kv +
-                        (kvh * p.block_size + j % p.block_size) * hd;
+      const uint block = texelFetch(BTT, int(t.seq * p.max_blocks + (j >> bs_shift))).x;
+      uint buf = 0u, local = block;
+      if (N_BUFS != 1u) {
+        buf = block / p.blocks_per_buf;
+        local = block - buf * p.blocks_per_buf;
+      }
+      const uint base = (local * p.n_layer + p.layer) * 2u * per_kv + (kvh * p.block_size + (j & bs_mask)) * hd;
       float s = 0.0;
       [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += EPT) {
         if (d >= hd) break;

@@ -393,6 +393,8 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   while (max_hd < a->head_dim) max_hd *= 2;
   if (a->head_dim % 2 || max_hd > 256)
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: head size %u is not supported (even, <= 256)", a->head_dim);
+  if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
   const uint32_t spec[] = {ops->wg, max_hd};
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS};
   const bool lanes = use_lanes(ops, a);

@@ -403,7 +403,8 @@ static void test_attention_configs(void **state) {
   pv_ops_destroy(&ops);
 }
 
-/* Partitioned attention without a part length or a partial buffer is refused (it could not end). */
+/* Refused: partitioned attention without a part length or a partial buffer (it could not end),
+ * an odd head size, a block size that is not a power of two. */
 static void test_attention_rejects(void **state) {
   pv_test_vk *t = *state;
   pv_error err = {0};
@@ -424,6 +425,9 @@ static void test_attention_rejects(void **state) {
   aa.parts = 1;
   aa.head_dim = 65;
   assert_int_equal(pv_op_paged_attn(&ops, &t->cmd, &aa, &err), PAGEDVK_ERR_UNSUPPORTED);
+  aa.head_dim = 64;
+  pool.block_size = 24; /* the kernels split a position into block and offset by shift and mask */
+  assert_int_equal(pv_op_paged_attn(&ops, &t->cmd, &aa, &err), PAGEDVK_ERR_INVALID);
   PV_ASSERT_OK(pv_vk_cmd_run(&t->cmd, &err), err);
   pv_vk_buffer_destroy(t->ctx, &b);
   pv_ops_destroy(&ops);
