@@ -133,6 +133,10 @@ int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o,
   if (!rc) rc = open_device(e, &err);
   if (!rc) rc = create_kv(e, &err);
   if (!rc) rc = create_runtime(e, &err);
+  if (!rc && getenv("PAGEDVK_KERNEL_TIMES") && pv_forward_times_enable(&e->fw, &err)) {
+    pv_log(PV_LOG_WARN, "PAGEDVK_KERNEL_TIMES: %s; no stage times", err.msg);
+    err = (pv_error){0};
+  }
   if (!rc && o->warmup && !getenv("PAGEDVK_NO_WARMUP")) rc = pv_engine_warmup(e, &err);
   if (rc) {
     pv_error_copy(&err, errbuf, err_size);
@@ -152,6 +156,7 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   if (e->cmd_ready) pv_vk_cmd_destroy(&e->cmd);
   pv_sched_plan_free(&e->plan);
   if (e->sched_ready) pv_sched_destroy(&e->sched);
+  if (e->fw_ready) pv_forward_times_print(&e->fw, stderr);
   if (e->fw_ready) pv_forward_destroy(&e->fw);
   if (e->kv_gpu_ready) pv_kv_gpu_destroy(&e->kv_gpu);
   if (e->kv) pv_kv_destroy(e->kv);

@@ -278,6 +278,7 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
   if (!rc) rc = pv_sched_commit(&e->sched, &e->plan, err);
   uint32_t prompt = 0, gen = 0;
   if (!rc) count_plan_tokens(e, &prompt, &gen);
+  if (!rc && b.n_rows) rc = pv_forward_times_collect(&e->fw, prompt > 0, err);
   if (!rc && b.n_logits) rc = sample_all(e, err);
   if (rc) {
     pv_engine_fail_all(e, rc == PAGEDVK_ERR_DEVICE_LOST ? rc : PAGEDVK_ERR_DEVICE_LOST);

@@ -2,6 +2,7 @@
  * forward.c — records the batched forward pass (see forward.h). One barrier between dependent
  * dispatches; independent dispatches (q, k and v projections) share one.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/forward.h"
@@ -59,14 +60,19 @@ void pv_forward_destroy(pv_forward *fw) {
   pv_vk_texel_view_destroy(fw->ctx, fw->q_texel);
   pv_vk_texel_view_destroy(fw->ctx, fw->bt_texel);
   fw->xn_texel = fw->att_texel = fw->ffn_texel = fw->q_texel = fw->bt_texel = VK_NULL_HANDLE;
+  pv_vk_timer_destroy(&fw->times.timer);
+  free(fw->times.stage_of);
+  memset(&fw->times, 0, sizeof fw->times);
   pv_vk_buffer *all[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->ffn, &fw->partial,
                          &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
     if (all[i]->buffer) pv_vk_buffer_destroy(fw->ctx, all[i]);
 }
 
-static void barrier(pv_vk_cmd *cmd) {
+/* The barrier after a stage; with stage times on, the timestamp that ends it. */
+static void end_stage(pv_forward *fw, pv_vk_cmd *cmd, pv_stage stage) {
   if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+  pv_forward_stamp(fw, cmd, (int)stage);
 }
 
 static int matmul(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_weight *w, pv_vk_buffer *x, pv_vk_buffer *y,
@@ -91,18 +97,18 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   const pv_vk_view none = {0};
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), L->attn_norm, none, hp->n_embd, n,
                          hp->n_embd, hp->n_embd, hp->rms_eps, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_ATTN_NORM);
   rc = rc ? rc : matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, err);
   rc = rc ? rc : matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, err);
   rc = rc ? rc : matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_QKV);
   pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
                         .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
                         .head_dim = hp->head_dim, .rope_dim = hp->rope_dim, .rope_base = hp->rope_base,
                         .pos_scale = hp->rope_pos_scale, .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
                         .q_stride = q_dim, .kv_stride = kv_dim};
   rc = rc ? rc : pv_op_rope_kv(fw->ops, cmd, &ra, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_ROPE_KV);
   uint32_t parts = attention_parts(fw, b);
   pv_op_attn_args aa = {.q = pv_view(&fw->q), .out = pv_view(&fw->att), .tokens = pv_view(&fw->rows),
                         .block_tables = pv_view(&fw->block_tables), .partial = pv_view(&fw->partial), .pool = pool,
@@ -112,9 +118,9 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   aa.q.texel = fw->q_texel;
   aa.block_tables.texel = fw->bt_texel;
   rc = rc ? rc : pv_op_paged_attn(fw->ops, cmd, &aa, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_ATTENTION);
   rc = rc ? rc : matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_ATTN_OUT);
   return rc;
 }
 
@@ -125,7 +131,7 @@ static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, 
   const pv_vk_view none = {0};
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), L->ffn_norm, none, hp->n_embd, n,
                          hp->n_embd, hp->n_embd, hp->rms_eps, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_FFN_NORM);
   pv_op_matmul_args a = {.w = &L->w_gate, .w_up = &L->w_up, .x = pv_view(&fw->xn), .y = pv_view(&fw->ffn),
                          .m = n, .x_stride = hp->n_embd, .y_stride = hp->n_ff};
   a.x.texel = fw->xn_texel;
@@ -134,9 +140,9 @@ static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, 
   } else {
     rc = pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "forward: ffn_gate and ffn_up of different types are not supported yet");
   }
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_FFN_GATE_UP);
   rc = rc ? rc : matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_FFN_DOWN);
   return rc;
 }
 
@@ -144,14 +150,15 @@ static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *
   const pv_hparams *hp = &fw->m->hp;
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), fw->m->output_norm,
                          pv_view(&fw->logit_rows), hp->n_embd, b->n_logits, hp->n_embd, hp->n_embd, hp->rms_eps, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_OUT_NORM);
   rc = rc ? rc : matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false, err);
   if (b->want_argmax) {
-    barrier(cmd);
+    end_stage(fw, cmd, PV_STAGE_LOGITS);
     rc = rc ? rc : pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
                                 hp->n_vocab, err);
   }
   if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_TO_HOST);
+  pv_forward_stamp(fw, cmd, (int)(b->want_argmax ? PV_STAGE_ARGMAX : PV_STAGE_LOGITS));
   return rc;
 }
 
@@ -161,8 +168,9 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
     return pv_fail(err, PAGEDVK_ERR_INVALID, "forward: batch of %u rows / %u logits exceeds the limits", b->n_rows,
                    b->n_logits);
   const pv_hparams *hp = &fw->m->hp;
+  pv_forward_stamp(fw, cmd, -1);
   int rc = pv_op_embed(fw->ops, cmd, &fw->m->tok_embd, pv_view(&fw->rows), pv_view(&fw->x), b->n_rows, hp->n_embd, err);
-  barrier(cmd);
+  end_stage(fw, cmd, PV_STAGE_EMBED);
   for (uint32_t l = 0; l < hp->n_layer && !rc; l++) {
     rc = attention_block(fw, cmd, pool, b, l, err);
     rc = rc ? rc : ffn_block(fw, cmd, b, l, err);

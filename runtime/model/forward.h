@@ -13,7 +13,10 @@
 #ifndef PV_FORWARD_H
 #define PV_FORWARD_H
 
+#include <stdio.h>
+
 #include "model/weights.h"
+#include "vk/vk_cmd.h"
 
 /* One token row of the batch; mirrors TokenInfo in shaders/step.glsl. */
 typedef struct pv_token_row {
@@ -28,6 +31,34 @@ typedef struct pv_forward_limits {
   uint32_t max_seqs;           /* sequences per step */
   uint32_t max_blocks_per_seq; /* block-table row length */
 } pv_forward_limits;
+
+/* The stages of a pass, each ended by a barrier: where a step's device time goes. */
+typedef enum pv_stage {
+  PV_STAGE_EMBED,
+  PV_STAGE_ATTN_NORM,
+  PV_STAGE_QKV,
+  PV_STAGE_ROPE_KV,
+  PV_STAGE_ATTENTION,
+  PV_STAGE_ATTN_OUT,
+  PV_STAGE_FFN_NORM,
+  PV_STAGE_FFN_GATE_UP,
+  PV_STAGE_FFN_DOWN,
+  PV_STAGE_OUT_NORM,
+  PV_STAGE_LOGITS,
+  PV_STAGE_ARGMAX,
+  PV_STAGE_COUNT
+} pv_stage;
+
+/* Device time per stage (PAGEDVK_KERNEL_TIMES=1): a timestamp after each stage's barrier, summed
+ * over the steps that computed prompt rows ([1]) and the decode-only ones ([0]). */
+typedef struct pv_forward_times {
+  bool on;
+  pv_vk_timer timer;
+  uint8_t *stage_of; /* stage ended by timestamp i (timestamp 0 starts the pass) */
+  uint32_t n;        /* timestamps of the last pass */
+  double ns[2][PV_STAGE_COUNT];
+  uint64_t steps[2];
+} pv_forward_times;
 
 typedef struct pv_forward {
   pv_vk_context *ctx;
@@ -46,6 +77,7 @@ typedef struct pv_forward {
   float *logits_map;
   uint32_t *argmax_map;
   uint32_t max_parts, part_rows; /* partitioned attention: at most max_parts, for <= part_rows rows */
+  pv_forward_times times;
 } pv_forward;
 
 typedef struct pv_forward_batch {
@@ -72,5 +104,16 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
  * there on zeroed inputs: lavapipe compiles per pair at its first dispatch. Only while the pool
  * holds nothing. */
 int pv_forward_prepare(pv_forward *fw, pv_vk_cmd *warm, const pv_op_pool *pool, pv_error *err);
+
+/* Stage times (forward_times.c). Enable before recording; PAGEDVK_ERR_UNSUPPORTED when the
+ * queue writes no timestamps. After each submitted pass, collect (prompt: the step computed
+ * prompt rows); print writes the per-step table. */
+int pv_forward_times_enable(pv_forward *fw, pv_error *err);
+int pv_forward_times_collect(pv_forward *fw, bool prompt, pv_error *err);
+void pv_forward_times_print(const pv_forward *fw, FILE *out);
+const char *pv_stage_name(pv_stage s);
+/* Records the timestamp that starts a pass (stage < 0: also resets the queries) or ends `stage`;
+ * nothing when times are off or cmd is NULL (forward.c calls it after each stage's barrier). */
+void pv_forward_stamp(pv_forward *fw, pv_vk_cmd *cmd, int stage);
 
 #endif

@@ -55,6 +55,9 @@ static pagedvk_kv_layout g_layout = PAGEDVK_KV_PAGED; /* layout of the engines m
 /* Whether make_engine's engines warm up (create every pipeline up front). ctest turns warm-up off
  * with PAGEDVK_NO_WARMUP=1 to save time; the tests that set this turn it back on. */
 static bool g_warmup;
+/* batch_test hands its engine over here (before finish) instead of destroying it */
+static bool g_keep;
+static pagedvk_engine *g_kept;
 
 static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t block_size, uint32_t max_tokens,
                                    pagedvk_preempt_mode preempt) {
@@ -175,7 +178,8 @@ static void batch_test(const char *model, uint32_t n_jobs, uint64_t kv_mem, uint
   if (g_warmup) assert_int_equal(e->ops.pipelines_created, pipelines);
   if (g_warmup) assert_int_equal(e->ops.cold_dispatches, 0);
   if (out) pagedvk_engine_stats(e, out);
-  finish(e);
+  if (g_keep) g_kept = e;
+  else finish(e);
 }
 
 static void test_alone_matches_reference(void **state) {
@@ -203,9 +207,31 @@ static void test_batch_of_40_matches_reference(void **state) {
   assert_true(st.peak_running >= 32);
 }
 
+/* Also with stage times on (PAGEDVK_KERNEL_TIMES): the outputs do not change (batch_test checks
+ * them against the reference), and every step's pass was timed in the right bucket. */
 static void test_qwen2_batch(void **state) {
   (void)state;
-  batch_test("syn-qwen2-f16.gguf", 32, 32u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE, NULL);
+  pagedvk_stats st;
+  setenv("PAGEDVK_KERNEL_TIMES", "1", 1);
+  g_keep = true;
+  batch_test("syn-qwen2-f16.gguf", 32, 32u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE, &st);
+  unsetenv("PAGEDVK_KERNEL_TIMES");
+  g_keep = false;
+  pagedvk_engine *e = g_kept;
+  g_kept = NULL;
+  if (!e) skip();
+  const pv_forward_times *t = &e->fw.times;
+  assert_true(t->on);
+  assert_true(st.prefill_steps > 0 && st.steps > st.prefill_steps);
+  assert_int_equal(t->steps[1], st.prefill_steps);
+  assert_int_equal(t->steps[0], st.steps - st.prefill_steps);
+  for (int k = 0; k < 2; k++) {
+    const pv_stage matmuls[] = {PV_STAGE_QKV, PV_STAGE_ATTN_OUT, PV_STAGE_FFN_GATE_UP, PV_STAGE_FFN_DOWN,
+                                PV_STAGE_LOGITS};
+    for (size_t i = 0; i < PV_ARRAY_LEN(matmuls); i++) assert_true(t->ns[k][matmuls[i]] > 0);
+    for (int s = 0; s < PV_STAGE_COUNT; s++) assert_true(t->ns[k][s] >= 0);
+  }
+  finish(e);
 }
 
 static void test_tiny_llama_batch(void **state) {
