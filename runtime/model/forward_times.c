@@ -72,7 +72,8 @@ static double total_ns(const pv_forward_times *t, int k) {
 void pv_forward_times_print(const pv_forward *fw, FILE *out) {
   const pv_forward_times *t = &fw->times;
   if (!t->on) return;
-  fprintf(out, "device time per step by stage (PAGEDVK_KERNEL_TIMES): %llu steps with prompt rows, %llu decode-only\n",
+  /* (a leading newline: a progress line on the terminal may not have ended) */
+  fprintf(out, "\ndevice time per step by stage (PAGEDVK_KERNEL_TIMES): %llu steps with prompt rows, %llu decode-only\n",
           (unsigned long long)t->steps[1], (unsigned long long)t->steps[0]);
   fprintf(out, "  %-12s %14s %7s %14s %7s\n", "stage", "prompt ms/step", "share", "decode ms/step", "share");
   const double tot[2] = {total_ns(t, 0), total_ns(t, 1)};
