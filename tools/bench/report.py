@@ -219,7 +219,7 @@ if js:
                                                              c["itl_p50_ms"], ref, c["output_tokens_per_s"] / ref))
     best = max(c["output_tokens_per_s"] for c in js["configs"])
     md.append("\nAgainst llama-server on the CPU (~470 tokens/s with 32 clients) the best point here, %.1f tokens/s, "
-              "is %.0f%% of it: on two cores lavapipe's matmuls reach ~20 GFLOP/s (docs/KERNELS.md), well below "
+              "is %.0f%% of it: on two cores lavapipe's matmuls reach 20-40 GFLOP/s (docs/KERNELS.md), well below "
               "llama.cpp's hand-written CPU kernels; the gap is the tiled matrix-matrix kernel and integer dot "
               "products that the CPU-shaped paths do not have yet.\n" % (best, best / 470 * 100))
 
@@ -378,7 +378,9 @@ if mx and cc and mx["ratio_tokens_per_s"] < 2:
             "a step has a fixed cost, %.2f ms at one sequence in *concurrency*, and per-token arithmetic that grows "
             "with the batch on two CPU cores, and the long-tailed outputs end with a few sequences per step), "
             "while the prompt part is the same work in both layouts: even free prefill would leave the ratio near "
-            "that %.2f×."
+            "that %.2f×. Faster kernels alone do not raise it either: they shorten the contiguous layout's small "
+            "batches as much as the paged layout's large ones (on 2026-12-05 the batch-1 step fell 2x and the "
+            "ratio did not move up; docs/KERNELS.md)."
             % (pg_["prefill_steps_s"], pg_["decode_steps_s"], ck_["prefill_steps_s"], ck_["decode_steps_s"],
                ck_["decode_steps_s"] / pg_["decode_steps_s"], pg_["peak_concurrent_seqs"],
                ck_["peak_concurrent_seqs"], step1, ck_["decode_steps_s"] / pg_["decode_steps_s"]))
@@ -399,9 +401,13 @@ if pf:
     notes.append(
         "**Prefill is the engine's slow part here**: with the prefix cache off, prefill runs at about %.2f ms "
         "per prompt token on the small model (wall ÷ prompt tokens computed, *prefix*, %d-token system "
-        "prompts; attention cost grows with the prompt). On CPU devices the matmul computes 4 rows x 16 tokens "
-        "per invocation and attention walks keys per lane (docs/KERNELS.md); there is no tiled matrix-matrix "
-        "kernel with register blocking over K yet, which is what prefill-heavy workloads need next." % (per, pf.get("system_prompt_len", 0)))
+        "prompts; attention cost grows with the prompt). On CPU devices the matmul computes 8 rows x 16 tokens "
+        "per invocation and attention walks keys per lane, one query row per workgroup (docs/KERNELS.md); "
+        "`PAGEDVK_KERNEL_TIMES=1` on any command above prints where the steps' device time goes, stage by "
+        "stage. On the mixed workload the prompt steps spend about a third of it in attention: each query "
+        "row reads its keys on its own, where a tile of rows of one sequence could share them; and there "
+        "is no tiled matrix-matrix kernel with register blocking over K yet. Both are what prefill-heavy "
+        "workloads need next." % (per, pf.get("system_prompt_len", 0)))
 if notes:
     md.append("## Findings\n")
     md.extend(n + "\n" for n in notes)
