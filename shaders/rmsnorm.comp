@@ -22,7 +22,7 @@ layout(push_constant) uniform Params {
   uint rows;
   uint x_stride, y_stride;
   float eps;
-  uint flags;    // 1: gather source rows through ROWSEL
+  uint flags;    // 1: gather source rows through ROWSEL; 2: the buffers' views start on 16 bytes
 } p;
 
 shared float red[WG];
@@ -32,7 +32,7 @@ void main() {
   if (r >= p.rows) return;
   const uint src = ((p.flags & 1u) != 0u ? ROWSEL[r] : r) * p.x_stride;
   const uint dst = r * p.y_stride;
-  const bool by4 = ((p.n | src | dst) & 3u) == 0u;   // uniform: the same for the whole workgroup
+  const bool by4 = (p.flags & 2u) != 0u && ((p.n | src | dst) & 3u) == 0u;   // uniform across the workgroup
   float ss = 0.0;
   if (by4) {
     for (uint i = tid; i < p.n / 4u; i += WG) {

@@ -35,6 +35,7 @@ layout(push_constant) uniform Params {
   uint layer;
   uint block_size, blocks_per_buf, n_layer;
   uint q_stride, kv_stride;   // floats between rows of Q and of K/V
+  uint by16;                  // 1: the q, k and v views start on 16 bytes (the vec4 aliases may be used)
 } p;
 
 float angle(float pos, uint k) { return pos * pow(p.rope_base, -2.0 * float(k) / float(p.rope_dim)); }
@@ -116,7 +117,7 @@ void main() {
   const uint half_rot = p.rope_dim / 2u;
   // One angle per frequency k, shared by every q and k head: its sine and cosine are computed
   // once per row, not once per head.
-  const bool by4 = ((p.q_stride | p.kv_stride | p.head_dim) & 3u) == 0u &&
+  const bool by4 = p.by16 != 0u && ((p.q_stride | p.kv_stride | p.head_dim) & 3u) == 0u &&
                    ((p.neox != 0u ? half_rot : p.rope_dim) & 3u) == 0u;   // uniform
   if (by4) rotate_by4(row, tid, pos);
   for (uint k = tid; k < (by4 ? 0u : half_rot); k += WG) {

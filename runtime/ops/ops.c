@@ -277,8 +277,10 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   if (rc) return rc;
   const uint32_t spec[] = {ops->wg_row};
   const pv_vk_pipeline *p = get_pipeline(ops, "rmsnorm", NULL, 4, 24, spec, 1, err);
+  /* flag 2: the views start on 16 bytes, so the shader may use its vec4 aliases */
+  const bool by16 = x.offset % 16 == 0 && y.offset % 16 == 0 && w.offset % 16 == 0;
   struct { uint32_t n, rows, x_stride, y_stride; float eps; uint32_t flags; } push = {
-      n, rows, x_stride, y_stride, eps, rowsel.buffer ? 1u : 0u};
+      n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (by16 ? 2u : 0u)};
   pv_vk_view views[] = {x, y, w, or_dummy(rowsel, w)};
   return dispatch(ops, cmd, p, views, 4, &push, rows, 1, 1, err);
 }
@@ -371,14 +373,16 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
   const uint32_t spec[] = {ops->wg_row};
   const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS};
   const pv_vk_pipeline *p =
-      get_pipeline(ops, pool->f32 ? "rope_kv_f32" : "rope_kv", arrays, 5, 56, spec, 1, err);
+      get_pipeline(ops, pool->f32 ? "rope_kv_f32" : "rope_kv", arrays, 5, 60, spec, 1, err);
   struct {
     uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
     float rope_base, pos_scale;
-    uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride;
+    uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride, by16;
   } push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
             a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
-            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride};
+            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride,
+            /* the shader's vec4 aliases need views that start on 16 bytes */
+            a->q.offset % 16 == 0 && a->k.offset % 16 == 0 && a->v.offset % 16 == 0};
   pv_vk_view views[4 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
   pool_views(pool, views + 4);
   return dispatch(ops, cmd, p, views, 4 + PV_KV_MAX_BUFS, &push, a->rows, 1, 1, err);
