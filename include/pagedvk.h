@@ -149,6 +149,10 @@ typedef struct pagedvk_engine_options {
    * device (lavapipe) that takes 4-6 s the first time on a machine, then ~1-2 s (Mesa's shader
    * cache). 0, or PAGEDVK_NO_WARMUP=1 in the environment, compiles each on first use. */
   int warmup;
+  /* Time each stage of every step's forward pass on the device (timestamp queries), for
+   * pagedvk_engine_stage_times; default 0. PAGEDVK_KERNEL_TIMES=1 in the environment turns it on
+   * too and prints the table when the engine closes. Ignored where the queue writes no timestamps. */
+  int kernel_times;
 } pagedvk_engine_options;
 
 void pagedvk_engine_options_default(pagedvk_engine_options *o);
@@ -232,6 +236,19 @@ typedef struct pagedvk_stats {
 
 /* A consistent snapshot (thread-safe). */
 void pagedvk_engine_stats(pagedvk_engine *e, pagedvk_stats *s);
+
+/* Device time of one stage of the forward pass, summed over the steps so far. */
+typedef struct pagedvk_stage_time {
+  const char *stage; /* embed, attn_norm, qkv, rope_kv, attention, attn_out, ffn_norm, ffn_gate_up,
+                        ffn_down, out_norm, logits, argmax (static strings) */
+  double prompt_ms;  /* in steps that computed prompt rows (decodes riding along included) */
+  double decode_ms;  /* in decode-only steps */
+} pagedvk_stage_time;
+
+/* With kernel_times on: fills out[0 .. min(max, stages)) and the step counts (either may be NULL)
+ * and returns the number of stages; 0 when times are off. Thread-safe. */
+uint32_t pagedvk_engine_stage_times(pagedvk_engine *e, pagedvk_stage_time *out, uint32_t max, uint64_t *prompt_steps,
+                                    uint64_t *decode_steps);
 
 /* The longest prompt + output the engine accepts, in tokens (max_model_len after defaults). */
 uint32_t pagedvk_engine_max_model_len(const pagedvk_engine *e);

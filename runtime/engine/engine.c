@@ -133,7 +133,7 @@ int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o,
   if (!rc) rc = open_device(e, &err);
   if (!rc) rc = create_kv(e, &err);
   if (!rc) rc = create_runtime(e, &err);
-  if (!rc && getenv("PAGEDVK_KERNEL_TIMES") && pv_forward_times_enable(&e->fw, &err)) {
+  if (!rc && (o->kernel_times || getenv("PAGEDVK_KERNEL_TIMES")) && pv_forward_times_enable(&e->fw, &err)) {
     pv_log(PV_LOG_WARN, "PAGEDVK_KERNEL_TIMES: %s; no stage times", err.msg);
     err = (pv_error){0};
   }
@@ -156,7 +156,7 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   if (e->cmd_ready) pv_vk_cmd_destroy(&e->cmd);
   pv_sched_plan_free(&e->plan);
   if (e->sched_ready) pv_sched_destroy(&e->sched);
-  if (e->fw_ready) pv_forward_times_print(&e->fw, stderr);
+  if (e->fw_ready && getenv("PAGEDVK_KERNEL_TIMES")) pv_forward_times_print(&e->fw, stderr);
   if (e->fw_ready) pv_forward_destroy(&e->fw);
   if (e->kv_gpu_ready) pv_kv_gpu_destroy(&e->kv_gpu);
   if (e->kv) pv_kv_destroy(e->kv);
@@ -249,4 +249,17 @@ void pagedvk_engine_stats(pagedvk_engine *e, pagedvk_stats *s) {
   pthread_mutex_lock(&e->lock);
   *s = e->stats;
   pthread_mutex_unlock(&e->lock);
+}
+
+uint32_t pagedvk_engine_stage_times(pagedvk_engine *e, pagedvk_stage_time *out, uint32_t max, uint64_t *prompt_steps,
+                                    uint64_t *decode_steps) {
+  pthread_mutex_lock(&e->lock);
+  const pv_forward_times *t = &e->fw.times;
+  if (prompt_steps) *prompt_steps = t->on ? t->steps[1] : 0;
+  if (decode_steps) *decode_steps = t->on ? t->steps[0] : 0;
+  for (uint32_t s = 0; t->on && s < PV_STAGE_COUNT && s < max; s++)
+    out[s] = (pagedvk_stage_time){pv_stage_name((pv_stage)s), t->ns[1][s] / 1e6, t->ns[0][s] / 1e6};
+  const uint32_t n = t->on ? PV_STAGE_COUNT : 0;
+  pthread_mutex_unlock(&e->lock);
+  return n;
 }

@@ -278,7 +278,11 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
   if (!rc) rc = pv_sched_commit(&e->sched, &e->plan, err);
   uint32_t prompt = 0, gen = 0;
   if (!rc) count_plan_tokens(e, &prompt, &gen);
-  if (!rc && b.n_rows) rc = pv_forward_times_collect(&e->fw, prompt > 0, err);
+  if (!rc && b.n_rows && e->fw.times.on) {
+    pthread_mutex_lock(&e->lock); /* pagedvk_engine_stage_times reads them from any thread */
+    rc = pv_forward_times_collect(&e->fw, prompt > 0, err);
+    pthread_mutex_unlock(&e->lock);
+  }
   if (!rc && b.n_logits) rc = sample_all(e, err);
   if (rc) {
     pv_engine_fail_all(e, rc == PAGEDVK_ERR_DEVICE_LOST ? rc : PAGEDVK_ERR_DEVICE_LOST);

@@ -57,6 +57,7 @@ static pagedvk_kv_layout g_layout = PAGEDVK_KV_PAGED; /* layout of the engines m
 static bool g_warmup;
 /* batch_test hands its engine over here (before finish) instead of destroying it */
 static bool g_keep;
+static bool g_kernel_times; /* make_engine: the kernel_times option */
 static pagedvk_engine *g_kept;
 
 static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t block_size, uint32_t max_tokens,
@@ -74,6 +75,7 @@ static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t 
   o.preempt = preempt;
   o.kv_layout = g_layout;
   o.swap_mem = 64u << 20;
+  o.kernel_times = g_kernel_times;
   pagedvk_engine *e = NULL;
   const char *no_warmup = getenv("PAGEDVK_NO_WARMUP");
   if (g_warmup) unsetenv("PAGEDVK_NO_WARMUP");
@@ -193,6 +195,8 @@ static void test_alone_matches_reference(void **state) {
     run(e);
   }
   check_jobs(jobs, 3);
+  pagedvk_stage_time none[1];
+  assert_int_equal(pagedvk_engine_stage_times(e, none, 1, NULL, NULL), 0); /* kernel_times off */
   finish(e);
 }
 
@@ -207,16 +211,15 @@ static void test_batch_of_40_matches_reference(void **state) {
   assert_true(st.peak_running >= 32);
 }
 
-/* Also with stage times on (PAGEDVK_KERNEL_TIMES): the outputs do not change (batch_test checks
- * them against the reference), and every step's pass was timed in the right bucket. */
+/* Also with stage times on (option kernel_times): the outputs do not change (batch_test checks
+ * them against the reference), every step's pass was timed in the right bucket, and
+ * pagedvk_engine_stage_times reports them. */
 static void test_qwen2_batch(void **state) {
   (void)state;
   pagedvk_stats st;
-  setenv("PAGEDVK_KERNEL_TIMES", "1", 1);
-  g_keep = true;
+  g_kernel_times = g_keep = true;
   batch_test("syn-qwen2-f16.gguf", 32, 32u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE, &st);
-  unsetenv("PAGEDVK_KERNEL_TIMES");
-  g_keep = false;
+  g_kernel_times = g_keep = false;
   pagedvk_engine *e = g_kept;
   g_kept = NULL;
   if (!e) skip();
@@ -231,6 +234,15 @@ static void test_qwen2_batch(void **state) {
     for (size_t i = 0; i < PV_ARRAY_LEN(matmuls); i++) assert_true(t->ns[k][matmuls[i]] > 0);
     for (int s = 0; s < PV_STAGE_COUNT; s++) assert_true(t->ns[k][s] >= 0);
   }
+  pagedvk_stage_time out[PV_STAGE_COUNT + 1];
+  uint64_t prompt_steps = 0, decode_steps = 0;
+  assert_int_equal(pagedvk_engine_stage_times(e, out, PV_STAGE_COUNT + 1, &prompt_steps, &decode_steps),
+                   PV_STAGE_COUNT);
+  assert_int_equal(prompt_steps, st.prefill_steps);
+  assert_int_equal(decode_steps, st.steps - st.prefill_steps);
+  assert_string_equal(out[PV_STAGE_ATTENTION].stage, "attention");
+  assert_true(out[PV_STAGE_ATTENTION].prompt_ms > 0 && out[PV_STAGE_ATTENTION].decode_ms > 0);
+  assert_true(fabs(out[PV_STAGE_QKV].decode_ms - t->ns[0][PV_STAGE_QKV] / 1e6) < 1e-9);
   finish(e);
 }
 

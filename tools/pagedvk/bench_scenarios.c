@@ -237,14 +237,15 @@ static void wl_stats(const workload *w, double *mean_p, double *mean_o, uint32_t
 enum {
   M_WALL, M_OUT_TOKENS, M_TOKS, M_PEAK_SEQS, M_UTIL_MEAN, M_UTIL_PEAK, M_RES_UTIL_MEAN, M_RES_UTIL_PEAK,
   M_TTFT50, M_TTFT99, M_ITL50, M_ITL99, M_PREEMPT, M_PEAK_BLOCKS, M_PROMPT_COMPUTED, M_PREFIX_HIT,
-  M_STEPS, M_STEP_MS, M_WASTE_MEAN, M_SHARED_PEAK, M_BLOCKS_TOTAL, M_KV_MIB, M_PREFILL_S, M_DECODE_S, M_COUNT
+  M_STEPS, M_STEP_MS, M_WASTE_MEAN, M_SHARED_PEAK, M_BLOCKS_TOTAL, M_KV_MIB, M_PREFILL_S, M_DECODE_S,
+  M_ATTN_PROMPT_MS, M_ATTN_DECODE_MS, M_COUNT
 };
 static const char *const M_NAMES[M_COUNT] = {
     "wall_s", "output_tokens", "output_tokens_per_s", "peak_concurrent_seqs", "kv_util_mean", "kv_util_peak",
     "kv_util_reserved_mean", "kv_util_reserved_peak", "ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms",
     "preemptions", "peak_blocks_used", "prompt_tokens_computed", "prefix_cache_hit_tokens", "steps",
     "step_ms_mean", "waste_slots_mean", "peak_blocks_saved_by_sharing", "blocks_total", "kv_mib",
-    "prefill_steps_s", "decode_steps_s"};
+    "prefill_steps_s", "decode_steps_s", "attention_ms_per_prompt_step", "attention_ms_per_decode_step"};
 
 typedef struct metrics {
   double v[M_COUNT];
@@ -337,6 +338,18 @@ static void draw_progress(const run_ctx *c, uint32_t n_req, uint64_t total_token
 }
 
 /* Runs workload w on a fresh engine with options eo; fills m. Returns 0 or 1 (message printed). */
+/* The attention stage's device time per step (engines created with kernel_times; else 0). */
+static void attention_times(pagedvk_engine *e, metrics *m) {
+  pagedvk_stage_time st[16];
+  uint64_t prompt_steps = 0, decode_steps = 0;
+  const uint32_t n = pagedvk_engine_stage_times(e, st, 16, &prompt_steps, &decode_steps);
+  for (uint32_t i = 0; i < n && i < 16; i++) {
+    if (strcmp(st[i].stage, "attention")) continue;
+    m->v[M_ATTN_PROMPT_MS] = prompt_steps ? st[i].prompt_ms / (double)prompt_steps : 0;
+    m->v[M_ATTN_DECODE_MS] = decode_steps ? st[i].decode_ms / (double)decode_steps : 0;
+  }
+}
+
 static int run_config(const pagedvk_engine_options *eo, const model_facts *f, const workload *w, metrics *m,
                       progress_kind prog) {
   char err[512];
@@ -431,6 +444,7 @@ static int run_config(const pagedvk_engine_options *eo, const model_facts *f, co
   m->v[M_DECODE_S] = s.busy_seconds - s.prefill_seconds;
   m->v[M_BLOCKS_TOTAL] = s.blocks_total;
   m->v[M_KV_MIB] = s.kv_bytes / 1048576.0;
+  attention_times(e, m);
   free(ctx.ttft.v);
   free(ctx.itl.v);
   free(tr);
@@ -731,6 +745,7 @@ static int sc_block_size(bench_args *a, const model_facts *f) {
   for (uint32_t i = 0; i < 4; i++) {
     pagedvk_engine_options eo = a->o.engine;
     eo.block_size = sizes[i];
+    eo.kernel_times = 1; /* the attention stage's own device time */
     char label[32];
     snprintf(label, sizeof label, "block %u", sizes[i]);
     suite_add(&s, label, &eo, &w);
@@ -749,16 +764,16 @@ static int sc_block_size(bench_args *a, const model_facts *f) {
       printf("}\n");
     } else {
       print_workload(a, &w, mml, a->o.engine.kv_mem, dist);
-      printf("\n%-6s %8s %10s %10s %12s %10s %9s %10s %8s\n", "block", "blocks", "step ms", "tok/s", "waste slots",
-             "waste", "peak seqs", "ITL p50", "preempt");
+      printf("\n%-6s %8s %10s %11s %11s %10s %12s %10s %9s %10s %8s\n", "block", "blocks", "step ms", "attn ms/pf",
+             "attn ms/dec", "tok/s", "waste slots", "waste", "peak seqs", "ITL p50", "preempt");
       for (uint32_t i = 0; i < s.n; i++) {
         const double *v = s.c[i].med.v;
-        printf("%-6u %8.0f %10.2f %10.1f %12.1f %9.1f%% %9.0f %8.1fms %8.0f\n", s.c[i].eo.block_size,
-               v[M_BLOCKS_TOTAL], v[M_STEP_MS], v[M_TOKS], v[M_WASTE_MEAN], 100 * (1 - v[M_UTIL_MEAN]),
-               v[M_PEAK_SEQS], v[M_ITL50], v[M_PREEMPT]);
+        printf("%-6u %8.0f %10.2f %11.3f %11.3f %10.1f %12.1f %9.1f%% %9.0f %8.1fms %8.0f\n", s.c[i].eo.block_size,
+               v[M_BLOCKS_TOTAL], v[M_STEP_MS], v[M_ATTN_PROMPT_MS], v[M_ATTN_DECODE_MS], v[M_TOKS], v[M_WASTE_MEAN],
+               100 * (1 - v[M_UTIL_MEAN]), v[M_PEAK_SEQS], v[M_ITL50], v[M_PREEMPT]);
       }
-      printf("\nwaste = reserved but empty slots in partly filled last blocks (mean over steps); the public API\n"
-             "exposes no per-kernel timing, so step time stands in for the attention share\n");
+      printf("\nwaste = reserved but empty slots in partly filled last blocks (mean over steps); attn ms = device time\n"
+             "of the attention stage per step with prompt rows (pf) and per decode-only step (dec), timestamp queries\n");
     }
   }
   suite_free(&s);
@@ -961,7 +976,7 @@ static const scenario SCENARIOS[] = {
     {"mixed", sc_mixed, "long-tailed workload, paged vs contiguous KV at the same --kv-mem"},
     {"concurrency", sc_concurrency, "output tokens/s at --max-num-seqs 1, 2, 4, ... --max-concurrency"},
     {"sharing", sc_sharing, "parallel sampling n=2,4,8 and beam 4: KV blocks shared vs separate requests"},
-    {"block-size", sc_block_size, "block size 8/16/32/64 on the mixed workload: step time and slot waste"},
+    {"block-size", sc_block_size, "block size 8/16/32/64 on the mixed workload: attention time and slot waste"},
     {"prefix", sc_prefix, "requests sharing a long system prompt: prefix cache on vs off"},
     {"roofline", sc_roofline, "decode time per token at batch 1 vs weight bytes / copy bandwidth"},
     {"demo", sc_demo, "the make demo showcase: a burst of 64 mixed requests with a progress bar"},
