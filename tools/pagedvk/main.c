@@ -1,6 +1,8 @@
 /* main.c — `pagedvk <command> [options]`: dispatches to the subcommand files. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -26,7 +28,23 @@ static void usage(FILE *out) {
     fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
 }
 
+/* lavapipe (Mesa's CPU Vulkan driver) runs compute on LP_NUM_THREADS worker threads, one per CPU
+ * by default, while the submitting thread keeps most of a core busy preparing each dispatch: the
+ * workers then share what is left. Twice as many workers as CPUs gets them most of the machine
+ * back (2-core machine: batch-1 decode of the 134M Q4_K model 22 -> 43 tokens/s, the mixed bench
+ * 1.5-1.8x faster; 3, 6 and 8 threads were slower than 4; docs/KERNELS.md). Set before any Vulkan
+ * call, while this process has one thread; a value the user set is kept; other drivers ignore it. */
+static void default_lavapipe_threads(void) {
+  if (getenv("LP_NUM_THREADS")) return;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1) return;
+  char v[16];
+  snprintf(v, sizeof v, "%ld", cpus * 2 > 16 ? 16 : cpus * 2);
+  setenv("LP_NUM_THREADS", v, 0);
+}
+
 int main(int argc, char **argv) {
+  default_lavapipe_threads();
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);
     return argc < 2 ? 1 : 0;
