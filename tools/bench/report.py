@@ -68,13 +68,16 @@ model_cmds = [open(os.path.join(a.data, "model-%s.cmd" % m)).read().strip() for 
 md.append("# pagedvk benchmarks\n")
 md.append(
     "Written by `tools/bench/report%s` (mode **%s**, %d s of benchmark runs). Machine: %s, %s CPU cores, "
-    "Vulkan device: %s. **The machine is shared with other engineers' builds and tests and is noisy**: "
+    "Vulkan device: %s (lavapipe's compute threads: `LP_NUM_THREADS=%s`, %s). "
+    "**The machine is shared with other engineers' builds and tests and is noisy**: "
     "every figure is the median of 3 or more runs (each command says how many), ratios are taken within a run "
     "(paged and contiguous run back to back, interleaved) and then the median; absolute tokens/s and the "
     "tokens/s ratios move by ±20-30%% between reports (the decode-heavy ratio read 1.5-2.4× in repeated "
     "runs on one day).\n"
     % (" --quick" if a.mode == "quick" else "", a.mode, a.elapsed, platform.machine(), os.cpu_count(),
-       sh("build/pagedvk info 2>/dev/null | sed -n 's/^  \\* [0-9]*: //p' | head -1"))
+       sh("build/pagedvk info 2>/dev/null | sed -n 's/^  \\* [0-9]*: //p' | head -1"),
+       os.environ.get("LP_NUM_THREADS", str(min(16, 2 * (os.cpu_count() or 1)))),
+       "set in the environment" if "LP_NUM_THREADS" in os.environ else "the `pagedvk` command's default: twice the CPUs")
 )
 if a.mode == "quick":
     md.append(
