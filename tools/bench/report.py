@@ -384,9 +384,10 @@ if mx and cc and mx["ratio_tokens_per_s"] < 2:
             "a step has a fixed cost, %.2f ms at one sequence in *concurrency*, and per-token arithmetic that grows "
             "with the batch on two CPU cores, and the long-tailed outputs end with a few sequences per step), "
             "while the prompt part is the same work in both layouts: even free prefill would leave the ratio near "
-            "that %.2f×. Faster kernels alone do not raise it either: they shorten the contiguous layout's small "
-            "batches as much as the paged layout's large ones (on 2026-12-05 the batch-1 step fell 2x and the "
-            "ratio did not move up; docs/KERNELS.md)."
+            "that %.2f×. Faster kernels alone barely move it: they shorten the contiguous layout's small "
+            "batches about as much as the paged layout's large ones. What moved it (1.29× → ~1.5-1.7×, "
+            "2026-12-05) was giving lavapipe's compute threads the whole machine (`LP_NUM_THREADS`, "
+            "docs/KERNELS.md): large batches gained more than small ones."
             % (pg_["prefill_steps_s"], pg_["decode_steps_s"], ck_["prefill_steps_s"], ck_["decode_steps_s"],
                ck_["decode_steps_s"] / pg_["decode_steps_s"], pg_["peak_concurrent_seqs"],
                ck_["peak_concurrent_seqs"], step1, ck_["decode_steps_s"] / pg_["decode_steps_s"]))
