@@ -38,8 +38,8 @@ static void default_lavapipe_threads(void) {
   if (getenv("LP_NUM_THREADS")) return;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 1) return;
-  char v[16];
-  snprintf(v, sizeof v, "%ld", cpus * 2 > 16 ? 16 : cpus * 2);
+  char v[24];
+  snprintf(v, sizeof v, "%d", cpus * 2 > 16 ? 16 : (int)(cpus * 2));
   setenv("LP_NUM_THREADS", v, 0);
 }
 
