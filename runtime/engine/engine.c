@@ -134,7 +134,7 @@ int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o,
   if (!rc) rc = create_kv(e, &err);
   if (!rc) rc = create_runtime(e, &err);
   if (!rc && (o->kernel_times || getenv("PAGEDVK_KERNEL_TIMES")) && pv_forward_times_enable(&e->fw, &err)) {
-    pv_log(PV_LOG_WARN, "PAGEDVK_KERNEL_TIMES: %s; no stage times", err.msg);
+    pv_log(PV_LOG_WARN, "stage times (kernel_times / PAGEDVK_KERNEL_TIMES): %s; running without them", err.msg);
     err = (pv_error){0};
   }
   if (!rc && o->warmup && !getenv("PAGEDVK_NO_WARMUP")) rc = pv_engine_warmup(e, &err);
