@@ -60,6 +60,24 @@ void kv_set_word(uint buf, uint w, uint v) {
   }
 }
 
+#ifdef KV_POOL_TEXELS
+// The pool as 16-byte elements (uvec4), for a shader that writes whole 16-byte runs (rope_kv).
+layout(std430, binding = KV_BINDING) buffer KVBuf4 { uvec4 d4[]; } KV4[KV_MAX_BUFS];
+
+void kv_set_texel(uint buf, uint i, uvec4 v) {
+  switch (buf) {
+    case 0u: KV4[0].d4[i] = v; break;
+    case 1u: KV4[1].d4[i] = v; break;
+    case 2u: KV4[2].d4[i] = v; break;
+    case 3u: KV4[3].d4[i] = v; break;
+    case 4u: KV4[4].d4[i] = v; break;
+    case 5u: KV4[5].d4[i] = v; break;
+    case 6u: KV4[6].d4[i] = v; break;
+    default: KV4[7].d4[i] = v; break;
+  }
+}
+#endif
+
 #ifdef KV_F32
 float pool_load(uint buf, uint e) { return uintBitsToFloat(kv_word(buf, e)); }
 vec2 pool_load2(uint buf, uint e) { return vec2(uintBitsToFloat(kv_word(buf, e)), uintBitsToFloat(kv_word(buf, e + 1u))); }

@@ -17,10 +17,10 @@ layout(std430, binding = 1) buffer K4 { vec4 KB4[]; };
 layout(std430, binding = 2) readonly buffer V { float VB[]; };
 layout(std430, binding = 3) readonly buffer Tokens { TokenInfo TOKENS[]; };
 #define KV_BINDING 4
+#define KV_POOL_TEXELS
 #include "kv_pool.glsl"
-// V and the pool as 16-byte elements too, for the packing below (see Q4, K4).
+// V as vec4 too, for the packing below (see Q4, K4).
 layout(std430, binding = 2) readonly buffer V4 { vec4 VB4[]; };
-layout(std430, binding = KV_BINDING) buffer KVBuf4 { uvec4 d4[]; } KV4[KV_MAX_BUFS];
 #ifdef KV_F32
 #define EPT 4u   // pool elements per 16 bytes
 #else
@@ -67,19 +67,6 @@ void rotate_by4(uint row, uint tid, float pos) {
   }
 }
 
-void kv_set4(uint buf, uint i, uvec4 v) {
-  switch (buf) {   // constant indices only (see kv_word)
-    case 0u: KV4[0].d4[i] = v; break;
-    case 1u: KV4[1].d4[i] = v; break;
-    case 2u: KV4[2].d4[i] = v; break;
-    case 3u: KV4[3].d4[i] = v; break;
-    case 4u: KV4[4].d4[i] = v; break;
-    case 5u: KV4[5].d4[i] = v; break;
-    case 6u: KV4[6].d4[i] = v; break;
-    default: KV4[7].d4[i] = v; break;
-  }
-}
-
 vec4 kv_src4(uint kv, uint i) { return kv == 0u ? KB4[i] : VB4[i]; }
 
 // Packs the row's k and v into the pool 16 bytes (EPT elements) a store. A head's row in the
@@ -95,10 +82,10 @@ void pack_by4(uint row, uint tid, TokenInfo t, PoolGeom g) {
     const uint at = pool_elem(g, t.slot, p.layer, kv, h, buf) / EPT + u;
     const vec4 a = kv_src4(kv, src4);
 #ifdef KV_F32
-    kv_set4(buf, at, floatBitsToUint(a));
+    kv_set_texel(buf, at, floatBitsToUint(a));
 #else
     const vec4 b = kv_src4(kv, src4 + 1u);
-    kv_set4(buf, at, uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw)));
+    kv_set_texel(buf, at, uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw)));
 #endif
   }
 }
@@ -120,7 +107,7 @@ void main() {
   const bool by4 = p.by16 != 0u && ((p.q_stride | p.kv_stride | p.head_dim) & 3u) == 0u &&
                    ((p.neox != 0u ? half_rot : p.rope_dim) & 3u) == 0u;   // uniform
   if (by4) rotate_by4(row, tid, pos);
-  for (uint k = tid; k < (by4 ? 0u : half_rot); k += WG) {
+  else for (uint k = tid; k < half_rot; k += WG) {
     const float theta = angle(pos, k);
     const float c = cos(theta), s = sin(theta);
     const uint a = p.neox != 0u ? k : 2u * k;

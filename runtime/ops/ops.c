@@ -184,6 +184,9 @@ static pv_vk_view weight_view(const pv_ops *ops, const pv_op_weight *w) {
 
 static pv_vk_view or_dummy(pv_vk_view v, pv_vk_view dummy) { return v.buffer ? v : dummy; }
 
+/* Whether three views start on 16 bytes: the shaders' vec4 aliases of a binding may be used. */
+static bool on_16(pv_vk_view a, pv_vk_view b, pv_vk_view c) { return (a.offset | b.offset | c.offset) % 16 == 0; }
+
 /* A pipeline with these bindings, as one 64-bit key. */
 static uint64_t warm_key(const pv_vk_pipeline *p, const pv_vk_view *views, uint32_t n) {
   uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)p;
@@ -277,10 +280,8 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   if (rc) return rc;
   const uint32_t spec[] = {ops->wg_row};
   const pv_vk_pipeline *p = get_pipeline(ops, "rmsnorm", NULL, 4, 24, spec, 1, err);
-  /* flag 2: the views start on 16 bytes, so the shader may use its vec4 aliases */
-  const bool by16 = x.offset % 16 == 0 && y.offset % 16 == 0 && w.offset % 16 == 0;
   struct { uint32_t n, rows, x_stride, y_stride; float eps; uint32_t flags; } push = {
-      n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (by16 ? 2u : 0u)};
+      n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (on_16(x, y, w) ? 2u : 0u)};
   pv_vk_view views[] = {x, y, w, or_dummy(rowsel, w)};
   return dispatch(ops, cmd, p, views, 4, &push, rows, 1, 1, err);
 }
@@ -346,7 +347,6 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
 }
 
-
 /* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices, when
  * every input it reads through texel buffers has a view. PAGEDVK_ATTN=lanes|groups overrides. */
 static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
@@ -380,9 +380,7 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
     uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride, by16;
   } push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
             a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
-            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride,
-            /* the shader's vec4 aliases need views that start on 16 bytes */
-            a->q.offset % 16 == 0 && a->k.offset % 16 == 0 && a->v.offset % 16 == 0};
+            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride, on_16(a->q, a->k, a->v)};
   pv_vk_view views[4 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
   pool_views(pool, views + 4);
   return dispatch(ops, cmd, p, views, 4 + PV_KV_MAX_BUFS, &push, a->rows, 1, 1, err);

@@ -337,7 +337,6 @@ static void draw_progress(const run_ctx *c, uint32_t n_req, uint64_t total_token
   fflush(stderr);
 }
 
-/* Runs workload w on a fresh engine with options eo; fills m. Returns 0 or 1 (message printed). */
 /* The attention stage's device time per step (engines created with kernel_times; else 0). */
 static void attention_times(pagedvk_engine *e, metrics *m) {
   pagedvk_stage_time st[16];
@@ -350,6 +349,7 @@ static void attention_times(pagedvk_engine *e, metrics *m) {
   }
 }
 
+/* Runs workload w on a fresh engine with options eo; fills m. Returns 0 or 1 (message printed). */
 static int run_config(const pagedvk_engine_options *eo, const model_facts *f, const workload *w, metrics *m,
                       progress_kind prog) {
   char err[512];
