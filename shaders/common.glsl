@@ -7,6 +7,9 @@
 // Byte b of word w.
 uint byte_of(uint w, uint b) { return (w >> (8u * b)) & 0xffu; }
 
+// a + x.w (dot product) with fused multiply-adds: LLVM-based drivers (lavapipe) keep a separate
+// multiply and add for dot(), twice the instructions of an fma chain.
+float dot4_acc(vec4 x, vec4 w, float a) { return fma(x.w, w.w, fma(x.z, w.z, fma(x.y, w.y, fma(x.x, w.x, a)))); }
 float silu(float x) { return x / (1.0 + exp(-x)); }
 
 #endif

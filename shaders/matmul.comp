@@ -67,16 +67,22 @@ shared float red[ROW_PER_INVOCATION ? 1u : WG * ROWS * NTOK * NACC];
 
 // ROWS output rows per invocation (rows n, n + WG, ...), NTOK tokens per pass: each activation
 // fetch feeds ROWS dot products (on lavapipe a fetch costs more than the arithmetic it feeds).
+// Written for lavapipe's code generator: every loop over rows and tokens is unrolled, so each
+// accumulator has a constant index (one private array indexed by a variable anywhere makes the
+// driver keep the whole array in memory and read and write it lane by lane), and the token loop
+// has no exit: a group's missing tokens repeat its last one (uniform, no masked stores), and only
+// the final stores check M.
 void main_rows() {
   const uint n0 = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG * ROWS + gl_LocalInvocationID.x;
   if (n0 >= p.N) return;
   const uint m0 = gl_WorkGroupID.y * NTOK;
-  const uint nt = min(NTOK, p.M - m0);   // tokens in this group: no work for missing ones
   const uint rb = row_bytes(p.K);
   uint rowb[ROWS];
   [[unroll]] for (uint r = 0u; r < ROWS; r++) rowb[r] = min(n0 + r * WG, p.N - 1u) * rb;
+  uint xrow[NTOK];   // first float of each token's activations
+  [[unroll]] for (uint t = 0u; t < NTOK; t++) xrow[t] = min(m0 + t, p.M - 1u) * p.x_stride;
   float acc[ROWS * NTOK * NACC];
-  for (uint i = 0u; i < ROWS * NTOK * NACC; i++) acc[i] = 0.0;
+  [[unroll]] for (uint i = 0u; i < ROWS * NTOK * NACC; i++) acc[i] = 0.0;
 #ifdef DQ_HAS_ELEM
   if ((p.K & 31u) != 0u) {
     for (uint kk = 0u; kk < p.K; kk++) {
@@ -85,12 +91,12 @@ void main_rows() {
 #ifdef SWIGLU
         float w2 = dq_elem(1u, p.w2_offset + rowb[r], kk);
 #endif
-        for (uint t = 0u; t < nt; t++) {
-          uint xi = (m0 + t) * p.x_stride + kk;
+        [[unroll]] for (uint t = 0u; t < NTOK; t++) {
+          uint xi = xrow[t] + kk;
           float x = XLOAD(xi >> 2)[xi & 3u];
-          acc[(r * NTOK + t) * NACC] += w * x;
+          acc[(r * NTOK + t) * NACC] = fma(w, x, acc[(r * NTOK + t) * NACC]);
 #ifdef SWIGLU
-          acc[(r * NTOK + t) * NACC + 1u] += w2 * x;
+          acc[(r * NTOK + t) * NACC + 1u] = fma(w2, x, acc[(r * NTOK + t) * NACC + 1u]);
 #endif
         }
       }
@@ -111,33 +117,24 @@ void main_rows() {
       [[unroll]] for (uint i = 0u; i < 8u; i++) w2[r * 8u + i] = vec4(f[4u * i], f[4u * i + 1u], f[4u * i + 2u], f[4u * i + 3u]);
 #endif
     }
-    for (uint t = 0u; t < nt; t++) {
-      uint xb = ((m0 + t) * p.x_stride) / 4u + u * 8u;
-      float s[ROWS * NACC];
-      [[unroll]] for (uint j = 0u; j < ROWS * NACC; j++) s[j] = 0.0;
+    [[unroll]] for (uint t = 0u; t < NTOK; t++) {
+      const uint xb = xrow[t] / 4u + u * 8u;
       [[unroll]] for (uint i = 0u; i < 8u; i++) {
         vec4 x = XLOAD(xb + i);
         [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-          s[r * NACC] += dot(x, w[r * 8u + i]);
+          acc[(r * NTOK + t) * NACC] = dot4_acc(x, w[r * 8u + i], acc[(r * NTOK + t) * NACC]);
 #ifdef SWIGLU
-          s[r * NACC + 1u] += dot(x, w2[r * 8u + i]);
+          acc[(r * NTOK + t) * NACC + 1u] = dot4_acc(x, w2[r * 8u + i], acc[(r * NTOK + t) * NACC + 1u]);
 #endif
         }
-      }
-      [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-        acc[(r * NTOK + t) * NACC] += s[r * NACC];
-#ifdef SWIGLU
-        acc[(r * NTOK + t) * NACC + 1u] += s[r * NACC + 1u];
-#endif
       }
     }
   }
   [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-    uint n = n0 + r * WG;
-    if (n >= p.N) break;
-    for (uint t = 0u; t < NTOK; t++) {
-      uint m = m0 + t;
-      if (m >= p.M) break;
+    const uint n = n0 + r * WG;
+    [[unroll]] for (uint t = 0u; t < NTOK; t++) {
+      const uint m = m0 + t;
+      if (n >= p.N || m >= p.M) continue;
 #ifdef SWIGLU
       float y = silu(acc[(r * NTOK + t) * 2u]) * acc[(r * NTOK + t) * 2u + 1u];
 #else

@@ -38,6 +38,8 @@ typedef struct bench {
   uint32_t runs;
   uint32_t n_results;
   uint32_t wg, mm_rows, mm_ntok; /* overrides of the pv_ops tuning (0: the defaults) */
+  uint32_t mm_k, mm_n, mm_m;     /* --mm-shape: one matmul shape instead of 2048x2048 M=1/64 */
+  char type[16];                 /* --type: one weight type only */
   char filter[32];               /* run only kernels whose name contains this */
 } bench;
 
@@ -156,8 +158,9 @@ static int bench_matmul(bench *b, pv_error *err) {
   static const pv_dtype quick[] = {PV_F16, PV_Q8_0, PV_Q4_K};
   const pv_dtype *types = b->quick ? quick : all;
   const size_t n_types = b->quick ? PV_ARRAY_LEN(quick) : PV_ARRAY_LEN(all);
-  const uint32_t K = 2048, N = 2048, max_m = b->quick ? 1 : 64;
-  const uint32_t ms[] = {1, 64};
+  const uint32_t K = b->mm_k ? b->mm_k : 2048, N = b->mm_n ? b->mm_n : 2048;
+  const uint32_t max_m = b->mm_m ? b->mm_m : b->quick ? 1 : 64;
+  const uint32_t ms[] = {b->mm_m ? b->mm_m : 1, b->mm_m ? 0 : 64};
   pv_vk_buffer x = {0}, y = {0};
   int rc = pv_vk_buffer_create(b->ctx, &x, (uint64_t)max_m * K * 4, PV_MEM_DEVICE, err);
   rc = rc ? rc : pv_vk_buffer_create(b->ctx, &y, (uint64_t)max_m * N * 4, PV_MEM_DEVICE, err);
@@ -167,6 +170,7 @@ static int bench_matmul(bench *b, pv_error *err) {
     rc = pv_vk_cmd_run(&b->cmd, err);
   }
   for (size_t ti = 0; ti < n_types && !rc; ti++) {
+    if (b->type[0] && strcmp(b->type, pv_ops_type_suffix(types[ti]))) continue;
     pv_vk_buffer w = {0};
     rc = make_weight(b, types[ti], K, N, &w, err);
     uint64_t rb = 0;
@@ -177,7 +181,7 @@ static int bench_matmul(bench *b, pv_error *err) {
     if (!rc) rc = pv_vk_texel_view_create(b->ctx, &w, VK_FORMAT_R32G32B32A32_UINT, 0, w.size, &ow.texel, err);
     if (!rc) rc = pv_vk_texel_view_create(b->ctx, &x, VK_FORMAT_R32G32B32A32_SFLOAT, 0, x.size, &xt, err);
     for (size_t mi = 0; mi < PV_ARRAY_LEN(ms) && !rc; mi++) {
-      if (ms[mi] > max_m) continue;
+      if (!ms[mi] || ms[mi] > max_m) continue;
       mm_arg a = {.a = {.w = &ow, .x = pv_view(&x), .y = pv_view(&y), .m = ms[mi], .x_stride = K, .y_stride = N}};
       a.a.x.texel = xt;
       double ns = 0;
@@ -377,6 +381,12 @@ static int parse_options(bench *b, const char *options, pv_error *err) {
       b->runs = (uint32_t)r;
     } else if (!strncmp(tok, "--filter=", 9)) {
       snprintf(b->filter, sizeof b->filter, "%s", tok + 9);
+    } else if (!strncmp(tok, "--type=", 7)) {
+      snprintf(b->type, sizeof b->type, "%s", tok + 7);
+    } else if (!strncmp(tok, "--mm-shape=", 11)) {
+      if (sscanf(tok + 11, "%u,%u,%u", &b->mm_k, &b->mm_n, &b->mm_m) != 3 || !b->mm_k || !b->mm_n || !b->mm_m ||
+          b->mm_k > 65536 || b->mm_n > 65536 || b->mm_m > 4096)
+        return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --mm-shape takes K,N,M (e.g. 2048,2048,64)");
     } else if (!strncmp(tok, "--wg=", 5) || !strncmp(tok, "--mm-rows=", 10) || !strncmp(tok, "--mm-ntok=", 10)) {
       const char *eq = strchr(tok, '=');
       char *end = NULL;

@@ -20,7 +20,9 @@ static void usage(void) {
          "  --runs N   timed runs per kernel (1..64)\n"
          "  --filter NAME   only the kernels whose name contains NAME (matmul, attention, ...)\n"
          "  --wg N, --mm-rows N, --mm-ntok N   tuning: invocations per workgroup (power of two),\n"
-         "             matmul output rows and tokens per workgroup (defaults: the library's)\n");
+         "             matmul output rows and tokens per workgroup (defaults: the library's)\n"
+         "  --mm-shape K,N,M   one matmul shape (inner size, rows, tokens) instead of 2048x2048 M=1/64\n"
+         "  --type NAME   one weight type only (f32, f16, q4_k, ...)\n");
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -39,7 +41,7 @@ int cmd_bench(int argc, char **argv) {
     } else if (!strcmp(a, "--json") || !strcmp(a, "--quick")) {
       snprintf(options + used, sizeof options - used, " %s", a);
     } else if (!strncmp(a, "--runs", 6) || !strncmp(a, "--filter", 8) || !strncmp(a, "--wg", 4) || !strncmp(a, "--mm-rows", 9) ||
-               !strncmp(a, "--mm-ntok", 9)) {
+               !strncmp(a, "--mm-ntok", 9) || !strncmp(a, "--mm-shape", 10) || !strncmp(a, "--type", 6)) {
       size_t name_len = strcspn(a, "=");
       const char *v = cli_arg_value(argc, argv, &i);
       if (!v) return cli_fail("bench: %.*s needs a value", (int)name_len, a);
