@@ -22,6 +22,7 @@ layout(std430, binding = 2) readonly buffer Tokens { TokenInfo TOKENS[]; };
 layout(binding = 3) uniform usamplerBuffer BTT;          // R32_UINT view of the block tables
 layout(std430, binding = 4) writeonly buffer Partial { float PART[]; };
 layout(binding = 5) uniform usamplerBuffer KVT[8];       // RGBA32_UINT views of the pool buffers
+layout(std430, binding = 6) readonly buffer RowSel { uint ROWSEL[]; };   // with p.rowsel: the rows to do
 
 layout(push_constant) uniform Params {
   uint rows;
@@ -33,6 +34,7 @@ layout(push_constant) uniform Params {
   uint parts;
   uint part_len;
   float scale;
+  uint rowsel;   // 1: workgroup x computes row ROWSEL[x] (the others are prompt tiles, paged_attn_rows)
 } p;
 
 shared float sh_m[WG], sh_l[WG], sh_acc[WG * MAX_HEAD_DIM];
@@ -72,9 +74,10 @@ void kv_elems(uint buf, uint e, out vec4 a, out vec4 b) {
 }
 
 void main() {
-  const uint row = gl_WorkGroupID.x, h = gl_WorkGroupID.y, part = gl_WorkGroupID.z;
+  const uint h = gl_WorkGroupID.y, part = gl_WorkGroupID.z;
   const uint lane = gl_LocalInvocationID.x;
-  if (row >= p.rows) return;
+  if (gl_WorkGroupID.x >= p.rows) return;
+  const uint row = p.rowsel != 0u ? ROWSEL[gl_WorkGroupID.x] : gl_WorkGroupID.x;
   const TokenInfo t = TOKENS[row];
   const uint kvh = h / (p.n_head / p.n_kv_head);
   const uint n_keys = t.pos + 1u;
@@ -138,12 +141,12 @@ void main() {
   [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d++) sh_acc[d * WG + lane] = acc[d];
   barrier();
   float M = -1.0 / 0.0;
-  for (uint i = 0u; i < WG; i++) M = max(M, sh_m[i]);
+  [[unroll]] for (uint i = 0u; i < WG; i++) M = max(M, sh_m[i]);
   // Each lane's weight e^(m_i - M), computed once (not once per output dimension: with short
   // contexts these exps cost more than the keys). A lane that saw no key weighs 0.
   float wt[WG];
   float L = 0.0;
-  for (uint i = 0u; i < WG; i++) {
+  [[unroll]] for (uint i = 0u; i < WG; i++) {   // unrolled: wt[] with constant indices stays in registers
     wt[i] = sh_l[i] > 0.0 ? exp(sh_m[i] - M) : 0.0;
     L += sh_l[i] * wt[i];
   }
@@ -151,7 +154,7 @@ void main() {
   const uint part_base = ((row * p.n_head + h) * p.parts + part) * (hd + 2u);
   for (uint d = lane; d < hd; d += WG) {
     float a = 0.0;
-    for (uint i = 0u; i < WG; i++) a += sh_acc[d * WG + i] * wt[i];
+    [[unroll]] for (uint i = 0u; i < WG; i++) a += sh_acc[d * WG + i] * wt[i];
     if (p.parts == 1u) OB[out_base + d] = L > 0.0 ? a / L : 0.0;
     else PART[part_base + d] = a;
   }

@@ -43,6 +43,8 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
   rc = rc ? rc : make(fw, &fw->logit_rows, S * 4, PV_MEM_HOST, (void **)&fw->logit_rows_map, err);
   rc = rc ? rc : make(fw, &fw->logits, S * hp->n_vocab * f, PV_MEM_READBACK, (void **)&fw->logits_map, err);
   rc = rc ? rc : make(fw, &fw->argmax, S * 4, PV_MEM_READBACK, (void **)&fw->argmax_map, err);
+  rc = rc ? rc : make(fw, &fw->attn_tiles, T * 8, PV_MEM_HOST, (void **)&fw->attn_tiles_map, err);
+  rc = rc ? rc : make(fw, &fw->attn_rows, T * 4, PV_MEM_HOST, (void **)&fw->attn_rows_map, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->xn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->xn.size, &fw->xn_texel, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->att, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->att.size, &fw->att_texel, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->ffn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->ffn.size, &fw->ffn_texel, err);
@@ -64,7 +66,8 @@ void pv_forward_destroy(pv_forward *fw) {
   free(fw->times.stage_of);
   memset(&fw->times, 0, sizeof fw->times);
   pv_vk_buffer *all[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->ffn, &fw->partial,
-                         &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax};
+                         &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax,
+                         &fw->attn_tiles, &fw->attn_rows};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
     if (all[i]->buffer) pv_vk_buffer_destroy(fw->ctx, all[i]);
 }
@@ -89,6 +92,63 @@ static uint32_t attention_parts(const pv_forward *fw, const pv_forward_batch *b)
   return parts < fw->max_parts ? parts : fw->max_parts;
 }
 
+static pv_op_attn_args attn_args(const pv_forward *fw, const pv_op_pool *pool, const pv_forward_batch *b,
+                                 uint32_t l) {
+  const pv_hparams *hp = &fw->m->hp;
+  const uint32_t q_dim = hp->n_head * hp->head_dim;
+  pv_op_attn_args aa = {.q = pv_view(&fw->q), .out = pv_view(&fw->att), .tokens = pv_view(&fw->rows),
+                        .block_tables = pv_view(&fw->block_tables), .partial = pv_view(&fw->partial), .pool = pool,
+                        .rows = b->n_rows, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
+                        .head_dim = hp->head_dim, .layer = l, .max_blocks = fw->lim.max_blocks_per_seq,
+                        .q_stride = q_dim, .o_stride = q_dim, .parts = attention_parts(fw, b),
+                        .part_len = ATTN_PART_LEN};
+  aa.q.texel = fw->q_texel;
+  aa.block_tables.texel = fw->bt_texel;
+  return aa;
+}
+
+/* Splits the batch for attention where the device takes prompt tiles (pv_ops_attn_tile_rows):
+ * each run of consecutive rows of one sequence at consecutive positions (a prompt chunk; the
+ * engine writes an item's rows so) is cut into tiles of tile_rows rows, and a last partial tile of
+ * at least a third of that; every other row (decode rows, short chunks, short remainders) goes to
+ * the lanes kernel's list. A tile costs about as much as a dozen rows through the lanes kernel on
+ * lavapipe, whatever its own row count, hence the third. */
+static void plan_attention(pv_forward *fw, const pv_op_pool *pool, const pv_forward_batch *b) {
+  const pv_op_attn_args aa = attn_args(fw, pool, b, 0);
+  const uint32_t tile_rows = fw->attn_tile_rows = pv_ops_attn_tile_rows(fw->ops, &aa);
+  fw->n_attn_tiles = fw->n_attn_rows = 0;
+  if (!tile_rows) return;
+  const pv_token_row *r = fw->rows_map;
+  for (uint32_t i = 0; i < b->n_rows;) {
+    uint32_t end = i + 1;
+    while (end < b->n_rows && r[end].seq == r[i].seq && r[end].pos == r[end - 1].pos + 1) end++;
+    for (; end - i >= tile_rows; i += tile_rows) {
+      fw->attn_tiles_map[2 * fw->n_attn_tiles] = i;
+      fw->attn_tiles_map[2 * fw->n_attn_tiles++ + 1] = tile_rows;
+    }
+    if (3 * (end - i) >= tile_rows) {
+      fw->attn_tiles_map[2 * fw->n_attn_tiles] = i;
+      fw->attn_tiles_map[2 * fw->n_attn_tiles++ + 1] = end - i;
+      i = end;
+    }
+    for (; i < end; i++) fw->attn_rows_map[fw->n_attn_rows++] = i;
+  }
+}
+
+/* Attention of the batch; on a device that takes prompt tiles, the lanes kernel's rows through
+ * the list (bound in either case, so both uses share one pipeline-and-bindings pair). */
+static int attention(pv_forward *fw, pv_vk_cmd *cmd, pv_op_attn_args *aa, pv_error *err) {
+  if (!fw->attn_tile_rows) return pv_op_paged_attn(fw->ops, cmd, aa, err);
+  aa->row_list = pv_view(&fw->attn_rows);
+  if (fw->n_attn_tiles) {
+    aa->rows = fw->n_attn_rows;
+    aa->use_row_list = true;
+    aa->parts = 1; /* the tiles bring the parallelism; partial results are indexed by row */
+  }
+  int rc = pv_op_paged_attn(fw->ops, cmd, aa, err);
+  return rc ? rc : pv_op_paged_attn_tiles(fw->ops, cmd, aa, pv_view(&fw->attn_tiles), fw->n_attn_tiles, err);
+}
+
 static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
                            uint32_t l, pv_error *err) {
   const pv_hparams *hp = &fw->m->hp;
@@ -109,15 +169,8 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
                         .q_stride = q_dim, .kv_stride = kv_dim};
   rc = rc ? rc : pv_op_rope_kv(fw->ops, cmd, &ra, err);
   end_stage(fw, cmd, PV_STAGE_ROPE_KV);
-  uint32_t parts = attention_parts(fw, b);
-  pv_op_attn_args aa = {.q = pv_view(&fw->q), .out = pv_view(&fw->att), .tokens = pv_view(&fw->rows),
-                        .block_tables = pv_view(&fw->block_tables), .partial = pv_view(&fw->partial), .pool = pool,
-                        .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv, .head_dim = hp->head_dim,
-                        .layer = l, .max_blocks = fw->lim.max_blocks_per_seq, .q_stride = q_dim, .o_stride = q_dim,
-                        .parts = parts, .part_len = ATTN_PART_LEN};
-  aa.q.texel = fw->q_texel;
-  aa.block_tables.texel = fw->bt_texel;
-  rc = rc ? rc : pv_op_paged_attn(fw->ops, cmd, &aa, err);
+  pv_op_attn_args aa = attn_args(fw, pool, b, l);
+  rc = rc ? rc : attention(fw, cmd, &aa, err);
   end_stage(fw, cmd, PV_STAGE_ATTENTION);
   rc = rc ? rc : matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);
   end_stage(fw, cmd, PV_STAGE_ATTN_OUT);
@@ -169,6 +222,7 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
                    b->n_logits);
   const pv_hparams *hp = &fw->m->hp;
   pv_forward_stamp(fw, cmd, -1);
+  plan_attention(fw, pool, b);
   int rc = pv_op_embed(fw->ops, cmd, &fw->m->tok_embd, pv_view(&fw->rows), pv_view(&fw->x), b->n_rows, hp->n_embd, err);
   end_stage(fw, cmd, PV_STAGE_EMBED);
   for (uint32_t l = 0; l < hp->n_layer && !rc; l++) {
@@ -180,8 +234,9 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
 
 /* Walks the pass without recording for every row count up to the limits (the matmul variants
  * follow the token count, the logits matmul the sequence count), once with a context long enough
- * for partitioned attention, and for a pool of several buffers both with the first buffer only
- * and with all (the attention variant with the buffer switch). */
+ * for partitioned attention, once with a prompt chunk (prompt tiles), and for a pool of several
+ * buffers both with the first buffer only and with all (the attention variant with the buffer
+ * switch). */
 static int prepare_all(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
   pv_op_pool p = *pool;
   const uint32_t longest = fw->lim.max_blocks_per_seq * pool->block_size;
@@ -195,6 +250,14 @@ static int prepare_all(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
     }
     pv_forward_batch b = {.n_rows = 1, .n_logits = 1, .max_context = longest, .want_argmax = true};
     int rc = pv_forward_record(fw, NULL, &p, &b, err);
+    /* one prompt chunk at positions 0.., so that the prompt-tile kernel is made too (its K/V
+     * writes all go to slot 0, as the other warm-up rows' do) */
+    const pv_token_row zero = {0};
+    for (uint32_t i = 0; i < fw->lim.max_tokens; i++) fw->rows_map[i] = (pv_token_row){0, i, 0, 0};
+    pv_forward_batch chunk = {.n_rows = fw->lim.max_tokens, .n_logits = 1, .max_context = fw->lim.max_tokens,
+                              .want_argmax = true};
+    rc = rc ? rc : pv_forward_record(fw, NULL, &p, &chunk, err);
+    for (uint32_t i = 0; i < fw->lim.max_tokens; i++) fw->rows_map[i] = zero;
     if (rc) return rc;
   }
   return PAGEDVK_OK;

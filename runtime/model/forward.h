@@ -77,6 +77,13 @@ typedef struct pv_forward {
   float *logits_map;
   uint32_t *argmax_map;
   uint32_t max_parts, part_rows; /* partitioned attention: at most max_parts, for <= part_rows rows */
+  /* Attention's split of a batch on CPU devices (plan_attention in forward.c): prompt runs cut
+   * into tiles (first row, rows) for the tile kernel, every other row listed for the lanes kernel.
+   * Host-visible, rewritten for each recorded pass. */
+  pv_vk_buffer attn_tiles, attn_rows;
+  uint32_t *attn_tiles_map, *attn_rows_map;
+  uint32_t attn_tile_rows; /* rows per tile; 0: the device takes no tiles (one dispatch, no list) */
+  uint32_t n_attn_tiles, n_attn_rows;
   pv_forward_times times;
 } pv_forward;
 

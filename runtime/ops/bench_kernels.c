@@ -220,6 +220,17 @@ typedef struct attn_bench {
 static int rec_attn(bench *b, void *arg, pv_error *err) { return pv_op_paged_attn(&b->ops, &b->cmd, &((attn_bench *)arg)->attn, err); }
 static int rec_rope(bench *b, void *arg, pv_error *err) { return pv_op_rope_kv(&b->ops, &b->cmd, &((attn_bench *)arg)->rope, err); }
 
+typedef struct tile_arg {
+  attn_bench *a;
+  pv_vk_view tiles;
+  uint32_t n_tiles;
+} tile_arg;
+
+static int rec_attn_tiles(bench *b, void *arg, pv_error *err) {
+  tile_arg *t = arg;
+  return pv_op_paged_attn_tiles(&b->ops, &b->cmd, &t->a->attn, t->tiles, t->n_tiles, err);
+}
+
 static void attn_free(bench *b, attn_bench *a) {
   pv_vk_texel_view_destroy(b->ctx, a->pool.texels[0]);
   pv_vk_texel_view_destroy(b->ctx, a->q_texel);
@@ -229,8 +240,8 @@ static void attn_free(bench *b, attn_bench *a) {
     if (all[i]->buffer) pv_vk_buffer_destroy(b->ctx, all[i]);
 }
 
-/* AT_SEQS sequences of `context` tokens, one decode row each (or `rows` prefill rows of seq 0 when
- * rows > AT_SEQS, for rope_kv), blocks interleaved across sequences. */
+/* AT_SEQS sequences of `context` tokens, one decode row each (or, when rows > AT_SEQS, `rows`
+ * prompt rows of seq 0: the last chunk of its context), blocks interleaved across sequences. */
 static int attn_setup(bench *b, attn_bench *a, uint32_t block_size, uint32_t context, uint32_t rows, pv_error *err) {
   memset(a, 0, sizeof *a);
   const uint32_t blocks_per_seq = (context + block_size - 1) / block_size, n_blocks = blocks_per_seq * AT_SEQS;
@@ -256,7 +267,7 @@ static int attn_setup(bench *b, attn_bench *a, uint32_t block_size, uint32_t con
   for (uint32_t s = 0; s < AT_SEQS; s++)
     for (uint32_t i = 0; i < blocks_per_seq; i++) tables[s * blocks_per_seq + i] = i * AT_SEQS + s;
   for (uint32_t r = 0; r < rows; r++) {
-    uint32_t seq = rows > AT_SEQS ? 0 : r, pos = rows > AT_SEQS ? r % context : context - 1;
+    uint32_t seq = rows > AT_SEQS ? 0 : r, pos = rows > AT_SEQS ? context - rows + r : context - 1;
     tok[r * 4 + 0] = 1;
     tok[r * 4 + 1] = pos;
     tok[r * 4 + 2] = seq;
@@ -312,6 +323,63 @@ static int bench_attention(bench *b, pv_error *err) {
       }
       attn_free(b, &a);
     }
+  /* a prompt chunk: the last 256 rows of a 512-token context, causal */
+  for (size_t bi = 0; bi < PV_ARRAY_LEN(bss) && !rc; bi++) {
+    if (b->quick || bss[bi] != 16) continue;
+    const uint32_t rows = 256, context = 512;
+    attn_bench a;
+    rc = attn_setup(b, &a, bss[bi], context, rows, err);
+    a.attn.parts = 1;
+    double ns = 0;
+    rc = rc ? rc : time_it(b, rec_attn, &a, &ns, err);
+    if (!rc) {
+      char variant[16], shape[96];
+      snprintf(variant, sizeof variant, "bs%u", bss[bi]);
+      snprintf(shape, sizeof shape, "prompt %u rows to ctx %u, %u/%u heads d%u", rows, context, AT_HEADS, AT_KV_HEADS,
+               AT_DIM);
+      const double keys = (double)rows * (context - rows) + (double)rows * (rows + 1) / 2; /* sum of contexts */
+      report(b, "attention", variant, shape, ns,
+             (double)context * AT_KV_HEADS * AT_DIM * 2 * 2 + (double)rows * AT_HEADS * AT_DIM * 4,
+             4.0 * AT_HEADS * AT_DIM * keys);
+    }
+    attn_free(b, &a);
+  }
+  /* the same prompt chunk through the prompt-tile kernel (CPU devices' texel path only) */
+  for (uint32_t rpl = 1; rpl <= 8 && !rc && !b->quick && b->ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+       rpl *= 2) {
+    const uint32_t rows = 256, context = 512;
+    attn_bench a;
+    rc = attn_setup(b, &a, 16, context, rows, err);
+    a.attn.parts = 1;
+    b->ops.attn_rows_per_lane = rpl;
+    const uint32_t per_tile = b->ops.mm_wg * rpl, n_tiles = (rows + per_tile - 1) / per_tile;
+    pv_vk_buffer tiles = {0};
+    uint32_t *td = calloc(n_tiles, 8);
+    rc = rc ? rc : td ? pv_vk_buffer_create(b->ctx, &tiles, (uint64_t)n_tiles * 8, PV_MEM_HOST, err)
+                      : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "bench: out of memory");
+    for (uint32_t i = 0; !rc && i < n_tiles; i++) {
+      td[2 * i] = i * per_tile;
+      td[2 * i + 1] = rows - i * per_tile < per_tile ? rows - i * per_tile : per_tile;
+    }
+    rc = rc ? rc : pv_vk_buffer_upload(b->ctx, &tiles, 0, td, (size_t)n_tiles * 8, err);
+    free(td);
+    tile_arg ta = {&a, pv_view(&tiles), n_tiles};
+    double ns = 0;
+    rc = rc ? rc : time_it(b, rec_attn_tiles, &ta, &ns, err);
+    if (!rc) {
+      char variant[16], shape[96];
+      snprintf(variant, sizeof variant, "tiles%u", rpl);
+      snprintf(shape, sizeof shape, "prompt %u rows to ctx %u, %u/%u heads d%u", rows, context, AT_HEADS, AT_KV_HEADS,
+               AT_DIM);
+      const double keys = (double)rows * (context - rows) + (double)rows * (rows + 1) / 2;
+      report(b, "attention", variant, shape, ns,
+             (double)context * AT_KV_HEADS * AT_DIM * 2 * 2 + (double)rows * AT_HEADS * AT_DIM * 4,
+             4.0 * AT_HEADS * AT_DIM * keys);
+    }
+    if (tiles.buffer) pv_vk_buffer_destroy(b->ctx, &tiles);
+    attn_free(b, &a);
+  }
+  b->ops.attn_rows_per_lane = 0;
   /* rope_kv: a 64-token prefill chunk */
   if (!rc) {
     const uint32_t rows = 64;

@@ -348,7 +348,8 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
 }
 
 /* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices, when
- * every input it reads through texel buffers has a view. PAGEDVK_ATTN=lanes|groups overrides. */
+ * every input it reads through texel buffers has a view. PAGEDVK_ATTN=groups|lanes|tiles overrides
+ * (tiles: lanes plus the prompt-tile kernel, the CPU default; lanes: every row through lanes). */
 static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   const pv_vk_caps *c = &ops->ctx->caps;
   const uint32_t lanes = simd_lanes(c);
@@ -357,7 +358,7 @@ static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
              a->head_dim % (a->pool->f32 ? 4 : 8) == 0 &&
              (uint64_t)lanes * ((a->head_dim + 31) / 32 * 32 + 2) * 4 <= c->max_shared_memory;
   const char *env = getenv("PAGEDVK_ATTN");
-  bool want = env ? !strcmp(env, "lanes") : c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  bool want = env ? !strcmp(env, "lanes") || !strcmp(env, "tiles") : c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   return can && want;
 }
 
@@ -398,7 +399,7 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
   const uint32_t spec[] = {ops->wg, max_hd};
-  const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS};
+  const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
   const bool lanes = use_lanes(ops, a);
   const pv_vk_pipeline *p =
       lanes ? NULL : get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
@@ -411,11 +412,12 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
     uint32_t q_stride, o_stride, parts, part_len;
     float scale;
+    uint32_t rowsel; /* the lanes kernel only */
   } push = {a->rows,      a->n_head,   a->n_kv_head, a->head_dim,
             a->layer,     pool->block_size, pool->blocks_per_buf, pool->n_layer,
             a->max_blocks, a->q_stride, a->o_stride, parts,
-            parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim)};
-  pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
+            parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim), a->use_row_list ? 1u : 0u};
+  pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
   pool_views(pool, views + 5);
   if (lanes) {
     /* one small workgroup per (row, head, part); keys per lane, merged once through shared memory */
@@ -424,13 +426,18 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
     const uint32_t lspec[] = {simd_lanes(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
                               in_use == 1 ? 1u : PV_KV_MAX_BUFS};
-    p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 6,
-                        (1u << 0) | (1u << 3) | (1u << 5), 56, lspec, 3, err);
+    p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 7,
+                        (1u << 0) | (1u << 3) | (1u << 5), 60, lspec, 3, err);
     views[0].texel = a->q.texel;
     views[3].texel = a->block_tables.texel;
     for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
   }
-  rc = dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, a->rows, a->n_head, parts, err);
+  if (a->use_row_list && (!lanes || !a->row_list.buffer))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: a row list needs the lanes attention kernel and its buffer");
+  if (a->use_row_list && parts > 1)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: a row list takes unpartitioned attention only");
+  views[5 + PV_KV_MAX_BUFS] = or_dummy(a->row_list, a->tokens);
+  rc = dispatch(ops, cmd, p, views, (lanes ? 6 : 5) + PV_KV_MAX_BUFS, &push, a->rows, a->n_head, parts, err);
   if (rc || parts == 1) return rc;
   if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
   const pv_vk_pipeline *r = get_pipeline(ops, "attn_reduce", NULL, 2, 20, spec, 1, err);
@@ -438,6 +445,56 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
                                                                        a->o_stride};
   pv_vk_view rviews[] = {a->partial, a->out};
   return dispatch(ops, cmd, r, rviews, 2, &rpush, a->rows, a->n_head, 1, err);
+}
+
+/* Query rows per lane of the prompt-tile kernel: about 256 floats of queries per lane (d64: 4
+ * rows, tiles of 32 on lavapipe; `bench kernels`: 2.8x faster than the lanes kernel there at d64,
+ * 8 rows per lane was slower again). ops->attn_rows_per_lane overrides (tests, bench). */
+static uint32_t tile_rows_per_lane(const pv_ops *ops, uint32_t head_dim) {
+  if (ops->attn_rows_per_lane) return ops->attn_rows_per_lane;
+  uint32_t r = 256 / head_dim;
+  return r < 1 ? 1 : r > 8 ? 8 : r;
+}
+
+uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a) {
+  const char *env = getenv("PAGEDVK_ATTN");
+  bool want = env ? !strcmp(env, "tiles") : ops->ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  if (!want || !use_lanes(ops, a) || a->o_stride % 4 || a->head_dim > 256) return 0;
+  return simd_lanes(&ops->ctx->caps) * tile_rows_per_lane(ops, a->head_dim);
+}
+
+/* Prompt tiles (paged_attn_rows.comp): each workgroup takes one tile of up to
+ * pv_ops_attn_tile_rows rows of one prompt chunk; tiles.buffer holds n_tiles (first row, rows)
+ * pairs. Needs the texel views the lanes kernel needs and head_dim a multiple of 8 (f16) / 4. */
+int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
+                           pv_error *err) {
+  if (n_tiles == 0) return PAGEDVK_OK;
+  const pv_op_pool *pool = a->pool;
+  if (!a->q.texel || !a->block_tables.texel || !pool->texels[0] || a->q_stride % 4 || a->o_stride % 4 ||
+      a->head_dim % (pool->f32 ? 4 : 8) || a->head_dim > 256)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: prompt-tile attention needs texel views and head size %% %u == 0",
+                   pool->f32 ? 4 : 8);
+  if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
+  if (n_tiles > ops->ctx->caps.max_workgroup_count[0])
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %u attention tiles exceed the device's workgroup count", n_tiles);
+  const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
+  const uint32_t spec[] = {simd_lanes(&ops->ctx->caps), a->head_dim, in_use == 1 ? 1u : PV_KV_MAX_BUFS,
+                           tile_rows_per_lane(ops, a->head_dim)};
+  const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS};
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_rows_f32" : "paged_attn_rows", arrays, 6,
+                                            (1u << 0) | (1u << 3) | (1u << 5), 48, spec, 4, err);
+  struct {
+    uint32_t tiles, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
+    uint32_t q_stride, o_stride;
+    float scale;
+  } push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,
+            pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
+            1.0f / sqrtf((float)a->head_dim)};
+  pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, tiles};
+  pool_views(pool, views + 5);
+  for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
+  return dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, n_tiles, a->n_head, 1, err);
 }
 
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,

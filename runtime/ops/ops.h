@@ -50,6 +50,7 @@ typedef struct pv_ops {
   bool mm_row_per_invocation; /* matmul: whole rows per invocation (CPU devices) instead of per workgroup */
   bool mm_rows_fixed;         /* matmul: mm_rows for every shape (tests, bench --mm-rows), not fewer for small ones */
   bool weights_texel;         /* read weights that have a texel view through texelFetch */
+  uint32_t attn_rows_per_lane; /* prompt-tile attention: query rows per lane; 0: by head size */
   uint32_t pipelines_created; /* how many pipelines the cache compiled (warm-up tests) */
   /* Warm-up (cmd NULL below): where a pipeline runs one workgroup the first time it is used with
    * a set of bindings, because lavapipe compiles machine code at a dispatch, not at pipeline
@@ -111,9 +112,22 @@ typedef struct pv_op_attn_args {
   uint32_t parts, part_len; /* parts > 1: partitioned, then attn_reduce. Partition i reads keys
                              * [i part_len, (i+1) part_len) and every parts*part_len after, so any
                              * parts >= 1 covers every context (more parts: more parallelism). */
+  pv_vk_view row_list;      /* lanes kernel: a buffer of row indices (bound whenever given, so one
+                             * pipeline-and-bindings pair serves both uses) ... */
+  bool use_row_list;        /* ... that lists the `rows` rows to compute (parts 1), the batch's
+                             * other rows being prompt tiles (pv_op_paged_attn_tiles) */
 } pv_op_attn_args;
 /* Causal paged attention of each row over its sequence (decode and prefill rows alike). */
 int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err);
+
+/* The same attention for prompt chunks cut into tiles: tiles.buffer holds n_tiles (first row, rows)
+ * pairs, each at most pv_ops_attn_tile_rows consecutive rows of one sequence at consecutive
+ * positions. One fetch of a key serves a whole tile (the lanes kernel fetches per row). */
+int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
+                           pv_error *err);
+/* Rows per prompt tile for these arguments, 0 where the tile kernel is not used (GPUs, no texel
+ * views, head sizes the lanes kernel does not take; PAGEDVK_ATTN other than tiles). */
+uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a);
 
 /* OUT[r] = argmax X[r][0..n) (lowest index on ties). */
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,

@@ -210,7 +210,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   float *out_init = malloc(out_floats * 4);
   assert_non_null(out_init);
   for (size_t i = 0; i < out_floats; i++) out_init[i] = SENTINEL;
-  pv_vk_buffer bq, bk, bv, bt_buf, binfo, bout1, boutp, boutw, bpart;
+  pv_vk_buffer bq, bk, bv, bt_buf, binfo, bout1, boutp, boutw, bpart, bouts[2], btiles[2], blist[2];
   test_buffer(t, &bq, (size_t)rows * q_stride * 4, q, (size_t)rows * q_stride * 4, 0);
   test_buffer(t, &bk, (size_t)rows * kv_stride * 4, k, (size_t)rows * kv_stride * 4, 0);
   test_buffer(t, &bv, (size_t)rows * kv_stride * 4, v, (size_t)rows * kv_stride * 4, 0);
@@ -220,7 +220,6 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   test_buffer(t, &boutp, out_floats * 4, out_init, out_floats * 4, 0);
   test_buffer(t, &boutw, out_floats * 4, out_init, out_floats * 4, 0);
   test_buffer(t, &bpart, (size_t)rows * H * parts * (D + 2) * 4, NULL, 0, 0);
-
   pv_op_rope_args ra = {.q = pv_view(&bq), .k = pv_view(&bk), .v = pv_view(&bv), .tokens = pv_view(&binfo),
                         .pool = &pool, .rows = rows, .n_head = H, .n_kv_head = KV, .head_dim = D,
                         .rope_dim = c.rope_dim, .rope_base = 10000.0f, .pos_scale = c.pos_scale, .neox = c.neox,
@@ -236,6 +235,28 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
     aa.q.texel = q_texel;
     aa.block_tables.texel = bt_texel;
   }
+  /* The split a CPU device's step uses: prompt chunks in tiles (paged_attn_rows), the rest through
+   * the lanes kernel's row list, cut as forward.c cuts them. Twice: 1 row per lane (tiles of one
+   * SIMD width, so seq 2's 17 rows are two tiles and a listed row, seq 3's 23 two tiles and a
+   * partial one), and the library's rows per lane for the head size. */
+  uint32_t n_tiles[2] = {0, 0}, n_listed[2] = {0, 0}, tile_rows[2] = {0, 0};
+  for (int sv = 0; sv < 2; sv++) {
+    ops->attn_rows_per_lane = sv == 0 ? 1 : 0;
+    const uint32_t T = tile_rows[sv] = pv_ops_attn_tile_rows(ops, &aa);
+    uint32_t tiles[2 * 64], list[64]; /* rows: 42 */
+    for (uint32_t r = 0; T && r < rows;) {
+      uint32_t end = r + 1;
+      while (end < rows && info[end].seq == info[r].seq) end++;
+      for (; end - r >= T; r += T) tiles[2 * n_tiles[sv]] = r, tiles[2 * n_tiles[sv]++ + 1] = T;
+      if (3 * (end - r) >= T) tiles[2 * n_tiles[sv]] = r, tiles[2 * n_tiles[sv]++ + 1] = end - r, r = end;
+      for (; r < end; r++) list[n_listed[sv]++] = r;
+    }
+    test_buffer(t, &bouts[sv], out_floats * 4, out_init, out_floats * 4, 0);
+    test_buffer(t, &btiles[sv], sizeof tiles, tiles, sizeof tiles, 0);
+    test_buffer(t, &blist[sv], sizeof list, list, sizeof list, 0);
+  }
+  ops->attn_rows_per_lane = 0;
+  if (texel) assert_true(n_tiles[0] >= 5 || !tile_rows[0]); /* CPU devices: tiles and a list both used */
   PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
   PV_ASSERT_OK(pv_op_rope_kv(ops, &t->cmd, &ra, &err), err);
   pv_vk_cmd_barrier(&t->cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
@@ -250,11 +271,25 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   aa.parts = WRAP_PARTS;
   aa.part_len = WRAP_PART_LEN;
   PV_ASSERT_OK(pv_op_paged_attn(ops, &t->cmd, &aa, &err), err);
+  for (int sv = 0; sv < 2; sv++) {
+    if (!n_tiles[sv]) continue;
+    pv_op_attn_args sa = aa;
+    sa.out = pv_view(&bouts[sv]);
+    sa.parts = 1;
+    sa.rows = n_listed[sv];
+    sa.row_list = pv_view(&blist[sv]);
+    sa.use_row_list = true;
+    ops->attn_rows_per_lane = sv == 0 ? 1 : 0;
+    PV_ASSERT_OK(pv_op_paged_attn(ops, &t->cmd, &sa, &err), err);
+    PV_ASSERT_OK(pv_op_paged_attn_tiles(ops, &t->cmd, &sa, pv_view(&btiles[sv]), n_tiles[sv], &err), err);
+    ops->attn_rows_per_lane = 0;
+  }
   test_run(t);
 
   float *q_got = malloc((size_t)rows * q_stride * 4), *o1 = malloc(out_floats * 4), *op = malloc(out_floats * 4);
-  float *ow = malloc(out_floats * 4);
-  assert_true(q_got && o1 && op && ow);
+  float *ow = malloc(out_floats * 4), *os[2] = {malloc(out_floats * 4), malloc(out_floats * 4)};
+  assert_true(q_got && o1 && op && ow && os[0] && os[1]);
+  for (int sv = 0; sv < 2; sv++) test_download(t, &bouts[sv], os[sv], out_floats * 4);
   test_download(t, &bq, q_got, (size_t)rows * q_stride * 4);
   test_download(t, &bout1, o1, out_floats * 4);
   test_download(t, &boutp, op, out_floats * 4);
@@ -357,18 +392,26 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
         if (!(fabs(ow[at] - want) <= tol))
           fail_msg("%s: partitioned (%u x %u, wrapping) out row %u (seq %u pos %u) head %u [%u] = %.9g, want %.9g",
                    what, WRAP_PARTS, WRAP_PART_LEN, r, s, info[r].pos, h, d, ow[at], want);
+        for (int sv = 0; sv < 2; sv++)
+          if (n_tiles[sv] && !(fabs(os[sv][at] - want) <= tol))
+            fail_msg("%s: prompt tiles of %u (%u tiles, %u listed) out row %u (seq %u pos %u) head %u [%u] = %.9g, "
+                     "want %.9g", what, tile_rows[sv], n_tiles[sv], n_listed[sv], r, s, info[r].pos, h, d, os[sv][at],
+                     want);
       }
     }
     for (uint32_t i = H * D; i < o_stride; i++)
       if (o1[(size_t)r * o_stride + i] != SENTINEL || op[(size_t)r * o_stride + i] != SENTINEL ||
-          ow[(size_t)r * o_stride + i] != SENTINEL)
+          ow[(size_t)r * o_stride + i] != SENTINEL || (n_tiles[0] && os[0][(size_t)r * o_stride + i] != SENTINEL) ||
+          (n_tiles[1] && os[1][(size_t)r * o_stride + i] != SENTINEL))
         fail_msg("%s: output padding of row %u overwritten", what, r);
   }
 
-  free(sc), free(acc), free(qr), free(mag), free(q_got), free(o1), free(op), free(ow), free(out_init);
+  free(sc), free(acc), free(qr), free(mag), free(q_got), free(o1), free(op), free(ow), free(os[0]), free(os[1]);
+  free(out_init);
   free(q), free(k), free(v), free(info), free(tmp), free(perm), free(bt);
   for (uint32_t b = 0; b < kv.n_bufs; b++) free(img.bytes[b]), free(got_img.bytes[b]), free(new_elem[b]);
-  pv_vk_buffer *bufs[] = {&bq, &bk, &bv, &bt_buf, &binfo, &bout1, &boutp, &boutw, &bpart};
+  pv_vk_buffer *bufs[] = {&bq,      &bk,        &bv,        &bt_buf,   &binfo,    &bout1,   &boutp,
+                          &boutw,   &bpart,     &bouts[0],  &bouts[1], &btiles[0], &btiles[1], &blist[0], &blist[1]};
   for (size_t i = 0; i < PV_ARRAY_LEN(bufs); i++) pv_vk_buffer_destroy(ctx, bufs[i]);
   pv_vk_texel_view_destroy(ctx, q_texel);
   pv_vk_texel_view_destroy(ctx, bt_texel);

@@ -1,0 +1,140 @@
+#version 450
+// paged_attn_rows.comp — causal paged attention of prompt chunks, shaped for devices whose
+// invocations are SIMD lanes of a CPU core (lavapipe). A workgroup takes one tile: up to
+// WG * RPL consecutive rows of one prompt chunk (one sequence, consecutive positions), for one
+// head. Lane l owns rows first + i*WG + l (i < RPL) and every lane walks the same keys, so one
+// fetch of a key's K and V serves all the tile's rows: RPL times fewer fetches per (row, key) than
+// paged_attn_lanes.comp, whose lanes walk different keys of one row. Each row keeps its own online
+// softmax and writes its own output: no merge, no shared memory, no barrier (on lavapipe a barrier
+// makes the shader a coroutine). Keys past a row's position are masked, so a tile wastes at most
+// its own length in keys per row. The host builds the tiles (forward.c) and sends decode rows and
+// short chunks to the lanes kernel. Every array below has constant indices only: lavapipe keeps a
+// private array indexed by a variable in memory, lane by lane.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : enable
+#include "step.glsl"
+layout(constant_id = 0) const uint WG = 8;          // lanes per workgroup
+layout(constant_id = 1) const uint HEAD_DIM = 64;   // exactly the model's (a multiple of EPT)
+layout(constant_id = 2) const uint N_BUFS = 8;      // 1: every block of the pass is in buffer 0
+layout(constant_id = 3) const uint RPL = 2;         // rows per lane
+layout(local_size_x_id = 0) in;
+
+layout(binding = 0) uniform samplerBuffer QT;        // RGBA32F view of Q rows
+layout(std430, binding = 1) writeonly buffer O { vec4 OB4[]; };
+layout(std430, binding = 2) readonly buffer Tokens { TokenInfo TOKENS[]; };
+layout(binding = 3) uniform usamplerBuffer BTT;      // R32_UINT view of the block tables
+layout(std430, binding = 4) readonly buffer Tiles { uvec2 TILES[]; };   // (first row, rows)
+layout(binding = 5) uniform usamplerBuffer KVT[8];   // RGBA32_UINT views of the pool buffers
+
+layout(push_constant) uniform Params {
+  uint tiles;
+  uint n_head, n_kv_head, head_dim;
+  uint layer;
+  uint block_size, blocks_per_buf, n_layer;
+  uint max_blocks;
+  uint q_stride, o_stride;
+  float scale;
+} p;
+
+uvec4 kv_texel(uint buf, uint i) {
+  if (N_BUFS == 1u) return texelFetch(KVT[0], int(i));
+  switch (buf) {
+    case 0u: return texelFetch(KVT[0], int(i));
+    case 1u: return texelFetch(KVT[1], int(i));
+    case 2u: return texelFetch(KVT[2], int(i));
+    case 3u: return texelFetch(KVT[3], int(i));
+    case 4u: return texelFetch(KVT[4], int(i));
+    case 5u: return texelFetch(KVT[5], int(i));
+    case 6u: return texelFetch(KVT[6], int(i));
+    default: return texelFetch(KVT[7], int(i));
+  }
+}
+
+#ifdef KV_F32
+#define EPT 4u
+#else
+#define EPT 8u
+#endif
+#define HD4 (HEAD_DIM / 4u)
+
+// One key's (or value's) head row, pool elements e .. e + HEAD_DIM - 1, into the vec4 array R
+// (a macro: glslang mistranslates arrays sized by a specialization constant as parameters).
+#ifdef KV_F32
+#define KV_ROW(R, buf, e)                                                             \
+  [[unroll]] for (uint d_ = 0u; d_ < HEAD_DIM; d_ += EPT) R[d_ / 4u] = uintBitsToFloat(kv_texel(buf, ((e) + d_) / EPT));
+#else
+#define KV_ROW(R, buf, e)                                                             \
+  [[unroll]] for (uint d_ = 0u; d_ < HEAD_DIM; d_ += EPT) {                           \
+    uvec4 w_ = kv_texel(buf, ((e) + d_) / EPT);                                       \
+    R[d_ / 4u] = vec4(unpackHalf2x16(w_.x), unpackHalf2x16(w_.y));                    \
+    R[d_ / 4u + 1u] = vec4(unpackHalf2x16(w_.z), unpackHalf2x16(w_.w));               \
+  }
+#endif
+
+void main() {
+  const uint tile = gl_WorkGroupID.x, h = gl_WorkGroupID.y, lane = gl_LocalInvocationID.x;
+  if (tile >= p.tiles) return;
+  const uvec2 td = TILES[tile];
+  const uint last = td.x + td.y - 1u;
+  const TokenInfo t0 = TOKENS[td.x];
+  const uint last_pos = t0.pos + td.y - 1u;   // rows of a tile have consecutive positions
+  const uint kvh = h / (p.n_head / p.n_kv_head);
+  const uint per_kv = p.n_kv_head * p.block_size * HEAD_DIM;
+
+  uint row[RPL], pos[RPL];
+  vec4 q[RPL * HD4], acc[RPL * HD4];
+  float m[RPL], l[RPL];
+  [[unroll]] for (uint i = 0u; i < RPL; i++) {
+    row[i] = min(td.x + i * WG + lane, last);   // lanes past the tile repeat its last row
+    pos[i] = t0.pos + (row[i] - td.x);
+    const uint q4 = (row[i] * p.q_stride + h * HEAD_DIM) / 4u;
+    [[unroll]] for (uint d = 0u; d < HD4; d++) {
+      q[i * HD4 + d] = texelFetch(QT, int(q4 + d)) * p.scale;
+      acc[i * HD4 + d] = vec4(0.0);
+    }
+    m[i] = -1.0 / 0.0;
+    l[i] = 0.0;
+  }
+
+  const uint bs_shift = findLSB(p.block_size);
+  for (uint b = 0u; b <= (last_pos >> bs_shift); b++) {
+    const uint block = texelFetch(BTT, int(t0.seq * p.max_blocks + b)).x;
+    uint buf = 0u, local = block;
+    if (N_BUFS != 1u) {
+      buf = block / p.blocks_per_buf;
+      local = block - buf * p.blocks_per_buf;
+    }
+    const uint kbase = ((local * p.n_layer + p.layer) * 2u * per_kv) + kvh * p.block_size * HEAD_DIM;
+    const uint n_here = min(p.block_size, last_pos + 1u - (b << bs_shift));
+    for (uint o = 0u; o < n_here; o++) {
+      const uint j = (b << bs_shift) + o;
+      const uint e = kbase + o * HEAD_DIM;
+      vec4 k[HD4];
+      KV_ROW(k, buf, e)
+      float c[RPL], pj[RPL];
+      [[unroll]] for (uint i = 0u; i < RPL; i++) {
+        float s = 0.0;
+        [[unroll]] for (uint d = 0u; d < HD4; d++) s = fma(q[i * HD4 + d].x, k[d].x, fma(q[i * HD4 + d].y, k[d].y,
+                                                 fma(q[i * HD4 + d].z, k[d].z, fma(q[i * HD4 + d].w, k[d].w, s))));
+        // One exp per key, as in paged_attn_lanes; a key past the row's position changes nothing.
+        const float ex = exp(-abs(s - m[i]));
+        const bool valid = j <= pos[i];
+        c[i] = valid && s > m[i] ? ex : 1.0;
+        pj[i] = !valid ? 0.0 : s > m[i] ? 1.0 : ex;
+        l[i] = l[i] * c[i] + pj[i];
+        m[i] = valid ? max(m[i], s) : m[i];
+      }
+      vec4 v[HD4];
+      KV_ROW(v, buf, e + per_kv)
+      [[unroll]] for (uint i = 0u; i < RPL; i++)
+        [[unroll]] for (uint d = 0u; d < HD4; d++) acc[i * HD4 + d] = fma(acc[i * HD4 + d], vec4(c[i]), pj[i] * v[d]);
+    }
+  }
+
+  [[unroll]] for (uint i = 0u; i < RPL; i++) {
+    if (td.x + i * WG + lane > last) continue;
+    const uint o4 = (row[i] * p.o_stride + h * HEAD_DIM) / 4u;
+    const float inv = 1.0 / l[i];   // every row sees its own key: l >= 1
+    [[unroll]] for (uint d = 0u; d < HD4; d++) OB4[o4 + d] = acc[i * HD4 + d] * inv;
+  }
+}
