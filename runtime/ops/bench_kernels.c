@@ -453,7 +453,7 @@ static int parse_options(bench *b, const char *options, pv_error *err) {
       snprintf(b->type, sizeof b->type, "%s", tok + 7);
     } else if (!strncmp(tok, "--mm-shape=", 11)) {
       if (sscanf(tok + 11, "%u,%u,%u", &b->mm_k, &b->mm_n, &b->mm_m) != 3 || !b->mm_k || !b->mm_n || !b->mm_m ||
-          b->mm_k > 65536 || b->mm_n > 65536 || b->mm_m > 4096)
+          b->mm_k > 65536 || b->mm_n > 65536 || b->mm_m > 65536)
         return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --mm-shape takes K,N,M (e.g. 2048,2048,64)");
     } else if (!strncmp(tok, "--wg=", 5) || !strncmp(tok, "--mm-rows=", 10) || !strncmp(tok, "--mm-ntok=", 10)) {
       const char *eq = strchr(tok, '=');
