@@ -10,6 +10,14 @@
 // its own length in keys per row. The host builds the tiles (forward.c) and sends decode rows and
 // short chunks to the lanes kernel. Every array below has constant indices only: lavapipe keeps a
 // private array indexed by a variable in memory, lane by lane.
+//
+// With PAIRS (variant paged_attn_pairs) the lanes of a workgroup take (row, head) pairs instead,
+// for decode rows: pair p is head p % n_head of row ROWSEL[p / n_head]; each lane walks its own
+// sequence's keys (block table and K/V fetched per lane) up to the tile's longest context, keys
+// past its own masked. The host lists the rows longest context first, so a tile's lanes have
+// similar lengths; with 8 heads or more a tile is one row's heads and wastes nothing. It replaces
+// the lanes kernel's one workgroup per (row, head), whose merge and barrier cost more than the
+// keys at the short contexts of a large decode batch.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
@@ -23,8 +31,15 @@ layout(binding = 0) uniform samplerBuffer QT;        // RGBA32F view of Q rows
 layout(std430, binding = 1) writeonly buffer O { vec4 OB4[]; };
 layout(std430, binding = 2) readonly buffer Tokens { TokenInfo TOKENS[]; };
 layout(binding = 3) uniform usamplerBuffer BTT;      // R32_UINT view of the block tables
+#ifdef PAIRS
+layout(std430, binding = 4) readonly buffer Tiles { uvec4 TILES[]; };   // (first pair, pairs, keys, -)
+#else
 layout(std430, binding = 4) readonly buffer Tiles { uvec2 TILES[]; };   // (first row, rows)
+#endif
 layout(binding = 5) uniform usamplerBuffer KVT[8];   // RGBA32_UINT views of the pool buffers
+#ifdef PAIRS
+layout(std430, binding = 6) readonly buffer RowSel { uint ROWSEL[]; };  // the decode rows
+#endif
 
 layout(push_constant) uniform Params {
   uint tiles;
@@ -71,6 +86,61 @@ uvec4 kv_texel(uint buf, uint i) {
   }
 #endif
 
+#ifdef PAIRS
+void main() {
+  const uint tile = gl_WorkGroupID.x, lane = gl_LocalInvocationID.x;
+  if (tile >= p.tiles) return;
+  const uvec4 td = TILES[tile];
+  const uint pair = td.x + min(lane, td.y - 1u);   // lanes past the tile repeat its last pair
+  const uint row = ROWSEL[pair / p.n_head], h = pair % p.n_head;
+  const TokenInfo t = TOKENS[row];
+  const uint kvh = h / (p.n_head / p.n_kv_head);
+  const uint per_kv = p.n_kv_head * p.block_size * HEAD_DIM;
+  const uint q4 = (row * p.q_stride + h * HEAD_DIM) / 4u;
+  vec4 q[HD4], acc[HD4];
+  [[unroll]] for (uint d = 0u; d < HD4; d++) {
+    q[d] = texelFetch(QT, int(q4 + d)) * p.scale;
+    acc[d] = vec4(0.0);
+  }
+  float m = -1.0 / 0.0, l = 0.0;
+
+  const uint bs_shift = findLSB(p.block_size), my_last_block = t.pos >> bs_shift;
+  for (uint b = 0u; b <= ((td.z - 1u) >> bs_shift); b++) {
+    // a lane past its own keys stays in its last block (in bounds) and masks the keys
+    const uint block = texelFetch(BTT, int(t.seq * p.max_blocks + min(b, my_last_block))).x;
+    uint buf = 0u, local = block;
+    if (N_BUFS != 1u) {
+      buf = block / p.blocks_per_buf;
+      local = block - buf * p.blocks_per_buf;
+    }
+    const uint kbase = ((local * p.n_layer + p.layer) * 2u * per_kv) + kvh * p.block_size * HEAD_DIM;
+    const uint n_here = min(p.block_size, td.z - (b << bs_shift));
+    for (uint o = 0u; o < n_here; o++) {
+      // A lane past its own keys reads its last key again: the slots after it may hold anything
+      // (NaN included), and 0 * NaN would reach the sums.
+      const uint j = (b << bs_shift) + o, jj = min(j, t.pos);
+      const uint e = kbase + (jj & (p.block_size - 1u)) * HEAD_DIM;
+      vec4 k[HD4];
+      KV_ROW(k, buf, e)
+      float s = 0.0;
+      [[unroll]] for (uint d = 0u; d < HD4; d++) s = fma(q[d].x, k[d].x, fma(q[d].y, k[d].y, fma(q[d].z, k[d].z,
+                                                                                     fma(q[d].w, k[d].w, s))));
+      const float ex = exp(-abs(s - m));
+      const bool valid = j <= t.pos;
+      const float c = valid && s > m ? ex : 1.0, pj = !valid ? 0.0 : s > m ? 1.0 : ex;
+      l = l * c + pj;
+      m = valid ? max(m, s) : m;
+      vec4 v[HD4];
+      KV_ROW(v, buf, e + per_kv)
+      [[unroll]] for (uint d = 0u; d < HD4; d++) acc[d] = fma(acc[d], vec4(c), pj * v[d]);
+    }
+  }
+  if (lane >= td.y) return;
+  const uint o4 = (row * p.o_stride + h * HEAD_DIM) / 4u;
+  const float inv = 1.0 / l;
+  [[unroll]] for (uint d = 0u; d < HD4; d++) OB4[o4 + d] = acc[d] * inv;
+}
+#else
 void main() {
   const uint tile = gl_WorkGroupID.x, h = gl_WorkGroupID.y, lane = gl_LocalInvocationID.x;
   if (tile >= p.tiles) return;
@@ -138,3 +208,4 @@ void main() {
     [[unroll]] for (uint d = 0u; d < HD4; d++) OB4[o4 + d] = acc[i * HD4 + d] * inv;
   }
 }
+#endif

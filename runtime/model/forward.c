@@ -45,6 +45,8 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
   rc = rc ? rc : make(fw, &fw->argmax, S * 4, PV_MEM_READBACK, (void **)&fw->argmax_map, err);
   rc = rc ? rc : make(fw, &fw->attn_tiles, T * 8, PV_MEM_HOST, (void **)&fw->attn_tiles_map, err);
   rc = rc ? rc : make(fw, &fw->attn_rows, T * 4, PV_MEM_HOST, (void **)&fw->attn_rows_map, err);
+  /* pair tiles: (row, head) pairs by the SIMD width (>= 4) */
+  rc = rc ? rc : make(fw, &fw->attn_pairs, (T * hp->n_head / 4 + 1) * 16, PV_MEM_HOST, (void **)&fw->attn_pairs_map, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->xn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->xn.size, &fw->xn_texel, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->att, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->att.size, &fw->att_texel, err);
   rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->ffn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->ffn.size, &fw->ffn_texel, err);
@@ -67,7 +69,7 @@ void pv_forward_destroy(pv_forward *fw) {
   memset(&fw->times, 0, sizeof fw->times);
   pv_vk_buffer *all[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->ffn, &fw->partial,
                          &fw->rows, &fw->block_tables, &fw->logit_rows, &fw->logits, &fw->argmax,
-                         &fw->attn_tiles, &fw->attn_rows};
+                         &fw->attn_tiles, &fw->attn_rows, &fw->attn_pairs};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++)
     if (all[i]->buffer) pv_vk_buffer_destroy(fw->ctx, all[i]);
 }
@@ -90,6 +92,33 @@ static uint32_t attention_parts(const pv_forward *fw, const pv_forward_batch *b)
   if (b->n_rows > fw->part_rows || b->max_context <= 2 * ATTN_PART_LEN) return 1;
   uint32_t parts = (b->max_context + ATTN_PART_LEN - 1) / ATTN_PART_LEN;
   return parts < fw->max_parts ? parts : fw->max_parts;
+}
+
+/* The listed rows as (row, head) pairs for the decode-pairs kernel when there are enough of them:
+ * at least 8 tiles of one pair per SIMD lane (fewer rows keep the lanes kernel, whose workgroups
+ * split each row's keys and so stay parallel; a single chat's step is one row). Rows are listed
+ * longest context first, so that each tile's lanes walk similar numbers of keys. */
+#define ATTN_PAIR_TILES_MIN 8u
+static void plan_pairs(pv_forward *fw) {
+  const uint32_t lanes = pv_ops_simd_lanes(fw->ops), heads = fw->m->hp.n_head;
+  const uint32_t pairs = fw->n_attn_rows * heads;
+  fw->n_attn_pair_tiles = 0;
+  if (pairs < ATTN_PAIR_TILES_MIN * lanes) return;
+  uint32_t *list = fw->attn_rows_map;
+  const pv_token_row *r = fw->rows_map;
+  for (uint32_t i = 1; i < fw->n_attn_rows; i++) { /* insertion sort by position, descending */
+    const uint32_t x = list[i];
+    uint32_t j = i;
+    for (; j > 0 && r[list[j - 1]].pos < r[x].pos; j--) list[j] = list[j - 1];
+    list[j] = x;
+  }
+  for (uint32_t first = 0; first < pairs; first += lanes) {
+    uint32_t *t = fw->attn_pairs_map + 4 * fw->n_attn_pair_tiles++;
+    t[0] = first;
+    t[1] = pairs - first < lanes ? pairs - first : lanes;
+    t[2] = r[list[first / heads]].pos + 1; /* the tile's longest context: its first row's */
+    t[3] = 0;
+  }
 }
 
 static pv_op_attn_args attn_args(const pv_forward *fw, const pv_op_pool *pool, const pv_forward_batch *b,
@@ -116,7 +145,7 @@ static pv_op_attn_args attn_args(const pv_forward *fw, const pv_op_pool *pool, c
 static void plan_attention(pv_forward *fw, const pv_op_pool *pool, const pv_forward_batch *b) {
   const pv_op_attn_args aa = attn_args(fw, pool, b, 0);
   const uint32_t tile_rows = fw->attn_tile_rows = pv_ops_attn_tile_rows(fw->ops, &aa);
-  fw->n_attn_tiles = fw->n_attn_rows = 0;
+  fw->n_attn_tiles = fw->n_attn_rows = fw->n_attn_pair_tiles = 0;
   if (!tile_rows) return;
   const pv_token_row *r = fw->rows_map;
   for (uint32_t i = 0; i < b->n_rows;) {
@@ -133,6 +162,7 @@ static void plan_attention(pv_forward *fw, const pv_op_pool *pool, const pv_forw
     }
     for (; i < end; i++) fw->attn_rows_map[fw->n_attn_rows++] = i;
   }
+  plan_pairs(fw);
 }
 
 /* Attention of the batch; on a device that takes prompt tiles, the lanes kernel's rows through
@@ -140,12 +170,14 @@ static void plan_attention(pv_forward *fw, const pv_op_pool *pool, const pv_forw
 static int attention(pv_forward *fw, pv_vk_cmd *cmd, pv_op_attn_args *aa, pv_error *err) {
   if (!fw->attn_tile_rows) return pv_op_paged_attn(fw->ops, cmd, aa, err);
   aa->row_list = pv_view(&fw->attn_rows);
-  if (fw->n_attn_tiles) {
+  if (fw->n_attn_tiles || fw->n_attn_pair_tiles) {
     aa->rows = fw->n_attn_rows;
     aa->use_row_list = true;
     aa->parts = 1; /* the tiles bring the parallelism; partial results are indexed by row */
   }
-  int rc = pv_op_paged_attn(fw->ops, cmd, aa, err);
+  int rc = fw->n_attn_pair_tiles
+               ? pv_op_paged_attn_pairs(fw->ops, cmd, aa, pv_view(&fw->attn_pairs), fw->n_attn_pair_tiles, err)
+               : pv_op_paged_attn(fw->ops, cmd, aa, err);
   return rc ? rc : pv_op_paged_attn_tiles(fw->ops, cmd, aa, pv_view(&fw->attn_tiles), fw->n_attn_tiles, err);
 }
 
@@ -251,12 +283,17 @@ static int prepare_all(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
     pv_forward_batch b = {.n_rows = 1, .n_logits = 1, .max_context = longest, .want_argmax = true};
     int rc = pv_forward_record(fw, NULL, &p, &b, err);
     /* one prompt chunk at positions 0.., so that the prompt-tile kernel is made too (its K/V
-     * writes all go to slot 0, as the other warm-up rows' do) */
+     * writes all go to slot 0, as the other warm-up rows' do; block tables are zero) */
     const pv_token_row zero = {0};
     for (uint32_t i = 0; i < fw->lim.max_tokens; i++) fw->rows_map[i] = (pv_token_row){0, i, 0, 0};
     pv_forward_batch chunk = {.n_rows = fw->lim.max_tokens, .n_logits = 1, .max_context = fw->lim.max_tokens,
                               .want_argmax = true};
     rc = rc ? rc : pv_forward_record(fw, NULL, &p, &chunk, err);
+    /* and one decode row of each sequence the step can hold (the decode-pairs kernel) */
+    const uint32_t seqs = fw->lim.max_seqs < fw->lim.max_tokens ? fw->lim.max_seqs : fw->lim.max_tokens;
+    for (uint32_t i = 0; i < seqs; i++) fw->rows_map[i] = (pv_token_row){0, 0, i, 0};
+    pv_forward_batch decode = {.n_rows = seqs, .n_logits = seqs, .max_context = 1, .want_argmax = true};
+    rc = rc ? rc : pv_forward_record(fw, NULL, &p, &decode, err);
     for (uint32_t i = 0; i < fw->lim.max_tokens; i++) fw->rows_map[i] = zero;
     if (rc) return rc;
   }

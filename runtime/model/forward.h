@@ -80,10 +80,11 @@ typedef struct pv_forward {
   /* Attention's split of a batch on CPU devices (plan_attention in forward.c): prompt runs cut
    * into tiles (first row, rows) for the tile kernel, every other row listed for the lanes kernel.
    * Host-visible, rewritten for each recorded pass. */
-  pv_vk_buffer attn_tiles, attn_rows;
-  uint32_t *attn_tiles_map, *attn_rows_map;
+  pv_vk_buffer attn_tiles, attn_rows, attn_pairs;
+  uint32_t *attn_tiles_map, *attn_rows_map, *attn_pairs_map;
   uint32_t attn_tile_rows; /* rows per tile; 0: the device takes no tiles (one dispatch, no list) */
   uint32_t n_attn_tiles, n_attn_rows;
+  uint32_t n_attn_pair_tiles; /* > 0: the listed rows go to the decode-pairs kernel, not the lanes one */
   pv_forward_times times;
 } pv_forward;
 

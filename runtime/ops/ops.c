@@ -21,6 +21,8 @@ static uint32_t simd_lanes(const pv_vk_caps *c) {
   return n <= c->max_workgroup_invocations ? n : c->max_workgroup_invocations;
 }
 
+uint32_t pv_ops_simd_lanes(const pv_ops *ops) { return simd_lanes(&ops->ctx->caps); }
+
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   memset(ops, 0, sizeof *ops);
   ops->ctx = ctx;
@@ -463,27 +465,30 @@ uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a) {
   return simd_lanes(&ops->ctx->caps) * tile_rows_per_lane(ops, a->head_dim);
 }
 
-/* Prompt tiles (paged_attn_rows.comp): each workgroup takes one tile of up to
- * pv_ops_attn_tile_rows rows of one prompt chunk; tiles.buffer holds n_tiles (first row, rows)
- * pairs. Needs the texel views the lanes kernel needs and head_dim a multiple of 8 (f16) / 4. */
-int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
-                           pv_error *err) {
+/* The row-owning attention kernels of paged_attn_rows.comp: prompt tiles (a tile's lanes share
+ * keys), or with pairs (paged_attn_pairs) decode (row, head) pairs, one per lane. */
+static int attn_rows_dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles,
+                              uint32_t n_tiles, bool pairs, pv_error *err) {
   if (n_tiles == 0) return PAGEDVK_OK;
   const pv_op_pool *pool = a->pool;
   if (!a->q.texel || !a->block_tables.texel || !pool->texels[0] || a->q_stride % 4 || a->o_stride % 4 ||
       a->head_dim % (pool->f32 ? 4 : 8) || a->head_dim > 256)
-    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: prompt-tile attention needs texel views and head size %% %u == 0",
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: row-owning attention needs texel views and head size %% %u == 0",
                    pool->f32 ? 4 : 8);
   if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
+  if (pairs && !a->row_list.buffer)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: decode pairs need the row list");
   if (n_tiles > ops->ctx->caps.max_workgroup_count[0])
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %u attention tiles exceed the device's workgroup count", n_tiles);
   const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
   const uint32_t spec[] = {simd_lanes(&ops->ctx->caps), a->head_dim, in_use == 1 ? 1u : PV_KV_MAX_BUFS,
-                           tile_rows_per_lane(ops, a->head_dim)};
-  const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS};
-  const pv_vk_pipeline *p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_rows_f32" : "paged_attn_rows", arrays, 6,
-                                            (1u << 0) | (1u << 3) | (1u << 5), 48, spec, 4, err);
+                           pairs ? 1u : tile_rows_per_lane(ops, a->head_dim)};
+  const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
+  const char *name = pairs ? (pool->f32 ? "paged_attn_pairs_f32" : "paged_attn_pairs")
+                           : (pool->f32 ? "paged_attn_rows_f32" : "paged_attn_rows");
+  const pv_vk_pipeline *p =
+      get_pipeline_ex(ops, name, arrays, pairs ? 7 : 6, (1u << 0) | (1u << 3) | (1u << 5), 48, spec, 4, err);
   struct {
     uint32_t tiles, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
     uint32_t q_stride, o_stride;
@@ -491,10 +496,22 @@ int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a
   } push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,
             pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
             1.0f / sqrtf((float)a->head_dim)};
-  pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, tiles};
+  pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, tiles};
   pool_views(pool, views + 5);
   for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
-  return dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, n_tiles, a->n_head, 1, err);
+  views[5 + PV_KV_MAX_BUFS] = a->row_list;
+  return dispatch(ops, cmd, p, views, (pairs ? 6 : 5) + PV_KV_MAX_BUFS, &push, n_tiles, pairs ? 1 : a->n_head, 1,
+                  err);
+}
+
+int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
+                           pv_error *err) {
+  return attn_rows_dispatch(ops, cmd, a, tiles, n_tiles, false, err);
+}
+
+int pv_op_paged_attn_pairs(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
+                           pv_error *err) {
+  return attn_rows_dispatch(ops, cmd, a, tiles, n_tiles, true, err);
 }
 
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,

@@ -69,6 +69,9 @@ typedef struct pv_ops {
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err);
 void pv_ops_destroy(pv_ops *ops);
 
+/* The device's SIMD width as the CPU-shaped kernels use it (its subgroup size; 8 if unknown). */
+uint32_t pv_ops_simd_lanes(const pv_ops *ops);
+
 /* Name of the shader variant for a weight type ("matmul_q4_k"); NULL when unsupported. */
 const char *pv_ops_type_suffix(uint32_t type);
 
@@ -125,6 +128,13 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
  * positions. One fetch of a key serves a whole tile (the lanes kernel fetches per row). */
 int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
                            pv_error *err);
+/* Decode rows as (row, head) pairs, one per lane (paged_attn_pairs): pair p is head p % n_head of
+ * row row_list[p / n_head]; tiles.buffer holds n_tiles uvec4 (first pair, pairs <= simd lanes,
+ * keys: the longest context among the tile's rows, -). For large decode batches, where the lanes
+ * kernel's per-(row, head) merge costs more than the keys. */
+int pv_op_paged_attn_pairs(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
+                           pv_error *err);
+
 /* Rows per prompt tile for these arguments, 0 where the tile kernel is not used (GPUs, no texel
  * views, head sizes the lanes kernel does not take; PAGEDVK_ATTN other than tiles). */
 uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a);

@@ -211,6 +211,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   assert_non_null(out_init);
   for (size_t i = 0; i < out_floats; i++) out_init[i] = SENTINEL;
   pv_vk_buffer bq, bk, bv, bt_buf, binfo, bout1, boutp, boutw, bpart, bouts[2], btiles[2], blist[2];
+  pv_vk_buffer boutd, bdlist, bdtiles;
   test_buffer(t, &bq, (size_t)rows * q_stride * 4, q, (size_t)rows * q_stride * 4, 0);
   test_buffer(t, &bk, (size_t)rows * kv_stride * 4, k, (size_t)rows * kv_stride * 4, 0);
   test_buffer(t, &bv, (size_t)rows * kv_stride * 4, v, (size_t)rows * kv_stride * 4, 0);
@@ -257,6 +258,27 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   }
   ops->attn_rows_per_lane = 0;
   if (texel) assert_true(n_tiles[0] >= 5 || !tile_rows[0]); /* CPU devices: tiles and a list both used */
+  /* The decode-pairs kernel over every row of the batch (it takes any rows: each lane walks its
+   * own sequence's keys), listed longest context first as forward.c lists them, tiles of one pair
+   * per lane with the tile's longest context. */
+  const uint32_t lanes = pv_ops_simd_lanes(ops), n_pairs = rows * H, n_dtiles = (n_pairs + lanes - 1) / lanes;
+  uint32_t *dlist = malloc(rows * 4), *dtiles = calloc(n_dtiles, 16);
+  assert_true(dlist && dtiles);
+  for (uint32_t r = 0; r < rows; r++) {
+    uint32_t j = r;
+    for (; j > 0 && info[dlist[j - 1]].pos < info[r].pos; j--) dlist[j] = dlist[j - 1];
+    dlist[j] = r;
+  }
+  for (uint32_t i = 0; i < n_dtiles; i++) {
+    dtiles[4 * i] = i * lanes;
+    dtiles[4 * i + 1] = n_pairs - i * lanes < lanes ? n_pairs - i * lanes : lanes;
+    dtiles[4 * i + 2] = info[dlist[i * lanes / H]].pos + 1;
+  }
+  const bool pairs = tile_rows[1] != 0; /* where the row-owning kernels run (CPU devices' texel path) */
+  test_buffer(t, &boutd, out_floats * 4, out_init, out_floats * 4, 0);
+  test_buffer(t, &bdlist, rows * 4, dlist, rows * 4, 0);
+  test_buffer(t, &bdtiles, (size_t)n_dtiles * 16, dtiles, (size_t)n_dtiles * 16, 0);
+  free(dlist), free(dtiles);
   PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
   PV_ASSERT_OK(pv_op_rope_kv(ops, &t->cmd, &ra, &err), err);
   pv_vk_cmd_barrier(&t->cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
@@ -284,11 +306,22 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
     PV_ASSERT_OK(pv_op_paged_attn_tiles(ops, &t->cmd, &sa, pv_view(&btiles[sv]), n_tiles[sv], &err), err);
     ops->attn_rows_per_lane = 0;
   }
+  if (pairs) {
+    pv_op_attn_args da = aa;
+    da.out = pv_view(&boutd);
+    da.parts = 1;
+    da.rows = rows;
+    da.row_list = pv_view(&bdlist);
+    da.use_row_list = true;
+    PV_ASSERT_OK(pv_op_paged_attn_pairs(ops, &t->cmd, &da, pv_view(&bdtiles), n_dtiles, &err), err);
+  }
   test_run(t);
 
   float *q_got = malloc((size_t)rows * q_stride * 4), *o1 = malloc(out_floats * 4), *op = malloc(out_floats * 4);
   float *ow = malloc(out_floats * 4), *os[2] = {malloc(out_floats * 4), malloc(out_floats * 4)};
-  assert_true(q_got && o1 && op && ow && os[0] && os[1]);
+  float *od = malloc(out_floats * 4);
+  assert_true(q_got && o1 && op && ow && os[0] && os[1] && od);
+  test_download(t, &boutd, od, out_floats * 4);
   for (int sv = 0; sv < 2; sv++) test_download(t, &bouts[sv], os[sv], out_floats * 4);
   test_download(t, &bq, q_got, (size_t)rows * q_stride * 4);
   test_download(t, &bout1, o1, out_floats * 4);
@@ -392,6 +425,9 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
         if (!(fabs(ow[at] - want) <= tol))
           fail_msg("%s: partitioned (%u x %u, wrapping) out row %u (seq %u pos %u) head %u [%u] = %.9g, want %.9g",
                    what, WRAP_PARTS, WRAP_PART_LEN, r, s, info[r].pos, h, d, ow[at], want);
+        if (pairs && !(fabs(od[at] - want) <= tol))
+          fail_msg("%s: decode pairs out row %u (seq %u pos %u) head %u [%u] = %.9g, want %.9g", what, r, s,
+                   info[r].pos, h, d, od[at], want);
         for (int sv = 0; sv < 2; sv++)
           if (n_tiles[sv] && !(fabs(os[sv][at] - want) <= tol))
             fail_msg("%s: prompt tiles of %u (%u tiles, %u listed) out row %u (seq %u pos %u) head %u [%u] = %.9g, "
@@ -402,16 +438,17 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
     for (uint32_t i = H * D; i < o_stride; i++)
       if (o1[(size_t)r * o_stride + i] != SENTINEL || op[(size_t)r * o_stride + i] != SENTINEL ||
           ow[(size_t)r * o_stride + i] != SENTINEL || (n_tiles[0] && os[0][(size_t)r * o_stride + i] != SENTINEL) ||
-          (n_tiles[1] && os[1][(size_t)r * o_stride + i] != SENTINEL))
+          (n_tiles[1] && os[1][(size_t)r * o_stride + i] != SENTINEL) || (pairs && od[(size_t)r * o_stride + i] != SENTINEL))
         fail_msg("%s: output padding of row %u overwritten", what, r);
   }
 
   free(sc), free(acc), free(qr), free(mag), free(q_got), free(o1), free(op), free(ow), free(os[0]), free(os[1]);
-  free(out_init);
+  free(od), free(out_init);
   free(q), free(k), free(v), free(info), free(tmp), free(perm), free(bt);
   for (uint32_t b = 0; b < kv.n_bufs; b++) free(img.bytes[b]), free(got_img.bytes[b]), free(new_elem[b]);
   pv_vk_buffer *bufs[] = {&bq,      &bk,        &bv,        &bt_buf,   &binfo,    &bout1,   &boutp,
-                          &boutw,   &bpart,     &bouts[0],  &bouts[1], &btiles[0], &btiles[1], &blist[0], &blist[1]};
+                          &boutw,   &bpart,     &bouts[0],  &bouts[1], &btiles[0], &btiles[1], &blist[0], &blist[1],
+                          &boutd,   &bdlist,    &bdtiles};
   for (size_t i = 0; i < PV_ARRAY_LEN(bufs); i++) pv_vk_buffer_destroy(ctx, bufs[i]);
   pv_vk_texel_view_destroy(ctx, q_texel);
   pv_vk_texel_view_destroy(ctx, bt_texel);
