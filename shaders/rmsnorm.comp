@@ -25,6 +25,23 @@ layout(push_constant) uniform Params {
   uint flags;    // 1: gather source rows through ROWSEL; 2: the buffers' views start on 16 bytes
 } p;
 
+#ifdef LANE_ROWS
+// rmsnorm_lanes: one row per invocation, for CPU devices (WG = the SIMD width): no reduction across
+// the lanes, so no shared memory and no barrier (on lavapipe a barrier makes the shader a
+// coroutine; the tree below has four). The host takes it for rows of whole vec4s.
+void main() {
+  const uint r = gl_WorkGroupID.x * WG + gl_LocalInvocationID.x;
+  if (r >= p.rows) return;
+  const uint src = ((p.flags & 1u) != 0u ? ROWSEL[r] : r) * p.x_stride / 4u, dst = r * p.y_stride / 4u;
+  float ss = 0.0;
+  for (uint i = 0u; i < p.n / 4u; i++) {
+    const vec4 x = X4[src + i];
+    ss += dot(x, x);
+  }
+  const float scale = inversesqrt(ss / float(p.n) + p.eps);
+  for (uint i = 0u; i < p.n / 4u; i++) Y4[dst + i] = X4[src + i] * scale * NW4[i];
+}
+#else
 shared float red[WG];
 
 void main() {
@@ -55,3 +72,4 @@ void main() {
     for (uint i = tid; i < p.n; i += WG) Y[dst + i] = X[src + i] * scale * NW[i];
   }
 }
+#endif

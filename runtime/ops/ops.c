@@ -280,12 +280,14 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   if (rows == 0) return PAGEDVK_OK;
   int rc = check_rows(ops, rows, "rmsnorm", err);
   if (rc) return rc;
-  const uint32_t spec[] = {ops->wg_row};
-  const pv_vk_pipeline *p = get_pipeline(ops, "rmsnorm", NULL, 4, 24, spec, 1, err);
+  /* CPU devices: one row per lane (rmsnorm_lanes) where rows are whole vec4s */
+  const bool lanes = ops->wg_row < ops->wg && on_16(x, y, w) && (n | x_stride | y_stride) % 4 == 0;
+  const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row};
+  const pv_vk_pipeline *p = get_pipeline(ops, lanes ? "rmsnorm_lanes" : "rmsnorm", NULL, 4, 24, spec, 1, err);
   struct { uint32_t n, rows, x_stride, y_stride; float eps; uint32_t flags; } push = {
       n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (on_16(x, y, w) ? 2u : 0u)};
   pv_vk_view views[] = {x, y, w, or_dummy(rowsel, w)};
-  return dispatch(ops, cmd, p, views, 4, &push, rows, 1, 1, err);
+  return dispatch(ops, cmd, p, views, 4, &push, lanes ? (rows + spec[0] - 1) / spec[0] : rows, 1, 1, err);
 }
 
 /* Output rows per invocation (row form) or per workgroup: mm_rows, halved while that would leave

@@ -5,7 +5,7 @@
  * rmsnorm: row lengths that are not multiples of the workgroup, padded strides (padding untouched;
  * odd ones and multiples of 4, which with a length that is one too take the shader's vec4 path),
  * the row gather (ROWSEL: rows picked out of order and repeated), an all-zero row (eps keeps it
- * finite). Tolerance |y - ref| <= 1e-5 |ref| + 1e-7: the f32 sum of squares in a tree against the
+ * finite), 11-13 rows (one row per lane on CPU devices: two workgroups there). Tolerance |y - ref| <= 1e-5 |ref| + 1e-7: the f32 sum of squares in a tree against the
  * reference's double sum moves the scale by ~1e-6 relative at these lengths.
  * argmax: exact. Ties pick the lowest index (maxima planted at several places, a constant row,
  * a row of -inf), the maximum at the first and at the last index, rows longer than the workgroup.
@@ -17,8 +17,9 @@
 /* aligned: strides that keep every row on a 16-byte boundary (the shader's vec4 path when n % 4 == 0) */
 static void check_rmsnorm(pv_test_vk *t, pv_ops *ops, uint32_t n, bool gather, bool aligned) {
   pv_error err = {0};
-  const uint32_t src_rows = 5, x_stride = aligned ? n + 4 : n + 3, y_stride = aligned ? n + 8 : n + 1;
-  const uint32_t rowsel[] = {4, 0, 4, 2, 3, 1};
+  /* more rows than a SIMD width: rmsnorm_lanes (one row per lane) spans two workgroups */
+  const uint32_t src_rows = 11, x_stride = aligned ? n + 4 : n + 3, y_stride = aligned ? n + 8 : n + 1;
+  const uint32_t rowsel[] = {4, 0, 4, 2, 3, 1, 10, 9, 7, 7, 5, 6, 8};
   const uint32_t rows = gather ? PV_ARRAY_LEN(rowsel) : src_rows;
   const float eps = 1e-5f;
   float *x = malloc((size_t)src_rows * x_stride * 4), *w = malloc((size_t)n * 4);
