@@ -90,6 +90,55 @@ void pack_by4(uint row, uint tid, TokenInfo t, PoolGeom g) {
   }
 }
 
+#ifdef LANE_ROWS
+// rope_kv_lanes: one row per invocation, for CPU devices (WG = the SIMD width): each invocation
+// rotates its own row's q and k and packs its own k and v, so nothing is shared and there is no
+// barrier (a coroutine switch on lavapipe), and no integer division per element (a CPU divides a
+// vector one lane at a time). The host takes it when the 16-byte paths above apply.
+void main() {
+  const uint row = gl_WorkGroupID.x * WG + gl_LocalInvocationID.x;
+  if (row >= p.rows) return;
+  const TokenInfo t = TOKENS[row];
+  const float pos = float(t.pos) * p.pos_scale;
+  const uint half_rot = p.rope_dim / 2u, hd4 = p.head_dim / 4u;
+  const uint q0 = row * p.q_stride / 4u, k0 = row * p.kv_stride / 4u;
+  const uint quads = p.neox != 0u ? half_rot / 4u : p.rope_dim / 4u;
+  for (uint j = 0u; j < quads; j++) {
+    if (p.neox != 0u) {
+      const vec4 th = angles(pos, uvec4(4u * j) + uvec4(0u, 1u, 2u, 3u));
+      const vec4 c = cos(th), s = sin(th);
+      const uint j2 = j + half_rot / 4u;
+      for (uint h = 0u; h < p.n_head; h++) ROTATE_NEOX(QB4, q0 + h * hd4 + j, q0 + h * hd4 + j2, c, s);
+      for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NEOX(KB4, k0 + h * hd4 + j, k0 + h * hd4 + j2, c, s);
+    } else {
+      const vec2 th = angles(pos, uvec4(2u * j, 2u * j + 1u, 0u, 0u)).xy;
+      const vec2 c = cos(th), s = sin(th);
+      for (uint h = 0u; h < p.n_head; h++) ROTATE_NORMAL(QB4, q0 + h * hd4 + j, c, s);
+      for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NORMAL(KB4, k0 + h * hd4 + j, c, s);
+    }
+  }
+  // The slot's place in the pool (block size a power of two: shift and mask).
+  const uint bs_shift = findLSB(p.block_size);
+  const uint block = t.slot >> bs_shift, off = t.slot & (p.block_size - 1u);
+  const uint buf = block / p.blocks_per_buf, local = block - buf * p.blocks_per_buf;
+  const uint per_kv = p.n_kv_head * p.block_size * p.head_dim;   // elements of K (or V) of a layer in a block
+  const uint per_head = p.head_dim / EPT;
+  for (uint kv = 0u; kv < 2u; kv++)
+    for (uint h = 0u; h < p.n_kv_head; h++) {
+      const uint at = (((local * p.n_layer + p.layer) * 2u + kv) * per_kv + (h * p.block_size + off) * p.head_dim) / EPT;
+      const uint src4 = k0 + h * hd4;
+      for (uint u = 0u; u < per_head; u++) {
+        const vec4 a = kv_src4(kv, src4 + u * (EPT / 4u));
+#ifdef KV_F32
+        kv_set_texel(buf, at + u, floatBitsToUint(a));
+#else
+        const vec4 b = kv_src4(kv, src4 + u * (EPT / 4u) + 1u);
+        kv_set_texel(buf, at + u, uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw)));
+#endif
+      }
+    }
+}
+#else
 void rotate(inout float a, inout float b, float c, float s) {
   float x0 = a, x1 = b;
   a = x0 * c - x1 * s;
@@ -142,3 +191,4 @@ void main() {
     pool_store2(buf, at, v);
   }
 }
+#endif

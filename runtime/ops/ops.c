@@ -375,10 +375,15 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
   int rc = check_rows(ops, a->rows, "rope", err);
   if (rc) return rc;
   const pv_op_pool *pool = a->pool;
-  const uint32_t spec[] = {ops->wg_row};
+  /* CPU devices: one row per lane (rope_kv_lanes) where the shader's 16-byte paths apply */
+  const uint32_t half_rot = a->rope_dim / 2, ept = pool->f32 ? 4 : 8;
+  const bool lanes = ops->wg_row < ops->wg && on_16(a->q, a->k, a->v) && (a->q_stride | a->kv_stride) % 4 == 0 &&
+                     a->head_dim % ept == 0 && (a->neox ? half_rot : a->rope_dim) % 4 == 0 &&
+                     pool->block_size && !(pool->block_size & (pool->block_size - 1));
+  const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row};
   const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS};
-  const pv_vk_pipeline *p =
-      get_pipeline(ops, pool->f32 ? "rope_kv_f32" : "rope_kv", arrays, 5, 60, spec, 1, err);
+  const char *name = lanes ? (pool->f32 ? "rope_kv_lanes_f32" : "rope_kv_lanes") : (pool->f32 ? "rope_kv_f32" : "rope_kv");
+  const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 5, 60, spec, 1, err);
   struct {
     uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
     float rope_base, pos_scale;
@@ -388,7 +393,8 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
             pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride, on_16(a->q, a->k, a->v)};
   pv_vk_view views[4 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
   pool_views(pool, views + 4);
-  return dispatch(ops, cmd, p, views, 4 + PV_KV_MAX_BUFS, &push, a->rows, 1, 1, err);
+  return dispatch(ops, cmd, p, views, 4 + PV_KV_MAX_BUFS, &push, lanes ? (a->rows + spec[0] - 1) / spec[0] : a->rows,
+                  1, 1, err);
 }
 
 int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err) {
