@@ -6,6 +6,7 @@
  * fallbacks (no pipeline is built).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/ops.h"
@@ -147,6 +148,15 @@ static void print_kernels(FILE *out, pv_vk_context *ctx) {
     else
       fprintf(out, "  %-34s cooperative: %u rows x %u tokens per workgroup of %u\n", "matmul", ops.mm_rows, ops.mm_ntok,
               ops.wg);
+    const char *attn = getenv("PAGEDVK_ATTN");
+    const bool cpu = c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    if (attn ? !strcmp(attn, "tiles") : cpu)
+      fprintf(out, "  %-34s prompt chunks in tiles, large decode batches as (row, head) pairs, other rows one "
+                   "workgroup per (row, head) over %u lanes (PAGEDVK_ATTN=tiles|lanes|groups)\n",
+              "attention", pv_ops_simd_lanes(&ops));
+    else
+      fprintf(out, "  %-34s %s (PAGEDVK_ATTN=tiles|lanes|groups)\n", "attention",
+              attn && !strcmp(attn, "lanes") ? "one workgroup per (row, head), keys per lane" : "cooperative workgroups");
     pv_ops_destroy(&ops);
   } else {
     fprintf(out, "  %-34s unusable: %s\n", "kernels", e.msg);
