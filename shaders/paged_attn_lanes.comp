@@ -39,27 +39,7 @@ layout(push_constant) uniform Params {
 
 shared float sh_m[WG], sh_l[WG], sh_acc[WG * MAX_HEAD_DIM];
 
-// When the pass touches buffer 0 only (N_BUFS 1) the switch folds away at pipeline creation:
-// lavapipe runs texel fetches inside divergent control flow lane by lane (4x slower).
-uvec4 kv_texel(uint buf, uint i) {
-  if (N_BUFS == 1u) return texelFetch(KVT[0], int(i));
-  switch (buf) {
-    case 0u: return texelFetch(KVT[0], int(i));
-    case 1u: return texelFetch(KVT[1], int(i));
-    case 2u: return texelFetch(KVT[2], int(i));
-    case 3u: return texelFetch(KVT[3], int(i));
-    case 4u: return texelFetch(KVT[4], int(i));
-    case 5u: return texelFetch(KVT[5], int(i));
-    case 6u: return texelFetch(KVT[6], int(i));
-    default: return texelFetch(KVT[7], int(i));
-  }
-}
-
-#ifdef KV_F32
-#define EPT 4u   // elements per texel
-#else
-#define EPT 8u
-#endif
+#include "kv_texels.glsl"
 
 // Elements e .. e+EPT-1 of the pool (e a multiple of EPT) as one or two vec4.
 void kv_elems(uint buf, uint e, out vec4 a, out vec4 b) {

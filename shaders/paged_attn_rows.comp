@@ -51,25 +51,7 @@ layout(push_constant) uniform Params {
   float scale;
 } p;
 
-uvec4 kv_texel(uint buf, uint i) {
-  if (N_BUFS == 1u) return texelFetch(KVT[0], int(i));
-  switch (buf) {
-    case 0u: return texelFetch(KVT[0], int(i));
-    case 1u: return texelFetch(KVT[1], int(i));
-    case 2u: return texelFetch(KVT[2], int(i));
-    case 3u: return texelFetch(KVT[3], int(i));
-    case 4u: return texelFetch(KVT[4], int(i));
-    case 5u: return texelFetch(KVT[5], int(i));
-    case 6u: return texelFetch(KVT[6], int(i));
-    default: return texelFetch(KVT[7], int(i));
-  }
-}
-
-#ifdef KV_F32
-#define EPT 4u
-#else
-#define EPT 8u
-#endif
+#include "kv_texels.glsl"
 #define HD4 (HEAD_DIM / 4u)
 
 // One key's (or value's) head row, pool elements e .. e + HEAD_DIM - 1, into the vec4 array R

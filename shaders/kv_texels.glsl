@@ -1,0 +1,28 @@
+// kv_texels.glsl — the paged KV pool read through uniform texel buffers (the CPU-shaped attention
+// kernels): KVT[8] are RGBA32_UINT views of the pool buffers, one fetch a 16-byte run of EPT
+// elements. The including shader declares KVT and the specialization constant N_BUFS.
+#ifndef PV_KV_TEXELS_GLSL
+#define PV_KV_TEXELS_GLSL
+
+// When the pass touches buffer 0 only (N_BUFS 1) the switch folds away at pipeline creation:
+// lavapipe runs texel fetches inside divergent control flow lane by lane (4x slower).
+uvec4 kv_texel(uint buf, uint i) {
+  if (N_BUFS == 1u) return texelFetch(KVT[0], int(i));
+  switch (buf) {
+    case 0u: return texelFetch(KVT[0], int(i));
+    case 1u: return texelFetch(KVT[1], int(i));
+    case 2u: return texelFetch(KVT[2], int(i));
+    case 3u: return texelFetch(KVT[3], int(i));
+    case 4u: return texelFetch(KVT[4], int(i));
+    case 5u: return texelFetch(KVT[5], int(i));
+    case 6u: return texelFetch(KVT[6], int(i));
+    default: return texelFetch(KVT[7], int(i));
+  }
+}
+
+#ifdef KV_F32
+#define EPT 4u   // pool elements per texel
+#else
+#define EPT 8u
+#endif
+#endif
