@@ -9,9 +9,9 @@
 #ifndef PV_MODEL_HANDLE_H
 #define PV_MODEL_HANDLE_H
 
-#include "model/chat_template.h"
-#include "model/gguf.h"
-#include "model/tokenizer.h"
+#include "text/chat_template.h"
+#include "gguf/gguf.h"
+#include "text/tokenizer.h"
 
 struct pagedvk_model {
   char *path;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1 } pv_arch;
 

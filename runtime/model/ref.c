@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/quant.h"
+#include "gguf/quant.h"
 #include "model/ref.h"
 
 static float *dequant(const gguf_tensor *t, pv_error *err, int *rc) {

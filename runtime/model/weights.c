@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/quant.h"
+#include "gguf/quant.h"
 #include "model/weights.h"
 #include "vk/vk_buffer.h"
 

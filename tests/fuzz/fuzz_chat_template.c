@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/chat_template.h"
+#include "text/chat_template.h"
 
 static const char *const MARKERS[] = {
     "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}",

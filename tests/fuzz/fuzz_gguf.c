@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/chat_template.h"
-#include "model/gguf.h"
-#include "model/tokenizer.h"
+#include "text/chat_template.h"
+#include "gguf/gguf.h"
+#include "text/tokenizer.h"
 
 static volatile uint64_t sink;
 

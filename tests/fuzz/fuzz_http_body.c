@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 #include "server/server_internal.h"
 
 #define FUZZ_CTX 512

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "model/gguf_write.h"
-#include "model/quant.h"
+#include "devkit/gguf_write.h"
+#include "gguf/quant.h"
 
 /* ---- a byte builder for hand-made files ---------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 #include "shared_paths.h"
 
 static gguf_file *open_shared(const char *rel) {

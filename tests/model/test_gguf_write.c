@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "model/gguf_write.h"
-#include "model/quant.h"
+#include "devkit/gguf_write.h"
+#include "gguf/quant.h"
 #include "shared_paths.h"
 
 #define OK(call)                                  \

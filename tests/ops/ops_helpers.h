@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dtype.h"
-#include "model/quant.h"
+#include "gguf/dtype.h"
+#include "gguf/quant.h"
 #include "model/ref.h"
 #include "ops/ops.h"
 #include "vk_fixture.h"

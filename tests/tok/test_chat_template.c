@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/chat_template.h"
+#include "text/chat_template.h"
 #include "shared_paths.h"
 
 /* Templates reduced to what recognition looks at, in the shape the families' templates have. */

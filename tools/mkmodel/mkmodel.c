@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "mkmodel.h"
-#include "model/quant.h"
+#include "gguf/quant.h"
 
 #define MAX_OVERRIDES 64
 

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "model/gguf_write.h"
+#include "devkit/gguf_write.h"
 
 /* Adds the built-in SentencePiece-style vocabulary's tokenizer.* keys (see vocab.c). */
 int mk_builtin_vocab(gguf_writer *w, uint32_t *n_vocab, pv_error *err);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 #define GGUF_WRITER_MAX_NAME 63
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/gguf_write.h"
+#include "devkit/gguf_write.h"
 
 typedef struct bytes {
   uint8_t *p;

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dtype.h"
-#include "model/quant.h"
+#include "gguf/dtype.h"
+#include "gguf/quant.h"
 #include "ops/ops.h"
 #include "pagedvk.h"
 #include "vk/vk_buffer.h"

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 /* Smallest encodings, used to bound counts before allocating. */
 #define MIN_KV_BYTES 13     /* u64 key length + u32 type + 1-byte value */

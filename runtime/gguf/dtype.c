@@ -9,7 +9,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "model/dtype.h"
+#include "gguf/dtype.h"
 
 static const pv_dtype_info TABLE[PV_DTYPE_MAX] = {
   [PV_F32] = {"F32", 1, 4, true},

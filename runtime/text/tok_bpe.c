@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* ---- GPT-2 byte ⇄ unicode -------------------------------------------------------------------- */
 

@@ -22,7 +22,7 @@
  */
 #include <string.h>
 
-#include "model/quant.h"
+#include "gguf/quant.h"
 
 #define QK 32
 #define QK_K 256

@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/quant.h"
+#include "gguf/quant.h"
 
 #define QK 32
 #define QK_K 256

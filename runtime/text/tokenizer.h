@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 typedef enum pv_tok_kind { PV_TOK_SPM = 1, PV_TOK_BPE = 2 } pv_tok_kind;
 

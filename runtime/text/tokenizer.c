@@ -8,7 +8,7 @@
  * `special` lists the control, user-defined and unknown ids longest piece first (ties by id), the
  * order in which text is split on them; the ids in `eog` are valid and distinct.
  */
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #include "base/base.h"
-#include "model/dtype.h"
-#include "model/gguf.h"
+#include "gguf/dtype.h"
+#include "gguf/gguf.h"
 
 #define PV_QERR_F32 0.0
 #define PV_QERR_F16 4e-4

@@ -5,7 +5,7 @@
  * Invariant: a pv_chat_template owns its strings (bos, eos, default_system); the formatters only
  * read it, so one template may serve many threads.
  */
-#include "model/chat_template.h"
+#include "text/chat_template.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 enum { SEQ_OK, SEQ_BAD, SEQ_INCOMPLETE };
 
