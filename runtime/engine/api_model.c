@@ -29,8 +29,8 @@ static int invalid(char *err, size_t err_size, const char *what) {
 /* ---- models ----------------------------------------------------------------------------------- */
 
 static int load_chat_template(pagedvk_model *m, pv_error *e) {
-  gguf_str tmpl = {NULL, 0};
-  bool present = gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl);
+  pv_gguf_str tmpl = {NULL, 0};
+  bool present = pv_gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl);
   const char *bos = pv_token_piece(&m->tok, m->tok.bos), *eos = pv_token_piece(&m->tok, m->tok.eos);
   int rc = pv_chat_template_init(&m->chat, tmpl.ptr, tmpl.len, bos, eos, e);
   if (rc) return rc;
@@ -50,7 +50,7 @@ int pagedvk_model_open(pagedvk_model **out, const char *path, char *err, size_t 
     free(m);
     return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_NO_MEMORY, "%s: no memory", path));
   }
-  int rc = gguf_open(&m->gguf, path, &e);
+  int rc = pv_gguf_open(&m->gguf, path, &e);
   if (!rc) rc = pv_tokenizer_load(&m->tok, m->gguf, &e);
   if (!rc) rc = load_chat_template(m, &e);
   if (rc) {
@@ -65,7 +65,7 @@ void pagedvk_model_close(pagedvk_model *model) {
   if (!model) return;
   pv_chat_template_free(&model->chat);
   pv_tokenizer_free(&model->tok);
-  if (model->gguf) gguf_close(model->gguf);
+  if (model->gguf) pv_gguf_close(model->gguf);
   free(model->path);
   free(model);
 }

@@ -22,11 +22,11 @@ static void print_hparams(const pagedvk_model *m, FILE *out) {
           hp.tied_embeddings ? "tied (no output.weight)" : "separate output.weight");
 }
 
-static void print_tensors(const gguf_file *f, FILE *out) {
+static void print_tensors(const pv_gguf_file *f, FILE *out) {
   uint64_t bytes[PV_DTYPE_MAX] = {0}, count[PV_DTYPE_MAX] = {0}, params = 0;
   fprintf(out, "\ntensors (%" PRIu64 "):\n", f->n_tensors);
   for (uint64_t i = 0; i < f->n_tensors; i++) {
-    const gguf_tensor *t = &f->tensors[i];
+    const pv_gguf_tensor *t = &f->tensors[i];
     const pv_dtype_info *info = pv_dtype_get(t->type);
     fprintf(out, "  %-32.*s %-5s [", (int)t->name.len, t->name.ptr, info ? info->name : "?");
     for (uint32_t d = 0; d < t->n_dims; d++) fprintf(out, "%s%" PRIu64, d ? ", " : "", t->ne[d]);
@@ -44,10 +44,10 @@ static void print_tensors(const gguf_file *f, FILE *out) {
 }
 
 void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
-  const gguf_file *f = m->gguf;
-  gguf_str name = {0};
+  const pv_gguf_file *f = m->gguf;
+  pv_gguf_str name = {0};
   fprintf(out, "file:           %s (GGUF v%u, %" PRIu64 " metadata keys)\n", m->path, f->version, f->n_kv);
-  if (gguf_get_str(f, "general.name", &name)) fprintf(out, "name:           %.*s\n", (int)name.len, name.ptr);
+  if (pv_gguf_get_str(f, "general.name", &name)) fprintf(out, "name:           %.*s\n", (int)name.len, name.ptr);
   print_hparams(m, out);
   const pv_tokenizer *t = &m->tok;
   fprintf(out, "tokenizer:      %s, %u tokens, bos %d, eos %d%s\n", t->kind == PV_TOK_SPM ? "SentencePiece (llama)" : "byte-level BPE (gpt2)",

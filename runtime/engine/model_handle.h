@@ -15,7 +15,7 @@
 
 struct pagedvk_model {
   char *path;
-  gguf_file *gguf;
+  pv_gguf_file *gguf;
   pv_tokenizer tok;
   pv_chat_template chat;
 };

@@ -37,12 +37,12 @@ typedef struct name_index {
   uint64_t cap; /* power of two */
 } name_index;
 
-typedef struct gguf_impl {
-  gguf_file pub; /* first: gguf_file pointers are gguf_impl pointers */
+typedef struct pv_gguf_impl {
+  pv_gguf_file pub; /* first: pv_gguf_file pointers are pv_gguf_impl pointers */
   name_index keys;
   name_index names;
   size_t map_size; /* non-zero when base is our mapping */
-} gguf_impl;
+} pv_gguf_impl;
 
 /* The read cursor: where we are and what we are reading (for messages). */
 typedef struct reader {
@@ -62,7 +62,7 @@ static uint64_t load_le(const uint8_t *p, unsigned n) {
 }
 
 /* Copies up to 64 bytes of a file string into buf as printable text (for messages). */
-static const char *printable(gguf_str s, char *buf, size_t size) {
+static const char *printable(pv_gguf_str s, char *buf, size_t size) {
   size_t n = 0;
   for (uint64_t i = 0; i < s.len && n + 4 < size && i < 64; i++) {
     unsigned char c = (unsigned char)s.ptr[i];
@@ -115,7 +115,7 @@ static int read_u32(reader *r, uint32_t *out, const char *field) {
   return rc;
 }
 
-static int read_str(reader *r, gguf_str *s, const char *field) {
+static int read_str(reader *r, pv_gguf_str *s, const char *field) {
   uint64_t at = r->pos, len;
   int rc = read_uint(r, 8, &len, field);
   if (rc) return rc;
@@ -156,7 +156,7 @@ static uint64_t index_slot(const name_index *ix, const char *p, uint64_t n, cons
   for (;;) {
     uint64_t v = ix->slots[at];
     if (!v) { *found = false; return at; }
-    const gguf_str *s = (const gguf_str *)((const char *)items + (v - 1) * stride);
+    const pv_gguf_str *s = (const pv_gguf_str *)((const char *)items + (v - 1) * stride);
     if (s->len == n && memcmp(s->ptr, p, n) == 0) { *found = true; return at; }
     at = (at + 1) & mask;
   }
@@ -172,7 +172,7 @@ static const void *index_find(const name_index *ix, const char *p, uint64_t n, c
 
 /* Adds item i (whose name is at items + i*stride); false when the name is already present. */
 static bool index_add(name_index *ix, const void *items, size_t stride, uint64_t i) {
-  const gguf_str *s = (const gguf_str *)((const char *)items + i * stride);
+  const pv_gguf_str *s = (const pv_gguf_str *)((const char *)items + i * stride);
   bool found;
   uint64_t at = index_slot(ix, s->ptr, s->len, items, stride, &found);
   if (found) return false;
@@ -182,35 +182,35 @@ static bool index_add(name_index *ix, const void *items, size_t stride, uint64_t
 
 /* ---- values --------------------------------------------------------------------------------- */
 
-uint64_t gguf_vtype_size(gguf_vtype t) {
+uint64_t pv_gguf_vtype_size(pv_gguf_vtype t) {
   switch (t) {
-    case GGUF_VT_UINT8: case GGUF_VT_INT8: case GGUF_VT_BOOL: return 1;
-    case GGUF_VT_UINT16: case GGUF_VT_INT16: return 2;
-    case GGUF_VT_UINT32: case GGUF_VT_INT32: case GGUF_VT_FLOAT32: return 4;
-    case GGUF_VT_UINT64: case GGUF_VT_INT64: case GGUF_VT_FLOAT64: return 8;
+    case PV_GGUF_VT_UINT8: case PV_GGUF_VT_INT8: case PV_GGUF_VT_BOOL: return 1;
+    case PV_GGUF_VT_UINT16: case PV_GGUF_VT_INT16: return 2;
+    case PV_GGUF_VT_UINT32: case PV_GGUF_VT_INT32: case PV_GGUF_VT_FLOAT32: return 4;
+    case PV_GGUF_VT_UINT64: case PV_GGUF_VT_INT64: case PV_GGUF_VT_FLOAT64: return 8;
     default: return 0;
   }
 }
 
-static bool is_unsigned(gguf_vtype t) {
-  return t == GGUF_VT_UINT8 || t == GGUF_VT_UINT16 || t == GGUF_VT_UINT32 || t == GGUF_VT_UINT64 ||
-         t == GGUF_VT_BOOL;
+static bool is_unsigned(pv_gguf_vtype t) {
+  return t == PV_GGUF_VT_UINT8 || t == PV_GGUF_VT_UINT16 || t == PV_GGUF_VT_UINT32 || t == PV_GGUF_VT_UINT64 ||
+         t == PV_GGUF_VT_BOOL;
 }
-static bool is_signed(gguf_vtype t) {
-  return t == GGUF_VT_INT8 || t == GGUF_VT_INT16 || t == GGUF_VT_INT32 || t == GGUF_VT_INT64;
+static bool is_signed(pv_gguf_vtype t) {
+  return t == PV_GGUF_VT_INT8 || t == PV_GGUF_VT_INT16 || t == PV_GGUF_VT_INT32 || t == PV_GGUF_VT_INT64;
 }
 
 /* Widens the scalar of type t at p into v. */
-static void decode_scalar(gguf_vtype t, const uint8_t *p, gguf_value *v) {
-  unsigned n = (unsigned)gguf_vtype_size(t);
+static void decode_scalar(pv_gguf_vtype t, const uint8_t *p, pv_gguf_value *v) {
+  unsigned n = (unsigned)pv_gguf_vtype_size(t);
   uint64_t raw = load_le(p, n);
   v->type = t;
-  if (t == GGUF_VT_BOOL) v->v.u64 = raw != 0;
+  if (t == PV_GGUF_VT_BOOL) v->v.u64 = raw != 0;
   else if (is_unsigned(t)) v->v.u64 = raw;
   else if (is_signed(t)) {
     unsigned shift = 64 - 8 * n;
     v->v.i64 = (int64_t)(raw << shift) >> shift;
-  } else if (t == GGUF_VT_FLOAT32) {
+  } else if (t == PV_GGUF_VT_FLOAT32) {
     uint32_t b = (uint32_t)raw;
     float f;
     memcpy(&f, &b, 4);
@@ -222,46 +222,46 @@ static void decode_scalar(gguf_vtype t, const uint8_t *p, gguf_value *v) {
   }
 }
 
-static void free_array(gguf_array *a) {
+static void free_array(pv_gguf_array *a) {
   if (a->items)
     for (uint64_t i = 0; i < a->n; i++)
-      if (a->items[i].type == GGUF_VT_ARRAY) free_array(&a->items[i].v.arr);
+      if (a->items[i].type == PV_GGUF_VT_ARRAY) free_array(&a->items[i].v.arr);
   free(a->items);
   free(a->strs);
   a->items = NULL;
   a->strs = NULL;
 }
 
-static int read_value(reader *r, gguf_vtype t, gguf_value *v, unsigned depth);
+static int read_value(reader *r, pv_gguf_vtype t, pv_gguf_value *v, unsigned depth);
 
-static int read_elem_type(reader *r, gguf_vtype *t) {
+static int read_elem_type(reader *r, pv_gguf_vtype *t) {
   uint64_t at = r->pos;
   uint32_t raw;
   int rc = read_u32(r, &raw, "array element type");
   if (rc) return rc;
-  if (raw >= GGUF_VT_COUNT) {
+  if (raw >= PV_GGUF_VT_COUNT) {
     char what[64];
     snprintf(what, sizeof what, "is %u, not a known value type", raw);
     return fail_at(r, "array element type", at, what);
   }
-  *t = (gguf_vtype)raw;
+  *t = (pv_gguf_vtype)raw;
   return PAGEDVK_OK;
 }
 
-static int read_array(reader *r, gguf_array *a, unsigned depth) {
+static int read_array(reader *r, pv_gguf_array *a, unsigned depth) {
   uint64_t at = r->pos;
-  if (depth > GGUF_MAX_ARRAY_DEPTH) {
+  if (depth > PV_GGUF_MAX_ARRAY_DEPTH) {
     char what[80];
-    snprintf(what, sizeof what, "nests arrays deeper than %d levels", GGUF_MAX_ARRAY_DEPTH);
+    snprintf(what, sizeof what, "nests arrays deeper than %d levels", PV_GGUF_MAX_ARRAY_DEPTH);
     return fail_at(r, "array", at, what);
   }
-  gguf_vtype et = GGUF_VT_UINT8;
+  pv_gguf_vtype et = PV_GGUF_VT_UINT8;
   uint64_t n = 0;
   int rc = read_elem_type(r, &et);
   if (!rc) rc = read_uint(r, 8, &n, "array count");
   if (rc) return rc;
   a->elem_type = et;
-  uint64_t esize = gguf_vtype_size(et), count_at = at + 4;
+  uint64_t esize = pv_gguf_vtype_size(et), count_at = at + 4;
   if (esize) {
     if ((rc = need_count(r, n, esize, "scalar array count", count_at))) return rc;
     a->n = n;
@@ -269,7 +269,7 @@ static int read_array(reader *r, gguf_array *a, unsigned depth) {
     r->pos += n * esize;
     return PAGEDVK_OK;
   }
-  if (et == GGUF_VT_STRING) {
+  if (et == PV_GGUF_VT_STRING) {
     if ((rc = need_count(r, n, MIN_STR_BYTES, "string array count", count_at))) return rc;
     if (n && !(a->strs = pv_calloc(n, sizeof *a->strs)))
       return pv_fail(r->err, PAGEDVK_ERR_NO_MEMORY, "gguf: %s: out of memory", r->where);
@@ -283,18 +283,18 @@ static int read_array(reader *r, gguf_array *a, unsigned depth) {
     return pv_fail(r->err, PAGEDVK_ERR_NO_MEMORY, "gguf: %s: out of memory", r->where);
   a->n = n;
   for (uint64_t i = 0; i < n; i++)
-    if ((rc = read_value(r, GGUF_VT_ARRAY, &a->items[i], depth + 1))) return rc;
+    if ((rc = read_value(r, PV_GGUF_VT_ARRAY, &a->items[i], depth + 1))) return rc;
   return PAGEDVK_OK;
 }
 
-static int read_value(reader *r, gguf_vtype t, gguf_value *v, unsigned depth) {
+static int read_value(reader *r, pv_gguf_vtype t, pv_gguf_value *v, unsigned depth) {
   v->type = t;
-  if (t == GGUF_VT_STRING) return read_str(r, &v->v.str, "string value length");
-  if (t == GGUF_VT_ARRAY) {
+  if (t == PV_GGUF_VT_STRING) return read_str(r, &v->v.str, "string value length");
+  if (t == PV_GGUF_VT_ARRAY) {
     memset(&v->v.arr, 0, sizeof v->v.arr);
     return read_array(r, &v->v.arr, depth);
   }
-  uint64_t n = gguf_vtype_size(t);
+  uint64_t n = pv_gguf_vtype_size(t);
   int rc = need(r, n, "value");
   if (rc) return rc;
   decode_scalar(t, r->base + r->pos, v);
@@ -304,11 +304,11 @@ static int read_value(reader *r, gguf_vtype t, gguf_value *v, unsigned depth) {
 
 /* ---- header, metadata, tensor infos --------------------------------------------------------- */
 
-static int read_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint64_t *n_kv) {
+static int read_header(reader *r, pv_gguf_file *f, uint64_t *n_tensors, uint64_t *n_kv) {
   snprintf(r->where, sizeof r->where, "header");
   int rc = need(r, 8, "magic and version");
   if (rc) return rc;
-  if (memcmp(r->base, GGUF_MAGIC, 4) != 0)
+  if (memcmp(r->base, PV_GGUF_MAGIC, 4) != 0)
     return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: header: magic at offset 0 is not \"GGUF\" (not a GGUF file)");
   r->pos = 4;
   uint32_t version;
@@ -330,31 +330,31 @@ static int read_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint64_t *n
   return need_count(r, *n_tensors, MIN_TENSOR_BYTES, "tensor count", 8);
 }
 
-static int read_kv(reader *r, gguf_impl *g, uint64_t i) {
-  gguf_kv *kv = &g->pub.kv[i];
+static int read_kv(reader *r, pv_gguf_impl *g, uint64_t i) {
+  pv_gguf_kv *kv = &g->pub.kv[i];
   char name[80];
   snprintf(r->where, sizeof r->where, "kv %llu", (unsigned long long)i);
   int rc = read_str(r, &kv->key, "key length");
   if (rc) return rc;
   snprintf(r->where, sizeof r->where, "kv %llu '%s'", (unsigned long long)i,
            printable(kv->key, name, sizeof name));
-  g->pub.n_kv = i + 1; /* counted from here on so that gguf_close frees a half-read value */
+  g->pub.n_kv = i + 1; /* counted from here on so that pv_gguf_close frees a half-read value */
   uint64_t at = r->pos;
   uint32_t t;
   if ((rc = read_u32(r, &t, "value type"))) return rc;
-  if (t >= GGUF_VT_COUNT) {
+  if (t >= PV_GGUF_VT_COUNT) {
     char what[64];
     snprintf(what, sizeof what, "is %u, not a known value type", t);
     return fail_at(r, "value type", at, what);
   }
-  if ((rc = read_value(r, (gguf_vtype)t, &kv->value, 1))) return rc;
+  if ((rc = read_value(r, (pv_gguf_vtype)t, &kv->value, 1))) return rc;
   if (!index_add(&g->keys, g->pub.kv, sizeof *g->pub.kv, i))
     return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: %s: duplicate key", r->where);
   return PAGEDVK_OK;
 }
 
-static int read_tensor_info(reader *r, gguf_impl *g, uint64_t i) {
-  gguf_tensor *t = &g->pub.tensors[i];
+static int read_tensor_info(reader *r, pv_gguf_impl *g, uint64_t i) {
+  pv_gguf_tensor *t = &g->pub.tensors[i];
   char name[80];
   snprintf(r->where, sizeof r->where, "tensor %llu", (unsigned long long)i);
   int rc = read_str(r, &t->name, "name length");
@@ -363,12 +363,12 @@ static int read_tensor_info(reader *r, gguf_impl *g, uint64_t i) {
            printable(t->name, name, sizeof name));
   uint64_t at = r->pos;
   if ((rc = read_u32(r, &t->n_dims, "n_dims"))) return rc;
-  if (t->n_dims > GGUF_MAX_DIMS) {
+  if (t->n_dims > PV_GGUF_MAX_DIMS) {
     char what[64];
-    snprintf(what, sizeof what, "is %u, more than %d", t->n_dims, GGUF_MAX_DIMS);
+    snprintf(what, sizeof what, "is %u, more than %d", t->n_dims, PV_GGUF_MAX_DIMS);
     return fail_at(r, "n_dims", at, what);
   }
-  for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) t->ne[d] = 1;
+  for (uint32_t d = 0; d < PV_GGUF_MAX_DIMS; d++) t->ne[d] = 1;
   for (uint32_t d = 0; d < t->n_dims; d++) {
     at = r->pos;
     if ((rc = read_uint(r, 8, &t->ne[d], "dimension"))) return rc;
@@ -390,14 +390,14 @@ static int read_tensor_info(reader *r, gguf_impl *g, uint64_t i) {
   return PAGEDVK_OK;
 }
 
-static int read_alignment(reader *r, gguf_file *f) {
-  f->alignment = GGUF_DEFAULT_ALIGNMENT;
-  const gguf_kv *kv = gguf_find(f, "general.alignment");
+static int read_alignment(reader *r, pv_gguf_file *f) {
+  f->alignment = PV_GGUF_DEFAULT_ALIGNMENT;
+  const pv_gguf_kv *kv = pv_gguf_find(f, "general.alignment");
   if (!kv) return PAGEDVK_OK;
   snprintf(r->where, sizeof r->where, "kv 'general.alignment'");
-  if (!is_unsigned(kv->value.type) || kv->value.type == GGUF_VT_BOOL)
+  if (!is_unsigned(kv->value.type) || kv->value.type == PV_GGUF_VT_BOOL)
     return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: general.alignment has type %s, not an unsigned integer",
-                   gguf_vtype_name(kv->value.type));
+                   pv_gguf_vtype_name(kv->value.type));
   uint64_t a = kv->value.v.u64;
   if (a == 0 || (a & (a - 1)))
     return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: general.alignment is %llu, not a non-zero power of two",
@@ -407,7 +407,7 @@ static int read_alignment(reader *r, gguf_file *f) {
 }
 
 /* Sizes each tensor from its type and shape and checks that its data lies in the file. */
-static int place_tensor(gguf_file *f, gguf_tensor *t, uint64_t i, pv_error *err) {
+static int place_tensor(pv_gguf_file *f, pv_gguf_tensor *t, uint64_t i, pv_error *err) {
   char name[80];
   const char *nm = printable(t->name, name, sizeof name);
   const pv_dtype_info *info = pv_dtype_get(t->type);
@@ -417,7 +417,7 @@ static int place_tensor(gguf_file *f, gguf_tensor *t, uint64_t i, pv_error *err)
                    (unsigned long long)i, nm, (unsigned long long)t->ne[0], info->name, info->block_elems);
   bool ok = true;
   uint64_t elems = t->ne[0];
-  for (int d = 1; d < GGUF_MAX_DIMS; d++) {
+  for (int d = 1; d < PV_GGUF_MAX_DIMS; d++) {
     ok = ok && pv_mul_u64(rows, t->ne[d], &rows) && pv_mul_u64(elems, t->ne[d], &elems);
   }
   ok = ok && elems <= (uint64_t)INT64_MAX && pv_mul_u64(row, rows, &nbytes);
@@ -439,8 +439,8 @@ static int place_tensor(gguf_file *f, gguf_tensor *t, uint64_t i, pv_error *err)
   return PAGEDVK_OK;
 }
 
-static int parse(gguf_impl *g, pv_error *err) {
-  gguf_file *f = &g->pub;
+static int parse(pv_gguf_impl *g, pv_error *err) {
+  pv_gguf_file *f = &g->pub;
   reader r = {.base = f->base, .size = f->size, .pos = 0, .err = err};
   uint64_t n_tensors = 0, n_kv = 0;
   int rc = read_header(&r, f, &n_tensors, &n_kv);
@@ -468,20 +468,20 @@ static int parse(gguf_impl *g, pv_error *err) {
 
 /* ---- open / close --------------------------------------------------------------------------- */
 
-static int open_impl(gguf_impl *g, gguf_file **out, pv_error *err) {
+static int open_impl(pv_gguf_impl *g, pv_gguf_file **out, pv_error *err) {
   int rc = parse(g, err);
   if (rc) {
-    gguf_close(&g->pub);
+    pv_gguf_close(&g->pub);
     return rc;
   }
   *out = &g->pub;
   return PAGEDVK_OK;
 }
 
-int gguf_open_memory(gguf_file **out, const void *data, uint64_t size, pv_error *err) {
+int pv_gguf_open_memory(pv_gguf_file **out, const void *data, uint64_t size, pv_error *err) {
   *out = NULL;
   if (!data && size) return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf: NULL buffer");
-  gguf_impl *g = pv_calloc(1, sizeof *g);
+  pv_gguf_impl *g = pv_calloc(1, sizeof *g);
   if (!g) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "gguf: out of memory");
   g->pub.base = data;
   g->pub.size = size;
@@ -489,7 +489,7 @@ int gguf_open_memory(gguf_file **out, const void *data, uint64_t size, pv_error 
   return open_impl(g, out, err);
 }
 
-int gguf_open(gguf_file **out, const char *path, pv_error *err) {
+int pv_gguf_open(pv_gguf_file **out, const char *path, pv_error *err) {
   *out = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return pv_fail(err, PAGEDVK_ERR_IO, "gguf: cannot open '%s'", path);
@@ -508,7 +508,7 @@ int gguf_open(gguf_file **out, const char *path, pv_error *err) {
     close(fd);
     return pv_fail(err, PAGEDVK_ERR_IO, "gguf: cannot map '%s' (%lld bytes)", path, (long long)st.st_size);
   }
-  gguf_impl *g = pv_calloc(1, sizeof *g);
+  pv_gguf_impl *g = pv_calloc(1, sizeof *g);
   if (!g) {
     munmap(map, (size_t)st.st_size);
     close(fd);
@@ -521,11 +521,11 @@ int gguf_open(gguf_file **out, const char *path, pv_error *err) {
   return open_impl(g, out, err);
 }
 
-void gguf_close(gguf_file *f) {
+void pv_gguf_close(pv_gguf_file *f) {
   if (!f) return;
-  gguf_impl *g = (gguf_impl *)f;
+  pv_gguf_impl *g = (pv_gguf_impl *)f;
   for (uint64_t i = 0; i < f->n_kv; i++)
-    if (f->kv[i].value.type == GGUF_VT_ARRAY) free_array(&f->kv[i].value.v.arr);
+    if (f->kv[i].value.type == PV_GGUF_VT_ARRAY) free_array(&f->kv[i].value.v.arr);
   free(f->kv);
   free(f->tensors);
   free(g->keys.slots);
@@ -537,99 +537,99 @@ void gguf_close(gguf_file *f) {
 
 /* ---- lookups -------------------------------------------------------------------------------- */
 
-bool gguf_str_eq(gguf_str s, const char *cstr) {
+bool pv_gguf_str_eq(pv_gguf_str s, const char *cstr) {
   size_t n = strlen(cstr);
   return s.len == n && memcmp(s.ptr, cstr, n) == 0;
 }
 
-const gguf_kv *gguf_find(const gguf_file *f, const char *key) {
-  const gguf_impl *g = (const gguf_impl *)f;
+const pv_gguf_kv *pv_gguf_find(const pv_gguf_file *f, const char *key) {
+  const pv_gguf_impl *g = (const pv_gguf_impl *)f;
   return index_find(&g->keys, key, strlen(key), f->kv, sizeof *f->kv);
 }
 
-const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name) {
-  const gguf_impl *g = (const gguf_impl *)f;
+const pv_gguf_tensor *pv_gguf_find_tensor(const pv_gguf_file *f, const char *name) {
+  const pv_gguf_impl *g = (const pv_gguf_impl *)f;
   return index_find(&g->names, name, strlen(name), f->tensors, sizeof *f->tensors);
 }
 
-static bool value_u64(const gguf_value *v, uint64_t *out) {
-  if (is_unsigned(v->type) && v->type != GGUF_VT_BOOL) { *out = v->v.u64; return true; }
+static bool value_u64(const pv_gguf_value *v, uint64_t *out) {
+  if (is_unsigned(v->type) && v->type != PV_GGUF_VT_BOOL) { *out = v->v.u64; return true; }
   if (is_signed(v->type) && v->v.i64 >= 0) { *out = (uint64_t)v->v.i64; return true; }
   return false;
 }
 
-bool gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out) {
-  const gguf_kv *kv = gguf_find(f, key);
+bool pv_gguf_get_u64(const pv_gguf_file *f, const char *key, uint64_t *out) {
+  const pv_gguf_kv *kv = pv_gguf_find(f, key);
   return kv && value_u64(&kv->value, out);
 }
 
-bool gguf_get_i64(const gguf_file *f, const char *key, int64_t *out) {
-  const gguf_kv *kv = gguf_find(f, key);
+bool pv_gguf_get_i64(const pv_gguf_file *f, const char *key, int64_t *out) {
+  const pv_gguf_kv *kv = pv_gguf_find(f, key);
   if (!kv) return false;
   if (is_signed(kv->value.type)) { *out = kv->value.v.i64; return true; }
-  if (is_unsigned(kv->value.type) && kv->value.type != GGUF_VT_BOOL && kv->value.v.u64 <= (uint64_t)INT64_MAX) {
+  if (is_unsigned(kv->value.type) && kv->value.type != PV_GGUF_VT_BOOL && kv->value.v.u64 <= (uint64_t)INT64_MAX) {
     *out = (int64_t)kv->value.v.u64;
     return true;
   }
   return false;
 }
 
-bool gguf_get_f64(const gguf_file *f, const char *key, double *out) {
-  const gguf_kv *kv = gguf_find(f, key);
-  if (!kv || (kv->value.type != GGUF_VT_FLOAT32 && kv->value.type != GGUF_VT_FLOAT64)) return false;
+bool pv_gguf_get_f64(const pv_gguf_file *f, const char *key, double *out) {
+  const pv_gguf_kv *kv = pv_gguf_find(f, key);
+  if (!kv || (kv->value.type != PV_GGUF_VT_FLOAT32 && kv->value.type != PV_GGUF_VT_FLOAT64)) return false;
   *out = kv->value.v.f64;
   return true;
 }
 
-bool gguf_get_bool(const gguf_file *f, const char *key, bool *out) {
-  const gguf_kv *kv = gguf_find(f, key);
-  if (!kv || kv->value.type != GGUF_VT_BOOL) return false;
+bool pv_gguf_get_bool(const pv_gguf_file *f, const char *key, bool *out) {
+  const pv_gguf_kv *kv = pv_gguf_find(f, key);
+  if (!kv || kv->value.type != PV_GGUF_VT_BOOL) return false;
   *out = kv->value.v.u64 != 0;
   return true;
 }
 
-bool gguf_get_str(const gguf_file *f, const char *key, gguf_str *out) {
-  const gguf_kv *kv = gguf_find(f, key);
-  if (!kv || kv->value.type != GGUF_VT_STRING) return false;
+bool pv_gguf_get_str(const pv_gguf_file *f, const char *key, pv_gguf_str *out) {
+  const pv_gguf_kv *kv = pv_gguf_find(f, key);
+  if (!kv || kv->value.type != PV_GGUF_VT_STRING) return false;
   *out = kv->value.v.str;
   return true;
 }
 
-const gguf_array *gguf_get_arr(const gguf_file *f, const char *key) {
-  const gguf_kv *kv = gguf_find(f, key);
-  return kv && kv->value.type == GGUF_VT_ARRAY ? &kv->value.v.arr : NULL;
+const pv_gguf_array *pv_gguf_get_arr(const pv_gguf_file *f, const char *key) {
+  const pv_gguf_kv *kv = pv_gguf_find(f, key);
+  return kv && kv->value.type == PV_GGUF_VT_ARRAY ? &kv->value.v.arr : NULL;
 }
 
-static bool arr_elem(const gguf_array *a, uint64_t i, gguf_value *v) {
-  uint64_t size = gguf_vtype_size(a->elem_type);
+static bool arr_elem(const pv_gguf_array *a, uint64_t i, pv_gguf_value *v) {
+  uint64_t size = pv_gguf_vtype_size(a->elem_type);
   if (!size || i >= a->n) return false;
   decode_scalar(a->elem_type, (const uint8_t *)a->data + i * size, v);
   return true;
 }
 
-bool gguf_arr_u64(const gguf_array *a, uint64_t i, uint64_t *out) {
-  gguf_value v;
+bool pv_gguf_arr_u64(const pv_gguf_array *a, uint64_t i, uint64_t *out) {
+  pv_gguf_value v;
   if (!arr_elem(a, i, &v) || !is_unsigned(v.type)) return false;
   *out = v.v.u64;
   return true;
 }
 
-bool gguf_arr_i64(const gguf_array *a, uint64_t i, int64_t *out) {
-  gguf_value v;
+bool pv_gguf_arr_i64(const pv_gguf_array *a, uint64_t i, int64_t *out) {
+  pv_gguf_value v;
   if (!arr_elem(a, i, &v) || !is_signed(v.type)) return false;
   *out = v.v.i64;
   return true;
 }
 
-bool gguf_arr_f64(const gguf_array *a, uint64_t i, double *out) {
-  gguf_value v;
-  if (!arr_elem(a, i, &v) || (v.type != GGUF_VT_FLOAT32 && v.type != GGUF_VT_FLOAT64)) return false;
+bool pv_gguf_arr_f64(const pv_gguf_array *a, uint64_t i, double *out) {
+  pv_gguf_value v;
+  if (!arr_elem(a, i, &v) || (v.type != PV_GGUF_VT_FLOAT32 && v.type != PV_GGUF_VT_FLOAT64)) return false;
   *out = v.v.f64;
   return true;
 }
 
-const char *gguf_vtype_name(gguf_vtype t) {
-  static const char *names[GGUF_VT_COUNT] = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
+const char *pv_gguf_vtype_name(pv_gguf_vtype t) {
+  static const char *names[PV_GGUF_VT_COUNT] = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
                                              "bool", "string", "array", "uint64", "int64", "float64"};
-  return (unsigned)t < GGUF_VT_COUNT ? names[t] : "unknown";
+  return (unsigned)t < PV_GGUF_VT_COUNT ? names[t] : "unknown";
 }

@@ -230,22 +230,22 @@ int pv_dot_row(pv_dtype type, const void *row, const float *x, uint64_t n, float
 
 /* ---- tensors ----------------------------------------------------------------------------- */
 
-static uint64_t tensor_rows(const gguf_tensor *t) { return t->ne[1] * t->ne[2] * t->ne[3]; }
+static uint64_t tensor_rows(const pv_gguf_tensor *t) { return t->ne[1] * t->ne[2] * t->ne[3]; }
 
-const uint8_t *pv_tensor_row_ptr(const gguf_tensor *t, uint64_t row) {
+const uint8_t *pv_tensor_row_ptr(const pv_gguf_tensor *t, uint64_t row) {
   uint64_t row_bytes;
   if (row >= tensor_rows(t) || !pv_dtype_row_bytes(t->type, t->ne[0], &row_bytes)) return NULL;
   return t->data + row * row_bytes;
 }
 
-static const char *tensor_name(const gguf_tensor *t, char *buf, size_t size) {
+static const char *tensor_name(const pv_gguf_tensor *t, char *buf, size_t size) {
   uint64_t n = t->name.len < size - 1 ? t->name.len : size - 1;
   memcpy(buf, t->name.ptr, n);
   buf[n] = 0;
   return buf;
 }
 
-int pv_dequantize_tensor_row(const gguf_tensor *t, uint64_t row, float *dst, pv_error *err) {
+int pv_dequantize_tensor_row(const pv_gguf_tensor *t, uint64_t row, float *dst, pv_error *err) {
   char name[128];
   const uint8_t *p = pv_tensor_row_ptr(t, row);
   if (!p && pv_dtype_get(t->type))
@@ -254,7 +254,7 @@ int pv_dequantize_tensor_row(const gguf_tensor *t, uint64_t row, float *dst, pv_
   return pv_dequantize_row(t->type, p, dst, t->ne[0], tensor_name(t, name, sizeof name), err);
 }
 
-int pv_dequantize_tensor(const gguf_tensor *t, float *dst, pv_error *err) {
+int pv_dequantize_tensor(const pv_gguf_tensor *t, float *dst, pv_error *err) {
   uint64_t rows = tensor_rows(t);
   for (uint64_t r = 0; r < rows; r++) {
     int rc = pv_dequantize_tensor_row(t, r, dst + r * t->ne[0], err);

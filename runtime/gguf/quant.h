@@ -55,10 +55,10 @@ int pv_dot_row(pv_dtype type, const void *row, const float *x, uint64_t n, float
 
 /* Whole tensor (ne[0]*ne[1]*ne[2]*ne[3] floats into dst) and one row (ne[0] floats) of a tensor
  * from an opened GGUF file; rows are numbered across ne[1..3]. */
-int pv_dequantize_tensor(const gguf_tensor *t, float *dst, pv_error *err);
-int pv_dequantize_tensor_row(const gguf_tensor *t, uint64_t row, float *dst, pv_error *err);
+int pv_dequantize_tensor(const pv_gguf_tensor *t, float *dst, pv_error *err);
+int pv_dequantize_tensor_row(const pv_gguf_tensor *t, uint64_t row, float *dst, pv_error *err);
 /* Address of row `row` of a tensor (NULL when out of range). */
-const uint8_t *pv_tensor_row_ptr(const gguf_tensor *t, uint64_t row);
+const uint8_t *pv_tensor_row_ptr(const pv_gguf_tensor *t, uint64_t row);
 
 /* Unpacks the twelve bytes of Q4_K/Q5_K scales into 8 six-bit scales and 8 six-bit mins. */
 void pv_unpack_k_scales(const uint8_t s[12], uint8_t sc[8], uint8_t m[8]);

@@ -20,57 +20,57 @@ static const arch_desc ARCHES[] = {
     {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, true},
 };
 
-static bool get_arch_u32(const gguf_file *f, const char *arch, const char *field, uint32_t *out) {
+static bool get_arch_u32(const pv_gguf_file *f, const char *arch, const char *field, uint32_t *out) {
   char key[128];
   uint64_t v;
   snprintf(key, sizeof key, "%s.%s", arch, field);
-  if (!gguf_get_u64(f, key, &v) || v > UINT32_MAX) return false;
+  if (!pv_gguf_get_u64(f, key, &v) || v > UINT32_MAX) return false;
   *out = (uint32_t)v;
   return true;
 }
 
-static bool get_arch_f32(const gguf_file *f, const char *arch, const char *field, float *out) {
+static bool get_arch_f32(const pv_gguf_file *f, const char *arch, const char *field, float *out) {
   char key[128];
   double v;
   snprintf(key, sizeof key, "%s.%s", arch, field);
-  if (!gguf_get_f64(f, key, &v)) return false;
+  if (!pv_gguf_get_f64(f, key, &v)) return false;
   *out = (float)v;
   return true;
 }
 
-static int require_u32(const gguf_file *f, const char *arch, const char *field, uint32_t *out, pv_error *err) {
+static int require_u32(const pv_gguf_file *f, const char *arch, const char *field, uint32_t *out, pv_error *err) {
   if (get_arch_u32(f, arch, field, out) && *out > 0) return PAGEDVK_OK;
   return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: missing or invalid metadata %s.%s", arch, field);
 }
 
-static const arch_desc *find_arch(gguf_str name) {
+static const arch_desc *find_arch(pv_gguf_str name) {
   for (size_t i = 0; i < PV_ARRAY_LEN(ARCHES); i++)
-    if (gguf_str_eq(name, ARCHES[i].name)) return &ARCHES[i];
+    if (pv_gguf_str_eq(name, ARCHES[i].name)) return &ARCHES[i];
   return NULL;
 }
 
-static void read_rope_scaling(const gguf_file *f, const char *a, pv_hparams *hp) {
+static void read_rope_scaling(const pv_gguf_file *f, const char *a, pv_hparams *hp) {
   char key[128];
-  gguf_str type = {0};
+  pv_gguf_str type = {0};
   float factor = 0.0f;
   hp->rope_pos_scale = 1.0f;
   snprintf(key, sizeof key, "%s.rope.scaling.type", a);
-  bool has_type = gguf_get_str(f, key, &type);
-  if ((has_type && gguf_str_eq(type, "linear")) || !has_type) {
+  bool has_type = pv_gguf_get_str(f, key, &type);
+  if ((has_type && pv_gguf_str_eq(type, "linear")) || !has_type) {
     if (get_arch_f32(f, a, "rope.scaling.factor", &factor) && factor > 0.0f && (has_type || factor != 1.0f))
       hp->rope_pos_scale = 1.0f / factor;
     else if (get_arch_f32(f, a, "rope.scale_linear", &factor) && factor > 0.0f)
       hp->rope_pos_scale = 1.0f / factor;
   }
-  if (has_type && !gguf_str_eq(type, "linear") && !gguf_str_eq(type, "none"))
+  if (has_type && !pv_gguf_str_eq(type, "linear") && !pv_gguf_str_eq(type, "none"))
     pv_log(PV_LOG_WARN, "model: rope scaling type '%.*s' is not supported; using unscaled positions",
            (int)type.len, type.ptr);
 }
 
-int pv_hparams_load(pv_hparams *hp, const gguf_file *f, pv_error *err) {
+int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   memset(hp, 0, sizeof *hp);
-  gguf_str name;
-  if (!gguf_get_str(f, "general.architecture", &name))
+  pv_gguf_str name;
+  if (!pv_gguf_get_str(f, "general.architecture", &name))
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata general.architecture is missing");
   const arch_desc *d = find_arch(name);
   if (!d)
@@ -103,18 +103,18 @@ int pv_hparams_load(pv_hparams *hp, const gguf_file *f, pv_error *err) {
   if (!get_arch_f32(f, a, "rope.freq_base", &hp->rope_base) || hp->rope_base <= 0.0f) hp->rope_base = 10000.0f;
   if (!get_arch_f32(f, a, "attention.layer_norm_rms_epsilon", &hp->rms_eps) || hp->rms_eps <= 0.0f) hp->rms_eps = 1e-5f;
   read_rope_scaling(f, a, hp);
-  const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
-  const gguf_array *tokens = gguf_get_arr(f, "tokenizer.ggml.tokens");
+  const pv_gguf_tensor *embd = pv_gguf_find_tensor(f, "token_embd.weight");
+  const pv_gguf_array *tokens = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
   else if (tokens && tokens->n <= UINT32_MAX) hp->n_vocab = (uint32_t)tokens->n;
-  hp->tied_embeddings = gguf_find_tensor(f, "output.weight") == NULL;
+  hp->tied_embeddings = pv_gguf_find_tensor(f, "output.weight") == NULL;
   return PAGEDVK_OK;
 }
 
 /* Finds a tensor and checks its 2-D (or 1-D when ne1 == 0) shape and that its type is supported. */
-static int bind(const gguf_tensor **out, const gguf_file *f, const char *name, uint64_t ne0, uint64_t ne1,
+static int bind(const pv_gguf_tensor **out, const pv_gguf_file *f, const char *name, uint64_t ne0, uint64_t ne1,
                 bool optional, pv_error *err) {
-  const gguf_tensor *t = gguf_find_tensor(f, name);
+  const pv_gguf_tensor *t = pv_gguf_find_tensor(f, name);
   *out = t;
   if (!t) return optional ? PAGEDVK_OK : pv_fail(err, PAGEDVK_ERR_FORMAT, "model: tensor '%s' is missing", name);
   uint64_t want1 = ne1 ? ne1 : 1;
@@ -129,7 +129,7 @@ static int bind(const gguf_tensor **out, const gguf_file *f, const char *name, u
   return PAGEDVK_OK;
 }
 
-static int bind_layer(pv_layer_tensors *L, const gguf_file *f, const pv_hparams *hp, uint32_t i, pv_error *err) {
+static int bind_layer(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hparams *hp, uint32_t i, pv_error *err) {
   char n[96];
   const uint64_t e = hp->n_embd, q = (uint64_t)hp->n_head * hp->head_dim, kv = (uint64_t)hp->n_head_kv * hp->head_dim;
   int rc;
@@ -152,7 +152,7 @@ static int bind_layer(pv_layer_tensors *L, const gguf_file *f, const pv_hparams 
   return PAGEDVK_OK;
 }
 
-int pv_model_tensors_bind(pv_model_tensors *mt, const gguf_file *f, const pv_hparams *hp, pv_error *err) {
+int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_hparams *hp, pv_error *err) {
   memset(mt, 0, sizeof *mt);
   if (hp->n_vocab == 0) return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: vocabulary size unknown");
   int rc = bind(&mt->tok_embd, f, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err);
@@ -175,7 +175,7 @@ void pv_model_tensors_free(pv_model_tensors *mt) {
   mt->layers = NULL;
 }
 
-uint64_t pv_model_param_count(const gguf_file *f) {
+uint64_t pv_model_param_count(const pv_gguf_file *f) {
   uint64_t n = 0;
   for (uint64_t i = 0; i < f->n_tensors; i++)
     n += f->tensors[i].ne[0] * f->tensors[i].ne[1] * f->tensors[i].ne[2] * f->tensors[i].ne[3];

@@ -38,25 +38,25 @@ typedef struct pv_hparams {
 } pv_hparams;
 
 typedef struct pv_layer_tensors {
-  const gguf_tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo;
-  const gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
+  const pv_gguf_tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo;
+  const pv_gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
 } pv_layer_tensors;
 
 typedef struct pv_model_tensors {
-  const gguf_tensor *tok_embd;
-  const gguf_tensor *output_norm;
-  const gguf_tensor *output; /* == tok_embd when tied */
+  const pv_gguf_tensor *tok_embd;
+  const pv_gguf_tensor *output_norm;
+  const pv_gguf_tensor *output; /* == tok_embd when tied */
   pv_layer_tensors *layers;  /* n_layer entries, owned */
 } pv_model_tensors;
 
 /* Reads the hyper-parameters; unknown architecture → PAGEDVK_ERR_UNSUPPORTED naming it. */
-int pv_hparams_load(pv_hparams *hp, const gguf_file *f, pv_error *err);
+int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err);
 
 /* Finds every tensor the architecture needs and checks its shape and type. */
-int pv_model_tensors_bind(pv_model_tensors *mt, const gguf_file *f, const pv_hparams *hp, pv_error *err);
+int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_hparams *hp, pv_error *err);
 void pv_model_tensors_free(pv_model_tensors *mt);
 
 /* Number of parameters (elements of all tensors). */
-uint64_t pv_model_param_count(const gguf_file *f);
+uint64_t pv_model_param_count(const pv_gguf_file *f);
 
 #endif

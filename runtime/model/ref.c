@@ -18,7 +18,7 @@
 #include "gguf/quant.h"
 #include "model/ref.h"
 
-static float *dequant(const gguf_tensor *t, pv_error *err, int *rc) {
+static float *dequant(const pv_gguf_tensor *t, pv_error *err, int *rc) {
   if (!t || *rc) return NULL;
   uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
   float *out = malloc(n * sizeof(float));
@@ -35,7 +35,7 @@ static float *dequant(const gguf_tensor *t, pv_error *err, int *rc) {
   return out;
 }
 
-static int load_weights(pv_ref *r, const gguf_file *f, pv_error *err) {
+static int load_weights(pv_ref *r, const pv_gguf_file *f, pv_error *err) {
   pv_model_tensors mt;
   int rc = pv_model_tensors_bind(&mt, f, &r->hp, err);
   if (rc) return rc;
@@ -86,7 +86,7 @@ static int alloc_state(pv_ref *r, pv_error *err) {
   return PAGEDVK_OK;
 }
 
-int pv_ref_create(pv_ref **out, const gguf_file *f, uint32_t max_ctx, pv_error *err) {
+int pv_ref_create(pv_ref **out, const pv_gguf_file *f, uint32_t max_ctx, pv_error *err) {
   *out = NULL;
   pv_ref *r = calloc(1, sizeof *r);
   if (!r) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory");

@@ -30,7 +30,7 @@ typedef struct pv_ref {
   float *x, *xn, *q, *k, *v, *att, *scores, *gate, *up, *logits;
 } pv_ref;
 
-int pv_ref_create(pv_ref **out, const gguf_file *f, uint32_t max_ctx, pv_error *err);
+int pv_ref_create(pv_ref **out, const pv_gguf_file *f, uint32_t max_ctx, pv_error *err);
 void pv_ref_destroy(pv_ref *r);
 
 /* Forgets the cached tokens. */

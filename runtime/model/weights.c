@@ -14,7 +14,7 @@
 typedef enum { SLOT_MATRIX, SLOT_VECTOR } slot_kind;
 
 typedef struct slot {
-  const gguf_tensor *t;
+  const pv_gguf_tensor *t;
   slot_kind kind;
   uint64_t bytes;     /* on the device */
   uint32_t arena;
@@ -31,7 +31,7 @@ typedef struct plan {
   uint32_t n_arenas;
 } plan;
 
-static int add_slot(plan *p, const gguf_tensor *t, slot_kind kind, pv_op_weight *w, pv_vk_view *v, pv_error *err) {
+static int add_slot(plan *p, const pv_gguf_tensor *t, slot_kind kind, pv_op_weight *w, pv_vk_view *v, pv_error *err) {
   if (!t) return PAGEDVK_OK;
   if (p->n == p->cap) {
     uint32_t cap = p->cap ? p->cap * 2 : 64;
@@ -84,10 +84,10 @@ static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_e
     const pv_layer_tensors *t = &mt->layers[i];
     pv_dev_layer *L = &m->layers[i];
     pv_op_weight *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-    const gguf_tensor *mts[] = {t->wq, t->wk, t->wv, t->wo, t->w_gate, t->w_up, t->w_down};
+    const pv_gguf_tensor *mts[] = {t->wq, t->wk, t->wv, t->wo, t->w_gate, t->w_up, t->w_down};
     for (size_t j = 0; j < PV_ARRAY_LEN(mats) && !rc; j++) rc = add_slot(p, mts[j], SLOT_MATRIX, mats[j], NULL, err);
     pv_vk_view *vecs[] = {&L->attn_norm, &L->ffn_norm, &L->bq, &L->bk, &L->bv};
-    const gguf_tensor *vts[] = {t->attn_norm, t->ffn_norm, t->bq, t->bk, t->bv};
+    const pv_gguf_tensor *vts[] = {t->attn_norm, t->ffn_norm, t->bq, t->bk, t->bv};
     for (size_t j = 0; j < PV_ARRAY_LEN(vecs) && !rc; j++) rc = add_slot(p, vts[j], SLOT_VECTOR, NULL, vecs[j], err);
   }
   for (uint32_t i = 0; i < p->n && !rc; i++) rc = place(p, &p->slots[i], err);
@@ -125,7 +125,7 @@ static int create_arenas(pv_dev_model *m, pv_vk_context *ctx, const plan *p, pv_
   return PAGEDVK_OK;
 }
 
-int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, pv_progress_fn progress, void *user,
+int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, pv_progress_fn progress, void *user,
                       pv_error *err) {
   memset(m, 0, sizeof *m);
   double t0 = pv_now();

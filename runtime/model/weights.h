@@ -33,7 +33,7 @@ typedef struct pv_dev_model {
 
 typedef void (*pv_progress_fn)(double fraction, void *user);
 
-int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const gguf_file *f, pv_progress_fn progress, void *user,
+int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, pv_progress_fn progress, void *user,
                       pv_error *err);
 void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx);
 

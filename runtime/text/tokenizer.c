@@ -146,7 +146,7 @@ static int merges_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *
   char *joined = NULL;
   size_t joined_cap = 0;
   for (uint64_t r = 0; r < desc->n_merges; r++) {
-    gguf_str s = desc->merges[r];
+    pv_gguf_str s = desc->merges[r];
     const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
     if (!sp) {
       free(joined);
@@ -192,7 +192,7 @@ static int copy_pieces(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *e
     return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory for %u pieces", desc->n_vocab);
   uint64_t at = 0;
   for (uint32_t i = 0; i < desc->n_vocab; i++) {
-    gguf_str s = desc->pieces[i];
+    pv_gguf_str s = desc->pieces[i];
     if (s.len) memcpy(tok->text + at, s.ptr, s.len);
     tok->text[at + s.len] = 0;
     tok->offset[i] = at;
@@ -345,19 +345,19 @@ void pv_tokenizer_free(pv_tokenizer *tok) {
 
 /* ---- loading from GGUF -------------------------------------------------------------------- */
 
-static int32_t meta_id(const gguf_file *f, const char *key) {
+static int32_t meta_id(const pv_gguf_file *f, const char *key) {
   uint64_t v;
-  return (gguf_get_u64(f, key, &v) && v <= INT32_MAX) ? (int32_t)v : -1;
+  return (pv_gguf_get_u64(f, key, &v) && v <= INT32_MAX) ? (int32_t)v : -1;
 }
 
-static int meta_flag(const gguf_file *f, const char *key) {
+static int meta_flag(const pv_gguf_file *f, const char *key) {
   bool b;
-  return gguf_get_bool(f, key, &b) ? (int)b : -1;
+  return pv_gguf_get_bool(f, key, &b) ? (int)b : -1;
 }
 
-static char *meta_cstr(const gguf_file *f, const char *key) {
-  gguf_str s;
-  if (!gguf_get_str(f, key, &s)) return NULL;
+static char *meta_cstr(const pv_gguf_file *f, const char *key) {
+  pv_gguf_str s;
+  if (!pv_gguf_get_str(f, key, &s)) return NULL;
   char *c = malloc(s.len + 1);
   if (c) {
     memcpy(c, s.ptr, s.len);
@@ -366,20 +366,20 @@ static char *meta_cstr(const gguf_file *f, const char *key) {
   return c;
 }
 
-static bool is_int_type(gguf_vtype t) {
-  return t == GGUF_VT_INT32 || t == GGUF_VT_UINT32 || t == GGUF_VT_INT8 || t == GGUF_VT_UINT8 ||
-         t == GGUF_VT_INT16 || t == GGUF_VT_UINT16 || t == GGUF_VT_INT64 || t == GGUF_VT_UINT64;
+static bool is_int_type(pv_gguf_vtype t) {
+  return t == PV_GGUF_VT_INT32 || t == PV_GGUF_VT_UINT32 || t == PV_GGUF_VT_INT8 || t == PV_GGUF_VT_UINT8 ||
+         t == PV_GGUF_VT_INT16 || t == PV_GGUF_VT_UINT16 || t == PV_GGUF_VT_INT64 || t == PV_GGUF_VT_UINT64;
 }
 
 /* Reads element i of an integer array of any width. */
-static int32_t arr_int(const gguf_array *a, uint64_t i) {
+static int32_t arr_int(const pv_gguf_array *a, uint64_t i) {
   const uint8_t *p = a->data;
   switch (a->elem_type) {
-    case GGUF_VT_INT8: return (int8_t)p[i];
-    case GGUF_VT_UINT8: return p[i];
-    case GGUF_VT_INT16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-    case GGUF_VT_UINT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-    case GGUF_VT_INT64: case GGUF_VT_UINT64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (int32_t)v; }
+    case PV_GGUF_VT_INT8: return (int8_t)p[i];
+    case PV_GGUF_VT_UINT8: return p[i];
+    case PV_GGUF_VT_INT16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+    case PV_GGUF_VT_UINT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+    case PV_GGUF_VT_INT64: case PV_GGUF_VT_UINT64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (int32_t)v; }
     default: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
   }
 }
@@ -390,25 +390,25 @@ typedef struct loaded_arrays {
   int32_t *types;
 } loaded_arrays;
 
-static int read_arrays(const gguf_file *f, pv_vocab_desc *d, loaded_arrays *la, pv_error *err) {
-  const gguf_array *toks = gguf_get_arr(f, "tokenizer.ggml.tokens");
-  if (!toks || toks->elem_type != GGUF_VT_STRING || !toks->strs)
+static int read_arrays(const pv_gguf_file *f, pv_vocab_desc *d, loaded_arrays *la, pv_error *err) {
+  const pv_gguf_array *toks = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
+  if (!toks || toks->elem_type != PV_GGUF_VT_STRING || !toks->strs)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.tokens: missing or not an array of strings");
   if (toks->n == 0 || toks->n > INT32_MAX)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.tokens: %llu entries", (unsigned long long)toks->n);
   d->n_vocab = (uint32_t)toks->n;
   d->pieces = toks->strs;
-  const gguf_array *sc = gguf_get_arr(f, "tokenizer.ggml.scores");
-  if (sc && sc->n == toks->n && sc->elem_type == GGUF_VT_FLOAT32) {
+  const pv_gguf_array *sc = pv_gguf_get_arr(f, "tokenizer.ggml.scores");
+  if (sc && sc->n == toks->n && sc->elem_type == PV_GGUF_VT_FLOAT32) {
     la->scores = malloc(sc->n * sizeof *la->scores);
     if (!la->scores) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
     memcpy(la->scores, sc->data, sc->n * sizeof *la->scores);
     d->scores = la->scores;
   } else if (sc) {
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.scores: %llu %s entries for %u tokens",
-                   (unsigned long long)sc->n, gguf_vtype_name(sc->elem_type), d->n_vocab);
+                   (unsigned long long)sc->n, pv_gguf_vtype_name(sc->elem_type), d->n_vocab);
   }
-  const gguf_array *ty = gguf_get_arr(f, "tokenizer.ggml.token_type");
+  const pv_gguf_array *ty = pv_gguf_get_arr(f, "tokenizer.ggml.token_type");
   if (ty && ty->n == toks->n && is_int_type(ty->elem_type)) {
     la->types = malloc(ty->n * sizeof *la->types);
     if (!la->types) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
@@ -416,10 +416,10 @@ static int read_arrays(const gguf_file *f, pv_vocab_desc *d, loaded_arrays *la, 
     d->types = la->types;
   } else if (ty) {
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.token_type: %llu %s entries for %u tokens",
-                   (unsigned long long)ty->n, gguf_vtype_name(ty->elem_type), d->n_vocab);
+                   (unsigned long long)ty->n, pv_gguf_vtype_name(ty->elem_type), d->n_vocab);
   }
-  const gguf_array *mg = gguf_get_arr(f, "tokenizer.ggml.merges");
-  if (mg && (mg->elem_type != GGUF_VT_STRING || !mg->strs))
+  const pv_gguf_array *mg = pv_gguf_get_arr(f, "tokenizer.ggml.merges");
+  if (mg && (mg->elem_type != PV_GGUF_VT_STRING || !mg->strs))
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.merges: not an array of strings");
   if (mg) {
     d->n_merges = mg->n;
@@ -428,7 +428,7 @@ static int read_arrays(const gguf_file *f, pv_vocab_desc *d, loaded_arrays *la, 
   return PAGEDVK_OK;
 }
 
-int pv_tokenizer_load(pv_tokenizer *tok, const gguf_file *f, pv_error *err) {
+int pv_tokenizer_load(pv_tokenizer *tok, const pv_gguf_file *f, pv_error *err) {
   memset(tok, 0, sizeof *tok);
   loaded_arrays la = {0};
   pv_vocab_desc d = {0};

@@ -45,11 +45,11 @@ typedef struct pv_vocab_desc {
   const char *model;          /* "llama" (SentencePiece) or "gpt2" (byte-level BPE) */
   const char *pre;            /* pre-tokenizer name; NULL = "default" */
   uint32_t n_vocab;
-  const gguf_str *pieces;     /* n_vocab pieces */
+  const pv_gguf_str *pieces;     /* n_vocab pieces */
   const float *scores;        /* n_vocab scores or NULL (all 0) */
   const int32_t *types;       /* n_vocab pv_token_type or NULL (all normal) */
   uint64_t n_merges;
-  const gguf_str *merges;     /* "left right", best first (BPE only) */
+  const pv_gguf_str *merges;     /* "left right", best first (BPE only) */
   int32_t bos, eos, eot, unk, pad;
   int add_bos, add_eos;       /* 1/0 from metadata, -1 = tokenizer's default */
   int add_space_prefix;       /* SPM: 1/0 from metadata, -1 = default (true) */
@@ -93,7 +93,7 @@ typedef struct pv_tokenizer {
 /* Builds a tokenizer from `desc` (copies everything). */
 int pv_tokenizer_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *err);
 /* Reads the `tokenizer.ggml.*` metadata of `f` and builds the tokenizer. */
-int pv_tokenizer_load(pv_tokenizer *tok, const gguf_file *f, pv_error *err);
+int pv_tokenizer_load(pv_tokenizer *tok, const pv_gguf_file *f, pv_error *err);
 void pv_tokenizer_free(pv_tokenizer *tok);
 
 /* A growable list of token ids. */

@@ -1,7 +1,7 @@
 /*
  * fuzz_gguf.c — libFuzzer target: the GGUF reader on arbitrary bytes.
  *
- * gguf_open_memory parses the input; on success every metadata value is walked (scalars, strings,
+ * pv_gguf_open_memory parses the input; on success every metadata value is walked (scalars, strings,
  * scalar arrays element by element, string arrays, nested arrays), every tensor's data range is
  * read, lookups run by the names found, and the tokenizer and chat-template loaders run on the
  * file as the model loader would. A malformed file must give an error, never a crash, a read
@@ -18,33 +18,33 @@
 
 static volatile uint64_t sink;
 
-static void touch_str(gguf_str s) {
+static void touch_str(pv_gguf_str s) {
   uint64_t h = s.len;
   for (uint64_t i = 0; i < s.len; i++) h = h * 31 + (uint8_t)s.ptr[i];
   sink += h;
 }
 
-static void walk_value(const gguf_value *v, int depth) {
+static void walk_value(const pv_gguf_value *v, int depth) {
   switch (v->type) {
-  case GGUF_VT_STRING: touch_str(v->v.str); break;
-  case GGUF_VT_ARRAY: {
-    const gguf_array *a = &v->v.arr;
-    if (a->elem_type == GGUF_VT_STRING) {
+  case PV_GGUF_VT_STRING: touch_str(v->v.str); break;
+  case PV_GGUF_VT_ARRAY: {
+    const pv_gguf_array *a = &v->v.arr;
+    if (a->elem_type == PV_GGUF_VT_STRING) {
       for (uint64_t i = 0; i < a->n; i++) touch_str(a->strs[i]);
-    } else if (a->elem_type == GGUF_VT_ARRAY) {
+    } else if (a->elem_type == PV_GGUF_VT_ARRAY) {
       for (uint64_t i = 0; i < a->n && depth < 64; i++) walk_value(&a->items[i], depth + 1);
     } else {
       for (uint64_t i = 0; i < a->n; i++) {
         uint64_t u;
         int64_t s;
         double d;
-        if (gguf_arr_u64(a, i, &u)) sink += u;
-        if (gguf_arr_i64(a, i, &s)) sink += (uint64_t)s;
-        if (gguf_arr_f64(a, i, &d)) sink += d == d;
+        if (pv_gguf_arr_u64(a, i, &u)) sink += u;
+        if (pv_gguf_arr_i64(a, i, &s)) sink += (uint64_t)s;
+        if (pv_gguf_arr_f64(a, i, &d)) sink += d == d;
       }
       /* out of range must be refused */
       uint64_t u;
-      if (gguf_arr_u64(a, a->n, &u)) abort();
+      if (pv_gguf_arr_u64(a, a->n, &u)) abort();
     }
     break;
   }
@@ -57,11 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *buf = malloc(size ? size : 1);
   if (!buf) return 0;
   memcpy(buf, data, size);
-  gguf_file *f = NULL;
+  pv_gguf_file *f = NULL;
   pv_error err = {0};
-  if (gguf_open_memory(&f, buf, size, &err) == PAGEDVK_OK) {
+  if (pv_gguf_open_memory(&f, buf, size, &err) == PAGEDVK_OK) {
     for (uint64_t i = 0; i < f->n_kv; i++) {
-      const gguf_kv *kv = &f->kv[i];
+      const pv_gguf_kv *kv = &f->kv[i];
       touch_str(kv->key);
       walk_value(&kv->value, 0);
       char key[256];
@@ -72,20 +72,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       int64_t s;
       double d;
       bool b;
-      gguf_str str;
-      sink += gguf_find(f, key) != NULL;
-      sink += gguf_get_u64(f, key, &u) + gguf_get_i64(f, key, &s) + gguf_get_f64(f, key, &d) +
-              gguf_get_bool(f, key, &b) + gguf_get_str(f, key, &str) + (gguf_get_arr(f, key) != NULL);
+      pv_gguf_str str;
+      sink += pv_gguf_find(f, key) != NULL;
+      sink += pv_gguf_get_u64(f, key, &u) + pv_gguf_get_i64(f, key, &s) + pv_gguf_get_f64(f, key, &d) +
+              pv_gguf_get_bool(f, key, &b) + pv_gguf_get_str(f, key, &str) + (pv_gguf_get_arr(f, key) != NULL);
     }
     for (uint64_t i = 0; i < f->n_tensors; i++) {
-      const gguf_tensor *t = &f->tensors[i];
+      const pv_gguf_tensor *t = &f->tensors[i];
       touch_str(t->name);
       if (t->nbytes) sink += t->data[0] + t->data[t->nbytes - 1];
       char name[256];
       size_t n = t->name.len < sizeof name - 1 ? (size_t)t->name.len : sizeof name - 1;
       memcpy(name, t->name.ptr, n);
       name[n] = 0;
-      sink += gguf_find_tensor(f, name) != NULL;
+      sink += pv_gguf_find_tensor(f, name) != NULL;
     }
     /* What the model loader does next with the metadata. */
     pv_tokenizer tok;
@@ -101,13 +101,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       pv_tokens_free(&ids);
       pv_tokenizer_free(&tok);
     }
-    gguf_str tmpl;
-    if (gguf_get_str(f, "tokenizer.chat_template", &tmpl)) {
+    pv_gguf_str tmpl;
+    if (pv_gguf_get_str(f, "tokenizer.chat_template", &tmpl)) {
       pv_chat_template ct;
       if (pv_chat_template_init(&ct, tmpl.ptr, (size_t)tmpl.len, "<s>", "</s>", &err) == PAGEDVK_OK)
         pv_chat_template_free(&ct);
     }
-    gguf_close(f);
+    pv_gguf_close(f);
   }
   free(buf);
   return 0;

@@ -21,7 +21,7 @@ static const char *const VOCABS[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/g
                                      "vocab/ggml-vocab-qwen2.gguf"};
 #define N_VOCABS (sizeof VOCABS / sizeof VOCABS[0])
 
-static gguf_file *files[N_VOCABS];
+static pv_gguf_file *files[N_VOCABS];
 static pv_tokenizer toks[N_VOCABS];
 static size_t n_loaded;
 
@@ -32,7 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     char path[4096];
     fuzz_shared_path(path, sizeof path, VOCABS[i]);
     pv_error err = {0};
-    if (gguf_open(&files[n_loaded], path, &err) != PAGEDVK_OK) {
+    if (pv_gguf_open(&files[n_loaded], path, &err) != PAGEDVK_OK) {
       fprintf(stderr, "fuzz_tokenizer: %s: %s (skipped)\n", path, err.msg);
       continue;
     }

@@ -54,11 +54,11 @@ static void b_pad(buf *b, size_t align, size_t extra) {
 static int open_buf(const uint8_t *p, size_t n, pv_error *err) {
   uint8_t *copy = malloc(n ? n : 1);
   memcpy(copy, p, n);
-  gguf_file *f = NULL;
-  int rc = gguf_open_memory(&f, copy, n, err);
+  pv_gguf_file *f = NULL;
+  int rc = pv_gguf_open_memory(&f, copy, n, err);
   if (rc == PAGEDVK_OK) {
     assert_non_null(f);
-    gguf_close(f);
+    pv_gguf_close(f);
   } else {
     assert_null(f);
   }
@@ -87,19 +87,19 @@ static void test_huge_counts(void **state) {
   expect(&b, PAGEDVK_ERR_FORMAT, "key length", "offset 24");
   b_header(&b, 3, 0, 1);
   b_str(&b, "tokenizer.ggml.tokens");
-  b_le(&b, GGUF_VT_ARRAY, 4);
-  b_le(&b, GGUF_VT_STRING, 4);
+  b_le(&b, PV_GGUF_VT_ARRAY, 4);
+  b_le(&b, PV_GGUF_VT_STRING, 4);
   b_le(&b, 1ull << 60, 8);
   expect(&b, PAGEDVK_ERR_FORMAT, "string array count", "tokenizer.ggml.tokens");
   b_header(&b, 3, 0, 1);
   b_str(&b, "k");
-  b_le(&b, GGUF_VT_ARRAY, 4);
-  b_le(&b, GGUF_VT_UINT32, 4);
+  b_le(&b, PV_GGUF_VT_ARRAY, 4);
+  b_le(&b, PV_GGUF_VT_UINT32, 4);
   b_le(&b, 1ull << 62, 8); /* 2^62 * 4 overflows */
   expect(&b, PAGEDVK_ERR_FORMAT, "scalar array count", "'k'");
   b_header(&b, 3, 0, 1);
   b_str(&b, "k");
-  b_le(&b, GGUF_VT_STRING, 4);
+  b_le(&b, PV_GGUF_VT_STRING, 4);
   b_le(&b, 5000, 8);
   expect(&b, PAGEDVK_ERR_FORMAT, "string value length", "5000");
 }
@@ -111,14 +111,14 @@ static void test_bad_alignment(void **state) {
     buf b;
     b_header(&b, 3, 0, 1);
     b_str(&b, "general.alignment");
-    b_le(&b, GGUF_VT_UINT32, 4);
+    b_le(&b, PV_GGUF_VT_UINT32, 4);
     b_le(&b, values[i], 4);
     expect(&b, PAGEDVK_ERR_FORMAT, "general.alignment", "power of two");
   }
   buf b;
   b_header(&b, 3, 0, 1);
   b_str(&b, "general.alignment");
-  b_le(&b, GGUF_VT_STRING, 4);
+  b_le(&b, PV_GGUF_VT_STRING, 4);
   b_str(&b, "32");
   expect(&b, PAGEDVK_ERR_FORMAT, "general.alignment", "string");
 }
@@ -187,16 +187,16 @@ static void test_tensor_errors(void **state) {
 
 static void test_nesting(void **state) {
   (void)state;
-  for (int depth = GGUF_MAX_ARRAY_DEPTH; depth <= GGUF_MAX_ARRAY_DEPTH + 1; depth++) {
+  for (int depth = PV_GGUF_MAX_ARRAY_DEPTH; depth <= PV_GGUF_MAX_ARRAY_DEPTH + 1; depth++) {
     buf b;
     b_header(&b, 3, 0, 1);
     b_str(&b, "nested");
-    b_le(&b, GGUF_VT_ARRAY, 4);
-    for (int i = 1; i < depth; i++) { b_le(&b, GGUF_VT_ARRAY, 4); b_le(&b, 1, 8); }
-    b_le(&b, GGUF_VT_UINT8, 4);
+    b_le(&b, PV_GGUF_VT_ARRAY, 4);
+    for (int i = 1; i < depth; i++) { b_le(&b, PV_GGUF_VT_ARRAY, 4); b_le(&b, 1, 8); }
+    b_le(&b, PV_GGUF_VT_UINT8, 4);
     b_le(&b, 1, 8);
     b_le(&b, 42, 1);
-    if (depth <= GGUF_MAX_ARRAY_DEPTH) expect(&b, PAGEDVK_OK, NULL, NULL);
+    if (depth <= PV_GGUF_MAX_ARRAY_DEPTH) expect(&b, PAGEDVK_OK, NULL, NULL);
     else expect(&b, PAGEDVK_ERR_FORMAT, "'nested'", "deeper than");
   }
 }
@@ -220,10 +220,10 @@ static void test_header_errors(void **state) {
   expect(&b, PAGEDVK_ERR_FORMAT, "tensor count", "offset 8");
   b_header(&b, 3, 0, 2);
   b_str(&b, "a");
-  b_le(&b, GGUF_VT_UINT8, 4);
+  b_le(&b, PV_GGUF_VT_UINT8, 4);
   b_le(&b, 1, 1);
   b_str(&b, "a");
-  b_le(&b, GGUF_VT_UINT8, 4);
+  b_le(&b, PV_GGUF_VT_UINT8, 4);
   b_le(&b, 2, 1);
   expect(&b, PAGEDVK_ERR_FORMAT, "kv 1 'a'", "duplicate key");
   b_header(&b, 3, 0, 1);
@@ -232,7 +232,7 @@ static void test_header_errors(void **state) {
   expect(&b, PAGEDVK_ERR_FORMAT, "value type", "13");
   b_header(&b, 3, 0, 1);
   b_str(&b, "a");
-  b_le(&b, GGUF_VT_ARRAY, 4);
+  b_le(&b, PV_GGUF_VT_ARRAY, 4);
   b_le(&b, 77, 4);
   b_le(&b, 0, 8);
   expect(&b, PAGEDVK_ERR_FORMAT, "array element type", "77");
@@ -242,33 +242,33 @@ static void test_header_errors(void **state) {
 
 static uint8_t *valid_file(uint64_t *size) {
   pv_error err = {0};
-  gguf_writer *w;
-  assert_int_equal(gguf_writer_create(&w, &err), 0);
-  assert_int_equal(gguf_writer_set_alignment(w, 32, &err), 0);
-  gguf_writer_add_str(w, "general.architecture", "llama", &err);
-  gguf_writer_add_u32(w, "llama.block_count", 1, &err);
-  gguf_writer_add_f32(w, "llama.rope.freq_base", 10000.0f, &err);
-  gguf_writer_add_bool(w, "b", true, &err);
+  pv_gguf_writer *w;
+  assert_int_equal(pv_gguf_writer_create(&w, &err), 0);
+  assert_int_equal(pv_gguf_writer_set_alignment(w, 32, &err), 0);
+  pv_gguf_writer_add_str(w, "general.architecture", "llama", &err);
+  pv_gguf_writer_add_u32(w, "llama.block_count", 1, &err);
+  pv_gguf_writer_add_f32(w, "llama.rope.freq_base", 10000.0f, &err);
+  pv_gguf_writer_add_bool(w, "b", true, &err);
   const char *toks[4] = {"<s>", "</s>", "a", "bc"};
-  gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", toks, 4, &err);
+  pv_gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", toks, 4, &err);
   float scores[4] = {0, 0, -1, -2};
-  gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, scores, 4, &err);
+  pv_gguf_writer_add_arr(w, "tokenizer.ggml.scores", PV_GGUF_VT_FLOAT32, scores, 4, &err);
   uint8_t raw[2] = {1, 2};
-  gguf_value inner = {.type = GGUF_VT_ARRAY, .v.arr = {GGUF_VT_UINT8, 2, raw, NULL, NULL}};
-  gguf_value outer = {.type = GGUF_VT_ARRAY, .v.arr = {GGUF_VT_ARRAY, 1, NULL, NULL, &inner}};
-  gguf_writer_add_value(w, "nested", &outer, &err);
+  pv_gguf_value inner = {.type = PV_GGUF_VT_ARRAY, .v.arr = {PV_GGUF_VT_UINT8, 2, raw, NULL, NULL}};
+  pv_gguf_value outer = {.type = PV_GGUF_VT_ARRAY, .v.arr = {PV_GGUF_VT_ARRAY, 1, NULL, NULL, &inner}};
+  pv_gguf_writer_add_value(w, "nested", &outer, &err);
   float x[256];
   for (int i = 0; i < 256; i++) x[i] = (float)(i % 17) - 8.0f;
   uint8_t q[256];
   uint64_t ne4[1] = {4}, ne32[2] = {32, 1}, ne256[1] = {256};
-  assert_int_equal(gguf_writer_add_tensor(w, "norm", PV_F32, 1, ne4, x, 16, &err), 0);
+  assert_int_equal(pv_gguf_writer_add_tensor(w, "norm", PV_F32, 1, ne4, x, 16, &err), 0);
   pv_quantize_row(PV_Q8_0, x, q, 32, &err);
-  assert_int_equal(gguf_writer_add_tensor(w, "q8", PV_Q8_0, 2, ne32, q, 34, &err), 0);
+  assert_int_equal(pv_gguf_writer_add_tensor(w, "q8", PV_Q8_0, 2, ne32, q, 34, &err), 0);
   pv_quantize_row(PV_Q4_K, x, q, 256, &err);
-  assert_int_equal(gguf_writer_add_tensor(w, "q4k", PV_Q4_K, 1, ne256, q, 144, &err), 0);
+  assert_int_equal(pv_gguf_writer_add_tensor(w, "q4k", PV_Q4_K, 1, ne256, q, 144, &err), 0);
   uint8_t *out;
-  assert_int_equal(gguf_writer_to_memory(w, &out, size, &err), 0);
-  gguf_writer_destroy(w);
+  assert_int_equal(pv_gguf_writer_to_memory(w, &out, size, &err), 0);
+  pv_gguf_writer_destroy(w);
   return out;
 }
 
@@ -276,20 +276,20 @@ static uint8_t *valid_file(uint64_t *size) {
 static int check_variant(const uint8_t *p, size_t n) {
   uint8_t *copy = malloc(n ? n : 1);
   memcpy(copy, p, n);
-  gguf_file *f = NULL;
+  pv_gguf_file *f = NULL;
   pv_error err = {0};
-  int rc = gguf_open_memory(&f, copy, n, &err);
+  int rc = pv_gguf_open_memory(&f, copy, n, &err);
   if (rc == PAGEDVK_OK) {
     for (uint64_t i = 0; i < f->n_tensors; i++) {
-      const gguf_tensor *t = &f->tensors[i];
+      const pv_gguf_tensor *t = &f->tensors[i];
       assert_true(t->data >= copy && t->data + t->nbytes <= copy + n);
       float row[256];
       if (t->ne[0] <= 256 && t->ne[1] * t->ne[2] * t->ne[3] > 0) pv_dequantize_tensor_row(t, 0, row, &err);
     }
     uint64_t u;
-    gguf_get_u64(f, "llama.block_count", &u);
-    gguf_find_tensor(f, "q4k");
-    gguf_close(f);
+    pv_gguf_get_u64(f, "llama.block_count", &u);
+    pv_gguf_find_tensor(f, "q4k");
+    pv_gguf_close(f);
   } else {
     assert_true(rc == PAGEDVK_ERR_FORMAT || rc == PAGEDVK_ERR_UNSUPPORTED);
     assert_true(strncmp(err.msg, "gguf: ", 6) == 0);

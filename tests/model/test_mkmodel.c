@@ -44,23 +44,23 @@ static int mkmodel(const char *args, const char *out, char *path, size_t size) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
-static gguf_file *open_ok(const char *path) {
-  gguf_file *f = NULL;
+static pv_gguf_file *open_ok(const char *path) {
+  pv_gguf_file *f = NULL;
   pv_error err = {0};
-  if (gguf_open(&f, path, &err)) fail_msg("%s: %s", path, err.msg);
+  if (pv_gguf_open(&f, path, &err)) fail_msg("%s: %s", path, err.msg);
   return f;
 }
 
-static uint64_t u64_of(const gguf_file *f, const char *key) {
+static uint64_t u64_of(const pv_gguf_file *f, const char *key) {
   uint64_t v = 0;
-  if (!gguf_get_u64(f, key, &v)) fail_msg("missing %s", key);
+  if (!pv_gguf_get_u64(f, key, &v)) fail_msg("missing %s", key);
   return v;
 }
 
 /* Checks a tensor's presence, type, shape, and that its values have about the expected spread. */
-static void check_tensor(const gguf_file *f, const char *name, pv_dtype type, uint64_t ne0, uint64_t ne1,
+static void check_tensor(const pv_gguf_file *f, const char *name, pv_dtype type, uint64_t ne0, uint64_t ne1,
                          double mean, double std) {
-  const gguf_tensor *t = gguf_find_tensor(f, name);
+  const pv_gguf_tensor *t = pv_gguf_find_tensor(f, name);
   if (!t) fail_msg("missing tensor %s", name);
   if (t->type != type) fail_msg("%s: type %s, want %s", name, pv_dtype_name(t->type), pv_dtype_name(type));
   assert_int_equal(t->ne[0], ne0);
@@ -79,32 +79,32 @@ static void check_tensor(const gguf_file *f, const char *name, pv_dtype type, ui
 }
 
 /* Reader → writer: copying every key and tensor of the parsed file reproduces it byte for byte. */
-static void check_rewrite(const gguf_file *f) {
+static void check_rewrite(const pv_gguf_file *f) {
   pv_error err = {0};
-  gguf_writer *w;
-  assert_int_equal(gguf_writer_create(&w, &err), 0);
-  if (gguf_writer_copy_kv_prefix(w, f, "", &err)) fail_msg("%s", err.msg);
+  pv_gguf_writer *w;
+  assert_int_equal(pv_gguf_writer_create(&w, &err), 0);
+  if (pv_gguf_writer_copy_kv_prefix(w, f, "", &err)) fail_msg("%s", err.msg);
   for (uint64_t i = 0; i < f->n_tensors; i++) {
-    const gguf_tensor *t = &f->tensors[i];
+    const pv_gguf_tensor *t = &f->tensors[i];
     char name[80];
     snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
-    if (gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, t->nbytes, &err)) fail_msg("%s", err.msg);
+    if (pv_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, t->nbytes, &err)) fail_msg("%s", err.msg);
   }
   uint8_t *buf;
   uint64_t size;
-  assert_int_equal(gguf_writer_to_memory(w, &buf, &size, &err), 0);
+  assert_int_equal(pv_gguf_writer_to_memory(w, &buf, &size, &err), 0);
   assert_int_equal(size, f->size);
   assert_memory_equal(buf, f->base, size);
   free(buf);
-  gguf_writer_destroy(w);
+  pv_gguf_writer_destroy(w);
 }
 
 static void check_model(const char *path, const char *arch, pv_dtype type, bool tied) {
-  gguf_file *f = open_ok(path);
+  pv_gguf_file *f = open_ok(path);
   check_rewrite(f);
   char key[128];
-  gguf_str s;
-  assert_true(gguf_get_str(f, "general.architecture", &s) && gguf_str_eq(s, arch));
+  pv_gguf_str s;
+  assert_true(pv_gguf_get_str(f, "general.architecture", &s) && pv_gguf_str_eq(s, arch));
 #define K(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
   assert_int_equal(u64_of(f, K("embedding_length")), 256);
   assert_int_equal(u64_of(f, K("block_count")), 2);
@@ -114,11 +114,11 @@ static void check_model(const char *path, const char *arch, pv_dtype type, bool 
   assert_int_equal(u64_of(f, K("context_length")), 1024);
   assert_int_equal(u64_of(f, K("rope.dimension_count")), 64);
   double d;
-  assert_true(gguf_get_f64(f, K("rope.freq_base"), &d) && d == 500000.0);
-  assert_true(gguf_get_f64(f, K("attention.layer_norm_rms_epsilon"), &d) && d == (double)1e-6f);
+  assert_true(pv_gguf_get_f64(f, K("rope.freq_base"), &d) && d == 500000.0);
+  assert_true(pv_gguf_get_f64(f, K("attention.layer_norm_rms_epsilon"), &d) && d == (double)1e-6f);
 #undef K
   assert_int_equal(f->alignment, 32);
-  const gguf_array *tokens = gguf_get_arr(f, "tokenizer.ggml.tokens");
+  const pv_gguf_array *tokens = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
   assert_non_null(tokens);
   uint64_t nv = tokens->n;
   double big = 3.0 / 16.0;
@@ -143,15 +143,15 @@ static void check_model(const char *path, const char *arch, pv_dtype type, bool 
       snprintf(name, sizeof name, "blk.%d.attn_v.bias", l);
       check_tensor(f, name, PV_F32, 128, 1, 0, 0.05);
     } else {
-      assert_null(gguf_find_tensor(f, name));
+      assert_null(pv_gguf_find_tensor(f, name));
     }
   }
   check_tensor(f, "output_norm.weight", PV_F32, 256, 1, 1.0, 0.1);
-  if (tied) assert_null(gguf_find_tensor(f, "output.weight"));
+  if (tied) assert_null(pv_gguf_find_tensor(f, "output.weight"));
   else check_tensor(f, "output.weight", type, 256, nv, 0, big);
   uint64_t n_expected = 1 + 2 * (9 + (strcmp(arch, "qwen2") ? 0 : 3)) + 1 + (tied ? 0 : 1);
   assert_int_equal(f->n_tensors, n_expected);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static const char *COMMON = "--n-embd 256 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 512 --ctx 1024 "
@@ -207,16 +207,16 @@ static void test_type_overrides(void **state) {
                    "ov.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
-  gguf_file *f = open_ok(path);
-  assert_int_equal(gguf_find_tensor(f, "token_embd.weight")->type, PV_Q8_0);
-  assert_int_equal(gguf_find_tensor(f, "output.weight")->type, PV_Q6_K);
-  assert_int_equal(gguf_find_tensor(f, "output_norm.weight")->type, PV_F16);
-  assert_int_equal(gguf_find_tensor(f, "blk.0.attn_norm.weight")->type, PV_F16);
-  assert_int_equal(gguf_find_tensor(f, "blk.0.attn_q.weight")->type, PV_Q4_0);
-  assert_int_equal(gguf_find_tensor(f, "blk.0.ffn_down.weight")->type, PV_Q5_K);
-  assert_int_equal(gguf_find_tensor(f, "blk.1.ffn_down.weight")->type, PV_F32);
-  assert_int_equal(gguf_find_tensor(f, "blk.1.attn_q.weight")->type, PV_F32);
-  gguf_close(f);
+  pv_gguf_file *f = open_ok(path);
+  assert_int_equal(pv_gguf_find_tensor(f, "token_embd.weight")->type, PV_Q8_0);
+  assert_int_equal(pv_gguf_find_tensor(f, "output.weight")->type, PV_Q6_K);
+  assert_int_equal(pv_gguf_find_tensor(f, "output_norm.weight")->type, PV_F16);
+  assert_int_equal(pv_gguf_find_tensor(f, "blk.0.attn_norm.weight")->type, PV_F16);
+  assert_int_equal(pv_gguf_find_tensor(f, "blk.0.attn_q.weight")->type, PV_Q4_0);
+  assert_int_equal(pv_gguf_find_tensor(f, "blk.0.ffn_down.weight")->type, PV_Q5_K);
+  assert_int_equal(pv_gguf_find_tensor(f, "blk.1.ffn_down.weight")->type, PV_F32);
+  assert_int_equal(pv_gguf_find_tensor(f, "blk.1.attn_q.weight")->type, PV_F32);
+  pv_gguf_close(f);
 }
 
 static void test_vocab_from(void **state) {
@@ -228,26 +228,26 @@ static void test_vocab_from(void **state) {
   int rc = mkmodel(args, "vq.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
-  gguf_file *src = open_ok(src_path), *f = open_ok(path);
+  pv_gguf_file *src = open_ok(src_path), *f = open_ok(path);
   uint64_t copied = 0;
   for (uint64_t i = 0; i < src->n_kv; i++) {
-    const gguf_kv *kv = &src->kv[i];
+    const pv_gguf_kv *kv = &src->kv[i];
     if (kv->key.len < 10 || memcmp(kv->key.ptr, "tokenizer.", 10)) continue;
     char key[128];
     snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.ptr);
-    const gguf_kv *got = gguf_find(f, key);
+    const pv_gguf_kv *got = pv_gguf_find(f, key);
     if (!got) fail_msg("%s not copied", key);
     assert_int_equal(got->value.type, kv->value.type);
-    if (kv->value.type == GGUF_VT_ARRAY) {
-      const gguf_array *x = &kv->value.v.arr, *y = &got->value.v.arr;
+    if (kv->value.type == PV_GGUF_VT_ARRAY) {
+      const pv_gguf_array *x = &kv->value.v.arr, *y = &got->value.v.arr;
       assert_int_equal(x->n, y->n);
       assert_int_equal(x->elem_type, y->elem_type);
-      if (x->elem_type == GGUF_VT_STRING)
+      if (x->elem_type == PV_GGUF_VT_STRING)
         for (uint64_t j = 0; j < x->n; j++)
           assert_true(x->strs[j].len == y->strs[j].len && !memcmp(x->strs[j].ptr, y->strs[j].ptr, x->strs[j].len));
       else
-        assert_memory_equal(x->data, y->data, x->n * gguf_vtype_size(x->elem_type));
-    } else if (kv->value.type == GGUF_VT_STRING) {
+        assert_memory_equal(x->data, y->data, x->n * pv_gguf_vtype_size(x->elem_type));
+    } else if (kv->value.type == PV_GGUF_VT_STRING) {
       assert_true(got->value.v.str.len == kv->value.v.str.len &&
                   !memcmp(got->value.v.str.ptr, kv->value.v.str.ptr, kv->value.v.str.len));
     } else {
@@ -256,11 +256,11 @@ static void test_vocab_from(void **state) {
     copied++;
   }
   assert_true(copied >= 6);
-  const gguf_tensor *e = gguf_find_tensor(f, "token_embd.weight");
+  const pv_gguf_tensor *e = pv_gguf_find_tensor(f, "token_embd.weight");
   assert_true(e && e->ne[1] == 151936 && e->ne[0] == 64);
   assert_int_equal(u64_of(f, "qwen2.vocab_size"), 151936);
-  gguf_close(f);
-  gguf_close(src);
+  pv_gguf_close(f);
+  pv_gguf_close(src);
 }
 
 /* The built-in vocabulary: unique tokens, byte tokens in place, and every multi-character normal
@@ -271,32 +271,32 @@ static void test_builtin_vocab(void **state) {
   int rc = mkmodel("--n-layer 1", "bv.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
-  gguf_file *f = open_ok(path);
-  gguf_str s;
-  assert_true(gguf_get_str(f, "tokenizer.ggml.model", &s) && gguf_str_eq(s, "llama"));
-  const gguf_array *tok = gguf_get_arr(f, "tokenizer.ggml.tokens"), *ty = gguf_get_arr(f, "tokenizer.ggml.token_type");
-  const gguf_array *sc = gguf_get_arr(f, "tokenizer.ggml.scores");
+  pv_gguf_file *f = open_ok(path);
+  pv_gguf_str s;
+  assert_true(pv_gguf_get_str(f, "tokenizer.ggml.model", &s) && pv_gguf_str_eq(s, "llama"));
+  const pv_gguf_array *tok = pv_gguf_get_arr(f, "tokenizer.ggml.tokens"), *ty = pv_gguf_get_arr(f, "tokenizer.ggml.token_type");
+  const pv_gguf_array *sc = pv_gguf_get_arr(f, "tokenizer.ggml.scores");
   assert_true(tok && ty && sc && tok->n == ty->n && tok->n == sc->n && tok->n > 300);
   assert_int_equal(u64_of(f, "tokenizer.ggml.bos_token_id"), 1);
   assert_int_equal(u64_of(f, "tokenizer.ggml.eos_token_id"), 2);
-  assert_true(gguf_str_eq(tok->strs[1], "<s>") && gguf_str_eq(tok->strs[2], "</s>"));
+  assert_true(pv_gguf_str_eq(tok->strs[1], "<s>") && pv_gguf_str_eq(tok->strs[2], "</s>"));
   for (int b = 0; b < 256; b++) {
     char want[8];
     snprintf(want, sizeof want, "<0x%02X>", b);
     int64_t t;
-    assert_true(gguf_str_eq(tok->strs[3 + b], want) && gguf_arr_i64(ty, 3 + (uint64_t)b, &t) && t == 6);
+    assert_true(pv_gguf_str_eq(tok->strs[3 + b], want) && pv_gguf_arr_i64(ty, 3 + (uint64_t)b, &t) && t == 6);
   }
   for (uint64_t i = 0; i < tok->n; i++)
     for (uint64_t j = i + 1; j < tok->n; j++)
       assert_false(tok->strs[i].len == tok->strs[j].len && !memcmp(tok->strs[i].ptr, tok->strs[j].ptr, tok->strs[i].len));
   for (uint64_t i = 259; i < tok->n; i++) {
-    gguf_str p = tok->strs[i];
+    pv_gguf_str p = tok->strs[i];
     if (p.len == 1 || (p.len == 3 && !memcmp(p.ptr, "\xe2\x96\x81", 3))) continue;
     bool found = false;
     for (uint64_t cut = 1; cut < p.len && !found; cut++) {
       bool left = false, right = false;
       for (uint64_t k = 259; k < i; k++) {
-        gguf_str q = tok->strs[k];
+        pv_gguf_str q = tok->strs[k];
         left |= q.len == cut && !memcmp(q.ptr, p.ptr, cut);
         right |= q.len == p.len - cut && !memcmp(q.ptr, p.ptr + cut, p.len - cut);
       }
@@ -304,7 +304,7 @@ static void test_builtin_vocab(void **state) {
     }
     if (!found) fail_msg("piece %llu '%.*s' is not two earlier pieces", (unsigned long long)i, (int)p.len, p.ptr);
   }
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_rejected_options(void **state) {

@@ -13,8 +13,8 @@ static void check_model(const char *name) {
   pv_oracle o;
   if (!pv_oracle_load(name, &o)) skip();
   pv_error err = {0};
-  gguf_file *f = NULL;
-  assert_int_equal(gguf_open(&f, o.model_path, &err), PAGEDVK_OK);
+  pv_gguf_file *f = NULL;
+  assert_int_equal(pv_gguf_open(&f, o.model_path, &err), PAGEDVK_OK);
   pv_ref *r = NULL;
   int rc = pv_ref_create(&r, f, 512, &err);
   if (rc) fprintf(stderr, "%s\n", err.msg);
@@ -29,7 +29,7 @@ static void check_model(const char *name) {
     }
   }
   pv_ref_destroy(r);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_llama2_tiny(void **state) { (void)state; check_model("llama-2-tiny-random"); }

@@ -28,11 +28,11 @@ static const char *const TEXTS[] = {
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 outside the BMP: 𐍈 𓀀",
 };
 
-static bool load(pv_tokenizer *tok, gguf_file **f, const char *rel) {
+static bool load(pv_tokenizer *tok, pv_gguf_file **f, const char *rel) {
   char path[1024];
   if (!pv_test_shared_path(path, sizeof path, rel)) return false;
   pv_error err = {0};
-  if (gguf_open(f, path, &err) || pv_tokenizer_load(tok, *f, &err)) fail_msg("%s: %s", rel, err.msg);
+  if (pv_gguf_open(f, path, &err) || pv_tokenizer_load(tok, *f, &err)) fail_msg("%s: %s", rel, err.msg);
   return true;
 }
 
@@ -65,7 +65,7 @@ static char *stream(const pv_tokenizer *tok, const int32_t *ids, size_t n, unsig
 
 static void round_trips(const char *rel, bool add_bos) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, rel)) skip();
   size_t split_chars = 0;
   for (size_t k = 0; k < PV_ARRAY_LEN(TEXTS); k++) {
@@ -88,7 +88,7 @@ static void round_trips(const char *rel, bool add_bos) {
   printf("%s: %zu texts round-trip; %zu tokens ended inside a character\n", rel, PV_ARRAY_LEN(TEXTS), split_chars);
   assert_true(split_chars > 0); /* the texts really exercise held-back bytes */
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_round_trip_spm(void **state) { round_trips("vocab/ggml-vocab-llama-spm.gguf", true); }
@@ -98,7 +98,7 @@ static void test_round_trip_qwen2(void **state) { round_trips("vocab/ggml-vocab-
 /* Byte tokens of SentencePiece: 🦙 (F0 9F A6 99) arrives one byte per token. */
 static void test_spm_bytes_held_back(void **state) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, "vocab/ggml-vocab-llama-spm.gguf")) skip();
   int32_t b[4];
   const uint8_t llama[4] = {0xF0, 0x9F, 0xA6, 0x99};
@@ -132,13 +132,13 @@ static void test_spm_bytes_held_back(void **state) {
   assert_string_equal(text, "\xEF\xBF\xBD");
   pv_detok_free(&d);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 /* SentencePiece: the space the encoder put in front is dropped after BOS, only with the flag. */
 static void test_spm_leading_space(void **state) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, "vocab/ggml-vocab-llama-spm.gguf")) skip();
   const int32_t ids[] = {1, 15043, 3186}; /* <s> ▁Hello ▁world */
   char *text;
@@ -157,13 +157,13 @@ static void test_spm_leading_space(void **state) {
   assert_string_equal(text, "<s> Hello world");
   free(text);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 /* Byte-level BPE: a CJK character split over two tokens. */
 static void test_bpe_split_character(void **state) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, "vocab/ggml-vocab-qwen2.gguf")) skip();
   /* Find a text whose tokens cut a character: some rare CJK characters are two tokens. */
   static const char *const candidates[] = {"鼱", "龘", "㐀", "𠀀", "齉"};
@@ -184,7 +184,7 @@ static void test_bpe_split_character(void **state) {
   }
   assert_true(found);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_utf8_validation(void **state) {
@@ -202,7 +202,7 @@ static void test_utf8_validation(void **state) {
  * runs of one class (one pre-tokenizer word, one SentencePiece stretch) included. */
 static void bytes_round_trip(const char *rel) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, rel)) skip();
   size_t big = 100000;
   char *text = malloc(big + 64);
@@ -234,7 +234,7 @@ static void bytes_round_trip(const char *rel) {
   free(text);
   free(letters);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_bytes_round_trip_spm(void **state) { bytes_round_trip("vocab/ggml-vocab-llama-spm.gguf"); }

@@ -19,19 +19,19 @@
 
 /* A hand-made vocabulary: pieces added one by one, with score and type. */
 typedef struct mini_vocab {
-  gguf_str pieces[MAX_PIECES];
+  pv_gguf_str pieces[MAX_PIECES];
   char *owned[MAX_PIECES];
   float scores[MAX_PIECES];
   int32_t types[MAX_PIECES];
   uint32_t n;
-  gguf_str merges[16];
+  pv_gguf_str merges[16];
   uint64_t n_merges;
 } mini_vocab;
 
 static int32_t add_piece(mini_vocab *v, const char *s, float score, int32_t type) {
   assert_true(v->n < MAX_PIECES);
   v->owned[v->n] = strdup(s);
-  v->pieces[v->n] = (gguf_str){v->owned[v->n], strlen(s)};
+  v->pieces[v->n] = (pv_gguf_str){v->owned[v->n], strlen(s)};
   v->scores[v->n] = score;
   v->types[v->n] = type;
   return (int32_t)v->n++;
@@ -174,9 +174,9 @@ static void test_bpe_merge_order(void **state) {
   int32_t a = add_piece(&v, "a", 0, 1), b = add_piece(&v, "b", 0, 1), c = add_piece(&v, "c", 0, 1);
   int32_t ab = add_piece(&v, "ab", 0, 1), bc = add_piece(&v, "bc", 0, 1), g = add_piece(&v, "\xC4\xA0", 0, 1);
   int32_t gab = add_piece(&v, "\xC4\xA0" "ab", 0, 1);
-  v.merges[v.n_merges++] = (gguf_str){"b c", 3};
-  v.merges[v.n_merges++] = (gguf_str){"a b", 3};
-  v.merges[v.n_merges++] = (gguf_str){"\xC4\xA0 ab", 5};
+  v.merges[v.n_merges++] = (pv_gguf_str){"b c", 3};
+  v.merges[v.n_merges++] = (pv_gguf_str){"a b", 3};
+  v.merges[v.n_merges++] = (pv_gguf_str){"\xC4\xA0 ab", 5};
   pv_tokenizer tok;
   build(&tok, &v, "gpt2");
   pv_tokens t = {0};
@@ -186,8 +186,8 @@ static void test_bpe_merge_order(void **state) {
   EXPECT_IDS(&t, ab, gab);
   pv_tokenizer_free(&tok);
 
-  v.merges[0] = (gguf_str){"a b", 3}; /* now a b ranks first */
-  v.merges[1] = (gguf_str){"b c", 3};
+  v.merges[0] = (pv_gguf_str){"a b", 3}; /* now a b ranks first */
+  v.merges[1] = (pv_gguf_str){"b c", 3};
   build(&tok, &v, "gpt2");
   encode(&tok, "abc", false, false, &t);
   EXPECT_IDS(&t, ab, c);
@@ -201,11 +201,11 @@ static void test_bpe_merge_order(void **state) {
 
 /* ---- shared vocabularies --------------------------------------------------------------------- */
 
-static bool load(pv_tokenizer *tok, gguf_file **f, const char *rel) {
+static bool load(pv_tokenizer *tok, pv_gguf_file **f, const char *rel) {
   char path[1024];
   if (!pv_test_shared_path(path, sizeof path, rel)) return false;
   pv_error err = {0};
-  if (gguf_open(f, path, &err) || pv_tokenizer_load(tok, *f, &err)) fail_msg("%s: %s", rel, err.msg);
+  if (pv_gguf_open(f, path, &err) || pv_tokenizer_load(tok, *f, &err)) fail_msg("%s: %s", rel, err.msg);
   return true;
 }
 
@@ -217,7 +217,7 @@ static bool contains(const pv_tokens *t, int32_t id) {
 
 static void test_llama3_special(void **state) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, "vocab/ggml-vocab-llama-bpe.gguf")) skip();
   pv_tokens t = {0};
   const char *text = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
@@ -236,12 +236,12 @@ static void test_llama3_special(void **state) {
   assert_string_equal(pv_token_piece(&tok, 128006), "<|start_header_id|>");
   pv_tokens_free(&t);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_qwen2_special(void **state) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, "vocab/ggml-vocab-qwen2.gguf")) skip();
   pv_tokens t = {0};
   encode(&tok, "<|im_start|>user\nHi<|im_end|>", true, true, &t); /* qwen2 adds no BOS */
@@ -256,12 +256,12 @@ static void test_qwen2_special(void **state) {
   assert_false(tok.add_bos);
   pv_tokens_free(&t);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 static void test_spm_special(void **state) {
   pv_tokenizer tok;
-  gguf_file *f;
+  pv_gguf_file *f;
   if (!load(&tok, &f, "vocab/ggml-vocab-llama-spm.gguf")) skip();
   pv_tokens t = {0};
   encode(&tok, "<s>Hello</s>", false, true, &t);
@@ -274,7 +274,7 @@ static void test_spm_special(void **state) {
   assert_false(pv_tokenizer_is_eog(&tok, 1));
   pv_tokens_free(&t);
   pv_tokenizer_free(&tok);
-  gguf_close(f);
+  pv_gguf_close(f);
 }
 
 int main(void) {

@@ -17,7 +17,7 @@
 #include "shared_paths.h"
 
 typedef struct vocab_fixture {
-  gguf_file *f;
+  pv_gguf_file *f;
   pv_tokenizer tok;
 } vocab_fixture;
 
@@ -25,7 +25,7 @@ static bool open_vocab(vocab_fixture *v, const char *rel) {
   char path[1024];
   if (!pv_test_shared_path(path, sizeof path, rel)) return false;
   pv_error err = {0};
-  int rc = gguf_open(&v->f, path, &err);
+  int rc = pv_gguf_open(&v->f, path, &err);
   if (!rc) rc = pv_tokenizer_load(&v->tok, v->f, &err);
   if (rc) fail_msg("%s: %s", rel, err.msg);
   return true;
@@ -33,7 +33,7 @@ static bool open_vocab(vocab_fixture *v, const char *rel) {
 
 static void close_vocab(vocab_fixture *v) {
   pv_tokenizer_free(&v->tok);
-  gguf_close(v->f);
+  pv_gguf_close(v->f);
 }
 
 /* Parses one line of space-separated ids. */

@@ -1,5 +1,5 @@
 /*
- * gguf_write.c — the GGUF v3 builder of gguf_write.h.
+ * pv_gguf_write.c — the GGUF v3 builder of pv_gguf_write.h.
  *
  * Owns: the serialized metadata section (built as keys are added, so it is already in file
  * form), the list of keys (for duplicate checks), and the tensors (name, shape, type, a copy of
@@ -19,16 +19,16 @@ typedef struct bytes {
 } bytes;
 
 typedef struct wtensor {
-  char name[GGUF_WRITER_MAX_NAME + 1];
+  char name[PV_GGUF_WRITER_MAX_NAME + 1];
   pv_dtype type;
   uint32_t n_dims;
-  uint64_t ne[GGUF_MAX_DIMS];
+  uint64_t ne[PV_GGUF_MAX_DIMS];
   uint8_t *data;
   uint64_t nbytes;
   uint64_t offset; /* relative to the data section */
 } wtensor;
 
-struct gguf_writer {
+struct pv_gguf_writer {
   bytes kv;       /* serialized key/value pairs */
   uint64_t n_kv;
   char **keys;
@@ -69,14 +69,14 @@ static bool put_str(bytes *b, const char *s, uint64_t n) { return put_le(b, n, 8
 
 /* ---- writer --------------------------------------------------------------------------------- */
 
-int gguf_writer_create(gguf_writer **out, pv_error *err) {
+int pv_gguf_writer_create(pv_gguf_writer **out, pv_error *err) {
   *out = pv_calloc(1, sizeof **out);
   if (!*out) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "gguf writer: out of memory");
-  (*out)->alignment = GGUF_DEFAULT_ALIGNMENT;
+  (*out)->alignment = PV_GGUF_DEFAULT_ALIGNMENT;
   return PAGEDVK_OK;
 }
 
-void gguf_writer_destroy(gguf_writer *w) {
+void pv_gguf_writer_destroy(pv_gguf_writer *w) {
   if (!w) return;
   for (uint64_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
   for (uint64_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].data);
@@ -87,7 +87,7 @@ void gguf_writer_destroy(gguf_writer *w) {
 }
 
 /* Starts a key: checks uniqueness, writes the key and type. On failure nothing changes. */
-static int begin_kv(gguf_writer *w, const char *key, gguf_vtype t, uint64_t *mark, pv_error *err) {
+static int begin_kv(pv_gguf_writer *w, const char *key, pv_gguf_vtype t, uint64_t *mark, pv_error *err) {
   for (uint64_t i = 0; i < w->n_kv; i++)
     if (!strcmp(w->keys[i], key)) return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: duplicate key '%s'", key);
   *mark = w->kv.len;
@@ -99,7 +99,7 @@ static int begin_kv(gguf_writer *w, const char *key, gguf_vtype t, uint64_t *mar
 }
 
 /* Finishes a key whose value was written (ok) or rolls it back. */
-static int end_kv(gguf_writer *w, const char *key, uint64_t mark, bool ok, pv_error *err) {
+static int end_kv(pv_gguf_writer *w, const char *key, uint64_t mark, bool ok, pv_error *err) {
   char *copy = ok ? strdup(key) : NULL;
   if (!copy || !grow((void **)&w->keys, &w->keys_cap, w->n_kv + 1, sizeof *w->keys)) {
     free(copy);
@@ -110,116 +110,116 @@ static int end_kv(gguf_writer *w, const char *key, uint64_t mark, bool ok, pv_er
   return PAGEDVK_OK;
 }
 
-static int add_scalar(gguf_writer *w, const char *key, gguf_vtype t, uint64_t bits, pv_error *err) {
+static int add_scalar(pv_gguf_writer *w, const char *key, pv_gguf_vtype t, uint64_t bits, pv_error *err) {
   uint64_t mark;
   int rc = begin_kv(w, key, t, &mark, err);
   if (rc) return rc;
-  return end_kv(w, key, mark, put_le(&w->kv, bits, (unsigned)gguf_vtype_size(t)), err);
+  return end_kv(w, key, mark, put_le(&w->kv, bits, (unsigned)pv_gguf_vtype_size(t)), err);
 }
 
-int gguf_writer_add_u8(gguf_writer *w, const char *key, uint8_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_UINT8, v, err);
+int pv_gguf_writer_add_u8(pv_gguf_writer *w, const char *key, uint8_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_UINT8, v, err);
 }
-int gguf_writer_add_i8(gguf_writer *w, const char *key, int8_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_INT8, (uint8_t)v, err);
+int pv_gguf_writer_add_i8(pv_gguf_writer *w, const char *key, int8_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_INT8, (uint8_t)v, err);
 }
-int gguf_writer_add_u16(gguf_writer *w, const char *key, uint16_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_UINT16, v, err);
+int pv_gguf_writer_add_u16(pv_gguf_writer *w, const char *key, uint16_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_UINT16, v, err);
 }
-int gguf_writer_add_i16(gguf_writer *w, const char *key, int16_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_INT16, (uint16_t)v, err);
+int pv_gguf_writer_add_i16(pv_gguf_writer *w, const char *key, int16_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_INT16, (uint16_t)v, err);
 }
-int gguf_writer_add_u32(gguf_writer *w, const char *key, uint32_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_UINT32, v, err);
+int pv_gguf_writer_add_u32(pv_gguf_writer *w, const char *key, uint32_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_UINT32, v, err);
 }
-int gguf_writer_add_i32(gguf_writer *w, const char *key, int32_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_INT32, (uint32_t)v, err);
+int pv_gguf_writer_add_i32(pv_gguf_writer *w, const char *key, int32_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_INT32, (uint32_t)v, err);
 }
-int gguf_writer_add_u64(gguf_writer *w, const char *key, uint64_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_UINT64, v, err);
+int pv_gguf_writer_add_u64(pv_gguf_writer *w, const char *key, uint64_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_UINT64, v, err);
 }
-int gguf_writer_add_i64(gguf_writer *w, const char *key, int64_t v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_INT64, (uint64_t)v, err);
+int pv_gguf_writer_add_i64(pv_gguf_writer *w, const char *key, int64_t v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_INT64, (uint64_t)v, err);
 }
-int gguf_writer_add_f32(gguf_writer *w, const char *key, float v, pv_error *err) {
+int pv_gguf_writer_add_f32(pv_gguf_writer *w, const char *key, float v, pv_error *err) {
   uint32_t bits;
   memcpy(&bits, &v, 4);
-  return add_scalar(w, key, GGUF_VT_FLOAT32, bits, err);
+  return add_scalar(w, key, PV_GGUF_VT_FLOAT32, bits, err);
 }
-int gguf_writer_add_f64(gguf_writer *w, const char *key, double v, pv_error *err) {
+int pv_gguf_writer_add_f64(pv_gguf_writer *w, const char *key, double v, pv_error *err) {
   uint64_t bits;
   memcpy(&bits, &v, 8);
-  return add_scalar(w, key, GGUF_VT_FLOAT64, bits, err);
+  return add_scalar(w, key, PV_GGUF_VT_FLOAT64, bits, err);
 }
-int gguf_writer_add_bool(gguf_writer *w, const char *key, bool v, pv_error *err) {
-  return add_scalar(w, key, GGUF_VT_BOOL, v ? 1 : 0, err);
+int pv_gguf_writer_add_bool(pv_gguf_writer *w, const char *key, bool v, pv_error *err) {
+  return add_scalar(w, key, PV_GGUF_VT_BOOL, v ? 1 : 0, err);
 }
 
-int gguf_writer_add_str(gguf_writer *w, const char *key, const char *v, pv_error *err) {
+int pv_gguf_writer_add_str(pv_gguf_writer *w, const char *key, const char *v, pv_error *err) {
   uint64_t mark;
-  int rc = begin_kv(w, key, GGUF_VT_STRING, &mark, err);
+  int rc = begin_kv(w, key, PV_GGUF_VT_STRING, &mark, err);
   if (rc) return rc;
   return end_kv(w, key, mark, put_str(&w->kv, v, strlen(v)), err);
 }
 
-int gguf_writer_set_alignment(gguf_writer *w, uint32_t alignment, pv_error *err) {
+int pv_gguf_writer_set_alignment(pv_gguf_writer *w, uint32_t alignment, pv_error *err) {
   if (alignment == 0 || (alignment & (alignment - 1)))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: alignment %u is not a non-zero power of two", alignment);
   if (w->n_tensors)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: set the alignment before adding tensors");
-  int rc = gguf_writer_add_u32(w, "general.alignment", alignment, err);
+  int rc = pv_gguf_writer_add_u32(w, "general.alignment", alignment, err);
   if (!rc) w->alignment = alignment;
   return rc;
 }
 
-int gguf_writer_add_arr(gguf_writer *w, const char *key, gguf_vtype elem_type, const void *data, uint64_t n,
+int pv_gguf_writer_add_arr(pv_gguf_writer *w, const char *key, pv_gguf_vtype elem_type, const void *data, uint64_t n,
                         pv_error *err) {
-  uint64_t esize = gguf_vtype_size(elem_type), total, mark;
+  uint64_t esize = pv_gguf_vtype_size(elem_type), total, mark;
   if (!esize) return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: key '%s': %s is not a scalar element type",
-                             key, gguf_vtype_name(elem_type));
+                             key, pv_gguf_vtype_name(elem_type));
   if (!pv_mul_u64(esize, n, &total)) return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: key '%s': array too large", key);
-  int rc = begin_kv(w, key, GGUF_VT_ARRAY, &mark, err);
+  int rc = begin_kv(w, key, PV_GGUF_VT_ARRAY, &mark, err);
   if (rc) return rc;
   bool ok = put_le(&w->kv, (uint64_t)elem_type, 4) && put_le(&w->kv, n, 8) && put(&w->kv, data, total);
   return end_kv(w, key, mark, ok, err);
 }
 
-int gguf_writer_add_arr_str(gguf_writer *w, const char *key, const char *const *strs, uint64_t n, pv_error *err) {
+int pv_gguf_writer_add_arr_str(pv_gguf_writer *w, const char *key, const char *const *strs, uint64_t n, pv_error *err) {
   uint64_t mark;
-  int rc = begin_kv(w, key, GGUF_VT_ARRAY, &mark, err);
+  int rc = begin_kv(w, key, PV_GGUF_VT_ARRAY, &mark, err);
   if (rc) return rc;
-  bool ok = put_le(&w->kv, GGUF_VT_STRING, 4) && put_le(&w->kv, n, 8);
+  bool ok = put_le(&w->kv, PV_GGUF_VT_STRING, 4) && put_le(&w->kv, n, 8);
   for (uint64_t i = 0; ok && i < n; i++) ok = put_str(&w->kv, strs[i], strlen(strs[i]));
   return end_kv(w, key, mark, ok, err);
 }
 
 /* Serializes a parsed value's payload (not its type tag). */
-static bool put_value(bytes *b, const gguf_value *v) {
-  if (v->type == GGUF_VT_STRING) return put_str(b, v->v.str.ptr, v->v.str.len);
-  if (v->type != GGUF_VT_ARRAY) {
+static bool put_value(bytes *b, const pv_gguf_value *v) {
+  if (v->type == PV_GGUF_VT_STRING) return put_str(b, v->v.str.ptr, v->v.str.len);
+  if (v->type != PV_GGUF_VT_ARRAY) {
     uint64_t bits = v->v.u64;
-    if (v->type == GGUF_VT_FLOAT32) {
+    if (v->type == PV_GGUF_VT_FLOAT32) {
       float f = (float)v->v.f64;
       uint32_t u;
       memcpy(&u, &f, 4);
       bits = u;
     }
-    return put_le(b, bits, (unsigned)gguf_vtype_size(v->type));
+    return put_le(b, bits, (unsigned)pv_gguf_vtype_size(v->type));
   }
-  const gguf_array *a = &v->v.arr;
+  const pv_gguf_array *a = &v->v.arr;
   if (!put_le(b, (uint64_t)a->elem_type, 4) || !put_le(b, a->n, 8)) return false;
-  uint64_t esize = gguf_vtype_size(a->elem_type);
+  uint64_t esize = pv_gguf_vtype_size(a->elem_type);
   if (esize) return put(b, a->data, esize * a->n);
   for (uint64_t i = 0; i < a->n; i++) {
-    bool ok = a->elem_type == GGUF_VT_STRING ? put_str(b, a->strs[i].ptr, a->strs[i].len)
+    bool ok = a->elem_type == PV_GGUF_VT_STRING ? put_str(b, a->strs[i].ptr, a->strs[i].len)
                                              : put_value(b, &a->items[i]);
     if (!ok) return false;
   }
   return true;
 }
 
-int gguf_writer_add_value(gguf_writer *w, const char *key, const gguf_value *v, pv_error *err) {
-  if ((unsigned)v->type >= GGUF_VT_COUNT)
+int pv_gguf_writer_add_value(pv_gguf_writer *w, const char *key, const pv_gguf_value *v, pv_error *err) {
+  if ((unsigned)v->type >= PV_GGUF_VT_COUNT)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: key '%s': unknown value type %u", key, (unsigned)v->type);
   uint64_t mark;
   int rc = begin_kv(w, key, v->type, &mark, err);
@@ -227,14 +227,14 @@ int gguf_writer_add_value(gguf_writer *w, const char *key, const gguf_value *v, 
   return end_kv(w, key, mark, put_value(&w->kv, v), err);
 }
 
-int gguf_writer_copy_kv_prefix(gguf_writer *w, const gguf_file *src, const char *prefix, pv_error *err) {
+int pv_gguf_writer_copy_kv_prefix(pv_gguf_writer *w, const pv_gguf_file *src, const char *prefix, pv_error *err) {
   size_t plen = strlen(prefix);
   for (uint64_t i = 0; i < src->n_kv; i++) {
-    const gguf_kv *kv = &src->kv[i];
+    const pv_gguf_kv *kv = &src->kv[i];
     if (kv->key.len < plen || memcmp(kv->key.ptr, prefix, plen) != 0) continue;
     char *key = strndup(kv->key.ptr, kv->key.len);
     if (!key) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "gguf writer: out of memory");
-    int rc = strlen(key) == kv->key.len ? gguf_writer_add_value(w, key, &kv->value, err)
+    int rc = strlen(key) == kv->key.len ? pv_gguf_writer_add_value(w, key, &kv->value, err)
                                         : pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: key %llu contains a NUL byte",
                                                   (unsigned long long)i);
     free(key);
@@ -243,21 +243,21 @@ int gguf_writer_copy_kv_prefix(gguf_writer *w, const gguf_file *src, const char 
   return PAGEDVK_OK;
 }
 
-int gguf_writer_copy_tokenizer(gguf_writer *w, const gguf_file *src, pv_error *err) {
-  return gguf_writer_copy_kv_prefix(w, src, "tokenizer.", err);
+int pv_gguf_writer_copy_tokenizer(pv_gguf_writer *w, const pv_gguf_file *src, pv_error *err) {
+  return pv_gguf_writer_copy_kv_prefix(w, src, "tokenizer.", err);
 }
 
 /* ---- tensors ------------------------------------------------------------------------------ */
 
-static int check_tensor(const gguf_writer *w, const char *name, pv_dtype type, uint32_t n_dims, const uint64_t *ne,
+static int check_tensor(const pv_gguf_writer *w, const char *name, pv_dtype type, uint32_t n_dims, const uint64_t *ne,
                         uint64_t nbytes, pv_error *err) {
   const pv_dtype_info *info = pv_dtype_get((uint32_t)type);
-  if (strlen(name) == 0 || strlen(name) > GGUF_WRITER_MAX_NAME)
-    return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: tensor name '%s' must be 1..%d bytes", name, GGUF_WRITER_MAX_NAME);
+  if (strlen(name) == 0 || strlen(name) > PV_GGUF_WRITER_MAX_NAME)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: tensor name '%s' must be 1..%d bytes", name, PV_GGUF_WRITER_MAX_NAME);
   for (uint64_t i = 0; i < w->n_tensors; i++)
     if (!strcmp(w->tensors[i].name, name)) return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: duplicate tensor '%s'", name);
   if (!info) return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: tensor '%s': unknown type %u", name, (unsigned)type);
-  if (n_dims < 1 || n_dims > GGUF_MAX_DIMS)
+  if (n_dims < 1 || n_dims > PV_GGUF_MAX_DIMS)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "gguf writer: tensor '%s': %u dimensions", name, n_dims);
   uint64_t size;
   bool ok = pv_dtype_row_bytes(type, ne[0], &size);
@@ -268,7 +268,7 @@ static int check_tensor(const gguf_writer *w, const char *name, pv_dtype type, u
   return PAGEDVK_OK;
 }
 
-int gguf_writer_add_tensor(gguf_writer *w, const char *name, pv_dtype type, uint32_t n_dims, const uint64_t *ne,
+int pv_gguf_writer_add_tensor(pv_gguf_writer *w, const char *name, pv_dtype type, uint32_t n_dims, const uint64_t *ne,
                            const void *data, uint64_t nbytes, pv_error *err) {
   int rc = check_tensor(w, name, type, n_dims, ne, nbytes, err);
   if (rc) return rc;
@@ -282,7 +282,7 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, pv_dtype type, uint
   snprintf(t->name, sizeof t->name, "%s", name);
   t->type = type;
   t->n_dims = n_dims;
-  for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) t->ne[d] = d < n_dims ? ne[d] : 1;
+  for (uint32_t d = 0; d < PV_GGUF_MAX_DIMS; d++) t->ne[d] = d < n_dims ? ne[d] : 1;
   t->nbytes = nbytes;
   t->offset = w->data_size;
   w->data_size = pv_align_up(w->data_size + nbytes, w->alignment);
@@ -293,8 +293,8 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, pv_dtype type, uint
 /* ---- output ------------------------------------------------------------------------------- */
 
 /* Header, metadata and tensor infos, padded to the alignment. */
-static bool build_head(const gguf_writer *w, bytes *h) {
-  bool ok = put(h, GGUF_MAGIC, 4) && put_le(h, 3, 4) && put_le(h, w->n_tensors, 8) && put_le(h, w->n_kv, 8) &&
+static bool build_head(const pv_gguf_writer *w, bytes *h) {
+  bool ok = put(h, PV_GGUF_MAGIC, 4) && put_le(h, 3, 4) && put_le(h, w->n_tensors, 8) && put_le(h, w->n_kv, 8) &&
             put(h, w->kv.p, w->kv.len);
   for (uint64_t i = 0; ok && i < w->n_tensors; i++) {
     const wtensor *t = &w->tensors[i];
@@ -313,7 +313,7 @@ static bool build_head(const gguf_writer *w, bytes *h) {
 /* Emits the file through `emit` (a FILE or a memory buffer). */
 typedef bool (*emit_fn)(void *sink, const void *p, uint64_t n);
 
-static int emit_file(const gguf_writer *w, emit_fn emit, void *sink, pv_error *err) {
+static int emit_file(const pv_gguf_writer *w, emit_fn emit, void *sink, pv_error *err) {
   bytes head = {0};
   if (!build_head(w, &head)) {
     free(head.p);
@@ -339,7 +339,7 @@ static int emit_file(const gguf_writer *w, emit_fn emit, void *sink, pv_error *e
 static bool emit_stdio(void *sink, const void *p, uint64_t n) { return fwrite(p, 1, n, sink) == n; }
 static bool emit_bytes(void *sink, const void *p, uint64_t n) { return put(sink, p, n); }
 
-int gguf_writer_write(const gguf_writer *w, const char *path, pv_error *err) {
+int pv_gguf_writer_write(const pv_gguf_writer *w, const char *path, pv_error *err) {
   FILE *f = fopen(path, "wb");
   if (!f) return pv_fail(err, PAGEDVK_ERR_IO, "gguf writer: cannot create '%s'", path);
   int rc = emit_file(w, emit_stdio, f, err);
@@ -348,7 +348,7 @@ int gguf_writer_write(const gguf_writer *w, const char *path, pv_error *err) {
   return rc;
 }
 
-int gguf_writer_to_memory(const gguf_writer *w, uint8_t **out, uint64_t *size, pv_error *err) {
+int pv_gguf_writer_to_memory(const pv_gguf_writer *w, uint8_t **out, uint64_t *size, pv_error *err) {
   bytes b = {0};
   int rc = emit_file(w, emit_bytes, &b, err);
   if (rc) {

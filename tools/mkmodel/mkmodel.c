@@ -209,7 +209,7 @@ static pv_dtype type_for(const options *o, const char *name, weight_kind kind) {
   return t;
 }
 
-static int add_weight(gguf_writer *w, const options *o, rng *r, const char *name, weight_kind kind, uint64_t ne0,
+static int add_weight(pv_gguf_writer *w, const options *o, rng *r, const char *name, weight_kind kind, uint64_t ne0,
                       uint64_t ne1, pv_error *err) {
   pv_dtype type = type_for(o, name, kind);
   uint64_t n = ne0 * ne1, row_bytes;
@@ -226,13 +226,13 @@ static int add_weight(gguf_writer *w, const options *o, rng *r, const char *name
     rc = pv_quantize_rows(type, x, q, ne0, ne1, err);
   }
   uint64_t ne[2] = {ne0, ne1};
-  if (!rc) rc = gguf_writer_add_tensor(w, name, type, ne1 == 1 ? 1 : 2, ne, q, row_bytes * ne1, err);
+  if (!rc) rc = pv_gguf_writer_add_tensor(w, name, type, ne1 == 1 ? 1 : 2, ne, q, row_bytes * ne1, err);
   free(x);
   free(q);
   return rc;
 }
 
-static int add_layer(gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
+static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
   uint64_t e = o->n_embd, hd = o->n_embd / o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
   bool qwen2 = !strcmp(o->arch, "qwen2");
   struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool qwen2_only; } parts[] = {
@@ -270,17 +270,17 @@ static uint32_t file_type(pv_dtype t) {
   }
 }
 
-static int add_hparams(gguf_writer *w, const options *o, uint32_t n_vocab, pv_error *err) {
+static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv_error *err) {
   char key[128], name[128];
   const char *a = o->arch;
   snprintf(name, sizeof name, "synthetic-%s", a);
-  int rc = gguf_writer_add_str(w, "general.architecture", a, err);
-  if (!rc) rc = gguf_writer_add_str(w, "general.name", o->name ? o->name : name, err);
-  if (!rc) rc = gguf_writer_add_u32(w, "general.file_type", file_type(o->type), err);
+  int rc = pv_gguf_writer_add_str(w, "general.architecture", a, err);
+  if (!rc) rc = pv_gguf_writer_add_str(w, "general.name", o->name ? o->name : name, err);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "general.file_type", file_type(o->type), err);
 #define KEY_U32(suffix, v) \
-  if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = gguf_writer_add_u32(w, key, (v), err); }
+  if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = pv_gguf_writer_add_u32(w, key, (v), err); }
 #define KEY_F32(suffix, v) \
-  if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = gguf_writer_add_f32(w, key, (v), err); }
+  if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = pv_gguf_writer_add_f32(w, key, (v), err); }
   KEY_U32("context_length", o->ctx)
   KEY_U32("embedding_length", o->n_embd)
   KEY_U32("block_count", o->n_layer)
@@ -293,34 +293,34 @@ static int add_hparams(gguf_writer *w, const options *o, uint32_t n_vocab, pv_er
   KEY_U32("vocab_size", n_vocab)
 #undef KEY_U32
 #undef KEY_F32
-  if (!rc) rc = gguf_writer_set_alignment(w, 32, err);
+  if (!rc) rc = pv_gguf_writer_set_alignment(w, 32, err);
   return rc;
 }
 
 /* Tokenizer keys, from --vocab-from or built in; returns the vocabulary size. Writes them after
  * the hyper-parameters, as llama.cpp does, so the vocabulary size must be known first. */
-static int vocab_size_from(const char *path, gguf_file **src, uint32_t *n_vocab, pv_error *err) {
-  int rc = gguf_open(src, path, err);
+static int vocab_size_from(const char *path, pv_gguf_file **src, uint32_t *n_vocab, pv_error *err) {
+  int rc = pv_gguf_open(src, path, err);
   if (rc) return rc;
-  const gguf_array *tokens = gguf_get_arr(*src, "tokenizer.ggml.tokens");
-  if (!tokens || tokens->elem_type != GGUF_VT_STRING || tokens->n == 0 || tokens->n > 0x7fffffff)
+  const pv_gguf_array *tokens = pv_gguf_get_arr(*src, "tokenizer.ggml.tokens");
+  if (!tokens || tokens->elem_type != PV_GGUF_VT_STRING || tokens->n == 0 || tokens->n > 0x7fffffff)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "%s: no tokenizer.ggml.tokens string array", path);
   *n_vocab = (uint32_t)tokens->n;
   return PAGEDVK_OK;
 }
 
-static int build(gguf_writer *w, const options *o, pv_error *err) {
-  gguf_file *src = NULL;
+static int build(pv_gguf_writer *w, const options *o, pv_error *err) {
+  pv_gguf_file *src = NULL;
   uint32_t n_vocab = 0;
   int rc = PAGEDVK_OK;
-  gguf_writer *vw = NULL; /* the built-in vocabulary is built first to learn its size */
+  pv_gguf_writer *vw = NULL; /* the built-in vocabulary is built first to learn its size */
   if (o->vocab_from) rc = vocab_size_from(o->vocab_from, &src, &n_vocab, err);
-  else if (!(rc = gguf_writer_create(&vw, err))) rc = mk_builtin_vocab(vw, &n_vocab, err);
+  else if (!(rc = pv_gguf_writer_create(&vw, err))) rc = mk_builtin_vocab(vw, &n_vocab, err);
   if (!rc) rc = add_hparams(w, o, n_vocab, err);
-  if (!rc && src) rc = gguf_writer_copy_tokenizer(w, src, err);
+  if (!rc && src) rc = pv_gguf_writer_copy_tokenizer(w, src, err);
   if (!rc && vw) rc = mk_builtin_vocab(w, &n_vocab, err);
-  gguf_close(src);
-  gguf_writer_destroy(vw);
+  pv_gguf_close(src);
+  pv_gguf_writer_destroy(vw);
   rng r = {o->seed};
   if (!rc) rc = add_weight(w, o, &r, "token_embd.weight", W_EMBD, o->n_embd, n_vocab, err);
   for (uint32_t l = 0; !rc && l < o->n_layer; l++) rc = add_layer(w, o, &r, l, err);
@@ -333,12 +333,12 @@ int main(int argc, char **argv) {
   options o;
   if (parse_args(&o, argc, argv)) return 2;
   pv_error err = {0};
-  gguf_writer *w = NULL;
+  pv_gguf_writer *w = NULL;
   double t0 = pv_now();
-  int rc = gguf_writer_create(&w, &err);
+  int rc = pv_gguf_writer_create(&w, &err);
   if (!rc) rc = build(w, &o, &err);
-  if (!rc) rc = gguf_writer_write(w, o.out, &err);
-  gguf_writer_destroy(w);
+  if (!rc) rc = pv_gguf_writer_write(w, o.out, &err);
+  pv_gguf_writer_destroy(w);
   for (int i = 0; i < o.n_overrides; i++) free((void *)o.overrides[i].pattern);
   if (rc) {
     fprintf(stderr, "mkmodel: %s\n", err.msg);

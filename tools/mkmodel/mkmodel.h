@@ -7,6 +7,6 @@
 #include "devkit/gguf_write.h"
 
 /* Adds the built-in SentencePiece-style vocabulary's tokenizer.* keys (see vocab.c). */
-int mk_builtin_vocab(gguf_writer *w, uint32_t *n_vocab, pv_error *err);
+int mk_builtin_vocab(pv_gguf_writer *w, uint32_t *n_vocab, pv_error *err);
 
 #endif

@@ -80,19 +80,19 @@ static int build(vocab_builder *v) {
   return rc;
 }
 
-int mk_builtin_vocab(gguf_writer *w, uint32_t *n_vocab, pv_error *err) {
+int mk_builtin_vocab(pv_gguf_writer *w, uint32_t *n_vocab, pv_error *err) {
   vocab_builder v = {0};
   int rc = build(&v) ? pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "mkmodel: out of memory for the vocabulary") : PAGEDVK_OK;
-  if (!rc) rc = gguf_writer_add_str(w, "tokenizer.ggml.model", "llama", err);
-  if (!rc) rc = gguf_writer_add_str(w, "tokenizer.ggml.pre", "default", err);
-  if (!rc) rc = gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v.tokens, v.n, err);
-  if (!rc) rc = gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, v.scores, v.n, err);
-  if (!rc) rc = gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_VT_INT32, v.types, v.n, err);
-  if (!rc) rc = gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 1, err);
-  if (!rc) rc = gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 2, err);
-  if (!rc) rc = gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 0, err);
-  if (!rc) rc = gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", true, err);
-  if (!rc) rc = gguf_writer_add_bool(w, "tokenizer.ggml.add_eos_token", false, err);
+  if (!rc) rc = pv_gguf_writer_add_str(w, "tokenizer.ggml.model", "llama", err);
+  if (!rc) rc = pv_gguf_writer_add_str(w, "tokenizer.ggml.pre", "default", err);
+  if (!rc) rc = pv_gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v.tokens, v.n, err);
+  if (!rc) rc = pv_gguf_writer_add_arr(w, "tokenizer.ggml.scores", PV_GGUF_VT_FLOAT32, v.scores, v.n, err);
+  if (!rc) rc = pv_gguf_writer_add_arr(w, "tokenizer.ggml.token_type", PV_GGUF_VT_INT32, v.types, v.n, err);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 1, err);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 2, err);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 0, err);
+  if (!rc) rc = pv_gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", true, err);
+  if (!rc) rc = pv_gguf_writer_add_bool(w, "tokenizer.ggml.add_eos_token", false, err);
   *n_vocab = v.n;
   free_builder(&v);
   return rc;
