@@ -157,23 +157,6 @@ static block_fn dequantizer(pv_dtype type) {
 
 bool pv_quant_supported(pv_dtype type) { return dequantizer(type) != NULL; }
 
-double pv_quant_error_bound(pv_dtype type) {
-  switch (type) {
-    case PV_F32: return PV_QERR_F32;
-    case PV_F16: return PV_QERR_F16;
-    case PV_BF16: return PV_QERR_BF16;
-    case PV_Q8_0: return PV_QERR_Q8_0;
-    case PV_Q4_0: return PV_QERR_Q4_0;
-    case PV_Q4_1: return PV_QERR_Q4_1;
-    case PV_Q5_0: return PV_QERR_Q5_0;
-    case PV_Q5_1: return PV_QERR_Q5_1;
-    case PV_Q4_K: return PV_QERR_Q4_K;
-    case PV_Q5_K: return PV_QERR_Q5_K;
-    case PV_Q6_K: return PV_QERR_Q6_K;
-    default: return -1.0;
-  }
-}
-
 /* Checks the type and the element count; fills the dequantizer and block info. */
 static int check_row(pv_dtype type, uint64_t n, const char *what, block_fn *fn, const pv_dtype_info **info,
                      pv_error *err) {

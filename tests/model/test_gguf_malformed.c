@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "devkit/gguf_write.h"
+#include "devkit/quantize.h"
 #include "gguf/quant.h"
 
 /* ---- a byte builder for hand-made files ---------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "devkit/quantize.h"
 #include "gguf/quant.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

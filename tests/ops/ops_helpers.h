@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devkit/quantize.h"
 #include "gguf/dtype.h"
 #include "gguf/quant.h"
 #include "model/ref.h"

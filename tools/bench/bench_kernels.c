@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "gguf/dtype.h"
-#include "gguf/quant.h"
+#include "devkit/quantize.h"
 #include "ops/ops.h"
 #include "pagedvk.h"
 #include "vk/vk_buffer.h"

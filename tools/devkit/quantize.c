@@ -1,5 +1,6 @@
 /*
- * quantize.c — f32 → each type of quant.h, choosing scales (and mins) that minimise squared error.
+ * quantize.c — f32 → each type of gguf/quant.h, choosing scales (and mins) that minimise squared
+ * error; the error bound each type is held to (quantize.h).
  *
  * Method, per group of values sharing a scale:
  *  - symmetric types (Q8_0, Q4_0, Q5_0, Q6_K sub-blocks) try several candidate inverse scales of
@@ -16,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gguf/quant.h"
+#include "devkit/quantize.h"
 
 #define QK 32
 #define QK_K 256
@@ -270,4 +271,21 @@ int pv_quantize_rows(pv_dtype type, const float *src, void *dst, uint64_t n_per_
   uint8_t *b = dst;
   for (uint64_t i = 0; i < total; i += info->block_elems, b += info->block_bytes) fn(src + i, b);
   return PAGEDVK_OK;
+}
+
+double pv_quant_error_bound(pv_dtype type) {
+  switch (type) {
+    case PV_F32: return PV_QERR_F32;
+    case PV_F16: return PV_QERR_F16;
+    case PV_BF16: return PV_QERR_BF16;
+    case PV_Q8_0: return PV_QERR_Q8_0;
+    case PV_Q4_0: return PV_QERR_Q4_0;
+    case PV_Q4_1: return PV_QERR_Q4_1;
+    case PV_Q5_0: return PV_QERR_Q5_0;
+    case PV_Q5_1: return PV_QERR_Q5_1;
+    case PV_Q4_K: return PV_QERR_Q4_K;
+    case PV_Q5_K: return PV_QERR_Q5_K;
+    case PV_Q6_K: return PV_QERR_Q6_K;
+    default: return -1.0;
+  }
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "mkmodel.h"
+#include "devkit/quantize.h"
 #include "gguf/quant.h"
 
 #define MAX_OVERRIDES 64
