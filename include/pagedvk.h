@@ -53,12 +53,6 @@ const char *pagedvk_status_str(int status);
  * name substring) and its capability record and limits, as text, to `out`. */
 int pagedvk_print_devices(FILE *out, char *err, size_t err_size);
 
-/* Times each model kernel on the chosen device (matmul per weight type at a decode and a prefill
- * shape, paged attention decode per block size, rope_kv, rmsnorm) with timestamp queries and
- * writes a table (or JSON) of median times, GB/s and GFLOP/s next to the device's copy bandwidth.
- * `options`: space-separated "--json", "--quick", "--runs=N" (NULL: none). */
-int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_size);
-
 /* ---------------------------------------------------------------------------------------------
  * Models (GGUF files): metadata, tokenizer, CPU reference
  * ------------------------------------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /*
- * bench_kernels.c — `pagedvk bench kernels`: each model kernel timed on the device with timestamp
- * queries, next to the device's copy bandwidth (vkCmdCopyBuffer), so a number can be judged
- * against what the memory allows.
+ * bench_kernels.c — the kernel bench (`pagedvk bench kernels`, `build/bench-kernels`): each model
+ * kernel timed on the device with timestamp queries, next to the device's copy bandwidth
+ * (vkCmdCopyBuffer), so a number can be judged against what the memory allows. A dev tool: it
+ * drives runtime/ops and runtime/vk directly, so it is not part of libpagedvk.
  *
  * Per kernel: one warm-up dispatch (pipeline creation, first touch), then `runs` dispatches in one
  * command buffer, each between two timestamps with a barrier after it; the median of those
@@ -10,19 +11,20 @@
  *   GFLOP/s  2 M N K / time for matmul; 4 n_head d sum(context) / time for attention
  * Weights are a few rows quantized by pv_quantize_rows (realistic scales), repeated down the matrix.
  *
- * Options (a space-separated string, as the CLI passes them): --json, --quick (fewer shapes and
- * runs), --runs=N, and for tuning --wg=N (power of two), --mm-rows=N, --mm-ntok=N (override the
- * pv_ops defaults), --filter=NAME (only the kernels whose name contains NAME).
+ * Options (argv; each value as --opt=V or --opt V): --json, --quick (fewer shapes and runs),
+ * --runs N, --filter NAME (only the kernels whose name contains NAME), --type NAME, --mm-shape
+ * K,N,M, and for tuning --wg N (power of two), --mm-rows N, --mm-ntok N (override the pv_ops
+ * defaults). The names are documented in docs/KERNELS.md: keep them stable.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf/dtype.h"
+#include "bench_kernels.h"
 #include "devkit/quantize.h"
+#include "gguf/dtype.h"
 #include "ops/ops.h"
-#include "pagedvk.h"
 #include "vk/vk_buffer.h"
 
 #define BENCH_MAX_RUNS 64
@@ -434,96 +436,150 @@ static int bench_rmsnorm(bench *b, pv_error *err) {
 
 /* ---- entry point ---- */
 
-static int parse_options(bench *b, const char *options, pv_error *err) {
-  b->runs = 0;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", options ? options : "");
-  for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-    if (!strcmp(tok, "--json")) b->json = true;
-    else if (!strcmp(tok, "--quick")) b->quick = true;
-    else if (!strncmp(tok, "--runs=", 7)) {
-      char *end = NULL;
-      long r = strtol(tok + 7, &end, 10);
-      if (!end || *end || r < 1 || r > BENCH_MAX_RUNS)
-        return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --runs takes 1..%d", BENCH_MAX_RUNS);
-      b->runs = (uint32_t)r;
-    } else if (!strncmp(tok, "--filter=", 9)) {
-      snprintf(b->filter, sizeof b->filter, "%s", tok + 9);
-    } else if (!strncmp(tok, "--type=", 7)) {
-      snprintf(b->type, sizeof b->type, "%s", tok + 7);
-    } else if (!strncmp(tok, "--mm-shape=", 11)) {
-      if (sscanf(tok + 11, "%u,%u,%u", &b->mm_k, &b->mm_n, &b->mm_m) != 3 || !b->mm_k || !b->mm_n || !b->mm_m ||
-          b->mm_k > 65536 || b->mm_n > 65536 || b->mm_m > 65536)
-        return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --mm-shape takes K,N,M (e.g. 2048,2048,64)");
-    } else if (!strncmp(tok, "--wg=", 5) || !strncmp(tok, "--mm-rows=", 10) || !strncmp(tok, "--mm-ntok=", 10)) {
-      const char *eq = strchr(tok, '=');
-      char *end = NULL;
-      long v = strtol(eq + 1, &end, 10);
-      if (!end || *end || v < 1 || v > 1024) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad value in '%s'", tok);
-      if (tok[2] == 'w') {
-        if (v & (v - 1)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --wg must be a power of two");
-        b->wg = (uint32_t)v;
-      } else if (tok[5] == 'r') {
-        b->mm_rows = (uint32_t)v;
-      } else {
-        b->mm_ntok = (uint32_t)v;
-      }
-    } else {
-      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: unknown option '%s'", tok);
-    }
+static void help(FILE *out, const char *prog) {
+  fprintf(out, "usage: %s [--json] [--quick] [--runs N]\n\n", prog);
+  pv_bench_kernels_help(out);
+}
+
+void pv_bench_kernels_help(FILE *out) {
+  fprintf(out,
+          "Times each model kernel on the chosen device (PAGEDVK_DEVICE=index|name) with timestamp\n"
+          "queries: matmul for every weight type at 2048x2048 (decode M=1, prefill M=64), paged\n"
+          "attention decode at contexts 512 and 2048 for block sizes 8/16/32/64, rope_kv and rmsnorm.\n"
+          "Prints the median time of N runs (default 5; --quick: 3 runs of a few shapes), the GB/s the\n"
+          "kernel reads and its GFLOP/s, next to the copy bandwidth (vkCmdCopyBuffer).\n"
+          "  --json     one JSON object instead of the table\n"
+          "  --quick    f16, q8_0, q4_k decode matmul and one attention shape only\n"
+          "  --runs N   timed runs per kernel (1..64)\n"
+          "  --filter NAME   only the kernels whose name contains NAME (matmul, attention, ...)\n"
+          "  --wg N, --mm-rows N, --mm-ntok N   tuning: invocations per workgroup (power of two),\n"
+          "             matmul output rows and tokens per workgroup (defaults: the library's)\n"
+          "  --mm-shape K,N,M   one matmul shape (inner size, rows, tokens) instead of 2048x2048 M=1/64\n"
+          "  --type NAME   one weight type only (f32, f16, q4_k, ...)\n");
+}
+
+/* The option argv[*i] names when it is `name` ("--name=V" or "--name V"): its value in *v (NULL
+ * when missing, then an error), *i moved past a separate value. False for any other option. */
+static bool opt_value(int argc, char **argv, int *i, const char *name, const char **v) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) || (a[n] && a[n] != '=')) return false;
+  *v = a[n] == '=' ? a + n + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+  return true;
+}
+
+/* A whole number in [lo, hi] (false otherwise). */
+static bool parse_u32(const char *v, long lo, long hi, uint32_t *out) {
+  char *end = NULL;
+  long r = strtol(v, &end, 10);
+  if (!*v || !end || *end || r < lo || r > hi) return false;
+  *out = (uint32_t)r;
+  return true;
+}
+
+/* One option at argv[*i]; *help set for --help. */
+static int parse_option(bench *b, int argc, char **argv, int *i, bool *want_help, pv_error *err) {
+  const char *a = argv[*i], *v = NULL;
+  if (!strcmp(a, "--help") || !strcmp(a, "-h")) *want_help = true;
+  else if (!strcmp(a, "--json")) b->json = true;
+  else if (!strcmp(a, "--quick")) b->quick = true;
+  else if (opt_value(argc, argv, i, "--runs", &v)) {
+    if (!v || !parse_u32(v, 1, BENCH_MAX_RUNS, &b->runs))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --runs takes 1..%d", BENCH_MAX_RUNS);
+  } else if (opt_value(argc, argv, i, "--filter", &v)) {
+    if (!v) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --filter needs a value");
+    snprintf(b->filter, sizeof b->filter, "%s", v);
+  } else if (opt_value(argc, argv, i, "--type", &v)) {
+    if (!v) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --type needs a value");
+    snprintf(b->type, sizeof b->type, "%s", v);
+  } else if (opt_value(argc, argv, i, "--mm-shape", &v)) {
+    if (!v || sscanf(v, "%u,%u,%u", &b->mm_k, &b->mm_n, &b->mm_m) != 3 || !b->mm_k || !b->mm_n || !b->mm_m ||
+        b->mm_k > 65536 || b->mm_n > 65536 || b->mm_m > 65536)
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --mm-shape takes K,N,M (e.g. 2048,2048,64)");
+  } else if (opt_value(argc, argv, i, "--wg", &v)) {
+    if (!v || !parse_u32(v, 1, 1024, &b->wg)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad value for --wg");
+    if (b->wg & (b->wg - 1)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --wg must be a power of two");
+  } else if (opt_value(argc, argv, i, "--mm-rows", &v)) {
+    if (!v || !parse_u32(v, 1, 1024, &b->mm_rows))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad value for --mm-rows");
+  } else if (opt_value(argc, argv, i, "--mm-ntok", &v)) {
+    if (!v || !parse_u32(v, 1, 1024, &b->mm_ntok))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad value for --mm-ntok");
+  } else {
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: unknown option '%s' (see --help)", a);
+  }
+  return PAGEDVK_OK;
+}
+
+static int parse_options(bench *b, int argc, char **argv, bool *want_help, pv_error *err) {
+  for (int i = 1; i < argc && !*want_help; i++) {
+    int rc = parse_option(b, argc, argv, &i, want_help, err);
+    if (rc) return rc;
   }
   if (!b->runs) b->runs = b->quick ? 3 : 5;
   return PAGEDVK_OK;
 }
 
-int pagedvk_bench_kernels(FILE *out, const char *options, char *err, size_t err_size) {
-  pv_error e = {0};
-  bench b;
-  memset(&b, 0, sizeof b);
-  b.out = out;
-  int rc = parse_options(&b, options, &e);
-  rc = rc ? rc : pv_vk_context_create(&b.ctx, NULL, &e);
-  rc = rc ? rc : pv_vk_cmd_create(b.ctx, &b.cmd, &e);
-  rc = rc ? rc : pv_vk_timer_create(b.ctx, &b.timer, 2 * BENCH_MAX_RUNS, &e);
+/* Everything after the options: device, ops, copy bandwidth, the kernels, the table or JSON. */
+static int run(bench *b, pv_error *e) {
+  FILE *out = b->out;
+  int rc = pv_vk_context_create(&b->ctx, NULL, e);
+  rc = rc ? rc : pv_vk_cmd_create(b->ctx, &b->cmd, e);
+  rc = rc ? rc : pv_vk_timer_create(b->ctx, &b->timer, 2 * BENCH_MAX_RUNS, e);
   if (!rc) {
-    rc = pv_ops_init(&b.ops, b.ctx, &e);
-    b.ops_ready = !rc;
-    if (b.wg) b.ops.wg = b.ops.mm_wg = b.wg;
-    if (b.mm_rows) b.ops.mm_rows = b.mm_rows;
-    b.ops.mm_rows_fixed = b.mm_rows != 0;
-    if (b.mm_ntok) b.ops.mm_ntok = b.mm_ntok;
+    rc = pv_ops_init(&b->ops, b->ctx, e);
+    b->ops_ready = !rc;
+    if (b->wg) b->ops.wg = b->ops.mm_wg = b->wg;
+    if (b->mm_rows) b->ops.mm_rows = b->mm_rows;
+    b->ops.mm_rows_fixed = b->mm_rows != 0;
+    if (b->mm_ntok) b->ops.mm_ntok = b->mm_ntok;
     /* only the cooperative matmul keeps a reduction array in shared memory */
-    uint64_t shared = b.ops.mm_row_per_invocation ? 0 : (uint64_t)b.ops.mm_wg * b.ops.mm_rows * b.ops.mm_ntok * 2 * 4;
-    if (!rc && (b.ops.wg > b.ctx->caps.max_workgroup_invocations || shared > b.ctx->caps.max_shared_memory))
-      rc = pv_fail(&e, PAGEDVK_ERR_INVALID, "bench: --wg/--mm-rows/--mm-ntok exceed the device's workgroup limits");
+    uint64_t shared = b->ops.mm_row_per_invocation ? 0 : (uint64_t)b->ops.mm_wg * b->ops.mm_rows * b->ops.mm_ntok * 2 * 4;
+    if (!rc && (b->ops.wg > b->ctx->caps.max_workgroup_invocations || shared > b->ctx->caps.max_shared_memory))
+      rc = pv_fail(e, PAGEDVK_ERR_INVALID, "bench: --wg/--mm-rows/--mm-ntok exceed the device's workgroup limits");
   }
   double copy_gbps = 0;
-  rc = rc ? rc : bench_copy(&b, &copy_gbps, &e);
+  rc = rc ? rc : bench_copy(b, &copy_gbps, e);
   if (!rc) {
-    if (b.json) {
+    if (b->json) {
       fprintf(out, "{\n  \"device\": \"%s\",\n  \"driver\": \"%s\",\n  \"runs\": %u,\n  \"matmul_rows\": %u,\n"
                    "  \"matmul_tokens\": %u,\n  \"workgroup\": %u,\n  \"copy_gbps\": %.3f,\n  \"kernels\": [",
-              b.ctx->caps.device_name, b.ctx->caps.driver_name, b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.mm_wg,
+              b->ctx->caps.device_name, b->ctx->caps.driver_name, b->runs, b->ops.mm_rows, b->ops.mm_ntok, b->ops.mm_wg,
               copy_gbps);
     } else {
-      fprintf(out, "device  %s (%s)\n", b.ctx->caps.device_name, b.ctx->caps.driver_name);
+      fprintf(out, "device  %s (%s)\n", b->ctx->caps.device_name, b->ctx->caps.driver_name);
       fprintf(out, "copy    %.2f GB/s (vkCmdCopyBuffer of 64 MiB, bytes read + written / time)\n", copy_gbps);
       fprintf(out, "median of %u runs; GB/s = bytes the kernel reads / time; matmul %u rows x %u tokens per %s\n\n",
-              b.runs, b.ops.mm_rows, b.ops.mm_ntok, b.ops.mm_row_per_invocation ? "invocation" : "workgroup");
+              b->runs, b->ops.mm_rows, b->ops.mm_ntok, b->ops.mm_row_per_invocation ? "invocation" : "workgroup");
       fprintf(out, "%-10s %-8s %-44s %10s %9s %9s\n", "kernel", "variant", "shape", "median ms", "GB/s", "GFLOP/s");
     }
     fflush(out);
   }
-  rc = rc ? rc : (!strstr("matmul", b.filter) ? PAGEDVK_OK : bench_matmul(&b, &e));
-  rc = rc ? rc : (!strstr("attention rope_kv", b.filter) ? PAGEDVK_OK : bench_attention(&b, &e));
-  rc = rc ? rc : (!strstr("rmsnorm", b.filter) ? PAGEDVK_OK : bench_rmsnorm(&b, &e));
-  if (!rc && b.json) fprintf(out, "\n  ]\n}\n");
-  if (b.ops_ready) pv_ops_destroy(&b.ops);
-  if (b.timer.pool) pv_vk_timer_destroy(&b.timer);
-  if (b.ctx) {
-    pv_vk_cmd_destroy(&b.cmd);
-    pv_vk_context_destroy(b.ctx);
+  rc = rc ? rc : (!strstr("matmul", b->filter) ? PAGEDVK_OK : bench_matmul(b, e));
+  rc = rc ? rc : (!strstr("attention rope_kv", b->filter) ? PAGEDVK_OK : bench_attention(b, e));
+  rc = rc ? rc : (!strstr("rmsnorm", b->filter) ? PAGEDVK_OK : bench_rmsnorm(b, e));
+  if (!rc && b->json) fprintf(out, "\n  ]\n}\n");
+  if (b->ops_ready) pv_ops_destroy(&b->ops);
+  if (b->timer.pool) pv_vk_timer_destroy(&b->timer);
+  if (b->ctx) {
+    pv_vk_cmd_destroy(&b->cmd);
+    pv_vk_context_destroy(b->ctx);
   }
-  if (rc) pv_error_copy(&e, err, err_size);
   return rc;
+}
+
+int pv_bench_kernels_main(int argc, char **argv) {
+  pv_error err = {0};
+  bench b;
+  memset(&b, 0, sizeof b);
+  b.out = stdout;
+  bool want_help = false;
+  int rc = parse_options(&b, argc, argv, &want_help, &err);
+  if (!rc && want_help) {
+    help(stdout, argc > 0 ? argv[0] : "bench-kernels");
+    return 0;
+  }
+  rc = rc ? rc : run(&b, &err);
+  if (rc) fprintf(stderr, "pagedvk: %s\n", err.msg);
+  return rc ? 1 : 0;
 }
