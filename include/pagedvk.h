@@ -46,6 +46,18 @@ double pagedvk_now_seconds(void);
 const char *pagedvk_status_str(int status);
 
 /* ---------------------------------------------------------------------------------------------
+ * Environment: the variables the library reads (one table, read once; engine options override)
+ * ------------------------------------------------------------------------------------------- */
+
+/* The value read for one of the table's variables (e.g. "PAGEDVK_DEVICE", "LP_NUM_THREADS"); NULL
+ * when unset or not in the table. The environment is read at the library's first use of it. */
+const char *pagedvk_env_get(const char *name);
+/* Reads the environment again (after setenv, before creating engines or contexts). */
+void pagedvk_env_reload(void);
+/* Writes every variable of the table with its value and meaning, one per line. */
+void pagedvk_env_print(FILE *out);
+
+/* ---------------------------------------------------------------------------------------------
  * Devices
  * ------------------------------------------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/env.h"
 
 int pv_fail(pv_error *err, int code, const char *fmt, ...) {
   if (err) {
@@ -40,19 +41,7 @@ const char *pagedvk_status_str(int status) {
   }
 }
 
-static int log_level(void) {
-  static int level = -1;
-  if (level < 0) {
-    const char *s = getenv("PAGEDVK_LOG");
-    level = PV_LOG_WARN;
-    if (s) {
-      if (!strcmp(s, "error")) level = PV_LOG_ERROR;
-      else if (!strcmp(s, "info")) level = PV_LOG_INFO;
-      else if (!strcmp(s, "debug")) level = PV_LOG_DEBUG;
-    }
-  }
-  return level;
-}
+static int log_level(void) { return pv_env_get()->log_level; }
 
 bool pv_log_enabled(pv_log_level level) { return (int)level <= log_level(); }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/env.h"
 #include "engine/engine_internal.h"
 #include "vk/vk_buffer.h"
 
@@ -19,7 +20,9 @@ void pagedvk_engine_options_default(pagedvk_engine_options *o) {
   o->max_num_batched_tokens = 512;
   o->swap_mem = DEFAULT_SWAP_MEM;
   o->prefix_cache = 1;
-  o->warmup = 1;
+  /* the environment sets the defaults; what a program writes into the options afterwards wins */
+  o->warmup = !pv_env_get()->no_warmup;
+  o->kernel_times = pv_env_get()->kernel_times;
 }
 
 static uint64_t largest_device_heap(const pv_vk_context *ctx) {
@@ -133,11 +136,11 @@ int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o,
   if (!rc) rc = open_device(e, &err);
   if (!rc) rc = create_kv(e, &err);
   if (!rc) rc = create_runtime(e, &err);
-  if (!rc && (o->kernel_times || getenv("PAGEDVK_KERNEL_TIMES")) && pv_forward_times_enable(&e->fw, &err)) {
+  if (!rc && o->kernel_times && pv_forward_times_enable(&e->fw, &err)) {
     pv_log(PV_LOG_WARN, "stage times (kernel_times / PAGEDVK_KERNEL_TIMES): %s; running without them", err.msg);
     err = (pv_error){0};
   }
-  if (!rc && o->warmup && !getenv("PAGEDVK_NO_WARMUP")) rc = pv_engine_warmup(e, &err);
+  if (!rc && o->warmup) rc = pv_engine_warmup(e, &err);
   if (rc) {
     pv_error_copy(&err, errbuf, err_size);
     pagedvk_engine_destroy(e);
@@ -156,7 +159,7 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   if (e->cmd_ready) pv_vk_cmd_destroy(&e->cmd);
   pv_sched_plan_free(&e->plan);
   if (e->sched_ready) pv_sched_destroy(&e->sched);
-  if (e->fw_ready && getenv("PAGEDVK_KERNEL_TIMES")) pv_forward_times_print(&e->fw, stderr);
+  if (e->fw_ready && pv_env_get()->kernel_times) pv_forward_times_print(&e->fw, stderr);
   if (e->fw_ready) pv_forward_destroy(&e->fw);
   if (e->kv_gpu_ready) pv_kv_gpu_destroy(&e->kv_gpu);
   if (e->kv) pv_kv_destroy(e->kv);

@@ -10,18 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/env.h"
 #include "vk/vk_cmd.h"
 
 #define POOL_SETS 256u
 #define POOL_DESCRIPTORS 2048u
-#define DEFAULT_TIMEOUT_S 120.0
 
-static uint64_t default_timeout_ns(void) {
-  const char *s = getenv("PAGEDVK_GPU_TIMEOUT_S");
-  double seconds = s ? atof(s) : DEFAULT_TIMEOUT_S;
-  if (!(seconds > 0)) seconds = DEFAULT_TIMEOUT_S;
-  return (uint64_t)(seconds * 1e9);
-}
+static uint64_t default_timeout_ns(void) { return (uint64_t)(pv_env_get()->gpu_timeout_s * 1e9); }
 
 /* ---- create / destroy ---- */
 
@@ -266,8 +261,7 @@ uint64_t pv_vk_submit_count(void) { return atomic_load(&submit_count); }
 
 static bool fault_submit(void) {
   if (!atomic_exchange(&fault_env_read, 1)) {
-    const char *s = getenv("PAGEDVK_FAULT_SUBMIT");
-    if (s && *s) atomic_store(&fault_at, strtoull(s, NULL, 10));
+    atomic_store(&fault_at, pv_env_get()->fault_submit);
   }
   unsigned long long n = atomic_fetch_add(&submit_count, 1) + 1;
   unsigned long long at = atomic_load(&fault_at);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/env.h"
 #include "vk/vk_cmd.h"
 #include "vk/vk_device.h"
 #include "vk/vk_loader.h"
@@ -23,23 +24,17 @@
 
 /* ---- small helpers ---- */
 
-static bool env_on(const char *name) {
-  const char *v = getenv(name);
-  return v && v[0] && strcmp(v, "0") != 0;
-}
-
 void pv_vk_options_from_env(pv_vk_options *opts) {
   memset(opts, 0, sizeof *opts);
-  const char *dev = getenv("PAGEDVK_DEVICE");
-  opts->device = (dev && dev[0]) ? dev : NULL;
-  opts->validation = env_on("PAGEDVK_VALIDATION");
-  opts->no_pipeline_cache = env_on("PAGEDVK_NO_PIPELINE_CACHE");
-  opts->clamps.no_fp16 = env_on("PAGEDVK_NO_FP16");
-  opts->clamps.no_storage16 = env_on("PAGEDVK_NO_STORAGE16");
-  opts->clamps.no_subgroup = env_on("PAGEDVK_NO_SUBGROUP");
-  opts->clamps.no_unified = env_on("PAGEDVK_NO_UNIFIED");
-  const char *profile = getenv("PAGEDVK_PROFILE");
-  if (profile && !strcasecmp(profile, "embedded")) opts->clamps.profile = PV_PROFILE_EMBEDDED;
+  const pv_env *env = pv_env_get();
+  opts->device = env->device[0] ? env->device : NULL;
+  opts->validation = env->validation;
+  opts->no_pipeline_cache = env->no_pipeline_cache;
+  opts->clamps.no_fp16 = env->no_fp16;
+  opts->clamps.no_storage16 = env->no_storage16;
+  opts->clamps.no_subgroup = env->no_subgroup;
+  opts->clamps.no_unified = env->no_unified;
+  if (env->profile_embedded) opts->clamps.profile = PV_PROFILE_EMBEDDED;
 }
 
 /* Combines the caller's options with the environment (switches ORed; the caller's device wins). */

@@ -13,17 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/env.h"
 #include "vk/vk_pipeline.h"
 
 #define HEADER_BYTES (16 + VK_UUID_SIZE)
 
 /* Builds the cache directory path (without creating it). False when there is no home. */
 static bool cache_dir(char *buf, size_t size) {
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
+  const pv_env *env = pv_env_get();
   int n;
-  if (xdg && xdg[0] == '/') n = snprintf(buf, size, "%s/pagedvk", xdg);
-  else if (home && home[0]) n = snprintf(buf, size, "%s/.cache/pagedvk", home);
+  if (env->cache_home[0]) n = snprintf(buf, size, "%s/pagedvk", env->cache_home);
+  else if (env->home[0]) n = snprintf(buf, size, "%s/.cache/pagedvk", env->home);
   else return false;
   return n > 0 && (size_t)n < size;
 }

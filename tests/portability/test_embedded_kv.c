@@ -108,6 +108,7 @@ static void test_pool_too_large_is_refused(void **state) {
 
 int main(void) {
   setenv("PAGEDVK_PROFILE", "embedded", 1);
+  pagedvk_env_reload();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_over_three_buffers),
       cmocka_unit_test(test_light_use_of_a_big_pool),

@@ -26,6 +26,7 @@ static void run_jobs(pagedvk_engine *e, unsigned seed, double *seconds, uint64_t
 static void test_unified_writes_in_place(void **state) {
   (void)state;
   unsetenv("PAGEDVK_NO_UNIFIED");
+  pagedvk_env_reload();
   pagedvk_engine *e = pj_engine("syn-llama-q4k.gguf", 16u << 20, 16);
   if (!e) skip();
   if (!e->ctx->device_caps.unified_memory) {
@@ -49,8 +50,10 @@ static void test_unified_writes_in_place(void **state) {
 static void test_no_unified_stages_weights_only(void **state) {
   (void)state;
   setenv("PAGEDVK_NO_UNIFIED", "1", 1);
+  pagedvk_env_reload();
   pagedvk_engine *e = pj_engine("syn-llama-q4k.gguf", 16u << 20, 16);
   unsetenv("PAGEDVK_NO_UNIFIED");
+  pagedvk_env_reload();
   if (!e) skip();
   assert_true(e->ctx->clamps.no_unified);
   assert_false(e->ctx->caps.unified_memory);

@@ -204,9 +204,11 @@ static void test_device_selection_env(void **state) {
 
   snprintf(sel, sizeof sel, "%u", expect);
   setenv("PAGEDVK_DEVICE", sel, 1);
+  pagedvk_env_reload();
   assert_int_equal(try_device(NULL, &index), PAGEDVK_OK);
   assert_int_equal(index, expect);
   unsetenv("PAGEDVK_DEVICE");
+  pagedvk_env_reload();
   index = UINT32_MAX;
   assert_int_equal(try_device(sel, &index), PAGEDVK_OK); /* the options' selector */
   assert_int_equal(index, expect);
@@ -217,17 +219,21 @@ static void test_device_selection_env(void **state) {
   for (size_t i = 0; i < len; i++) sel[i] = (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
   sel[len] = 0;
   setenv("PAGEDVK_DEVICE", sel, 1);
+  pagedvk_env_reload();
   index = UINT32_MAX;
   assert_int_equal(try_device(NULL, &index), PAGEDVK_OK);
   assert_string_equal(t->ctx->devices[index].name, t->ctx->devices[expect].name);
 
   setenv("PAGEDVK_DEVICE", "4000", 1);
+  pagedvk_env_reload();
   assert_int_equal(try_device(NULL, &index), PAGEDVK_ERR_NO_DEVICE);
   setenv("PAGEDVK_DEVICE", "no such gpu anywhere", 1);
+  pagedvk_env_reload();
   assert_int_equal(try_device(NULL, &index), PAGEDVK_ERR_NO_DEVICE);
 
   if (saved_copy) setenv("PAGEDVK_DEVICE", saved_copy, 1);
   else unsetenv("PAGEDVK_DEVICE");
+  pagedvk_env_reload();
   free(saved_copy);
 }
 
@@ -285,7 +291,9 @@ static void test_pipeline_cache_file(void **state) {
   const char *saved_xdg = getenv("XDG_CACHE_HOME");
   char *xdg_copy = saved_xdg ? strdup(saved_xdg) : NULL;
   setenv("XDG_CACHE_HOME", dir, 1);
+  pagedvk_env_reload();
   unsetenv("PAGEDVK_NO_PIPELINE_CACHE");
+  pagedvk_env_reload();
 
   atomic_uint messages;
   atomic_init(&messages, 0);
@@ -322,8 +330,10 @@ static void test_pipeline_cache_file(void **state) {
   /* the validation layer and the driver keep their own caches under XDG_CACHE_HOME too */
   assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
   setenv("PAGEDVK_NO_PIPELINE_CACHE", "1", 1);
+  pagedvk_env_reload();
   if (xdg_copy) setenv("XDG_CACHE_HOME", xdg_copy, 1);
   else unsetenv("XDG_CACHE_HOME");
+  pagedvk_env_reload();
   free(xdg_copy);
 }
 

@@ -35,12 +35,13 @@ static void usage(FILE *out) {
  * 1.5-1.8x faster; 3, 6 and 8 threads were slower than 4; docs/KERNELS.md). Set before any Vulkan
  * call, while this process has one thread; a value the user set is kept; other drivers ignore it. */
 static void default_lavapipe_threads(void) {
-  if (getenv("LP_NUM_THREADS")) return;
+  if (pagedvk_env_get("LP_NUM_THREADS")) return;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 1) return;
   char v[24];
   snprintf(v, sizeof v, "%d", cpus * 2 > 16 ? 16 : (int)(cpus * 2));
   setenv("LP_NUM_THREADS", v, 0);
+  pagedvk_env_reload();
 }
 
 int main(int argc, char **argv) {
