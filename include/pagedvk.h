@@ -74,8 +74,56 @@ typedef struct pagedvk_model pagedvk_model;
 int pagedvk_model_open(pagedvk_model **out, const char *path, char *err, size_t err_size);
 void pagedvk_model_close(pagedvk_model *model);
 
-/* Architecture, hyper-parameters, tokenizer, chat template family, tensors with types and shapes,
- * parameter count and bytes per type, as text. */
+/* Tensors and bytes of one GGUF weight type in a model. */
+typedef struct pagedvk_weight_type_bytes {
+  const char *type;     /* GGUF type name: "F32", "F16", "Q4_K" ... (static) */
+  uint32_t ggml_type;   /* its GGUF type number */
+  uint32_t block_elems; /* elements per block (1 for F32/F16/BF16, 32, 256 for K-quants) */
+  uint32_t block_bytes; /* bytes per block */
+  uint64_t n_tensors;
+  uint64_t bytes;       /* bytes of those tensors' data in the file */
+} pagedvk_weight_type_bytes;
+
+/* At most this many weight types (GGUF type numbers below it); checked when the library builds. */
+#define PAGEDVK_MAX_WEIGHT_TYPES 64
+
+/* What a model is, as plain data. Strings are static or live as long as the model. */
+typedef struct pagedvk_model_description {
+  const char *path;          /* the file opened */
+  const char *name;          /* general.name; NULL when absent */
+  uint32_t gguf_version;
+  uint64_t n_metadata;       /* metadata keys */
+  /* Architecture and hyper-parameters: zero (architecture NULL) when describe returns an error. */
+  const char *architecture;  /* "llama", "qwen2" */
+  uint32_t n_layer, n_embd, n_head, n_head_kv, head_dim, n_ff;
+  uint32_t context_length;   /* the context the model was trained with */
+  uint32_t vocab_size;       /* rows of the embedding table */
+  uint32_t rope_dims;        /* dimensions of a head that RoPE rotates */
+  int rope_neox;             /* 1: NeoX pairing (x[i], x[i + dims/2]); 0: (x[2i], x[2i+1]) */
+  float rope_base, rope_pos_scale, rms_eps;
+  int qkv_bias;              /* q/k/v projections have biases */
+  int tied_embeddings;       /* no output.weight: logits use the embedding table */
+  /* Tokenizer and chat template (always filled). */
+  const char *tokenizer;     /* "llama" (SentencePiece) or "gpt2" (byte-level BPE) */
+  uint32_t tokenizer_vocab;
+  int32_t bos, eos;
+  int add_bos;
+  const char *chat_template; /* family the chat format follows: "chatml", "llama2", "llama3", ... */
+  /* Tensors (always filled). */
+  uint64_t n_tensors;
+  uint64_t n_params;         /* elements of all tensors */
+  uint64_t weight_bytes;     /* bytes of all tensors' data */
+  uint64_t token_embd_bytes; /* bytes of token_embd.weight (0 when absent) */
+  uint32_t n_weight_types;   /* entries of weight_types: the types present, by GGUF number */
+  pagedvk_weight_type_bytes weight_types[PAGEDVK_MAX_WEIGHT_TYPES];
+} pagedvk_model_description;
+
+/* Fills *out. Returns PAGEDVK_OK; when the hyper-parameters cannot be read (an architecture the
+ * library does not run, inconsistent shapes) that status and the reason in err, with *out filled
+ * except the architecture fields. */
+int pagedvk_model_describe(const pagedvk_model *model, pagedvk_model_description *out, char *err, size_t err_size);
+
+/* pagedvk_model_describe as text, followed by every tensor with its type and shape. */
 void pagedvk_model_print_info(const pagedvk_model *model, FILE *out);
 
 

@@ -41,6 +41,14 @@ static int load_chat_template(pagedvk_model *m, pv_error *e) {
   return PAGEDVK_OK;
 }
 
+/* general.name, copied so that the description can hand out a C string. */
+static int copy_name(pagedvk_model *m, pv_error *e) {
+  pv_gguf_str name = {NULL, 0};
+  if (!pv_gguf_get_str(m->gguf, "general.name", &name)) return PAGEDVK_OK;
+  if (!(m->name = strndup(name.ptr, name.len))) return pv_fail(e, PAGEDVK_ERR_NO_MEMORY, "%s: no memory", m->path);
+  return PAGEDVK_OK;
+}
+
 int pagedvk_model_open(pagedvk_model **out, const char *path, char *err, size_t err_size) {
   if (!out || !path) return invalid(err, err_size, "pagedvk_model_open: NULL argument");
   *out = NULL;
@@ -51,6 +59,7 @@ int pagedvk_model_open(pagedvk_model **out, const char *path, char *err, size_t 
     return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_NO_MEMORY, "%s: no memory", path));
   }
   int rc = pv_gguf_open(&m->gguf, path, &e);
+  if (!rc) rc = copy_name(m, &e);
   if (!rc) rc = pv_tokenizer_load(&m->tok, m->gguf, &e);
   if (!rc) rc = load_chat_template(m, &e);
   if (rc) {
@@ -66,6 +75,7 @@ void pagedvk_model_close(pagedvk_model *model) {
   pv_chat_template_free(&model->chat);
   pv_tokenizer_free(&model->tok);
   if (model->gguf) pv_gguf_close(model->gguf);
+  free(model->name);
   free(model->path);
   free(model);
 }

@@ -1,57 +1,134 @@
-/* api_model_info.c — `pagedvk info -m FILE`: what a GGUF model is, in plain text. */
+/*
+ * api_model_info.c — what a GGUF model is: pagedvk_model_describe fills the public description
+ * (file, hyper-parameters, tokenizer, chat template family, parameters and bytes per weight type);
+ * pagedvk_model_print_info (`pagedvk info -m FILE`) formats that description as text and lists
+ * every tensor with its type and shape.
+ *
+ * Invariants: the description's weight types are the types present, in ascending GGUF number,
+ * their byte counts summing to weight_bytes; every type number a tensor can carry is below
+ * PAGEDVK_MAX_WEIGHT_TYPES (the reader rejects numbers the type table does not know).
+ */
 #include <inttypes.h>
 #include <string.h>
 
 #include "engine/model_handle.h"
 #include "model/arch.h"
 
-static void print_hparams(const pagedvk_model *m, FILE *out) {
-  pv_hparams hp;
-  pv_error err = {0};
-  if (pv_hparams_load(&hp, m->gguf, &err)) {
-    fprintf(out, "architecture:   (not loadable: %s)\n", err.msg);
-    return;
-  }
-  fprintf(out, "architecture:   %s\n", hp.arch_name);
-  fprintf(out, "layers:         %u\nembedding:      %u\nheads:          %u (kv heads %u, head size %u)\n", hp.n_layer,
-          hp.n_embd, hp.n_head, hp.n_head_kv, hp.head_dim);
-  fprintf(out, "feed-forward:   %u\ncontext:        %u\nvocabulary:     %u\n", hp.n_ff, hp.n_ctx_train, hp.n_vocab);
-  fprintf(out, "rope:           %s, base %g, %u dims, position scale %g\n",
-          hp.rope_style == PV_ROPE_NEOX ? "neox" : "normal", hp.rope_base, hp.rope_dim, hp.rope_pos_scale);
-  fprintf(out, "rms epsilon:    %g\nq/k/v bias:     %s\nembeddings:     %s\n", hp.rms_eps, hp.qkv_bias ? "yes" : "no",
-          hp.tied_embeddings ? "tied (no output.weight)" : "separate output.weight");
+_Static_assert(PV_DTYPE_MAX <= PAGEDVK_MAX_WEIGHT_TYPES, "pagedvk_model_description.weight_types is too short");
+
+static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d) {
+  d->architecture = hp->arch_name;
+  d->n_layer = hp->n_layer;
+  d->n_embd = hp->n_embd;
+  d->n_head = hp->n_head;
+  d->n_head_kv = hp->n_head_kv;
+  d->head_dim = hp->head_dim;
+  d->n_ff = hp->n_ff;
+  d->context_length = hp->n_ctx_train;
+  d->vocab_size = hp->n_vocab;
+  d->rope_dims = hp->rope_dim;
+  d->rope_neox = hp->rope_style == PV_ROPE_NEOX;
+  d->rope_base = hp->rope_base;
+  d->rope_pos_scale = hp->rope_pos_scale;
+  d->rms_eps = hp->rms_eps;
+  d->qkv_bias = hp->qkv_bias;
+  d->tied_embeddings = hp->tied_embeddings;
 }
 
-static void print_tensors(const pv_gguf_file *f, FILE *out) {
-  uint64_t bytes[PV_DTYPE_MAX] = {0}, count[PV_DTYPE_MAX] = {0}, params = 0;
-  fprintf(out, "\ntensors (%" PRIu64 "):\n", f->n_tensors);
+/* Parameters, bytes in total and per type, the embedding table's bytes. */
+static void describe_tensors(const pv_gguf_file *f, pagedvk_model_description *d) {
+  uint64_t bytes[PAGEDVK_MAX_WEIGHT_TYPES] = {0}, count[PAGEDVK_MAX_WEIGHT_TYPES] = {0};
+  d->n_tensors = f->n_tensors;
+  for (uint64_t i = 0; i < f->n_tensors; i++) {
+    const pv_gguf_tensor *t = &f->tensors[i];
+    if (t->type < PAGEDVK_MAX_WEIGHT_TYPES && pv_dtype_get(t->type)) {
+      bytes[t->type] += t->nbytes;
+      count[t->type]++;
+      d->weight_bytes += t->nbytes;
+    }
+    if (pv_gguf_str_eq(t->name, "token_embd.weight")) d->token_embd_bytes = t->nbytes;
+  }
+  d->n_params = pv_model_param_count(f);
+  for (uint32_t ty = 0; ty < PAGEDVK_MAX_WEIGHT_TYPES; ty++) {
+    if (!count[ty]) continue;
+    const pv_dtype_info *info = pv_dtype_get(ty);
+    d->weight_types[d->n_weight_types++] = (pagedvk_weight_type_bytes){
+        .type = info->name, .ggml_type = ty, .block_elems = info->block_elems, .block_bytes = info->block_bytes,
+        .n_tensors = count[ty], .bytes = bytes[ty]};
+  }
+}
+
+int pagedvk_model_describe(const pagedvk_model *m, pagedvk_model_description *out, char *err, size_t err_size) {
+  pv_error e = {0};
+  if (!m || !out) {
+    const int rc = pv_fail(&e, PAGEDVK_ERR_INVALID, "pagedvk_model_describe: NULL argument");
+    pv_error_copy(&e, err, err_size);
+    return rc;
+  }
+  memset(out, 0, sizeof *out);
+  const pv_gguf_file *f = m->gguf;
+  out->path = m->path;
+  out->name = m->name;
+  out->gguf_version = f->version;
+  out->n_metadata = f->n_kv;
+  out->tokenizer = m->tok.kind == PV_TOK_SPM ? "llama" : "gpt2";
+  out->tokenizer_vocab = m->tok.n_vocab;
+  out->bos = m->tok.bos;
+  out->eos = m->tok.eos;
+  out->add_bos = m->tok.add_bos;
+  out->chat_template = pv_chat_family_name(m->chat.family);
+  describe_tensors(f, out);
+  pv_hparams hp;
+  int rc = pv_hparams_load(&hp, f, &e);
+  if (rc) {
+    pv_error_copy(&e, err, err_size);
+    return rc;
+  }
+  describe_hparams(&hp, out);
+  return PAGEDVK_OK;
+}
+
+/* ---- text ------------------------------------------------------------------------------------- */
+
+static void print_hparams(const pagedvk_model_description *d, FILE *out) {
+  fprintf(out, "architecture:   %s\n", d->architecture);
+  fprintf(out, "layers:         %u\nembedding:      %u\nheads:          %u (kv heads %u, head size %u)\n", d->n_layer,
+          d->n_embd, d->n_head, d->n_head_kv, d->head_dim);
+  fprintf(out, "feed-forward:   %u\ncontext:        %u\nvocabulary:     %u\n", d->n_ff, d->context_length, d->vocab_size);
+  fprintf(out, "rope:           %s, base %g, %u dims, position scale %g\n", d->rope_neox ? "neox" : "normal",
+          d->rope_base, d->rope_dims, d->rope_pos_scale);
+  fprintf(out, "rms epsilon:    %g\nq/k/v bias:     %s\nembeddings:     %s\n", d->rms_eps, d->qkv_bias ? "yes" : "no",
+          d->tied_embeddings ? "tied (no output.weight)" : "separate output.weight");
+}
+
+static void print_tensors(const pv_gguf_file *f, const pagedvk_model_description *d, FILE *out) {
+  fprintf(out, "\ntensors (%" PRIu64 "):\n", d->n_tensors);
   for (uint64_t i = 0; i < f->n_tensors; i++) {
     const pv_gguf_tensor *t = &f->tensors[i];
     const pv_dtype_info *info = pv_dtype_get(t->type);
     fprintf(out, "  %-32.*s %-5s [", (int)t->name.len, t->name.ptr, info ? info->name : "?");
-    for (uint32_t d = 0; d < t->n_dims; d++) fprintf(out, "%s%" PRIu64, d ? ", " : "", t->ne[d]);
+    for (uint32_t k = 0; k < t->n_dims; k++) fprintf(out, "%s%" PRIu64, k ? ", " : "", t->ne[k]);
     fprintf(out, "]\n");
-    if (t->type < PV_DTYPE_MAX) {
-      bytes[t->type] += t->nbytes;
-      count[t->type]++;
-    }
-    params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
   }
-  fprintf(out, "\nparameters:     %" PRIu64 " (%.1f M)\nbytes per type:\n", params, params / 1e6);
-  for (uint32_t ty = 0; ty < PV_DTYPE_MAX; ty++)
-    if (count[ty])
-      fprintf(out, "  %-6s %4" PRIu64 " tensors  %10.2f MiB\n", pv_dtype_get(ty)->name, count[ty], bytes[ty] / 1048576.0);
+  fprintf(out, "\nparameters:     %" PRIu64 " (%.1f M)\nbytes per type:\n", d->n_params, d->n_params / 1e6);
+  for (uint32_t i = 0; i < d->n_weight_types; i++) {
+    const pagedvk_weight_type_bytes *w = &d->weight_types[i];
+    fprintf(out, "  %-6s %4" PRIu64 " tensors  %10.2f MiB\n", w->type, w->n_tensors, w->bytes / 1048576.0);
+  }
 }
 
 void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
-  const pv_gguf_file *f = m->gguf;
-  pv_gguf_str name = {0};
-  fprintf(out, "file:           %s (GGUF v%u, %" PRIu64 " metadata keys)\n", m->path, f->version, f->n_kv);
-  if (pv_gguf_get_str(f, "general.name", &name)) fprintf(out, "name:           %.*s\n", (int)name.len, name.ptr);
-  print_hparams(m, out);
-  const pv_tokenizer *t = &m->tok;
-  fprintf(out, "tokenizer:      %s, %u tokens, bos %d, eos %d%s\n", t->kind == PV_TOK_SPM ? "SentencePiece (llama)" : "byte-level BPE (gpt2)",
-          t->n_vocab, t->bos, t->eos, t->add_bos ? ", adds BOS" : "");
-  fprintf(out, "chat template:  %s\n", pv_chat_family_name(m->chat.family));
-  print_tensors(f, out);
+  if (!m || !out) return;
+  pagedvk_model_description d;
+  char err[512];
+  const int rc = pagedvk_model_describe(m, &d, err, sizeof err);
+  fprintf(out, "file:           %s (GGUF v%u, %" PRIu64 " metadata keys)\n", d.path, d.gguf_version, d.n_metadata);
+  if (d.name) fprintf(out, "name:           %s\n", d.name);
+  if (rc) fprintf(out, "architecture:   (not loadable: %s)\n", err);
+  else print_hparams(&d, out);
+  fprintf(out, "tokenizer:      %s, %u tokens, bos %d, eos %d%s\n",
+          !strcmp(d.tokenizer, "llama") ? "SentencePiece (llama)" : "byte-level BPE (gpt2)", d.tokenizer_vocab, d.bos,
+          d.eos, d.add_bos ? ", adds BOS" : "");
+  fprintf(out, "chat template:  %s\n", d.chat_template);
+  print_tensors(m->gguf, &d, out);
 }

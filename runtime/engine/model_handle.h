@@ -1,6 +1,6 @@
 /*
- * model_handle.h — what a `pagedvk_model` (include/pagedvk.h) holds: the open GGUF file, the
- * tokenizer read from its metadata and the recognised chat template.
+ * model_handle.h — what a `pagedvk_model` (include/pagedvk.h) holds: the open GGUF file, its
+ * general.name, the tokenizer read from its metadata and the recognised chat template.
  *
  * Invariants: `gguf` stays open for the model's lifetime (tensor data points into its mapping);
  * the tokenizer and chat template own copies of what they read, so they do not depend on it.
@@ -15,6 +15,7 @@
 
 struct pagedvk_model {
   char *path;
+  char *name; /* general.name as a C string (NULL when absent), for pagedvk_model_describe */
   pv_gguf_file *gguf;
   pv_tokenizer tok;
   pv_chat_template chat;

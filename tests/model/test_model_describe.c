@@ -1,0 +1,233 @@
+/* pagedvk_model_describe on a model of known shape (written by the built mkmodel with five weight
+ * types): hyper-parameters, tokenizer, chat family, parameters, and per weight type the tensor
+ * count and bytes, computed here from the GGUF block layouts (not from the library's type table);
+ * pagedvk_model_print_info showing the same figures; a file whose architecture the library does
+ * not run (error, file-level fields still filled); NULL arguments. Skips when mkmodel is absent. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "devkit/gguf_write.h"
+#include "pagedvk.h"
+
+static char tmpdir[256];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/pv_describe_XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The model every test describes: llama, 2 layers, n_embd 256, 4 heads (2 kv, head size 64),
+ * n_ff 512, context 512; Q8_0 projections, Q6_K ffn_down, Q4_K embeddings, F16 output, F32 norms. */
+#define N_EMBD 256
+#define N_FF 512
+#define N_KV 128 /* kv heads x head size */
+#define MKMODEL_ARGS                                                                                        \
+  "--arch llama --n-embd 256 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 512 --ctx 512 --type Q8_0 "     \
+  "--type-embd Q4_K --type-output F16 --tensor-type 'blk.*.ffn_down.weight=Q6_K' --name describe-me"
+
+/* Writes the model above into tmpdir; false (the test skips) when mkmodel is not built. */
+static bool make_model(char *path, size_t size) {
+  char bin[512], cmd[2048];
+  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
+  if (access(bin, X_OK) != 0) return false;
+  snprintf(path, size, "%s/describe.gguf", tmpdir);
+  snprintf(cmd, sizeof cmd, "'%s' " MKMODEL_ARGS " -o '%s' >/dev/null 2>&1", bin, path);
+  int rc = system(cmd);
+  if (!WIFEXITED(rc) || WEXITSTATUS(rc)) fail_msg("mkmodel failed: %s", cmd);
+  return true;
+}
+
+static pagedvk_model *open_model(const char *path) {
+  pagedvk_model *m = NULL;
+  char err[512];
+  if (pagedvk_model_open(&m, path, err, sizeof err)) fail_msg("%s", err);
+  return m;
+}
+
+static const pagedvk_weight_type_bytes *find_type(const pagedvk_model_description *d, const char *name) {
+  for (uint32_t i = 0; i < d->n_weight_types; i++)
+    if (!strcmp(d->weight_types[i].type, name)) return &d->weight_types[i];
+  fail_msg("no weight type %s in the description", name);
+  return NULL;
+}
+
+static void check_type(const pagedvk_model_description *d, const char *name, uint32_t number, uint64_t n_tensors,
+                       uint64_t bytes) {
+  const pagedvk_weight_type_bytes *w = find_type(d, name);
+  assert_int_equal(w->ggml_type, number);
+  if (w->n_tensors != n_tensors || w->bytes != bytes)
+    fail_msg("%s: %llu tensors, %llu bytes; want %llu, %llu", name, (unsigned long long)w->n_tensors,
+             (unsigned long long)w->bytes, (unsigned long long)n_tensors, (unsigned long long)bytes);
+}
+
+static void test_describe_known_shape(void **state) {
+  (void)state;
+  char path[512];
+  if (!make_model(path, sizeof path)) skip();
+  pagedvk_model *m = open_model(path);
+  pagedvk_model_description d;
+  memset(&d, 0xa5, sizeof d);
+  char err[512] = "";
+  assert_int_equal(pagedvk_model_describe(m, &d, err, sizeof err), PAGEDVK_OK);
+  assert_string_equal(d.path, path);
+  assert_string_equal(d.name, "describe-me");
+  assert_int_equal(d.gguf_version, 3);
+  assert_string_equal(d.architecture, "llama");
+  assert_int_equal(d.n_layer, 2);
+  assert_int_equal(d.n_embd, N_EMBD);
+  assert_int_equal(d.n_head, 4);
+  assert_int_equal(d.n_head_kv, 2);
+  assert_int_equal(d.head_dim, 64);
+  assert_int_equal(d.n_ff, N_FF);
+  assert_int_equal(d.context_length, 512);
+  assert_int_equal(d.rope_dims, 64);
+  assert_int_equal(d.rope_neox, 0);
+  assert_int_equal(d.qkv_bias, 0);
+  assert_int_equal(d.tied_embeddings, 0);
+  assert_string_equal(d.tokenizer, "llama");
+  assert_string_equal(d.chat_template, "chatml");
+  const uint64_t V = pagedvk_vocab_size(m);
+  assert_true(V > 256);
+  assert_int_equal(d.vocab_size, V);
+  assert_int_equal(d.tokenizer_vocab, V);
+  assert_int_equal(d.bos, pagedvk_token_bos(m));
+  assert_int_equal(d.eos, pagedvk_token_eos(m));
+  assert_int_equal(d.add_bos, 1);
+
+  /* Per layer: norms 2 x 256 (F32); q, o 256x256, k, v 256x128, gate, up 256x512 (Q8_0: 34 bytes
+   * per 32); down 512x256 (Q6_K: 210 bytes per 256). Embeddings 256xV Q4_K (144 per 256), output
+   * 256xV F16, output_norm 256 F32. */
+  const uint64_t q8_elems = 2 * N_EMBD * N_EMBD + 2 * N_EMBD * N_KV + 2 * N_EMBD * N_FF, down = N_FF * N_EMBD;
+  assert_int_equal(d.n_tensors, 2 * 9 + 3);
+  assert_int_equal(d.n_params, 5 * N_EMBD + 2 * (q8_elems + down) + 2 * N_EMBD * V);
+  assert_int_equal(d.n_weight_types, 5);
+  check_type(&d, "F32", 0, 5, 5 * N_EMBD * 4);
+  check_type(&d, "F16", 1, 1, N_EMBD * V * 2);
+  check_type(&d, "Q8_0", 8, 12, 2 * q8_elems / 32 * 34);
+  check_type(&d, "Q4_K", 12, 1, N_EMBD * V / 256 * 144);
+  check_type(&d, "Q6_K", 14, 2, 2 * down / 256 * 210);
+  assert_int_equal(find_type(&d, "Q8_0")->block_elems, 32);
+  assert_int_equal(find_type(&d, "Q8_0")->block_bytes, 34);
+  for (uint32_t i = 1; i < d.n_weight_types; i++) assert_true(d.weight_types[i - 1].ggml_type < d.weight_types[i].ggml_type);
+  assert_int_equal(d.token_embd_bytes, N_EMBD * V / 256 * 144);
+  assert_int_equal(d.weight_bytes, 5 * N_EMBD * 4 + N_EMBD * V * 2 + 2 * q8_elems / 32 * 34 + N_EMBD * V / 256 * 144 +
+                                       2 * down / 256 * 210);
+  pagedvk_model_close(m);
+}
+
+/* print_info writes the description's figures. */
+static void test_print_info_formats_description(void **state) {
+  (void)state;
+  char path[512];
+  if (!make_model(path, sizeof path)) skip();
+  pagedvk_model *m = open_model(path);
+  pagedvk_model_description d;
+  assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  assert_non_null(mem);
+  pagedvk_model_print_info(m, mem);
+  fclose(mem);
+  char want[256];
+  const char *lines[8];
+  int n = 0;
+  lines[n++] = "name:           describe-me\n";
+  lines[n++] = "architecture:   llama\n";
+  lines[n++] = "heads:          4 (kv heads 2, head size 64)\n";
+  lines[n++] = "context:        512\n";
+  lines[n++] = "chat template:  chatml\n";
+  lines[n++] = "  Q6_K      2 tensors        0.21 MiB\n";
+  lines[n++] = "\ntensors (21):\n  token_embd.weight                Q4_K  [256, ";
+  for (int i = 0; i < n; i++)
+    if (!strstr(text, lines[i])) fail_msg("print_info lacks '%s' in:\n%s", lines[i], text);
+  snprintf(want, sizeof want, "parameters:     %llu (", (unsigned long long)d.n_params);
+  if (!strstr(text, want)) fail_msg("print_info lacks '%s' in:\n%s", want, text);
+  snprintf(want, sizeof want, "vocabulary:     %u\n", d.vocab_size);
+  if (!strstr(text, want)) fail_msg("print_info lacks '%s' in:\n%s", want, text);
+  free(text);
+  pagedvk_model_close(m);
+}
+
+/* A file with the tokenizer of the model above but an architecture the library does not run. */
+static void test_unsupported_architecture(void **state) {
+  (void)state;
+  char path[512], other[600];
+  if (!make_model(path, sizeof path)) skip();
+  pv_error e = {0};
+  pv_gguf_file *src = NULL;
+  pv_gguf_writer *w = NULL;
+  if (pv_gguf_open(&src, path, &e) || pv_gguf_writer_create(&w, &e)) fail_msg("%s", e.msg);
+  static float embd[32 * 4];
+  const uint64_t ne[2] = {32, 4};
+  int rc = pv_gguf_writer_add_str(w, "general.architecture", "falcon9", &e);
+  rc = rc ? rc : pv_gguf_writer_copy_tokenizer(w, src, &e);
+  rc = rc ? rc : pv_gguf_writer_add_tensor(w, "token_embd.weight", PV_F32, 2, ne, embd, sizeof embd, &e);
+  snprintf(other, sizeof other, "%s.falcon9.gguf", path);
+  rc = rc ? rc : pv_gguf_writer_write(w, other, &e);
+  if (rc) fail_msg("%s", e.msg);
+  pv_gguf_writer_destroy(w);
+  pv_gguf_close(src);
+
+  pagedvk_model *m = open_model(other);
+  pagedvk_model_description d;
+  char err[512] = "";
+  assert_int_equal(pagedvk_model_describe(m, &d, err, sizeof err), PAGEDVK_ERR_UNSUPPORTED);
+  if (!strstr(err, "falcon9")) fail_msg("error does not name the architecture: %s", err);
+  assert_null(d.architecture);
+  assert_null(d.name);
+  assert_int_equal(d.n_layer, 0);
+  assert_int_equal(d.head_dim, 0);
+  assert_string_equal(d.tokenizer, "llama");
+  assert_int_equal(d.tokenizer_vocab, pagedvk_vocab_size(m));
+  assert_int_equal(d.n_tensors, 1);
+  assert_int_equal(d.n_params, 32 * 4);
+  assert_int_equal(d.n_weight_types, 1);
+  check_type(&d, "F32", 0, 1, sizeof embd);
+  assert_int_equal(d.token_embd_bytes, sizeof embd);
+
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  assert_non_null(mem);
+  pagedvk_model_print_info(m, mem);
+  fclose(mem);
+  if (!strstr(text, "architecture:   (not loadable: ") || !strstr(text, "falcon9") || strstr(text, "layers:"))
+    fail_msg("print_info of an unsupported architecture:\n%s", text);
+  free(text);
+  pagedvk_model_close(m);
+}
+
+static void test_null_arguments(void **state) {
+  (void)state;
+  pagedvk_model_description d;
+  char err[128] = "";
+  assert_int_equal(pagedvk_model_describe(NULL, &d, err, sizeof err), PAGEDVK_ERR_INVALID);
+  assert_true(strlen(err) > 0);
+  pagedvk_model_print_info(NULL, stdout); /* prints nothing, does not crash */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_describe_known_shape),
+      cmocka_unit_test(test_print_info_formats_description),
+      cmocka_unit_test(test_unsupported_architecture),
+      cmocka_unit_test(test_null_arguments),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
