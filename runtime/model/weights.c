@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "gguf/quant.h"
 #include "model/weights.h"
 #include "vk/vk_buffer.h"
@@ -27,19 +28,14 @@ typedef struct plan {
   slot *slots;
   uint32_t n, cap;
   uint64_t arena_cap;
-  uint64_t *arena_used;
-  uint32_t n_arenas;
+  uint64_t *arena_used; /* bytes used in each arena */
+  uint32_t n_arenas, arenas_cap;
 } plan;
 
 static int add_slot(plan *p, const pv_gguf_tensor *t, slot_kind kind, pv_op_weight *w, pv_vk_view *v, pv_error *err) {
   if (!t) return PAGEDVK_OK;
-  if (p->n == p->cap) {
-    uint32_t cap = p->cap ? p->cap * 2 : 64;
-    slot *s = realloc(p->slots, cap * sizeof *s);
-    if (!s) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
-    p->slots = s;
-    p->cap = cap;
-  }
+  if (PV_GROW_U32(p->slots, p->cap, (size_t)p->n + 1) != PAGEDVK_OK)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
   slot *s = &p->slots[p->n++];
   memset(s, 0, sizeof *s);
   s->t = t;
@@ -66,12 +62,11 @@ static int place(plan *p, slot *s, pv_error *err) {
       return PAGEDVK_OK;
     }
   }
-  uint64_t *used = realloc(p->arena_used, (p->n_arenas + 1) * sizeof *used);
-  if (!used) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
-  p->arena_used = used;
+  if (PV_GROW_U32(p->arena_used, p->arenas_cap, (size_t)p->n_arenas + 1) != PAGEDVK_OK)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
   s->arena = p->n_arenas;
   s->offset = 0;
-  used[p->n_arenas++] = s->bytes;
+  p->arena_used[p->n_arenas++] = s->bytes;
   return PAGEDVK_OK;
 }
 

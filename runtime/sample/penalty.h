@@ -8,9 +8,10 @@
  *   presence and frequency (t generated c >= 1 times):     l = l - (presence + frequency * c)
  * computed in float exactly as written. Nothing else in the row changes.
  *
- * The table is an open-addressing hash map keyed by token id, so a sequence pays memory for the
- * distinct tokens it has seen, not for the vocabulary. It grows on insertion (an allocation
- * that can fail); applying penalties allocates nothing.
+ * The table is the runtime's hash map (base/hmap.h) keyed by token id, so a sequence pays memory
+ * for the distinct tokens it has seen, not for the vocabulary. A value packs the counts:
+ * generated << 1 | in_prompt. It grows on insertion (an allocation that can fail) unless
+ * reserved; applying penalties allocates nothing.
  */
 #ifndef PV_SAMPLE_PENALTY_H
 #define PV_SAMPLE_PENALTY_H
@@ -19,17 +20,16 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "base/hmap.h"
 
 typedef struct pv_token_seen {
-  int32_t token;      /* -1: empty slot */
+  int32_t token;
   uint32_t generated; /* occurrences among the generated tokens */
   uint32_t in_prompt; /* 1 when the token occurs in the prompt */
 } pv_token_seen;
 
 typedef struct pv_token_counts {
-  pv_token_seen *slots;
-  uint32_t cap;  /* a power of two */
-  uint32_t used; /* distinct tokens */
+  pv_hmap map; /* token id -> generated << 1 | in_prompt; map.n: distinct tokens */
 } pv_token_counts;
 
 typedef struct pv_penalties {
@@ -42,12 +42,12 @@ int pv_token_counts_init(pv_token_counts *t, pv_error *err);
 void pv_token_counts_free(pv_token_counts *t);
 /* dst (uninitialized) becomes an independent copy of src. */
 int pv_token_counts_copy(pv_token_counts *dst, const pv_token_counts *src, pv_error *err);
-/* Records one occurrence of token >= 0, in the prompt or among the generated tokens. */
 /* Room for n_distinct tokens without growing again (the per-step path allocates nothing). */
 int pv_token_counts_reserve(pv_token_counts *t, uint32_t n_distinct, pv_error *err);
+/* Records one occurrence of token >= 0, in the prompt or among the generated tokens. */
 int pv_token_counts_add(pv_token_counts *t, int32_t token, bool in_prompt, pv_error *err);
-/* The entry of a token, or NULL when never seen. */
-const pv_token_seen *pv_token_counts_find(const pv_token_counts *t, int32_t token);
+/* The counts of a token in *out; false when never seen. */
+bool pv_token_counts_find(const pv_token_counts *t, int32_t token, pv_token_seen *out);
 
 /* True when every penalty is at its "off" value. */
 bool pv_penalties_off(const pv_penalties *p);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "sample/stop.h"
 
 struct pv_stop {
@@ -81,14 +82,8 @@ static void drop_emitted(pv_stop *s) {
 /* Drops what the last call emitted, then appends the piece. */
 static int append(pv_stop *s, const char *piece, size_t len, pv_error *err) {
   drop_emitted(s);
-  if (s->len + len > s->cap) {
-    size_t cap = s->cap ? s->cap : 64;
-    while (cap < s->len + len) cap *= 2;
-    char *b = realloc(s->buf, cap);
-    if (!b) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "stop strings: out of memory");
-    s->buf = b;
-    s->cap = cap;
-  }
+  if (PV_GROW(s->buf, s->cap, s->len + len) != PAGEDVK_OK)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "stop strings: out of memory");
   if (len) memcpy(s->buf + s->len, piece, len);
   s->len += len;
   return PAGEDVK_OK;

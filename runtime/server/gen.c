@@ -69,13 +69,7 @@ void srv_events_free(srv_event *evs, size_t n) {
 }
 
 static bool queue_push(srv_gen *g, const pagedvk_token_event *ev) {
-  if (g->nq == g->capq) {
-    size_t cap = g->capq ? g->capq * 2 : 16;
-    srv_event *q = realloc(g->q, cap * sizeof *q);
-    if (!q) return false;
-    g->q = q;
-    g->capq = cap;
-  }
+  if (!srv_grow((void **)&g->q, &g->capq, g->nq + 1, sizeof *g->q, 16)) return false;
   srv_event *e = &g->q[g->nq];
   memset(e, 0, sizeof *e);
   e->text = malloc(ev->text_len + 1);

@@ -25,7 +25,12 @@
 #define SRV_MAX_CHOICES 64
 #define SRV_MAX_TOP 20
 
-/* ---- byte buffer (util.c) ------------------------------------------------------------------ */
+/* ---- growth and byte buffer (util.c) ------------------------------------------------------- */
+
+/* Makes room for `need` elements of `elem` bytes in *items (capacity doubling from `min_cap`, with
+ * overflow checks): false when out of memory, then *items and *cap are unchanged. The server's
+ * one growth loop: it uses only the public header, so it does not share runtime/base's. */
+bool srv_grow(void **items, size_t *cap, size_t need, size_t elem, size_t min_cap);
 
 typedef struct srv_buf {
   char *p;

@@ -1,7 +1,7 @@
 /*
- * util.c — small helpers for the server: growable byte buffers (an append that fails marks the
- * buffer `oom` and leaves its content as it was), UTF-8 sanitizing for token pieces, and OpenAI
- * error objects with their HTTP status.
+ * util.c — small helpers for the server: the server's one growth helper (srv_grow), growable byte
+ * buffers over it (an append that fails marks the buffer `oom` and leaves its content as it was),
+ * UTF-8 sanitizing for token pieces, and OpenAI error objects with their HTTP status.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,18 +10,24 @@
 
 #include "server_internal.h"
 
+bool srv_grow(void **items, size_t *cap, size_t need, size_t elem, size_t min_cap) {
+  if (need <= *cap) return true;
+  size_t c = *cap ? *cap : min_cap;
+  while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+  if (elem && c > SIZE_MAX / elem) return false;
+  void *p = realloc(*items, c * elem);
+  if (!p) return false;
+  *items = p;
+  *cap = c;
+  return true;
+}
+
 static bool buf_reserve(srv_buf *b, size_t extra) {
   if (b->oom) return false;
-  if (b->len + extra + 1 <= b->cap) return true;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + extra + 1) cap *= 2;
-  char *p = realloc(b->p, cap);
-  if (!p) {
+  if (extra > SIZE_MAX - b->len - 1 || !srv_grow((void **)&b->p, &b->cap, b->len + extra + 1, 1, 256)) {
     b->oom = true;
     return false;
   }
-  b->p = p;
-  b->cap = cap;
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/env.h"
+#include "base/grow.h"
 #include "vk/vk_cmd.h"
 
 #define POOL_SETS 256u
@@ -56,8 +57,7 @@ void pv_vk_cmd_destroy(pv_vk_cmd *cmd) {
       return;
     }
   }
-  for (uint32_t i = cmd->desc_pool_count; i-- > 0;) vkDestroyDescriptorPool(dev, cmd->desc_pools[i], NULL);
-  free(cmd->desc_pool_sizes);
+  for (uint32_t i = cmd->desc_pool_count; i-- > 0;) vkDestroyDescriptorPool(dev, cmd->desc_pools[i].pool, NULL);
   free(cmd->desc_pools);
   if (cmd->fence) vkDestroyFence(dev, cmd->fence, NULL);
   if (cmd->pool) vkDestroyCommandPool(dev, cmd->pool, NULL); /* frees the command buffer */
@@ -73,7 +73,7 @@ int pv_vk_cmd_begin(pv_vk_cmd *cmd, pv_error *err) {
   VkResult r = vkResetCommandPool(dev, cmd->pool, 0);
   if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkResetCommandPool");
   for (uint32_t i = 0; i < cmd->desc_pool_count; i++)
-    if ((r = vkResetDescriptorPool(dev, cmd->desc_pools[i], 0)) != VK_SUCCESS)
+    if ((r = vkResetDescriptorPool(dev, cmd->desc_pools[i].pool, 0)) != VK_SUCCESS)
       return pv_vk_fail(err, r, "vkResetDescriptorPool");
   cmd->desc_pool_current = 0;
   cmd->sets_used = cmd->descriptors_used = 0;
@@ -85,13 +85,10 @@ int pv_vk_cmd_begin(pv_vk_cmd *cmd, pv_error *err) {
 }
 
 static int add_descriptor_pool(pv_vk_cmd *cmd, uint32_t descriptors, pv_error *err) {
-  uint32_t *sizes = realloc(cmd->desc_pool_sizes, (cmd->desc_pool_count + 1) * sizeof *sizes);
-  if (!sizes) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
-  cmd->desc_pool_sizes = sizes;
-  VkDescriptorPool *grown = realloc(cmd->desc_pools, (cmd->desc_pool_count + 1) * sizeof *grown);
-  if (!grown) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
-  cmd->desc_pools = grown;
-  sizes[cmd->desc_pool_count] = descriptors;
+  if (PV_GROW_U32(cmd->desc_pools, cmd->desc_pool_cap, (size_t)cmd->desc_pool_count + 1) != PAGEDVK_OK)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
+  pv_vk_desc_pool *added = &cmd->desc_pools[cmd->desc_pool_count];
+  added->size = descriptors;
   /* room for `descriptors` of each type: a set may hold storage and texel buffers */
   VkDescriptorPoolSize size[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptors},
                                   {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptors}};
@@ -99,7 +96,7 @@ static int add_descriptor_pool(pv_vk_cmd *cmd, uint32_t descriptors, pv_error *e
   info.maxSets = POOL_SETS;
   info.poolSizeCount = 2;
   info.pPoolSizes = size;
-  VkResult r = vkCreateDescriptorPool(cmd->ctx->device, &info, NULL, &grown[cmd->desc_pool_count]);
+  VkResult r = vkCreateDescriptorPool(cmd->ctx->device, &info, NULL, &added->pool);
   if (r != VK_SUCCESS) return pv_vk_fail(err, r, "vkCreateDescriptorPool");
   cmd->desc_pool_count++;
   return PAGEDVK_OK;
@@ -109,7 +106,7 @@ static int add_descriptor_pool(pv_vk_cmd *cmd, uint32_t descriptors, pv_error *e
 static bool pool_has_room(const pv_vk_cmd *cmd, uint32_t descriptors) {
   if (cmd->desc_pool_current >= cmd->desc_pool_count) return false;
   return cmd->sets_used < POOL_SETS &&
-         cmd->descriptors_used + descriptors <= cmd->desc_pool_sizes[cmd->desc_pool_current];
+         cmd->descriptors_used + descriptors <= cmd->desc_pools[cmd->desc_pool_current].size;
 }
 
 /* A descriptor set for `pipe`, from the current pool or the next one (created when needed). */
@@ -125,7 +122,7 @@ static int allocate_set(pv_vk_cmd *cmd, const pv_vk_pipeline *pipe, VkDescriptor
     }
   }
   VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  ai.descriptorPool = cmd->desc_pools[cmd->desc_pool_current];
+  ai.descriptorPool = cmd->desc_pools[cmd->desc_pool_current].pool;
   ai.descriptorSetCount = 1;
   ai.pSetLayouts = &pipe->set_layout;
   VkResult r = vkAllocateDescriptorSets(cmd->ctx->device, &ai, set);

@@ -44,14 +44,18 @@ static inline VkDeviceSize pv_view_size(pv_vk_view v) {
   return v.range ? v.range : (v.buffer && v.buffer->size > v.offset ? v.buffer->size - v.offset : 0);
 }
 
+typedef struct pv_vk_desc_pool {
+  VkDescriptorPool pool;
+  uint32_t size; /* descriptors of each type the pool holds */
+} pv_vk_desc_pool;
+
 typedef struct pv_vk_cmd {
   pv_vk_context *ctx;
   VkCommandPool pool;
   VkCommandBuffer cb;
   VkFence fence;
-  VkDescriptorPool *desc_pools;
-  uint32_t *desc_pool_sizes; /* descriptors each pool holds */
-  uint32_t desc_pool_count;
+  pv_vk_desc_pool *desc_pools;
+  uint32_t desc_pool_count, desc_pool_cap;
   uint32_t desc_pool_current;
   uint32_t sets_used, descriptors_used; /* in the current pool, since begin */
   bool recording; /* between begin and submit */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "vk/vk_loader.h"
 
 #define NO_LOADER_ADVICE                                                                          \
@@ -127,22 +128,19 @@ typedef struct {
 static int collect_name(struct dl_phdr_info *info, size_t size, void *data) {
   snapshot_walk *w = data;
   if (!w->ok || !info->dlpi_name || !info->dlpi_name[0]) return 0;
-  char **grown = realloc(w->snap->names, (w->snap->count + 1) * sizeof *grown);
   char *copy = strdup(info->dlpi_name);
-  if (!grown || !copy) {
-    if (grown) w->snap->names = grown;
+  if (!copy || PV_GROW(w->snap->names, w->snap->cap, w->snap->count + 1) != PAGEDVK_OK) {
     free(copy);
     w->ok = false;
     return 1;
   }
-  w->snap->names = grown;
   w->snap->names[w->snap->count++] = copy;
   return 0;
 }
 
 bool pv_dso_snapshot_take(pv_dso_snapshot *snap) {
   snap->names = NULL;
-  snap->count = 0;
+  snap->count = snap->cap = 0;
   snapshot_walk w = {snap, true};
   dl_iterate_phdr(collect_name, &w);
   if (!w.ok) pv_dso_snapshot_free(snap);
@@ -153,7 +151,7 @@ void pv_dso_snapshot_free(pv_dso_snapshot *snap) {
   for (size_t i = 0; i < snap->count; i++) free(snap->names[i]);
   free(snap->names);
   snap->names = NULL;
-  snap->count = 0;
+  snap->count = snap->cap = 0;
 }
 
 static bool snapshot_has(const pv_dso_snapshot *snap, const char *name) {

@@ -29,7 +29,7 @@ int pv_vk_loader_load_instance(VkInstance instance, pv_error *err);
 /* The names of the shared objects loaded in the process at one moment. */
 typedef struct pv_dso_snapshot {
   char **names;
-  size_t count;
+  size_t count, cap;
 } pv_dso_snapshot;
 
 /* Records the objects loaded now. Returns false when out of memory (then pinning is skipped). */
