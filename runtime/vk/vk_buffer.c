@@ -8,6 +8,7 @@
 
 #include "vk/vk_buffer.h"
 #include "vk/vk_cmd.h"
+#include "vk/vk_error.h"
 
 #define STAGING_CHUNK ((VkDeviceSize)16 << 20)
 #define HOST_RW (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)

@@ -13,6 +13,7 @@
 #include "base/env.h"
 #include "base/grow.h"
 #include "vk/vk_cmd.h"
+#include "vk/vk_error.h"
 
 #define POOL_SETS 256u
 #define POOL_DESCRIPTORS 2048u

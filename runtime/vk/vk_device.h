@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 
 #include "base/base.h"
+#include "vk/vk_error.h" /* every user of the context may report a failed call */
 #include "vk/vk_functions.h"
 
 /* The embedded profile's limits. */
@@ -170,12 +171,7 @@ void pv_vk_context_destroy(pv_vk_context *ctx);
 /* Number of validation WARNING/ERROR messages (validation and general types) seen so far. */
 unsigned pv_vk_validation_count(const pv_vk_context *ctx);
 
-/* Short names for listings. */
+/* Short name for listings. */
 const char *pv_vk_device_type_str(VkPhysicalDeviceType type);
-const char *pv_vk_result_str(VkResult r);
-
-/* pv_fail for a failed Vulkan call: DEVICE_LOST → PAGEDVK_ERR_DEVICE_LOST, out of memory →
- * PAGEDVK_ERR_NO_MEMORY, else PAGEDVK_ERR_VULKAN. The message names the call and the result. */
-int pv_vk_fail(pv_error *err, VkResult r, const char *what);
 
 #endif /* PV_VK_DEVICE_H */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/env.h"
+#include "vk/vk_error.h"
 #include "vk/vk_pipeline.h"
 
 #define HEADER_BYTES (16 + VK_UUID_SIZE)
