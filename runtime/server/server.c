@@ -39,45 +39,6 @@ void pagedvk_server_options_default(pagedvk_server_options *o) {
   o->max_body_bytes = DEFAULT_MAX_BODY;
 }
 
-/* ---- registry ------------------------------------------------------------------------------ */
-
-void srv_registry_add_locked(pagedvk_server *s, srv_gen *g) {
-  g->reg_prev = NULL;
-  g->reg_next = s->registry;
-  if (s->registry) s->registry->reg_prev = g;
-  s->registry = g;
-  g->in_registry = true;
-}
-
-void srv_registry_remove_locked(pagedvk_server *s, srv_gen *g) {
-  if (!g->in_registry) return;
-  if (g->reg_prev) g->reg_prev->reg_next = g->reg_next;
-  else s->registry = g->reg_next;
-  if (g->reg_next) g->reg_next->reg_prev = g->reg_prev;
-  g->reg_prev = g->reg_next = NULL;
-  g->in_registry = false;
-}
-
-void srv_registry_remove(pagedvk_server *s, srv_gen *g) {
-  pthread_mutex_lock(&s->lock);
-  srv_registry_remove_locked(s, g);
-  pthread_mutex_unlock(&s->lock);
-}
-
-bool srv_is_stopping(pagedvk_server *s) {
-  pthread_mutex_lock(&s->lock);
-  bool v = s->stopping;
-  pthread_mutex_unlock(&s->lock);
-  return v;
-}
-
-void srv_requests_busy_add(pagedvk_server *s, int delta) {
-  pthread_mutex_lock(&s->lock);
-  s->requests_busy = (unsigned)((int)s->requests_busy + delta);
-  if (delta < 0) pthread_cond_broadcast(&s->idle);
-  pthread_mutex_unlock(&s->lock);
-}
-
 /* ---- threads ------------------------------------------------------------------------------- */
 
 static void wake(pagedvk_server *s) {

@@ -230,7 +230,8 @@ struct pagedvk_server {
   srv_metrics metrics;
 };
 
-/* Registry (server.c): the requests the engine still holds. The _locked forms need s->lock held. */
+/* Registry (registry.c): the requests the engine still holds, the stopping flag, the busy count.
+ * The _locked forms need s->lock held. */
 void srv_registry_add_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove(pagedvk_server *s, srv_gen *g);
