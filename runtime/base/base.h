@@ -20,6 +20,11 @@ typedef struct pv_error {
 /* Records an error (when `err` is non-NULL) and returns `code`, so callers write
  * `return pv_fail(err, PAGEDVK_ERR_FORMAT, "tensor %s: ...", name);` */
 int pv_fail(pv_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* First error wins, the one idiom for it. Calls in a chain: `if (!rc) rc = step(..., err);`.
+ * A call that must run even after a failure (ending a command buffer, cleanup) gets its own
+ * pv_error and is merged with pv_error_keep: it returns `rc` when that is already an error
+ * (err keeps its message), else `rc2` with err2's message copied into err. */
+int pv_error_keep(pv_error *err, int rc, const pv_error *err2, int rc2);
 /* Copies an error's text into a caller's buffer (public API helper). */
 void pv_error_copy(const pv_error *err, char *buf, size_t size);
 

@@ -19,6 +19,12 @@ int pv_fail(pv_error *err, int code, const char *fmt, ...) {
   return code;
 }
 
+int pv_error_keep(pv_error *err, int rc, const pv_error *err2, int rc2) {
+  if (rc) return rc;
+  if (rc2 && err && err2) *err = *err2;
+  return rc2;
+}
+
 void pv_error_copy(const pv_error *err, char *buf, size_t size) {
   if (buf && size) snprintf(buf, size, "%s", err->msg);
 }
