@@ -90,6 +90,14 @@ typedef struct pv_sched {
   uint64_t preemptions, swaps_out, swaps_in;
   pv_sched_item *items;
   uint32_t items_cap;
+  /* scratch, sized for max_num_seqs at init (grown only for a larger group): a group's live KV
+   * sequence ids (swap), and the new sequences and each old one's first child (reparent) */
+  uint32_t *ids;
+  uint32_t ids_cap;
+  pv_sched_seq *next_seqs;
+  uint32_t next_cap;
+  uint32_t *first_child;
+  uint32_t first_cap;
 } pv_sched;
 
 int pv_sched_init(pv_sched *s, const pv_sched_config *cfg, pv_kv_manager *kv, pv_error *err);
@@ -107,7 +115,23 @@ void pv_sched_seq_done(pv_sched *s, pv_sched_seq *seq);
 /* Appends a token to a sequence's token list (after sampling). */
 int pv_sched_seq_push(pv_sched_seq *seq, int32_t token, pv_error *err);
 
-/* Plans the next step. The plan is valid until the next call. */
+/* Who holds which KV blocks is decided here and in runtime/kv only: the engine asks for forks.
+ *
+ * fork_seq: a new sequence g->seqs[g->n_seqs] (the caller's array has room; its old token list, if
+ * any, is freed) becomes a copy of running sequence `src`: the same tokens (room for g->max_len) and a
+ * KV sequence sharing all of src's blocks (copy-on-write when they diverge). src's tokens must all be
+ * computed. g->n_seqs grows by one; on failure nothing changes. */
+int pv_sched_fork_seq(pv_sched *s, pv_sched_group *g, uint32_t src, pv_error *err);
+
+/* reparent (beam search): g's n_seqs sequences are replaced by n_new ones, new sequence j
+ * descending from old sequence parent[j]. An old sequence's first child takes its tokens and KV
+ * sequence, its further children fork it, one without children is freed. All or nothing: on failure
+ * (PAGEDVK_ERR_INVALID for a parent out of range, or no memory / blocks for a fork) the group is as
+ * it was. n_new may be 0 (every sequence freed). */
+int pv_sched_reparent(pv_sched *s, pv_sched_group *g, const uint32_t *parent, uint32_t n_new, pv_error *err);
+
+/* Plans the next step. The plan is valid until the next call; it stays within the budget:
+ * n_tokens <= max_num_batched_tokens and n_items <= max_num_seqs (asserted in debug builds). */
 int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err);
 
 /* After the device ran the plan: the computed tokens' K/V now exist (feeds the prefix cache). */

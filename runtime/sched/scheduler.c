@@ -3,11 +3,15 @@
  *   - a group is in exactly one of the waiting / running / swapped lists, or in none once removed;
  *   - a running group's live sequences each have a KV sequence; a waiting group's have none;
  *   - for every live sequence of a running group, the KV manager holds slots for all its tokens
- *     after pass 0 of a step (tokens sampled last step get their slot then).
+ *     after pass 0 of a step (tokens sampled last step get their slot then);
+ *   - a plan stays within its budget: n_tokens <= max_num_batched_tokens, n_items <= max_num_seqs
+ *     (asserted at the end of pv_sched_step; assert() is on in Debug builds, off under NDEBUG).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "sched/sched.h"
 
 /* ---- queues ------------------------------------------------------------------------------- */
@@ -73,12 +77,24 @@ int pv_sched_init(pv_sched *s, const pv_sched_config *cfg, pv_kv_manager *kv, pv
   s->kv = kv;
   if (!cfg->max_num_seqs || !cfg->max_num_batched_tokens || !cfg->max_model_len)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "scheduler: max_num_seqs, max_num_batched_tokens and max_model_len must be > 0");
+  const uint32_t n = cfg->max_num_seqs;
+  if (PV_GROW_U32(s->items, s->items_cap, n) || PV_GROW_U32(s->ids, s->ids_cap, n) ||
+      PV_GROW_U32(s->next_seqs, s->next_cap, n) || PV_GROW_U32(s->first_child, s->first_cap, n)) {
+    pv_sched_destroy(s);
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: no memory for %u sequences", n);
+  }
   return PAGEDVK_OK;
 }
 
 void pv_sched_destroy(pv_sched *s) {
   free(s->items);
+  free(s->ids);
+  free(s->next_seqs);
+  free(s->first_child);
   s->items = NULL;
+  s->ids = s->first_child = NULL;
+  s->next_seqs = NULL;
+  s->items_cap = s->ids_cap = s->next_cap = s->first_cap = 0;
 }
 
 void pv_sched_plan_init(pv_sched_plan *plan) { memset(plan, 0, sizeof *plan); }
@@ -113,14 +129,81 @@ void pv_sched_seq_done(pv_sched *s, pv_sched_seq *seq) {
 }
 
 int pv_sched_seq_push(pv_sched_seq *q, int32_t token, pv_error *err) {
-  if (q->n_tokens == q->cap) {
-    uint32_t cap = q->cap ? q->cap * 2 : 64;
-    int32_t *t = realloc(q->tokens, cap * sizeof *t);
-    if (!t) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
-    q->tokens = t;
-    q->cap = cap;
-  }
+  if (PV_GROW_U32(q->tokens, q->cap, (size_t)q->n_tokens + 1))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
   q->tokens[q->n_tokens++] = token;
+  return PAGEDVK_OK;
+}
+
+/* ---- forks (parallel samples, beam search) ------------------------------------------------------ */
+
+/* Frees what a sequence holds: its KV sequence and its token list. */
+static void drop_seq(pv_sched *s, pv_sched_seq *q) {
+  if (q->kv_seq != PV_SCHED_NO_KV) pv_kv_seq_free(s->kv, q->kv_seq, NULL);
+  free(q->tokens);
+  memset(q, 0, sizeof *q);
+  q->kv_seq = PV_SCHED_NO_KV;
+}
+
+/* *dst (holding nothing) becomes a copy of src: tokens with room for the group's max_len, and a
+ * KV sequence sharing src's blocks. On failure *dst holds nothing. */
+static int fork_into(pv_sched *s, const pv_sched_group *g, const pv_sched_seq *src, pv_sched_seq *dst, pv_error *err) {
+  memset(dst, 0, sizeof *dst);
+  dst->kv_seq = PV_SCHED_NO_KV;
+  dst->user = src->user;
+  uint32_t want = g->max_len > src->n_tokens ? g->max_len : src->n_tokens + 1;
+  if (PV_GROW_U32(dst->tokens, dst->cap, want)) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
+  memcpy(dst->tokens, src->tokens, (size_t)src->n_tokens * sizeof *src->tokens);
+  dst->n_tokens = src->n_tokens;
+  int rc = pv_kv_fork(s->kv, src->kv_seq, &dst->kv_seq, err);
+  if (!rc) rc = pv_kv_seq_reserve(s->kv, dst->kv_seq, want, err);
+  if (rc) drop_seq(s, dst);
+  return rc;
+}
+
+int pv_sched_fork_seq(pv_sched *s, pv_sched_group *g, uint32_t src, pv_error *err) {
+  if (src >= g->n_seqs) return pv_fail(err, PAGEDVK_ERR_INVALID, "scheduler: fork of sequence %u of %u", src, g->n_seqs);
+  pv_sched_seq *dst = &g->seqs[g->n_seqs];
+  free(dst->tokens);
+  int rc = fork_into(s, g, &g->seqs[src], dst, err);
+  if (!rc) g->n_seqs++;
+  return rc;
+}
+
+#define NO_CHILD UINT32_MAX
+
+int pv_sched_reparent(pv_sched *s, pv_sched_group *g, const uint32_t *parent, uint32_t n_new, pv_error *err) {
+  const uint32_t n_old = g->n_seqs;
+  for (uint32_t j = 0; j < n_new; j++)
+    if (parent[j] >= n_old)
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "scheduler: new sequence %u names parent %u of %u", j, parent[j], n_old);
+  if (PV_GROW_U32(s->next_seqs, s->next_cap, n_new) || PV_GROW_U32(s->first_child, s->first_cap, n_old))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
+  pv_sched_seq *next = s->next_seqs;
+  uint32_t *first = s->first_child;
+  for (uint32_t p = 0; p < n_old; p++) first[p] = NO_CHILD;
+  for (uint32_t j = 0; j < n_new; j++) { /* forks first, while the parents are intact */
+    if (first[parent[j]] == NO_CHILD) {
+      first[parent[j]] = j;
+      continue;
+    }
+    int rc = fork_into(s, g, &g->seqs[parent[j]], &next[j], err);
+    if (rc) { /* undo the forks made so far: the group stays as it was */
+      for (uint32_t k = 0; k < j; k++)
+        if (first[parent[k]] != k) drop_seq(s, &next[k]);
+      return rc;
+    }
+  }
+  for (uint32_t p = 0; p < n_old; p++) {
+    if (first[p] != NO_CHILD) next[first[p]] = g->seqs[p]; /* takes its tokens and KV sequence */
+    else drop_seq(s, &g->seqs[p]);
+    memset(&g->seqs[p], 0, sizeof g->seqs[p]);
+  }
+  for (uint32_t j = 0; j < n_new; j++) {
+    g->seqs[j] = next[j];
+    g->seqs[j].finished = false;
+  }
+  g->n_seqs = n_new;
   return PAGEDVK_OK;
 }
 
@@ -173,16 +256,24 @@ static uint32_t available_blocks(const pv_sched *s) {
 
 /* ---- preemption ------------------------------------------------------------------------------ */
 
+/* The KV sequence ids of g's live sequences into s->ids (grown for a group above max_num_seqs). */
+static int live_ids(pv_sched *s, const pv_sched_group *g, uint32_t *n, pv_error *err) {
+  if (PV_GROW_U32(s->ids, s->ids_cap, live_seqs(g, NULL)))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
+  *n = live_seqs(g, s->ids);
+  return PAGEDVK_OK;
+}
+
 static int preempt(pv_sched *s, pv_sched_group *g, pv_sched_plan *plan, pv_error *err) {
-  uint32_t ids[64];
-  uint32_t n = live_seqs(g, NULL);
+  uint32_t n = 0;
   s->preemptions++;
   g->preemptions++;
   plan->preempted++;
-  if (s->cfg.swap && n <= 64) {
-    live_seqs(g, ids);
-    if (pv_kv_can_swap_out(s->kv, ids, n)) {
-      int rc = pv_kv_swap_out(s->kv, ids, n, &plan->swap_out, err);
+  if (s->cfg.swap) {
+    int rc = live_ids(s, g, &n, err);
+    if (rc) return rc;
+    if (pv_kv_can_swap_out(s->kv, s->ids, n)) {
+      rc = pv_kv_swap_out(s->kv, s->ids, n, &plan->swap_out, err);
       if (rc) return rc;
       s->swaps_out++;
       move_group(s, g, PV_GROUP_SWAPPED);
@@ -231,14 +322,9 @@ typedef struct budget {
 
 static int add_item(pv_sched *s, pv_sched_plan *plan, pv_sched_group *g, uint32_t i, uint32_t start, uint32_t n,
                     pv_error *err) {
-  if (plan->n_items == s->items_cap) {
-    uint32_t cap = s->items_cap ? s->items_cap * 2 : 64;
-    pv_sched_item *it = realloc(s->items, cap * sizeof *it);
-    if (!it) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
-    s->items = it;
-    s->items_cap = cap;
-    plan->items = it;
-  }
+  if (PV_GROW_U32(s->items, s->items_cap, (size_t)plan->n_items + 1))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "scheduler: out of memory");
+  plan->items = s->items;
   s->items[plan->n_items++] = (pv_sched_item){g, i, start, n, start + n == g->seqs[i].n_tokens};
   plan->n_tokens += n;
   return PAGEDVK_OK;
@@ -317,13 +403,13 @@ static int admit(pv_sched *s, pv_sched_group *g, pv_error *err) {
 }
 
 static int swap_in(pv_sched *s, pv_sched_group *g, pv_sched_plan *plan, const budget *b, bool *done, pv_error *err) {
-  uint32_t ids[64];
   uint32_t n = live_seqs(g, NULL);
   *done = false;
-  if (n > 64 || n > b->seqs) return PAGEDVK_OK;
-  live_seqs(g, ids);
-  if (!pv_kv_can_swap_in(s->kv, ids, n, s->cfg.watermark_blocks)) return PAGEDVK_OK;
-  int rc = pv_kv_swap_in(s->kv, ids, n, &plan->swap_in, err);
+  if (n > b->seqs) return PAGEDVK_OK;
+  int rc = live_ids(s, g, &n, err);
+  if (rc) return rc;
+  if (!pv_kv_can_swap_in(s->kv, s->ids, n, s->cfg.watermark_blocks)) return PAGEDVK_OK;
+  rc = pv_kv_swap_in(s->kv, s->ids, n, &plan->swap_in, err);
   if (rc) return rc;
   s->swaps_in++;
   move_group(s, g, PV_GROUP_RUNNING);
@@ -371,6 +457,7 @@ int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err) {
       if (!rc) rc = schedule_group(s, plan, g, true, &b, err);
       if (!rc) rc = schedule_group(s, plan, g, false, &b, err);
     }
+  assert(plan->n_tokens <= s->cfg.max_num_batched_tokens && plan->n_items <= s->cfg.max_num_seqs);
   return rc;
 }
 

@@ -2,8 +2,9 @@
  * in priority mode, lowest-priority) running group; recompute frees its blocks and puts it back in
  * the waiting queue in arrival order with its tokens kept; swap moves its blocks to host slots,
  * falling back to recompute when the swap space is full; swapped groups come back before any new
- * admission; a group alone that cannot grow is flagged kv_exhausted. Every test ends with all
- * blocks and swap slots free and the KV invariants holding. */
+ * admission (a group of any size: more than 64 sequences too); a group alone that cannot grow is
+ * flagged kv_exhausted. Every test ends with all blocks and swap slots free and the KV invariants
+ * holding. */
 #include "sched_helpers.h"
 
 static world_config small_pool(uint32_t n_blocks, uint32_t n_swap, bool swap, bool priority) {
@@ -179,6 +180,48 @@ static void test_alone_and_out_of_blocks_is_exhausted(void **state) {
   world_done(&w);
 }
 
+/* A group of 80 sequences (above the 64 a fixed id array once held) is swapped out whole and
+ * comes back whole, instead of silently falling back to recompute. */
+static void test_swap_group_above_64(void **state) {
+  (void)state;
+  enum { N = 80 };
+  world w;
+  world_config c = small_pool(N + 2, N + 20, true, false);
+  c.sched.max_num_seqs = 128;
+  c.sched.max_num_batched_tokens = 1024;
+  world_init(&w, &c);
+  pv_sched_group *a = world_add(&w, 16, 1, 0);
+  static pv_sched_seq big_seqs[N];
+  memset(big_seqs, 0, sizeof big_seqs);
+  pv_sched_group big = {.id = 99, .n_prompt = 7, .max_len = 64, .seqs = big_seqs, .n_seqs = N};
+  for (uint32_t q = 0; q < N; q++)
+    for (uint32_t t = 0; t < 7; t++) assert_int_equal(pv_sched_seq_push(&big_seqs[q], 5000 + 10 * (int32_t)q + (int32_t)t, NULL), 0);
+  pv_sched_add(&w.s, &big);
+  const pv_sched_plan *p = world_step(&w);
+  assert_int_equal(big.state, PV_GROUP_RUNNING);
+  assert_int_equal(p->n_items, N + 1);
+  assert_int_equal(pv_kv_free_blocks(w.kv), 0);
+
+  p = world_step(&w); /* a's 17th token needs a block: big, the latest arrival, goes out */
+  assert_int_equal(p->preempted, 1);
+  assert_int_equal(big.state, PV_GROUP_SWAPPED);
+  assert_int_equal(w.s.swaps_out, 1);
+  assert_int_equal(p->swap_out.count, N);
+  for (uint32_t q = 0; q < N; q++) assert_true(pv_kv_seq_swapped(w.kv, big_seqs[q].kv_seq));
+  assert_kv_invariants(&w);
+
+  world_remove(&w, a);
+  p = world_step(&w);
+  assert_int_equal(big.state, PV_GROUP_RUNNING);
+  assert_int_equal(w.s.swaps_in, 1);
+  assert_int_equal(p->swap_in.count, N);
+  assert_int_equal(p->n_items, N);
+  assert_kv_invariants(&w);
+  pv_sched_remove(&w.s, &big);
+  for (uint32_t q = 0; q < N; q++) free(big_seqs[q].tokens);
+  world_done(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_recompute_preempts_latest),
@@ -186,6 +229,7 @@ int main(void) {
       cmocka_unit_test(test_swap_and_return_before_admission),
       cmocka_unit_test(test_swap_full_falls_back_to_recompute),
       cmocka_unit_test(test_alone_and_out_of_blocks_is_exhausted),
+      cmocka_unit_test(test_swap_group_above_64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
