@@ -241,6 +241,11 @@ typedef struct pagedvk_token_event {
   int status;                   /* PAGEDVK_OK, or the error that ended it */
   uint32_t prompt_tokens;       /* usage counts */
   uint32_t completion_tokens;
+  /* Beam search sends one final event per hypothesis with its whole text; these are its token
+   * ids (an end-of-generation token excluded, as from the text). NULL / 0 on other events, whose
+   * one token is `token`. Valid during the callback. */
+  const int32_t *token_ids;
+  uint32_t n_token_ids;
 } pagedvk_token_event;
 
 typedef void (*pagedvk_token_cb)(const pagedvk_token_event *ev, void *user);
@@ -257,8 +262,10 @@ int pagedvk_engine_add_request(pagedvk_engine *e, const int32_t *prompt, size_t 
 void pagedvk_engine_abort(pagedvk_engine *e, uint64_t request_id);
 
 /* Runs one step: schedule, one forward pass on the device, sample, stream. Returns the number
- * of requests still queued or running (0 = idle), or a negative status on a device error (every
- * affected request then gets a final error event). Call from one thread at a time. */
+ * of requests still queued or running (0 = idle), or a negative status when the device is lost
+ * (every request then gets a final error event). An error that concerns some requests only (a
+ * sampler or text failure, a step that could not be recorded or submitted) ends those with a final
+ * error event carrying the status, and the step returns normally. Call from one thread at a time. */
 int pagedvk_engine_step(pagedvk_engine *e, char *err, size_t err_size);
 
 /* Steps until every queued request has finished. */

@@ -1,6 +1,7 @@
 /*
  * engine.c — engine life cycle: options, create (model → device → weights → KV pool →
- * scheduler), destroy, the run loops and stats. See engine_internal.h for the threading rules.
+ * scheduler), destroy and the run loops (stats: engine_stats.c). See engine_internal.h for the
+ * threading rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +115,11 @@ static int create_runtime(pagedvk_engine *e, pv_error *err) {
   if (!rc) rc = pv_vk_cmd_create(e->ctx, &e->cmd, err);
   e->cmd_ready = rc == 0;
   e->sampled = calloc(e->opt.max_num_seqs, sizeof *e->sampled);
+  e->touched = calloc(e->opt.max_num_seqs, sizeof *e->touched);
+  e->hyps = calloc(e->opt.max_num_seqs, sizeof *e->hyps);
   e->logits_tmp = calloc(e->hp.n_vocab, sizeof *e->logits_tmp);
-  e->cands = calloc((size_t)e->opt.max_num_seqs * 2 * 64, sizeof *e->cands);
-  if (!rc && (!e->sampled || !e->logits_tmp || !e->cands)) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: out of memory");
+  if (!rc && (!e->sampled || !e->touched || !e->hyps || !e->logits_tmp))
+    rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: out of memory");
   return rc;
 }
 
@@ -168,9 +171,11 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   if (e->ctx) pv_vk_context_destroy(e->ctx);
   if (e->model) pagedvk_model_close(e->model);
   free(e->aborts);
+  free(e->aborts_work);
   free(e->sampled);
+  free(e->touched);
+  free(e->hyps);
   free(e->logits_tmp);
-  free(e->cands);
   pthread_cond_destroy(&e->wake);
   pthread_mutex_destroy(&e->lock);
   free(e);
@@ -219,50 +224,4 @@ void pagedvk_engine_stop(pagedvk_engine *e) {
   e->stop = true;
   pthread_cond_broadcast(&e->wake);
   pthread_mutex_unlock(&e->lock);
-}
-
-/* Called by the step thread: refreshes the snapshot that other threads read under the lock. */
-void pv_engine_update_stats(pagedvk_engine *e) {
-  pv_kv_stats ks;
-  pv_kv_get_stats(e->kv, e->kv_gpu.block_bytes, &ks);
-  pthread_mutex_lock(&e->lock);
-  pagedvk_stats *s = &e->stats;
-  s->requests_running = e->sched.n_running;
-  s->requests_waiting = e->sched.n_waiting;
-  for (pv_request *r = e->inbox; r; r = r->next) s->requests_waiting++;
-  s->requests_swapped = e->sched.n_swapped;
-  s->blocks_total = ks.blocks_total;
-  s->blocks_free = ks.blocks_free;
-  s->blocks_used = ks.blocks_used;
-  s->blocks_cached = ks.blocks_cached;
-  s->block_size = e->opt.block_size;
-  s->tokens_stored = ks.tokens_stored;
-  s->kv_utilization = ks.utilization;
-  s->kv_bytes = ks.bytes_total;
-  s->blocks_saved_by_sharing = ks.blocks_saved_by_sharing;
-  s->prefix_cache_queries = ks.prefix_query_tokens;
-  s->prefix_cache_hits = ks.prefix_hit_tokens;
-  s->preemptions = e->sched.preemptions;
-  s->swaps_out = e->sched.swaps_out;
-  s->swaps_in = e->sched.swaps_in;
-  pthread_mutex_unlock(&e->lock);
-}
-
-void pagedvk_engine_stats(pagedvk_engine *e, pagedvk_stats *s) {
-  pthread_mutex_lock(&e->lock);
-  *s = e->stats;
-  pthread_mutex_unlock(&e->lock);
-}
-
-uint32_t pagedvk_engine_stage_times(pagedvk_engine *e, pagedvk_stage_time *out, uint32_t max, uint64_t *prompt_steps,
-                                    uint64_t *decode_steps) {
-  pthread_mutex_lock(&e->lock);
-  const pv_forward_times *t = &e->fw.times;
-  if (prompt_steps) *prompt_steps = t->on ? t->steps[1] : 0;
-  if (decode_steps) *decode_steps = t->on ? t->steps[0] : 0;
-  for (uint32_t s = 0; t->on && s < PV_STAGE_COUNT && s < max; s++)
-    out[s] = (pagedvk_stage_time){pv_stage_name((pv_stage)s), t->ns[1][s] / 1e6, t->ns[0][s] / 1e6};
-  const uint32_t n = t->on ? PV_STAGE_COUNT : 0;
-  pthread_mutex_unlock(&e->lock);
-  return n;
 }

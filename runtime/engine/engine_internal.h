@@ -1,8 +1,14 @@
 /*
  * engine_internal.h — what a pagedvk_engine holds, shared by the engine's files:
- *   engine.c    create / destroy / options / stats
- *   requests.c  the request life cycle: add, abort, token events, finishing
- *   step.c      one step: plan (sched) → block copies + forward pass (model) → sample → stream
+ *   engine.c        create / destroy / options / the run loops
+ *   engine_stats.c  the stats snapshot other threads read, and the counters steps and requests add to
+ *   requests.c      the request life cycle: add, abort, token events, finishing
+ *   step.c          one step: plan (sched) → block copies + forward pass (model) → sample → stream
+ * Calls go one way: engine.c → step.c → requests.c, each of them → engine_stats.c.
+ *
+ * No fixed caps: the per-step scratch (sampled rows, touched requests, beam hypotheses) holds
+ * max_num_seqs entries, allocated at creation; a request's n and beam width are checked against
+ * max_num_seqs when it is added; a beam request owns its candidate buffer (width x 2*width).
  *
  * Threads: any thread may add or abort requests and read stats (under `lock`); one thread at a
  * time runs steps, and only it touches the scheduler, the KV manager and the device.
@@ -45,6 +51,9 @@ typedef struct pv_request {
   uint32_t n_prompt;
   bool forked;                /* n > 1: the samples exist (after the prompt's logits) */
   pv_beam_search *beam;       /* beam_width > 1 */
+  pv_cand *cands;             /* beam search: width rows of 2 * width candidates */
+  uint64_t step_mark;         /* == the engine's step_mark: already in this step's touched list */
+  int step_status;            /* this step's error for this request (first one wins), else 0 */
   bool abort_requested;
   double t_arrival;
   struct pv_request *next;    /* engine's list of live requests */
@@ -68,15 +77,19 @@ struct pagedvk_engine {
   pthread_mutex_t lock;       /* guards inbox, aborts, stats, stop flag */
   pthread_cond_t wake;
   pv_request *inbox, *inbox_tail;
-  uint64_t *aborts;
-  uint32_t n_aborts, cap_aborts;
+  uint64_t *aborts;           /* ids to abort, n_aborts of them; the step thread swaps this array */
+  uint32_t n_aborts, cap_aborts; /* with aborts_work and applies them all in one step */
+  uint64_t *aborts_work;
+  uint32_t cap_aborts_work;
   bool stop;
   uint64_t next_id;
 
   pv_request *live;           /* requests owned by the step thread */
-  uint32_t *sampled;          /* scratch: items' logit rows */
+  uint32_t *sampled;          /* scratch: items' logit rows (max_num_seqs) */
+  pv_request **touched;       /* scratch: requests in this step's plan, each once (max_num_seqs) */
+  uint64_t step_mark;         /* bumped for each touched list */
+  pv_beam_hyp *hyps;          /* scratch: a finished beam search's hypotheses (max_num_seqs) */
   float *logits_tmp;          /* scratch copy of one logits row (n_vocab) */
-  pv_cand *cands;             /* scratch for beam search candidates */
   pagedvk_stats stats;
 };
 
@@ -99,7 +112,11 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err);
 /* Creates every pipeline the steps can use and runs each pair once (engine creation, warmup on). */
 int pv_engine_warmup(pagedvk_engine *e, pv_error *err);
 
-/* engine.c */
+/* engine_stats.c */
+/* Refreshes the snapshot other threads read (step thread). */
 void pv_engine_update_stats(pagedvk_engine *e);
+/* A step ran for `seconds` with these prompt / generated tokens and sequences. */
+void pv_engine_count_step(pagedvk_engine *e, double seconds, uint32_t prompt, uint32_t gen, uint32_t n_seqs);
+void pv_engine_count_finished(pagedvk_engine *e);
 
 #endif

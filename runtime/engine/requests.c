@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "engine/engine_internal.h"
 #include "sample/params.h"
 
@@ -17,7 +18,8 @@ static pv_request *request_new(const pagedvk_sampling_params *sp, uint32_t n_pro
   r->cap = sp->beam_width > 1 ? sp->beam_width : (sp->n ? sp->n : 1);
   r->seqs = calloc(r->cap, sizeof *r->seqs);
   r->st = calloc(r->cap, sizeof *r->st);
-  if (!r->seqs || !r->st) {
+  if (sp->beam_width > 1) r->cands = calloc((size_t)sp->beam_width * 2 * sp->beam_width, sizeof *r->cands);
+  if (!r->seqs || !r->st || (sp->beam_width > 1 && !r->cands)) {
     pv_request_free(r);
     return NULL;
   }
@@ -45,6 +47,7 @@ void pv_request_free(pv_request *r) {
   free(r->stop_copy);
   free(r->stop_ids_copy);
   pv_beam_destroy(r->beam);
+  free(r->cands);
   free(r->seqs);
   free(r->st);
   free(r);
@@ -144,15 +147,8 @@ int pagedvk_engine_add_request(pagedvk_engine *e, const int32_t *prompt, size_t 
 
 void pagedvk_engine_abort(pagedvk_engine *e, uint64_t id) {
   pthread_mutex_lock(&e->lock);
-  if (e->n_aborts == e->cap_aborts) {
-    uint32_t cap = e->cap_aborts ? e->cap_aborts * 2 : 16;
-    uint64_t *a = realloc(e->aborts, cap * sizeof *a);
-    if (a) {
-      e->aborts = a;
-      e->cap_aborts = cap;
-    }
-  }
-  if (e->n_aborts < e->cap_aborts) e->aborts[e->n_aborts++] = id;
+  if (PV_GROW_U32(e->aborts, e->cap_aborts, (size_t)e->n_aborts + 1) == PAGEDVK_OK) e->aborts[e->n_aborts++] = id;
+  else pv_log(PV_LOG_ERROR, "engine: no memory to queue the abort of request %llu", (unsigned long long)id);
   pthread_cond_broadcast(&e->wake);
   pthread_mutex_unlock(&e->lock);
 }
@@ -173,16 +169,18 @@ void pv_engine_take_inbox(pagedvk_engine *e) {
   }
 }
 
+/* Every abort queued so far takes effect in this step: the queue's array is swapped for the
+ * (empty) work array under the lock, so callers go on queueing while the step applies them. */
 void pv_engine_apply_aborts(pagedvk_engine *e) {
   pthread_mutex_lock(&e->lock);
-  uint32_t n = e->n_aborts;
-  uint64_t ids[64];
-  if (n > 64) n = 64;
-  if (n) { /* e->aborts is NULL until the first abort */
-    memcpy(ids, e->aborts, n * sizeof *ids);
-    memmove(e->aborts, e->aborts + n, (e->n_aborts - n) * sizeof *ids);
-    e->n_aborts -= n;
-  }
+  const uint32_t n = e->n_aborts;
+  uint64_t *ids = e->aborts;
+  uint32_t cap = e->cap_aborts;
+  e->aborts = e->aborts_work;
+  e->cap_aborts = e->cap_aborts_work;
+  e->n_aborts = 0;
+  e->aborts_work = ids;
+  e->cap_aborts_work = cap;
   pthread_mutex_unlock(&e->lock);
   for (uint32_t i = 0; i < n; i++)
     for (pv_request *r = e->live; r; r = r->next)
@@ -215,13 +213,19 @@ static void end_seq(pagedvk_engine *e, pv_request *r, uint32_t i, pagedvk_finish
   const char *text = NULL;
   size_t len = 0;
   if (why != PAGEDVK_FINISH_ABORT && why != PAGEDVK_FINISH_ERROR && !r->beam) {
-    pv_detok_flush(&st->detok, &text, &len, NULL);
-    if (st->stop) {
+    int rc = pv_detok_flush(&st->detok, &text, &len, NULL);
+    if (!rc && st->stop) {
       pv_stop_out so;
-      if (len) pv_stop_feed(st->stop, text, len, &so, NULL);
-      pv_stop_flush(st->stop, &so);
+      if (len) rc = pv_stop_feed(st->stop, text, len, &so, NULL);
+      if (!rc) pv_stop_flush(st->stop, &so);
       text = so.text;
       len = so.len;
+    }
+    if (rc) { /* the held text is lost: the sample ends with the error instead */
+      why = PAGEDVK_FINISH_ERROR;
+      status = rc;
+      text = NULL;
+      len = 0;
     }
   }
   if (!r->beam) emit(r, i, -1, text, len, NULL, why, status);
@@ -251,9 +255,7 @@ void pv_engine_finish_request(pagedvk_engine *e, pv_request *r, pagedvk_finish_r
   }
   if (e->sched_ready && r->group.state != PV_GROUP_FINISHED) pv_sched_remove(&e->sched, &r->group);
   unlink_live(e, r);
-  pthread_mutex_lock(&e->lock);
-  e->stats.requests_finished++;
-  pthread_mutex_unlock(&e->lock);
+  pv_engine_count_finished(e);
   pv_request_free(r);
 }
 
@@ -268,22 +270,25 @@ static bool is_stop_id(const pv_request *r, int32_t t) {
   return false;
 }
 
-/* Streams the text of a new token through the detokenizer and the stop matcher. */
-static bool stream_text(pv_request *r, uint32_t i, const pv_sample_result *res, pv_error *err) {
+/* Streams the text of a new token through the detokenizer and the stop matcher; *stopped when a
+ * stop string matched. An error (no memory for the text) is returned: the request ends with it. */
+static int stream_text(pv_request *r, uint32_t i, const pv_sample_result *res, bool *stopped, pv_error *err) {
   pv_seq_state *st = &r->st[i];
   const char *text = NULL;
   size_t len = 0;
-  if (pv_detok_feed(&st->detok, res->token, &text, &len, err)) return false;
-  bool stopped = false;
+  *stopped = false;
+  int rc = pv_detok_feed(&st->detok, res->token, &text, &len, err);
+  if (rc) return rc;
   if (st->stop) {
     pv_stop_out so;
-    if (pv_stop_feed(st->stop, text, len, &so, err)) return false;
+    rc = pv_stop_feed(st->stop, text, len, &so, err);
+    if (rc) return rc;
     text = so.text;
     len = so.len;
-    stopped = so.stopped;
+    *stopped = so.stopped;
   }
   emit(r, i, res->token, text, len, res, PAGEDVK_FINISH_NONE, PAGEDVK_OK);
-  return stopped;
+  return PAGEDVK_OK;
 }
 
 int pv_engine_accept_token(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sample_result *res, pv_error *err) {
@@ -298,7 +303,9 @@ int pv_engine_accept_token(pagedvk_engine *e, pv_request *r, uint32_t i, const p
     end_seq(e, r, i, PAGEDVK_FINISH_STOP, PAGEDVK_OK); /* the stop token itself is not text */
     return PAGEDVK_OK;
   }
-  bool stopped = stream_text(r, i, res, err);
+  bool stopped = false;
+  rc = stream_text(r, i, res, &stopped, err);
+  if (rc) return rc;
   if (stopped) end_seq(e, r, i, PAGEDVK_FINISH_STOP, PAGEDVK_OK);
   else if (st->generated >= r->sp.max_tokens || q->n_tokens >= e->opt.max_model_len)
     end_seq(e, r, i, PAGEDVK_FINISH_LENGTH, PAGEDVK_OK);
@@ -310,20 +317,24 @@ static bool beam_eog(int32_t token, void *user) {
   return pv_tokenizer_is_eog(&e->model->tok, token);
 }
 
-/* Beam search: emits each of the best hypotheses as one event with its whole text. */
+/* Beam search: emits each of the best hypotheses as one event with its whole text and its token
+ * ids (an end-of-generation token is in neither, as with sampled sequences). A hypothesis whose
+ * text cannot be made (no memory) ends with that error. */
 static void finish_beams(pagedvk_engine *e, pv_request *r) {
-  pv_beam_hyp hyps[64];
-  uint32_t n = pv_beam_final(r->beam, hyps, 64);
+  pv_beam_hyp *hyps = e->hyps; /* n_best <= width <= max_num_seqs entries */
+  uint32_t n = pv_beam_final(r->beam, hyps, e->opt.max_num_seqs);
   for (uint32_t h = 0; h < n; h++) {
     char *text = NULL;
     size_t len = 0;
     uint32_t ntok = hyps[h].len - (hyps[h].eog ? 1 : 0);
-    pv_detokenize(&e->model->tok, hyps[h].tokens, ntok, 0, &text, &len, NULL);
+    int rc = pv_detokenize(&e->model->tok, hyps[h].tokens, ntok, 0, &text, &len, NULL);
     if (r->cb) {
       pagedvk_token_event ev = {.request_id = r->id, .index = h, .token = -1, .text = text ? text : "",
-                                .text_len = len, .logprob = hyps[h].cum_logprob,
+                                .text_len = rc ? 0 : len, .logprob = hyps[h].cum_logprob,
                                 .finish = hyps[h].eog ? PAGEDVK_FINISH_STOP : PAGEDVK_FINISH_LENGTH,
-                                .prompt_tokens = r->n_prompt, .completion_tokens = hyps[h].len};
+                                .status = rc, .prompt_tokens = r->n_prompt, .completion_tokens = hyps[h].len,
+                                .token_ids = hyps[h].tokens, .n_token_ids = ntok};
+      if (rc) ev.finish = PAGEDVK_FINISH_ERROR;
       r->cb(&ev, r->user);
     }
     free(text);
@@ -343,9 +354,7 @@ void pv_engine_maybe_finish(pagedvk_engine *e, pv_request *r) {
   }
   if (e->sched_ready && r->group.state != PV_GROUP_FINISHED) pv_sched_remove(&e->sched, &r->group);
   unlink_live(e, r);
-  pthread_mutex_lock(&e->lock);
-  e->stats.requests_finished++;
-  pthread_mutex_unlock(&e->lock);
+  pv_engine_count_finished(e);
   pv_request_free(r);
 }
 

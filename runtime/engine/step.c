@@ -6,7 +6,13 @@
  *   3. one command buffer: swap-outs, swap-ins, copy-on-write copies, then the forward pass;
  *   4. one submit, one fence; then sampling, text streaming, and finished requests give their
  *      blocks back at once.
+ * Errors are scoped: one that belongs to a request (sampling, text, a fork) ends that request
+ * with a final error event and the step goes on; one that belongs to the step (planning, recording,
+ * submitting) ends the requests the step concerns; only a lost device ends every request and
+ * makes the step return the error.
  */
+#include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,8 +96,9 @@ int pv_engine_warmup(pagedvk_engine *e, pv_error *err) {
   int rc = pv_vk_cmd_begin(&e->cmd, err);
   if (rc) return rc;
   rc = pv_forward_prepare(&e->fw, &e->cmd, &pool, err);
-  int rc2 = pv_vk_cmd_run(&e->cmd, err); /* the buffer must end even after an error */
-  return rc ? rc : rc2;
+  pv_error err2 = {0};
+  int rc2 = pv_vk_cmd_run(&e->cmd, &err2); /* the buffer must end even after an error */
+  return pv_error_keep(err, rc, &err2, rc2);
 }
 
 static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {
@@ -105,23 +112,19 @@ static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {
     pool.bufs_in_use = b->max_block / pool.blocks_per_buf + 1;
     rc = pv_forward_record(&e->fw, &e->cmd, &pool, b, err);
   }
-  int rc2 = pv_vk_cmd_run(&e->cmd, err); /* submit even after a recording error: the buffer must end */
-  return rc ? rc : rc2;
+  pv_error err2 = {0};
+  int rc2 = pv_vk_cmd_run(&e->cmd, &err2); /* submit even after a recording error: the buffer must end */
+  return pv_error_keep(err, rc, &err2, rc2);
 }
 
 /* n > 1: the prompt's logits give the first token of every sample; samples 1..n-1 fork the
  * prompt's blocks (shared; copy-on-write when they diverge). */
 static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, pv_error *err) {
   const uint32_t n = r->sp.n;
-  pv_sched_seq *q0 = &r->seqs[0];
   for (uint32_t j = 1; j < n; j++) {
     int rc = pv_engine_seq_state_init(e, r, j, r->st[0].sampler, err);
-    pv_sched_seq *q = &r->seqs[j];
-    for (uint32_t t = 0; t < q0->n_tokens && !rc; t++) rc = pv_sched_seq_push(q, q0->tokens[t], err);
-    if (!rc) rc = pv_kv_fork(e->kv, q0->kv_seq, &q->kv_seq, err);
-    if (!rc) rc = pv_kv_seq_reserve(e->kv, q->kv_seq, r->group.max_len, err);
+    if (!rc) rc = pv_sched_fork_seq(&e->sched, &r->group, 0, err); /* becomes r->seqs[j] */
     if (rc) return rc;
-    r->group.n_seqs = j + 1;
   }
   r->forked = true;
   for (uint32_t j = 0; j < n; j++) {
@@ -135,48 +138,23 @@ static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, p
 }
 
 /* Beam search: every live beam got its logits this step (the scheduler runs a group's decodes
- * together). The new beams reuse their parent's KV sequence (first child) or fork it. */
+ * together). The scheduler gives the new beams their KV: a parent's first child takes its
+ * sequence, the others fork it. */
 static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
   const uint32_t n_live = r->group.n_seqs, k = 2 * r->sp.beam_width, V = e->hp.n_vocab;
   for (uint32_t i = 0; i < n_live; i++) {
-    uint32_t got;
+    uint32_t got = 0;
+    pv_cand *c = r->cands + (size_t)i * k;
     const float *logits = e->fw.logits_map + (size_t)r->st[i].logit_row * V;
-    int rc = pv_top_logprobs(logits, V, k, e->cands + i * k, &got, err);
+    int rc = pv_top_logprobs(logits, V, k, c, &got, err);
     if (rc) return rc;
+    for (uint32_t j = got; j < k; j++) c[j] = (pv_cand){-1, -INFINITY}; /* a vocabulary under k tokens */
   }
   pv_beam_step_out out;
-  int rc = pv_beam_step(r->beam, e->cands, k, pv_engine_beam_eog(), e, &out, err);
-  if (rc) return rc;
-  pv_sched_seq next[64];
-  int first_child[64];
-  memset(next, 0, sizeof next);
-  for (uint32_t p = 0; p < n_live; p++) first_child[p] = -1;
-  for (uint32_t j = 0; j < out.n_live && !rc; j++) { /* forks first, while parents are intact */
-    const pv_sched_seq *parent = &r->seqs[out.parent[j]];
-    if (first_child[out.parent[j]] < 0) {
-      first_child[out.parent[j]] = (int)j;
-      continue;
-    }
-    for (uint32_t t = 0; t < parent->n_tokens && !rc; t++) rc = pv_sched_seq_push(&next[j], parent->tokens[t], err);
-    if (!rc) rc = pv_kv_fork(e->kv, parent->kv_seq, &next[j].kv_seq, err);
-    if (!rc) rc = pv_kv_seq_reserve(e->kv, next[j].kv_seq, r->group.max_len, err);
-  }
-  for (uint32_t p = 0; p < n_live; p++) {
-    if (first_child[p] >= 0) {
-      next[first_child[p]] = r->seqs[p]; /* takes its tokens and KV sequence */
-    } else {
-      pv_sched_seq_done(&e->sched, &r->seqs[p]);
-      free(r->seqs[p].tokens);
-    }
-    memset(&r->seqs[p], 0, sizeof r->seqs[p]);
-  }
-  for (uint32_t j = 0; j < out.n_live; j++) {
-    r->seqs[j] = next[j];
-    r->seqs[j].finished = false;
-    if (!rc) rc = pv_sched_seq_push(&r->seqs[j], out.token[j], err);
-  }
-  r->group.n_seqs = out.n_live;
-  if (out.n_live == 0) r->group.kv_exhausted = true; /* nothing left to extend: finish */
+  int rc = pv_beam_step(r->beam, r->cands, k, pv_engine_beam_eog(), e, &out, err);
+  if (!rc) rc = pv_sched_reparent(&e->sched, &r->group, out.parent, out.n_live, err);
+  for (uint32_t j = 0; j < out.n_live && !rc; j++) rc = pv_sched_seq_push(&r->seqs[j], out.token[j], err);
+  if (!rc && out.n_live == 0) r->group.kv_exhausted = true; /* nothing left to extend: finish */
   return rc;
 }
 
@@ -196,36 +174,56 @@ static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row,
   return pv_engine_accept_token(e, r, it->seq_index, &res, err);
 }
 
-/* Requests touched this step, each once. */
-static uint32_t touched(pagedvk_engine *e, pv_request **out, uint32_t cap) {
+/* Requests touched this step, each once, into e->touched (max_num_seqs entries: the plan has at
+ * most that many items). */
+static uint32_t touched(pagedvk_engine *e) {
   uint32_t n = 0;
+  e->step_mark++;
   for (uint32_t k = 0; k < e->plan.n_items; k++) {
     pv_request *r = e->plan.items[k].group->user;
-    bool seen = false;
-    for (uint32_t j = 0; j < n && !seen; j++) seen = out[j] == r;
-    if (!seen && n < cap) out[n++] = r;
+    if (r->step_mark == e->step_mark) continue;
+    r->step_mark = e->step_mark;
+    r->step_status = PAGEDVK_OK;
+    assert(n < e->opt.max_num_seqs);
+    e->touched[n++] = r;
   }
   return n;
 }
 
-static int sample_all(pagedvk_engine *e, pv_error *err) {
-  pv_request *reqs[512];
-  uint32_t n_reqs = touched(e, reqs, 512);
-  int rc = PAGEDVK_OK;
-  for (uint32_t k = 0; k < e->plan.n_items && !rc; k++) {
+/* Request r failed this step: the first error wins, and is logged with its message. */
+static void request_error(pv_request *r, int rc, const pv_error *err) {
+  if (r->step_status) return;
+  r->step_status = rc;
+  pv_log(PV_LOG_WARN, "request %llu ends with an error: %s", (unsigned long long)r->id, err->msg);
+}
+
+/* Samples every item with logits; a request whose sampling, text or fork fails ends with that error
+ * alone, the others go on. */
+static void sample_all(pagedvk_engine *e) {
+  const uint32_t n_reqs = touched(e);
+  for (uint32_t k = 0; k < e->plan.n_items; k++) {
     const pv_sched_item *it = &e->plan.items[k];
     pv_request *r = it->group->user;
-    if (e->sampled[k] == NO_ROW) continue;
+    if (e->sampled[k] == NO_ROW || r->step_status) continue;
     if (r->beam) {
       r->st[it->seq_index].logit_row = e->sampled[k];
       continue;
     }
-    rc = sample_item(e, it, e->sampled[k], err);
+    pv_error err = {0};
+    int rc = sample_item(e, it, e->sampled[k], &err);
+    if (rc) request_error(r, rc, &err);
   }
-  for (uint32_t j = 0; j < n_reqs && !rc; j++)
-    if (reqs[j]->beam) rc = step_beams(e, reqs[j], err);
-  for (uint32_t j = 0; j < n_reqs; j++) pv_engine_maybe_finish(e, reqs[j]);
-  return rc;
+  for (uint32_t j = 0; j < n_reqs; j++) {
+    pv_request *r = e->touched[j];
+    pv_error err = {0};
+    int rc = r->beam && !r->step_status ? step_beams(e, r, &err) : PAGEDVK_OK;
+    if (rc) request_error(r, rc, &err);
+  }
+  for (uint32_t j = 0; j < n_reqs; j++) {
+    pv_request *r = e->touched[j];
+    if (r->step_status) pv_engine_finish_request(e, r, PAGEDVK_FINISH_ERROR, r->step_status);
+    else pv_engine_maybe_finish(e, r);
+  }
 }
 
 /* Groups the scheduler found alone and still out of blocks end with "length". */
@@ -247,19 +245,26 @@ static void count_plan_tokens(const pagedvk_engine *e, uint32_t *prompt, uint32_
   }
 }
 
-static void count_step(pagedvk_engine *e, double t0, uint32_t prompt, uint32_t gen) {
-  pthread_mutex_lock(&e->lock);
-  const double dt = pv_now() - t0;
-  e->stats.steps++;
-  e->stats.busy_seconds += dt;
-  if (prompt) {
-    e->stats.prefill_steps++;
-    e->stats.prefill_seconds += dt;
+/* The step failed before sampling (planning, recording, submitting, committing). A lost device
+ * fails every request and the step returns the error. Anything else fails the requests the step
+ * concerns: those with tokens in the plan, or every request when the plan moved blocks (swaps,
+ * copy-on-write copies: their contents are unknown now); the engine goes on with the others. */
+static int step_failed(pagedvk_engine *e, int rc, const pv_error *err) {
+  if (rc == PAGEDVK_ERR_DEVICE_LOST) {
+    pv_engine_fail_all(e, rc);
+    pv_engine_update_stats(e);
+    return rc;
   }
-  e->stats.prompt_tokens += prompt;
-  e->stats.generated_tokens += gen;
-  if (e->plan.n_items > e->stats.peak_running) e->stats.peak_running = e->plan.n_items;
-  pthread_mutex_unlock(&e->lock);
+  pv_log(PV_LOG_ERROR, "engine step failed (%s): %s", pagedvk_status_str(rc), err->msg);
+  const pv_sched_plan *plan = &e->plan;
+  if (plan->swap_out.count || plan->swap_in.count || plan->copies.count) {
+    pv_engine_fail_all(e, rc);
+  } else {
+    const uint32_t n = touched(e);
+    for (uint32_t j = 0; j < n; j++) pv_engine_finish_request(e, e->touched[j], PAGEDVK_FINISH_ERROR, rc);
+  }
+  pv_engine_update_stats(e);
+  return PAGEDVK_OK;
 }
 
 int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
@@ -283,13 +288,9 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
     rc = pv_forward_times_collect(&e->fw, prompt > 0, err);
     pthread_mutex_unlock(&e->lock);
   }
-  if (!rc && b.n_logits) rc = sample_all(e, err);
-  if (rc) {
-    pv_engine_fail_all(e, rc == PAGEDVK_ERR_DEVICE_LOST ? rc : PAGEDVK_ERR_DEVICE_LOST);
-    pv_engine_update_stats(e);
-    return rc;
-  }
-  count_step(e, t0, prompt, gen);
+  if (rc) return step_failed(e, rc, err);
+  if (b.n_logits) sample_all(e);
+  pv_engine_count_step(e, pv_now() - t0, prompt, gen, e->plan.n_items);
   pv_engine_update_stats(e);
   return PAGEDVK_OK;
 }

@@ -54,6 +54,7 @@ static void on_token(const pagedvk_token_event *ev, void *user) {
   sample_out *s = &r->samples[ev->index];
   if (ev->index >= r->n_samples) r->n_samples = ev->index + 1;
   if (ev->token >= 0) push_id(s, ev->token);
+  for (uint32_t i = 0; i < ev->n_token_ids; i++) push_id(s, ev->token_ids[i]); /* beam search's final event */
   push_text(s, ev->text, ev->text_len);
   if (r->stream && ev->index == 0) {
     fwrite(ev->text, 1, ev->text_len, stdout);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `pagedvk run` with beam search: --json reports the best hypothesis's token ids (they were `[]`
+# while the text had tokens); --beam 100 --max-num-seqs 100 runs
+# (it crashed on 64-entry arrays) and --beam 101 with --max-num-seqs 100 is refused with a clear
+# error. $1 = build dir, $2 = shared dir; exit 77 = skip.
+set -u
+BUILD=${1:?build dir}
+SHARED=${2:-}
+PAGEDVK=$BUILD/pagedvk
+MODEL=$SHARED/models/syn-qwen2-f16.gguf
+[ -f "$MODEL" ] && [ -x "$PAGEDVK" ] || { echo "skip: no model or no $PAGEDVK"; exit 77; }
+command -v jq >/dev/null || { echo "skip: needs jq"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+out=$(timeout 300 "$PAGEDVK" run -m "$MODEL" -q -p Hello -n 4 --beam 8 --ignore-eos --json) || fail "run --beam 8 failed"
+n=$(printf '%s' "$out" | jq '.ids | length')
+[ "$n" = 4 ] || fail "beam 8: $n ids, want 4: $out"
+text=$(printf '%s' "$out" | jq -j .text)
+[ -n "$text" ] || fail "beam 8: no text: $out"
+
+out=$(timeout 300 "$PAGEDVK" run -m "$MODEL" -q -p Hello -n 4 --beam 100 --max-num-seqs 100 --ignore-eos --json) \
+  || fail "run --beam 100 --max-num-seqs 100 failed (rc $?)"
+[ "$(printf '%s' "$out" | jq '.ids | length')" = 4 ] || fail "beam 100: $out"
+
+if err=$(timeout 300 "$PAGEDVK" run -m "$MODEL" -q -p Hello -n 4 --beam 101 --max-num-seqs 100 2>&1); then
+  fail "beam 101 with --max-num-seqs 100 was accepted"
+fi
+case "$err" in *max-num-seqs*) ;; *) fail "beam 101: unclear error: $err" ;; esac
+echo "run beam json: ok"
