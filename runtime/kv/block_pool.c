@@ -1,7 +1,9 @@
 /*
  * block_pool.c — free list and per-block records of the KV block pool (see block_pool.h for the
- * invariants). Every operation here is O(1) except create.
+ * invariants; the list operations assert "in the free list <=> refcount 0" in debug builds). Every
+ * operation here is O(1) except create.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,7 @@ void pv_block_pool_destroy(pv_block_pool *pool) {
 
 void pv_block_pool_unlink(pv_block_pool *pool, uint32_t id) {
   pv_block *b = &pool->blocks[id];
+  assert(b->free && b->ref == 0 && pool->n_free > 0);
   if (b->prev != PV_KV_NONE) pool->blocks[b->prev].next = b->next;
   else pool->head = b->next;
   if (b->next != PV_KV_NONE) pool->blocks[b->next].prev = b->prev;
@@ -50,6 +53,7 @@ uint32_t pv_block_pool_pop_head(pv_block_pool *pool) {
 
 void pv_block_pool_push_head(pv_block_pool *pool, uint32_t id) {
   pv_block *b = &pool->blocks[id];
+  assert(!b->free && b->ref == 0);
   b->prev = PV_KV_NONE;
   b->next = pool->head;
   if (pool->head != PV_KV_NONE) pool->blocks[pool->head].prev = id;
@@ -61,6 +65,7 @@ void pv_block_pool_push_head(pv_block_pool *pool, uint32_t id) {
 
 void pv_block_pool_push_tail(pv_block_pool *pool, uint32_t id) {
   pv_block *b = &pool->blocks[id];
+  assert(!b->free && b->ref == 0);
   b->next = PV_KV_NONE;
   b->prev = pool->tail;
   if (pool->tail != PV_KV_NONE) pool->blocks[pool->tail].next = id;

@@ -12,7 +12,9 @@
  *           names it, and its key is the hash of its tokens after its parent's key (when the
  *           parent is still the one it was inserted after);
  *   swap    every slot's refcount equals the swapped table entries naming it; the free stack holds
- *           exactly the slots with refcount 0, once each.
+ *           exactly the slots with refcount 0, once each;
+ *   stats   the counters kept for pv_kv_get_stats (refcount total, tokens stored, evictable blocks,
+ *           swapped sequences) equal a full scan.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +76,7 @@ static int check_seqs(const pv_kv_manager *kv, uint32_t *refs, uint32_t *slot_re
           s->n_hashed, s->n_computed);
     if (!s->swapped) {
       int rc = check_seq_blocks(kv, id, s, refs, err);
-      if (rc != PAGEDVK_OK) return rc;
+      if (rc) return rc;
       continue;
     }
     for (uint32_t i = 0; i < s->n_table; i++) {
@@ -131,7 +133,7 @@ static int check_cache(const pv_kv_manager *kv, pv_error *err) {
       CHECK(pc->cached[b] && (pc->key[b] & (pc->n_buckets - 1)) == h, "kv check: block %u misplaced in bucket %u", b,
             h);
       int rc = check_cached_block(pc, b, err);
-      if (rc != PAGEDVK_OK) return rc;
+      if (rc) return rc;
       listed++;
     }
   }
@@ -155,16 +157,37 @@ static int check_swap(const pv_swap_space *sw, const uint32_t *slot_refs, pv_err
   return PAGEDVK_OK;
 }
 
+static int check_counters(const pv_kv_manager *kv, pv_error *err) {
+  uint64_t refs = 0, tokens = 0;
+  uint32_t evictable = 0, swapped = 0;
+  for (uint32_t b = 0; b < kv->pool.n_blocks; b++) {
+    const pv_block *blk = &kv->pool.blocks[b];
+    refs += blk->ref;
+    if (blk->ref) tokens += blk->fill;
+    else evictable += kv->cache.cached[b];
+  }
+  for (uint32_t i = 0; i < kv->n_seq_records; i++) swapped += kv->seqs[i].live && kv->seqs[i].swapped;
+  CHECK(refs == kv->ref_total, "kv check: refcounts sum to %llu, the counter says %llu", (unsigned long long)refs,
+        (unsigned long long)kv->ref_total);
+  CHECK(tokens == kv->tokens_stored, "kv check: %llu tokens stored, the counter says %llu",
+        (unsigned long long)tokens, (unsigned long long)kv->tokens_stored);
+  CHECK(evictable == kv->n_evictable, "kv check: %u evictable blocks, the counter says %u", evictable,
+        kv->n_evictable);
+  CHECK(swapped == kv->n_swapped, "kv check: %u swapped sequences, the counter says %u", swapped, kv->n_swapped);
+  return PAGEDVK_OK;
+}
+
 int pv_kv_check_invariants(const pv_kv_manager *kv, pv_error *err) {
   uint32_t *refs = pv_calloc(kv->pool.n_blocks, sizeof *refs);
   uint32_t *slot_refs = pv_calloc(kv->swap.n_slots, sizeof *slot_refs);
   int rc = PAGEDVK_OK;
   if (!refs || !slot_refs) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv check: out of memory");
-  if (rc == PAGEDVK_OK) rc = check_free_list(&kv->pool, err);
-  if (rc == PAGEDVK_OK) rc = check_seqs(kv, refs, slot_refs, err);
-  if (rc == PAGEDVK_OK) rc = check_refs(kv, refs, err);
-  if (rc == PAGEDVK_OK) rc = check_cache(kv, err);
-  if (rc == PAGEDVK_OK) rc = check_swap(&kv->swap, slot_refs, err);
+  if (!rc) rc = check_free_list(&kv->pool, err);
+  if (!rc) rc = check_seqs(kv, refs, slot_refs, err);
+  if (!rc) rc = check_refs(kv, refs, err);
+  if (!rc) rc = check_cache(kv, err);
+  if (!rc) rc = check_swap(&kv->swap, slot_refs, err);
+  if (!rc) rc = check_counters(kv, err);
   free(slot_refs);
   free(refs);
   return rc;

@@ -47,14 +47,21 @@ struct pv_kv_manager {
 
   pv_kv_seq *seqs; /* indexed by sequence id */
   uint32_t n_seq_records, cap_seq_records;
-  uint32_t *free_ids; /* dead records to reuse, n_free_ids of them */
-  uint32_t n_free_ids;
+  uint32_t *free_ids; /* dead records to reuse, n_free_ids of them; room for every record */
+  uint32_t n_free_ids, cap_free_ids;
   uint32_t n_live;
 
   pv_kv_scratch *scr;
 
   uint64_t prefix_query_tokens, prefix_hit_tokens;
   uint64_t evictions, cow_copies, swapped_out_blocks, swapped_in_blocks;
+
+  /* Kept incrementally for pv_kv_get_stats (O(1) per step); pv_kv_check_invariants recomputes
+   * them. Every change of a block's refcount or fill goes through the helpers below. */
+  uint64_t ref_total;     /* sum of every block's refcount */
+  uint64_t tokens_stored; /* sum of fill over blocks in use (refcount > 0) */
+  uint32_t n_evictable;   /* free blocks holding a cached key */
+  uint32_t n_swapped;     /* live sequences that are swapped out */
 };
 
 /* The live (any state) sequence record, or NULL. */
@@ -64,13 +71,17 @@ pv_kv_seq *pv_kv_seq_resident(const pv_kv_manager *kv, uint32_t seq, pv_error *e
 
 /* Takes the free-list head (evicting its cached contents), refcount 1, fill 0. Caller checks n_free. */
 uint32_t pv_kv_block_take(pv_kv_manager *kv);
+/* Adds one reference; a free block (a prefix-cache hit) leaves the free list. */
+void pv_kv_block_retain(pv_kv_manager *kv, uint32_t id);
 /* Drops one reference; at 0 the block goes to the free list (tail if cached, head otherwise). */
 void pv_kv_block_release(pv_kv_manager *kv, uint32_t id);
+/* Sets the fill of a block in use (fill <= block_size). */
+void pv_kv_block_set_fill(pv_kv_manager *kv, uint32_t id, uint32_t fill);
 /* Fresh marks for a scan over blocks or slots (block_mark[i] == stamp means seen). */
 uint32_t pv_kv_new_stamp(const pv_kv_manager *kv);
 
 int pv_kv_xfer_reserve(pv_kv_xfer_list *list, uint32_t extra, pv_error *err);
-int pv_kv_grow_u32(uint32_t **arr, uint32_t *cap, uint32_t need, pv_error *err);
-int pv_kv_grow_i32(int32_t **arr, uint32_t *cap, uint32_t need, pv_error *err);
+/* Room in a sequence record for n_blocks table entries and n_tokens tokens (PV_GROW). */
+int pv_kv_seq_room(pv_kv_seq *s, uint32_t n_blocks, uint32_t n_tokens, pv_error *err);
 
 #endif /* PV_KV_INTERNAL_H */

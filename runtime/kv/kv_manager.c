@@ -4,9 +4,11 @@
  * shared helpers. Sequences live in kv_seq.c, swapping in kv_swap.c, checks and stats in kv_check.c
  * and kv_stats.c.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "kv/kv_internal.h"
 
 int pv_kv_create(pv_kv_manager **out, const pv_kv_config *cfg, pv_error *err) {
@@ -15,9 +17,9 @@ int pv_kv_create(pv_kv_manager **out, const pv_kv_config *cfg, pv_error *err) {
   pv_kv_manager *kv = pv_calloc(1, sizeof *kv);
   if (!kv) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot allocate the manager");
   int rc = pv_block_pool_create(&kv->pool, cfg->n_blocks, bs, err);
-  if (rc == PAGEDVK_OK) rc = pv_prefix_cache_create(&kv->cache, cfg->n_blocks, bs, cfg->hash, cfg->hash_user, err);
-  if (rc == PAGEDVK_OK) rc = pv_swap_space_create(&kv->swap, cfg->n_swap_slots, err);
-  if (rc != PAGEDVK_OK) {
+  if (!rc) rc = pv_prefix_cache_create(&kv->cache, cfg->n_blocks, bs, cfg->hash, cfg->hash_user, err);
+  if (!rc) rc = pv_swap_space_create(&kv->swap, cfg->n_swap_slots, err);
+  if (rc) {
     pv_kv_destroy(kv);
     return rc;
   }
@@ -62,19 +64,55 @@ void pv_kv_destroy(pv_kv_manager *kv) {
 
 uint32_t pv_kv_block_take(pv_kv_manager *kv) {
   uint32_t id = pv_block_pool_pop_head(&kv->pool);
+  assert(id != PV_KV_NONE && kv->pool.blocks[id].ref == 0);
   if (kv->cache.cached[id]) {
     pv_prefix_cache_remove(&kv->cache, id);
     kv->evictions++;
+    kv->n_evictable--;
   }
   kv->pool.blocks[id].ref = 1;
   kv->pool.blocks[id].fill = 0;
+  kv->ref_total++;
   return id;
 }
 
+void pv_kv_block_retain(pv_kv_manager *kv, uint32_t id) {
+  pv_block *b = &kv->pool.blocks[id];
+  assert(b->free == (b->ref == 0));
+  if (b->ref == 0) { /* a free block revived by a prefix-cache hit: it holds a cached key */
+    pv_block_pool_unlink(&kv->pool, id);
+    kv->tokens_stored += b->fill;
+    if (kv->cache.cached[id]) kv->n_evictable--;
+  }
+  b->ref++;
+  kv->ref_total++;
+}
+
 void pv_kv_block_release(pv_kv_manager *kv, uint32_t id) {
-  if (--kv->pool.blocks[id].ref > 0) return;
-  if (kv->cache.cached[id]) pv_block_pool_push_tail(&kv->pool, id);
-  else pv_block_pool_push_head(&kv->pool, id);
+  pv_block *b = &kv->pool.blocks[id];
+  assert(b->ref > 0 && !b->free);
+  kv->ref_total--;
+  if (--b->ref > 0) return;
+  kv->tokens_stored -= b->fill;
+  if (kv->cache.cached[id]) {
+    kv->n_evictable++;
+    pv_block_pool_push_tail(&kv->pool, id);
+  } else {
+    pv_block_pool_push_head(&kv->pool, id);
+  }
+}
+
+void pv_kv_block_set_fill(pv_kv_manager *kv, uint32_t id, uint32_t fill) {
+  pv_block *b = &kv->pool.blocks[id];
+  assert(b->ref > 0 && fill <= kv->pool.block_size);
+  kv->tokens_stored = kv->tokens_stored - b->fill + fill;
+  b->fill = fill;
+}
+
+int pv_kv_seq_room(pv_kv_seq *s, uint32_t n_blocks, uint32_t n_tokens, pv_error *err) {
+  if (PV_GROW_U32(s->table, s->cap_table, n_blocks) || PV_GROW_U32(s->tokens, s->cap_tokens, n_tokens))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: no memory for a sequence of %u tokens", n_tokens);
+  return PAGEDVK_OK;
 }
 
 uint32_t pv_kv_new_stamp(const pv_kv_manager *kv) {
@@ -87,41 +125,10 @@ uint32_t pv_kv_new_stamp(const pv_kv_manager *kv) {
   return scr->stamp;
 }
 
-static uint32_t grown_capacity(uint32_t cap, uint32_t need) {
-  uint32_t c = cap < 4 ? 4 : cap;
-  while (c < need) c = c > UINT32_MAX / 2 ? need : c * 2;
-  return c;
-}
-
-int pv_kv_grow_u32(uint32_t **arr, uint32_t *cap, uint32_t need, pv_error *err) {
-  if (need <= *cap) return PAGEDVK_OK;
-  uint32_t c = grown_capacity(*cap, need);
-  uint32_t *p = realloc(*arr, (size_t)c * sizeof *p);
-  if (!p) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow an array to %u entries", c);
-  *arr = p;
-  *cap = c;
-  return PAGEDVK_OK;
-}
-
-int pv_kv_grow_i32(int32_t **arr, uint32_t *cap, uint32_t need, pv_error *err) {
-  if (need <= *cap) return PAGEDVK_OK;
-  uint32_t c = grown_capacity(*cap, need);
-  int32_t *p = realloc(*arr, (size_t)c * sizeof *p);
-  if (!p) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow a token array to %u entries", c);
-  *arr = p;
-  *cap = c;
-  return PAGEDVK_OK;
-}
-
 int pv_kv_xfer_reserve(pv_kv_xfer_list *list, uint32_t extra, pv_error *err) {
   if (extra > UINT32_MAX - list->count) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: transfer list overflow");
-  uint32_t need = list->count + extra;
-  if (need <= list->cap) return PAGEDVK_OK;
-  uint32_t c = grown_capacity(list->cap, need);
-  pv_kv_xfer *p = realloc(list->items, (size_t)c * sizeof *p);
-  if (!p) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow a transfer list to %u entries", c);
-  list->items = p;
-  list->cap = c;
+  if (PV_GROW_U32(list->items, list->cap, (size_t)list->count + extra))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow a transfer list to %u entries", list->count + extra);
   return PAGEDVK_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "kv/kv_internal.h"
 
 pv_kv_seq *pv_kv_seq_get(const pv_kv_manager *kv, uint32_t seq) {
@@ -27,19 +28,12 @@ static int new_record(pv_kv_manager *kv, uint32_t *id, pv_error *err) {
     *id = kv->free_ids[--kv->n_free_ids];
     return PAGEDVK_OK;
   }
-  if (kv->n_seq_records == kv->cap_seq_records) {
-    if (kv->cap_seq_records >= (PV_KV_NONE - 1) / 2)
-      return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: too many sequences");
-    uint32_t cap = kv->cap_seq_records ? kv->cap_seq_records * 2 : 16;
-    uint32_t *ids = realloc(kv->free_ids, (size_t)cap * sizeof *ids);
-    if (!ids) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow the sequence table to %u", cap);
-    kv->free_ids = ids;
-    pv_kv_seq *seqs = realloc(kv->seqs, (size_t)cap * sizeof *seqs);
-    if (!seqs) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow the sequence table to %u", cap);
-    memset(seqs + kv->cap_seq_records, 0, (size_t)(cap - kv->cap_seq_records) * sizeof *seqs);
-    kv->seqs = seqs;
-    kv->cap_seq_records = cap;
-  }
+  const uint32_t n = kv->n_seq_records, old_cap = kv->cap_seq_records;
+  if (n >= PV_KV_NONE - 1) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: too many sequences");
+  if (PV_GROW_U32(kv->free_ids, kv->cap_free_ids, (size_t)n + 1) || PV_GROW_U32(kv->seqs, kv->cap_seq_records, (size_t)n + 1))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "kv: cannot grow the sequence table past %u", n);
+  if (kv->cap_seq_records > old_cap)
+    memset(kv->seqs + old_cap, 0, (size_t)(kv->cap_seq_records - old_cap) * sizeof *kv->seqs);
   *id = kv->n_seq_records++;
   return PAGEDVK_OK;
 }
@@ -55,11 +49,10 @@ static void drop_record(pv_kv_manager *kv, uint32_t id) {
 /* Reserves a record with room for n_blocks table entries and n_tokens tokens. */
 static int reserve_record(pv_kv_manager *kv, uint32_t n_blocks, uint32_t n_tokens, uint32_t *id, pv_error *err) {
   int rc = new_record(kv, id, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   pv_kv_seq *s = &kv->seqs[*id];
-  rc = pv_kv_grow_u32(&s->table, &s->cap_table, n_blocks, err);
-  if (rc == PAGEDVK_OK) rc = pv_kv_grow_i32(&s->tokens, &s->cap_tokens, n_tokens, err);
-  if (rc != PAGEDVK_OK) drop_record(kv, *id);
+  rc = pv_kv_seq_room(s, n_blocks, n_tokens, err);
+  if (rc) drop_record(kv, *id);
   return rc;
 }
 
@@ -114,8 +107,7 @@ bool pv_kv_can_allocate(const pv_kv_manager *kv, const int32_t *tokens, uint32_t
 static void adopt_hits(pv_kv_manager *kv, pv_kv_seq *s, const prefix_walk *w) {
   for (uint32_t i = 0; i < w->n_hits; i++) {
     uint32_t b = kv->scr->hits[i];
-    if (kv->pool.blocks[b].ref == 0) pv_block_pool_unlink(&kv->pool, b);
-    kv->pool.blocks[b].ref++;
+    pv_kv_block_retain(kv, b);
     s->table[i] = b;
   }
   s->n_hashed = w->n_hits;
@@ -137,13 +129,13 @@ int pv_kv_seq_create(pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens
                    kv->pool.n_free);
   uint32_t id;
   int rc = reserve_record(kv, total, n_tokens, &id, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   pv_kv_seq *s = &kv->seqs[id];
   adopt_hits(kv, s, &w); /* before taking new blocks: a hit must not be evicted by them */
   for (uint32_t i = w.n_hits; i < total; i++) {
     uint32_t b = pv_kv_block_take(kv);
     uint32_t left = n_tokens - i * bs;
-    kv->pool.blocks[b].fill = left < bs ? left : bs;
+    pv_kv_block_set_fill(kv, b, left < bs ? left : bs);
     s->table[i] = b;
   }
   memcpy(s->tokens, tokens, (size_t)n_tokens * sizeof *tokens);
@@ -182,7 +174,7 @@ uint32_t pv_kv_blocks_for_append(const pv_kv_manager *kv, uint32_t seq, uint32_t
 static void copy_on_write(pv_kv_manager *kv, pv_kv_seq *s, pv_kv_xfer_list *copies) {
   uint32_t old = s->table[s->n_table - 1];
   uint32_t b = pv_kv_block_take(kv);
-  kv->pool.blocks[b].fill = kv->pool.blocks[old].fill;
+  pv_kv_block_set_fill(kv, b, kv->pool.blocks[old].fill);
   copies->items[copies->count++] = (pv_kv_xfer){old, b};
   pv_kv_block_release(kv, old); /* still held by the sharers */
   s->table[s->n_table - 1] = b;
@@ -204,14 +196,14 @@ int pv_kv_append_slots(pv_kv_manager *kv, uint32_t seq, const int32_t *tokens, u
     return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: sequence %u needs %llu blocks for %u tokens, %u free", seq,
                    (unsigned long long)need, n_new, kv->pool.n_free);
   uint32_t end = s->n_tokens + n_new;
-  int rc = pv_kv_grow_u32(&s->table, &s->cap_table, pv_kv_blocks_for_tokens(kv, end), err);
-  if (rc == PAGEDVK_OK) rc = pv_kv_grow_i32(&s->tokens, &s->cap_tokens, end, err);
-  if (rc == PAGEDVK_OK && cow) rc = pv_kv_xfer_reserve(copies, 1, err);
-  if (rc != PAGEDVK_OK) return rc;
+  int rc = pv_kv_seq_room(s, pv_kv_blocks_for_tokens(kv, end), end, err);
+  if (!rc && cow) rc = pv_kv_xfer_reserve(copies, 1, err);
+  if (rc) return rc;
   if (cow) copy_on_write(kv, s, copies);
   for (uint32_t i = 0; i < n_new; i++) {
     if (s->n_tokens % bs == 0) s->table[s->n_table++] = pv_kv_block_take(kv);
-    kv->pool.blocks[s->table[s->n_table - 1]].fill++;
+    const uint32_t last = s->table[s->n_table - 1];
+    pv_kv_block_set_fill(kv, last, kv->pool.blocks[last].fill + 1);
     s->tokens[s->n_tokens++] = tokens[i];
   }
   return PAGEDVK_OK;
@@ -264,7 +256,7 @@ int pv_kv_fork(pv_kv_manager *kv, uint32_t parent, uint32_t *child, pv_error *er
                    p->n_tokens - p->n_computed);
   uint32_t id;
   int rc = reserve_record(kv, p->n_table, p->n_tokens, &id, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   p = &kv->seqs[parent]; /* the record array may have moved */
   pv_kv_seq *c = &kv->seqs[id];
   pv_kv_seq keep = *c; /* the child's own buffers */
@@ -275,7 +267,7 @@ int pv_kv_fork(pv_kv_manager *kv, uint32_t parent, uint32_t *child, pv_error *er
   c->cap_tokens = keep.cap_tokens;
   memcpy(c->table, p->table, (size_t)p->n_table * sizeof *p->table);
   memcpy(c->tokens, p->tokens, (size_t)p->n_tokens * sizeof *p->tokens);
-  for (uint32_t i = 0; i < p->n_table; i++) kv->pool.blocks[p->table[i]].ref++;
+  for (uint32_t i = 0; i < p->n_table; i++) pv_kv_block_retain(kv, p->table[i]);
   kv->n_live++;
   *child = id;
   return PAGEDVK_OK;
@@ -289,6 +281,7 @@ int pv_kv_seq_free(pv_kv_manager *kv, uint32_t seq, pv_error *err) {
     if (s->swapped) pv_swap_space_release(&kv->swap, s->table[i]);
     else pv_kv_block_release(kv, s->table[i]);
   }
+  if (s->swapped) kv->n_swapped--;
   drop_record(kv, seq);
   kv->n_live--;
   return PAGEDVK_OK;
@@ -348,7 +341,5 @@ uint32_t pv_kv_num_seqs(const pv_kv_manager *kv) { return kv->n_live; }
 int pv_kv_seq_reserve(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_error *err) {
   pv_kv_seq *s = pv_kv_seq_resident(kv, seq, err);
   if (!s) return PAGEDVK_ERR_INVALID;
-  int rc = pv_kv_grow_u32(&s->table, &s->cap_table, pv_kv_blocks_for_tokens(kv, n_tokens), err);
-  if (rc == PAGEDVK_OK) rc = pv_kv_grow_i32(&s->tokens, &s->cap_tokens, n_tokens, err);
-  return rc;
+  return pv_kv_seq_room(s, pv_kv_blocks_for_tokens(kv, n_tokens), n_tokens, err);
 }

@@ -1,6 +1,8 @@
 /*
  * kv_stats.c — pv_kv_get_stats: a snapshot of the pool for logs, metrics and the scheduler.
- * O(blocks + sequences); computes from the records, keeps no state of its own.
+ * O(1): it reads the counters the manager keeps incrementally (kv_internal.h: refcount total,
+ * tokens stored, evictable blocks, swapped sequences); pv_kv_check_invariants recomputes them by a
+ * full scan and compares.
  */
 #include <string.h>
 
@@ -13,15 +15,9 @@ void pv_kv_get_stats(const pv_kv_manager *kv, uint64_t bytes_per_block, pv_kv_st
   st->blocks_free = pool->n_free;
   st->blocks_used = pool->n_blocks - pool->n_free;
   st->blocks_cached = kv->cache.n_cached;
-  for (uint32_t b = 0; b < pool->n_blocks; b++) {
-    const pv_block *blk = &pool->blocks[b];
-    if (blk->ref == 0) {
-      st->blocks_evictable += kv->cache.cached[b];
-      continue;
-    }
-    st->tokens_stored += blk->fill;
-    st->blocks_saved_by_sharing += blk->ref - 1;
-  }
+  st->blocks_evictable = kv->n_evictable;
+  st->tokens_stored = kv->tokens_stored;
+  st->blocks_saved_by_sharing = kv->ref_total - st->blocks_used; /* sum over used blocks of ref - 1 */
   if (st->blocks_used)
     st->utilization = (double)st->tokens_stored / ((double)st->blocks_used * pool->block_size);
   st->bytes_total = (uint64_t)pool->n_blocks * bytes_per_block;
@@ -37,5 +33,5 @@ void pv_kv_get_stats(const pv_kv_manager *kv, uint64_t bytes_per_block, pv_kv_st
   st->swap_slots_total = kv->swap.n_slots;
   st->swap_slots_used = kv->swap.n_slots - kv->swap.n_free;
   st->seqs = kv->n_live;
-  for (uint32_t i = 0; i < kv->n_seq_records; i++) st->seqs_swapped += kv->seqs[i].live && kv->seqs[i].swapped;
+  st->seqs_swapped = kv->n_swapped;
 }

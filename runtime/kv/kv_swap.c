@@ -77,18 +77,19 @@ static void swap_out_entry(pv_kv_manager *kv, pv_kv_seq *s, uint32_t j, uint32_t
 int pv_kv_swap_out(pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs, pv_kv_xfer_list *out, pv_error *err) {
   if (!out) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: swap_out needs a transfer list");
   int rc = check_list(kv, seqs, n_seqs, false, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   uint32_t need = count_distinct(kv, seqs, n_seqs, kv->scr->block_mark);
   if (need > kv->swap.n_free)
     return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: swap space full (%u host slots needed, %u free): recompute instead",
                    need, kv->swap.n_free);
   rc = pv_kv_xfer_reserve(out, need, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   uint32_t stamp = pv_kv_new_stamp(kv);
   for (uint32_t i = 0; i < n_seqs; i++) {
     pv_kv_seq *s = &kv->seqs[seqs[i]];
     for (uint32_t j = s->n_table; j-- > 0;) swap_out_entry(kv, s, j, stamp, out); /* last first, as in seq_free */
     s->swapped = true;
+    kv->n_swapped++;
   }
   kv->swapped_out_blocks += need;
   return PAGEDVK_OK;
@@ -101,12 +102,12 @@ static void swap_in_entry(pv_kv_manager *kv, pv_kv_seq *s, uint32_t j, uint32_t 
   if (scr->slot_mark[slot] != stamp) {
     uint32_t b = pv_kv_block_take(kv);
     uint32_t left = s->n_tokens - j * bs;
-    kv->pool.blocks[b].fill = left < bs ? left : bs;
+    pv_kv_block_set_fill(kv, b, left < bs ? left : bs);
     scr->slot_mark[slot] = stamp;
     scr->slot_map[slot] = b;
     in->items[in->count++] = (pv_kv_xfer){slot, b};
   } else {
-    kv->pool.blocks[scr->slot_map[slot]].ref++;
+    pv_kv_block_retain(kv, scr->slot_map[slot]);
   }
   s->table[j] = scr->slot_map[slot];
   pv_swap_space_release(&kv->swap, slot);
@@ -115,17 +116,18 @@ static void swap_in_entry(pv_kv_manager *kv, pv_kv_seq *s, uint32_t j, uint32_t 
 int pv_kv_swap_in(pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs, pv_kv_xfer_list *in, pv_error *err) {
   if (!in) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: swap_in needs a transfer list");
   int rc = check_list(kv, seqs, n_seqs, true, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   uint32_t need = count_distinct(kv, seqs, n_seqs, kv->scr->slot_mark);
   if (need > kv->pool.n_free)
     return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: swap-in needs %u blocks, %u free", need, kv->pool.n_free);
   rc = pv_kv_xfer_reserve(in, need, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   uint32_t stamp = pv_kv_new_stamp(kv);
   for (uint32_t i = 0; i < n_seqs; i++) {
     pv_kv_seq *s = &kv->seqs[seqs[i]];
     for (uint32_t j = 0; j < s->n_table; j++) swap_in_entry(kv, s, j, stamp, in);
     s->swapped = false;
+    kv->n_swapped--;
   }
   kv->swapped_in_blocks += need;
   return PAGEDVK_OK;

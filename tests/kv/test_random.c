@@ -7,7 +7,8 @@
  * position of every sequence reads back its own token and context (on the device, or in its host
  * slots while swapped), every cached block's device cells hold its cached tokens, a prefix hit hands
  * out blocks already holding the prompt's cells, no uncomputed position is ever in a shared block,
- * and each failing call (KV_FULL) changed nothing.
+ * each failing call (KV_FULL) changed nothing, and pv_kv_get_stats (counters the manager keeps
+ * incrementally) equals a full scan of the blocks and the shadow's sequences.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,7 +315,48 @@ static void check_seq(world *w, const mseq *m) {
             "group %u half swapped", m->group);
 }
 
+/* pv_kv_get_stats against a scan through the public queries: refcounts and cached flags of every
+ * block, fills from the resident sequences' tables (a shared block counted once). */
+static void check_stats(world *w) {
+  uint64_t refs = 0, tokens = 0;
+  uint32_t used = 0, evictable = 0, swapped = 0;
+  uint8_t *seen = calloc(w->n_blocks, 1);
+  assert_non_null(seen);
+  for (uint32_t b = 0; b < w->n_blocks; b++) {
+    uint32_t ref = pv_kv_block_ref(w->kv, b);
+    refs += ref;
+    used += ref > 0;
+    evictable += ref == 0 && pv_kv_block_cached_tokens(w->kv, b) != NULL;
+  }
+  for (uint32_t i = 0; i < w->n_seqs; i++) {
+    const mseq *m = &w->seqs[i];
+    if (pv_kv_seq_swapped(w->kv, m->id)) {
+      swapped++;
+      continue;
+    }
+    uint32_t n;
+    const uint32_t *t = pv_kv_seq_table(w->kv, m->id, &n);
+    for (uint32_t j = 0; j < n; j++) {
+      if (seen[t[j]]) continue;
+      seen[t[j]] = 1;
+      uint32_t left = m->len - j * w->bs;
+      tokens += left < w->bs ? left : w->bs;
+    }
+  }
+  free(seen);
+  pv_kv_stats st;
+  pv_kv_get_stats(w->kv, 1, &st);
+  W_CHECK(w, st.blocks_used == used, "stats: %u blocks used, scan %u", st.blocks_used, used);
+  W_CHECK(w, st.blocks_saved_by_sharing == refs - used, "stats: %llu saved by sharing, scan %llu",
+          (unsigned long long)st.blocks_saved_by_sharing, (unsigned long long)(refs - used));
+  W_CHECK(w, st.tokens_stored == tokens, "stats: %llu tokens stored, scan %llu", (unsigned long long)st.tokens_stored,
+          (unsigned long long)tokens);
+  W_CHECK(w, st.blocks_evictable == evictable, "stats: %u evictable, scan %u", st.blocks_evictable, evictable);
+  W_CHECK(w, st.seqs_swapped == swapped, "stats: %u swapped sequences, scan %u", st.seqs_swapped, swapped);
+}
+
 static void check_world(world *w) {
+  check_stats(w);
   pv_error err = {0};
   if (pv_kv_check_invariants(w->kv, &err) != PAGEDVK_OK) W_FAIL(w, "%s", err.msg);
   W_CHECK(w, pv_kv_num_seqs(w->kv) == w->n_seqs, "sequence count");
