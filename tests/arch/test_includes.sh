@@ -9,6 +9,8 @@
 #                   circle; read from `nm` of libpagedvk.a and libpagedvk_server.a in BUILD_DIR
 #   getenv          getenv outside runtime/base/env.c in runtime/ or tools/ (tests may set and read)
 #   pipeline-name   snprintf/sprintf building a pipeline or shader name in runtime/ops or runtime/vk
+#   room-readme     a runtime room without a README.md, or whose README's "May include:" line names
+#                   other rooms than its row of the table (include/pagedvk.h counts as allowed)
 #
 # Usage: test_includes.sh [BUILD_DIR [SHARED_DIR]]   (ctest passes both; SHARED_DIR is not used)
 #        test_includes.sh --self-test                 (each rule fires on a small tree made for it)
@@ -31,6 +33,7 @@ ALLOW=(
   "call-cycle runtime/text/tok_bpe.c"
   "call-cycle runtime/text/tok_spm.c"
   "call-cycle runtime/text/detok.c"
+  "room-readme runtime/text"                # the text room's README comes with its split
 )
 
 # Which rooms a room's files may include (besides its own headers). A room is runtime/<name>,
@@ -232,9 +235,33 @@ check_pipeline_names() {
   done
 }
 
+# Every runtime room opens with a README.md; its "May include:" line (when it has one) names the
+# rooms of its row in ALLOWED (the words that are room names count; `api` is left out of both).
+check_readmes() {
+  local src=$1 dir room line word named want
+  for dir in "$src"/runtime/*/; do
+    room=$(basename "$dir")
+    if [[ ! -f "$dir/README.md" ]]; then
+      report room-readme "runtime/$room" "no README.md saying what the room owns and may include"
+      continue
+    fi
+    line=$(sed -n 's/^May include:[[:space:]]*//p' "$dir/README.md" | head -n 1)
+    [[ -z "$line" || ! -v "ALLOWED[$room]" ]] && continue
+    named=""
+    for word in $(tr -c 'a-z_/\n' ' ' <<<"$line"); do
+      [[ "$word" != api && -v "ALLOWED[$word]" && " $named " != *" $word "* ]] && named+=" $word"
+    done
+    want=$(tr ' ' '\n' <<<"${ALLOWED[$room]}" | grep -v -e '^api$' -e '^$' | sort | paste -sd' ')
+    named=$(tr ' ' '\n' <<<"$named" | grep -v '^$' | sort | paste -sd' ')
+    [[ "$named" == "$want" ]] ||
+      report room-readme "runtime/$room/README.md" "May include: names '$named', the table says '$want'"
+  done
+}
+
 check_tree() {
   local src=$1 build=${2:-}
   check_includes "$src"
+  check_readmes "$src"
   check_calls "$src" "$build"
   check_getenv "$src"
   check_pipeline_names "$src"
@@ -263,6 +290,10 @@ self_test() {
   printf 'static char n[9];\nvoid f(const char *s) { snprintf(n, 9,\n "matmul_%%s", s); }\n' >"$t/runtime/ops/names.c"
   echo 'const char *g(void) { return getenv("X"); }' >"$t/runtime/text/env.c"
   echo '#include "base/base.h"' >"$t/tools/pagedvk/main.c"         # room-include: CLI -> base
+  local r
+  for r in base vk kv ops text server engine; do echo "May include: ${ALLOWED[$r]}" >"$t/runtime/$r/README.md"; done
+  echo 'May include: base, vk, model' >"$t/runtime/ops/README.md"  # room-readme: not the table's row
+  rm "$t/runtime/server/README.md"                                 # room-readme: missing
   ALLOW=()
   local cc=${CC:-cc}
   if command -v "$cc" >/dev/null && command -v ar >/dev/null; then
@@ -274,7 +305,8 @@ self_test() {
   local want
   for want in "[room-include] runtime/vk/vk.h" "[room-include] tools/pagedvk/main.c" \
     "[private-header] runtime/engine/e.c" "[include-cycle] runtime/kv/" "[getenv] runtime/text/env.c" \
-    "[pipeline-name] runtime/ops/names.c" "[call-cycle] runtime/server/"; do
+    "[pipeline-name] runtime/ops/names.c" "[call-cycle] runtime/server/" \
+    "[room-readme] runtime/ops/README.md" "[room-readme] runtime/server:"; do
     if [[ "$out" != *"FAIL     $want"* ]]; then
       echo "self-test: rule did not fire: $want"
       rc=1
@@ -282,8 +314,8 @@ self_test() {
   done
   local n
   n=$(grep -c '^FAIL' <<<"$out")
-  if ((n != 7)); then
-    echo "self-test: expected 7 failures, got $n:"
+  if ((n != 9)); then
+    echo "self-test: expected 9 failures, got $n:"
     echo "$out"
     rc=1
   fi
