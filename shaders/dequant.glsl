@@ -2,7 +2,8 @@
 // block layouts. The including shader declares an array of weight buffers
 //   layout(std430, binding = B) readonly buffer WeightBuf { uint d[]; } WB[n];
 // or, with WEIGHTS_TEXEL, `layout(binding = B) uniform usamplerBuffer WT[n];`
-// and defines WTYPE as one of the WT_* numbers below (a build-time variant per type).
+// and defines WTYPE as one of the WT_* numbers of wtypes.glsl (a build-time variant per type,
+// generated from runtime/gguf/wtypes.def).
 //
 //   void dq_unit(uint wb, uint row_byte, uint u, out float v[32])
 //     wb: which buffer of WB; row_byte: byte offset of the row; u: 32-element unit in the row.
@@ -20,21 +21,11 @@
 #define PV_DEQUANT_GLSL
 #include "common.glsl"
 
-#define WT_F32 0
-#define WT_F16 1
-#define WT_Q4_0 2
-#define WT_Q4_1 3
-#define WT_Q5_0 6
-#define WT_Q5_1 7
-#define WT_Q8_0 8
-#define WT_Q4_K 12
-#define WT_Q5_K 13
-#define WT_Q6_K 14
-#define WT_BF16 30
-
 #ifndef WTYPE
-#define WTYPE WT_F32
+#error "WTYPE: the GGUF number of the weight type (cmake/shaders.cmake defines it per variant)"
 #endif
+// WT_<TYPE> numbers, WT_BLOCK_ELEMS and WT_BLOCK_BYTES of WTYPE: generated from wtypes.def.
+#include "wtypes.glsl"
 
 // Weight words come from storage buffers WB[] or, with WEIGHTS_TEXEL, from uniform texel buffers
 // WT[] of R32_UINT: lavapipe turns texelFetch into vector gathers but storage-buffer loads into a
@@ -134,9 +125,9 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #endif
 #elif defined(WEIGHTS_TEXEL) && (WTYPE == WT_Q4_K || WTYPE == WT_Q5_K)
 #if WTYPE == WT_Q4_K
-  const uint BLOCK = 144u, QS = 16u;
+  const uint BLOCK = uint(WT_BLOCK_BYTES), QS = 16u;
 #else
-  const uint BLOCK = 176u, QS = 48u;
+  const uint BLOCK = uint(WT_BLOCK_BYTES), QS = 48u;
 #endif
   uint b = row_byte + (u >> 3) * BLOCK;   // 16-byte aligned: BLOCK is a multiple of 16
   uint j = u & 7u;
@@ -314,28 +305,12 @@ float dq_elem(uint wb, uint row_byte, uint k) {
 }
 #endif
 
-// Bytes of one row of K elements.
+// Bytes of one row of K elements (K a whole number of blocks).
 uint row_bytes(uint K) {
-#if WTYPE == WT_F32
-  return K * 4u;
-#elif WTYPE == WT_F16 || WTYPE == WT_BF16
-  return K * 2u;
-#elif WTYPE == WT_Q8_0
-  return (K / 32u) * 34u;
-#elif WTYPE == WT_Q4_0
-  return (K / 32u) * 18u;
-#elif WTYPE == WT_Q4_1
-  return (K / 32u) * 20u;
-#elif WTYPE == WT_Q5_0
-  return (K / 32u) * 22u;
-#elif WTYPE == WT_Q5_1
-  return (K / 32u) * 24u;
-#elif WTYPE == WT_Q4_K
-  return (K / 256u) * 144u;
-#elif WTYPE == WT_Q5_K
-  return (K / 256u) * 176u;
-#elif WTYPE == WT_Q6_K
-  return (K / 256u) * 210u;
+#if WT_BLOCK_ELEMS == 1
+  return K * uint(WT_BLOCK_BYTES);
+#else
+  return (K / uint(WT_BLOCK_ELEMS)) * uint(WT_BLOCK_BYTES);
 #endif
 }
 #endif

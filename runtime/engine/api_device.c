@@ -2,14 +2,13 @@
  * api_device.c — pagedvk_print_devices: the device listing and capability record behind
  * `pagedvk info`. Creates a context exactly as the engine would (same selection and clamps), prints,
  * and destroys it. The kernel section shows what the engine would choose from the effective caps:
- * the memory path, the workgroup shapes of pv_ops and the feature variant of every shader that has
- * fallbacks (no pipeline is built).
+ * the memory path, the report of pv_ops_init (matmul form, weight reads, attention kernels,
+ * workgroup sizes) and the feature variant of every shader that has fallbacks (no pipeline is built).
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "ops/ops.h"
+#include "pv_shader_ids.h"
 #include "vk/vk_device.h"
 #include "vk/vk_pipeline.h"
 
@@ -116,18 +115,49 @@ static void print_memory(FILE *out, const VkPhysicalDeviceMemoryProperties *m) {
   }
 }
 
-/* Base names of the shaders that have feature variants (name_nosg, name_nofp16, name_nos16, ...). */
-static bool is_variant_base(const char *name, char *base, size_t size) {
-  static const char *const SUFFIXES[] = {"_nosg", "_nofp16", "_nos16"};
-  const char *cut = NULL;
-  for (size_t i = 0; i < PV_ARRAY_LEN(SUFFIXES); i++) {
-    const char *p = strstr(name, SUFFIXES[i]);
-    if (p && (!cut || p < cut)) cut = p;
+static const char *attn_text(pv_ops_attn_kernel k) {
+  switch (k) {
+    case PV_OPS_ATTN_TILES:
+      return "prompt chunks in tiles, large decode batches as (row, head) pairs, other rows one workgroup per "
+             "(row, head)";
+    case PV_OPS_ATTN_LANES: return "one workgroup per (row, head), keys per lane";
+    default: return "cooperative workgroups";
   }
-  if (!cut || (size_t)(cut - name) >= size) return false;
-  memcpy(base, name, (size_t)(cut - name));
-  base[cut - name] = 0;
-  return true;
+}
+
+/* ops' report of its choices (pv_ops_init decides them, nothing here re-derives them). */
+static void print_ops_report(FILE *out, const pv_ops_report *r) {
+  fprintf(out, "  %-34s %u invocations (one-row kernels: %u)\n", "row kernels workgroup", r->wg, r->wg_row);
+  if (r->mm_row_per_invocation)
+    fprintf(out, "  %-34s %u output rows x %u tokens per invocation, %u per workgroup (PAGEDVK_MATMUL=coop for "
+                 "cooperative)\n", "matmul", r->mm_rows, r->mm_ntok, r->mm_wg);
+  else
+    fprintf(out, "  %-34s cooperative: %u rows x %u tokens per workgroup of %u (PAGEDVK_MATMUL=rows for rows per "
+                 "invocation)\n", "matmul", r->mm_rows, r->mm_ntok, r->mm_wg);
+  fprintf(out, "  %-34s %s: matmul%s_<type>, embed%s_<type> (PAGEDVK_WEIGHTS=texel|storage)\n", "weights",
+          r->weights_texel ? "texel buffers" : "storage buffers", r->weights_texel ? "_tex" : "",
+          r->weights_texel ? "_tex" : "");
+  fprintf(out, "  %-34s %s", "attention", attn_text(r->attn));
+  if (r->attn != PV_OPS_ATTN_GROUPS) fprintf(out, " over %u lanes", r->simd_lanes);
+  fprintf(out, " (PAGEDVK_ATTN=tiles|lanes|groups)\n");
+  fprintf(out, "  %-34s", "attention kernels");
+  for (size_t i = 0; i < PV_ARRAY_LEN(r->attn_shaders) && r->attn_shaders[i]; i++)
+    fprintf(out, "%s %s", i ? "," : "", r->attn_shaders[i]);
+  fprintf(out, " (_f32 with an f32 KV pool)\n");
+  fprintf(out, "  %-34s %s\n", "attention decode pairs", r->attn_decode_pairs ? "yes" : "no");
+}
+
+/* The chosen feature variant (name_nosg, ...) of every library shader that has fallbacks. */
+static void print_variants(FILE *out, const pv_vk_caps *c) {
+  for (uint32_t id = 1; id < pv_shaders.count; id++) {
+    const pv_shader_blob *b = &pv_shaders.blobs[id];
+    bool has_variants = false;
+    for (uint32_t v = 1; v < pv_shaders.count && !has_variants; v++)
+      has_variants = pv_shaders.blobs[v].base == id && v != id;
+    if (b->base != id || !has_variants) continue;
+    const pv_shader_blob *chosen = pv_vk_shader_variant(c, &pv_shaders, id);
+    fprintf(out, "  shader %-27s %s\n", b->name, chosen ? chosen->name : "(none fits this device)");
+  }
 }
 
 static void print_kernels(FILE *out, pv_vk_context *ctx) {
@@ -140,41 +170,10 @@ static void print_kernels(FILE *out, pv_vk_context *ctx) {
   fprintf(out, "  %-34s %s\n", "KV and f16 weights", "32-bit words, halves unpacked in the shader (no 16-bit storage)");
   pv_ops ops;
   pv_error e = {0};
-  if (pv_ops_init(&ops, ctx, &e) == PAGEDVK_OK) {
-    fprintf(out, "  %-34s %u invocations\n", "row kernels workgroup", ops.wg);
-    if (ops.mm_row_per_invocation)
-      fprintf(out, "  %-34s %u output rows x %u tokens per invocation (PAGEDVK_MATMUL=coop for cooperative)\n",
-              "matmul", ops.mm_rows, ops.mm_ntok);
-    else
-      fprintf(out, "  %-34s cooperative: %u rows x %u tokens per workgroup of %u\n", "matmul", ops.mm_rows, ops.mm_ntok,
-              ops.wg);
-    const char *attn = getenv("PAGEDVK_ATTN");
-    const bool cpu = c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-    if (attn ? !strcmp(attn, "tiles") : cpu)
-      fprintf(out, "  %-34s prompt chunks in tiles, large decode batches as (row, head) pairs, other rows one "
-                   "workgroup per (row, head) over %u lanes (PAGEDVK_ATTN=tiles|lanes|groups)\n",
-              "attention", pv_ops_simd_lanes(&ops));
-    else
-      fprintf(out, "  %-34s %s (PAGEDVK_ATTN=tiles|lanes|groups)\n", "attention",
-              attn && !strcmp(attn, "lanes") ? "one workgroup per (row, head), keys per lane" : "cooperative workgroups");
-    pv_ops_destroy(&ops);
-  } else {
-    fprintf(out, "  %-34s unusable: %s\n", "kernels", e.msg);
-  }
-  char seen[16][64];
-  uint32_t n_seen = 0;
-  for (const pv_shader_blob *b = pv_shader_blobs; b->name && n_seen < PV_ARRAY_LEN(seen); b++) {
-    char base[64];
-    if (!is_variant_base(b->name, base, sizeof base)) continue;
-    bool dup = false;
-    for (uint32_t i = 0; i < n_seen && !dup; i++) dup = !strcmp(seen[i], base);
-    if (dup) continue;
-    snprintf(seen[n_seen++], sizeof seen[0], "%s", base);
-    const char *chosen = pv_vk_shader_variant(c, base);
-    char label[80];
-    snprintf(label, sizeof label, "shader %s", base);
-    fprintf(out, "  %-34s %s\n", label, chosen ? chosen : "(none fits this device)");
-  }
+  if (pv_ops_init(&ops, ctx, &e) == PAGEDVK_OK) print_ops_report(out, &ops.report);
+  else fprintf(out, "  %-34s unusable: %s\n", "kernels", e.msg);
+  pv_ops_destroy(&ops);
+  print_variants(out, c);
 }
 
 int pagedvk_print_devices(FILE *out, char *err, size_t err_size) {

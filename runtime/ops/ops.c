@@ -1,18 +1,82 @@
 /*
  * ops.c — the pipeline cache and the dispatch wrappers of ops.h. Push-constant structs mirror
- * the `Params` blocks of the shaders field by field; keep them in the same order.
+ * the `Params` blocks of the shaders field by field; keep them in the same order. Shaders are
+ * named by their generated ids (pv_shader_ids.h): a variant the build does not make is a compile
+ * error here, and a weight type's kernels come from the table generated from wtypes.def.
+ *
+ * Invariant: a created pipeline never moves (slots hold pointers), so its address keys the
+ * warm-up set.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf/dtype.h"
 #include "ops/ops.h"
+#include "pv_shader_ids.h"
 
-struct pv_ops_entry {
-  char key[128];
+/* ---- push constants: one struct per shader's Params block ---- */
+
+typedef struct pv_push_embed { /* embed.comp */
+  uint32_t n_embd, rows, y_stride, w_offset;
+} pv_push_embed;
+
+typedef struct pv_push_rmsnorm { /* rmsnorm.comp */
+  uint32_t n, rows, x_stride, y_stride;
+  float eps;
+  uint32_t flags; /* 1: gather source rows through ROWSEL; 2: the views start on 16 bytes */
+} pv_push_rmsnorm;
+
+typedef struct pv_push_matmul { /* matmul.comp */
+  uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset;
+  uint32_t flags; /* 1: add BIAS[n]; 2: accumulate into Y */
+} pv_push_matmul;
+
+typedef struct pv_push_rope_kv { /* rope_kv.comp */
+  uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
+  float rope_base, pos_scale;
+  uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride, by16;
+} pv_push_rope_kv;
+
+typedef struct pv_push_attn { /* paged_attn.comp */
+  uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
+  uint32_t q_stride, o_stride, parts, part_len;
+  float scale;
+} pv_push_attn;
+
+typedef struct pv_push_attn_lanes { /* paged_attn_lanes.comp: paged_attn's fields, then rowsel */
+  pv_push_attn a;
+  uint32_t rowsel; /* 1: workgroup x computes row ROWSEL[x] */
+} pv_push_attn_lanes;
+
+typedef struct pv_push_attn_rows { /* paged_attn_rows.comp (tiles and pairs) */
+  uint32_t tiles, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
+  uint32_t q_stride, o_stride;
+  float scale;
+} pv_push_attn_rows;
+
+typedef struct pv_push_attn_reduce { /* attn_reduce.comp */
+  uint32_t rows, n_head, head_dim, parts, o_stride;
+} pv_push_attn_reduce;
+
+typedef struct pv_push_argmax { /* argmax.comp */
+  uint32_t n, rows, x_stride;
+} pv_push_argmax;
+
+/* ---- the pipeline cache ---- */
+
+#define OPS_MAX_SPEC 4
+
+typedef struct ops_pipe {
+  uint32_t spec[OPS_MAX_SPEC];
+  uint32_t spec_count;
   pv_vk_pipeline pipe;
-  pv_ops_entry *next;
+} ops_pipe;
+
+/* One shader's pipelines, one per set of specialization constants (a handful at most). */
+struct pv_ops_slot {
+  ops_pipe **v;
+  uint32_t n, cap;
 };
 
 /* The device's SIMD width (its subgroup size), 8 if unknown, within the workgroup limit. */
@@ -23,15 +87,40 @@ static uint32_t simd_lanes(const pv_vk_caps *c) {
 
 uint32_t pv_ops_simd_lanes(const pv_ops *ops) { return simd_lanes(&ops->ctx->caps); }
 
+/* PAGEDVK_ATTN=groups|lanes|tiles, else tiles on CPU devices and groups elsewhere. */
+static pv_ops_attn_kernel choose_attn(const char *env, bool cpu) {
+  if (!env) return cpu ? PV_OPS_ATTN_TILES : PV_OPS_ATTN_GROUPS;
+  if (!strcmp(env, "tiles")) return PV_OPS_ATTN_TILES;
+  return !strcmp(env, "lanes") ? PV_OPS_ATTN_LANES : PV_OPS_ATTN_GROUPS;
+}
+
+static void fill_report(pv_ops *ops) {
+  pv_ops_report *r = &ops->report;
+  *r = (pv_ops_report){.mm_row_per_invocation = ops->mm_row_per_invocation, .mm_rows = ops->mm_rows,
+                       .mm_ntok = ops->mm_ntok, .mm_wg = ops->mm_wg, .weights_texel = ops->weights_texel,
+                       .attn = ops->attn, .attn_decode_pairs = ops->attn == PV_OPS_ATTN_TILES,
+                       .simd_lanes = pv_ops_simd_lanes(ops), .wg = ops->wg, .wg_row = ops->wg_row};
+  switch (ops->attn) {
+    case PV_OPS_ATTN_TILES:
+      r->attn_shaders[0] = pv_shader_blobs[PV_SHADER_PAGED_ATTN_ROWS].name;
+      r->attn_shaders[1] = pv_shader_blobs[PV_SHADER_PAGED_ATTN_PAIRS].name;
+      r->attn_shaders[2] = pv_shader_blobs[PV_SHADER_PAGED_ATTN_LANES].name;
+      break;
+    case PV_OPS_ATTN_LANES: r->attn_shaders[0] = pv_shader_blobs[PV_SHADER_PAGED_ATTN_LANES].name; break;
+    default: r->attn_shaders[0] = pv_shader_blobs[PV_SHADER_PAGED_ATTN].name; break;
+  }
+}
+
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   memset(ops, 0, sizeof *ops);
   ops->ctx = ctx;
+  const bool cpu = ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   ops->wg = 64;
   while (ops->wg > ctx->caps.max_workgroup_invocations) ops->wg /= 2;
   /* On a CPU device invocations are SIMD lanes: whole rows per invocation avoid barriers.
    * PAGEDVK_MATMUL=rows|coop overrides (tests cover both). */
   const char *mm = getenv("PAGEDVK_MATMUL");
-  ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : cpu;
   /* Rows per invocation there: each activation fetch then feeds 8 rows' dot products (on
    * lavapipe the fetches, not the arithmetic, bound a batched matmul: 4 rows x 16 tokens were
    * ~1.4x faster than 1 x 8 at M=64, `bench kernels --mm-rows --mm-ntok`). The workgroup is one
@@ -49,70 +138,58 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   /* Texel fetches are vector gathers on lavapipe, storage-buffer loads a loop over lanes.
    * PAGEDVK_WEIGHTS=texel|storage overrides. */
   const char *wt = getenv("PAGEDVK_WEIGHTS");
-  ops->weights_texel = wt ? !strcmp(wt, "texel") : ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  ops->weights_texel = wt ? !strcmp(wt, "texel") : cpu;
+  /* The CPU-shaped attention (lanes, prompt tiles, decode pairs) on CPU devices: see choose_attn. */
+  ops->attn = choose_attn(getenv("PAGEDVK_ATTN"), cpu);
   if (ops->wg < 8) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: device allows too few invocations per workgroup");
   /* The one-row-per-workgroup kernels (embed, rmsnorm, rope_kv, argmax): on a CPU device one SIMD
    * vector (8 lanes) per row; a wider group there runs as several vectors that take turns at every
    * barrier, most of them idle on a short row. */
-  ops->wg_row = ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 8 : ops->wg;
+  ops->wg_row = cpu ? 8 : ops->wg;
+  fill_report(ops);
+  ops->slots = calloc(PV_SHADER_COUNT, sizeof *ops->slots);
+  if (!ops->slots) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
   return PAGEDVK_OK;
 }
 
 void pv_ops_destroy(pv_ops *ops) {
-  pv_ops_entry *e = ops->entries;
-  while (e) {
-    pv_ops_entry *next = e->next;
-    pv_vk_pipeline_destroy(ops->ctx, &e->pipe);
-    free(e);
-    e = next;
+  for (uint32_t id = 0; ops->slots && id < PV_SHADER_COUNT; id++) {
+    pv_ops_slot *s = &ops->slots[id];
+    for (uint32_t i = 0; i < s->n; i++) {
+      pv_vk_pipeline_destroy(ops->ctx, &s->v[i]->pipe);
+      free(s->v[i]);
+    }
+    free(s->v);
   }
-  ops->entries = NULL;
+  free(ops->slots);
+  ops->slots = NULL;
   free(ops->warm);
   ops->warm = NULL;
   ops->n_warm = ops->warm_cap = 0;
 }
 
 const char *pv_ops_type_suffix(uint32_t type) {
-  switch (type) {
-    case 0: return "f32";
-    case 1: return "f16";
-    case 2: return "q4_0";
-    case 3: return "q4_1";
-    case 6: return "q5_0";
-    case 7: return "q5_1";
-    case 8: return "q8_0";
-    case 12: return "q4_k";
-    case 13: return "q5_k";
-    case 14: return "q6_k";
-    case 30: return "bf16";
-    default: return NULL;
-  }
+  const pv_dtype_info *info = pv_dtype_get(type);
+  return info && info->gpu ? info->suffix : NULL;
 }
 
-/* Elements per block of a type with a shader: the shaders dequantize whole blocks only, so a row
- * (K, n_embd) must hold a whole number of them. */
-/* Elements a row must be a multiple of: quantized blocks, or 4 for float types (the shaders read
- * activations as vec4 and handle float rows that are not whole 32-element units). */
-static uint32_t type_block_elems(uint32_t type) {
-  if (type == 0 || type == 1 || type == 30) return 4u;
-  return type >= 12 && type <= 14 ? 256u : 32u;
+/* The shader of a weight kernel for a type; PV_SHADER_NONE where wtypes.def gives it none. */
+static uint32_t weight_shader(pv_wkernel kind, uint32_t type) {
+  return type < PV_DTYPE_MAX ? pv_wkernel_shader[kind][type] : PV_SHADER_NONE;
+}
+
+/* Elements a row must be a multiple of: quantized blocks (the shaders dequantize whole blocks
+ * only), or 4 for float types (the shaders read activations as vec4 and handle float rows that are
+ * not whole 32-element units). */
+static uint32_t type_row_unit(uint32_t type) {
+  const pv_dtype_info *info = pv_dtype_get(type);
+  return info->block_elems == 1 ? 4u : info->block_elems;
 }
 
 /* Bytes of a row of k elements (k a whole number of blocks), as dequant.glsl's row_bytes. */
 static uint64_t type_row_bytes(uint32_t type, uint64_t k) {
-  switch (type) {
-    case 0: return k * 4;
-    case 1: case 30: return k * 2;
-    case 2: return k / 32 * 18;
-    case 3: return k / 32 * 20;
-    case 6: return k / 32 * 22;
-    case 7: return k / 32 * 24;
-    case 8: return k / 32 * 34;
-    case 12: return k / 256 * 144;
-    case 13: return k / 256 * 176;
-    case 14: return k / 256 * 210;
-    default: return 0;
-  }
+  uint64_t bytes = 0;
+  return pv_dtype_row_bytes((pv_dtype)type, k, &bytes) ? bytes : 0;
 }
 
 /* The shaders read weights as 32-bit words: the buffer must hold the weight's last word whole. */
@@ -125,44 +202,64 @@ static int check_weight_fits(const pv_op_weight *w, uint32_t rows, const char *w
   return PAGEDVK_OK;
 }
 
-/* Returns the cached pipeline for (shader, bindings, spec constants), creating it on first use. */
-static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
+static ops_pipe *new_pipe(pv_ops *ops, uint32_t id, pv_error *err) {
+  pv_ops_slot *s = &ops->slots[id];
+  if (s->n == s->cap) {
+    uint32_t cap = s->cap ? 2 * s->cap : 4;
+    ops_pipe **v = realloc(s->v, cap * sizeof *v);
+    if (!v) {
+      pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
+      return NULL;
+    }
+    s->v = v;
+    s->cap = cap;
+  }
+  ops_pipe *p = calloc(1, sizeof *p);
+  if (!p) pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
+  return p;
+}
+
+/* Returns the cached pipeline for (shader id, spec constants), creating it on first use with the
+ * given bindings (binding i: array_sizes[i] buffers, a texel buffer where bit i of texel_mask). */
+static const pv_vk_pipeline *get_pipeline_ex(pv_ops *ops, uint32_t id, const uint32_t *array_sizes,
                                              uint32_t binding_count, uint32_t texel_mask, uint32_t push_size,
                                              const uint32_t *spec, uint32_t spec_count, pv_error *err) {
-  char key[128];
-  int n = snprintf(key, sizeof key, "%s", shader);
-  for (uint32_t i = 0; i < spec_count && n < (int)sizeof key; i++) n += snprintf(key + n, sizeof key - n, ":%u", spec[i]);
-  for (pv_ops_entry *e = ops->entries; e; e = e->next)
-    if (!strcmp(e->key, key)) return &e->pipe;
+  if (spec_count > OPS_MAX_SPEC) {
+    pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %s takes at most %u specialization constants", pv_shader_blobs[id].name,
+            OPS_MAX_SPEC);
+    return NULL;
+  }
+  pv_ops_slot *s = &ops->slots[id];
+  for (uint32_t i = 0; i < s->n; i++) {
+    const ops_pipe *p = s->v[i];
+    if (p->spec_count == spec_count && !memcmp(p->spec, spec, spec_count * sizeof *spec)) return &s->v[i]->pipe;
+  }
   pv_vk_pipeline_desc d;
   memset(&d, 0, sizeof d);
-  d.shader = shader;
+  d.shader = &pv_shader_blobs[id];
   d.binding_count = binding_count;
   for (uint32_t i = 0; i < binding_count; i++) d.array_sizes[i] = array_sizes ? array_sizes[i] : 1;
   for (uint32_t i = 0; i < binding_count; i++) d.texel[i] = (texel_mask >> i) & 1u;
   d.push_size = push_size;
   for (uint32_t i = 0; i < spec_count; i++) d.spec[i] = (pv_vk_spec){i, spec[i]};
   d.spec_count = spec_count;
-  pv_ops_entry *e = calloc(1, sizeof *e);
-  if (!e) {
-    pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
+  ops_pipe *p = new_pipe(ops, id, err);
+  if (!p) return NULL;
+  memcpy(p->spec, spec, spec_count * sizeof *spec);
+  p->spec_count = spec_count;
+  if (pv_vk_pipeline_create(ops->ctx, &d, &p->pipe, err) != PAGEDVK_OK) {
+    free(p);
     return NULL;
   }
-  snprintf(e->key, sizeof e->key, "%s", key);
-  if (pv_vk_pipeline_create(ops->ctx, &d, &e->pipe, err) != PAGEDVK_OK) {
-    free(e);
-    return NULL;
-  }
-  e->next = ops->entries;
-  ops->entries = e;
+  s->v[s->n++] = p;
   ops->pipelines_created++;
-  return &e->pipe;
+  return &p->pipe;
 }
 
-static const pv_vk_pipeline *get_pipeline(pv_ops *ops, const char *shader, const uint32_t *array_sizes,
+static const pv_vk_pipeline *get_pipeline(pv_ops *ops, uint32_t id, const uint32_t *array_sizes,
                                           uint32_t binding_count, uint32_t push_size, const uint32_t *spec,
                                           uint32_t spec_count, pv_error *err) {
-  return get_pipeline_ex(ops, shader, array_sizes, binding_count, 0, push_size, spec, spec_count, err);
+  return get_pipeline_ex(ops, id, array_sizes, binding_count, 0, push_size, spec, spec_count, err);
 }
 
 /* The view of a weight: its texel view when the texel path is on and the weight has one. */
@@ -173,9 +270,8 @@ static bool use_texel(const pv_ops *ops, const pv_op_weight *w) {
   /* the view covers whole 16-byte texels of the buffer: the weight must end within them */
   if (w->offset + type_row_bytes(w->type, w->k) * w->n > w->buf->size / 16 * 16) return false;
   /* the float types read whole 16-byte texels per row: rows must be multiples of 16 bytes */
-  if (w->type == 0) return w->k % 4 == 0;
-  if (w->type == 1 || w->type == 30) return w->k % 8 == 0;
-  return true;
+  const pv_dtype_info *info = pv_dtype_get(w->type);
+  return info->block_elems > 1 || (uint64_t)w->k * info->block_bytes % 16 == 0;
 }
 
 static pv_vk_view weight_view(const pv_ops *ops, const pv_op_weight *w) {
@@ -255,9 +351,9 @@ static int check_rows(const pv_ops *ops, uint32_t rows, const char *what, pv_err
 
 int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                 uint32_t rows, uint32_t y_stride, pv_error *err) {
-  const char *suffix = pv_ops_type_suffix(emb->type);
-  if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: embedding type %u has no shader", emb->type);
-  if (emb->k % type_block_elems(emb->type) || emb->offset % 4)
+  if (!weight_shader(PV_WK_EMBED, emb->type))
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: embedding type %u has no shader", emb->type);
+  if (emb->k % type_row_unit(emb->type) || emb->offset % 4)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: embedding rows of %u elements are not whole blocks of type %u",
                    emb->k, emb->type);
   int rc = check_weight_fits(emb, emb->n, "embedding", err);
@@ -265,12 +361,11 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
   if (rows == 0) return PAGEDVK_OK;
   rc = check_rows(ops, rows, "embedding", err);
   if (rc) return rc;
-  char name[64];
-  bool tex = use_texel(ops, emb);
-  snprintf(name, sizeof name, tex ? "embed_tex_%s" : "embed_%s", suffix);
+  const bool tex = use_texel(ops, emb);
   const uint32_t spec[] = {ops->wg_row};
-  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, NULL, 3, tex ? 1u : 0u, 16, spec, 1, err);
-  struct { uint32_t n_embd, rows, y_stride, w_offset; } push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, weight_shader(tex ? PV_WK_EMBED_TEX : PV_WK_EMBED, emb->type), NULL,
+                                            3, tex ? 1u : 0u, sizeof(pv_push_embed), spec, 1, err);
+  const pv_push_embed push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
   pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
   return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
 }
@@ -283,8 +378,9 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   /* CPU devices: one row per lane (rmsnorm_lanes) where rows are whole vec4s */
   const bool lanes = ops->wg_row < ops->wg && on_16(x, y, w) && (n | x_stride | y_stride) % 4 == 0;
   const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row};
-  const pv_vk_pipeline *p = get_pipeline(ops, lanes ? "rmsnorm_lanes" : "rmsnorm", NULL, 4, 24, spec, 1, err);
-  struct { uint32_t n, rows, x_stride, y_stride; float eps; uint32_t flags; } push = {
+  const pv_vk_pipeline *p = get_pipeline(ops, lanes ? PV_SHADER_RMSNORM_LANES : PV_SHADER_RMSNORM, NULL, 4,
+                                         sizeof(pv_push_rmsnorm), spec, 1, err);
+  const pv_push_rmsnorm push = {
       n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (on_16(x, y, w) ? 2u : 0u)};
   pv_vk_view views[] = {x, y, w, or_dummy(rowsel, w)};
   return dispatch(ops, cmd, p, views, 4, &push, lanes ? (rows + spec[0] - 1) / spec[0] : rows, 1, 1, err);
@@ -301,23 +397,21 @@ static uint32_t matmul_rows(const pv_ops *ops, uint32_t n, uint32_t token_groups
 
 int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
   const pv_op_weight *w = a->w;
-  const char *suffix = pv_ops_type_suffix(w->type);
-  if (!suffix) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
+  if (!weight_shader(PV_WK_MATMUL, w->type))
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
   if (a->w_up && (a->w_up->type != w->type || a->w_up->k != w->k || a->w_up->n != w->n))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up of one type and shape");
   if (a->w_up && a->bias.buffer)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU takes no bias");
-  if (w->k % type_block_elems(w->type) || a->x_stride % 4 || w->offset % 4 || (a->w_up && a->w_up->offset % 4))
+  if (w->k % type_row_unit(w->type) || a->x_stride % 4 || w->offset % 4 || (a->w_up && a->w_up->offset % 4))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: matmul needs K %% %u == 0 and 4-byte aligned rows (K=%u)",
-                   type_block_elems(w->type), w->k);
+                   type_row_unit(w->type), w->k);
   int rc = check_weight_fits(w, w->n, "matmul", err);
   if (!rc && a->w_up) rc = check_weight_fits(a->w_up, w->n, "matmul (up)", err);
   if (rc) return rc;
   if (a->m == 0) return PAGEDVK_OK;
-  char name[64];
-  bool tex = use_texel(ops, w) && (!a->w_up || use_texel(ops, a->w_up)) && a->x.texel;
-  if (tex) snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_tex_%s" : "matmul_tex_%s", suffix);
-  else snprintf(name, sizeof name, a->w_up ? "matmul_swiglu_%s" : "matmul_%s", suffix);
+  const bool tex = use_texel(ops, w) && (!a->w_up || use_texel(ops, a->w_up)) && a->x.texel;
+  const pv_wkernel kind = a->w_up ? (tex ? PV_WK_SWIGLU_TEX : PV_WK_SWIGLU) : (tex ? PV_WK_MATMUL_TEX : PV_WK_MATMUL);
   /* Tokens per workgroup: mm_ntok, or fewer when M is smaller (a power of two >= M), so a decode
    * step does not compute its one token NTOK times (tokens past M repeat the last one). */
   uint32_t ntok = 1;
@@ -326,8 +420,9 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   const uint32_t rows = matmul_rows(ops, w->n, (a->m + ntok - 1) / ntok);
   const uint32_t spec[] = {ops->mm_wg, rows, ntok, ops->mm_row_per_invocation};
   const uint32_t arrays[] = {a->w_up ? 2u : 1u, 1, 1, 1};
-  const pv_vk_pipeline *p = get_pipeline_ex(ops, name, arrays, 4, tex ? 3u : 0u, 32, spec, 4, err);
-  struct { uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset, flags; } push = {
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, weight_shader(kind, w->type), arrays, 4, tex ? 3u : 0u,
+                                            sizeof(pv_push_matmul), spec, 4, err);
+  const pv_push_matmul push = {
       w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
       (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u)};
   pv_vk_view views[5];
@@ -351,9 +446,9 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
 }
 
-/* The CPU-shaped attention (paged_attn_lanes.comp): on CPU devices, when
- * every input it reads through texel buffers has a view. PAGEDVK_ATTN=groups|lanes|tiles overrides
- * (tiles: lanes plus the prompt-tile kernel, the CPU default; lanes: every row through lanes). */
+/* The CPU-shaped attention (paged_attn_lanes.comp): where pv_ops_init chose lanes or tiles, when
+ * every input it reads through texel buffers has a view (tiles: lanes plus the prompt-tile kernel,
+ * the CPU default; lanes: every row through lanes). */
 static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   const pv_vk_caps *c = &ops->ctx->caps;
   const uint32_t lanes = simd_lanes(c);
@@ -361,9 +456,7 @@ static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   bool can = a->q.texel && a->block_tables.texel && a->pool->texels[0] && a->q_stride % 4 == 0 &&
              a->head_dim % (a->pool->f32 ? 4 : 8) == 0 &&
              (uint64_t)lanes * ((a->head_dim + 31) / 32 * 32 + 2) * 4 <= c->max_shared_memory;
-  const char *env = getenv("PAGEDVK_ATTN");
-  bool want = env ? !strcmp(env, "lanes") || !strcmp(env, "tiles") : c->device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  return can && want;
+  return can && ops->attn != PV_OPS_ATTN_GROUPS;
 }
 
 static void pool_views(const pv_op_pool *pool, pv_vk_view *views) {
@@ -382,13 +475,10 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
                      pool->block_size && !(pool->block_size & (pool->block_size - 1));
   const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row};
   const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS};
-  const char *name = lanes ? (pool->f32 ? "rope_kv_lanes_f32" : "rope_kv_lanes") : (pool->f32 ? "rope_kv_f32" : "rope_kv");
-  const pv_vk_pipeline *p = get_pipeline(ops, name, arrays, 5, 60, spec, 1, err);
-  struct {
-    uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
-    float rope_base, pos_scale;
-    uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride, by16;
-  } push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
+  const uint32_t id = lanes ? (pool->f32 ? PV_SHADER_ROPE_KV_LANES_F32 : PV_SHADER_ROPE_KV_LANES)
+                            : (pool->f32 ? PV_SHADER_ROPE_KV_F32 : PV_SHADER_ROPE_KV);
+  const pv_vk_pipeline *p = get_pipeline(ops, id, arrays, 5, sizeof(pv_push_rope_kv), spec, 1, err);
+  const pv_push_rope_kv push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
             a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
             pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride, on_16(a->q, a->k, a->v)};
   pv_vk_view views[4 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
@@ -412,21 +502,19 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
   const bool lanes = use_lanes(ops, a);
   const pv_vk_pipeline *p =
-      lanes ? NULL : get_pipeline(ops, pool->f32 ? "paged_attn_f32" : "paged_attn", arrays, 6, 56, spec, 2, err);
+      lanes ? NULL
+            : get_pipeline(ops, pool->f32 ? PV_SHADER_PAGED_ATTN_F32 : PV_SHADER_PAGED_ATTN, arrays, 6,
+                           sizeof(pv_push_attn), spec, 2, err);
   uint32_t parts = a->parts ? a->parts : 1;
   if (parts > 1 && (a->part_len == 0 || !a->partial.buffer || (uint64_t)parts * a->part_len > 0x7fffffffu))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: partitioned attention needs part_len > 0 and a partial buffer");
   if (parts > ops->ctx->caps.max_workgroup_count[2])
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %u attention partitions exceed the device's workgroup count", parts);
-  struct {
-    uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
-    uint32_t q_stride, o_stride, parts, part_len;
-    float scale;
-    uint32_t rowsel; /* the lanes kernel only */
-  } push = {a->rows,      a->n_head,   a->n_kv_head, a->head_dim,
-            a->layer,     pool->block_size, pool->blocks_per_buf, pool->n_layer,
-            a->max_blocks, a->q_stride, a->o_stride, parts,
-            parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim), a->use_row_list ? 1u : 0u};
+  /* the lanes kernel's Params are paged_attn's plus rowsel: one struct serves both */
+  const pv_push_attn_lanes push = {{a->rows, a->n_head, a->n_kv_head, a->head_dim, a->layer, pool->block_size,
+                                    pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
+                                    parts, parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim)},
+                                   a->use_row_list ? 1u : 0u};
   pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
   pool_views(pool, views + 5);
   if (lanes) {
@@ -436,8 +524,8 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
     const uint32_t lspec[] = {simd_lanes(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
                               in_use == 1 ? 1u : PV_KV_MAX_BUFS};
-    p = get_pipeline_ex(ops, pool->f32 ? "paged_attn_lanes_f32" : "paged_attn_lanes", arrays, 7,
-                        (1u << 0) | (1u << 3) | (1u << 5), 60, lspec, 3, err);
+    p = get_pipeline_ex(ops, pool->f32 ? PV_SHADER_PAGED_ATTN_LANES_F32 : PV_SHADER_PAGED_ATTN_LANES, arrays, 7,
+                        (1u << 0) | (1u << 3) | (1u << 5), sizeof(pv_push_attn_lanes), lspec, 3, err);
     views[0].texel = a->q.texel;
     views[3].texel = a->block_tables.texel;
     for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
@@ -450,9 +538,9 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   rc = dispatch(ops, cmd, p, views, (lanes ? 6 : 5) + PV_KV_MAX_BUFS, &push, a->rows, a->n_head, parts, err);
   if (rc || parts == 1) return rc;
   if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
-  const pv_vk_pipeline *r = get_pipeline(ops, "attn_reduce", NULL, 2, 20, spec, 1, err);
-  struct { uint32_t rows, n_head, head_dim, parts, o_stride; } rpush = {a->rows, a->n_head, a->head_dim, parts,
-                                                                       a->o_stride};
+  const pv_vk_pipeline *r =
+      get_pipeline(ops, PV_SHADER_ATTN_REDUCE, NULL, 2, sizeof(pv_push_attn_reduce), spec, 1, err);
+  const pv_push_attn_reduce rpush = {a->rows, a->n_head, a->head_dim, parts, a->o_stride};
   pv_vk_view rviews[] = {a->partial, a->out};
   return dispatch(ops, cmd, r, rviews, 2, &rpush, a->rows, a->n_head, 1, err);
 }
@@ -467,9 +555,7 @@ static uint32_t tile_rows_per_lane(const pv_ops *ops, uint32_t head_dim) {
 }
 
 uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a) {
-  const char *env = getenv("PAGEDVK_ATTN");
-  bool want = env ? !strcmp(env, "tiles") : ops->ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (!want || !use_lanes(ops, a) || a->o_stride % 4 || a->head_dim > 256) return 0;
+  if (ops->attn != PV_OPS_ATTN_TILES || !use_lanes(ops, a) || a->o_stride % 4 || a->head_dim > 256) return 0;
   return simd_lanes(&ops->ctx->caps) * tile_rows_per_lane(ops, a->head_dim);
 }
 
@@ -493,15 +579,11 @@ static int attn_rows_dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args
   const uint32_t spec[] = {simd_lanes(&ops->ctx->caps), a->head_dim, in_use == 1 ? 1u : PV_KV_MAX_BUFS,
                            pairs ? 1u : tile_rows_per_lane(ops, a->head_dim)};
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
-  const char *name = pairs ? (pool->f32 ? "paged_attn_pairs_f32" : "paged_attn_pairs")
-                           : (pool->f32 ? "paged_attn_rows_f32" : "paged_attn_rows");
-  const pv_vk_pipeline *p =
-      get_pipeline_ex(ops, name, arrays, pairs ? 7 : 6, (1u << 0) | (1u << 3) | (1u << 5), 48, spec, 4, err);
-  struct {
-    uint32_t tiles, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
-    uint32_t q_stride, o_stride;
-    float scale;
-  } push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,
+  const uint32_t id = pairs ? (pool->f32 ? PV_SHADER_PAGED_ATTN_PAIRS_F32 : PV_SHADER_PAGED_ATTN_PAIRS)
+                            : (pool->f32 ? PV_SHADER_PAGED_ATTN_ROWS_F32 : PV_SHADER_PAGED_ATTN_ROWS);
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, id, arrays, pairs ? 7 : 6, (1u << 0) | (1u << 3) | (1u << 5),
+                                            sizeof(pv_push_attn_rows), spec, 4, err);
+  const pv_push_attn_rows push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,
             pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
             1.0f / sqrtf((float)a->head_dim)};
   pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, tiles};
@@ -526,8 +608,8 @@ int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint
                  uint32_t x_stride, pv_error *err) {
   if (rows == 0) return PAGEDVK_OK;
   const uint32_t spec[] = {ops->wg_row};
-  const pv_vk_pipeline *p = get_pipeline(ops, "argmax", NULL, 2, 12, spec, 1, err);
-  struct { uint32_t n, rows, x_stride; } push = {n, rows, x_stride};
+  const pv_vk_pipeline *p = get_pipeline(ops, PV_SHADER_ARGMAX, NULL, 2, sizeof(pv_push_argmax), spec, 1, err);
+  const pv_push_argmax push = {n, rows, x_stride};
   pv_vk_view views[] = {x, out};
   return dispatch(ops, cmd, p, views, 2, &push, rows, 1, 1, err);
 }

@@ -3,8 +3,14 @@
  * workgroup shape, and records one dispatch into a command buffer. Nothing here decides what to
  * compute (that is runtime/model/forward.c); nothing here owns buffers.
  *
- * Pipelines are created on first use and kept in the pv_ops cache, keyed by shader variant and
- * specialization constants, so a model only builds the variants its weight types need.
+ * Pipelines are created on first use and kept in the pv_ops cache: an array indexed by shader id
+ * (the generated PV_SHADER_* enum), each slot holding its few specialization-constant variants, so
+ * a model only builds the variants its weight types need. The weight kernel of a type is found in
+ * the generated table pv_wkernel_shader (runtime/gguf/wtypes.def decides which types have one).
+ *
+ * pv_ops_init makes every device-shaped choice once (matmul form, weight reads, attention kernel,
+ * workgroup sizes; PAGEDVK_MATMUL, PAGEDVK_WEIGHTS and PAGEDVK_ATTN override) and records it in
+ * ops->report, which `pagedvk info` prints.
  */
 #ifndef PV_OPS_H
 #define PV_OPS_H
@@ -37,11 +43,33 @@ typedef struct pv_op_pool {
   uint32_t bufs_in_use; /* the pass touches blocks of bufs[0 .. bufs_in_use-1] only (0: of all n_bufs) */
 } pv_op_pool;
 
-typedef struct pv_ops_entry pv_ops_entry;
+typedef struct pv_ops_slot pv_ops_slot;
+
+/* The attention kernels for a batch's rows. */
+typedef enum pv_ops_attn_kernel {
+  PV_OPS_ATTN_GROUPS, /* paged_attn: cooperative workgroups per (row, head) (GPUs) */
+  PV_OPS_ATTN_LANES,  /* paged_attn_lanes: one SIMD-wide workgroup per (row, head), keys per lane */
+  PV_OPS_ATTN_TILES   /* lanes, plus prompt tiles (paged_attn_rows) and decode (row, head) pairs
+                       * (paged_attn_pairs) where the batch has them (CPU devices) */
+} pv_ops_attn_kernel;
+
+/* What pv_ops_init chose for this device (tests and benches may tune the live fields of pv_ops
+ * afterwards; the report keeps the choice). */
+typedef struct pv_ops_report {
+  bool mm_row_per_invocation; /* matmul form: whole rows per invocation, else cooperative workgroups */
+  uint32_t mm_rows, mm_ntok;  /* output rows (per invocation or workgroup) x tokens per workgroup */
+  uint32_t mm_wg;             /* matmul invocations per workgroup */
+  bool weights_texel;         /* weights read through texel views (else storage buffers) */
+  pv_ops_attn_kernel attn;
+  bool attn_decode_pairs;     /* large decode batches as (row, head) pairs (with tiles) */
+  const char *attn_shaders[3]; /* names of the attention shaders in use (f16 KV pool), NULL-padded */
+  uint32_t simd_lanes;        /* lanes of the CPU-shaped kernels */
+  uint32_t wg, wg_row;        /* row kernels' workgroup; embed/rmsnorm/rope_kv/argmax per row */
+} pv_ops_report;
 
 typedef struct pv_ops {
   pv_vk_context *ctx;
-  pv_ops_entry *entries; /* pipeline cache (linked list; a few dozen at most) */
+  pv_ops_slot *slots;    /* pipeline cache: PV_SHADER_COUNT slots indexed by shader id */
   uint32_t wg;           /* invocations per workgroup for the row kernels (power of two) */
   uint32_t wg_row;       /* ... for embed, rmsnorm, rope_kv and argmax (one row per workgroup) */
   uint32_t mm_wg;        /* matmul: invocations per workgroup (power of two) */
@@ -50,6 +78,7 @@ typedef struct pv_ops {
   bool mm_row_per_invocation; /* matmul: whole rows per invocation (CPU devices) instead of per workgroup */
   bool mm_rows_fixed;         /* matmul: mm_rows for every shape (tests, bench --mm-rows), not fewer for small ones */
   bool weights_texel;         /* read weights that have a texel view through texelFetch */
+  pv_ops_attn_kernel attn;     /* attention kernel (decided once, by pv_ops_init) */
   uint32_t attn_rows_per_lane; /* prompt-tile attention: query rows per lane; 0: by head size */
   uint32_t pipelines_created; /* how many pipelines the cache compiled (warm-up tests) */
   /* Warm-up (cmd NULL below): where a pipeline runs one workgroup the first time it is used with
@@ -60,6 +89,7 @@ typedef struct pv_ops {
   uint32_t n_warm, warm_cap;
   bool count_cold;           /* tests: count dispatches of pairs the warm-up did not run ... */
   uint32_t cold_dispatches;  /* ... here (off in the engine: no lookup per dispatch) */
+  pv_ops_report report;      /* pv_ops_init's choices, for `pagedvk info` */
 } pv_ops;
 
 /* Every pv_op_* below records into cmd. With cmd NULL it only creates the pipeline variants that
@@ -72,7 +102,7 @@ void pv_ops_destroy(pv_ops *ops);
 /* The device's SIMD width as the CPU-shaped kernels use it (its subgroup size; 8 if unknown). */
 uint32_t pv_ops_simd_lanes(const pv_ops *ops);
 
-/* Name of the shader variant for a weight type ("matmul_q4_k"); NULL when unsupported. */
+/* Shader suffix of a weight type with kernels ("q4_k" as in matmul_q4_k); NULL for a type without. */
 const char *pv_ops_type_suffix(uint32_t type);
 
 /* Y[m][:] = token_embd[TOKENS[m].token] for m < rows. */
@@ -135,8 +165,8 @@ int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a
 int pv_op_paged_attn_pairs(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
                            pv_error *err);
 
-/* Rows per prompt tile for these arguments, 0 where the tile kernel is not used (GPUs, no texel
- * views, head sizes the lanes kernel does not take; PAGEDVK_ATTN other than tiles). */
+/* Rows per prompt tile for these arguments, 0 where the tile kernel is not used (ops->attn other
+ * than tiles, no texel views, head sizes the lanes kernel does not take). */
 uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a);
 
 /* OUT[r] = argmax X[r][0..n) (lowest index on ties). */

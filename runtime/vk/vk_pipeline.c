@@ -1,59 +1,47 @@
 /*
- * vk_pipeline.c — compute pipelines from the shader registry, and variant choice (vk_pipeline.h).
+ * vk_pipeline.c — compute pipelines from embedded shader blobs, and variant choice (vk_pipeline.h).
  *
  * A pipeline owns its descriptor-set layout, pipeline layout and VkPipeline; the shader module lives
  * only during creation. Destroy frees in reverse order and accepts a partly created pipeline.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "vk/vk_pipeline.h"
 
-/* ---- registry and variants ---- */
+/* ---- variants ---- */
 
-const pv_shader_blob *pv_vk_shader_find(const char *name) {
-  for (const pv_shader_blob *b = pv_shader_blobs; b->name; b++)
-    if (!strcmp(b->name, name)) return b;
-  return NULL;
-}
-
-enum { DROP_SUBGROUP = 1, DROP_FP16 = 2, DROP_STORAGE16 = 4, DROP_ALL = 7 };
-static const char *const DROP_SUFFIX[] = {"_nosg", "_nofp16", "_nos16"};
-
-static bool feature_present(const pv_vk_caps *caps, int drop_bit) {
+static bool feature_present(const pv_vk_caps *caps, uint32_t drop_bit) {
   switch (drop_bit) {
-    case DROP_SUBGROUP: return pv_caps_subgroup(caps, PV_SUBGROUP_FULL);
-    case DROP_FP16: return caps->fp16;
-    case DROP_STORAGE16: return caps->storage16 && caps->storage8;
+    case PV_SHADER_DROP_SUBGROUP: return pv_caps_subgroup(caps, PV_SUBGROUP_FULL);
+    case PV_SHADER_DROP_FP16: return caps->fp16;
+    case PV_SHADER_DROP_STORAGE16: return caps->storage16 && caps->storage8;
     default: return false;
   }
 }
 
-/* The registry entry for `base` with the drops in `mask`, or NULL. */
-static const pv_shader_blob *variant_blob(const char *base, unsigned mask) {
-  char name[128];
-  int len = snprintf(name, sizeof name, "%s", base);
-  for (int i = 0; i < 3 && len > 0 && (size_t)len < sizeof name; i++)
-    if (mask & (1u << i)) len += snprintf(name + len, sizeof name - (size_t)len, "%s", DROP_SUFFIX[i]);
-  if (len <= 0 || (size_t)len >= sizeof name) return NULL;
-  return pv_vk_shader_find(name);
+static int popcount3(uint32_t m) { return (int)(m & 1) + (int)((m >> 1) & 1) + (int)((m >> 2) & 1); }
+
+/* Variant of `base` with the drops in `mask`, or NULL. */
+static const pv_shader_blob *variant_blob(const pv_shader_registry *reg, uint32_t base, uint32_t mask) {
+  for (uint32_t i = 1; i < reg->count; i++)
+    if (reg->blobs[i].base == base && reg->blobs[i].drops == mask) return &reg->blobs[i];
+  return NULL;
 }
 
-static int popcount3(unsigned m) { return (int)(m & 1) + (int)((m >> 1) & 1) + (int)((m >> 2) & 1); }
-
-const char *pv_vk_shader_variant(const pv_vk_caps *caps, const char *base) {
-  unsigned depends = 0; /* features some variant drops: the shader uses them where not dropped */
-  for (unsigned m = 1; m <= DROP_ALL; m++)
-    if (variant_blob(base, m)) depends |= m;
+const pv_shader_blob *pv_vk_shader_variant(const pv_vk_caps *caps, const pv_shader_registry *reg, uint32_t base) {
+  if (base == 0 || base >= reg->count || reg->blobs[base].base != base) return NULL;
+  uint32_t depends = 0; /* features some variant drops: the shader uses them where not dropped */
+  for (uint32_t i = 1; i < reg->count; i++)
+    if (reg->blobs[i].base == base) depends |= reg->blobs[i].drops;
   for (int drops = 0; drops <= 3; drops++) {
-    for (unsigned m = 0; m <= DROP_ALL; m++) {
+    for (uint32_t m = 0; m <= PV_SHADER_DROP_ALL; m++) {
       if (popcount3(m) != drops) continue;
-      const pv_shader_blob *b = variant_blob(base, m);
+      const pv_shader_blob *b = variant_blob(reg, base, m);
       if (!b) continue;
       bool usable = true;
-      for (unsigned bit = 1; bit <= DROP_STORAGE16; bit <<= 1)
-        if ((depends & bit) && !(m & bit) && !feature_present(caps, (int)bit)) usable = false;
-      if (usable) return b->name;
+      for (uint32_t bit = 1; bit <= PV_SHADER_DROP_STORAGE16; bit <<= 1)
+        if ((depends & bit) && !(m & bit) && !feature_present(caps, bit)) usable = false;
+      if (usable) return b;
     }
   }
   return NULL;
@@ -64,14 +52,14 @@ const char *pv_vk_shader_variant(const pv_vk_caps *caps, const char *base) {
 static int check_desc(const pv_vk_context *ctx, const pv_vk_pipeline_desc *d, uint32_t *descriptors, pv_error *err) {
   const pv_vk_caps *c = &ctx->caps;
   if (d->binding_count > PV_MAX_BINDINGS || d->spec_count > PV_MAX_SPEC)
-    return pv_fail(err, PAGEDVK_ERR_INVALID, "%s: too many bindings or specialization constants", d->shader);
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "%s: too many bindings or specialization constants", d->shader->name);
   if (d->push_size % 4 || d->push_size > c->max_push_constants)
-    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "%s: %u bytes of push constants (device allows %u)", d->shader,
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "%s: %u bytes of push constants (device allows %u)", d->shader->name,
                    d->push_size, c->max_push_constants);
   uint32_t total = 0;
   for (uint32_t i = 0; i < d->binding_count; i++) total += d->array_sizes[i] ? d->array_sizes[i] : 1;
   if (total > c->max_stage_storage_buffers || total > c->max_set_storage_buffers)
-    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "%s: %u storage buffers (device allows %u per stage)", d->shader, total,
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "%s: %u storage buffers (device allows %u per stage)", d->shader->name, total,
                    c->max_stage_storage_buffers);
   *descriptors = total;
   return PAGEDVK_OK;
@@ -134,11 +122,11 @@ static int create_pipeline(pv_vk_context *ctx, const pv_shader_blob *blob, const
 
 int pv_vk_pipeline_create(pv_vk_context *ctx, const pv_vk_pipeline_desc *desc, pv_vk_pipeline *out, pv_error *err) {
   memset(out, 0, sizeof *out);
-  const pv_shader_blob *blob = desc->shader ? pv_vk_shader_find(desc->shader) : NULL;
-  if (!blob) return pv_fail(err, PAGEDVK_ERR_INVALID, "no shader named '%s'", desc->shader ? desc->shader : "(null)");
+  const pv_shader_blob *blob = desc->shader;
+  if (!blob || !blob->code) return pv_fail(err, PAGEDVK_ERR_INVALID, "pipeline without a shader (id NONE)");
+  out->shader = blob->name;
   int rc = check_desc(ctx, desc, &out->descriptor_count, err);
   if (rc) return rc;
-  snprintf(out->shader, sizeof out->shader, "%s", desc->shader);
   out->binding_count = desc->binding_count;
   out->push_size = desc->push_size;
   for (uint32_t i = 0; i < desc->binding_count; i++) {

@@ -14,7 +14,8 @@
  *   name_nosg     without subgroup operations
  *   name_nofp16   without fp16 arithmetic
  *   name_nos16    without 16-/8-bit storage
- * and combinations in that suffix order (name_nosg_nofp16, name_nosg_nofp16_nos16, ...).
+ * and combinations in that suffix order (name_nosg_nofp16, name_nosg_nofp16_nos16, ...); the build
+ * records each variant's base id and dropped features in its blob (shader_registry.h).
  * A variant is usable when every feature it does not drop is either supported by the caps or dropped
  * by NO registered variant of `name` (then the shader does not depend on it). pv_vk_shader_variant
  * returns the usable variant with the fewest drops (ties: the order above).
@@ -39,7 +40,7 @@ typedef struct pv_vk_spec {
 } pv_vk_spec;
 
 typedef struct pv_vk_pipeline_desc {
-  const char *shader; /* registry name (a base name or a variant returned by pv_vk_shader_variant) */
+  const pv_shader_blob *shader; /* a registry entry (by id, or returned by pv_vk_shader_variant) */
   uint32_t binding_count;
   uint32_t array_sizes[PV_MAX_BINDINGS]; /* 0 or 1 = one buffer */
   bool texel[PV_MAX_BINDINGS];           /* uniform texel buffer (views carry a VkBufferView) */
@@ -49,7 +50,7 @@ typedef struct pv_vk_pipeline_desc {
 } pv_vk_pipeline_desc;
 
 typedef struct pv_vk_pipeline {
-  char shader[64];
+  const char *shader; /* the blob's name, for messages */
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout layout;
   VkPipeline pipeline;
@@ -61,10 +62,9 @@ typedef struct pv_vk_pipeline {
   uint32_t push_size;
 } pv_vk_pipeline;
 
-/* The registry entry of `name`, or NULL. */
-const pv_shader_blob *pv_vk_shader_find(const char *name);
-/* The best registered variant of `base` for `caps` (see the convention above), or NULL. */
-const char *pv_vk_shader_variant(const pv_vk_caps *caps, const char *base);
+/* The best variant in `reg` of the base shader with id `base` for `caps` (see the convention
+ * above), or NULL (no such id, or no variant fits). */
+const pv_shader_blob *pv_vk_shader_variant(const pv_vk_caps *caps, const pv_shader_registry *reg, uint32_t base);
 
 int pv_vk_pipeline_create(pv_vk_context *ctx, const pv_vk_pipeline_desc *desc, pv_vk_pipeline *out, pv_error *err);
 void pv_vk_pipeline_destroy(pv_vk_context *ctx, pv_vk_pipeline *p);

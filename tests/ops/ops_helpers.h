@@ -17,9 +17,15 @@
 #include "ops/ops.h"
 #include "vk_fixture.h"
 
-/* The eleven weight types with a quantizer, a dequantizer and a shader variant. */
-static const pv_dtype PV_TEST_WEIGHT_TYPES[] = {PV_F32,  PV_F16,  PV_BF16, PV_Q8_0, PV_Q4_0, PV_Q4_1,
-                                                PV_Q5_0, PV_Q5_1, PV_Q4_K, PV_Q5_K, PV_Q6_K};
+/* The weight types with kernels (GPU 1 in runtime/gguf/wtypes.def), each with a quantizer and a
+ * dequantizer: every weight kernel test covers a type added to the table. */
+#define PV_TEST_GPU_1(E) PV_##E,
+#define PV_TEST_GPU_0(E)
+static const pv_dtype PV_TEST_WEIGHT_TYPES[] = {
+#define PV_WTYPE(E, ID, SUFFIX, BLOCK_ELEMS, BLOCK_BYTES, CPU, GPU) PV_TEST_GPU_##GPU(E)
+#include "gguf/wtypes.def"
+#undef PV_WTYPE
+};
 #define PV_TEST_N_WEIGHT_TYPES (sizeof PV_TEST_WEIGHT_TYPES / sizeof PV_TEST_WEIGHT_TYPES[0])
 
 static inline uint32_t test_block_elems(pv_dtype type) { return pv_dtype_get((uint32_t)type)->block_elems >= 256 ? 256 : 32; }

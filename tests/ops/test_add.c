@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op_add.h"
+#include "op_add.h"
 #include "vk_fixture.h"
 
 /* Uploads a and b, runs c = a + scale * b over n values at element offset `off`, checks against C. */

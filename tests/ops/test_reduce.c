@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op_reduce.h"
+#include "op_reduce.h"
 #include "vk_fixture.h"
 
 /* Sums x[0..n) on the GPU. */
@@ -38,7 +38,7 @@ static void make_op(pv_test_vk *t, pv_op_reduce *op) {
   PV_ASSERT_OK(pv_op_reduce_create(t->ctx, op, &err), err);
   /* the variant follows the caps */
   bool subgroups = pv_caps_subgroup(&t->ctx->caps, PV_SUBGROUP_FULL);
-  assert_string_equal(op->variant, subgroups ? "reduce_sum" : "reduce_sum_nosg");
+  assert_string_equal(op->variant->name, subgroups ? "reduce_sum" : "reduce_sum_nosg");
   assert_true(op->workgroup * 4 <= t->ctx->caps.max_shared_memory);
   assert_true(op->workgroup <= t->ctx->caps.max_workgroup_invocations);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The CLI under the embedded profile: `pagedvk info` shows the clamped limits and the chosen shader
-# variants, and the engine's greedy output equals the oracle with a KV pool of 160 MiB (three
+# The CLI under the embedded profile: `pagedvk info` shows the clamped limits and the kernels ops
+# chose, and the engine's greedy output equals the oracle with a KV pool of 160 MiB (three
 # buffers of the profile's 64 MiB range). Usage: test_embedded_oracle.sh BUILD_DIR SHARED_DIR
 set -euo pipefail
 build=$1
@@ -16,7 +16,8 @@ grep -Eq '^  maxMemoryAllocationSize +268435456( |$)' <<<"$info" || fail "clampe
 grep -Eq '^  maxComputeSharedMemorySize +16384( |$)' <<<"$info" || fail "clamped shared memory not shown"
 grep -Eq '^  16-bit storage +no' <<<"$info" || fail "16-bit storage not clamped"
 grep -Eq '^  subgroup ops \(compute\) +none' <<<"$info" || fail "subgroups not clamped"
-grep -Eq '^  shader reduce_sum +reduce_sum_nosg$' <<<"$info" || fail "the no-subgroup variant is not the one shown"
+grep -Eq '^  attention kernels +paged_attn' <<<"$info" || fail "the attention kernels are not named"
+grep -Eq '^  matmul +[0-9]+ (output )?rows x [0-9]+ tokens' <<<"$info" || fail "the matmul shape is not shown"
 grep -Eq '^  memory path +' <<<"$info" || fail "memory path not shown"
 
 [ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pv_test_shader_ids.h"
 #include "vk/vk_pipeline.h"
 #include "vk_fixture.h"
 
@@ -241,26 +242,39 @@ static void test_shader_variants(void **state) {
   pv_test_vk *t = *state;
   pv_vk_caps caps = t->ctx->device_caps;
   caps.subgroup_ops = PV_SUBGROUP_FULL;
-  assert_string_equal(pv_vk_shader_variant(&caps, "reduce_sum"), "reduce_sum");
-  assert_string_equal(pv_vk_shader_variant(&caps, "add"), "add");
+  const pv_shader_registry *reg = &pv_test_shaders;
+  const pv_shader_blob *sum = &pv_test_shader_blobs[PV_TEST_SHADER_REDUCE_SUM];
+  const pv_shader_blob *sum_nosg = &pv_test_shader_blobs[PV_TEST_SHADER_REDUCE_SUM_NOSG];
+  const pv_shader_blob *add = &pv_test_shader_blobs[PV_TEST_SHADER_ADD];
+  /* the build records base and drops from the names */
+  assert_string_equal(sum_nosg->name, "reduce_sum_nosg");
+  assert_int_equal(sum_nosg->base, PV_TEST_SHADER_REDUCE_SUM);
+  assert_int_equal(sum_nosg->drops, PV_SHADER_DROP_SUBGROUP);
+  assert_int_equal(sum->base, PV_TEST_SHADER_REDUCE_SUM);
+  assert_int_equal(sum->drops, 0);
+  assert_ptr_equal(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_REDUCE_SUM), sum);
+  assert_ptr_equal(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_ADD), add);
   caps.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT; /* not the full set */
-  assert_string_equal(pv_vk_shader_variant(&caps, "reduce_sum"), "reduce_sum_nosg");
+  assert_ptr_equal(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_REDUCE_SUM), sum_nosg);
   caps.subgroup_ops = 0;
   caps.fp16 = caps.storage16 = caps.storage8 = false;
-  assert_string_equal(pv_vk_shader_variant(&caps, "reduce_sum"), "reduce_sum_nosg");
-  assert_string_equal(pv_vk_shader_variant(&caps, "add"), "add"); /* add has no fallbacks: needs none */
-  assert_null(pv_vk_shader_variant(&caps, "no_such_shader"));
-  assert_non_null(pv_vk_shader_find("reduce_sum_nosg"));
-  assert_null(pv_vk_shader_find("reduce"));
+  assert_ptr_equal(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_REDUCE_SUM), sum_nosg);
+  assert_ptr_equal(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_ADD), add); /* no fallbacks: needs none */
+  assert_null(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_NONE));
+  assert_null(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_COUNT));
+  assert_null(pv_vk_shader_variant(&caps, reg, PV_TEST_SHADER_REDUCE_SUM_NOSG)); /* a variant is no base */
 }
 
 static void test_pipeline_errors(void **state) {
   pv_test_vk *t = *state;
   pv_error err = {0};
   pv_vk_pipeline p;
-  pv_vk_pipeline_desc d = {.shader = "no_such_shader", .binding_count = 1};
+  pv_vk_pipeline_desc d = {.shader = NULL, .binding_count = 1};
   assert_int_equal(pv_vk_pipeline_create(t->ctx, &d, &p, &err), PAGEDVK_ERR_INVALID);
-  d = (pv_vk_pipeline_desc){.shader = "add", .binding_count = 3, .push_size = t->ctx->caps.max_push_constants + 4};
+  d.shader = &pv_test_shader_blobs[PV_TEST_SHADER_NONE]; /* no code */
+  assert_int_equal(pv_vk_pipeline_create(t->ctx, &d, &p, &err), PAGEDVK_ERR_INVALID);
+  d = (pv_vk_pipeline_desc){.shader = &pv_test_shader_blobs[PV_TEST_SHADER_ADD], .binding_count = 3,
+                            .push_size = t->ctx->caps.max_push_constants + 4};
   assert_int_equal(pv_vk_pipeline_create(t->ctx, &d, &p, &err), PAGEDVK_ERR_UNSUPPORTED);
   assert_null(p.pipeline);
 }
@@ -278,7 +292,7 @@ static bool file_exists(const char *path) {
 static void make_pipeline(pv_vk_context *ctx) {
   pv_error err = {0};
   pv_vk_pipeline p;
-  pv_vk_pipeline_desc d = {.shader = "add", .binding_count = 3, .push_size = 8};
+  pv_vk_pipeline_desc d = {.shader = &pv_test_shader_blobs[PV_TEST_SHADER_ADD], .binding_count = 3, .push_size = 8};
   PV_ASSERT_OK(pv_vk_pipeline_create(ctx, &d, &p, &err), err);
   pv_vk_pipeline_destroy(ctx, &p);
 }
@@ -359,7 +373,8 @@ static void test_descriptor_array(void **state) {
   const uint32_t n = 1000;
   const VkDeviceSize skip_bytes = t->ctx->caps.min_storage_offset_align * 2;
   pv_vk_pipeline pipe;
-  pv_vk_pipeline_desc d = {.shader = "selftest_array", .binding_count = 2, .array_sizes = {4, 1}, .push_size = 8};
+  pv_vk_pipeline_desc d = {.shader = &pv_test_shader_blobs[PV_TEST_SHADER_SELFTEST_ARRAY], .binding_count = 2,
+                           .array_sizes = {4, 1}, .push_size = 8};
   PV_ASSERT_OK(pv_vk_pipeline_create(ctx, &d, &pipe, &err), err);
   assert_int_equal(pipe.descriptor_count, 5);
   pv_vk_buffer parts[4], out;

@@ -1,5 +1,6 @@
-/* op_add.c — push constants, descriptors and grid for shaders/add.comp (op_add.h). */
-#include "ops/op_add.h"
+/* op_add.c — push constants, descriptors and grid for tests/shaders/add.comp (op_add.h). */
+#include "op_add.h"
+#include "pv_test_shader_ids.h"
 
 typedef struct {
   uint32_t n;
@@ -12,7 +13,7 @@ int pv_op_add_create(pv_vk_context *ctx, pv_op_add *op, pv_error *err) {
   if (wg > caps->max_workgroup_invocations) wg = caps->max_workgroup_invocations;
   if (wg > caps->max_workgroup_size[0]) wg = caps->max_workgroup_size[0];
   op->workgroup = wg;
-  pv_vk_pipeline_desc d = {.shader = "add", .binding_count = 3, .push_size = sizeof(add_push)};
+  pv_vk_pipeline_desc d = {.shader = &pv_test_shader_blobs[PV_TEST_SHADER_ADD], .binding_count = 3, .push_size = sizeof(add_push)};
   d.spec[d.spec_count++] = (pv_vk_spec){0, wg};
   return pv_vk_pipeline_create(ctx, &d, &op->pipe, err);
 }

@@ -1,5 +1,6 @@
-/* op_reduce.c — variant, workgroup size and the two dispatches of shaders/reduce_sum.comp (op_reduce.h). */
-#include "ops/op_reduce.h"
+/* op_reduce.c — variant, workgroup size and the two dispatches of tests/shaders/reduce_sum.comp (op_reduce.h). */
+#include "op_reduce.h"
+#include "pv_test_shader_ids.h"
 
 static uint32_t pick_workgroup(const pv_vk_caps *caps) {
   uint32_t limit = caps->max_workgroup_invocations;
@@ -11,7 +12,7 @@ static uint32_t pick_workgroup(const pv_vk_caps *caps) {
 }
 
 int pv_op_reduce_create(pv_vk_context *ctx, pv_op_reduce *op, pv_error *err) {
-  op->variant = pv_vk_shader_variant(&ctx->caps, "reduce_sum");
+  op->variant = pv_vk_shader_variant(&ctx->caps, &pv_test_shaders, PV_TEST_SHADER_REDUCE_SUM);
   if (!op->variant) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "no reduce_sum variant fits %s", ctx->caps.device_name);
   op->workgroup = pick_workgroup(&ctx->caps);
   pv_vk_pipeline_desc d = {.shader = op->variant, .binding_count = 2, .push_size = sizeof(uint32_t)};

@@ -1,5 +1,5 @@
 /*
- * op_reduce.h — wrapper of shaders/reduce_sum.comp: the sum of n f32 values into one float.
+ * op_reduce.h — wrapper of tests/shaders/reduce_sum.comp (a test-only kernel): the sum of n f32 values into one float.
  *
  * Two dispatches: G workgroups write G partial sums to a scratch buffer, then one workgroup adds them.
  * The variant (reduce_sum with subgroup ops, or reduce_sum_nosg) is chosen from the caps; the
@@ -16,7 +16,7 @@
 typedef struct pv_op_reduce {
   pv_vk_pipeline pipe;
   uint32_t workgroup;
-  const char *variant; /* registry name of the shader in use */
+  const pv_shader_blob *variant; /* the shader in use (reduce_sum or reduce_sum_nosg) */
 } pv_op_reduce;
 
 int pv_op_reduce_create(pv_vk_context *ctx, pv_op_reduce *op, pv_error *err);

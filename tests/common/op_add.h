@@ -1,5 +1,5 @@
 /*
- * op_add.h — wrapper of shaders/add.comp: c[i] = a[i] + scale * b[i] over n f32 values.
+ * op_add.h — wrapper of tests/shaders/add.comp (a test-only kernel): c[i] = a[i] + scale * b[i] over n f32 values.
  *
  * Owns the pipeline (3 storage buffers, push constants {n, scale}, workgroup size as specialization
  * constant 0 chosen from the caps). Recording only: the caller begins, barriers and submits.
