@@ -247,8 +247,10 @@ static void count_plan_tokens(const pagedvk_engine *e, uint32_t *prompt, uint32_
 
 /* The step failed before sampling (planning, recording, submitting, committing). A lost device
  * fails every request and the step returns the error. Anything else fails the requests the step
- * concerns: those with tokens in the plan, or every request when the plan moved blocks (swaps,
- * copy-on-write copies: their contents are unknown now); the engine goes on with the others. */
+ * concerns: every request when the plan moved blocks (swaps, copy-on-write copies: their contents
+ * are unknown now); else the one the scheduler was serving when planning failed; else those with
+ * tokens in the plan (and every request when there are none, so that no error repeats forever).
+ * The engine goes on with the others. */
 static int step_failed(pagedvk_engine *e, int rc, const pv_error *err) {
   if (rc == PAGEDVK_ERR_DEVICE_LOST) {
     pv_engine_fail_all(e, rc);
@@ -257,10 +259,12 @@ static int step_failed(pagedvk_engine *e, int rc, const pv_error *err) {
   }
   pv_log(PV_LOG_ERROR, "engine step failed (%s): %s", pagedvk_status_str(rc), err->msg);
   const pv_sched_plan *plan = &e->plan;
-  if (plan->swap_out.count || plan->swap_in.count || plan->copies.count) {
+  const uint32_t n = touched(e);
+  if (plan->swap_out.count || plan->swap_in.count || plan->copies.count || (!plan->failed && !n)) {
     pv_engine_fail_all(e, rc);
+  } else if (plan->failed) {
+    pv_engine_finish_request(e, plan->failed->user, PAGEDVK_FINISH_ERROR, rc);
   } else {
-    const uint32_t n = touched(e);
     for (uint32_t j = 0; j < n; j++) pv_engine_finish_request(e, e->touched[j], PAGEDVK_FINISH_ERROR, rc);
   }
   pv_engine_update_stats(e);

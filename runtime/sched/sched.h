@@ -79,6 +79,7 @@ typedef struct pv_sched_plan {
   pv_kv_xfer_list swap_out;  /* device block -> host slot */
   pv_kv_xfer_list swap_in;   /* host slot -> device block */
   uint32_t preempted;        /* groups preempted this step */
+  pv_sched_group *failed;    /* pv_sched_step failed: the group it was serving (NULL when it did not) */
 } pv_sched_plan;
 
 typedef struct pv_sched {
@@ -131,7 +132,9 @@ int pv_sched_fork_seq(pv_sched *s, pv_sched_group *g, uint32_t src, pv_error *er
 int pv_sched_reparent(pv_sched *s, pv_sched_group *g, const uint32_t *parent, uint32_t n_new, pv_error *err);
 
 /* Plans the next step. The plan is valid until the next call; it stays within the budget:
- * n_tokens <= max_num_batched_tokens and n_items <= max_num_seqs (asserted in debug builds). */
+ * n_tokens <= max_num_batched_tokens and n_items <= max_num_seqs (asserted in debug builds).
+ * On failure plan->failed names the group whose reservation, swap-in, admission or item failed; the
+ * block side of what was planned before it stays done (transfers and copies listed in the plan). */
 int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err);
 
 /* After the device ran the plan: the computed tokens' K/V now exist (feeds the prefix cache). */

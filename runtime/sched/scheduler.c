@@ -417,12 +417,19 @@ static int swap_in(pv_sched *s, pv_sched_group *g, pv_sched_plan *plan, const bu
   return PAGEDVK_OK;
 }
 
+/* An error while serving g is g's: the plan names it (first error wins). */
+static int blame(pv_sched_plan *plan, pv_sched_group *g, int rc) {
+  if (rc && !plan->failed) plan->failed = g;
+  return rc;
+}
+
 int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err) {
   pv_kv_xfer_list_clear(&plan->copies);
   pv_kv_xfer_list_clear(&plan->swap_out);
   pv_kv_xfer_list_clear(&plan->swap_in);
   plan->items = s->items;
   plan->n_items = plan->n_tokens = plan->preempted = 0;
+  plan->failed = NULL;
   budget b = {s->cfg.max_num_batched_tokens, s->cfg.max_num_seqs};
   int rc = PAGEDVK_OK;
 
@@ -430,7 +437,7 @@ int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err) {
   /* Victims come from the tail, so g->next is read only after g's own reservation. */
   for (pv_sched_group *g = s->running; g && !rc; g = g->next) {
     bool lost;
-    rc = reserve_slots(s, g, plan, &lost, err);
+    rc = blame(plan, g, reserve_slots(s, g, plan, &lost, err));
     if (lost) break; /* everything after g was preempted before it */
   }
   /* 1: swapped groups come back first when nothing had to be preempted. */
@@ -438,24 +445,24 @@ int pv_sched_step(pv_sched *s, pv_sched_plan *plan, pv_error *err) {
     for (pv_sched_group *g = s->swapped, *next; g && !rc; g = next) {
       next = g->next;
       bool done;
-      rc = swap_in(s, g, plan, &b, &done, err);
+      rc = blame(plan, g, swap_in(s, g, plan, &b, &done, err));
       if (!rc && done) {
         bool lost;
-        rc = reserve_slots(s, g, plan, &lost, err);
+        rc = blame(plan, g, reserve_slots(s, g, plan, &lost, err));
       }
       if (!done) break;
     }
   /* 2: decodes, then the next chunks of prompts being prefilled. */
-  for (pv_sched_group *g = s->running; g && !rc; g = g->next) rc = schedule_group(s, plan, g, false, &b, err);
-  for (pv_sched_group *g = s->running; g && !rc; g = g->next) rc = schedule_group(s, plan, g, true, &b, err);
+  for (pv_sched_group *g = s->running; g && !rc; g = g->next) rc = blame(plan, g, schedule_group(s, plan, g, false, &b, err));
+  for (pv_sched_group *g = s->running; g && !rc; g = g->next) rc = blame(plan, g, schedule_group(s, plan, g, true, &b, err));
   /* 3: new groups in order, while they fit (none while others wait to swap back in). */
   if (!plan->preempted && !s->swapped)
     for (pv_sched_group *g = s->waiting, *next; g && !rc; g = next) {
       next = g->next;
       if (!fits_waiting(s, g, &b)) break;
-      rc = admit(s, g, err);
-      if (!rc) rc = schedule_group(s, plan, g, true, &b, err);
-      if (!rc) rc = schedule_group(s, plan, g, false, &b, err);
+      rc = blame(plan, g, admit(s, g, err));
+      if (!rc) rc = blame(plan, g, schedule_group(s, plan, g, true, &b, err));
+      if (!rc) rc = blame(plan, g, schedule_group(s, plan, g, false, &b, err));
     }
   assert(plan->n_tokens <= s->cfg.max_num_batched_tokens && plan->n_items <= s->cfg.max_num_seqs);
   return rc;
