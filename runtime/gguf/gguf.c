@@ -25,22 +25,18 @@
 
 #include "gguf/gguf.h"
 
+#include "base/hmap.h"
+
 /* Smallest encodings, used to bound counts before allocating. */
 #define MIN_KV_BYTES 13     /* u64 key length + u32 type + 1-byte value */
 #define MIN_TENSOR_BYTES 24 /* u64 name length + u32 n_dims + u32 type + u64 offset */
 #define MIN_STR_BYTES 8     /* u64 length */
 #define MIN_ARR_BYTES 12    /* u32 element type + u64 count */
 
-/* A hash index from names to item numbers (open addressing; slots hold index + 1). */
-typedef struct name_index {
-  uint64_t *slots;
-  uint64_t cap; /* power of two */
-} name_index;
-
 typedef struct pv_gguf_impl {
   pv_gguf_file pub; /* first: pv_gguf_file pointers are pv_gguf_impl pointers */
-  name_index keys;
-  name_index names;
+  pv_hmap keys;  /* pv_hash_bytes(key) → kv index */
+  pv_hmap names; /* pv_hash_bytes(tensor name) → tensor index */
   size_t map_size; /* non-zero when base is our mapping */
 } pv_gguf_impl;
 
@@ -132,52 +128,54 @@ static int read_str(reader *r, pv_gguf_str *s, const char *field) {
   return PAGEDVK_OK;
 }
 
-/* ---- name index ----------------------------------------------------------------------------- */
+/* ---- name index ---------------------------------------------------------------------------------
+ * Keys and tensor names stay in the file: the maps hold their hashes and the item numbers, and
+ * a lookup compares the name of the item found (items[i] is a struct whose first field is its name,
+ * `stride` bytes apart). */
 
-static uint64_t hash_bytes(const char *p, uint64_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (uint64_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-  return h;
+typedef struct name_items {
+  const void *items;
+  size_t stride;
+} name_items;
+
+typedef struct name_key {
+  const char *p;
+  uint64_t n;
+} name_key;
+
+static const pv_gguf_str *item_name(const name_items *it, uint64_t i) {
+  return (const pv_gguf_str *)((const char *)it->items + i * it->stride);
 }
 
-static int index_init(name_index *ix, uint64_t n, pv_error *err) {
-  uint64_t cap = 16;
-  while (cap < 2 * n) cap *= 2;
-  ix->slots = pv_calloc(cap, sizeof *ix->slots);
-  if (!ix->slots) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "gguf: out of memory for %llu names", (unsigned long long)n);
-  ix->cap = cap;
+static bool same_name(uint64_t i, const void *key, void *user) {
+  const name_key *k = key;
+  const pv_gguf_str *s = item_name(user, i);
+  return s->len == k->n && memcmp(s->ptr, k->p, k->n) == 0;
+}
+
+static int index_init(pv_hmap *ix, uint64_t n, pv_error *err) {
+  if (n > SIZE_MAX / 4 || pv_hmap_init(ix, (size_t)n))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "gguf: out of memory for %llu names", (unsigned long long)n);
   return PAGEDVK_OK;
 }
 
-/* Finds `name` among the strings names[i] at stride `stride` bytes; returns slot position. */
-static uint64_t index_slot(const name_index *ix, const char *p, uint64_t n, const void *items,
-                           size_t stride, bool *found) {
-  uint64_t mask = ix->cap - 1, at = hash_bytes(p, n) & mask;
-  for (;;) {
-    uint64_t v = ix->slots[at];
-    if (!v) { *found = false; return at; }
-    const pv_gguf_str *s = (const pv_gguf_str *)((const char *)items + (v - 1) * stride);
-    if (s->len == n && memcmp(s->ptr, p, n) == 0) { *found = true; return at; }
-    at = (at + 1) & mask;
-  }
+static const void *index_find(const pv_hmap *ix, const char *p, uint64_t n, const void *items, size_t stride) {
+  name_items it = {items, stride};
+  name_key k = {p, n};
+  uint64_t i;
+  if (!pv_hmap_find(ix, pv_hash_bytes(p, n), same_name, &k, &it, &i)) return NULL;
+  return (const char *)items + i * stride;
 }
 
-static const void *index_find(const name_index *ix, const char *p, uint64_t n, const void *items,
-                              size_t stride) {
-  if (!ix->slots) return NULL;
-  bool found;
-  uint64_t at = index_slot(ix, p, n, items, stride, &found);
-  return found ? (const char *)items + (ix->slots[at] - 1) * stride : NULL;
-}
-
-/* Adds item i (whose name is at items + i*stride); false when the name is already present. */
-static bool index_add(name_index *ix, const void *items, size_t stride, uint64_t i) {
-  const pv_gguf_str *s = (const pv_gguf_str *)((const char *)items + i * stride);
-  bool found;
-  uint64_t at = index_slot(ix, s->ptr, s->len, items, stride, &found);
-  if (found) return false;
-  ix->slots[at] = i + 1;
-  return true;
+/* Adds item i (whose name is at items + i*stride): PAGEDVK_OK, PAGEDVK_ERR_FORMAT when the name is
+ * already present, or PAGEDVK_ERR_NO_MEMORY. */
+static int index_add(pv_hmap *ix, const void *items, size_t stride, uint64_t i) {
+  name_items it = {items, stride};
+  const pv_gguf_str *s = item_name(&it, i);
+  name_key k = {s->ptr, s->len};
+  uint64_t h = pv_hash_bytes(s->ptr, s->len);
+  if (pv_hmap_find(ix, h, same_name, &k, &it, NULL)) return PAGEDVK_ERR_FORMAT;
+  return pv_hmap_add(ix, h, i);
 }
 
 /* ---- values --------------------------------------------------------------------------------- */
@@ -348,8 +346,8 @@ static int read_kv(reader *r, pv_gguf_impl *g, uint64_t i) {
     return fail_at(r, "value type", at, what);
   }
   if ((rc = read_value(r, (pv_gguf_vtype)t, &kv->value, 1))) return rc;
-  if (!index_add(&g->keys, g->pub.kv, sizeof *g->pub.kv, i))
-    return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: %s: duplicate key", r->where);
+  if ((rc = index_add(&g->keys, g->pub.kv, sizeof *g->pub.kv, i)))
+    return pv_fail(r->err, rc, "gguf: %s: %s", r->where, rc == PAGEDVK_ERR_FORMAT ? "duplicate key" : "out of memory");
   return PAGEDVK_OK;
 }
 
@@ -385,8 +383,8 @@ static int read_tensor_info(reader *r, pv_gguf_impl *g, uint64_t i) {
   t->type = (pv_dtype)type;
   if ((rc = read_uint(r, 8, &t->offset, "data offset"))) return rc;
   g->pub.n_tensors = i + 1;
-  if (!index_add(&g->names, g->pub.tensors, sizeof *g->pub.tensors, i))
-    return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: %s: duplicate tensor name", r->where);
+  if ((rc = index_add(&g->names, g->pub.tensors, sizeof *g->pub.tensors, i)))
+    return pv_fail(r->err, rc, "gguf: %s: %s", r->where, rc == PAGEDVK_ERR_FORMAT ? "duplicate tensor name" : "out of memory");
   return PAGEDVK_OK;
 }
 
@@ -528,8 +526,8 @@ void pv_gguf_close(pv_gguf_file *f) {
     if (f->kv[i].value.type == PV_GGUF_VT_ARRAY) free_array(&f->kv[i].value.v.arr);
   free(f->kv);
   free(f->tensors);
-  free(g->keys.slots);
-  free(g->names.slots);
+  pv_hmap_free(&g->keys);
+  pv_hmap_free(&g->names);
   if (g->map_size) munmap((void *)f->base, g->map_size);
   if (f->fd >= 0) close(f->fd);
   free(g);
