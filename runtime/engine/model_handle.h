@@ -11,6 +11,7 @@
 
 #include "text/chat_template.h"
 #include "gguf/gguf.h"
+#include "text/detok.h"
 #include "text/tokenizer.h"
 
 struct pagedvk_model {

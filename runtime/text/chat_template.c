@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
+
 /* ---- output buffer -------------------------------------------------------------------------- */
 
 typedef struct out_buf {
@@ -20,16 +22,9 @@ typedef struct out_buf {
 
 static void put_n(out_buf *b, const char *s, size_t n) {
   if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
+  if (pv_grow((void **)&b->p, &b->cap, b->n + n + 1, 1, 256)) {
+    b->oom = true;
+    return;
   }
   memcpy(b->p + b->n, s, n);
   b->n += n;

@@ -1,67 +1,76 @@
 /*
- * detok.c — token ids back to text: the streaming detokenizer (pv_detok), the one-shot
- * pv_detokenize, and UTF-8 validation.
+ * detok.c — token ids back to text (detok.h): the bytes of one token, the streaming
+ * detokenizer (pv_detok) and the one-shot pv_detokenize.
  *
  * Every piece is turned into its bytes (pv_token_bytes). Those bytes are passed on only as
- * well-formed UTF-8 (Unicode Table 3-7: no overlongs, no surrogates, nothing past U+10FFFF):
- * a sequence still incomplete at the end of what has been fed is held back (at most 3 bytes);
- * bytes that cannot start or continue a sequence become one U+FFFD per maximal invalid subpart.
- * Because each decision looks only at the bytes of one sequence, cutting the byte stream at token
- * boundaries cannot change the result: streaming then flushing equals the one-shot decode.
+ * well-formed UTF-8 (utf8.h): a sequence still incomplete at the end of what has been fed is held
+ * back (at most 3 bytes); bytes that cannot start or continue a sequence become one U+FFFD per
+ * maximal invalid subpart. Because each decision looks only at the bytes of one sequence, cutting
+ * the byte stream at token boundaries cannot change the result: streaming then flushing equals
+ * the one-shot decode.
  *
  * With PV_DETOK_STRIP_SPACE on a SentencePiece vocabulary that adds a space prefix, the first
  * token after an optional leading BOS loses one leading space — the space encoding added.
  */
+#include "text/detok.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/tokenizer.h"
+#include "base/grow.h"
+#include "text/bytelevel.h"
+#include "text/utf8.h"
 
-enum { SEQ_OK, SEQ_BAD, SEQ_INCOMPLETE };
+/* ---- one token's bytes ---------------------------------------------------------------------- */
 
-/* Classifies the sequence at p[0..n): *adv = its length (OK), the length of the maximal invalid
- * subpart (BAD), or n (INCOMPLETE: a valid start that needs more bytes). */
-static int seq_check(const uint8_t *p, size_t n, size_t *adv) {
-  uint8_t b = p[0], lo = 0x80, hi = 0xBF;
-  size_t need;
-  *adv = 1;
-  if (b < 0x80) return SEQ_OK;
-  if (b >= 0xC2 && b <= 0xDF) {
-    need = 1;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    need = 2;
-    lo = b == 0xE0 ? 0xA0 : 0x80;
-    hi = b == 0xED ? 0x9F : 0xBF;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    need = 3;
-    lo = b == 0xF0 ? 0x90 : 0x80;
-    hi = b == 0xF4 ? 0x8F : 0xBF;
-  } else {
-    return SEQ_BAD;
-  }
-  for (size_t i = 1; i <= need; i++) {
-    *adv = i;
-    if (i >= n) return SEQ_INCOMPLETE;
-    uint8_t c = p[i];
-    if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xBF)) return SEQ_BAD;
-  }
-  *adv = need + 1;
-  return SEQ_OK;
+static size_t put(char *buf, size_t cap, size_t at, const char *s, size_t n) {
+  if (at < cap) memcpy(buf + at, s, n < cap - at ? n : cap - at);
+  return at + n;
 }
 
-bool pv_utf8_valid(const char *buf, size_t len) {
+/* SPM: the piece with every ▁ (U+2581) turned into a space. */
+static size_t spm_unescape(const char *p, size_t len, char *buf, size_t cap) {
+  size_t at = 0;
   for (size_t i = 0; i < len;) {
-    size_t adv;
-    if (seq_check((const uint8_t *)buf + i, len - i, &adv) != SEQ_OK) return false;
-    i += adv;
+    if (i + 3 <= len && !memcmp(p + i, "\xE2\x96\x81", 3)) {
+      at = put(buf, cap, at, " ", 1);
+      i += 3;
+    } else {
+      at = put(buf, cap, at, p + i, 1);
+      i++;
+    }
   }
-  return true;
+  return at;
 }
 
-size_t pv_utf8_char_len(const char *p, size_t left) {
-  size_t adv;
-  return seq_check((const uint8_t *)p, left, &adv) == SEQ_OK ? adv : 1;
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
 }
+
+size_t pv_token_bytes(const pv_tokenizer *tok, int32_t id, bool special, char *buf, size_t cap) {
+  const char *p = pv_token_piece(tok, id);
+  if (!p) return 0;
+  size_t len = tok->length[id];
+  switch (tok->type[id]) {
+    case PV_TOKEN_CONTROL: return special ? put(buf, cap, 0, p, len) : 0;
+    case PV_TOKEN_USER_DEFINED: return put(buf, cap, 0, p, len);
+    case PV_TOKEN_UNKNOWN: return special ? put(buf, cap, 0, p, len) : put(buf, cap, 0, "\xE2\x96\x85", 3);
+    case PV_TOKEN_BYTE:
+      if (tok->kind == PV_TOK_SPM && len == 6 && hex_digit(p[3]) >= 0 && hex_digit(p[4]) >= 0) {
+        char b = (char)(hex_digit(p[3]) * 16 + hex_digit(p[4]));
+        return put(buf, cap, 0, &b, 1);
+      }
+      break;
+    default: break;
+  }
+  if (tok->kind == PV_TOK_SPM) return spm_unescape(p, len, buf, cap);
+  return pv_bytelevel_decode(p, len, buf, cap);
+}
+
+/* ---- streaming ------------------------------------------------------------------------------ */
 
 typedef struct strbuf {
   char *p;
@@ -69,14 +78,7 @@ typedef struct strbuf {
 } strbuf;
 
 static int sb_put(strbuf *s, const void *data, size_t n) {
-  if (s->n + n + 1 > s->cap) {
-    size_t cap = s->cap ? s->cap : 64;
-    while (cap < s->n + n + 1) cap *= 2;
-    char *p = realloc(s->p, cap);
-    if (!p) return PAGEDVK_ERR_NO_MEMORY;
-    s->p = p;
-    s->cap = cap;
-  }
+  if (PV_GROW(s->p, s->cap, s->n + n + 1)) return PAGEDVK_ERR_NO_MEMORY;
   memcpy(s->p + s->n, data, n);
   s->n += n;
   s->p[s->n] = 0;
@@ -90,12 +92,12 @@ static int sanitize(const uint8_t *p, size_t n, bool final, strbuf *out, size_t 
   *held = 0;
   while (i < n) {
     size_t adv;
-    int k = seq_check(p + i, n - i, &adv);
-    if (k == SEQ_INCOMPLETE && !final) {
+    pv_utf8_seq k = pv_utf8_check(p + i, n - i, &adv);
+    if (k == PV_UTF8_INCOMPLETE && !final) {
       *held = n - i;
       break;
     }
-    int rc = k == SEQ_OK ? sb_put(out, p + i, adv) : sb_put(out, "\xEF\xBF\xBD", 3);
+    int rc = k == PV_UTF8_OK ? sb_put(out, p + i, adv) : sb_put(out, "\xEF\xBF\xBD", 3);
     if (rc) return rc;
     i += adv;
   }

@@ -14,6 +14,7 @@
 
 #include "text/chat_template.h"
 #include "gguf/gguf.h"
+#include "text/detok.h"
 #include "text/tokenizer.h"
 
 static volatile uint64_t sink;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "text/tokenizer.h"
+#include "text/utf8.h"
 #include "server/server_internal.h"
 
 #define FUZZ_CTX 512

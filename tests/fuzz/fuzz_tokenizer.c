@@ -15,7 +15,9 @@
 
 #include "fuzz_common.h"
 #include "gguf/gguf.h"
+#include "text/detok.h"
 #include "text/tokenizer.h"
+#include "text/utf8.h"
 
 static const char *const VOCABS[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-bpe.gguf",
                                      "vocab/ggml-vocab-qwen2.gguf"};

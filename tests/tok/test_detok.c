@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/detok.h"
 #include "text/tokenizer.h"
+#include "text/utf8.h"
 #include "shared_paths.h"
 
 static const char *const TEXTS[] = {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/detok.h"
 #include "text/tokenizer.h"
 #include "shared_paths.h"
 

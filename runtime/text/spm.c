@@ -1,11 +1,11 @@
 /*
- * tok_spm.c — SentencePiece-style encoding (`tokenizer.ggml.model` = "llama") of one stretch of
- * text that holds no special tokens.
+ * spm.c — SentencePiece-style encoding (`tokenizer.ggml.model` = "llama") of one stretch of
+ * text that holds no special tokens (spm.h).
  *
  * The text gets a leading space when asked (the vocabulary's add_space_prefix, at the start and
  * after a special token), every space becomes ▁ (U+2581), and it is cut into UTF-8 characters.
  * Then, repeatedly, the adjacent pair whose concatenation is a piece with the highest score is
- * merged; among equal scores the leftmost pair goes first. Pairs live in a binary heap; an entry
+ * merged; among equal scores the leftmost pair goes first. Pairs live in a pv_heap; an entry
  * whose symbols changed since it was pushed is stale and skipped, so the whole encoding costs
  * O(n log n). (A byte that does not start a well-formed UTF-8 character is a symbol of its own.)
  * What remains is looked up; a character that is no piece becomes its bytes' <0xNN>
@@ -14,10 +14,13 @@
  * Only normal and user-defined pieces are produced: control, byte and unused pieces cannot be
  * reached by merging plain text.
  */
+#include "text/spm.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/tokenizer.h"
+#include "base/heap.h"
+#include "text/utf8.h"
 
 typedef struct spm_sym {
   int32_t prev, next;
@@ -30,48 +33,10 @@ typedef struct spm_pair {
   uint32_t size; /* left.n + right.n when pushed */
 } spm_pair;
 
-typedef struct spm_heap {
-  spm_pair *v;
-  size_t n, cap;
-} spm_heap;
-
-static bool pair_before(const spm_pair *a, const spm_pair *b) {
-  return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static int heap_push(spm_heap *h, spm_pair p) {
-  if (h->n == h->cap) {
-    size_t cap = h->cap ? h->cap * 2 : 64;
-    spm_pair *v = realloc(h->v, cap * sizeof *v);
-    if (!v) return PAGEDVK_ERR_NO_MEMORY;
-    h->v = v;
-    h->cap = cap;
-  }
-  size_t i = h->n++;
-  h->v[i] = p;
-  while (i > 0 && pair_before(&h->v[i], &h->v[(i - 1) / 2])) {
-    spm_pair t = h->v[i];
-    h->v[i] = h->v[(i - 1) / 2];
-    h->v[(i - 1) / 2] = t;
-    i = (i - 1) / 2;
-  }
-  return PAGEDVK_OK;
-}
-
-static spm_pair heap_pop(spm_heap *h) {
-  spm_pair top = h->v[0];
-  h->v[0] = h->v[--h->n];
-  for (size_t i = 0;;) {
-    size_t l = 2 * i + 1, r = l + 1, best = i;
-    if (l < h->n && pair_before(&h->v[l], &h->v[best])) best = l;
-    if (r < h->n && pair_before(&h->v[r], &h->v[best])) best = r;
-    if (best == i) break;
-    spm_pair t = h->v[i];
-    h->v[i] = h->v[best];
-    h->v[best] = t;
-    i = best;
-  }
-  return top;
+/* Highest score first, then leftmost. */
+static bool pair_before(const void *a, const void *b) {
+  const spm_pair *x = a, *y = b;
+  return x->score > y->score || (x->score == y->score && x->left < y->left);
 }
 
 static bool reachable(const pv_tokenizer *tok, int32_t id) {
@@ -82,7 +47,7 @@ typedef struct spm_state {
   const pv_tokenizer *tok;
   const char *text;
   spm_sym *sym;
-  spm_heap heap;
+  pv_heap heap; /* of spm_pair */
 } spm_state;
 
 static int try_pair(spm_state *s, int32_t left, int32_t right) {
@@ -90,7 +55,8 @@ static int try_pair(spm_state *s, int32_t left, int32_t right) {
   const spm_sym *l = &s->sym[left], *r = &s->sym[right];
   int32_t id = pv_tok_map_get(s->tok, s->text + l->start, l->n + r->n);
   if (!reachable(s->tok, id)) return PAGEDVK_OK;
-  return heap_push(&s->heap, (spm_pair){s->tok->score[id], left, right, l->n + r->n});
+  spm_pair p = {s->tok->score[id], left, right, l->n + r->n};
+  return pv_heap_push(&s->heap, &p);
 }
 
 /* Copies text with an optional leading space, every ' ' written as ▁. */
@@ -131,8 +97,8 @@ static int split_chars(spm_state *s, size_t len, int32_t *n_sym) {
 static int merge_all(spm_state *s, int32_t n_sym) {
   for (int32_t i = 1; i < n_sym; i++)
     if (try_pair(s, i - 1, i)) return PAGEDVK_ERR_NO_MEMORY;
-  while (s->heap.n > 0) {
-    spm_pair p = heap_pop(&s->heap);
+  spm_pair p;
+  while (pv_heap_pop(&s->heap, &p)) {
     spm_sym *l = &s->sym[p.left], *r = &s->sym[p.right];
     if (l->n == 0 || r->n == 0 || l->n + r->n != p.size || l->next != p.right) continue; /* stale */
     l->n += r->n;
@@ -167,6 +133,7 @@ int pv_spm_encode(const pv_tokenizer *tok, const char *text, size_t len, bool sp
                   pv_error *err) {
   size_t n_bytes;
   spm_state s = {tok, NULL, NULL, {0}};
+  pv_heap_init(&s.heap, sizeof(spm_pair), pair_before);
   char *buf = escape(text, len, space_prefix, &n_bytes);
   if (!buf) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenize: no memory");
   if (n_bytes == 0) {
@@ -183,7 +150,7 @@ int pv_spm_encode(const pv_tokenizer *tok, const char *text, size_t len, bool sp
   int rc = s.sym ? split_chars(&s, n_bytes, &n_sym) : PAGEDVK_ERR_NO_MEMORY;
   if (!rc) rc = merge_all(&s, n_sym);
   if (!rc) rc = emit(&s, out);
-  free(s.heap.v);
+  pv_heap_free(&s.heap);
   free(s.sym);
   free(buf);
   return rc ? pv_fail(err, rc, "tokenize: no memory") : PAGEDVK_OK;
