@@ -80,8 +80,9 @@ static int merge_word(const pv_tokenizer *tok, bpe_work *w, const char *word, si
 }
 
 static int encode_word(const pv_tokenizer *tok, bpe_work *w, const char *word, size_t len, pv_tokens *out) {
-  if (PV_GROW(w->mapped, w->mapped_cap, 2 * len + 1) || PV_GROW(w->sym, w->sym_cap, len))
-    return PAGEDVK_ERR_NO_MEMORY;
+  if ((2 * len + 1 > w->mapped_cap && PV_GROW(w->mapped, w->mapped_cap, 2 * len + 1)) ||
+      (len > w->sym_cap && PV_GROW(w->sym, w->sym_cap, len)))
+    return PAGEDVK_ERR_NO_MEMORY; /* (checked here first: a word rarely needs more room) */
   size_t mlen = pv_bytelevel_encode(word, len, w->mapped);
   if (tok->ignore_merges) {
     int32_t whole = pv_tok_map_get(tok, w->mapped, mlen);

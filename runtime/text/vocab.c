@@ -86,11 +86,12 @@ static int32_t merged_id(const pv_tokenizer *tok, const char *l, size_t ll, cons
   return pv_tok_map_get(tok, *buf, ll + rl);
 }
 
-/* Adds merge `rank` unless the pair is there already (the earlier rank is the better one). */
+/* Adds merge `rank` unless the pair is there already (the earlier rank is the better one); the key
+ * is known to be absent when added, so pv_hmap_add saves put's second search. */
 static int merge_add(pv_hmap *m, int32_t left, int32_t right, int32_t rank, int32_t result) {
   uint64_t key = pair_key(left, right);
   if (pv_hmap_get(m, key, NULL)) return PAGEDVK_OK;
-  return pv_hmap_put(m, key, ((uint64_t)(uint32_t)rank << 32) | (uint32_t)result);
+  return pv_hmap_add(m, key, ((uint64_t)(uint32_t)rank << 32) | (uint32_t)result);
 }
 
 /* Parses "left right" (split at the first space after the first byte, as pieces of byte-level
