@@ -27,11 +27,6 @@ ALLOW=(
   "getenv runtime/engine/api_device.c"      # PAGEDVK_ATTN re-derived for `pagedvk info`
   "pipeline-name runtime/ops/ops.c"         # pipeline keys and variant names: generated ids
   "pipeline-name runtime/vk/vk_pipeline.c"  # variant names with dropped features
-  "call-cycle runtime/text/tokenizer.c"     # tokenizer.c <-> tok_bpe.c/tok_spm.c <-> detok.c
-  "call-cycle runtime/text/tok_bpe.c"
-  "call-cycle runtime/text/tok_spm.c"
-  "call-cycle runtime/text/detok.c"
-  "room-readme runtime/text"                # the text room's README comes with its split
 )
 
 # Which rooms a room's files may include (besides its own headers). A room is runtime/<name>,
