@@ -248,8 +248,9 @@ void pv_engine_finish_request(pagedvk_engine *e, pv_request *r, pagedvk_finish_r
     return;
   }
   for (uint32_t i = 0; i < n; i++) end_seq(e, r, i, why, status);
-  /* requested samples that never came to exist (n > 1 before the prompt finished) */
-  for (uint32_t i = n; !r->beam && i < (r->sp.n ? r->sp.n : 1); i++) {
+  /* requested samples that never came to exist (n > 1 before the prompt finished), and a beam
+   * search's hypotheses (its beams send no events of their own): one final event each */
+  for (uint32_t i = r->beam ? 0 : n; i < (r->sp.n ? r->sp.n : 1); i++) {
     r->st[i].generated = 0;
     emit(r, i, -1, NULL, 0, NULL, why, status);
   }

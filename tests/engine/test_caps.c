@@ -3,7 +3,8 @@
  * refused with a clear PAGEDVK_ERR_INVALID for that request alone.
  *   - beam search of width 100 with --max-num-seqs 100 returns 100 hypotheses, each with its
  *     token ids (the final events carry them), and width 101 is refused at add time;
- *   - more than 64 aborts queued before one step all take effect in that step.
+ *   - more than 64 aborts queued before one step all take effect in that step;
+ *   - an aborted beam search sends one final event per requested hypothesis (it sent none).
  * After every test all blocks are back in the pool and the validation layer said nothing.
  */
 #include <setjmp.h>
@@ -138,10 +139,40 @@ static void test_aborts_beyond_64_in_one_step(void **state) {
   finish(e);
 }
 
+static void test_beam_abort_sends_finals(void **state) {
+  (void)state;
+  pagedvk_engine *e = make_engine("syn-llama-q4k.gguf", 16);
+  if (!e) skip();
+  static outs o;
+  memset(&o, 0, sizeof o);
+  const int32_t prompt[] = {1, 5, 7, 9, 11};
+  pagedvk_sampling_params sp;
+  pagedvk_sampling_params_default(&sp);
+  sp.temperature = 0;
+  sp.beam_width = 4;
+  sp.n = 3;
+  sp.max_tokens = 60;
+  sp.ignore_eos = 1;
+  char err[512];
+  uint64_t id = 0;
+  assert_int_equal(pagedvk_engine_add_request(e, prompt, 5, &sp, on_token, &o, &id, err, sizeof err), PAGEDVK_OK);
+  for (int s = 0; s < 3; s++) assert_true(pagedvk_engine_step(e, err, sizeof err) > 0);
+  pagedvk_engine_abort(e, id);
+  assert_int_equal(pagedvk_engine_step(e, err, sizeof err), 0);
+  assert_int_equal(o.total_finals, 3);
+  for (uint32_t h = 0; h < 3; h++) {
+    assert_int_equal(o.finals[h], 1);
+    assert_int_equal(o.finish[h], PAGEDVK_FINISH_ABORT);
+    assert_int_equal(o.status[h], PAGEDVK_ERR_ABORTED);
+  }
+  finish(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_beam_100),
       cmocka_unit_test(test_aborts_beyond_64_in_one_step),
+      cmocka_unit_test(test_beam_abort_sends_finals),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);
