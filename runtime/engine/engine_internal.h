@@ -54,6 +54,7 @@ typedef struct pv_request {
   pv_cand *cands;             /* beam search: width rows of 2 * width candidates */
   uint64_t step_mark;         /* == the engine's step_mark: already in this step's touched list */
   int step_status;            /* this step's error for this request (first one wins), else 0 */
+  bool has_logits;            /* beam search: its beams got logits this step */
   bool abort_requested;
   double t_arrival;
   struct pv_request *next;    /* engine's list of live requests */

@@ -184,6 +184,7 @@ static uint32_t touched(pagedvk_engine *e) {
     if (r->step_mark == e->step_mark) continue;
     r->step_mark = e->step_mark;
     r->step_status = PAGEDVK_OK;
+    r->has_logits = false;
     assert(n < e->opt.max_num_seqs);
     e->touched[n++] = r;
   }
@@ -207,6 +208,7 @@ static void sample_all(pagedvk_engine *e) {
     if (e->sampled[k] == NO_ROW || r->step_status) continue;
     if (r->beam) {
       r->st[it->seq_index].logit_row = e->sampled[k];
+      r->has_logits = true;
       continue;
     }
     pv_error err = {0};
@@ -216,7 +218,8 @@ static void sample_all(pagedvk_engine *e) {
   for (uint32_t j = 0; j < n_reqs; j++) {
     pv_request *r = e->touched[j];
     pv_error err = {0};
-    int rc = r->beam && !r->step_status ? step_beams(e, r, &err) : PAGEDVK_OK;
+    /* a beam search steps once all its beams have logits (not while its prompt is in chunks) */
+    int rc = r->beam && r->has_logits && !r->step_status ? step_beams(e, r, &err) : PAGEDVK_OK;
     if (rc) request_error(r, rc, &err);
   }
   for (uint32_t j = 0; j < n_reqs; j++) {

@@ -4,7 +4,9 @@
  *   - beam search of width 100 with --max-num-seqs 100 returns 100 hypotheses, each with its
  *     token ids (the final events carry them), and width 101 is refused at add time;
  *   - more than 64 aborts queued before one step all take effect in that step;
- *   - an aborted beam search sends one final event per requested hypothesis (it sent none).
+ *   - an aborted beam search sends one final event per requested hypothesis (it sent none);
+ *   - a beam search whose prompt is still being prefilled in chunks takes no beam step while
+ *     other requests sample: its hypotheses equal those it finds alone.
  * After every test all blocks are back in the pool and the validation layer said nothing.
  */
 #include <setjmp.h>
@@ -20,7 +22,10 @@
 
 #define MAX_OUT 128
 
+#define MAX_IDS 16
+
 typedef struct outs {
+  int32_t ids[4][MAX_IDS];           /* token ids of the first final events (beam search) */
   uint32_t finals[MAX_OUT];          /* final events per index */
   pagedvk_finish_reason finish[MAX_OUT];
   int status[MAX_OUT];
@@ -39,8 +44,11 @@ static void on_token(const pagedvk_token_event *ev, void *user) {
   o->status[ev->index] = ev->status;
   o->n_ids[ev->index] = ev->n_token_ids;
   o->completion[ev->index] = ev->completion_tokens;
+  for (uint32_t i = 0; ev->index < 4 && i < ev->n_token_ids && i < MAX_IDS; i++) o->ids[ev->index][i] = ev->token_ids[i];
   for (uint32_t i = 0; i < ev->n_token_ids; i++) assert_true(ev->token_ids[i] >= 0);
 }
+
+static uint32_t g_budget = 512; /* make_engine's max_num_batched_tokens */
 
 static pagedvk_engine *make_engine(const char *model, uint32_t max_num_seqs) {
   char path[1024], rel[128], err[512];
@@ -51,7 +59,7 @@ static pagedvk_engine *make_engine(const char *model, uint32_t max_num_seqs) {
   o.model_path = path;
   o.kv_mem = 32u << 20;
   o.max_num_seqs = max_num_seqs;
-  o.max_num_batched_tokens = 512;
+  o.max_num_batched_tokens = g_budget;
   o.max_model_len = 256;
   pagedvk_engine *e = NULL;
   int rc = pagedvk_engine_create(&e, &o, err, sizeof err);
@@ -168,11 +176,56 @@ static void test_beam_abort_sends_finals(void **state) {
   finish(e);
 }
 
+/* Beam search of width 3 over a 120-token prompt, 6 tokens; with `other`, a greedy request that is
+ * already decoding runs beside it (so steps sample while the beam prompt is still in chunks). */
+static void beam_run(outs *o, bool other) {
+  g_budget = 32;
+  pagedvk_engine *e = make_engine("syn-llama-q4k.gguf", 16);
+  g_budget = 512;
+  static int32_t prompt[120];
+  for (int i = 0; i < 120; i++) prompt[i] = i ? 3 + (i * 37) % 200 : 1;
+  pagedvk_sampling_params sp;
+  pagedvk_sampling_params_default(&sp);
+  sp.temperature = 0;
+  sp.max_tokens = 6;
+  sp.ignore_eos = 1;
+  char err[512];
+  static outs side;
+  memset(&side, 0, sizeof side);
+  if (other) {
+    sp.max_tokens = 40;
+    assert_int_equal(pagedvk_engine_add_request(e, prompt + 100, 8, &sp, on_token, &side, NULL, err, sizeof err), 0);
+    assert_true(pagedvk_engine_step(e, err, sizeof err) > 0);
+    sp.max_tokens = 6;
+  }
+  sp.beam_width = 3;
+  sp.n = 3;
+  memset(o, 0, sizeof *o);
+  assert_int_equal(pagedvk_engine_add_request(e, prompt, 120, &sp, on_token, o, NULL, err, sizeof err), 0);
+  assert_int_equal(pagedvk_engine_run_until_idle(e, err, sizeof err), PAGEDVK_OK);
+  assert_int_equal(o->total_finals, 3);
+  finish(e);
+}
+
+static void test_beam_waits_for_its_prompt(void **state) {
+  (void)state;
+  char path[1024];
+  if (!pv_test_shared_path(path, sizeof path, "models/syn-llama-q4k.gguf")) skip();
+  static outs alone, beside;
+  beam_run(&alone, false);
+  beam_run(&beside, true);
+  for (uint32_t h = 0; h < 3; h++) {
+    assert_int_equal(beside.n_ids[h], alone.n_ids[h]);
+    assert_memory_equal(beside.ids[h], alone.ids[h], sizeof alone.ids[h]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_beam_100),
       cmocka_unit_test(test_aborts_beyond_64_in_one_step),
       cmocka_unit_test(test_beam_abort_sends_finals),
+      cmocka_unit_test(test_beam_waits_for_its_prompt),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);
