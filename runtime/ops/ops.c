@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/env.h"
 #include "gguf/dtype.h"
 #include "ops/ops.h"
 #include "pv_shader_ids.h"
@@ -87,9 +88,9 @@ static uint32_t simd_lanes(const pv_vk_caps *c) {
 
 uint32_t pv_ops_simd_lanes(const pv_ops *ops) { return simd_lanes(&ops->ctx->caps); }
 
-/* PAGEDVK_ATTN=groups|lanes|tiles, else tiles on CPU devices and groups elsewhere. */
+/* PAGEDVK_ATTN=groups|lanes|tiles, else ("") tiles on CPU devices and groups elsewhere. */
 static pv_ops_attn_kernel choose_attn(const char *env, bool cpu) {
-  if (!env) return cpu ? PV_OPS_ATTN_TILES : PV_OPS_ATTN_GROUPS;
+  if (!env[0]) return cpu ? PV_OPS_ATTN_TILES : PV_OPS_ATTN_GROUPS;
   if (!strcmp(env, "tiles")) return PV_OPS_ATTN_TILES;
   return !strcmp(env, "lanes") ? PV_OPS_ATTN_LANES : PV_OPS_ATTN_GROUPS;
 }
@@ -114,13 +115,13 @@ static void fill_report(pv_ops *ops) {
 int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   memset(ops, 0, sizeof *ops);
   ops->ctx = ctx;
+  const pv_env *env = pv_env_get(); /* the kernel-shape overrides; "" = the device's default */
   const bool cpu = ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   ops->wg = 64;
   while (ops->wg > ctx->caps.max_workgroup_invocations) ops->wg /= 2;
   /* On a CPU device invocations are SIMD lanes: whole rows per invocation avoid barriers.
    * PAGEDVK_MATMUL=rows|coop overrides (tests cover both). */
-  const char *mm = getenv("PAGEDVK_MATMUL");
-  ops->mm_row_per_invocation = mm ? !strcmp(mm, "rows") : cpu;
+  ops->mm_row_per_invocation = env->matmul[0] ? !strcmp(env->matmul, "rows") : cpu;
   /* Rows per invocation there: each activation fetch then feeds 8 rows' dot products (on
    * lavapipe the fetches, not the arithmetic, bound a batched matmul: 4 rows x 16 tokens were
    * ~1.4x faster than 1 x 8 at M=64, `bench kernels --mm-rows --mm-ntok`). The workgroup is one
@@ -137,10 +138,9 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
     ops->mm_ntok /= 2;
   /* Texel fetches are vector gathers on lavapipe, storage-buffer loads a loop over lanes.
    * PAGEDVK_WEIGHTS=texel|storage overrides. */
-  const char *wt = getenv("PAGEDVK_WEIGHTS");
-  ops->weights_texel = wt ? !strcmp(wt, "texel") : cpu;
+  ops->weights_texel = env->weights[0] ? !strcmp(env->weights, "texel") : cpu;
   /* The CPU-shaped attention (lanes, prompt tiles, decode pairs) on CPU devices: see choose_attn. */
-  ops->attn = choose_attn(getenv("PAGEDVK_ATTN"), cpu);
+  ops->attn = choose_attn(env->attn, cpu);
   if (ops->wg < 8) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: device allows too few invocations per workgroup");
   /* The one-row-per-workgroup kernels (embed, rmsnorm, rope_kv, argmax): on a CPU device one SIMD
    * vector (8 lanes) per row; a wider group there runs as several vectors that take turns at every
