@@ -81,7 +81,7 @@ static int check_config(const pv_beam_config *c, pv_error *err) {
 int pv_beam_create(pv_beam_search **out, const pv_beam_config *cfg, pv_error *err) {
   *out = NULL;
   int rc = check_config(cfg, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   pv_beam_search *b = calloc(1, sizeof *b);
   if (!b) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "beam search: out of memory");
   b->cfg = *cfg;
@@ -187,7 +187,7 @@ int pv_beam_step(pv_beam_search *b, const pv_cand *cands, uint32_t n_cand, pv_be
     return pv_fail(err, PAGEDVK_ERR_INVALID, "beam search: %u candidates per beam (max %u)", n_cand, b->cfg.max_cand);
   uint32_t n_ext = 0;
   int rc = rank_extensions(b, cands, n_cand, &n_ext, err);
-  if (rc != PAGEDVK_OK) return rc;
+  if (rc) return rc;
   uint32_t n_new = 0, finished = 0, width = b->cfg.width;
   memset(b->n_children, 0, (size_t)width * sizeof *b->n_children);
   for (uint32_t r = 0; r < n_ext && n_new < width; r++) {
