@@ -155,8 +155,14 @@ static int make_weight(bench *b, pv_dtype type, uint32_t k, uint32_t n, pv_vk_bu
 }
 
 static int bench_matmul(bench *b, pv_error *err) {
-  static const pv_dtype all[] = {PV_F32, PV_F16, PV_BF16, PV_Q8_0, PV_Q4_0, PV_Q4_1,
-                                 PV_Q5_0, PV_Q5_1, PV_Q4_K, PV_Q5_K, PV_Q6_K};
+  /* every type with kernels in the weight-type table (runtime/gguf/wtypes.def) */
+#define BENCH_GPU_1(E) PV_##E,
+#define BENCH_GPU_0(E)
+  static const pv_dtype all[] = {
+#define PV_WTYPE(E, ID, SUFFIX, BLOCK_ELEMS, BLOCK_BYTES, CPU, GPU) BENCH_GPU_##GPU(E)
+#include "gguf/wtypes.def"
+#undef PV_WTYPE
+  };
   static const pv_dtype quick[] = {PV_F16, PV_Q8_0, PV_Q4_K};
   const pv_dtype *types = b->quick ? quick : all;
   const size_t n_types = b->quick ? PV_ARRAY_LEN(quick) : PV_ARRAY_LEN(all);
