@@ -11,8 +11,6 @@
 #include "cli.h"
 #include "cli_opts.h"
 
-#define MAX_SAMPLES 64
-
 typedef struct sample_out {
   int32_t *ids;
   size_t n, cap;
@@ -24,8 +22,9 @@ typedef struct sample_out {
 typedef struct request_out {
   int32_t *prompt;
   size_t n_prompt;
-  sample_out samples[MAX_SAMPLES];
-  uint32_t n_samples;
+  sample_out *samples; /* n_alloc of them: the samples (or beam hypotheses) the request asked for */
+  uint32_t n_alloc;
+  uint32_t n_samples;  /* highest index seen + 1 */
   bool stream;        /* print text as it comes (single prompt, no --json) */
   int status;
 } request_out;
@@ -50,7 +49,11 @@ static void push_text(sample_out *s, const char *t, size_t len) {
 
 static void on_token(const pagedvk_token_event *ev, void *user) {
   request_out *r = user;
-  if (ev->index >= MAX_SAMPLES) return;
+  if (ev->index >= r->n_alloc) { /* the engine sends indexes 0..n-1 of what was asked: never drop one silently */
+    if (!r->status) cli_fail("an event for sample %u of a request for %u", ev->index, r->n_alloc);
+    r->status = PAGEDVK_ERR_INVALID;
+    return;
+  }
   sample_out *s = &r->samples[ev->index];
   if (ev->index >= r->n_samples) r->n_samples = ev->index + 1;
   if (ev->token >= 0) push_id(s, ev->token);
@@ -109,10 +112,18 @@ static void print_json(const request_out *r) {
 
 static void request_free(request_out *r) {
   free(r->prompt);
-  for (uint32_t i = 0; i < MAX_SAMPLES; i++) {
+  for (uint32_t i = 0; i < r->n_alloc; i++) {
     free(r->samples[i].ids);
     free(r->samples[i].text);
   }
+  free(r->samples);
+}
+
+/* One slot per sample the request asks for (sampling.n; a beam search returns the best n). */
+static int request_init(request_out *r, uint32_t n_samples) {
+  r->n_alloc = n_samples ? n_samples : 1;
+  r->samples = calloc(r->n_alloc, sizeof *r->samples);
+  return r->samples ? 0 : cli_fail("out of memory for %u samples", r->n_alloc);
 }
 
 static int tokenize(const pagedvk_model *m, const char *text, bool bos, int32_t **ids, size_t *n) {
@@ -137,11 +148,16 @@ static int run_reference(run_args *a) {
   if (!a->prompt) return cli_fail("--reference needs -p TEXT");
   if (pagedvk_model_open(&m, a->o.engine.model_path, err, sizeof err)) return cli_fail("%s", err);
   request_out r = {0};
+  if (request_init(&r, 1)) {
+    pagedvk_model_close(m);
+    return 1;
+  }
   int rc = tokenize(m, a->prompt, !a->no_bos, &r.prompt, &r.n_prompt);
   uint32_t n = a->o.sampling.max_tokens;
   sample_out *s = &r.samples[0];
   r.n_samples = 1;
   s->ids = calloc(n ? n : 1, sizeof *s->ids);
+  if (!rc && !s->ids) rc = cli_fail("out of memory");
   if (!rc && pagedvk_reference_greedy(m, r.prompt, r.n_prompt, n, s->ids, err, sizeof err)) rc = cli_fail("%s", err);
   if (!rc) {
     s->n = n;
@@ -190,7 +206,8 @@ static int run_engine(run_args *a) {
   for (size_t i = 0; i < n_prompts && !rc; i++) {
     request_out *r = &reqs[i];
     r->stream = !a->json && !a->file;
-    rc = tokenize(pagedvk_engine_model(e), lines ? lines[i] : a->prompt, !a->no_bos, &r->prompt, &r->n_prompt);
+    rc = request_init(r, a->o.sampling.n);
+    if (!rc) rc = tokenize(pagedvk_engine_model(e), lines ? lines[i] : a->prompt, !a->no_bos, &r->prompt, &r->n_prompt);
     if (!rc && pagedvk_engine_add_request(e, r->prompt, r->n_prompt, &a->o.sampling, on_token, r, NULL, err, sizeof err))
       rc = cli_fail("request %zu: %s", i + 1, err);
   }
