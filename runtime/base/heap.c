@@ -1,6 +1,6 @@
 /*
- * heap.c — binary min-heap by value (heap.h). Sifting moves a hole instead of swapping, so each
- * level costs one copy of an element.
+ * heap.c — binary min-heap by value (heap.h): set-up, growth, and push/pop through the heap's own
+ * comparison (the bodies are heap.h's pv_heap_push_with / pv_heap_pop_with).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,20 +8,6 @@
 #include "base/base.h"
 #include "base/grow.h"
 #include "base/heap.h"
-
-#define AT(h, i) ((h)->v + (i) * (h)->elem)
-
-/* Copies one element. The common sizes get a constant-size memcpy, which the compiler turns into
- * a few moves instead of a call into the C library (the encoders' heaps copy one per level). */
-static inline void copy_elem(const pv_heap *h, void *dst, const void *src) {
-  switch (h->elem) {
-    case 8: memcpy(dst, src, 8); break;
-    case 16: memcpy(dst, src, 16); break;
-    case 24: memcpy(dst, src, 24); break;
-    case 32: memcpy(dst, src, 32); break;
-    default: memcpy(dst, src, h->elem); break;
-  }
-}
 
 bool pv_heap_init(pv_heap *h, size_t elem, pv_heap_before before) {
   memset(h, 0, sizeof *h);
@@ -31,37 +17,23 @@ bool pv_heap_init(pv_heap *h, size_t elem, pv_heap_before before) {
   return true;
 }
 
-int pv_heap_push(pv_heap *h, const void *e) {
-  if (pv_grow((void **)&h->v, &h->cap, h->n + 1, h->elem, 64)) return PAGEDVK_ERR_NO_MEMORY;
-  size_t i = h->n++;
-  while (i > 0) {
-    size_t parent = (i - 1) / 2;
-    if (!h->before(e, AT(h, parent))) break;
-    copy_elem(h, AT(h, i), AT(h, parent));
-    i = parent;
-  }
-  copy_elem(h, AT(h, i), e);
-  return PAGEDVK_OK;
+int pv_heap_reserve_one(pv_heap *h) {
+  return pv_grow((void **)&h->v, &h->cap, h->n + 1, h->elem, 64) ? PAGEDVK_ERR_NO_MEMORY : PAGEDVK_OK;
 }
 
-bool pv_heap_pop(pv_heap *h, void *out) {
-  if (h->n == 0) return false;
-  copy_elem(h, out, AT(h, 0));
-  if (--h->n == 0) return true;
-  unsigned char last[PV_HEAP_MAX_ELEM];
-  copy_elem(h, last, AT(h, h->n));
-  size_t i = 0;
-  for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= h->n) break;
-    if (child + 1 < h->n && h->before(AT(h, child + 1), AT(h, child))) child++;
-    if (!h->before(AT(h, child), last)) break;
-    copy_elem(h, AT(h, i), AT(h, child));
-    i = child;
+/* The usual element sizes are passed as constants, so their copies are a few moves too. */
+#define BY_SIZE(call, h, ...)                                                                      \
+  switch ((h)->elem) {                                                                             \
+    case 8: return call(h, __VA_ARGS__, 8, (h)->before);                                           \
+    case 16: return call(h, __VA_ARGS__, 16, (h)->before);                                         \
+    case 24: return call(h, __VA_ARGS__, 24, (h)->before);                                         \
+    case 32: return call(h, __VA_ARGS__, 32, (h)->before);                                         \
+    default: return call(h, __VA_ARGS__, (h)->elem, (h)->before);                                  \
   }
-  copy_elem(h, AT(h, i), last);
-  return true;
-}
+
+int pv_heap_push(pv_heap *h, const void *e) { BY_SIZE(pv_heap_push_with, h, e) }
+
+bool pv_heap_pop(pv_heap *h, void *out) { BY_SIZE(pv_heap_pop_with, h, out) }
 
 void pv_heap_free(pv_heap *h) {
   free(h->v);

@@ -50,7 +50,7 @@ static int try_pair(const pv_tokenizer *tok, bpe_work *w, int32_t left, int32_t 
   int32_t rank = pv_merge_rank(tok, w->sym[left].id, w->sym[right].id, &result);
   if (rank < 0) return PAGEDVK_OK;
   bpe_pair p = {rank, left, right, result, w->sym[left].n, w->sym[right].n};
-  return pv_heap_push(&w->heap, &p);
+  return pv_heap_push_with(&w->heap, &p, sizeof p, pair_before);
 }
 
 static int merge_word(const pv_tokenizer *tok, bpe_work *w, const char *word, size_t len, int32_t *n_sym) {
@@ -66,7 +66,7 @@ static int merge_word(const pv_tokenizer *tok, bpe_work *w, const char *word, si
   for (int32_t i = 1; i < n; i++)
     if (try_pair(tok, w, i - 1, i)) return PAGEDVK_ERR_NO_MEMORY;
   bpe_pair p;
-  while (pv_heap_pop(&w->heap, &p)) {
+  while (pv_heap_pop_with(&w->heap, &p, sizeof p, pair_before)) {
     bpe_sym *l = &w->sym[p.left], *r = &w->sym[p.right];
     if (l->n != p.ln || r->n != p.rn || r->n == 0 || l->next != p.right) continue; /* stale */
     l->n += r->n;

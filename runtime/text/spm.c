@@ -56,7 +56,7 @@ static int try_pair(spm_state *s, int32_t left, int32_t right) {
   int32_t id = pv_tok_map_get(s->tok, s->text + l->start, l->n + r->n);
   if (!reachable(s->tok, id)) return PAGEDVK_OK;
   spm_pair p = {s->tok->score[id], left, right, l->n + r->n};
-  return pv_heap_push(&s->heap, &p);
+  return pv_heap_push_with(&s->heap, &p, sizeof p, pair_before);
 }
 
 /* Copies text with an optional leading space, every ' ' written as ▁. */
@@ -98,7 +98,7 @@ static int merge_all(spm_state *s, int32_t n_sym) {
   for (int32_t i = 1; i < n_sym; i++)
     if (try_pair(s, i - 1, i)) return PAGEDVK_ERR_NO_MEMORY;
   spm_pair p;
-  while (pv_heap_pop(&s->heap, &p)) {
+  while (pv_heap_pop_with(&s->heap, &p, sizeof p, pair_before)) {
     spm_sym *l = &s->sym[p.left], *r = &s->sym[p.right];
     if (l->n == 0 || r->n == 0 || l->n + r->n != p.size || l->next != p.right) continue; /* stale */
     l->n += r->n;

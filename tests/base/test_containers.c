@@ -63,8 +63,9 @@ static bool item_before(const void *a, const void *b) {
 
 static int cmp_item(const void *a, const void *b) { return item_before(a, b) ? -1 : item_before(b, a) ? 1 : 0; }
 
-static void test_heap_sorts(void **state) {
-  (void)state;
+/* Interleaved pushes and pops against a sorted model; `with`: through pv_heap_push_with/pop_with
+ * (the comparison and size named at the call site) instead of pv_heap_push/pop. */
+static void check_heap_sorts(bool with) {
   pv_heap h;
   assert_false(pv_heap_init(&h, 0, item_before));
   assert_false(pv_heap_init(&h, PV_HEAP_MAX_ELEM + 1, item_before));
@@ -74,14 +75,13 @@ static void test_heap_sorts(void **state) {
   enum { N = 2000 };
   item *ref = malloc(N * sizeof *ref);
   size_t n_ref = 0;
-  /* interleaved pushes and pops against a sorted model */
   for (uint32_t i = 0; i < N; i++) {
     item it = {(int32_t)(rnd() % 50) - 25, i};
-    assert_int_equal(pv_heap_push(&h, &it), PAGEDVK_OK);
+    assert_int_equal(with ? pv_heap_push_with(&h, &it, sizeof it, item_before) : pv_heap_push(&h, &it), PAGEDVK_OK);
     ref[n_ref++] = it;
     if (rnd() % 3 == 0) {
       qsort(ref, n_ref, sizeof *ref, cmp_item);
-      assert_true(pv_heap_pop(&h, &out));
+      assert_true(with ? pv_heap_pop_with(&h, &out, sizeof out, item_before) : pv_heap_pop(&h, &out));
       assert_int_equal(out.key, ref[0].key);
       assert_int_equal(out.seq, ref[0].seq);
       memmove(ref, ref + 1, --n_ref * sizeof *ref);
@@ -90,12 +90,49 @@ static void test_heap_sorts(void **state) {
   }
   qsort(ref, n_ref, sizeof *ref, cmp_item);
   for (size_t i = 0; i < n_ref; i++) {
-    assert_true(pv_heap_pop(&h, &out));
+    assert_true(with ? pv_heap_pop_with(&h, &out, sizeof out, item_before) : pv_heap_pop(&h, &out));
     assert_int_equal(out.seq, ref[i].seq);
   }
   assert_false(pv_heap_pop(&h, &out));
   pv_heap_free(&h);
   free(ref);
+}
+
+static void test_heap_sorts(void **state) {
+  (void)state;
+  check_heap_sorts(false);
+  check_heap_sorts(true);
+}
+
+/* An element size without a constant-size copy path (12 bytes) sorts too. */
+typedef struct {
+  int32_t key;
+  uint32_t seq, pad;
+} item12;
+
+static bool item12_before(const void *a, const void *b) {
+  const item12 *x = a, *y = b;
+  return x->key < y->key || (x->key == y->key && x->seq < y->seq);
+}
+
+static void test_heap_odd_size(void **state) {
+  (void)state;
+  pv_heap h;
+  assert_true(pv_heap_init(&h, sizeof(item12), item12_before));
+  enum { N = 500 };
+  for (uint32_t i = 0; i < N; i++) {
+    item12 it = {(int32_t)(rnd() % 40), i, ~i};
+    assert_int_equal(pv_heap_push(&h, &it), PAGEDVK_OK);
+  }
+  item12 prev = {INT32_MIN, 0, 0}, out;
+  for (uint32_t i = 0; i < N; i++) {
+    assert_true(pv_heap_pop(&h, &out));
+    assert_false(item12_before(&out, &prev));
+    assert_int_equal(out.pad, ~out.seq);
+    prev = out;
+  }
+  assert_false(pv_heap_pop(&h, &out));
+  pv_heap_free(&h);
 }
 
 static void test_hmap_integer_keys(void **state) {
@@ -178,7 +215,7 @@ static void test_hmap_hashed_keys(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grow_doubles_and_keeps), cmocka_unit_test(test_grow_overflow),
-      cmocka_unit_test(test_heap_sorts),             cmocka_unit_test(test_hmap_integer_keys),
+      cmocka_unit_test(test_heap_sorts), cmocka_unit_test(test_heap_odd_size),             cmocka_unit_test(test_hmap_integer_keys),
       cmocka_unit_test(test_hmap_hashed_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
