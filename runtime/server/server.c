@@ -165,15 +165,26 @@ uint16_t pagedvk_server_port(const pagedvk_server *s) { return s->port; }
 
 /* ---- shutdown ----------------------------------------------------------------------------- */
 
-/* After the engine thread has stopped: ends, from this thread, what the engine never took in. */
+/* After the engine thread has stopped: ends, from this thread, what the engine never took in.
+ * Ids are taken DRAIN_BATCH at a time: that is a batch, not a cap. A step applies every queued
+ * abort and each aborted request's final events take it off the registry, so the registry shrinks
+ * every round and later rounds take the rest. It gives up only after DRAIN_STALLED rounds in a row
+ * in which the registry did not shrink (an engine that no longer finishes what it aborts). */
+#define DRAIN_BATCH 256
+#define DRAIN_STALLED 10000
 static void drain_engine(pagedvk_server *s) {
-  for (int round = 0; round < 10000; round++) {
-    uint64_t ids[256];
+  size_t before = SIZE_MAX;
+  for (int stalled = 0; stalled < DRAIN_STALLED;) {
+    uint64_t ids[DRAIN_BATCH];
     uint32_t n = 0;
+    size_t total = 0;
     pthread_mutex_lock(&s->lock);
-    for (srv_gen *g = s->registry; g && n < 256; g = g->reg_next) ids[n++] = g->id;
+    for (srv_gen *g = s->registry; g; g = g->reg_next, total++)
+      if (n < DRAIN_BATCH) ids[n++] = g->id;
     pthread_mutex_unlock(&s->lock);
-    if (n == 0) return;
+    if (total == 0) return;
+    stalled = total < before ? 0 : stalled + 1;
+    before = total;
     for (uint32_t i = 0; i < n; i++) pagedvk_engine_abort(s->engine, ids[i]);
     if (pagedvk_engine_step(s->engine, NULL, 0) < 0) return;
   }

@@ -21,6 +21,10 @@
 
 #include "pagedvk.h"
 
+/* Checked maxima of a request, each refused with a 400 that names the field when exceeded
+ * (oai_parse.c): "stop" strings, "n" choices (the engine sends indexes 0..n-1 only, so the
+ * index checks in oai_format.c never drop an event) and top logprobs (the engine sends at most
+ * what was asked, so gen.c's clamp never cuts). */
 #define SRV_MAX_STOPS 16
 #define SRV_MAX_CHOICES 64
 #define SRV_MAX_TOP 20

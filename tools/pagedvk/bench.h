@@ -96,6 +96,8 @@ double bench_median(double *v, size_t n);
 int bench_run_config(const pagedvk_engine_options *eo, const model_facts *f, const workload *w, metrics *m,
                      progress_kind prog);
 
+/* Configurations in one suite: every scenario adds a fixed few (block-size adds 4), except
+ * concurrency, which refuses a --max-concurrency that would need more than this. */
 #define MAX_CONFIGS 16
 
 typedef struct config {

@@ -13,10 +13,12 @@ int bench_concurrency(bench_args *a, const model_facts *f) {
   uint32_t mml = bench_model_len(f, &a->o.engine);
   uint32_t plen = a->prompt_len ? a->prompt_len : 32, glen = a->gen_len ? a->gen_len : 32;
   uint32_t max_c = a->max_conc ? a->max_conc : 128;
+  if (max_c >= 1u << MAX_CONFIGS) /* one configuration per power of two up to max_c */
+    return cli_fail("bench concurrency: --max-concurrency at most %u (%d points)", (1u << MAX_CONFIGS) - 1, MAX_CONFIGS);
   workload ws[MAX_CONFIGS];
   suite s = {.runs = a->runs};
   uint32_t nc = 0;
-  for (uint32_t c = 1; c <= max_c && nc < MAX_CONFIGS; c *= 2, nc++) {
+  for (uint32_t c = 1; c <= max_c; c *= 2, nc++) {
     /* Enough requests to keep c sequences busy for a while: 2c, at least 8 (or --requests). */
     uint32_t n = a->requests ? a->requests : (2 * c > 8 ? 2 * c : 8);
     if (n < c) n = c;

@@ -120,14 +120,18 @@ static void draw_progress(const run_ctx *c, uint32_t n_req, uint64_t total_token
 
 /* The attention stage's device time per step (engines created with kernel_times; else 0). */
 static void attention_times(pagedvk_engine *e, metrics *m) {
-  pagedvk_stage_time st[16];
   uint64_t prompt_steps = 0, decode_steps = 0;
-  const uint32_t n = pagedvk_engine_stage_times(e, st, 16, &prompt_steps, &decode_steps);
-  for (uint32_t i = 0; i < n && i < 16; i++) {
+  const uint32_t stages = pagedvk_engine_stage_times(e, NULL, 0, NULL, NULL); /* how many there are */
+  pagedvk_stage_time *st = stages ? calloc(stages, sizeof *st) : NULL;
+  if (!st) return;
+  const uint32_t got = pagedvk_engine_stage_times(e, st, stages, &prompt_steps, &decode_steps);
+  const uint32_t n = got < stages ? got : stages;
+  for (uint32_t i = 0; i < n; i++) {
     if (strcmp(st[i].stage, "attention")) continue;
     m->v[M_ATTN_PROMPT_MS] = prompt_steps ? st[i].prompt_ms / (double)prompt_steps : 0;
     m->v[M_ATTN_DECODE_MS] = decode_steps ? st[i].decode_ms / (double)decode_steps : 0;
   }
+  free(st);
 }
 
 /* Runs workload w on a fresh engine with options eo; fills m. Returns 0 or 1 (message printed). */

@@ -28,7 +28,12 @@ static void *copy_thread(void *p) {
   return NULL;
 }
 
+/* The copy uses one thread per online CPU, at most COPY_MAX_THREADS: a host's memory bandwidth is
+ * reached with far fewer, and the count used is reported (copy_threads). */
+#define COPY_MAX_THREADS 16
+
 static double host_copy_gbs(size_t bytes, int threads) {
+  if (threads < 1 || threads > COPY_MAX_THREADS) return 0; /* bench_roofline clamps before calling */
   char *src = malloc(bytes), *dst = malloc(bytes);
   if (!src || !dst) {
     free(src);
@@ -39,8 +44,8 @@ static double host_copy_gbs(size_t bytes, int threads) {
   memset(dst, 2, bytes);
   double best = 0;
   for (int trial = 0; trial < 5; trial++) {
-    pthread_t th[16];
-    copy_job jobs[16];
+    pthread_t th[COPY_MAX_THREADS];
+    copy_job jobs[COPY_MAX_THREADS];
     size_t part = bytes / threads;
     double t0 = pagedvk_now_seconds();
     for (int i = 0; i < threads; i++) {
@@ -60,7 +65,7 @@ static double host_copy_gbs(size_t bytes, int threads) {
 int bench_roofline(bench_args *a, const model_facts *f) {
   uint32_t plen = a->prompt_len ? a->prompt_len : 16, glen = a->gen_len ? a->gen_len : 64;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  int threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu;
+  int threads = ncpu < 1 ? 1 : ncpu > COPY_MAX_THREADS ? COPY_MAX_THREADS : (int)ncpu;
   workload w = {0};
   wl_fixed(&w, f, a->seed, 1, plen, glen);
   if (!a->kv_mem_given) a->o.engine.kv_mem = bench_kv_mem_for_contiguous(f, &a->o.engine, 1.0);
