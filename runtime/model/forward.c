@@ -29,30 +29,29 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
   const uint64_t q_dim = (uint64_t)hp->n_head * hp->head_dim, kv_dim = (uint64_t)hp->n_head_kv * hp->head_dim;
   fw->max_parts = ATTN_MAX_PARTS;
   fw->part_rows = S;
-  int rc = 0;
-  rc = rc ? rc : make(fw, &fw->x, T * hp->n_embd * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->xn, T * hp->n_embd * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->q, T * q_dim * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->k, T * kv_dim * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->v, T * kv_dim * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->att, T * q_dim * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->ffn, T * hp->n_ff * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->partial, S * hp->n_head * fw->max_parts * (hp->head_dim + 2) * f, PV_MEM_DEVICE, NULL, err);
-  rc = rc ? rc : make(fw, &fw->rows, T * sizeof(pv_token_row), PV_MEM_HOST, (void **)&fw->rows_map, err);
-  rc = rc ? rc : make(fw, &fw->block_tables, S * lim->max_blocks_per_seq * 4, PV_MEM_HOST, (void **)&fw->block_tables_map, err);
-  rc = rc ? rc : make(fw, &fw->logit_rows, S * 4, PV_MEM_HOST, (void **)&fw->logit_rows_map, err);
-  rc = rc ? rc : make(fw, &fw->logits, S * hp->n_vocab * f, PV_MEM_READBACK, (void **)&fw->logits_map, err);
-  rc = rc ? rc : make(fw, &fw->argmax, S * 4, PV_MEM_READBACK, (void **)&fw->argmax_map, err);
-  rc = rc ? rc : make(fw, &fw->attn_tiles, T * 8, PV_MEM_HOST, (void **)&fw->attn_tiles_map, err);
-  rc = rc ? rc : make(fw, &fw->attn_rows, T * 4, PV_MEM_HOST, (void **)&fw->attn_rows_map, err);
+  int rc = make(fw, &fw->x, T * hp->n_embd * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->xn, T * hp->n_embd * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->q, T * q_dim * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->k, T * kv_dim * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->v, T * kv_dim * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->att, T * q_dim * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->ffn, T * hp->n_ff * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->partial, S * hp->n_head * fw->max_parts * (hp->head_dim + 2) * f, PV_MEM_DEVICE, NULL, err);
+  if (!rc) rc = make(fw, &fw->rows, T * sizeof(pv_token_row), PV_MEM_HOST, (void **)&fw->rows_map, err);
+  if (!rc) rc = make(fw, &fw->block_tables, S * lim->max_blocks_per_seq * 4, PV_MEM_HOST, (void **)&fw->block_tables_map, err);
+  if (!rc) rc = make(fw, &fw->logit_rows, S * 4, PV_MEM_HOST, (void **)&fw->logit_rows_map, err);
+  if (!rc) rc = make(fw, &fw->logits, S * hp->n_vocab * f, PV_MEM_READBACK, (void **)&fw->logits_map, err);
+  if (!rc) rc = make(fw, &fw->argmax, S * 4, PV_MEM_READBACK, (void **)&fw->argmax_map, err);
+  if (!rc) rc = make(fw, &fw->attn_tiles, T * 8, PV_MEM_HOST, (void **)&fw->attn_tiles_map, err);
+  if (!rc) rc = make(fw, &fw->attn_rows, T * 4, PV_MEM_HOST, (void **)&fw->attn_rows_map, err);
   /* pair tiles: (row, head) pairs by the SIMD width (>= 4) */
-  rc = rc ? rc : make(fw, &fw->attn_pairs, (T * hp->n_head / 4 + 1) * 16, PV_MEM_HOST, (void **)&fw->attn_pairs_map, err);
-  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->xn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->xn.size, &fw->xn_texel, err);
-  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->att, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->att.size, &fw->att_texel, err);
-  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->ffn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->ffn.size, &fw->ffn_texel, err);
-  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->q, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->q.size, &fw->q_texel, err);
-  rc = rc ? rc : pv_vk_texel_view_create(ctx, &fw->block_tables, VK_FORMAT_R32_UINT, 0, fw->block_tables.size,
-                                         &fw->bt_texel, err);
+  if (!rc) rc = make(fw, &fw->attn_pairs, (T * hp->n_head / 4 + 1) * 16, PV_MEM_HOST, (void **)&fw->attn_pairs_map, err);
+  if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->xn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->xn.size, &fw->xn_texel, err);
+  if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->att, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->att.size, &fw->att_texel, err);
+  if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->ffn, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->ffn.size, &fw->ffn_texel, err);
+  if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->q, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->q.size, &fw->q_texel, err);
+  if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->block_tables, VK_FORMAT_R32_UINT, 0, fw->block_tables.size,
+                                        &fw->bt_texel, err);
   if (rc) pv_forward_destroy(fw);
   return rc;
 }
@@ -178,7 +177,8 @@ static int attention(pv_forward *fw, pv_vk_cmd *cmd, pv_op_attn_args *aa, pv_err
   int rc = fw->n_attn_pair_tiles
                ? pv_op_paged_attn_pairs(fw->ops, cmd, aa, pv_view(&fw->attn_pairs), fw->n_attn_pair_tiles, err)
                : pv_op_paged_attn(fw->ops, cmd, aa, err);
-  return rc ? rc : pv_op_paged_attn_tiles(fw->ops, cmd, aa, pv_view(&fw->attn_tiles), fw->n_attn_tiles, err);
+  if (!rc) rc = pv_op_paged_attn_tiles(fw->ops, cmd, aa, pv_view(&fw->attn_tiles), fw->n_attn_tiles, err);
+  return rc;
 }
 
 static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
@@ -190,21 +190,21 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), L->attn_norm, none, hp->n_embd, n,
                          hp->n_embd, hp->n_embd, hp->rms_eps, err);
   end_stage(fw, cmd, PV_STAGE_ATTN_NORM);
-  rc = rc ? rc : matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, err);
-  rc = rc ? rc : matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, err);
-  rc = rc ? rc : matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, err);
   end_stage(fw, cmd, PV_STAGE_QKV);
   pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
                         .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
                         .head_dim = hp->head_dim, .rope_dim = hp->rope_dim, .rope_base = hp->rope_base,
                         .pos_scale = hp->rope_pos_scale, .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
                         .q_stride = q_dim, .kv_stride = kv_dim};
-  rc = rc ? rc : pv_op_rope_kv(fw->ops, cmd, &ra, err);
+  if (!rc) rc = pv_op_rope_kv(fw->ops, cmd, &ra, err);
   end_stage(fw, cmd, PV_STAGE_ROPE_KV);
   pv_op_attn_args aa = attn_args(fw, pool, b, l);
-  rc = rc ? rc : attention(fw, cmd, &aa, err);
+  if (!rc) rc = attention(fw, cmd, &aa, err);
   end_stage(fw, cmd, PV_STAGE_ATTENTION);
-  rc = rc ? rc : matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);
   end_stage(fw, cmd, PV_STAGE_ATTN_OUT);
   return rc;
 }
@@ -220,13 +220,11 @@ static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, 
   pv_op_matmul_args a = {.w = &L->w_gate, .w_up = &L->w_up, .x = pv_view(&fw->xn), .y = pv_view(&fw->ffn),
                          .m = n, .x_stride = hp->n_embd, .y_stride = hp->n_ff};
   a.x.texel = fw->xn_texel;
-  if (L->w_gate.type == L->w_up.type) {
-    rc = rc ? rc : pv_op_matmul(fw->ops, cmd, &a, err);
-  } else {
+  if (!rc && L->w_gate.type != L->w_up.type)
     rc = pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "forward: ffn_gate and ffn_up of different types are not supported yet");
-  }
+  if (!rc) rc = pv_op_matmul(fw->ops, cmd, &a, err);
   end_stage(fw, cmd, PV_STAGE_FFN_GATE_UP);
-  rc = rc ? rc : matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, err);
+  if (!rc) rc = matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, err);
   end_stage(fw, cmd, PV_STAGE_FFN_DOWN);
   return rc;
 }
@@ -236,11 +234,11 @@ static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), fw->m->output_norm,
                          pv_view(&fw->logit_rows), hp->n_embd, b->n_logits, hp->n_embd, hp->n_embd, hp->rms_eps, err);
   end_stage(fw, cmd, PV_STAGE_OUT_NORM);
-  rc = rc ? rc : matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false, err);
+  if (!rc) rc = matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false, err);
   if (b->want_argmax) {
     end_stage(fw, cmd, PV_STAGE_LOGITS);
-    rc = rc ? rc : pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
-                                hp->n_vocab, err);
+    if (!rc) rc = pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
+                               hp->n_vocab, err);
   }
   if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_TO_HOST);
   pv_forward_stamp(fw, cmd, (int)(b->want_argmax ? PV_STAGE_ARGMAX : PV_STAGE_LOGITS));
@@ -259,9 +257,10 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
   end_stage(fw, cmd, PV_STAGE_EMBED);
   for (uint32_t l = 0; l < hp->n_layer && !rc; l++) {
     rc = attention_block(fw, cmd, pool, b, l, err);
-    rc = rc ? rc : ffn_block(fw, cmd, b, l, err);
+    if (!rc) rc = ffn_block(fw, cmd, b, l, err);
   }
-  return rc ? rc : logits_block(fw, cmd, b, err);
+  if (!rc) rc = logits_block(fw, cmd, b, err);
+  return rc;
 }
 
 /* Walks the pass without recording for every row count up to the limits (the matmul variants
@@ -288,12 +287,12 @@ static int prepare_all(pv_forward *fw, const pv_op_pool *pool, pv_error *err) {
     for (uint32_t i = 0; i < fw->lim.max_tokens; i++) fw->rows_map[i] = (pv_token_row){0, i, 0, 0};
     pv_forward_batch chunk = {.n_rows = fw->lim.max_tokens, .n_logits = 1, .max_context = fw->lim.max_tokens,
                               .want_argmax = true};
-    rc = rc ? rc : pv_forward_record(fw, NULL, &p, &chunk, err);
+    if (!rc) rc = pv_forward_record(fw, NULL, &p, &chunk, err);
     /* and one decode row of each sequence the step can hold (the decode-pairs kernel) */
     const uint32_t seqs = fw->lim.max_seqs < fw->lim.max_tokens ? fw->lim.max_seqs : fw->lim.max_tokens;
     for (uint32_t i = 0; i < seqs; i++) fw->rows_map[i] = (pv_token_row){0, 0, i, 0};
     pv_forward_batch decode = {.n_rows = seqs, .n_logits = seqs, .max_context = 1, .want_argmax = true};
-    rc = rc ? rc : pv_forward_record(fw, NULL, &p, &decode, err);
+    if (!rc) rc = pv_forward_record(fw, NULL, &p, &decode, err);
     for (uint32_t i = 0; i < fw->lim.max_tokens; i++) fw->rows_map[i] = zero;
     if (rc) return rc;
   }

@@ -71,10 +71,9 @@ static int place(plan *p, slot *s, pv_error *err) {
 }
 
 static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_error *err) {
-  int rc = 0;
-  rc = rc ? rc : add_slot(p, mt->tok_embd, SLOT_MATRIX, &m->tok_embd, NULL, err);
-  if (!m->hp.tied_embeddings) rc = rc ? rc : add_slot(p, mt->output, SLOT_MATRIX, &m->output, NULL, err);
-  rc = rc ? rc : add_slot(p, mt->output_norm, SLOT_VECTOR, NULL, &m->output_norm, err);
+  int rc = add_slot(p, mt->tok_embd, SLOT_MATRIX, &m->tok_embd, NULL, err);
+  if (!rc && !m->hp.tied_embeddings) rc = add_slot(p, mt->output, SLOT_MATRIX, &m->output, NULL, err);
+  if (!rc) rc = add_slot(p, mt->output_norm, SLOT_VECTOR, NULL, &m->output_norm, err);
   for (uint32_t i = 0; i < m->hp.n_layer && !rc; i++) {
     const pv_layer_tensors *t = &mt->layers[i];
     pv_dev_layer *L = &m->layers[i];

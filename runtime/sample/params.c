@@ -66,7 +66,7 @@ static int check_outputs(const pagedvk_sampling_params *p, pv_error *err) {
 int pv_sampling_params_check(const pagedvk_sampling_params *p, pv_error *err) {
   if (!p) return pv_fail(err, PAGEDVK_ERR_INVALID, "no sampling parameters");
   int rc = check_filters(p, err);
-  if (rc == PAGEDVK_OK) rc = check_penalties(p, err);
-  if (rc == PAGEDVK_OK) rc = check_outputs(p, err);
+  if (!rc) rc = check_penalties(p, err);
+  if (!rc) rc = check_outputs(p, err);
   return rc;
 }

@@ -67,7 +67,7 @@ int pv_sampler_create(pv_sampler **out, const pagedvk_sampling_params *p, uint32
   s->max_tokens = p->max_tokens;
   start_rng(s, p->has_seed ? p->seed : pv_rng_entropy_seed());
   rc = pv_token_counts_init(&s->counts, err);
-  if (rc == PAGEDVK_OK) rc = alloc_scratch(s, err);
+  if (!rc) rc = alloc_scratch(s, err);
   if (rc != PAGEDVK_OK) {
     pv_sampler_destroy(s);
     return rc;
@@ -119,7 +119,7 @@ int pv_sampler_add_prompt(pv_sampler *s, const int32_t *tokens, size_t n, pv_err
   if (rc0 != PAGEDVK_OK) return rc0;
   for (size_t i = 0; i < n; i++) {
     int rc = check_token(s, tokens[i], err);
-    if (rc == PAGEDVK_OK) rc = pv_token_counts_add(&s->counts, tokens[i], true, err);
+    if (!rc) rc = pv_token_counts_add(&s->counts, tokens[i], true, err);
     if (rc != PAGEDVK_OK) return rc;
   }
   return PAGEDVK_OK;

@@ -47,7 +47,7 @@ int pv_stop_create(pv_stop **out, const char *const *stops, uint32_t n_stops, pv
   int rc = (s->stops && s->stop_lens && s->stop_index)
                ? PAGEDVK_OK
                : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "stop strings: out of memory");
-  for (uint32_t i = 0; rc == PAGEDVK_OK && i < n_stops; i++) {
+  for (uint32_t i = 0; !rc && i < n_stops; i++) {
     if (!stops[i]) rc = pv_fail(err, PAGEDVK_ERR_INVALID, "stop string %u is NULL", i);
     else rc = add_string(s, stops[i], i, err);
   }

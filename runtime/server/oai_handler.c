@@ -133,7 +133,9 @@ enum MHD_Result oai_handle(pagedvk_server *s, struct MHD_Connection *c, oai_kind
     srv_error_set(&err, 503, "server_error", NULL, NULL, "out of memory");
     return srv_send_error(s, c, &err);
   }
-  if (oai_parse(s, kind, body, len, &g->req, &err) || srv_gen_submit(g, &err)) {
+  int rc = oai_parse(s, kind, body, len, &g->req, &err);
+  if (!rc) rc = srv_gen_submit(g, &err);
+  if (rc) {
     if (!strcmp(err.param, "messages") && kind == OAI_COMPLETION) snprintf(err.param, sizeof err.param, "prompt");
     srv_gen_release(g);
     return srv_send_error(s, c, &err);

@@ -342,15 +342,20 @@ static int parse_stream(const cJSON *root, oai_request *r, srv_error *err) {
 }
 
 static int parse_object(pagedvk_server *s, const cJSON *root, oai_request *r, srv_error *err) {
-  if (check_model(s, root, err) || parse_stream(root, r, err) || parse_sampling(root, r, err) ||
-      parse_logprobs(root, r, err) || parse_stop(root, r, err) ||
-      parse_stop_ids(root, r, pagedvk_vocab_size(s->model), err))
-    return -1;
+  int rc = check_model(s, root, err);
+  if (!rc) rc = parse_stream(root, r, err);
+  if (!rc) rc = parse_sampling(root, r, err);
+  if (!rc) rc = parse_logprobs(root, r, err);
+  if (!rc) rc = parse_stop(root, r, err);
+  if (!rc) rc = parse_stop_ids(root, r, pagedvk_vocab_size(s->model), err);
   const cJSON *echo = field(root, "echo");
-  if (echo && cJSON_IsTrue(echo))
-    return srv_error_set(err, 400, INVALID, "echo", NULL, "'echo' is not supported"), -1;
-  int rc = r->kind == OAI_CHAT ? parse_messages(s, root, r, err) : parse_prompt(s, root, r, err);
-  return rc ? rc : parse_max_tokens(s, root, r, err);
+  if (!rc && echo && cJSON_IsTrue(echo)) {
+    srv_error_set(err, 400, INVALID, "echo", NULL, "'echo' is not supported");
+    rc = -1;
+  }
+  if (!rc) rc = r->kind == OAI_CHAT ? parse_messages(s, root, r, err) : parse_prompt(s, root, r, err);
+  if (!rc) rc = parse_max_tokens(s, root, r, err);
+  return rc;
 }
 
 int oai_parse(pagedvk_server *s, oai_kind kind, const char *body, size_t len, oai_request *r, srv_error *err) {

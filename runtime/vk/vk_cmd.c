@@ -300,7 +300,8 @@ int pv_vk_cmd_wait(pv_vk_cmd *cmd, uint64_t timeout_ns, pv_error *err) {
 
 int pv_vk_cmd_run(pv_vk_cmd *cmd, pv_error *err) {
   int rc = pv_vk_cmd_submit(cmd, err);
-  return rc ? rc : pv_vk_cmd_wait(cmd, 0, err);
+  if (!rc) rc = pv_vk_cmd_wait(cmd, 0, err);
+  return rc;
 }
 
 /* ---- timestamps ---- */
