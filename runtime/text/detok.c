@@ -78,7 +78,9 @@ typedef struct strbuf {
 } strbuf;
 
 static int sb_put(strbuf *s, const void *data, size_t n) {
-  if (PV_GROW(s->p, s->cap, s->n + n + 1)) return PAGEDVK_ERR_NO_MEMORY;
+  /* at least 64 bytes at first: a step's text then fits the buffers its request keeps (no
+   * allocation per step after the first tokens; tests/portability/step_allocs.c) */
+  if (pv_grow((void **)&s->p, &s->cap, s->n + n + 1, 1, 64)) return PAGEDVK_ERR_NO_MEMORY;
   memcpy(s->p + s->n, data, n);
   s->n += n;
   s->p[s->n] = 0;
