@@ -9,6 +9,9 @@
 #                   circle; read from `nm` of libpagedvk.a and libpagedvk_server.a in BUILD_DIR
 #   getenv          getenv outside runtime/base/env.c in runtime/ or tools/ (tests may set and read)
 #   pipeline-name   snprintf/sprintf building a pipeline or shader name in runtime/ops or runtime/vk
+#   error-idiom     another spelling of "first error wins" in runtime/ than runtime/base/base.h's
+#                   `if (!rc) rc = f(...)`: `rc = rc ? rc : f(...)`, `return rc ? rc : f(...)`,
+#                   `if (rc == PAGEDVK_OK) rc = ...`, `if (rc == 0) rc = ...`
 #   room-readme     a runtime room without a README.md, or whose README's "May include:" line names
 #                   other rooms than its row of the table (include/pagedvk.h counts as allowed)
 #
@@ -224,6 +227,18 @@ check_pipeline_names() {
   done
 }
 
+# The house's one spelling of "first error wins" is `if (!rc) rc = f(...)` (runtime/base/base.h);
+# the others that runtime/ had are reported with their line (for a status variable: rc..., ret,
+# status; `x = x ? x : default` elsewhere is a default, not an error chain).
+check_error_idiom() {
+  local src=$1 hit
+  while read -r hit; do
+    report error-idiom "${hit%%:*}" "line ${hit#*:}: write it 'if (!rc) rc = ...'"
+  done < <(cd "$src" && grep -rnE --include='*.c' --include='*.h' \
+    -e '\b(rc[a-z_0-9]*|ret|status) = \1 \? \1 :' -e 'return (rc[a-z_0-9]*|ret|status) \? \1 :' \
+    -e '\((rc[a-z_0-9]*|ret|status) == (PAGEDVK_OK|0)\) \1 =' runtime 2>/dev/null | cut -d: -f1,2)
+}
+
 # Every runtime room opens with a README.md; its "May include:" line (when it has one) names the
 # rooms of its row in ALLOWED (the words that are room names count; `api` is left out of both).
 check_readmes() {
@@ -254,6 +269,7 @@ check_tree() {
   check_calls "$src" "$build"
   check_getenv "$src"
   check_pipeline_names "$src"
+  check_error_idiom "$src"
 }
 
 report_stale() {
@@ -278,6 +294,7 @@ self_test() {
   echo '#include "kv/kv_internal.h"' >"$t/runtime/engine/e.c"      # private-header
   printf 'static char n[9];\nvoid f(const char *s) { snprintf(n, 9,\n "matmul_%%s", s); }\n' >"$t/runtime/ops/names.c"
   echo 'const char *g(void) { return getenv("X"); }' >"$t/runtime/text/env.c"
+  printf 'int f(int);\nint g(void) {\n  int rc = f(1);\n  rc = rc ? rc : f(2);\n  return rc;\n}\n' >"$t/runtime/kv/chain.c"
   echo '#include "base/base.h"' >"$t/tools/pagedvk/main.c"         # room-include: CLI -> base
   local r
   for r in base vk kv ops text server engine; do echo "May include: ${ALLOWED[$r]}" >"$t/runtime/$r/README.md"; done
@@ -295,7 +312,7 @@ self_test() {
   for want in "[room-include] runtime/vk/vk.h" "[room-include] tools/pagedvk/main.c" \
     "[private-header] runtime/engine/e.c" "[include-cycle] runtime/kv/" "[getenv] runtime/text/env.c" \
     "[pipeline-name] runtime/ops/names.c" "[call-cycle] runtime/server/" \
-    "[room-readme] runtime/ops/README.md" "[room-readme] runtime/server:"; do
+    "[room-readme] runtime/ops/README.md" "[room-readme] runtime/server:" "[error-idiom] runtime/kv/chain.c: line 4"; do
     if [[ "$out" != *"FAIL     $want"* ]]; then
       echo "self-test: rule did not fire: $want"
       rc=1
@@ -303,8 +320,8 @@ self_test() {
   done
   local n
   n=$(grep -c '^FAIL' <<<"$out")
-  if ((n != 9)); then
-    echo "self-test: expected 9 failures, got $n:"
+  if ((n != 10)); then
+    echo "self-test: expected 10 failures, got $n:"
     echo "$out"
     rc=1
   fi
