@@ -188,7 +188,7 @@ int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s) {
   bool ended = g->finals_in >= g->n_choices;
   if (g->lost_events) {
     g->failed = true;
-    g->fail_status = PAGEDVK_ERR_NO_MEMORY;
+    if (!g->fail_status) g->fail_status = PAGEDVK_ERR_NO_MEMORY; /* first error wins */
   }
   pthread_mutex_unlock(&g->lock);
   /* Checked on every wake-up, not only on time-outs: a running request sends events all the time,

@@ -9,6 +9,7 @@
  */
 #include "text/vocab.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,7 @@ static int specials_build(pv_tokenizer *tok, pv_error *err) {
 }
 
 static void eog_add(pv_tokenizer *tok, int32_t id) {
+  assert(tok->n_eog < PV_TOK_MAX_EOG); /* see the _Static_assert below eog_build's piece list */
   if (id < 0 || tok->n_eog == PV_TOK_MAX_EOG) return;
   for (uint32_t i = 0; i < tok->n_eog; i++)
     if (tok->eog[i] == id) return;
@@ -208,6 +210,9 @@ static void eog_add(pv_tokenizer *tok, int32_t id) {
  * these texts ends generation, and the first found is the EOT token when metadata names none. */
 static const char *const EOT_PIECES[] = {"<|eot_id|>", "<|im_end|>",  "<|end|>", "<end_of_turn>",
                                          "<|eom_id|>", "<|endoftext|>", "<EOT>"};
+
+/* eos, the pieces above and eot: PV_TOK_MAX_EOG holds them all, so eog_add never drops one */
+_Static_assert(PV_ARRAY_LEN(EOT_PIECES) + 2 <= PV_TOK_MAX_EOG, "PV_TOK_MAX_EOG must hold every end-of-generation id");
 
 static void eog_build(pv_tokenizer *tok) {
   eog_add(tok, tok->eos);
