@@ -109,6 +109,10 @@ typedef struct pagedvk_model_description {
   int32_t bos, eos;
   int add_bos;
   const char *chat_template; /* family the chat format follows: "chatml", "llama2", "llama3", ... */
+  int chat_template_fallback; /* 1: chatml is used for lack of a recognised template */
+  const char *chat_template_reason; /* why the fallback (NULL when none): no template, or not a known family */
+  const char *unapplied_metadata; /* metadata keys that change the model but are not applied, as
+                                     "key = value, ..."; NULL when none */
   /* Tensors (always filled). */
   uint64_t n_tensors;
   uint64_t n_params;         /* elements of all tensors */

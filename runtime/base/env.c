@@ -14,6 +14,7 @@
 const pv_env_var pv_env_vars[] = {
     {"PAGEDVK_DEVICE", "index|name", "the Vulkan device: an index of `pagedvk info`, or a substring of its name"},
     {"PAGEDVK_PROFILE", "embedded", "clamp the device to a conservative embedded-GPU profile (docs/PORTABILITY.md)"},
+    {"PAGEDVK_HEAP_MIB", "N", "testing: device-local memory heaps report at most N MiB, as on a smaller device"},
     {"PAGEDVK_NO_FP16", "1", "no fp16 arithmetic in shaders, as if the device lacked it"},
     {"PAGEDVK_NO_STORAGE16", "1", "no 16-/8-bit storage access, as if the device lacked it"},
     {"PAGEDVK_NO_SUBGROUP", "1", "no subgroup operations, as if the device lacked them"},
@@ -80,6 +81,8 @@ static void read_env(pv_env *e) {
   copy_str(e, e->device, sizeof e->device, "PAGEDVK_DEVICE");
   const char *profile = raw(e, "PAGEDVK_PROFILE");
   e->profile_embedded = profile && !strcasecmp(profile, "embedded");
+  const char *heap = raw(e, "PAGEDVK_HEAP_MIB");
+  e->heap_mib = heap && *heap ? strtoull(heap, NULL, 10) : 0;
   e->no_fp16 = flag(e, "PAGEDVK_NO_FP16");
   e->no_storage16 = flag(e, "PAGEDVK_NO_STORAGE16");
   e->no_subgroup = flag(e, "PAGEDVK_NO_SUBGROUP");

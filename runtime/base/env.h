@@ -25,6 +25,7 @@ typedef struct pv_env {
   /* device choice and capability clamps (runtime/vk) */
   char device[PV_ENV_STR];          /* PAGEDVK_DEVICE: index or name substring; "" = default */
   bool profile_embedded;            /* PAGEDVK_PROFILE=embedded */
+  uint64_t heap_mib;                /* PAGEDVK_HEAP_MIB: device-local heaps at most this (0: as reported) */
   bool no_fp16, no_storage16, no_subgroup, no_unified; /* PAGEDVK_NO_* */
   bool validation;                  /* PAGEDVK_VALIDATION */
   bool no_pipeline_cache;           /* PAGEDVK_NO_PIPELINE_CACHE */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/model_handle.h"
+#include "model/arch.h"
 
 struct pagedvk_detok {
   pv_detok state;
@@ -62,6 +63,9 @@ int pagedvk_model_open(pagedvk_model **out, const char *path, char *err, size_t 
   if (!rc) rc = copy_name(m, &e);
   if (!rc) rc = pv_tokenizer_load(&m->tok, m->gguf, &e);
   if (!rc) rc = load_chat_template(m, &e);
+  if (!rc && pv_hparams_unapplied(m->gguf, m->unapplied, sizeof m->unapplied))
+    pv_log(PV_LOG_WARN, "%s: metadata not applied by pagedvk, results will differ from the model's own: %s", m->path,
+           m->unapplied);
   if (rc) {
     pagedvk_model_close(m);
     return fail_out(err, err_size, &e, rc);

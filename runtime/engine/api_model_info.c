@@ -1,6 +1,7 @@
 /*
  * api_model_info.c — what a GGUF model is: pagedvk_model_describe fills the public description
- * (file, hyper-parameters, tokenizer, chat template family, parameters and bytes per weight type);
+ * (file, hyper-parameters, tokenizer, chat template family and whether it fell back, metadata that is
+ * not applied, parameters and bytes per weight type);
  * pagedvk_model_print_info (`pagedvk info -m FILE`) formats that description as text and lists
  * every tensor with its type and shape.
  *
@@ -58,6 +59,17 @@ static void describe_tensors(const pv_gguf_file *f, pagedvk_model_description *d
   }
 }
 
+/* The chat template's fallback and its reason; metadata read but not applied (model open logs both). */
+static void describe_fallbacks(const pagedvk_model *m, pagedvk_model_description *d) {
+  pv_gguf_str tmpl;
+  d->chat_template_fallback = m->chat.fallback;
+  if (m->chat.fallback)
+    d->chat_template_reason = pv_gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl)
+                                  ? "tokenizer.chat_template is not a known family (llama2, llama3, chatml, mistral, zephyr)"
+                                  : "the file has no tokenizer.chat_template";
+  d->unapplied_metadata = m->unapplied[0] ? m->unapplied : NULL;
+}
+
 int pagedvk_model_describe(const pagedvk_model *m, pagedvk_model_description *out, char *err, size_t err_size) {
   pv_error e = {0};
   if (!m || !out) {
@@ -77,6 +89,7 @@ int pagedvk_model_describe(const pagedvk_model *m, pagedvk_model_description *ou
   out->eos = m->tok.eos;
   out->add_bos = m->tok.add_bos;
   out->chat_template = pv_chat_family_name(m->chat.family);
+  describe_fallbacks(m, out);
   describe_tensors(f, out);
   pv_hparams hp;
   int rc = pv_hparams_load(&hp, f, &e);
@@ -129,6 +142,9 @@ void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
   fprintf(out, "tokenizer:      %s, %u tokens, bos %d, eos %d%s\n",
           !strcmp(d.tokenizer, "llama") ? "SentencePiece (llama)" : "byte-level BPE (gpt2)", d.tokenizer_vocab, d.bos,
           d.eos, d.add_bos ? ", adds BOS" : "");
-  fprintf(out, "chat template:  %s\n", d.chat_template);
+  fprintf(out, "chat template:  %s", d.chat_template);
+  if (d.chat_template_fallback) fprintf(out, " (fallback: %s)", d.chat_template_reason);
+  fputc('\n', out);
+  if (d.unapplied_metadata) fprintf(out, "not applied:    %s\n", d.unapplied_metadata);
   print_tensors(m->gguf, &d, out);
 }

@@ -35,6 +35,39 @@ static uint64_t largest_device_heap(const pv_vk_context *ctx) {
   return best;
 }
 
+static double mib(uint64_t bytes) { return bytes / 1048576.0; }
+
+/* Device bytes the weights will take: matrices as stored, vectors (norms, biases) as F32. A lower
+ * bound (arena alignment comes on top), so a model it rejects cannot load. */
+static uint64_t weight_bytes_needed(const pv_gguf_file *f) {
+  uint64_t n = 0;
+  for (uint64_t i = 0; i < f->n_tensors; i++) {
+    const pv_gguf_tensor *t = &f->tensors[i];
+    n += t->n_dims == 1 ? t->ne[0] * sizeof(float) : t->nbytes;
+  }
+  return n;
+}
+
+/* Before any upload: the weights alone must fit the largest device-local heap. */
+static int check_weights_fit(const pagedvk_engine *e, pv_error *err) {
+  uint64_t need = weight_bytes_needed(e->model->gguf), heap = largest_device_heap(e->ctx);
+  if (need <= heap) return PAGEDVK_OK;
+  return pv_fail(err, PAGEDVK_ERR_NO_MEMORY,
+                 "engine: the model needs %.1f MiB of device memory for its weights, the device heap has %.1f MiB "
+                 "(%s); use a smaller quantization of the model or a device with more memory",
+                 mib(need), mib(heap), e->ctx->caps.device_name);
+}
+
+/* No --kv-mem and the fraction's share of the heap is used up by the weights: says what is left. */
+static int no_kv_room(const pagedvk_engine *e, uint64_t block, pv_error *err) {
+  uint64_t heap = largest_device_heap(e->ctx), left = heap > e->dev.bytes ? heap - e->dev.bytes : 0;
+  return pv_fail(err, PAGEDVK_ERR_NO_MEMORY,
+                 "engine: the weights take %.1f MiB of the %.1f MiB device heap; the KV pool gets kv_mem_fraction "
+                 "%.2f of the heap minus the weights, which is less than one KV block (%.1f KiB); give --kv-mem "
+                 "(the heap has %.1f MiB left after the weights)",
+                 mib(e->dev.bytes), mib(heap), e->opt.kv_mem_fraction, block / 1024.0, mib(left));
+}
+
 /* Blocks for the pool: --kv-mem, or a fraction of the device heap after the weights; at most
  * what the device's buffer limits can bind. */
 static int choose_blocks(pagedvk_engine *e, const pv_kv_geometry *g, uint32_t *n_blocks, pv_error *err) {
@@ -45,6 +78,7 @@ static int choose_blocks(pagedvk_engine *e, const pv_kv_geometry *g, uint32_t *n
     budget = share > (double)e->dev.bytes ? (uint64_t)(share - (double)e->dev.bytes) : 0;
   }
   uint64_t n = budget / block, cap = pv_kv_gpu_max_blocks(e->ctx, g);
+  if (n == 0 && !e->opt.kv_mem) return no_kv_room(e, block, err);
   if (!e->opt.kv_mem && n > cap) n = cap;
   if (n == 0)
     return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: --kv-mem of %llu bytes holds no KV block (one block is %llu bytes)",
@@ -77,6 +111,7 @@ static int open_device(pagedvk_engine *e, pv_error *err) {
   int rc = pv_vk_context_create(&e->ctx, &vo, err);
   if (!rc) rc = pv_ops_init(&e->ops, e->ctx, err);
   e->ops_ready = rc == 0;
+  if (!rc) rc = check_weights_fit(e, err);
   if (!rc) rc = pv_dev_model_load(&e->dev, e->ctx, e->model->gguf, e->opt.progress, e->opt.progress_user, err);
   e->dev_ready = rc == 0;
   return rc;

@@ -20,6 +20,7 @@ struct pagedvk_model {
   pv_gguf_file *gguf;
   pv_tokenizer tok;
   pv_chat_template chat;
+  char unapplied[512]; /* metadata read but not applied (pv_hparams_unapplied); "" when none */
 };
 
 #endif /* PV_MODEL_HANDLE_H */

@@ -111,6 +111,45 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   return PAGEDVK_OK;
 }
 
+/* Metadata that changes what a model computes and that no code here applies, with the value that
+ * means "off". The keys read and applied are those of pv_hparams_load (and read_rope_scaling);
+ * rope scaling beyond them is reported there. */
+static const struct {
+  const char *field;
+  double neutral;
+} UNAPPLIED[] = {
+    {"attention.sliding_window", 0.0}, {"attention.clamp_kqv", 0.0},     {"attention.max_alibi_bias", 0.0},
+    {"attention.scale", 0.0},          {"attn_logit_softcapping", 0.0},  {"final_logit_softcapping", 0.0},
+    {"logit_scale", 1.0},              {"embedding_scale", 1.0},         {"residual_scale", 1.0},
+    {"expert_count", 0.0},
+};
+
+static bool get_arch_number(const pv_gguf_file *f, const char *key, double *out) {
+  uint64_t u;
+  if (pv_gguf_get_f64(f, key, out)) return true;
+  if (!pv_gguf_get_u64(f, key, &u)) return false;
+  *out = (double)u;
+  return true;
+}
+
+size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap) {
+  pv_gguf_str name;
+  size_t n = 0, used = 0;
+  if (cap) buf[0] = 0;
+  if (!pv_gguf_get_str(f, "general.architecture", &name)) return 0;
+  const arch_desc *d = find_arch(name);
+  for (size_t i = 0; d && i < PV_ARRAY_LEN(UNAPPLIED); i++) {
+    char key[128];
+    double v;
+    snprintf(key, sizeof key, "%s.%s", d->name, UNAPPLIED[i].field);
+    if (!get_arch_number(f, key, &v) || v == UNAPPLIED[i].neutral) continue;
+    int w = snprintf(buf + used, used < cap ? cap - used : 0, "%s%s = %g", n ? ", " : "", key, v);
+    if (w > 0 && used + (size_t)w < cap) used += (size_t)w;
+    n++;
+  }
+  return n;
+}
+
 /* Finds a tensor and checks its 2-D (or 1-D when ne1 == 0) shape and that its type is supported. */
 static int bind(const pv_gguf_tensor **out, const pv_gguf_file *f, const char *name, uint64_t ne0, uint64_t ne1,
                 bool optional, pv_error *err) {

@@ -7,6 +7,7 @@
 #define PV_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gguf/gguf.h"
@@ -51,6 +52,11 @@ typedef struct pv_model_tensors {
 
 /* Reads the hyper-parameters; unknown architecture → PAGEDVK_ERR_UNSUPPORTED naming it. */
 int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err);
+
+/* Metadata keys present with a non-neutral value that change what the model computes but that no
+ * code applies (sliding window, soft-capping, logit or residual scales, experts, ...): writes them
+ * as "key = value, ..." into buf (truncated to cap) and returns how many there are. */
+size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap);
 
 /* Finds every tensor the architecture needs and checks its shape and type. */
 int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_hparams *hp, pv_error *err);

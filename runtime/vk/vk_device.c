@@ -36,6 +36,7 @@ void pv_vk_options_from_env(pv_vk_options *opts) {
   opts->clamps.no_subgroup = env->no_subgroup;
   opts->clamps.no_unified = env->no_unified;
   if (env->profile_embedded) opts->clamps.profile = PV_PROFILE_EMBEDDED;
+  opts->clamps.heap_bytes = env->heap_mib << 20;
 }
 
 /* Combines the caller's options with the environment (switches ORed; the caller's device wins). */
@@ -50,6 +51,8 @@ static void merge_options(pv_vk_options *out, const pv_vk_options *opts) {
   out->clamps.no_subgroup |= opts->clamps.no_subgroup;
   out->clamps.no_unified |= opts->clamps.no_unified;
   if (opts->clamps.profile != PV_PROFILE_DEFAULT) out->clamps.profile = opts->clamps.profile;
+  if (opts->clamps.heap_bytes && (!out->clamps.heap_bytes || opts->clamps.heap_bytes < out->clamps.heap_bytes))
+    out->clamps.heap_bytes = opts->clamps.heap_bytes;
 }
 
 const char *pv_vk_device_type_str(VkPhysicalDeviceType type) {
@@ -382,6 +385,9 @@ static void apply_clamps(pv_vk_caps *c, const pv_vk_clamps *k) {
   if (embedded || k->no_storage16) c->storage16 = c->storage8 = false;
   if (embedded || k->no_subgroup) c->subgroup_ops = 0;
   if (k->no_unified) c->unified_memory = false;
+  for (uint32_t i = 0; k->heap_bytes && i < c->memory.memoryHeapCount; i++)
+    if (c->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      c->memory.memoryHeaps[i].size = min_u64(c->memory.memoryHeaps[i].size, k->heap_bytes);
 }
 
 /* ---- logical device ---- */

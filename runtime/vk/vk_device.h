@@ -20,6 +20,7 @@
  *   PAGEDVK_NO_SUBGROUP=1                 no subgroup operations
  *   PAGEDVK_NO_UNIFIED=1                  treat device memory as not host-visible (staging paths)
  *   PAGEDVK_PROFILE=embedded              the clamps of a small embedded GPU (see pv_vk_clamps)
+ *   PAGEDVK_HEAP_MIB=N                    device-local heaps report at most N MiB (a smaller device)
  *   PAGEDVK_NO_PIPELINE_CACHE=1           neither read nor write the on-disk pipeline cache
  */
 #ifndef PV_VK_DEVICE_H
@@ -105,6 +106,7 @@ typedef struct pv_vk_clamps {
   bool no_subgroup;
   bool no_unified;
   pv_vk_profile profile;
+  uint64_t heap_bytes; /* nonzero: every device-local heap reports at most this size */
 } pv_vk_clamps;
 
 typedef struct pv_vk_options {

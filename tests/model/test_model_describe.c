@@ -1,7 +1,8 @@
 /* pagedvk_model_describe on a model of known shape (written by the built mkmodel with five weight
  * types): hyper-parameters, tokenizer, chat family, parameters, and per weight type the tensor
  * count and bytes, computed here from the GGUF block layouts (not from the library's type table);
- * pagedvk_model_print_info showing the same figures; a file whose architecture the library does
+ * pagedvk_model_print_info showing the same figures; the chat template's fallback and its reason;
+ * metadata that is read but not applied; a file whose architecture the library does
  * not run (error, file-level fields still filled); NULL arguments. Skips when mkmodel is absent. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,9 @@ static void test_describe_known_shape(void **state) {
   assert_int_equal(d.tied_embeddings, 0);
   assert_string_equal(d.tokenizer, "llama");
   assert_string_equal(d.chat_template, "chatml");
+  assert_int_equal(d.chat_template_fallback, 1);
+  assert_string_equal(d.chat_template_reason, "the file has no tokenizer.chat_template");
+  assert_null(d.unapplied_metadata);
   const uint64_t V = pagedvk_vocab_size(m);
   assert_true(V > 256);
   assert_int_equal(d.vocab_size, V);
@@ -151,7 +155,7 @@ static void test_print_info_formats_description(void **state) {
   lines[n++] = "architecture:   llama\n";
   lines[n++] = "heads:          4 (kv heads 2, head size 64)\n";
   lines[n++] = "context:        512\n";
-  lines[n++] = "chat template:  chatml\n";
+  lines[n++] = "chat template:  chatml (fallback: the file has no tokenizer.chat_template)\n";
   lines[n++] = "  Q6_K      2 tensors        0.21 MiB\n";
   lines[n++] = "\ntensors (21):\n  token_embd.weight                Q4_K  [256, ";
   for (int i = 0; i < n; i++)
@@ -160,6 +164,101 @@ static void test_print_info_formats_description(void **state) {
   if (!strstr(text, want)) fail_msg("print_info lacks '%s' in:\n%s", want, text);
   snprintf(want, sizeof want, "vocabulary:     %u\n", d.vocab_size);
   if (!strstr(text, want)) fail_msg("print_info lacks '%s' in:\n%s", want, text);
+  if (strstr(text, "not applied:")) fail_msg("print_info names unapplied metadata of a plain model:\n%s", text);
+  free(text);
+  pagedvk_model_close(m);
+}
+
+/* The model above rewritten with `template` (NULL: none) as tokenizer.chat_template and the extra
+ * llama.* numbers of `extra` (f32 values, name NULL ends the list). */
+typedef struct extra_key {
+  const char *key;
+  float value;
+} extra_key;
+
+static void rewrite(const char *path, const char *out, const char *template, const extra_key *extra) {
+  pv_error e = {0};
+  pv_gguf_file *src = NULL;
+  pv_gguf_writer *w = NULL;
+  if (pv_gguf_open(&src, path, &e) || pv_gguf_writer_create(&w, &e)) fail_msg("%s", e.msg);
+  int rc = pv_gguf_writer_copy_kv_prefix(w, src, "general.", &e);
+  rc = rc ? rc : pv_gguf_writer_copy_kv_prefix(w, src, "llama.", &e);
+  rc = rc ? rc : pv_gguf_writer_copy_tokenizer(w, src, &e);
+  if (template) rc = rc ? rc : pv_gguf_writer_add_str(w, "tokenizer.chat_template", template, &e);
+  for (const extra_key *x = extra; x && x->key && !rc; x++) rc = pv_gguf_writer_add_f32(w, x->key, x->value, &e);
+  for (uint64_t i = 0; i < src->n_tensors && !rc; i++) {
+    const pv_gguf_tensor *t = &src->tensors[i];
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+    rc = pv_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, t->nbytes, &e);
+  }
+  rc = rc ? rc : pv_gguf_writer_write(w, out, &e);
+  if (rc) fail_msg("%s", e.msg);
+  pv_gguf_writer_destroy(w);
+  pv_gguf_close(src);
+}
+
+static char *info_text(pagedvk_model *m) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  assert_non_null(mem);
+  pagedvk_model_print_info(m, mem);
+  fclose(mem);
+  return text;
+}
+
+/* A recognised template is no fallback; an unrecognised one is, and says so. */
+static void test_chat_template_fallback_reason(void **state) {
+  (void)state;
+  char path[512], known[600], unknown[600];
+  if (!make_model(path, sizeof path)) skip();
+  snprintf(known, sizeof known, "%s.known.gguf", path);
+  snprintf(unknown, sizeof unknown, "%s.unknown.gguf", path);
+  rewrite(path, known, "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}", NULL);
+  rewrite(path, unknown, "{% for m in messages %}### {{ m.role }}: {{ m.content }}\n{% endfor %}", NULL);
+  pagedvk_model_description d;
+  pagedvk_model *m = open_model(known);
+  assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
+  assert_string_equal(d.chat_template, "chatml");
+  assert_int_equal(d.chat_template_fallback, 0);
+  assert_null(d.chat_template_reason);
+  char *text = info_text(m);
+  if (!strstr(text, "chat template:  chatml\n")) fail_msg("recognised template shown as:\n%s", text);
+  free(text);
+  pagedvk_model_close(m);
+
+  m = open_model(unknown);
+  assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
+  assert_int_equal(d.chat_template_fallback, 1);
+  assert_non_null(d.chat_template_reason);
+  if (!strstr(d.chat_template_reason, "not a known family")) fail_msg("reason: %s", d.chat_template_reason);
+  text = info_text(m);
+  if (!strstr(text, "chat template:  chatml (fallback: tokenizer.chat_template is not a known family"))
+    fail_msg("unrecognised template shown as:\n%s", text);
+  free(text);
+  pagedvk_model_close(m);
+}
+
+/* Metadata that changes the model but is not applied is named, with its value; neutral values
+ * (logit_scale 1, expert_count 0) are not. */
+static void test_unapplied_metadata(void **state) {
+  (void)state;
+  char path[512], other[600];
+  if (!make_model(path, sizeof path)) skip();
+  snprintf(other, sizeof other, "%s.unapplied.gguf", path);
+  const extra_key extra[] = {{"llama.attention.sliding_window", 4096.0f}, {"llama.final_logit_softcapping", 30.0f},
+                             {"llama.logit_scale", 1.0f}, {"llama.expert_count", 0.0f}, {NULL, 0.0f}};
+  rewrite(path, other, NULL, extra);
+  pagedvk_model *m = open_model(other);
+  pagedvk_model_description d;
+  assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
+  assert_non_null(d.unapplied_metadata);
+  assert_string_equal(d.unapplied_metadata,
+                      "llama.attention.sliding_window = 4096, llama.final_logit_softcapping = 30");
+  char *text = info_text(m);
+  if (!strstr(text, "not applied:    llama.attention.sliding_window = 4096, llama.final_logit_softcapping = 30\n"))
+    fail_msg("print_info:\n%s", text);
   free(text);
   pagedvk_model_close(m);
 }
@@ -226,6 +325,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_describe_known_shape),
       cmocka_unit_test(test_print_info_formats_description),
+      cmocka_unit_test(test_chat_template_fallback_reason),
+      cmocka_unit_test(test_unapplied_metadata),
       cmocka_unit_test(test_unsupported_architecture),
       cmocka_unit_test(test_null_arguments),
   };

@@ -61,6 +61,25 @@ static void test_embedded_clamps(void **state) {
   assert_int_equal(pv_test_vk_destroy(t), 0);
 }
 
+/* The heap clamp lowers every device-local heap to at most its size and leaves the others. */
+static void test_heap_clamp(void **state) {
+  (void)state;
+  pv_vk_clamps clamps = {.heap_bytes = 24ull << 20};
+  pv_test_vk *t = pv_test_vk_create(&clamps);
+  assert_non_null(t);
+  const VkPhysicalDeviceMemoryProperties *c = &t->ctx->caps.memory, *d = &t->ctx->device_caps.memory;
+  assert_int_equal(c->memoryHeapCount, d->memoryHeapCount);
+  bool any = false;
+  for (uint32_t i = 0; i < c->memoryHeapCount; i++) {
+    bool local = d->memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
+    uint64_t want = local && d->memoryHeaps[i].size > (24ull << 20) ? 24ull << 20 : d->memoryHeaps[i].size;
+    assert_int_equal(c->memoryHeaps[i].size, want);
+    any |= local;
+  }
+  assert_true(any);
+  assert_int_equal(pv_test_vk_destroy(t), 0);
+}
+
 static void test_single_clamps(void **state) {
   (void)state;
   pv_vk_clamps clamps = {.no_fp16 = true, .no_storage16 = true, .no_subgroup = true, .no_unified = true};
@@ -431,6 +450,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_caps_sensible, pv_test_vk_check),
       cmocka_unit_test_teardown(test_embedded_clamps, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_heap_clamp, pv_test_vk_check),
       cmocka_unit_test_teardown(test_single_clamps, pv_test_vk_check),
       cmocka_unit_test_teardown(test_buffer_host_roundtrip, pv_test_vk_check),
       cmocka_unit_test_teardown(test_buffer_device_roundtrip, pv_test_vk_check),
