@@ -108,6 +108,10 @@ typedef struct pagedvk_model_description {
   uint32_t tokenizer_vocab;
   int32_t bos, eos;
   int add_bos;
+  const char *pre_tokenizer;         /* byte-level BPE: the splitting rules used ("llama3", "qwen2", "gpt2",
+                                      * ...); NULL for SentencePiece */
+  const char *pre_tokenizer_unknown; /* the file's tokenizer.ggml.pre when it is not known and
+                                      * pre_tokenizer fell back to "gpt2"; NULL otherwise */
   const char *chat_template; /* family the chat format follows: "chatml", "llama2", "llama3", ... */
   int chat_template_fallback; /* 1: chatml is used for lack of a recognised template */
   const char *chat_template_reason; /* why the fallback (NULL when none): no template, or not a known family */

@@ -88,6 +88,8 @@ int pagedvk_model_describe(const pagedvk_model *m, pagedvk_model_description *ou
   out->bos = m->tok.bos;
   out->eos = m->tok.eos;
   out->add_bos = m->tok.add_bos;
+  out->pre_tokenizer = m->tok.kind == PV_TOK_BPE ? pv_pretok_name(m->tok.pre) : NULL;
+  out->pre_tokenizer_unknown = m->tok.pre_unknown;
   out->chat_template = pv_chat_family_name(m->chat.family);
   describe_fallbacks(m, out);
   describe_tensors(f, out);
@@ -142,6 +144,11 @@ void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
   fprintf(out, "tokenizer:      %s, %u tokens, bos %d, eos %d%s\n",
           !strcmp(d.tokenizer, "llama") ? "SentencePiece (llama)" : "byte-level BPE (gpt2)", d.tokenizer_vocab, d.bos,
           d.eos, d.add_bos ? ", adds BOS" : "");
+  if (d.pre_tokenizer && d.pre_tokenizer_unknown)
+    fprintf(out, "pre-tokenizer:  %s (fallback: tokenizer.ggml.pre '%s' is not known)\n", d.pre_tokenizer,
+            d.pre_tokenizer_unknown);
+  else if (d.pre_tokenizer)
+    fprintf(out, "pre-tokenizer:  %s\n", d.pre_tokenizer);
   fprintf(out, "chat template:  %s", d.chat_template);
   if (d.chat_template_fallback) fprintf(out, " (fallback: %s)", d.chat_template_reason);
   fputc('\n', out);

@@ -248,10 +248,23 @@ static void set_flags(pv_tokenizer *tok, const pv_vocab_desc *d) {
   tok->unk = valid_id(tok, d->unk >= 0 ? d->unk : (spm ? 0 : -1));
   tok->eot = valid_id(tok, d->eot);
   tok->pad = valid_id(tok, d->pad);
-  tok->add_bos = d->add_bos >= 0 ? d->add_bos != 0 : (spm || tok->pre == PV_PRE_LLAMA3);
+  bool llama3_like = tok->pre == PV_PRE_LLAMA3 || tok->pre == PV_PRE_TEKKEN;
+  tok->add_bos = d->add_bos >= 0 ? d->add_bos != 0 : (spm || llama3_like);
   tok->add_eos = d->add_eos > 0;
   tok->add_space_prefix = spm && (d->add_space_prefix != 0);
-  tok->ignore_merges = !spm && tok->pre == PV_PRE_LLAMA3;
+  tok->ignore_merges = !spm && llama3_like;
+}
+
+/* The BPE pre-tokenizer `name` stands for; an unknown name falls back to GPT-2's, with one
+ * warning here and the name kept for `pagedvk info`. */
+static int choose_pre(pv_tokenizer *tok, const char *name, pv_error *err) {
+  bool known;
+  tok->pre = pv_pretok_from_name(name, &known);
+  if (known) return PAGEDVK_OK;
+  pv_log(PV_LOG_WARN, "tokenizer: pre-tokenizer '%s' is not known; falling back to '%s' (GPT-2's splitting), "
+         "which may give ids that differ from the model's own tokenizer", name, pv_pretok_name(tok->pre));
+  tok->pre_unknown = strdup(name);
+  return tok->pre_unknown ? PAGEDVK_OK : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
 }
 
 int pv_tokenizer_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *err) {
@@ -264,8 +277,8 @@ int pv_tokenizer_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *e
   if (desc->n_vocab == 0 || desc->n_vocab > INT32_MAX)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer: vocabulary size %u out of range", desc->n_vocab);
   tok->n_vocab = desc->n_vocab;
-  tok->pre = tok->kind == PV_TOK_BPE ? pv_pretok_from_name(desc->pre) : PV_PRE_GPT2;
-  int rc = copy_pieces(tok, desc, err);
+  int rc = tok->kind == PV_TOK_BPE ? choose_pre(tok, desc->pre, err) : PAGEDVK_OK;
+  if (!rc) rc = copy_pieces(tok, desc, err);
   if (!rc) rc = map_build(tok, err);
   if (!rc) rc = specials_build(tok, err);
   if (!rc && tok->kind == PV_TOK_BPE) rc = merges_build(tok, desc, err);
@@ -284,6 +297,7 @@ int pv_tokenizer_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *e
 void pv_tokenizer_free(pv_tokenizer *tok) {
   if (!tok) return;
   pv_pretok_free(tok->pretok);
+  free(tok->pre_unknown);
   free(tok->text);
   free(tok->offset);
   free(tok->length);

@@ -62,7 +62,8 @@ typedef struct pv_vocab_desc {
 
 typedef struct pv_tokenizer {
   pv_tok_kind kind;
-  pv_tok_pre pre;
+  pv_tok_pre pre;             /* BPE: the splitting rules (GPT-2's for SPM, unused there) */
+  char *pre_unknown;          /* BPE: the unknown `tokenizer.ggml.pre` that fell back to GPT-2's; NULL */
   uint32_t n_vocab;
   char *text;                 /* all pieces, each NUL-terminated */
   uint64_t *offset;           /* piece i = text + offset[i] */
@@ -74,7 +75,7 @@ typedef struct pv_tokenizer {
   int32_t bos, eos, eot, unk, pad;
   bool add_bos, add_eos;
   bool add_space_prefix;      /* SPM: a space is put before the text (▁ prefix) */
-  bool ignore_merges;         /* BPE llama3: a pre-token that is itself a piece is emitted whole */
+  bool ignore_merges;         /* BPE llama3, tekken: a pre-token that is itself a piece is emitted whole */
   int32_t byte_id[256];       /* SPM: id of <0xNN>; BPE: id of the one-char mapped piece; -1 none */
   int32_t *special;           /* control, user-defined and unknown ids, longest text first */
   uint32_t n_special;

@@ -1,10 +1,12 @@
 /*
- * test_vocab.c — the tokenizers against the shared test vectors: every input of the three
- * vocabulary files (ggml-vocab-*.gguf.inp / .out: no BOS, special tokens not parsed) and the
- * prompt ids of the llama-2-tiny-random oracle (with and without BOS, through the public API).
- * Also: decode(encode(input)) gives the input back, and encoding stays fast on a long text.
- * Skips when ../shared is absent.
+ * test_vocab.c — the tokenizers against the shared test vectors: every input of every SentencePiece
+ * and byte-level BPE vocabulary file in ../shared/vocab (ggml-vocab-*.gguf.inp / .out: no BOS,
+ * special tokens not parsed; one pre-tokenizer rule set or more per file) and the prompt ids of the
+ * llama-2-tiny-random oracle (with and without BOS, through the public API). Also: decode(encode
+ * (input)) gives the input back, the model description names the pre-tokenizer (and the fallback
+ * for an unknown one), and encoding stays fast on a long text. Skips when ../shared is absent.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "devkit/gguf_write.h"
 #include "text/detok.h"
 #include "text/tokenizer.h"
 #include "shared_paths.h"
@@ -108,20 +112,129 @@ static int run_vectors(const pv_tokenizer *tok, const char *name) {
   return count;
 }
 
-static void vectors_of(const char *name) {
-  char rel[256];
+/* Runs the vectors of vocab/NAME; false when its tokenizer model is neither SPM nor BPE. */
+static bool vectors_of(const char *name) {
+  char rel[256], path[1024];
   snprintf(rel, sizeof rel, "vocab/%s", name);
+  assert_true(pv_test_shared_path(path, sizeof path, rel));
   vocab_fixture v;
-  if (!open_vocab(&v, rel)) skip();
+  pv_error err = {0};
+  int rc = pv_gguf_open(&v.f, path, &err);
+  if (rc) fail_msg("%s: %s", rel, err.msg);
+  rc = pv_tokenizer_load(&v.tok, v.f, &err);
+  if (rc == PAGEDVK_ERR_UNSUPPORTED && strstr(err.msg, "model '")) { /* not SPM or BPE: not ours */
+    printf("%s: skipped (%s)\n", name, err.msg);
+    pv_gguf_close(v.f);
+    return false;
+  }
+  if (rc) fail_msg("%s: %s", rel, err.msg);
   int n = run_vectors(&v.tok, name);
-  printf("%s: %d vectors pass\n", name, n);
+  printf("%s (%s): %d vectors pass\n", name, v.tok.kind == PV_TOK_SPM ? "spm" : pv_pretok_name(v.tok.pre), n);
   assert_true(n >= 40);
+  assert_null(v.tok.pre_unknown); /* every pre-tokenizer of the shared files is known */
   close_vocab(&v);
+  return true;
 }
 
-static void test_llama_spm_vectors(void **state) { vectors_of("ggml-vocab-llama-spm.gguf"); }
-static void test_llama_bpe_vectors(void **state) { vectors_of("ggml-vocab-llama-bpe.gguf"); }
-static void test_qwen2_vectors(void **state) { vectors_of("ggml-vocab-qwen2.gguf"); }
+/* Every ggml-vocab-*.gguf with its .inp/.out, whatever its pre-tokenizer; the files of the
+ * families named in the runtime's table must be among them. */
+static void test_every_shared_vocab(void **state) {
+  char dir[1024];
+  if (!pv_test_shared_path(dir, sizeof dir, "vocab")) skip();
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  char names[64][256];
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    size_t len = strlen(e->d_name);
+    if (strncmp(e->d_name, "ggml-vocab-", 11) || len < 5 || strcmp(e->d_name + len - 5, ".gguf")) continue;
+    assert_true(n < PV_ARRAY_LEN(names) && len < sizeof names[0]);
+    memcpy(names[n++], e->d_name, len + 1);
+  }
+  closedir(d);
+  qsort(names, n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+  int ran = 0;
+  for (size_t i = 0; i < n; i++) ran += vectors_of(names[i]);
+  printf("%d vocabulary files pass all their vectors\n", ran);
+  static const char *const needed[] = {"llama-bpe", "qwen2", "deepseek-r1-qwen", "smaug-bpe", "tekken", "gpt-4o",
+                                       "smollm", "refact", "starcoder", "falcon", "deepseek-llm", "deepseek-coder",
+                                       "deepseek-v3", "command-r", "mpt", "gpt-2", "qwen35", "phi-3"};
+  for (size_t k = 0; k < PV_ARRAY_LEN(needed); k++) {
+    char want[256];
+    snprintf(want, sizeof want, "ggml-vocab-%s.gguf", needed[k]);
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++) found = !strcmp(names[i], want);
+    if (!found) printf("note: %s is not in the shared folder\n", want);
+  }
+  assert_true(ran >= 3);
+}
+
+/* The public description names the rules used; SentencePiece has none. */
+static void test_describe_names_pre_tokenizer(void **state) {
+  static const struct { const char *file, *pre; } cases[] = {
+      {"vocab/ggml-vocab-llama-bpe.gguf", "llama3"}, {"vocab/ggml-vocab-qwen2.gguf", "qwen2"},
+      {"vocab/ggml-vocab-tekken.gguf", "tekken"},    {"vocab/ggml-vocab-deepseek-r1-qwen.gguf", "qwen2"},
+      {"vocab/ggml-vocab-smollm.gguf", "starcoder"}, {"vocab/ggml-vocab-llama-spm.gguf", NULL},
+  };
+  int ran = 0;
+  for (size_t i = 0; i < PV_ARRAY_LEN(cases); i++) {
+    char path[1024], err[256];
+    if (!pv_test_shared_path(path, sizeof path, cases[i].file)) continue;
+    pagedvk_model *m;
+    assert_int_equal(pagedvk_model_open(&m, path, err, sizeof err), 0);
+    pagedvk_model_description d;
+    pagedvk_model_describe(m, &d, err, sizeof err); /* vocabulary-only files have no architecture */
+    if (cases[i].pre) assert_string_equal(d.pre_tokenizer, cases[i].pre);
+    else assert_null(d.pre_tokenizer);
+    assert_null(d.pre_tokenizer_unknown);
+    pagedvk_model_close(m);
+    ran++;
+  }
+  if (!ran) skip();
+}
+
+/* A file whose tokenizer.ggml.pre is unknown: GPT-2's rules, and the description says so. */
+static void test_unknown_pre_tokenizer_falls_back(void **state) {
+  char src_path[1024], path[1100], err[256];
+  if (!pv_test_shared_path(src_path, sizeof src_path, "vocab/ggml-vocab-gpt-2.gguf")) skip();
+  pv_error e = {0};
+  pv_gguf_file *src = NULL;
+  pv_gguf_writer *w = NULL;
+  if (pv_gguf_open(&src, src_path, &e) || pv_gguf_writer_create(&w, &e)) fail_msg("%s", e.msg);
+  int rc = pv_gguf_writer_add_str(w, "general.architecture", "gpt2", &e);
+  if (!rc) rc = pv_gguf_writer_copy_kv_prefix(w, src, "tokenizer.ggml.model", &e);
+  if (!rc) rc = pv_gguf_writer_copy_kv_prefix(w, src, "tokenizer.ggml.tokens", &e);
+  if (!rc) rc = pv_gguf_writer_copy_kv_prefix(w, src, "tokenizer.ggml.merges", &e);
+  if (!rc) rc = pv_gguf_writer_add_str(w, "tokenizer.ggml.pre", "no-such-splitter", &e);
+  snprintf(path, sizeof path, "/tmp/pv-test-unknown-pre-%ld.gguf", (long)getpid());
+  if (!rc) rc = pv_gguf_writer_write(w, path, &e);
+  if (rc) fail_msg("%s", e.msg);
+  pv_gguf_writer_destroy(w);
+  pv_gguf_close(src);
+
+  pagedvk_model *m;
+  assert_int_equal(pagedvk_model_open(&m, path, err, sizeof err), 0);
+  pagedvk_model_description d;
+  pagedvk_model_describe(m, &d, err, sizeof err);
+  assert_string_equal(d.pre_tokenizer, "gpt2");
+  assert_non_null(d.pre_tokenizer_unknown);
+  assert_string_equal(d.pre_tokenizer_unknown, "no-such-splitter");
+  char buf[4096] = "";
+  FILE *mem = fmemopen(buf, sizeof buf - 1, "w");
+  assert_non_null(mem);
+  pagedvk_model_print_info(m, mem);
+  fclose(mem);
+  if (!strstr(buf, "pre-tokenizer:  gpt2 (fallback: tokenizer.ggml.pre 'no-such-splitter' is not known)\n"))
+    fail_msg("info does not show the fallback:\n%s", buf);
+  int32_t ids[16];
+  size_t n = 0;
+  assert_int_equal(pagedvk_tokenize(m, "Hello world", 0, 0, ids, PV_ARRAY_LEN(ids), &n, err, sizeof err), 0);
+  assert_int_equal(n, 2); /* GPT-2: "Hello", " world" */
+  assert_int_equal(ids[0], 15496);
+  assert_int_equal(ids[1], 995);
+  pagedvk_model_close(m);
+  remove(path);
+}
 
 /* ---- the oracle's prompt ids, through the public API ---------------------------------------- */
 
@@ -254,8 +367,9 @@ static void test_long_text_is_fast(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_llama_spm_vectors),     cmocka_unit_test(test_llama_bpe_vectors),
-      cmocka_unit_test(test_qwen2_vectors),         cmocka_unit_test(test_oracle_prompt_ids),
+      cmocka_unit_test(test_every_shared_vocab),
+      cmocka_unit_test(test_describe_names_pre_tokenizer), cmocka_unit_test(test_unknown_pre_tokenizer_falls_back),
+      cmocka_unit_test(test_oracle_prompt_ids),
       cmocka_unit_test(test_public_tokenize_buffer), cmocka_unit_test(test_long_text_is_fast),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
