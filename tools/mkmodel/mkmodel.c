@@ -7,7 +7,9 @@
  * logits have std ~3 and greedy choices are well separated; norm weights 1 + N(0, 0.1^2);
  * qwen2 q/k/v biases N(0, 0.05^2). The same seed gives the same file.
  * Tensor types: --type for weights, --type-embd / --type-output / --type-norm for those tensors,
- * biases F32, then every --tensor-type GLOB=TYPE in order (the last match wins).
+ * biases F32; --mix replaces those types of the matrices by a llama.cpp preset's mix (shapes.c);
+ * then every --tensor-type GLOB=TYPE in order (the last match wins).
+ * --preset sets the hyper-parameters of a real model (shapes.c); options after it override them.
  */
 #include <fnmatch.h>
 #include <math.h>
@@ -28,6 +30,9 @@ typedef struct override {
 
 typedef struct options {
   const char *arch, *out, *vocab_from, *name;
+  const char *chat_template; /* tokenizer.chat_template to write (NULL: none) */
+  int chat_template_given;   /* from --chat-template: a vocabulary's own template is an error */
+  mk_mix mix;
   uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff, ctx;
   float rope_base, rms_eps;
   int tied;
@@ -61,6 +66,17 @@ static void usage(FILE *to) {
     "                          'blk.*.ffn_down.weight=Q6_K'; repeatable, the last match wins\n"
     "  --seed N                random seed (default 1)\n"
     "  --name TEXT             general.name (default synthetic-ARCH)\n"
+    "  --preset NAME           a real model's shape: llama3.2-1b (embd 2048, 32 heads / 8 kv, ffn 8192,\n"
+    "                          rope base 500000, tied, a Llama-3 chat template unless the vocabulary has\n"
+    "                          one) or qwen2.5-0.5b (qwen2, embd 896, 14 heads / 2 kv, ffn 4864, rope base\n"
+    "                          1e6, tied Q8_0 embedding); --n-layer stays 2; options after it override it.\n"
+    "                          Real vocabulary sizes need --vocab-from (ggml-vocab-llama-bpe.gguf: 128256,\n"
+    "                          ggml-vocab-qwen2.gguf: 151936)\n"
+    "  --mix q4_k_m|none       per-tensor types as llama.cpp's Q4_K_M: Q4_K matrices, Q6_K output (or\n"
+    "                          tied embedding) and attn_v/ffn_down in the layers given more bits; rows\n"
+    "                          not a multiple of 256 fall back to Q5_0 / Q8_0. Replaces --type and\n"
+    "                          --type-embd/-output for matrices; --tensor-type still applies after it\n"
+    "  --chat-template TEXT    tokenizer.chat_template (an error when --vocab-from brings one)\n"
     "  --vocab-from FILE.gguf  copy every tokenizer.* key from FILE; the vocabulary size is its\n"
     "                          token count. Without it, a built-in SentencePiece-style vocabulary\n"
     "                          (tokenizer.ggml.model 'llama') is written: <unk>=0, <s>=1 (BOS),\n"
@@ -112,6 +128,28 @@ static int parse_override(options *o, const char *v) {
   return 0;
 }
 
+static int apply_preset(options *o, const char *v) {
+  const mk_preset *p = mk_preset_find(v);
+  if (!p) return bad("--preset", v);
+  o->arch = p->arch;
+  o->name = p->model_name;
+  o->n_embd = p->n_embd;
+  o->n_head = p->n_head;
+  o->n_head_kv = p->n_head_kv;
+  o->n_ff = p->n_ff;
+  o->ctx = p->ctx;
+  o->rope_base = p->rope_base;
+  o->rms_eps = p->rms_eps;
+  o->tied = p->tied;
+  if (p->has_type_embd) {
+    o->have_type_embd = 1;
+    o->type_embd = p->type_embd;
+  }
+  o->chat_template = p->chat_template;
+  o->chat_template_given = 0;
+  return 0;
+}
+
 /* Value of option argv[*i]: "--opt=value" or "--opt value". */
 static const char *value_of(int argc, char **argv, int *i) {
   const char *eq = strchr(argv[*i], '=');
@@ -149,6 +187,13 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--tensor-type")) return parse_override(o, v);
   if (is_opt(a, "--vocab-from")) { o->vocab_from = v; return v ? 0 : bad(a, v); }
   if (is_opt(a, "--name")) { o->name = v; return v ? 0 : bad(a, v); }
+  if (is_opt(a, "--preset")) return apply_preset(o, v);
+  if (is_opt(a, "--mix")) return mk_mix_from_name(v, &o->mix) ? 0 : bad(a, v);
+  if (is_opt(a, "--chat-template")) {
+    o->chat_template = v;
+    o->chat_template_given = 1;
+    return v ? 0 : bad(a, v);
+  }
   if (is_opt(a, "-o") || is_opt(a, "--out")) { o->out = v; return v ? 0 : bad(a, v); }
   if (is_opt(a, "--seed")) {
     char *end;
@@ -202,9 +247,10 @@ static void fill_normal(rng *r, float *x, uint64_t n, float mean, float std) {
 
 typedef enum { W_PROJ, W_EMBD, W_OUTPUT, W_NORM, W_BIAS } weight_kind;
 
-static pv_dtype type_for(const options *o, const char *name, weight_kind kind) {
+static pv_dtype type_for(const options *o, const char *name, weight_kind kind, uint64_t ne0) {
   pv_dtype t = kind == W_EMBD ? o->type_embd : kind == W_OUTPUT ? o->type_output
              : kind == W_NORM ? o->type_norm : kind == W_BIAS ? PV_F32 : o->type;
+  if (o->mix && kind != W_NORM && kind != W_BIAS) t = mk_mix_type(o->mix, name, ne0, o->n_layer, o->tied);
   for (int i = 0; i < o->n_overrides; i++)
     if (fnmatch(o->overrides[i].pattern, name, 0) == 0) t = o->overrides[i].type;
   return t;
@@ -212,7 +258,7 @@ static pv_dtype type_for(const options *o, const char *name, weight_kind kind) {
 
 static int add_weight(pv_gguf_writer *w, const options *o, rng *r, const char *name, weight_kind kind, uint64_t ne0,
                       uint64_t ne1, pv_error *err) {
-  pv_dtype type = type_for(o, name, kind);
+  pv_dtype type = type_for(o, name, kind, ne0);
   uint64_t n = ne0 * ne1, row_bytes;
   if (!pv_dtype_row_bytes(type, ne0, &row_bytes))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "tensor %s: row length %llu is not a multiple of the %s block size %u",
@@ -277,7 +323,7 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
   snprintf(name, sizeof name, "synthetic-%s", a);
   int rc = pv_gguf_writer_add_str(w, "general.architecture", a, err);
   if (!rc) rc = pv_gguf_writer_add_str(w, "general.name", o->name ? o->name : name, err);
-  if (!rc) rc = pv_gguf_writer_add_u32(w, "general.file_type", file_type(o->type), err);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "general.file_type", o->mix == MK_MIX_Q4_K_M ? 15 : file_type(o->type), err);
 #define KEY_U32(suffix, v) \
   if (!rc) { snprintf(key, sizeof key, "%s." suffix, a); rc = pv_gguf_writer_add_u32(w, key, (v), err); }
 #define KEY_F32(suffix, v) \
@@ -310,6 +356,16 @@ static int vocab_size_from(const char *path, pv_gguf_file **src, uint32_t *n_voc
   return PAGEDVK_OK;
 }
 
+/* --chat-template, or the preset's template when the vocabulary brings none. */
+static int add_chat_template(pv_gguf_writer *w, const options *o, const pv_gguf_file *src, pv_error *err) {
+  pv_gguf_str have;
+  bool copied = src && pv_gguf_get_str(src, "tokenizer.chat_template", &have);
+  if (!o->chat_template || (copied && !o->chat_template_given)) return PAGEDVK_OK;
+  if (copied)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "--chat-template: %s already has a tokenizer.chat_template", o->vocab_from);
+  return pv_gguf_writer_add_str(w, "tokenizer.chat_template", o->chat_template, err);
+}
+
 static int build(pv_gguf_writer *w, const options *o, pv_error *err) {
   pv_gguf_file *src = NULL;
   uint32_t n_vocab = 0;
@@ -320,6 +376,7 @@ static int build(pv_gguf_writer *w, const options *o, pv_error *err) {
   if (!rc) rc = add_hparams(w, o, n_vocab, err);
   if (!rc && src) rc = pv_gguf_writer_copy_tokenizer(w, src, err);
   if (!rc && vw) rc = mk_builtin_vocab(w, &n_vocab, err);
+  if (!rc) rc = add_chat_template(w, o, src, err);
   pv_gguf_close(src);
   pv_gguf_writer_destroy(vw);
   rng r = {o->seed};
