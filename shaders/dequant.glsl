@@ -16,6 +16,12 @@
 //                  Q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}  256 elements, 8 sub-blocks
 //                  Q5_K {f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}
 //                  Q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}
+//                  Q2_K {u8 scales[16]; u8 qs[64]; f16 d, dmin}    256 elements, 16 sub-blocks
+//                  Q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}
+//                  IQ4_NL {f16 d; u8 qs[16]}           v = d IQ4[q] (q: nibbles as in Q4_0)
+//                  IQ4_XS {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}  8 IQ4_NL-like runs
+// (runtime/gguf/quant.c documents each layout element by element; every branch here does the
+// same float operations in the same order, so the values are bit-identical to the C ones.)
 // In Q4_0..Q5_1 elements 0..15 are the low nibbles of qs and 16..31 the high nibbles.
 #ifndef PV_DEQUANT_GLSL
 #define PV_DEQUANT_GLSL
@@ -94,6 +100,16 @@ void words32_at(uint wb, uint byte, out uint w[8]) {
     uint hi = first == 0u ? all_[i + 1u] : first == 1u ? all_[i + 2u] : first == 2u ? all_[i + 3u] : all_[i + 4u];
     w[i] = odd_half ? (lo >> 16) | (hi << 16) : lo;
   }
+}
+#endif
+
+#if WTYPE == WT_IQ4_NL || WTYPE == WT_IQ4_XS
+// The IQ4 table (runtime/gguf/quant.c's PV_IQ4_VALUES) as four words of int8, picked with selects
+// and a shift: a variable index into a constant array costs a memory round trip per lane on CPU
+// devices.
+float iq4_value(uint q) {
+  uint w = q < 8u ? (q < 4u ? 0xbfad9881u : 0xf6eaddcfu) : (q < 12u ? 0x26190d01u : 0x71594535u);
+  return float(int(w << (24u - 8u * (q & 3u))) >> 24);
 }
 #endif
 
@@ -285,6 +301,66 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
     float sc = l < 16u ? sc0 : sc1;
     v[l] = sc * float(q0);
     v[l + 1u] = sc * float(q1);
+  }
+#elif WTYPE == WT_Q2_K
+  // 84-byte blocks: rows (and with them every block) are word aligned.
+  uint b = row_byte + (u >> 3) * 84u;
+  uint s = u & 7u, h = s >> 2, j = s & 3u;  // unit 32j + l of half h
+  vec2 dm = unpackHalf2x16(WLOAD(wb, (b + 80u) >> 2));
+  uint scs = rd16(wb, b + 8u * h + 2u * j);  // scale bytes of elements l < 16 and l >= 16
+  float d0 = dm.x * float(scs & 0xfu), m0 = dm.y * float((scs >> 4) & 0xfu);
+  float d1 = dm.x * float((scs >> 8) & 0xfu), m1 = dm.y * float(scs >> 12);
+  uint qw = (b + 16u + 32u * h) >> 2, shift = 2u * j;
+  for (uint i = 0u; i < 8u; i++) {
+    uint w = (WLOAD(wb, qw + i) >> shift) & 0x03030303u;
+    float dd = i < 4u ? d0 : d1, mm = i < 4u ? m0 : m1;
+    v[4u * i] = dd * float(w & 0xffu) - mm;
+    v[4u * i + 1u] = dd * float((w >> 8) & 0xffu) - mm;
+    v[4u * i + 2u] = dd * float((w >> 16) & 0xffu) - mm;
+    v[4u * i + 3u] = dd * float(w >> 24) - mm;
+  }
+#elif WTYPE == WT_Q3_K
+  // 110-byte blocks: only 2-byte alignment, so 16-bit reads.
+  uint b = row_byte + (u >> 3) * 110u;
+  uint s = u & 7u, h = s >> 2, j = s & 3u;
+  // scales 8h + 2j and 8h + 2j + 1: low nibbles (nibble h) of bytes 2j, 2j + 1, high 2 bits from
+  // bytes 8 + 2(j & 1) and the next, at bits 2(2h + j/2)
+  uint lo = rd16(wb, b + 96u + 2u * j) >> (4u * h);
+  uint hi = rd16(wb, b + 104u + 2u * (j & 1u)) >> (2u * (2u * h + (j >> 1)));
+  float d = rdh(wb, b + 108u);
+  float d0 = d * float(int((lo & 0xfu) | ((hi & 3u) << 4)) - 32);
+  float d1 = d * float(int(((lo >> 8) & 0xfu) | (((hi >> 8) & 3u) << 4)) - 32);
+  uint qs = b + 32u + 32u * h, shift = 2u * j, hshift = 4u * h + j;
+  for (uint l = 0u; l < 32u; l += 2u) {
+    uint p = rd16(wb, qs + l), m = rd16(wb, b + l);
+    float dd = l < 16u ? d0 : d1;
+    v[l] = dd * float(int(((p >> shift) & 3u) | (((m >> hshift) & 1u) << 2)) - 4);
+    v[l + 1u] = dd * float(int(((p >> (8u + shift)) & 3u) | (((m >> (8u + hshift)) & 1u) << 2)) - 4);
+  }
+#elif WTYPE == WT_IQ4_NL
+  uint b = row_byte + u * 18u;
+  float d = rdh(wb, b);
+  for (uint i = 0u; i < 16u; i += 2u) {
+    uint p = rd16(wb, b + 2u + i);
+    v[i] = d * iq4_value(p & 0xfu);
+    v[i + 16u] = d * iq4_value((p >> 4) & 0xfu);
+    v[i + 1u] = d * iq4_value((p >> 8) & 0xfu);
+    v[i + 17u] = d * iq4_value((p >> 12) & 0xfu);
+  }
+#elif WTYPE == WT_IQ4_XS
+  // 136-byte blocks: word aligned. Word 0: d, scales_h; word 1: scales_l (nibble r: run r).
+  uint b = row_byte + (u >> 3) * 136u;
+  uint r = u & 7u;
+  uint w0 = WLOAD(wb, b >> 2);
+  uint ls = ((WLOAD(wb, (b >> 2) + 1u) >> (4u * r)) & 0xfu) | (((w0 >> (16u + 2u * r)) & 3u) << 4);
+  float dl = unpackHalf2x16(w0).x * float(int(ls) - 32);
+  uint qw = ((b + 8u) >> 2) + 4u * r;
+  for (uint i = 0u; i < 4u; i++) {
+    uint w = WLOAD(wb, qw + i);
+    [[unroll]] for (uint c = 0u; c < 4u; c++) {
+      v[4u * i + c] = dl * iq4_value((w >> (8u * c)) & 0xfu);
+      v[4u * i + c + 16u] = dl * iq4_value((w >> (8u * c + 4u)) & 0xfu);
+    }
   }
 #else
 #error "unknown WTYPE"

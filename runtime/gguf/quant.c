@@ -17,6 +17,17 @@
  *   Q6_K 210 B / 256: u8 ql[128], u8 qh[64], int8 scales[16], f16 d: two halves of 128; in half h,
  *        element 32k+l (k 0..3, l 0..31) takes 4 low bits from ql[64h + l + 32(k&1)] (low nibble
  *        for k<2, high for k>=2) and 2 high bits from qh[32h + l] >> 2k; y = (d*sc[e/16])*(q-32)
+ *   Q2_K  84 B / 256: u8 scales[16], u8 qs[64], f16 d, f16 dmin: two halves of 128; in half h,
+ *        element 32j+l (j 0..3, l 0..31) is q = (qs[32h + l] >> 2j) & 3 with scale byte
+ *        s = scales[8h + 2j + l/16]; y = (d*(s & 15))*q - dmin*(s >> 4)
+ *   Q3_K 110 B / 256: u8 hmask[32], u8 qs[64], u8 scales[12], f16 d: elements placed as in Q2_K;
+ *        q = ((qs[32h + l] >> 2j) & 3) - 4 unless bit 4h+j of hmask[l] is set; sixteen 6-bit
+ *        scales sc[i]: low 4 bits from the nibble (i/8) of scales[i % 8], high 2 bits from bits
+ *        2(i/4) of scales[8 + i%4]; y = (d*(sc - 32))*q with sc of sub-block 8h + 2j + l/16
+ *   IQ4_NL 18 B / 32: f16 d, u8 qs[16]: nibbles as in Q4_0, y = d*IQ4_VALUES[nibble]
+ *   IQ4_XS 136 B / 256: f16 d, u16 scales_h, u8 scales_l[4], u8 qs[128]: eight runs of 32 laid
+ *        out as IQ4_NL blocks (16 bytes each) with a 6-bit scale ls of run r: nibble r of
+ *        scales_l (low first) | bits 2r..2r+1 of scales_h << 4; y = (d*(ls - 32))*IQ4_VALUES[nibble]
  *
  * Invariant: every function here reads exactly pv_dtype_row_bytes(type, n) bytes of its source.
  */
@@ -130,6 +141,63 @@ static void deq_q6_k(const uint8_t *b, float *y) {
   }
 }
 
+/* Q2_K and Q3_K place element 32j + l of half h (j 0..3, l 0..31) at bits 2j of qs[32h + l], and
+ * give it the sub-block (of 16) 8h + 2j + l/16. */
+static void deq_q2_k(const uint8_t *b, float *y) {
+  const uint8_t *sc = b, *qs = b + 16;
+  float d = ld_f16(b + 80), dmin = ld_f16(b + 82);
+  for (int e = 0; e < QK_K; e++) {
+    int h = e / 128, j = (e % 128) / 32, l = e % 32;
+    uint8_t s = sc[8 * h + 2 * j + l / 16];
+    int q = (qs[32 * h + l] >> (2 * j)) & 3;
+    y[e] = (d * (float)(s & 0xf)) * (float)q - dmin * (float)(s >> 4);
+  }
+}
+
+/* The sixteen signed scales (sc - 32) of a Q3_K block from its 12 packed bytes. */
+static void q3_k_scales(const uint8_t s[12], int sc[16]) {
+  for (int i = 0; i < 16; i++) {
+    int low = i < 8 ? s[i] & 0xf : s[i - 8] >> 4;
+    int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+    sc[i] = (low | high << 4) - 32;
+  }
+}
+
+static void deq_q3_k(const uint8_t *b, float *y) {
+  const uint8_t *hm = b, *qs = b + 32;
+  int sc[16];
+  q3_k_scales(b + 96, sc);
+  float d = ld_f16(b + 108);
+  for (int e = 0; e < QK_K; e++) {
+    int h = e / 128, j = (e % 128) / 32, l = e % 32;
+    int q = ((qs[32 * h + l] >> (2 * j)) & 3) - (((hm[l] >> (4 * h + j)) & 1) ? 0 : 4);
+    y[e] = (d * (float)sc[8 * h + 2 * j + l / 16]) * (float)q;
+  }
+}
+
+/* ---- IQ4: 4-bit indices into a fixed non-linear table ---------------------------------------- */
+
+const int8_t PV_IQ4_VALUES[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+/* 32 elements from 16 bytes of nibbles (low nibbles first) with scale d. */
+static void iq4_run(float d, const uint8_t *qs, float *y) {
+  for (int i = 0; i < 16; i++) {
+    y[i] = d * (float)PV_IQ4_VALUES[qs[i] & 0xf];
+    y[i + 16] = d * (float)PV_IQ4_VALUES[qs[i] >> 4];
+  }
+}
+
+static void deq_iq4_nl(const uint8_t *b, float *y) { iq4_run(ld_f16(b), b + 2, y); }
+
+static void deq_iq4_xs(const uint8_t *b, float *y) {
+  float d = ld_f16(b);
+  unsigned sh = (unsigned)(b[2] | (b[3] << 8));
+  for (int r = 0; r < 8; r++) {
+    int ls = ((b[4 + r / 2] >> (4 * (r & 1))) & 0xf) | (int)((sh >> (2 * r)) & 3) << 4;
+    iq4_run(d * (float)(ls - 32), b + 8 + 16 * r, y + 32 * r);
+  }
+}
+
 /* ---- plain float types --------------------------------------------------------------------- */
 
 static void deq_f32(const uint8_t *b, float *y) { memcpy(y, b, 4); }
@@ -151,6 +219,10 @@ static block_fn dequantizer(pv_dtype type) {
     case PV_Q4_K: return deq_q4_k;
     case PV_Q5_K: return deq_q5_k;
     case PV_Q6_K: return deq_q6_k;
+    case PV_Q2_K: return deq_q2_k;
+    case PV_Q3_K: return deq_q3_k;
+    case PV_IQ4_NL: return deq_iq4_nl;
+    case PV_IQ4_XS: return deq_iq4_xs;
     default: return NULL;
   }
 }

@@ -1,6 +1,7 @@
 /*
  * quant.h — exact CPU dequantizers and an on-the-fly dot product for the tensor types of dtype.h:
- * F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K.
+ * F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS
+ * (wtypes.def's CPU column).
  *
  * Dequantization is exact: each output float is computed from the block's fields with the same
  * float operations in the same order as the format defines them (e.g. Q4_K: (d*sc)*q - (dmin*m)),
@@ -19,7 +20,7 @@
 #include "gguf/dtype.h"
 #include "gguf/gguf.h"
 
-/* True for the eleven types listed at the top (those with a dequantizer; the dev kit's quantizers
+/* True for the fifteen types listed at the top (those with a dequantizer; the dev kit's quantizers
  * cover the same types). */
 bool pv_quant_supported(pv_dtype type);
 
@@ -39,6 +40,9 @@ int pv_dequantize_tensor(const pv_gguf_tensor *t, float *dst, pv_error *err);
 int pv_dequantize_tensor_row(const pv_gguf_tensor *t, uint64_t row, float *dst, pv_error *err);
 /* Address of row `row` of a tensor (NULL when out of range). */
 const uint8_t *pv_tensor_row_ptr(const pv_gguf_tensor *t, uint64_t row);
+
+/* The sixteen levels of IQ4_NL and IQ4_XS (format data: element = scale * IQ4_VALUES[nibble]). */
+extern const int8_t PV_IQ4_VALUES[16];
 
 /* Unpacks the twelve bytes of Q4_K/Q5_K scales into 8 six-bit scales and 8 six-bit mins. */
 void pv_unpack_k_scales(const uint8_t s[12], uint8_t sc[8], uint8_t m[8]);

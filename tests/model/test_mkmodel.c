@@ -312,7 +312,7 @@ static void test_rejected_options(void **state) {
   char path[512];
   if (mkmodel("--n-layer 1", "ok.gguf", path, sizeof path) < 0) skip();
   assert_int_not_equal(mkmodel("--arch gpt9", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--type Q2_K", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(mkmodel("--type IQ2_XXS", "x.gguf", path, sizeof path), 0);
   assert_int_not_equal(mkmodel("--n-head 3", "x.gguf", path, sizeof path), 0);
   assert_int_not_equal(mkmodel("--n-head 4 --n-head-kv 3", "x.gguf", path, sizeof path), 0);
   assert_int_not_equal(mkmodel("--n-embd 128 --type Q4_K", "x.gguf", path, sizeof path), 0); /* 128 % 256 */

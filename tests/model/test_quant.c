@@ -178,6 +178,167 @@ static void test_q6_k(void **state) {
   assert_true(y[16] == 0.5f * -2 * -32);
 }
 
+/* Q2_K: sub-block (of 16) 8h + 2j + l/16 of element 128h + 32j + l, scale byte = scale | min << 4;
+ * q at bits 2j of qs[32h + l]. */
+static void test_q2_k(void **state) {
+  (void)state;
+  uint8_t b[84] = {0};
+  for (int i = 0; i < 16; i++) b[i] = (uint8_t)((i % 16) | ((15 - i) << 4)); /* scale i, min 15 - i */
+  b[16 + 0] = 0x1b;  /* 00 01 10 11: elements 0 (q 3), 32 (q 2), 64 (q 1), 96 (q 0) */
+  b[16 + 17] = 0xc0; /* element 96 + 17: q 3 */
+  b[16 + 32 + 5] = 0x0c; /* element 128 + 32 + 5: q 3 */
+  put16(b + 80, 0x3800); /* d = 0.5 */
+  put16(b + 82, 0x3400); /* dmin = 0.25 */
+  float y[256];
+  deq(PV_Q2_K, b, y, 256);
+  assert_true(y[0] == 0.5f * 0 * 3 - 0.25f * 15);        /* sub-block 0 */
+  assert_true(y[32] == 0.5f * 2 * 2 - 0.25f * 13);       /* sub-block 2 */
+  assert_true(y[64] == 0.5f * 4 * 1 - 0.25f * 11);       /* sub-block 4 */
+  assert_true(y[96] == 0.5f * 6 * 0 - 0.25f * 9);        /* sub-block 6 */
+  assert_true(y[96 + 17] == 0.5f * 7 * 3 - 0.25f * 8);   /* sub-block 7 */
+  assert_true(y[128 + 32 + 5] == 0.5f * 10 * 3 - 0.25f * 5); /* sub-block 10 */
+  assert_true(y[255] == -0.25f * 0);                      /* sub-block 15: min 0 */
+}
+
+/* Q3_K: as Q2_K's placement; 6-bit scales (sc - 32), q - 4 unless the hmask bit is set. */
+static void test_q3_k(void **state) {
+  (void)state;
+  uint8_t b[110] = {0};
+  /* scales (stored values, minus 32 when used): sc[0] = 33, sc[9] = 63, sc[14] = 20, the others 0:
+   * sc[0]: low nibble of byte 0 = 1, bits 0-1 of byte 8 = 2; sc[9]: high nibble of byte 1 = 15,
+   * bits 4-5 of byte 9 = 3; sc[14]: high nibble of byte 6 = 4, bits 6-7 of byte 10 = 1 */
+  b[96 + 0] = 0x01;
+  b[96 + 1] = 0xf0;
+  b[96 + 6] = 0x40;
+  b[96 + 8] = 0x02;
+  b[96 + 9] = 0x30;
+  b[96 + 10] = 0x40;
+  put16(b + 108, 0x3800); /* d = 0.5 */
+  b[32 + 0] = 0x03;       /* element 0: q 3 */
+  b[0] = 0x01;            /* element 0: hmask bit 0 set: no -4 */
+  b[32 + 32 + 18] = 0x04; /* element 128 + 32 + 18 (h 1, j 1, sub-block 11): q 1, hmask bit 5 clear */
+  b[32 + 32 + 1] = 0x30;  /* element 128 + 64 + 1 (h 1, j 2, sub-block 12): q 3 */
+  b[1] = 0x40;            /* element 128 + 64 + 1: hmask bit 6 set */
+  float y[256];
+  deq(PV_Q3_K, b, y, 256);
+  assert_true(y[0] == (0.5f * 1) * 3);              /* sub-block 0: sc 33 - 32; q 3, hmask bit set */
+  assert_true(y[1] == (0.5f * 1) * -4);             /* q 0, hmask bit clear: 0 - 4 */
+  assert_true(y[48] == (0.5f * -32) * -4);          /* sub-block 3 (h 0, j 1, l 16): sc 0 - 32 */
+  assert_true(y[128 + 16] == (0.5f * 31) * -4);     /* sub-block 9: sc 63 - 32 */
+  assert_true(y[128 + 32 + 18] == (0.5f * -32) * -3); /* sub-block 11: q 1 - 4 */
+  assert_true(y[128 + 64 + 1] == (0.5f * -32) * 3); /* sub-block 12: q 3, hmask bit 6 set */
+  assert_true(y[128 + 96] == (0.5f * -12) * -4);    /* sub-block 14: sc 20 - 32 */
+  assert_true(y[128 + 96 + 16] == (0.5f * -32) * -4); /* sub-block 15 */
+}
+
+static void test_iq4(void **state) {
+  (void)state;
+  uint8_t b[136] = {0};
+  put16(b, 0xb800); /* d = -0.5 */
+  for (int i = 0; i < 16; i++) b[2 + i] = (uint8_t)(i | ((15 - i) << 4));
+  float y[256];
+  deq(PV_IQ4_NL, b, y, 32);
+  static const int8_t LEVELS[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+  for (int i = 0; i < 16; i++) {
+    assert_true(y[i] == -0.5f * LEVELS[i]);
+    assert_true(y[16 + i] == -0.5f * LEVELS[15 - i]);
+  }
+  memset(b, 0, sizeof b);
+  put16(b, 0x3400); /* d = 0.25 */
+  /* run scales ls (used as ls - 32): run 0: 32 + 1 = 33 (low nibble 1, high bits 2),
+   * run 3: 63 (nibble 15 in byte 5's high half, bits 6-7 of scales_h 3), run 7: 0 */
+  b[4] = 0x01;
+  b[5] = 0xf0;
+  uint16_t sh = 2u | 3u << 6;
+  put16(b + 2, sh);
+  b[8 + 0] = 0x8f;            /* run 0: element 0 nibble 15, element 16 nibble 8 */
+  b[8 + 48 + 3] = 0x20;       /* run 3: element 96 + 19 nibble 2 */
+  b[8 + 112 + 15] = 0x07;     /* run 7: element 224 + 15 nibble 7 */
+  deq(PV_IQ4_XS, b, y, 256);
+  assert_true(y[0] == (0.25f * 1) * 113);
+  assert_true(y[16] == (0.25f * 1) * 1);
+  assert_true(y[1] == (0.25f * 1) * -127);
+  assert_true(y[96 + 19] == (0.25f * 31) * -83);
+  assert_true(y[96 + 3] == (0.25f * 31) * -127);
+  assert_true(y[224 + 15] == (0.25f * -32) * -10);
+  assert_true(y[32] == (0.25f * -32) * -127); /* run 1: ls 0 */
+}
+
+/* ---- files quantized by llama.cpp ------------------------------------------------------------
+ * ../shared/models/syn-llama-{q2_k,q3_k_m,iq4_nl,iq4_xs}.gguf hold the same F32 weights quantized by
+ * llama.cpp's llama-quantize. blk.0.attn_k.weight is Q2_K, Q3_K, IQ4_NL and IQ4_XS in them.
+ * 1. A few elements of its first block, decoded by hand from the bytes, e.g. Q2_K element 40: h 0,
+ *    j 1, l 8: scale byte scales[2] = 0xbd (scale 13, min 11), q = (qs[8] >> 2) & 3 = 2,
+ *    d = 0x1.c2p-10, dmin = 0x1.9ap-9: (d*13)*2 - dmin*11 = 0x1.4cf0p-7.
+ * 2. The four dequantized tensors agree with one another within their quantization error (they
+ *    come from one source): a misplaced element, scale or nibble gives uncorrelated values. */
+typedef struct file_case {
+  const char *file;
+  pv_dtype type;
+  uint32_t idx[5];
+  float want[5];
+} file_case;
+
+static const file_case FILE_CASES[] = {
+    {"syn-llama-q2_k.gguf", PV_Q2_K, {0, 17, 40, 130, 255},
+     {-0x1.00b8p-5f, -0x1.341p-5f, 0x1.4cf0p-7f, 0x1.3d64p-5f, -0x1.6768p-6f}},
+    {"syn-llama-q3_k_m.gguf", PV_Q3_K, {0, 17, 40, 130, 255},
+     {-0x1.e837p-6f, -0x1.2d5ep-5f, 0x1.2d5ep-6f, 0x1.457ap-5f, -0x1.457ap-6f}},
+    {"syn-llama-iq4_nl.gguf", PV_IQ4_NL, {0, 5, 16, 31, 31},
+     {-0x1.25c18p-5f, 0x1.0e5cp-5f, -0x1.cebbp-6f, 0x1.6bf2p-7f, 0x1.6bf2p-7f}},
+    {"syn-llama-iq4_xs.gguf", PV_IQ4_XS, {0, 20, 33, 255, 255},
+     {-0x1.21c88p-5f, 0x1.9a5p-9f, -0x1.f5d8p-7f, -0x1.80abp-6f, -0x1.80abp-6f}},
+};
+
+enum { ATTN_K_N = 256 * 128 };
+
+/* Dequantized blk.0.attn_k.weight of a shared model into y; false when the file is absent. */
+static bool load_attn_k(const file_case *c, float *y) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/models/%s", PV_SHARED_DIR, c->file);
+  pv_gguf_file *f = NULL;
+  pv_error err = {0};
+  if (pv_gguf_open(&f, path, &err)) return false;
+  const pv_gguf_tensor *t = pv_gguf_find_tensor(f, "blk.0.attn_k.weight");
+  assert_non_null(t);
+  assert_int_equal(t->type, c->type);
+  assert_true(t->ne[0] * t->ne[1] == ATTN_K_N);
+  if (pv_dequantize_tensor(t, y, &err)) fail_msg("%s", err.msg);
+  pv_gguf_close(f);
+  return true;
+}
+
+static void test_llama_cpp_files(void **state) {
+  (void)state;
+  enum { NF = sizeof FILE_CASES / sizeof FILE_CASES[0] };
+  float *y[NF];
+  for (int k = 0; k < NF; k++) {
+    y[k] = malloc(ATTN_K_N * sizeof(float));
+    if (!load_attn_k(&FILE_CASES[k], y[k])) {
+      for (int i = 0; i <= k; i++) free(y[i]);
+      skip();
+    }
+    for (int i = 0; i < 5; i++)
+      if (y[k][FILE_CASES[k].idx[i]] != FILE_CASES[k].want[i])
+        fail_msg("%s element %u: %a, want %a", FILE_CASES[k].file, FILE_CASES[k].idx[i], y[k][FILE_CASES[k].idx[i]],
+                 FILE_CASES[k].want[i]);
+  }
+  /* relative RMS difference of each to IQ4_XS (the finest here): within the sum of the bounds */
+  const int ref = NF - 1;
+  for (int k = 0; k < NF - 1; k++) {
+    double num = 0, den = 0;
+    for (int i = 0; i < ATTN_K_N; i++) {
+      num += (double)(y[k][i] - y[ref][i]) * (y[k][i] - y[ref][i]);
+      den += (double)y[ref][i] * y[ref][i];
+    }
+    double e = sqrt(num / den), bound = pv_quant_error_bound(FILE_CASES[k].type) + PV_QERR_IQ4_XS;
+    print_message("%-6s vs IQ4_XS: relative RMS difference %.4f (bound %.4f)\n", pv_dtype_name(FILE_CASES[k].type), e,
+                  bound);
+    assert_true(e <= bound);
+  }
+  for (int k = 0; k < NF; k++) free(y[k]);
+}
+
 /* ---- quantize -> dequantize ---------------------------------------------------------------- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -187,8 +348,8 @@ static double uniform(void) {
 }
 static float normal(void) { return (float)(sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform())); }
 
-static const pv_dtype ALL[] = {PV_F32, PV_F16, PV_BF16, PV_Q8_0, PV_Q4_0, PV_Q4_1,
-                               PV_Q5_0, PV_Q5_1, PV_Q4_K, PV_Q5_K, PV_Q6_K};
+static const pv_dtype ALL[] = {PV_F32,  PV_F16,  PV_BF16, PV_Q8_0, PV_Q4_0,   PV_Q4_1,  PV_Q5_0, PV_Q5_1,
+                               PV_Q2_K, PV_Q3_K, PV_Q4_K, PV_Q5_K, PV_Q6_K, PV_IQ4_NL, PV_IQ4_XS};
 
 static double rel_rms(pv_dtype t, const float *x, uint64_t n) {
   uint64_t bytes;
@@ -258,16 +419,16 @@ static void test_errors(void **state) {
   uint8_t b[300] = {0};
   float y[256];
   pv_error err = {0};
-  assert_int_equal(pv_dequantize_row(PV_Q2_K, b, y, 256, "blk.0.ffn_up.weight", &err), PAGEDVK_ERR_UNSUPPORTED);
-  assert_non_null(strstr(err.msg, "Q2_K"));
+  assert_int_equal(pv_dequantize_row(PV_IQ2_XXS, b, y, 256, "blk.0.ffn_up.weight", &err), PAGEDVK_ERR_UNSUPPORTED);
+  assert_non_null(strstr(err.msg, "IQ2_XXS"));
   assert_non_null(strstr(err.msg, "blk.0.ffn_up.weight"));
-  assert_int_equal(pv_dequantize_row((pv_dtype)17, b, y, 256, "t7", &err), PAGEDVK_ERR_UNSUPPORTED);
-  assert_non_null(strstr(err.msg, "17"));
+  assert_int_equal(pv_dequantize_row((pv_dtype)57, b, y, 256, "t7", &err), PAGEDVK_ERR_UNSUPPORTED);
+  assert_non_null(strstr(err.msg, "57"));
   assert_non_null(strstr(err.msg, "t7"));
   assert_int_equal(pv_dequantize_row(PV_Q4_K, b, y, 100, "t", &err), PAGEDVK_ERR_INVALID);
   float dot;
   assert_int_equal(pv_dot_row(PV_Q8_K, b, y, 256, &dot, "t", &err), PAGEDVK_ERR_UNSUPPORTED);
-  assert_int_equal(pv_quantize_row(PV_Q3_K, y, b, 256, &err), PAGEDVK_ERR_UNSUPPORTED);
+  assert_int_equal(pv_quantize_row(PV_IQ3_S, y, b, 256, &err), PAGEDVK_ERR_UNSUPPORTED);
   assert_int_equal(pv_quantize_row(PV_Q8_0, y, b, 33, &err), PAGEDVK_ERR_INVALID);
 }
 
@@ -277,6 +438,8 @@ int main(void) {
     cmocka_unit_test(test_q4_0_and_q4_1),    cmocka_unit_test(test_q5_0_and_q5_1),
     cmocka_unit_test(test_k_scales),         cmocka_unit_test(test_q4_k),
     cmocka_unit_test(test_q5_k),             cmocka_unit_test(test_q6_k),
+    cmocka_unit_test(test_q2_k),             cmocka_unit_test(test_q3_k),
+    cmocka_unit_test(test_iq4),              cmocka_unit_test(test_llama_cpp_files),
     cmocka_unit_test(test_roundtrip_bounds), cmocka_unit_test(test_roundtrip_shapes),
     cmocka_unit_test(test_dot_row),          cmocka_unit_test(test_errors),
   };

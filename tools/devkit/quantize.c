@@ -11,10 +11,18 @@
  *    is kept <= 0, as the format stores a non-negative min that is subtracted);
  *  - K-quants then quantize the sub-block scales and mins to 6 bits (int8 for Q6_K) against the
  *    super-block's f16 d/dmin, and every element is finally rounded to the nearest level of the
- *    scale and min *as the dequantizer will compute them* (after f16 and 6-bit rounding).
+ *    scale and min *as the dequantizer will compute them* (after f16 and 6-bit rounding);
+ *  - Q2_K and Q3_K work the same way on sub-blocks of 16 (Q2_K: 2-bit levels with a min and 4-bit
+ *    scales and mins; Q3_K: symmetric levels -4..3 and signed 6-bit scales);
+ *  - IQ4_NL / IQ4_XS map each value to the nearest of the sixteen non-linear levels
+ *    (PV_IQ4_VALUES) times the scale; each run of 32 tries a range of candidate scales of both
+ *    signs, refits the scale to the chosen levels by least squares and keeps the smallest error;
+ *    IQ4_XS then quantizes the eight run scales to 6 bits against the super-block d and tries the
+ *    neighbouring 6-bit values of each run, keeping the one with the smallest error.
  * Layouts are documented at the top of quant.c; this file writes exactly what that file reads.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devkit/quantize.h"
@@ -222,6 +230,152 @@ static void q_q6_k(const float *x, uint8_t *b) {
   }
 }
 
+/* Q2_K: sixteen sub-blocks of 16, x ~ (d*sc)*q - dmin*m with q 0..3, sc and m 4 bits. */
+static void q_q2_k(const float *x, uint8_t *b) {
+  float s[16], mn[16], smax = 0.0f, mmax = 0.0f;
+  for (int j = 0; j < 16; j++) {
+    float off;
+    fit_affine(x + 16 * j, 16, 3, true, &s[j], &off);
+    mn[j] = -off;
+    smax = fmaxf(smax, s[j]);
+    mmax = fmaxf(mmax, mn[j]);
+  }
+  float d = f16_round(smax / 15.0f), dmin = f16_round(mmax / 15.0f);
+  st_f16(b + 80, d);
+  st_f16(b + 82, dmin);
+  uint8_t *qs = b + 16;
+  memset(qs, 0, 64);
+  for (int j = 0; j < 16; j++) {
+    int sc = d > 0 ? clampi((int)lrintf(s[j] / d), 0, 15) : 0;
+    int m = dmin > 0 ? clampi((int)lrintf(mn[j] / dmin), 0, 15) : 0;
+    b[j] = (uint8_t)(sc | m << 4);
+    float dj = d * (float)sc, mj = dmin * (float)m; /* exactly as dequantized */
+    float inv = dj != 0.0f ? 1.0f / dj : 0.0f;
+    for (int l = 0; l < 16; l++) {
+      int e = 16 * j + l, h = e / 128, jj = (e % 128) / 32, ll = e % 32;
+      qs[32 * h + ll] |= (uint8_t)(nearest(x[e] + mj, inv, 0, 3) << (2 * jj));
+    }
+  }
+}
+
+/* Q3_K: sixteen sub-blocks of 16, x ~ (d*sc)*q with q -4..3 and sc -32..31. */
+static void q_q3_k(const float *x, uint8_t *b) {
+  float s[16], amax = 0.0f;
+  for (int j = 0; j < 16; j++) {
+    s[j] = fit_symmetric(x + 16 * j, 16, -4, 3);
+    amax = fmaxf(amax, fabsf(s[j]));
+  }
+  float d = f16_round(amax / 31.0f);
+  st_f16(b + 108, d);
+  uint8_t *hm = b, *qs = b + 32, *sb = b + 96;
+  memset(b, 0, 108);
+  for (int j = 0; j < 16; j++) {
+    int sc = d > 0 ? clampi((int)lrintf(s[j] / d), -32, 31) : 0;
+    int u = sc + 32; /* stored: low 4 bits in nibble j/8 of byte j%8, high 2 bits in byte 8 + j%4 */
+    sb[j % 8] |= (uint8_t)((u & 0xf) << (4 * (j / 8)));
+    sb[8 + j % 4] |= (uint8_t)((u >> 4) << (2 * (j / 4)));
+    float dj = d * (float)sc;
+    float inv = dj != 0.0f ? 1.0f / dj : 0.0f;
+    for (int l = 0; l < 16; l++) {
+      int e = 16 * j + l, h = e / 128, jj = (e % 128) / 32, ll = e % 32;
+      int q = nearest(x[e], inv, -4, 3) + 4; /* 0..7: bit 2 goes to hmask (set: no -4) */
+      qs[32 * h + ll] |= (uint8_t)((q & 3) << (2 * jj));
+      hm[ll] |= (uint8_t)((q >> 2) << (4 * h + jj));
+    }
+  }
+}
+
+/* ---- IQ4 --------------------------------------------------------------------------------- */
+
+/* Index of the level d*PV_IQ4_VALUES[i] nearest to x (computed as the dequantizer does). */
+static int iq4_nearest(float x, float d) {
+  int best = 0;
+  float best_e = INFINITY;
+  for (int i = 0; i < 16; i++) {
+    float e = fabsf(x - d * (float)PV_IQ4_VALUES[i]);
+    if (e < best_e) { best_e = e; best = i; }
+  }
+  return best;
+}
+
+/* Squared error of 32 values at scale d (nearest levels). */
+static double iq4_error(const float *x, float d) {
+  double err = 0;
+  for (int i = 0; i < QK; i++) {
+    double r = (double)x[i] - (double)(d * (float)PV_IQ4_VALUES[iq4_nearest(x[i], d)]);
+    err += r * r;
+  }
+  return err;
+}
+
+/* The best scale for 32 values: candidates map the largest magnitude to levels near either end of
+ * the table (both signs), each refitted by least squares to its levels; no rounding of d. */
+static float iq4_fit(const float *x) {
+  float amax = 0.0f;
+  for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
+  if (amax == 0.0f) return 0.0f;
+  float best_d = 0.0f;
+  double best_err = INFINITY;
+  for (int k = -9; k <= 9; k++) {
+    if (k == 0) continue;
+    /* |k| 1..9: the largest value lands between 1.3 and 0.75 of the outermost level */
+    float d = (k > 0 ? 1.0f : -1.0f) * amax / (127.0f * (1.3f - 0.0625f * (float)(abs(k) - 1)));
+    for (int it = 0; it < 2; it++) {
+      double sxv = 0, svv = 0;
+      for (int i = 0; i < QK; i++) {
+        double v = PV_IQ4_VALUES[iq4_nearest(x[i], d)];
+        sxv += x[i] * v;
+        svv += v * v;
+      }
+      double err = iq4_error(x, d);
+      if (err < best_err) { best_err = err; best_d = d; }
+      if (svv == 0) break;
+      d = (float)(sxv / svv);
+    }
+    double err = iq4_error(x, d);
+    if (err < best_err) { best_err = err; best_d = d; }
+  }
+  return best_d;
+}
+
+static void iq4_pack(const float *x, float d, uint8_t *qs) {
+  for (int i = 0; i < 16; i++)
+    qs[i] = (uint8_t)(iq4_nearest(x[i], d) | iq4_nearest(x[i + 16], d) << 4);
+}
+
+static void q_iq4_nl(const float *x, uint8_t *b) {
+  float d = f16_round(iq4_fit(x));
+  st_f16(b, d);
+  iq4_pack(x, d, b + 2);
+}
+
+static void q_iq4_xs(const float *x, uint8_t *b) {
+  float s[8], amax = 0.0f;
+  for (int r = 0; r < 8; r++) {
+    s[r] = iq4_fit(x + 32 * r);
+    amax = fmaxf(amax, fabsf(s[r]));
+  }
+  float d = f16_round(amax / 31.0f);
+  st_f16(b, d);
+  unsigned sh = 0;
+  memset(b + 4, 0, 4);
+  for (int r = 0; r < 8; r++) {
+    int l0 = d > 0 ? clampi((int)lrintf(s[r] / d), -32, 31) : 0, best = l0;
+    double best_err = INFINITY;
+    for (int l = l0 - 1; l <= l0 + 1; l++) {
+      if (l < -32 || l > 31) continue;
+      double err = iq4_error(x + 32 * r, d * (float)l); /* the run scale as dequantized */
+      if (err < best_err) { best_err = err; best = l; }
+    }
+    int ls = best + 32;
+    b[4 + r / 2] |= (uint8_t)((ls & 0xf) << (4 * (r & 1)));
+    sh |= (unsigned)(ls >> 4) << (2 * r);
+    iq4_pack(x + 32 * r, d * (float)best, b + 8 + 16 * r);
+  }
+  b[2] = (uint8_t)sh;
+  b[3] = (uint8_t)(sh >> 8);
+}
+
 /* ---- plain float types --------------------------------------------------------------------- */
 
 static void q_f32(const float *x, uint8_t *b) { memcpy(b, x, 4); }
@@ -247,6 +401,10 @@ static quant_fn quantizer(pv_dtype type) {
     case PV_Q4_K: return q_q4_k;
     case PV_Q5_K: return q_q5_k;
     case PV_Q6_K: return q_q6_k;
+    case PV_Q2_K: return q_q2_k;
+    case PV_Q3_K: return q_q3_k;
+    case PV_IQ4_NL: return q_iq4_nl;
+    case PV_IQ4_XS: return q_iq4_xs;
     default: return NULL;
   }
 }
@@ -286,6 +444,10 @@ double pv_quant_error_bound(pv_dtype type) {
     case PV_Q4_K: return PV_QERR_Q4_K;
     case PV_Q5_K: return PV_QERR_Q5_K;
     case PV_Q6_K: return PV_QERR_Q6_K;
+    case PV_Q2_K: return PV_QERR_Q2_K;
+    case PV_Q3_K: return PV_QERR_Q3_K;
+    case PV_IQ4_NL: return PV_QERR_IQ4_NL;
+    case PV_IQ4_XS: return PV_QERR_IQ4_XS;
     default: return -1.0;
   }
 }

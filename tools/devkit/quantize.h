@@ -26,6 +26,10 @@
 #define PV_QERR_Q4_K 0.090
 #define PV_QERR_Q5_K 0.045
 #define PV_QERR_Q6_K 0.022
+#define PV_QERR_Q2_K 0.33
+#define PV_QERR_Q3_K 0.20
+#define PV_QERR_IQ4_NL 0.090
+#define PV_QERR_IQ4_XS 0.090
 
 /* The bound above for a type (negative for types without a quantizer). */
 double pv_quant_error_bound(pv_dtype type);

@@ -58,7 +58,8 @@ static void usage(FILE *to) {
     "  --rope-base F           RoPE frequency base (default 10000)\n"
     "  --rms-eps F             RMSNorm epsilon (default 1e-5)\n"
     "  --tied                  no output.weight: the output reuses token_embd.weight\n"
-    "  --type TYPE             weight type (default F16): F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K\n"
+    "  --type TYPE             weight type (default F16): F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K\n"
+    "                          Q5_K Q6_K IQ4_NL IQ4_XS\n"
     "  --type-embd TYPE        token_embd.weight type (default --type)\n"
     "  --type-output TYPE      output.weight type (default --type)\n"
     "  --type-norm TYPE        norm weights type (default F32)\n"
@@ -84,7 +85,7 @@ static void usage(FILE *to) {
     "                          '\xe2\x96\x81', printable ASCII and a few dozen merged pieces (~420 tokens)\n"
     "  -o, --out OUT.gguf      output file\n"
     "  -h, --help              this text\n"
-    "Every row length (ne[0]) must be a multiple of its type's block size (32, or 256 for K-quants).\n");
+    "Every row length (ne[0]) must be a multiple of its type's block size (32, or 256 for K-quants and IQ4_XS).\n");
 }
 
 /* ---- option parsing --------------------------------------------------------------------------- */
