@@ -159,8 +159,8 @@ static const char *COMMON = "--n-embd 256 --n-layer 2 --n-head 4 --n-head-kv 2 -
 
 static void test_every_type_both_archs(void **state) {
   (void)state;
-  static const pv_dtype types[] = {PV_F32, PV_F16, PV_BF16, PV_Q8_0, PV_Q4_0, PV_Q4_1,
-                                   PV_Q5_0, PV_Q5_1, PV_Q4_K, PV_Q5_K, PV_Q6_K};
+  static const pv_dtype types[] = {PV_F32,  PV_F16,  PV_BF16, PV_Q8_0, PV_Q4_0,   PV_Q4_1,  PV_Q5_0, PV_Q5_1,
+                                   PV_Q2_K, PV_Q3_K, PV_Q4_K, PV_Q5_K, PV_Q6_K, PV_IQ4_NL, PV_IQ4_XS};
   static const char *archs[] = {"llama", "qwen2"};
   for (int a = 0; a < 2; a++)
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
