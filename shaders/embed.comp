@@ -1,6 +1,9 @@
 #version 450
 // embed.comp — Y[row] = token_embd[TOKENS[row].token], dequantized (type WTYPE). One workgroup
 // per token row; each invocation dequantizes 32-element units of the embedding row.
+// The weight holds the rows of tokens [tok_first, tok_first + tok_count) (all of them, or one part
+// of an embedding split over several bindings: one dispatch per part); a row whose token is
+// outside is left to the part that holds it.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
@@ -21,6 +24,8 @@ layout(push_constant) uniform Params {
   uint rows;
   uint y_stride;
   uint w_offset;
+  uint tok_first;
+  uint tok_count;
 } p;
 
 #include "dequant.glsl"
@@ -28,7 +33,8 @@ layout(push_constant) uniform Params {
 void main() {
   const uint row = gl_WorkGroupID.x;
   if (row >= p.rows) return;
-  const uint tok = TOKENS[row].token;
+  const uint tok = TOKENS[row].token - p.tok_first;
+  if (tok >= p.tok_count) return;  // (unsigned: tokens below tok_first wrap above it)
   const uint rb = row_bytes(p.n_embd);
 #ifdef DQ_HAS_ELEM
   if ((p.n_embd & 31u) != 0u) {  // rows that are not whole 32-element units (tiny models)

@@ -19,6 +19,7 @@ const pv_env_var pv_env_vars[] = {
     {"PAGEDVK_NO_STORAGE16", "1", "no 16-/8-bit storage access, as if the device lacked it"},
     {"PAGEDVK_NO_SUBGROUP", "1", "no subgroup operations, as if the device lacked them"},
     {"PAGEDVK_NO_UNIFIED", "1", "treat unified memory as discrete (staging uploads)"},
+    {"PAGEDVK_MAX_BINDING", "bytes[K|M|G]", "lower the bytes one buffer binding may cover (maxStorageBufferRange): large weights split"},
     {"PAGEDVK_VALIDATION", "1", "turn on the Khronos validation layer"},
     {"PAGEDVK_NO_PIPELINE_CACHE", "1", "neither read nor write the pipeline cache on disk"},
     {"PAGEDVK_GPU_TIMEOUT_S", "seconds", "how long a submit may run before it counts as a lost device (default 120)"},
@@ -62,6 +63,16 @@ static bool flag(const pv_env *e, const char *name) {
   return v && v[0] && strcmp(v, "0") != 0;
 }
 
+/* Bytes with an optional K, M or G suffix (KiB, MiB, GiB); 0 when unset or malformed. */
+static uint64_t byte_count(const char *s) {
+  if (!s || !*s) return 0;
+  char *end = NULL;
+  unsigned long long v = strtoull(s, &end, 10);
+  const int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : *end == 'G' || *end == 'g' ? 30 : 0;
+  if (shift) end++;
+  return *end || v > (UINT64_MAX >> shift) ? 0 : (uint64_t)v << shift;
+}
+
 static int log_level(const char *s) {
   if (!s) return PV_LOG_WARN;
   if (!strcmp(s, "error")) return PV_LOG_ERROR;
@@ -89,6 +100,7 @@ static void read_env(pv_env *e) {
   e->no_unified = flag(e, "PAGEDVK_NO_UNIFIED");
   e->validation = flag(e, "PAGEDVK_VALIDATION");
   e->no_pipeline_cache = flag(e, "PAGEDVK_NO_PIPELINE_CACHE");
+  e->max_binding = byte_count(raw(e, "PAGEDVK_MAX_BINDING"));
   const char *t = raw(e, "PAGEDVK_GPU_TIMEOUT_S");
   e->gpu_timeout_s = t ? atof(t) : 0;
   if (!(e->gpu_timeout_s > 0)) e->gpu_timeout_s = 120.0;

@@ -29,6 +29,7 @@ typedef struct pv_env {
   bool no_fp16, no_storage16, no_subgroup, no_unified; /* PAGEDVK_NO_* */
   bool validation;                  /* PAGEDVK_VALIDATION */
   bool no_pipeline_cache;           /* PAGEDVK_NO_PIPELINE_CACHE */
+  uint64_t max_binding;             /* PAGEDVK_MAX_BINDING: bytes (K/M/G suffixes: KiB...), 0 = none */
   double gpu_timeout_s;             /* PAGEDVK_GPU_TIMEOUT_S (> 0; default 120) */
   uint64_t fault_submit;            /* PAGEDVK_FAULT_SUBMIT: submit number that fails (0: none) */
   char cache_home[PV_ENV_STR * 4];  /* XDG_CACHE_HOME (absolute paths only) */

@@ -1,6 +1,8 @@
 /*
  * weights.c — packs and uploads a model's tensors (see weights.h).
  * Two passes over the same list of tensors: plan (arena and offset of each), then upload.
+ * A matrix larger than the arena cap becomes several slots first, one per row range
+ * (pv_op_weight_part_rows), each then placed like any tensor.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,8 @@ typedef struct slot {
   const pv_gguf_tensor *t;
   slot_kind kind;
   uint64_t bytes;     /* on the device */
+  const uint8_t *data; /* a matrix's first row (of its part) in the file */
+  uint32_t rows;       /* a matrix's rows (of its part) */
   uint32_t arena;
   uint64_t offset;
   pv_op_weight *weight; /* where to record a matrix */
@@ -43,6 +47,57 @@ static int add_slot(plan *p, const pv_gguf_tensor *t, slot_kind kind, pv_op_weig
   s->weight = w;
   s->view = v;
   s->bytes = kind == SLOT_MATRIX ? t->nbytes : t->ne[0] * t->ne[1] * sizeof(float);
+  s->data = t->data;
+  s->rows = (uint32_t)t->ne[1];
+  return PAGEDVK_OK;
+}
+
+/* Replaces every matrix slot above the arena cap by one slot per row range, the whole's record
+ * pointing at its parts (m->parts, one array for every split matrix). */
+static int split_large(plan *p, pv_dev_model *m, const pv_vk_caps *caps, pv_error *err) {
+  uint32_t n_parts = 0, n_slots = p->n;
+  for (uint32_t i = 0; i < p->n; i++) {
+    const slot *s = &p->slots[i];
+    if (s->kind != SLOT_MATRIX || s->bytes <= p->arena_cap) continue;
+    const uint32_t rows = pv_op_weight_part_rows(caps, s->t->type, (uint32_t)s->t->ne[0], p->arena_cap);
+    if (!rows)
+      return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
+                     "weights: a row of tensor '%.*s' is more than this device binds in one buffer (%llu bytes)",
+                     (int)s->t->name.len, s->t->name.ptr, (unsigned long long)p->arena_cap);
+    const uint32_t k = (s->rows + rows - 1) / rows;
+    n_parts += k;
+    n_slots += k - 1;
+  }
+  if (!n_parts) return PAGEDVK_OK;
+  slot *out = calloc(n_slots, sizeof *out);
+  m->parts = calloc(n_parts, sizeof *m->parts);
+  if (!out || !m->parts) {
+    free(out);
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  }
+  uint32_t o = 0;
+  for (uint32_t i = 0; i < p->n; i++) {
+    const slot *s = &p->slots[i];
+    if (s->kind != SLOT_MATRIX || s->bytes <= p->arena_cap) {
+      out[o++] = *s;
+      continue;
+    }
+    const uint32_t k = (uint32_t)s->t->ne[0];
+    const uint32_t rows = pv_op_weight_part_rows(caps, s->t->type, k, p->arena_cap);
+    const uint64_t rb = s->bytes / s->rows;
+    *s->weight = (pv_op_weight){.type = s->t->type, .k = k, .n = s->rows, .parts = m->parts + m->n_parts};
+    for (uint32_t r = 0; r < s->rows; r += rows, o++) {
+      out[o] = *s;
+      out[o].rows = s->rows - r < rows ? s->rows - r : rows;
+      out[o].bytes = rb * out[o].rows;
+      out[o].data = s->data + rb * r;
+      out[o].weight = &m->parts[m->n_parts++];
+      s->weight->n_parts++;
+    }
+  }
+  free(p->slots);
+  p->slots = out;
+  p->n = p->cap = n_slots;
   return PAGEDVK_OK;
 }
 
@@ -70,7 +125,7 @@ static int place(plan *p, slot *s, pv_error *err) {
   return PAGEDVK_OK;
 }
 
-static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_error *err) {
+static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, const pv_vk_caps *caps, pv_error *err) {
   int rc = add_slot(p, mt->tok_embd, SLOT_MATRIX, &m->tok_embd, NULL, err);
   if (!rc && !m->hp.tied_embeddings) rc = add_slot(p, mt->output, SLOT_MATRIX, &m->output, NULL, err);
   if (!rc) rc = add_slot(p, mt->output_norm, SLOT_VECTOR, NULL, &m->output_norm, err);
@@ -84,6 +139,7 @@ static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_e
     const pv_gguf_tensor *vts[] = {t->attn_norm, t->ffn_norm, t->bq, t->bk, t->bv};
     for (size_t j = 0; j < PV_ARRAY_LEN(vecs) && !rc; j++) rc = add_slot(p, vts[j], SLOT_VECTOR, NULL, vecs[j], err);
   }
+  if (!rc) rc = split_large(p, m, caps, err);
   for (uint32_t i = 0; i < p->n && !rc; i++) rc = place(p, &p->slots[i], err);
   return rc;
 }
@@ -91,9 +147,9 @@ static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, pv_e
 static int upload_slot(pv_vk_context *ctx, pv_dev_model *m, const slot *s, pv_error *err) {
   pv_vk_buffer *buf = &m->arenas[s->arena];
   if (s->kind == SLOT_MATRIX) {
-    *s->weight = (pv_op_weight){buf, s->offset, s->t->type, (uint32_t)s->t->ne[0], (uint32_t)s->t->ne[1],
-                                m->arena_texels[s->arena]};
-    return pv_vk_buffer_upload(ctx, buf, s->offset, s->t->data, s->t->nbytes, err);
+    *s->weight = (pv_op_weight){.buf = buf, .offset = s->offset, .type = s->t->type, .k = (uint32_t)s->t->ne[0],
+                                .n = s->rows, .texel = m->arena_texels[s->arena]};
+    return pv_vk_buffer_upload(ctx, buf, s->offset, s->data, s->bytes, err);
   }
   float *tmp = malloc(s->bytes);
   if (!tmp) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
@@ -133,7 +189,7 @@ int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f
                                                                                    : ctx->caps.max_allocation_size;
   if (p.arena_cap > ctx->caps.max_texel_elements * 16) p.arena_cap = ctx->caps.max_texel_elements * 16;
   p.arena_cap = p.arena_cap / ARENA_ALIGN * ARENA_ALIGN;
-  if (!rc) rc = plan_model(&p, m, &mt, err);
+  if (!rc) rc = plan_model(&p, m, &mt, &ctx->caps, err);
   if (!rc) rc = create_arenas(m, ctx, &p, err);
   for (uint32_t i = 0; i < p.n && !rc; i++) {
     rc = upload_slot(ctx, m, &p.slots[i], err);
@@ -157,6 +213,9 @@ void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx) {
   free(m->arena_texels);
   m->arena_texels = NULL;
   free(m->layers);
+  free(m->parts);
+  m->parts = NULL;
+  m->n_parts = 0;
   m->arenas = NULL;
   m->layers = NULL;
   m->n_arenas = 0;

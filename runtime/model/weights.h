@@ -1,10 +1,12 @@
 /*
  * weights.h — a model's weights on the device.
  *
- * Tensors are packed into a few "arenas": device-local buffers no larger than the device's
- * maxStorageBufferRange and maxMemoryAllocationSize, each tensor wholly inside one arena at an
- * aligned offset. Matrices keep their GGUF encoding (the shaders dequantize on the fly); norms
- * and biases are converted to f32. On unified memory (device-local memory the CPU can map) the
+ * Tensors are packed into a few "arenas": device-local buffers no larger than the device binds
+ * (maxStorageBufferRange, maxMemoryAllocationSize, and maxTexelBufferElements 16-byte texels for
+ * the texel views), each tensor wholly inside one arena at an aligned offset. A matrix larger
+ * than that is split into row ranges of whole rows, each packed as a tensor of its own
+ * (pv_op_weight's parts; the ops run per part). Matrices keep their GGUF encoding (the shaders
+ * dequantize on the fly); norms and biases are converted to f32. On unified memory (device-local memory the CPU can map) the
  * bytes are written in place; otherwise they go through a staging buffer (runtime/vk).
  */
 #ifndef PV_WEIGHTS_H
@@ -25,6 +27,8 @@ typedef struct pv_dev_model {
   VkBufferView *arena_texels; /* R32_UINT view of each arena (texelFetch path of the shaders) */
   uint32_t n_arenas;
   pv_op_weight tok_embd, output;
+  pv_op_weight *parts;     /* the row ranges of every split matrix (the wholes point into it) */
+  uint32_t n_parts;
   pv_vk_view output_norm;
   pv_dev_layer *layers;
   uint64_t bytes;          /* device bytes of all tensors */

@@ -20,6 +20,7 @@
 
 typedef struct pv_push_embed { /* embed.comp */
   uint32_t n_embd, rows, y_stride, w_offset;
+  uint32_t tok_first, tok_count; /* the tokens this weight (a part of a split embedding) holds */
 } pv_push_embed;
 
 typedef struct pv_push_rmsnorm { /* rmsnorm.comp */
@@ -349,6 +350,29 @@ static int check_rows(const pv_ops *ops, uint32_t rows, const char *what, pv_err
   return PAGEDVK_OK;
 }
 
+uint32_t pv_op_weight_part_rows(const pv_vk_caps *caps, uint32_t type, uint32_t k, uint64_t max_bytes) {
+  const uint64_t rb = type_row_bytes(type, k);
+  if (!rb) return 0;
+  /* part boundaries at multiples of `unit` rows: the output slice's offset (rows * 4 bytes) binds */
+  const uint64_t unit = caps->min_storage_offset_align > 4 ? caps->min_storage_offset_align / 4 : 1;
+  uint64_t rows = max_bytes / rb / unit * unit;
+  return rows > UINT32_MAX / 2 ? UINT32_MAX / 2 / unit * unit : (uint32_t)rows;
+}
+
+/* One piece of an embedding: rows of tokens [tok_first, tok_first + emb->n). */
+static int embed_one(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, uint32_t tok_first, pv_vk_view tokens,
+                     pv_vk_view y, uint32_t rows, uint32_t y_stride, pv_error *err) {
+  int rc = check_weight_fits(emb, emb->n, "embedding", err);
+  if (rc || rows == 0) return rc;
+  const bool tex = use_texel(ops, emb);
+  const uint32_t spec[] = {ops->wg_row};
+  const pv_vk_pipeline *p = get_pipeline_ex(ops, weight_shader(tex ? PV_WK_EMBED_TEX : PV_WK_EMBED, emb->type), NULL,
+                                            3, tex ? 1u : 0u, sizeof(pv_push_embed), spec, 1, err);
+  const pv_push_embed push = {emb->k, rows, y_stride, (uint32_t)emb->offset, tok_first, emb->n};
+  pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
+  return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
+}
+
 int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                 uint32_t rows, uint32_t y_stride, pv_error *err) {
   if (!weight_shader(PV_WK_EMBED, emb->type))
@@ -356,18 +380,20 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
   if (emb->k % type_row_unit(emb->type) || emb->offset % 4)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: embedding rows of %u elements are not whole blocks of type %u",
                    emb->k, emb->type);
-  int rc = check_weight_fits(emb, emb->n, "embedding", err);
-  if (rc) return rc;
-  if (rows == 0) return PAGEDVK_OK;
-  rc = check_rows(ops, rows, "embedding", err);
-  if (rc) return rc;
-  const bool tex = use_texel(ops, emb);
-  const uint32_t spec[] = {ops->wg_row};
-  const pv_vk_pipeline *p = get_pipeline_ex(ops, weight_shader(tex ? PV_WK_EMBED_TEX : PV_WK_EMBED, emb->type), NULL,
-                                            3, tex ? 1u : 0u, sizeof(pv_push_embed), spec, 1, err);
-  const pv_push_embed push = {emb->k, rows, y_stride, (uint32_t)emb->offset};
-  pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
-  return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
+  int rc = rows ? check_rows(ops, rows, "embedding", err) : PAGEDVK_OK;
+  if (!emb->n_parts) return rc ? rc : embed_one(ops, cmd, emb, 0, tokens, y, rows, y_stride, err);
+  /* split: every part sees every row and writes those of its tokens (one part per token) */
+  uint32_t first = 0;
+  for (uint32_t i = 0; i < emb->n_parts && !rc; i++) {
+    const pv_op_weight *part = &emb->parts[i];
+    if (part->n_parts || part->type != emb->type || part->k != emb->k || part->offset % 4)
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: part %u of a split embedding differs from the whole", i);
+    rc = embed_one(ops, cmd, part, first, tokens, y, rows, y_stride, err);
+    first += part->n;
+  }
+  if (!rc && first != emb->n)
+    rc = pv_fail(err, PAGEDVK_ERR_INVALID, "ops: the parts of a split embedding hold %u rows, not %u", first, emb->n);
+  return rc;
 }
 
 int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
@@ -395,7 +421,7 @@ static uint32_t matmul_rows(const pv_ops *ops, uint32_t n, uint32_t token_groups
   return rows;
 }
 
-int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
+static int matmul_one(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
   const pv_op_weight *w = a->w;
   if (!weight_shader(PV_WK_MATMUL, w->type))
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: weight type %u has no matmul shader", w->type);
@@ -444,6 +470,50 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   }
   uint32_t gy = (a->m + ntok - 1) / ntok;
   return dispatch(ops, cmd, p, views, nv, &push, gx, gy, gz, err);
+}
+
+/* A view `bytes` further into its buffer (the output and bias slices of a part's rows). */
+static pv_vk_view view_from(pv_vk_view v, uint64_t bytes) {
+  v.offset += bytes;
+  if (v.range) v.range = v.range > bytes ? v.range - bytes : 1; /* 1: outside, refused at the dispatch */
+  return v;
+}
+
+/* A split matrix: part i's rows go to Y's columns [row0, row0 + n) (bias likewise), one dispatch
+ * each; parts write disjoint columns, so no barrier between them. */
+static int matmul_split(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
+  const pv_op_weight *w = a->w, *up = a->w_up;
+  if (up && (up->n_parts != w->n_parts || up->type != w->type || up->k != w->k || up->n != w->n))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up split alike");
+  const uint64_t align = ops->ctx->caps.min_storage_offset_align;
+  uint32_t row0 = 0;
+  int rc = PAGEDVK_OK;
+  for (uint32_t i = 0; i < w->n_parts && !rc; i++) {
+    const pv_op_weight *part = &w->parts[i];
+    if (part->n_parts || part->type != w->type || part->k != w->k || (up && up->parts[i].n != part->n))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: part %u of a split matrix differs from the whole", i);
+    const uint64_t at = (uint64_t)row0 * 4 + a->y.offset, bat = (uint64_t)row0 * 4 + a->bias.offset;
+    if ((align && at % align) || (a->bias.buffer && align && bat % align))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: part %u of a split matrix starts at row %u, whose output is "
+                     "not on a %llu-byte binding offset", i, row0, (unsigned long long)align);
+    pv_op_matmul_args pa = *a;
+    pa.w = part;
+    pa.w_up = up ? &up->parts[i] : NULL;
+    pa.y = view_from(a->y, (uint64_t)row0 * 4);
+    if (a->bias.buffer) pa.bias = view_from(a->bias, (uint64_t)row0 * 4);
+    rc = matmul_one(ops, cmd, &pa, err);
+    row0 += part->n;
+  }
+  if (!rc && row0 != w->n)
+    rc = pv_fail(err, PAGEDVK_ERR_INVALID, "ops: the parts of a split matrix hold %u rows, not %u", row0, w->n);
+  return rc;
+}
+
+int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
+  if (a->w->n_parts) return matmul_split(ops, cmd, a, err);
+  if (a->w_up && a->w_up->n_parts)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up split alike");
+  return matmul_one(ops, cmd, a, err);
 }
 
 /* The CPU-shaped attention (paged_attn_lanes.comp): where pv_ops_init chose lanes or tiles, when

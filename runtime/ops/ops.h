@@ -20,14 +20,25 @@
 /* Must match KV_MAX_BUFS in shaders/kv_pool.glsl. */
 #define PV_KV_MAX_BUFS 8
 
-/* A weight matrix on the device: n rows of k elements of GGUF type `type`, at byte `offset`. */
+/* A weight matrix on the device: n rows of k elements of GGUF type `type`, at byte `offset`.
+ * A matrix larger than one binding is split into row ranges: n_parts > 0, parts[i] holds the next
+ * parts[i].n rows (whole rows, so whole blocks) in its own buffer, and buf/offset/texel of the
+ * whole are unused. The ops run per part: matmul into the matching slice of its output rows,
+ * embed over the part's token range. */
 typedef struct pv_op_weight {
   const pv_vk_buffer *buf;
   uint64_t offset;
   uint32_t type;
   uint32_t k, n;
   VkBufferView texel; /* optional RGBA32_UINT view of the whole buffer: read through texelFetch */
+  uint32_t n_parts;   /* 0: one piece (the fields above) */
+  const struct pv_op_weight *parts;
 } pv_op_weight;
+
+/* Rows per part of a matrix (type, k) split so that every part fits max_bytes and every part
+ * but the last has a row count whose f32 output slice starts on an offset the device binds
+ * (minStorageBufferOffsetAlignment); 0 when not even that many rows fit. */
+uint32_t pv_op_weight_part_rows(const pv_vk_caps *caps, uint32_t type, uint32_t k, uint64_t max_bytes);
 
 /* The paged KV pool as the kernels see it (see shaders/kv_pool.glsl). */
 typedef struct pv_op_pool {
@@ -105,7 +116,8 @@ uint32_t pv_ops_simd_lanes(const pv_ops *ops);
 /* Shader suffix of a weight type with kernels ("q4_k" as in matmul_q4_k); NULL for a type without. */
 const char *pv_ops_type_suffix(uint32_t type);
 
-/* Y[m][:] = token_embd[TOKENS[m].token] for m < rows. */
+/* Y[m][:] = token_embd[TOKENS[m].token] for m < rows (a split embedding: one dispatch per part,
+ * each writing the rows whose token falls in its range). */
 int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                 uint32_t rows, uint32_t y_stride, pv_error *err);
 
@@ -113,7 +125,8 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
 int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
                   uint32_t n, uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err);
 
-/* Y[m][n] (+)= X[m] · W[n] (+ bias[n]), m < M. */
+/* Y[m][n] (+)= X[m] · W[n] (+ bias[n]), m < M. A split W (and w_up, split alike) runs one dispatch
+ * per part into Y's columns of the part's rows. */
 typedef struct pv_op_matmul_args {
   const pv_op_weight *w;
   const pv_op_weight *w_up; /* non-NULL: fused SwiGLU, Y = silu(X W^T) * (X W_up^T) */

@@ -37,6 +37,7 @@ void pv_vk_options_from_env(pv_vk_options *opts) {
   opts->clamps.no_unified = env->no_unified;
   if (env->profile_embedded) opts->clamps.profile = PV_PROFILE_EMBEDDED;
   opts->clamps.heap_bytes = env->heap_mib << 20;
+  opts->clamps.max_binding = env->max_binding;
 }
 
 /* Combines the caller's options with the environment (switches ORed; the caller's device wins). */
@@ -53,6 +54,8 @@ static void merge_options(pv_vk_options *out, const pv_vk_options *opts) {
   if (opts->clamps.profile != PV_PROFILE_DEFAULT) out->clamps.profile = opts->clamps.profile;
   if (opts->clamps.heap_bytes && (!out->clamps.heap_bytes || opts->clamps.heap_bytes < out->clamps.heap_bytes))
     out->clamps.heap_bytes = opts->clamps.heap_bytes;
+  if (opts->clamps.max_binding && (!out->clamps.max_binding || opts->clamps.max_binding < out->clamps.max_binding))
+    out->clamps.max_binding = opts->clamps.max_binding; /* the lower of the two */
 }
 
 const char *pv_vk_device_type_str(VkPhysicalDeviceType type) {
@@ -388,6 +391,7 @@ static void apply_clamps(pv_vk_caps *c, const pv_vk_clamps *k) {
   for (uint32_t i = 0; k->heap_bytes && i < c->memory.memoryHeapCount; i++)
     if (c->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
       c->memory.memoryHeaps[i].size = min_u64(c->memory.memoryHeaps[i].size, k->heap_bytes);
+  if (k->max_binding) c->max_storage_buffer_range = min_u64(c->max_storage_buffer_range, k->max_binding);
 }
 
 /* ---- logical device ---- */

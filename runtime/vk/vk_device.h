@@ -21,6 +21,7 @@
  *   PAGEDVK_NO_UNIFIED=1                  treat device memory as not host-visible (staging paths)
  *   PAGEDVK_PROFILE=embedded              the clamps of a small embedded GPU (see pv_vk_clamps)
  *   PAGEDVK_HEAP_MIB=N                    device-local heaps report at most N MiB (a smaller device)
+ *   PAGEDVK_MAX_BINDING=bytes             lower maxStorageBufferRange to bytes (tests of split weights)
  *   PAGEDVK_NO_PIPELINE_CACHE=1           neither read nor write the on-disk pipeline cache
  */
 #ifndef PV_VK_DEVICE_H
@@ -107,6 +108,9 @@ typedef struct pv_vk_clamps {
   bool no_unified;
   pv_vk_profile profile;
   uint64_t heap_bytes; /* nonzero: every device-local heap reports at most this size */
+  /* > 0: maxStorageBufferRange lowered to this many bytes, as on a device that binds less per
+   * buffer (tests of weights split over several bindings use small values) */
+  uint64_t max_binding;
 } pv_vk_clamps;
 
 typedef struct pv_vk_options {

@@ -36,7 +36,16 @@ static void test_read_once_then_reload(void **state) {
   setenv("PAGEDVK_GPU_TIMEOUT_S", "2.5", 1);
   setenv("PAGEDVK_PROFILE", "Embedded", 1);
   setenv("PAGEDVK_FAULT_SUBMIT", "17", 1);
+  setenv("PAGEDVK_MAX_BINDING", "3M", 1);
   pv_env_reload();
+  assert_int_equal(pv_env_get()->max_binding, 3u << 20);
+  setenv("PAGEDVK_MAX_BINDING", "4096", 1);
+  pv_env_reload();
+  assert_int_equal(pv_env_get()->max_binding, 4096);
+  setenv("PAGEDVK_MAX_BINDING", "12X", 1); /* malformed: no clamp */
+  pv_env_reload();
+  assert_int_equal(pv_env_get()->max_binding, 0);
+  unsetenv("PAGEDVK_MAX_BINDING");
   assert_true(pv_env_get()->gpu_timeout_s == 2.5);
   assert_true(pv_env_get()->profile_embedded);
   assert_int_equal(pv_env_get()->fault_submit, 17);

@@ -78,4 +78,34 @@ typedef struct test_token_info {
   uint32_t token, pos, seq, slot;
 } test_token_info;
 
+/* A matrix of n rows (bytes q, rb bytes per row) split as the engine splits one larger than a
+ * binding: parts of `rows` rows each (the last fewer), each in its own buffer (padded to whole
+ * 16-byte texels) with an RGBA32_UINT texel view when `texel`. *w becomes the whole, pointing at
+ * parts; returns the part count (at most max_parts). Free with test_split_free. */
+static inline uint32_t test_split_weight(pv_test_vk *t, pv_op_weight *w, pv_op_weight *parts, pv_vk_buffer *bufs,
+                                         uint32_t max_parts, const void *q, uint64_t rb, uint32_t rows, bool texel) {
+  pv_error err = {0};
+  uint32_t n_parts = 0;
+  for (uint32_t r = 0; r < w->n; r += rows, n_parts++) {
+    assert_true(n_parts < max_parts);
+    const uint32_t nr = w->n - r < rows ? w->n - r : rows;
+    test_buffer(t, &bufs[n_parts], (rb * nr + 15) & ~(uint64_t)15, (const uint8_t *)q + rb * r, rb * nr, 0);
+    parts[n_parts] = (pv_op_weight){.buf = &bufs[n_parts], .type = w->type, .k = w->k, .n = nr};
+    if (texel)
+      PV_ASSERT_OK(pv_vk_texel_view_create(t->ctx, &bufs[n_parts], VK_FORMAT_R32G32B32A32_UINT, 0,
+                                           bufs[n_parts].size / 16 * 16, &parts[n_parts].texel, &err), err);
+  }
+  w->buf = NULL;
+  w->n_parts = n_parts;
+  w->parts = parts;
+  return n_parts;
+}
+
+static inline void test_split_free(pv_test_vk *t, pv_op_weight *parts, pv_vk_buffer *bufs, uint32_t n_parts) {
+  for (uint32_t i = 0; i < n_parts; i++) {
+    pv_vk_texel_view_destroy(t->ctx, parts[i].texel);
+    pv_vk_buffer_destroy(t->ctx, &bufs[i]);
+  }
+}
+
 #endif /* PV_TEST_OPS_HELPERS_H */

@@ -1,7 +1,8 @@
 /*
  * pv_op_embed (shaders/embed.comp) against the CPU dequantizers for every weight type: the rows of
  * random tokens (repeated, the first and the last of the vocabulary), an embedding at a non-zero
- * byte offset, a padded output stride whose padding must stay untouched. Once per clamp set.
+ * byte offset, a padded output stride whose padding must stay untouched, an embedding split over
+ * several buffers. Once per clamp set.
  *
  * Tolerance: F32, F16, BF16 and Q8_0 exact (a conversion, or one product, both sides). The other
  * types compute q*d + m where the format says (q - 8)*d (and the like): both are correctly rounded
@@ -15,7 +16,9 @@
 
 static bool exact_type(pv_dtype type) { return type == PV_F32 || type == PV_F16 || type == PV_BF16 || type == PV_Q8_0; }
 
-static void check_embed(pv_test_vk *t, pv_ops *ops, pv_dtype type, uint32_t n_embd, uint32_t offset) {
+/* part_rows > 0: the embedding split into parts of that many rows, a buffer each (offset unused). */
+static void check_embed_split(pv_test_vk *t, pv_ops *ops, pv_dtype type, uint32_t n_embd, uint32_t offset,
+                              uint32_t part_rows) {
   pv_error err = {0};
   const uint32_t vocab = 29, y_stride = n_embd + 5;
   const uint32_t tokens[] = {3, 28, 0, 3, 17, 28, 11};
@@ -38,10 +41,14 @@ static void check_embed(pv_test_vk *t, pv_ops *ops, pv_dtype type, uint32_t n_em
   test_buffer(t, &bt, sizeof info, info, sizeof info, 0);
   test_buffer(t, &by, (size_t)rows * y_stride * 4, y, (size_t)rows * y_stride * 4, 0);
   pv_op_weight emb = {.buf = &bw, .offset = offset, .type = type, .k = n_embd, .n = vocab};
+  pv_op_weight parts[8];
+  pv_vk_buffer bufs[8];
+  const uint32_t n_parts = part_rows ? test_split_weight(t, &emb, parts, bufs, 8, q, rb, part_rows, ops->weights_texel) : 0;
   PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
   PV_ASSERT_OK(pv_op_embed(ops, &t->cmd, &emb, pv_view(&bt), pv_view(&by), rows, y_stride, &err), err);
   test_run(t);
   test_download(t, &by, y, (size_t)rows * y_stride * 4);
+  test_split_free(t, parts, bufs, n_parts);
 
   for (uint32_t r = 0; r < rows; r++) {
     const float *want = deq + (size_t)tokens[r] * n_embd;
@@ -64,6 +71,10 @@ static void check_embed(pv_test_vk *t, pv_ops *ops, pv_dtype type, uint32_t n_em
   free(src), free(deq), free(y), free(q);
 }
 
+static void check_embed(pv_test_vk *t, pv_ops *ops, pv_dtype type, uint32_t n_embd, uint32_t offset) {
+  check_embed_split(t, ops, type, n_embd, offset, 0);
+}
+
 static void test_embed_types(void **state) {
   pv_test_vk *t = *state;
   pv_ops ops;
@@ -75,6 +86,23 @@ static void test_embed_types(void **state) {
     /* one block row, and a row of more 32-element units than the workgroup has invocations */
     check_embed(t, &ops, type, test_block_elems(type) == 256 ? 256 : 96, 0);
     check_embed(t, &ops, type, 2560, 36);
+  }
+  pv_ops_destroy(&ops);
+}
+
+/* An embedding split into row ranges, a buffer each (a tensor larger than one binding): each
+ * token's row comes from the part that holds it (the tokens span every part: 29 rows in parts of
+ * 8, 5 and 4), through storage and texel reads. */
+static void test_embed_split(void **state) {
+  pv_test_vk *t = *state;
+  pv_ops ops;
+  test_ops_init(t, &ops);
+  const pv_dtype types[] = {PV_Q6_K, PV_Q8_0, PV_F16, PV_Q4_0};
+  const uint32_t part_rows[] = {8, 5, 4};
+  for (int texel = 0; texel < 2; texel++) {
+    ops.weights_texel = texel;
+    for (size_t i = 0; i < PV_ARRAY_LEN(types); i++)
+      check_embed_split(t, &ops, types[i], test_block_elems(types[i]) == 256 ? 256 : 96, 0, part_rows[i % 3]);
   }
   pv_ops_destroy(&ops);
 }
@@ -104,6 +132,7 @@ static void test_embed_rejects(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_embed_types, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_embed_split, pv_test_vk_check),
       cmocka_unit_test_teardown(test_embed_rejects, pv_test_vk_check),
   };
   return pv_test_vk_run_clamp_sets("embed", tests, PV_ARRAY_LEN(tests));

@@ -15,7 +15,8 @@
  * invocations), N = 37 and 13 (not multiples of the rows per workgroup), M = 1, 3, 8, 17 (not multiples
  * of the tokens per workgroup), padded strides (padding must stay untouched), weights at non-zero
  * byte offsets, bias and accumulate flags, the fused SwiGLU variant, row groups folded into z (a
- * lowered workgroup-count limit) and other rows/tokens per workgroup. Once per clamp set.
+ * lowered workgroup-count limit), other rows/tokens per workgroup, and matrices split over several
+ * buffers (row ranges). Once per clamp set.
  */
 #include "ops_helpers.h"
 
@@ -28,6 +29,7 @@ typedef struct mm_case {
   bool bias, accumulate, swiglu;
   uint32_t w_offset;  /* bytes, multiple of 4 */
   uint32_t up_offset; /* bytes, multiple of 4 */
+  uint32_t split_rows; /* > 0: W (and up) split into parts of this many rows, a buffer each */
 } mm_case;
 
 typedef struct quant_weight {
@@ -142,10 +144,19 @@ static void check_matmul(pv_test_vk *t, pv_ops *ops, const mm_case *c) {
     PV_ASSERT_OK(pv_vk_texel_view_create(t->ctx, &bx, VK_FORMAT_R32G32B32A32_SFLOAT, 0, bx.size / 16 * 16, &xt, &err), err);
     a.x.texel = xt;
   }
+  pv_op_weight wparts[8], uparts[8];
+  pv_vk_buffer wbufs[8], ubufs[8];
+  uint32_t n_parts = 0;
+  if (c->split_rows) {
+    n_parts = test_split_weight(t, &ow, wparts, wbufs, 8, w.q, test_row_bytes(c->type, k), c->split_rows, g_texel);
+    if (c->swiglu) test_split_weight(t, &oup, uparts, ubufs, 8, up.q, test_row_bytes(c->type, k), c->split_rows, g_texel);
+  }
   PV_ASSERT_OK(pv_vk_cmd_begin(&t->cmd, &err), err);
   PV_ASSERT_OK(pv_op_matmul(ops, &t->cmd, &a, &err), err);
   test_run(t);
   test_download(t, &by, y, (size_t)m * y_stride * 4);
+  test_split_free(t, wparts, wbufs, n_parts);
+  if (c->swiglu) test_split_free(t, uparts, ubufs, n_parts);
 
   for (uint32_t r = 0; r < m; r++) {
     const float *xr = x + (size_t)r * x_stride;
@@ -287,6 +298,33 @@ static void test_matmul_fold_z(void **state) {
   t->ctx->caps = saved;
 }
 
+/* A matrix split into row ranges, a buffer each (as the engine places a tensor larger than one
+ * binding): every part into its slice of the output rows, bias and accumulate too, the fused
+ * SwiGLU with gate and up split alike, storage and texel reads. Parts as the engine cuts them
+ * (pv_op_weight_part_rows: boundaries the output's binding offset allows), about 10 rows each. */
+static void test_matmul_split(void **state) {
+  pv_test_vk *t = *state;
+  const pv_dtype types[] = {PV_Q4_K, PV_Q6_K, PV_Q8_0, PV_F16};
+  for (int texel = 0; texel < 2; texel++) {
+    pv_ops ops;
+    test_ops_init(t, &ops);
+    ops.weights_texel = g_texel = texel;
+    for (size_t i = 0; i < PV_ARRAY_LEN(types); i++) {
+      const uint32_t k = test_block_elems(types[i]) == 256 ? 256 : 96;
+      uint32_t rows = pv_op_weight_part_rows(&t->ctx->caps, types[i], k, test_row_bytes(types[i], k) * 10);
+      if (!rows) rows = N_ROWS; /* a device whose binding offsets allow no finer cut: one part */
+      mm_case c = {.type = types[i], .k = k, .n = N_ROWS, .m = 17, .bias = true, .accumulate = true, .split_rows = rows};
+      check_matmul(t, &ops, &c);
+      c.m = 3;
+      c.swiglu = true;
+      c.bias = c.accumulate = false;
+      check_matmul(t, &ops, &c);
+    }
+    g_texel = false;
+    pv_ops_destroy(&ops);
+  }
+}
+
 /* Shapes the shader cannot compute are refused before anything is recorded. */
 static void test_matmul_rejects(void **state) {
   pv_test_vk *t = *state;
@@ -343,6 +381,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_matmul_texel_types, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_shapes, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_fold_z, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_matmul_split, pv_test_vk_check),
       cmocka_unit_test_teardown(test_matmul_rejects, pv_test_vk_check),
   };
   int failures = pv_test_vk_run_clamp_sets("matmul", tests, PV_ARRAY_LEN(tests));
