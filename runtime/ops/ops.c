@@ -381,7 +381,10 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: embedding rows of %u elements are not whole blocks of type %u",
                    emb->k, emb->type);
   int rc = rows ? check_rows(ops, rows, "embedding", err) : PAGEDVK_OK;
-  if (!emb->n_parts) return rc ? rc : embed_one(ops, cmd, emb, 0, tokens, y, rows, y_stride, err);
+  if (!emb->n_parts) {
+    if (!rc) rc = embed_one(ops, cmd, emb, 0, tokens, y, rows, y_stride, err);
+    return rc;
+  }
   /* split: every part sees every row and writes those of its tokens (one part per token) */
   uint32_t first = 0;
   for (uint32_t i = 0; i < emb->n_parts && !rc; i++) {
