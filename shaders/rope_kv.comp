@@ -3,10 +3,14 @@
 // scatter k and v into the paged pool at the token's slot (converting to the pool's type).
 // One workgroup per token row. q is rotated in place; k is rotated in place first, then packed.
 //   rope NORMAL pairs (x[2i], x[2i+1]); NEOX pairs (x[i], x[i + rope_dim/2]).
+// Pair i turns by pos * base^(-2i/rope_dim), divided by FREQ_DIV[i] when the specialization
+// constant FREQS is set (llama3 rope scaling); without it the divisors are never read and the
+// binding holds any buffer.
 #extension GL_GOOGLE_include_directive : require
 #include "step.glsl"
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const bool FREQS = false;
 
 layout(std430, binding = 0) buffer Q { float QB[]; };
 layout(std430, binding = 1) buffer K { float KB[]; };
@@ -21,6 +25,7 @@ layout(std430, binding = 3) readonly buffer Tokens { TokenInfo TOKENS[]; };
 #include "kv_pool.glsl"
 // V as vec4 too, for the packing below (see Q4, K4).
 layout(std430, binding = 2) readonly buffer V4 { vec4 VB4[]; };
+layout(std430, binding = 5) readonly buffer FreqDiv { float FREQ_DIV[]; };
 #ifdef KV_F32
 #define EPT 4u   // pool elements per 16 bytes
 #else
@@ -38,9 +43,15 @@ layout(push_constant) uniform Params {
   uint by16;                  // 1: the q, k and v views start on 16 bytes (the vec4 aliases may be used)
 } p;
 
-float angle(float pos, uint k) { return pos * pow(p.rope_base, -2.0 * float(k) / float(p.rope_dim)); }
+float angle(float pos, uint k) {
+  const float th = pos * pow(p.rope_base, -2.0 * float(k) / float(p.rope_dim));
+  return FREQS ? th / FREQ_DIV[k] : th;
+}
 
-vec4 angles(float pos, uvec4 k) { return pos * pow(vec4(p.rope_base), -2.0 * vec4(k) / float(p.rope_dim)); }
+vec4 angles(float pos, uvec4 k) {
+  const vec4 th = pos * pow(vec4(p.rope_base), -2.0 * vec4(k) / float(p.rope_dim));
+  return FREQS ? th / vec4(FREQ_DIV[k.x], FREQ_DIV[k.y], FREQ_DIV[k.z], FREQ_DIV[k.w]) : th;
+}
 
 // NORMAL: quad j holds pairs 2j and 2j+1 as (x, y) and (z, w). NEOX: quad j of the first half
 // rotates against quad j of the second (frequencies 4j .. 4j+3).

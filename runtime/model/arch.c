@@ -2,10 +2,12 @@
  * arch.c — hyper-parameters and tensor binding for the supported architectures.
  * Key names follow GGUF's convention "<arch>.<field>" (e.g. "llama.embedding_length").
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf/quant.h"
 #include "model/arch.h"
 
 typedef struct arch_desc {
@@ -49,22 +51,71 @@ static const arch_desc *find_arch(pv_gguf_str name) {
   return NULL;
 }
 
-static void read_rope_scaling(const pv_gguf_file *f, const char *a, pv_hparams *hp) {
+/* llama3 scaling (Meta's Llama 3.1 rule): pairs whose wavelength is under
+ * original_context_length / high_freq_factor keep their frequency, those over
+ * original_context_length / low_freq_factor are divided by factor, the band between blends. */
+static int read_llama3_scaling(const pv_gguf_file *f, const char *a, pv_hparams *hp, pv_error *err) {
+  hp->rope_llama3 = true;
+  if (!get_arch_f32(f, a, "rope.scaling.factor", &hp->rope_l3_factor)) hp->rope_l3_factor = 8.0f;
+  if (!get_arch_f32(f, a, "rope.scaling.low_freq_factor", &hp->rope_l3_low)) hp->rope_l3_low = 1.0f;
+  if (!get_arch_f32(f, a, "rope.scaling.high_freq_factor", &hp->rope_l3_high)) hp->rope_l3_high = 4.0f;
+  if (!get_arch_u32(f, a, "rope.scaling.original_context_length", &hp->rope_l3_orig_ctx)) hp->rope_l3_orig_ctx = 8192;
+  if (!(hp->rope_l3_factor > 0.0f) || !(hp->rope_l3_low > 0.0f) || !(hp->rope_l3_high > hp->rope_l3_low) ||
+      hp->rope_l3_orig_ctx == 0)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT,
+                   "model: llama3 rope scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor and an "
+                   "original context length (file: factor %g, low %g, high %g, original context %u)",
+                   (double)hp->rope_l3_factor, (double)hp->rope_l3_low, (double)hp->rope_l3_high,
+                   hp->rope_l3_orig_ctx);
+  return PAGEDVK_OK;
+}
+
+static int read_rope_scaling(const pv_gguf_file *f, const char *a, pv_hparams *hp, pv_error *err) {
   char key[128];
   pv_gguf_str type = {0};
   float factor = 0.0f;
   hp->rope_pos_scale = 1.0f;
   snprintf(key, sizeof key, "%s.rope.scaling.type", a);
   bool has_type = pv_gguf_get_str(f, key, &type);
+  if (has_type && pv_gguf_str_eq(type, "llama3")) return read_llama3_scaling(f, a, hp, err);
   if ((has_type && pv_gguf_str_eq(type, "linear")) || !has_type) {
     if (get_arch_f32(f, a, "rope.scaling.factor", &factor) && factor > 0.0f && (has_type || factor != 1.0f))
       hp->rope_pos_scale = 1.0f / factor;
     else if (get_arch_f32(f, a, "rope.scale_linear", &factor) && factor > 0.0f)
       hp->rope_pos_scale = 1.0f / factor;
   }
-  if (has_type && !pv_gguf_str_eq(type, "linear") && !pv_gguf_str_eq(type, "none"))
-    pv_log(PV_LOG_WARN, "model: rope scaling type '%.*s' is not supported; using unscaled positions",
-           (int)type.len, type.ptr);
+  if (has_type && !pv_gguf_str_eq(type, "linear") && !pv_gguf_str_eq(type, "none")) {
+    pv_gguf_str name = {0};
+    if (!pv_gguf_get_str(f, "general.name", &name)) name = (pv_gguf_str){a, strlen(a)};
+    pv_log(PV_LOG_WARN,
+           "model '%.*s': rope scaling type '%.*s' is not supported (supported: none, linear, llama3); RoPE runs "
+           "unscaled, so outputs differ from the original model's",
+           (int)name.len, name.ptr, (int)type.len, type.ptr);
+  }
+  return PAGEDVK_OK;
+}
+
+/* The head size: key_length when given (value_length must agree), else embedding / heads. */
+static int read_head_dim(const pv_gguf_file *f, const char *a, pv_hparams *hp, pv_error *err) {
+  uint32_t kl = 0, vl = 0;
+  const bool has_k = get_arch_u32(f, a, "attention.key_length", &kl) && kl > 0;
+  const bool has_v = get_arch_u32(f, a, "attention.value_length", &vl) && vl > 0;
+  if (has_k && has_v && kl != vl)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
+                   "model: attention.key_length %u != attention.value_length %u: different key and value head sizes "
+                   "are not supported",
+                   kl, vl);
+  if (has_k || has_v) {
+    hp->head_dim = has_k ? kl : vl;
+    if (hp->head_dim % 2)
+      return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: head size %u (attention.key_length) is odd", hp->head_dim);
+    return PAGEDVK_OK;
+  }
+  if (hp->n_embd % hp->n_head)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: embedding %u is not a multiple of the %u heads", hp->n_embd,
+                   hp->n_head);
+  hp->head_dim = hp->n_embd / hp->n_head;
+  return PAGEDVK_OK;
 }
 
 int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
@@ -89,20 +140,16 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
     return rc;
   if (!get_arch_u32(f, a, "attention.head_count_kv", &hp->n_head_kv) || hp->n_head_kv == 0) hp->n_head_kv = hp->n_head;
   if (!get_arch_u32(f, a, "context_length", &hp->n_ctx_train) || hp->n_ctx_train == 0) hp->n_ctx_train = 2048;
-  if (hp->n_embd % hp->n_head || hp->n_head % hp->n_head_kv)
-    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: embedding %u, heads %u, kv heads %u do not divide", hp->n_embd,
-                   hp->n_head, hp->n_head_kv);
-  hp->head_dim = hp->n_embd / hp->n_head;
-  uint32_t kl;
-  if (get_arch_u32(f, a, "attention.key_length", &kl) && kl != hp->head_dim)
-    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: key_length %u != embedding/heads %u", kl, hp->head_dim);
+  if (hp->n_head % hp->n_head_kv)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: heads %u, kv heads %u do not divide", hp->n_head, hp->n_head_kv);
+  if ((rc = read_head_dim(f, a, hp, err))) return rc;
   if (!get_arch_u32(f, a, "rope.dimension_count", &hp->rope_dim) || hp->rope_dim == 0) hp->rope_dim = hp->head_dim;
   if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: rope.dimension_count %u invalid for head size %u", hp->rope_dim,
                    hp->head_dim);
   if (!get_arch_f32(f, a, "rope.freq_base", &hp->rope_base) || hp->rope_base <= 0.0f) hp->rope_base = 10000.0f;
   if (!get_arch_f32(f, a, "attention.layer_norm_rms_epsilon", &hp->rms_eps) || hp->rms_eps <= 0.0f) hp->rms_eps = 1e-5f;
-  read_rope_scaling(f, a, hp);
+  if ((rc = read_rope_scaling(f, a, hp, err))) return rc;
   const pv_gguf_tensor *embd = pv_gguf_find_tensor(f, "token_embd.weight");
   const pv_gguf_array *tokens = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
@@ -199,6 +246,7 @@ int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_
   if ((rc = bind(&mt->output_norm, f, "output_norm.weight", hp->n_embd, 0, false, err))) return rc;
   if ((rc = bind(&mt->output, f, "output.weight", hp->n_embd, hp->n_vocab, true, err))) return rc;
   if (!mt->output) mt->output = mt->tok_embd;
+  if ((rc = bind(&mt->rope_freqs, f, "rope_freqs.weight", hp->rope_dim / 2, 0, true, err))) return rc;
   mt->layers = calloc(hp->n_layer, sizeof *mt->layers);
   if (!mt->layers) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "model: out of memory");
   for (uint32_t i = 0; i < hp->n_layer; i++)
@@ -212,6 +260,40 @@ int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_
 void pv_model_tensors_free(pv_model_tensors *mt) {
   free(mt->layers);
   mt->layers = NULL;
+}
+
+/* llama3 divisors from the metadata, by wavelength: lambda_i = 2 pi / base^(-2i/d). */
+static void llama3_divisors(const pv_hparams *hp, float *out) {
+  const double lo_wave = hp->rope_l3_orig_ctx / (double)hp->rope_l3_low;
+  const double hi_wave = hp->rope_l3_orig_ctx / (double)hp->rope_l3_high;
+  for (uint32_t i = 0; i < hp->rope_dim / 2; i++) {
+    const double wave = 2.0 * 3.14159265358979323846 * pow(hp->rope_base, 2.0 * i / hp->rope_dim);
+    if (wave < hi_wave) {
+      out[i] = 1.0f;
+    } else if (wave > lo_wave) {
+      out[i] = hp->rope_l3_factor;
+    } else {
+      const double smooth = (hp->rope_l3_orig_ctx / wave - hp->rope_l3_low) / (hp->rope_l3_high - hp->rope_l3_low);
+      out[i] = (float)(1.0 / ((1.0 - smooth) / hp->rope_l3_factor + smooth));
+    }
+  }
+}
+
+int pv_rope_freq_divisors(const pv_hparams *hp, const pv_model_tensors *mt, float *out, bool *any, pv_error *err) {
+  *any = false;
+  if (mt->rope_freqs) {
+    int rc = pv_dequantize_tensor(mt->rope_freqs, out, err);
+    if (rc) return rc;
+    for (uint32_t i = 0; i < hp->rope_dim / 2; i++)
+      if (!(out[i] > 0.0f) || isinf(out[i]))
+        return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: rope_freqs.weight[%u] = %g is not a positive frequency divisor",
+                       i, (double)out[i]);
+    *any = true;
+  } else if (hp->rope_llama3) {
+    llama3_divisors(hp, out);
+    *any = true;
+  }
+  return PAGEDVK_OK;
 }
 
 uint64_t pv_model_param_count(const pv_gguf_file *f) {

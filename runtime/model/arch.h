@@ -2,6 +2,12 @@
  * arch.h — what a model is, independent of where it runs: hyper-parameters read from GGUF
  * metadata and the tensors of each layer, checked for presence, shape and a supported type.
  * Supported architectures: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM) and `qwen2`.
+ *
+ * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
+ * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
+ * n_embd); value_length must equal it. RoPE scaling: none, linear (positions scaled), or llama3
+ * (per-pair frequency divisors: the `rope_freqs.weight` tensor, else computed from the llama3
+ * metadata); any other type is a warning naming the model.
  */
 #ifndef PV_ARCH_H
 #define PV_ARCH_H
@@ -32,6 +38,11 @@ typedef struct pv_hparams {
   uint32_t rope_dim;        /* dimensions of a head that RoPE rotates (== head_dim usually) */
   float rope_base;
   float rope_pos_scale;     /* linear rope scaling: positions are multiplied by this (1/factor) */
+  /* llama3 rope scaling from metadata (rope.scaling.type = llama3); rope_freqs.weight, when the
+   * file has it, takes precedence over these */
+  bool rope_llama3;
+  float rope_l3_factor, rope_l3_low, rope_l3_high; /* factor, low_freq_factor, high_freq_factor */
+  uint32_t rope_l3_orig_ctx;                       /* original_context_length */
   float rms_eps;
   pv_rope_style rope_style;
   bool qkv_bias;            /* qwen2: q/k/v projections have biases */
@@ -47,6 +58,7 @@ typedef struct pv_model_tensors {
   const pv_gguf_tensor *tok_embd;
   const pv_gguf_tensor *output_norm;
   const pv_gguf_tensor *output; /* == tok_embd when tied */
+  const pv_gguf_tensor *rope_freqs; /* [rope_dim / 2] frequency divisors; NULL when absent */
   pv_layer_tensors *layers;  /* n_layer entries, owned */
 } pv_model_tensors;
 
@@ -61,6 +73,11 @@ size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap);
 /* Finds every tensor the architecture needs and checks its shape and type. */
 int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_hparams *hp, pv_error *err);
 void pv_model_tensors_free(pv_model_tensors *mt);
+
+/* The device path's RoPE frequency divisors (rope_dim / 2 floats: pair i's angle is
+ * pos * base^(-2i/rope_dim) / out[i]): the rope_freqs tensor, else the llama3 metadata's.
+ * *any = false (out untouched) when the model has neither. The CPU reference computes its own. */
+int pv_rope_freq_divisors(const pv_hparams *hp, const pv_model_tensors *mt, float *out, bool *any, pv_error *err);
 
 /* Number of parameters (elements of all tensors). */
 uint64_t pv_model_param_count(const pv_gguf_file *f);

@@ -4,6 +4,8 @@
  *   x = embedding[token]
  *   per layer:  h = rmsnorm(x) * attn_norm
  *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv);  rope(q, k, pos)
+ *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight or the
+ *                 llama3 metadata, computed here, not by the device path's code)
  *               cache[pos] = k, v;  a = softmax(q·K / sqrt(d)) V  per head (GQA: head → head / group)
  *               x += Wo a
  *               h = rmsnorm(x) * ffn_norm;  x += Wdown (silu(Wgate h) * Wup h)
@@ -42,6 +44,7 @@ static int load_weights(pv_ref *r, const pv_gguf_file *f, pv_error *err) {
   r->tok_embd = dequant(mt.tok_embd, err, &rc);
   r->output_norm = dequant(mt.output_norm, err, &rc);
   r->output = r->hp.tied_embeddings ? r->tok_embd : dequant(mt.output, err, &rc);
+  r->rope_div = dequant(mt.rope_freqs, err, &rc);
   r->layers = calloc(r->hp.n_layer, sizeof *r->layers);
   if (!r->layers && !rc) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory");
   for (uint32_t i = 0; i < r->hp.n_layer && !rc; i++) {
@@ -62,6 +65,37 @@ static int load_weights(pv_ref *r, const pv_gguf_file *f, pv_error *err) {
   }
   pv_model_tensors_free(&mt);
   return rc;
+}
+
+/* llama3 scaling from the metadata, in frequencies: pair i turns f_i = base^(-2i/d) radians per
+ * position, so the original context holds orig * f_i / 2pi turns of it. Over high_freq_factor
+ * turns: unchanged; under low_freq_factor: slowed by factor; between: the blend of f_i / factor and
+ * f_i with weight s = (turns - low) / (high - low) on f_i. The divisor is f_i / (scaled f_i). */
+static int llama3_divisors(pv_ref *r, pv_error *err) {
+  const pv_hparams *hp = &r->hp;
+  const uint32_t pairs = hp->rope_dim / 2;
+  if (!(r->rope_div = malloc(pairs * sizeof(float))))
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "reference: out of memory");
+  for (uint32_t i = 0; i < pairs; i++) {
+    const double f = 1.0 / pow((double)hp->rope_base, (double)(2 * i) / hp->rope_dim);
+    const double turns = hp->rope_l3_orig_ctx * f / (2.0 * 3.14159265358979323846);
+    double scaled = f;
+    if (turns < hp->rope_l3_low) {
+      scaled = f / hp->rope_l3_factor;
+    } else if (turns <= hp->rope_l3_high) {
+      const double s = (turns - hp->rope_l3_low) / (hp->rope_l3_high - hp->rope_l3_low);
+      scaled = s * f + (1.0 - s) * f / hp->rope_l3_factor;
+    }
+    r->rope_div[i] = (float)(f / scaled);
+  }
+  return PAGEDVK_OK;
+}
+
+static int check_divisors(const pv_ref *r, pv_error *err) {
+  for (uint32_t i = 0; r->rope_div && i < r->hp.rope_dim / 2; i++)
+    if (!(r->rope_div[i] > 0.0f && r->rope_div[i] < INFINITY))
+      return pv_fail(err, PAGEDVK_ERR_FORMAT, "reference: rope frequency divisor %u is %g", i, (double)r->rope_div[i]);
+  return PAGEDVK_OK;
 }
 
 static int alloc_state(pv_ref *r, pv_error *err) {
@@ -94,6 +128,8 @@ int pv_ref_create(pv_ref **out, const pv_gguf_file *f, uint32_t max_ctx, pv_erro
   if (!rc && max_ctx == 0) rc = pv_fail(err, PAGEDVK_ERR_INVALID, "reference: context size must be > 0");
   r->max_ctx = max_ctx;
   if (!rc) rc = load_weights(r, f, err);
+  if (!rc && !r->rope_div && r->hp.rope_llama3) rc = llama3_divisors(r, err);
+  if (!rc) rc = check_divisors(r, err);
   if (!rc) rc = alloc_state(r, err);
   if (rc) {
     pv_ref_destroy(r);
@@ -116,6 +152,7 @@ void pv_ref_destroy(pv_ref *r) {
   if (r->output != r->tok_embd) free(r->output);
   free(r->tok_embd);
   free(r->output_norm);
+  free(r->rope_div);
   float *state[] = {r->k_cache, r->v_cache, r->x, r->xn, r->q, r->k, r->v, r->att, r->scores, r->gate, r->up, r->logits};
   for (size_t i = 0; i < PV_ARRAY_LEN(state); i++) free(state[i]);
   free(r);
@@ -156,10 +193,12 @@ void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, ui
   }
 }
 
-void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, pv_rope_style style) {
+void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, const float *div,
+                 pv_rope_style style) {
   (void)head_dim;
   for (uint32_t i = 0; i < rope_dim / 2; i++) {
     float theta = pos * powf(base, -2.0f * (float)i / (float)rope_dim);
+    if (div) theta /= div[i];
     float c = cosf(theta), s = sinf(theta);
     uint32_t a = style == PV_ROPE_NORMAL ? 2 * i : i;
     uint32_t b = style == PV_ROPE_NORMAL ? 2 * i + 1 : i + rope_dim / 2;
@@ -226,8 +265,10 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
   add_bias(r->k, L->bk, kv_dim);
   add_bias(r->v, L->bv, kv_dim);
   const float p = (float)pos * hp->rope_pos_scale;
-  for (uint32_t h = 0; h < hp->n_head; h++) pv_ref_rope(r->q + h * d, d, hp->rope_dim, p, hp->rope_base, hp->rope_style);
-  for (uint32_t h = 0; h < hp->n_head_kv; h++) pv_ref_rope(r->k + h * d, d, hp->rope_dim, p, hp->rope_base, hp->rope_style);
+  for (uint32_t h = 0; h < hp->n_head; h++)
+    pv_ref_rope(r->q + h * d, d, hp->rope_dim, p, hp->rope_base, r->rope_div, hp->rope_style);
+  for (uint32_t h = 0; h < hp->n_head_kv; h++)
+    pv_ref_rope(r->k + h * d, d, hp->rope_dim, p, hp->rope_base, r->rope_div, hp->rope_style);
   size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
   memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));

@@ -21,6 +21,7 @@ typedef struct pv_ref {
   float *tok_embd;     /* [n_vocab][n_embd] */
   float *output_norm;  /* [n_embd] */
   float *output;       /* [n_vocab][n_embd]; == tok_embd when tied */
+  float *rope_div;     /* [rope_dim / 2] frequency divisors (llama3 scaling); NULL without */
   pv_ref_layer *layers;
   uint32_t max_ctx;
   uint32_t n_past;     /* tokens in the cache */
@@ -54,7 +55,10 @@ int pv_ref_greedy_margins(pv_ref *r, const int32_t *prompt, uint32_t n_prompt, u
 /* Building blocks, also used by tests of the shaders as the definition of each op. */
 void pv_ref_rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps);
 void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols);
-void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, pv_rope_style style);
+/* Rotates the first rope_dim dimensions of a head: pair i by pos * base^(-2i/rope_dim) / div[i]
+ * (div NULL: 1). */
+void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, const float *div,
+                 pv_rope_style style);
 uint32_t pv_ref_argmax(const float *x, uint32_t n);
 
 #endif

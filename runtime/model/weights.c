@@ -175,6 +175,19 @@ static int create_arenas(pv_dev_model *m, pv_vk_context *ctx, const plan *p, pv_
   return PAGEDVK_OK;
 }
 
+/* The RoPE frequency divisors, in a buffer of their own (none for most models). */
+static int load_rope_freqs(pv_dev_model *m, pv_vk_context *ctx, const pv_model_tensors *mt, pv_error *err) {
+  const uint32_t pairs = m->hp.rope_dim / 2;
+  float *div = malloc(pairs * sizeof *div);
+  bool any = false;
+  int rc = div ? pv_rope_freq_divisors(&m->hp, mt, div, &any, err)
+               : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");
+  if (!rc && any) rc = pv_vk_buffer_create(ctx, &m->rope_freqs, pairs * sizeof *div, PV_MEM_DEVICE, err);
+  if (!rc && any) rc = pv_vk_buffer_upload(ctx, &m->rope_freqs, 0, div, pairs * sizeof *div, err);
+  free(div);
+  return rc;
+}
+
 int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, pv_progress_fn progress, void *user,
                       pv_error *err) {
   memset(m, 0, sizeof *m);
@@ -196,6 +209,7 @@ int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f
     if (progress) progress((double)(i + 1) / p.n, user);
   }
   if (!rc && m->hp.tied_embeddings) m->output = m->tok_embd;
+  if (!rc) rc = load_rope_freqs(m, ctx, &mt, err);
   free(p.slots);
   free(p.arena_used);
   pv_model_tensors_free(&mt);
@@ -209,6 +223,7 @@ void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx) {
     if (m->arena_texels) pv_vk_texel_view_destroy(ctx, m->arena_texels[a]);
     pv_vk_buffer_destroy(ctx, &m->arenas[a]);
   }
+  if (m->rope_freqs.buffer) pv_vk_buffer_destroy(ctx, &m->rope_freqs);
   free(m->arenas);
   free(m->arena_texels);
   m->arena_texels = NULL;

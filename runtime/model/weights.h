@@ -30,6 +30,7 @@ typedef struct pv_dev_model {
   pv_op_weight *parts;     /* the row ranges of every split matrix (the wholes point into it) */
   uint32_t n_parts;
   pv_vk_view output_norm;
+  pv_vk_buffer rope_freqs; /* rope_dim / 2 f32 frequency divisors (llama3 scaling); buffer NULL: none */
   pv_dev_layer *layers;
   uint64_t bytes;          /* device bytes of all tensors */
   double upload_seconds;

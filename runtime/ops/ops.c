@@ -546,17 +546,19 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
   const bool lanes = ops->wg_row < ops->wg && on_16(a->q, a->k, a->v) && (a->q_stride | a->kv_stride) % 4 == 0 &&
                      a->head_dim % ept == 0 && (a->neox ? half_rot : a->rope_dim) % 4 == 0 &&
                      pool->block_size && !(pool->block_size & (pool->block_size - 1));
-  const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row};
-  const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS};
+  /* frequency divisors through a specialization constant: the pipeline without them is unchanged */
+  const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row, a->freq_div.buffer ? 1u : 0u};
+  const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
   const uint32_t id = lanes ? (pool->f32 ? PV_SHADER_ROPE_KV_LANES_F32 : PV_SHADER_ROPE_KV_LANES)
                             : (pool->f32 ? PV_SHADER_ROPE_KV_F32 : PV_SHADER_ROPE_KV);
-  const pv_vk_pipeline *p = get_pipeline(ops, id, arrays, 5, sizeof(pv_push_rope_kv), spec, 1, err);
+  const pv_vk_pipeline *p = get_pipeline(ops, id, arrays, 6, sizeof(pv_push_rope_kv), spec, 2, err);
   const pv_push_rope_kv push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
             a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
             pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride, on_16(a->q, a->k, a->v)};
-  pv_vk_view views[4 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
+  pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
   pool_views(pool, views + 4);
-  return dispatch(ops, cmd, p, views, 4 + PV_KV_MAX_BUFS, &push, lanes ? (a->rows + spec[0] - 1) / spec[0] : a->rows,
+  views[4 + PV_KV_MAX_BUFS] = or_dummy(a->freq_div, a->tokens);
+  return dispatch(ops, cmd, p, views, 5 + PV_KV_MAX_BUFS, &push, lanes ? (a->rows + spec[0] - 1) / spec[0] : a->rows,
                   1, 1, err);
 }
 

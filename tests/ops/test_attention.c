@@ -12,9 +12,9 @@
  * random byte pattern that must survive the step.
  *
  * Configurations cover block sizes 8/16/32/64, head sizes 32/64/80/96/128, GQA (4 heads on 2),
- * MQA (8 on 1) and MHA, NORMAL and NEOX rope (one with partial rope and a position scale), f16 and
- * f32 pools; each runs attention unpartitioned, partitioned (32 keys per part, then
- * attn_reduce), and with 3 partitions of 24 keys that each come round again for the keys past 72
+ * MQA (8 on 1) and MHA, NORMAL and NEOX rope (one with partial rope and a position scale), llama3
+ * frequency divisors (rope_freqs), a head of 256, f16 and f32 pools; each runs attention
+ * unpartitioned, partitioned (32 keys per part, then attn_reduce), and with 3 partitions of 24 keys that each come round again for the keys past 72
  * (the longest context is 150): all three must match. Once per clamp set.
  *
  * Checked, with tolerances:
@@ -48,7 +48,12 @@ typedef struct attn_cfg {
   bool neox, f32;
   uint32_t rope_dim; /* 0: head_dim */
   float pos_scale;
+  bool freqs; /* llama3-style frequency divisors (rope_freqs.weight) */
 } attn_cfg;
+
+/* Divisors of the kind llama3 scaling gives (1 for the fast pairs, up to 8 for the slow ones), in
+ * an order no formula of the index would reproduce, so that a divisor read for the wrong pair shows. */
+static float freq_div_of(uint32_t i) { return 1.0f + (float)((i * 7u) % 11u) * 0.7f; }
 
 static const uint32_t SEQ_PAST[N_SEQ] = {100, 0, 133, 0}; /* cached tokens */
 static const uint32_t SEQ_NEW[N_SEQ] = {1, 1, 17, 23};    /* tokens of this step */
@@ -105,7 +110,9 @@ static void rope_ref(float *head, float *pair_mag, const attn_cfg *c, float pos)
     uint32_t a = c->neox ? i : 2 * i, b = c->neox ? i + half : 2 * i + 1;
     pair_mag[a] = pair_mag[b] = fabsf(head[a]) + fabsf(head[b]);
   }
-  pv_ref_rope(head, c->head_dim, rd, pos, 10000.0f, c->neox ? PV_ROPE_NEOX : PV_ROPE_NORMAL);
+  float div[128];
+  for (uint32_t i = 0; i < half; i++) div[i] = freq_div_of(i);
+  pv_ref_rope(head, c->head_dim, rd, pos, 10000.0f, c->freqs ? div : NULL, c->neox ? PV_ROPE_NEOX : PV_ROPE_NORMAL);
 }
 
 /* texel: also give the inputs texel views, which lets a CPU device take paged_attn_lanes.comp,
@@ -211,7 +218,10 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   assert_non_null(out_init);
   for (size_t i = 0; i < out_floats; i++) out_init[i] = SENTINEL;
   pv_vk_buffer bq, bk, bv, bt_buf, binfo, bout1, boutp, boutw, bpart, bouts[2], btiles[2], blist[2];
-  pv_vk_buffer boutd, bdlist, bdtiles;
+  pv_vk_buffer boutd, bdlist, bdtiles, bfreq;
+  float fdiv[128];
+  for (uint32_t i = 0; i < c.rope_dim / 2; i++) fdiv[i] = freq_div_of(i);
+  test_buffer(t, &bfreq, sizeof fdiv, fdiv, sizeof fdiv, 0);
   test_buffer(t, &bq, (size_t)rows * q_stride * 4, q, (size_t)rows * q_stride * 4, 0);
   test_buffer(t, &bk, (size_t)rows * kv_stride * 4, k, (size_t)rows * kv_stride * 4, 0);
   test_buffer(t, &bv, (size_t)rows * kv_stride * 4, v, (size_t)rows * kv_stride * 4, 0);
@@ -224,7 +234,8 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   pv_op_rope_args ra = {.q = pv_view(&bq), .k = pv_view(&bk), .v = pv_view(&bv), .tokens = pv_view(&binfo),
                         .pool = &pool, .rows = rows, .n_head = H, .n_kv_head = KV, .head_dim = D,
                         .rope_dim = c.rope_dim, .rope_base = 10000.0f, .pos_scale = c.pos_scale, .neox = c.neox,
-                        .layer = LAYER, .q_stride = q_stride, .kv_stride = kv_stride};
+                        .layer = LAYER, .q_stride = q_stride, .kv_stride = kv_stride,
+                        .freq_div = c.freqs ? pv_view(&bfreq) : (pv_vk_view){0}};
   pv_op_attn_args aa = {.q = pv_view(&bq), .out = pv_view(&bout1), .tokens = pv_view(&binfo),
                         .block_tables = pv_view(&bt_buf), .pool = &pool, .rows = rows, .n_head = H,
                         .n_kv_head = KV, .head_dim = D, .layer = LAYER, .max_blocks = max_blocks,
@@ -330,8 +341,8 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   for (uint32_t b = 0; b < kv.n_bufs; b++) test_download(t, &kv.bufs[b], got_img.bytes[b], img.size[b]);
 
   char what[160];
-  snprintf(what, sizeof what, "bs=%u d=%u heads=%u/%u %s %s rope_dim=%u", BS, D, H, KV, c.neox ? "neox" : "normal",
-           c.f32 ? "f32" : "f16", c.rope_dim);
+  snprintf(what, sizeof what, "bs=%u d=%u heads=%u/%u %s %s rope_dim=%u%s", BS, D, H, KV,
+           c.neox ? "neox" : "normal", c.f32 ? "f32" : "f16", c.rope_dim, c.freqs ? " freq divisors" : "");
 
   /* CPU: rope of q and k, the new K/V into the image; q and the new K/V checked on the way */
   float *qr = malloc((size_t)rows * H * D * 4), *mag = malloc((size_t)D * 4);
@@ -448,7 +459,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   for (uint32_t b = 0; b < kv.n_bufs; b++) free(img.bytes[b]), free(got_img.bytes[b]), free(new_elem[b]);
   pv_vk_buffer *bufs[] = {&bq,      &bk,        &bv,        &bt_buf,   &binfo,    &bout1,   &boutp,
                           &boutw,   &bpart,     &bouts[0],  &bouts[1], &btiles[0], &btiles[1], &blist[0], &blist[1],
-                          &boutd,   &bdlist,    &bdtiles};
+                          &boutd,   &bdlist,    &bdtiles,   &bfreq};
   for (size_t i = 0; i < PV_ARRAY_LEN(bufs); i++) pv_vk_buffer_destroy(ctx, bufs[i]);
   pv_vk_texel_view_destroy(ctx, q_texel);
   pv_vk_texel_view_destroy(ctx, bt_texel);
@@ -457,17 +468,21 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
 
 /* Every block size, head size, head layout, rope style and pool type appears, in mixed pairs. */
 static const attn_cfg CONFIGS[] = {
-    {8, 32, 4, 2, false, false, 0, 1.0f},   {16, 64, 8, 1, true, false, 0, 1.0f},
-    {32, 80, 4, 4, false, true, 0, 1.0f},   {64, 96, 4, 2, true, true, 0, 1.0f},
-    {16, 128, 4, 4, false, false, 0, 1.0f}, {8, 96, 8, 1, true, true, 48, 0.5f},
-    {32, 32, 8, 1, false, false, 0, 1.0f},  {64, 64, 4, 4, true, false, 0, 1.0f},
-    {8, 128, 4, 2, true, false, 0, 1.0f},   {16, 80, 8, 1, false, true, 0, 1.0f},
-    {32, 128, 4, 2, true, true, 0, 1.0f},   {64, 32, 4, 4, false, true, 16, 1.0f},
+    {8, 32, 4, 2, false, false, 0, 1.0f, false},   {16, 64, 8, 1, true, false, 0, 1.0f, false},
+    {32, 80, 4, 4, false, true, 0, 1.0f, false},   {64, 96, 4, 2, true, true, 0, 1.0f, false},
+    {16, 128, 4, 4, false, false, 0, 1.0f, false}, {8, 96, 8, 1, true, true, 48, 0.5f, false},
+    {32, 32, 8, 1, false, false, 0, 1.0f, false},  {64, 64, 4, 4, true, false, 0, 1.0f, false},
+    {8, 128, 4, 2, true, false, 0, 1.0f, false},   {16, 80, 8, 1, false, true, 0, 1.0f, false},
+    {32, 128, 4, 2, true, true, 0, 1.0f, false},   {64, 32, 4, 4, false, true, 16, 1.0f, false},
     /* rope_kv's element-wise paths at any padding (its 4-wide ones need sizes in multiples of 4,
      * the f16 pack 8): f16 heads of 36 pack element-wise, heads of 34 rotate and pack so, a NEOX
      * half of 6 rotates so */
-    {16, 36, 4, 2, false, false, 0, 1.0f},  {8, 34, 4, 2, true, false, 0, 1.0f},
-    {16, 64, 4, 2, true, true, 12, 1.0f},
+    {16, 36, 4, 2, false, false, 0, 1.0f, false},  {8, 34, 4, 2, true, false, 0, 1.0f, false},
+    {16, 64, 4, 2, true, true, 12, 1.0f, false},
+    /* llama3 rope scaling's frequency divisors, NORMAL and NEOX, whole and partial rope, both
+     * workgroup widths; and a head of 256 (Gemma's, twice what embedding/heads gives there) */
+    {32, 128, 8, 2, true, true, 0, 1.0f, true}, {16, 64, 4, 2, false, false, 0, 1.0f, true},
+    {8, 96, 4, 1, true, false, 48, 0.5f, true},  {16, 256, 2, 1, false, false, 0, 1.0f, false},
 };
 
 static void test_attention_configs(void **state) {
