@@ -1,7 +1,7 @@
 /* tools/mkmodel → reader: for both architectures and every tensor type, the metadata keys and
  * values, tensor names, shapes and types llama.cpp uses; weight scales; determinism by seed;
  * --tied, --tensor-type, --vocab-from (tokenizer copied byte for byte); the built-in vocabulary's
- * validity; and rejected options. Runs the built mkmodel binary (skips when it is absent). */
+ * validity; --head-dim, --rope-freqs, --rope-llama3; and rejected options. Runs the built mkmodel binary (skips when it is absent). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -307,6 +307,55 @@ static void test_builtin_vocab(void **state) {
   pv_gguf_close(f);
 }
 
+/* --head-dim: key_length/value_length written, q/k/v/output shaped by it, RoPE over the whole
+ * head; --rope-freqs: rope_freqs.weight of Llama 3.1's rule (factor 8, frequency factors 1 and 4,
+ * original context --ctx); --rope-llama3: those as rope.scaling.* keys, and no tensor. */
+static void test_rope_and_head_dim_layouts(void **state) {
+  (void)state;
+  char path[512], meta[512];
+  int rc = mkmodel("--arch qwen2 --n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 1 --ctx 64 "
+                   "--rope-base 10000 --head-dim 32 --rope-freqs", "hd.gguf", path, sizeof path);
+  if (rc < 0) skip();
+  assert_int_equal(rc, 0);
+  pv_gguf_file *f = open_ok(path);
+  assert_int_equal(u64_of(f, "qwen2.attention.key_length"), 32);
+  assert_int_equal(u64_of(f, "qwen2.attention.value_length"), 32);
+  assert_int_equal(u64_of(f, "qwen2.rope.dimension_count"), 32);
+  check_tensor(f, "blk.0.attn_q.weight", PV_F16, 64, 128, 0.0, 1.0 / 8);
+  check_tensor(f, "blk.0.attn_k.weight", PV_F16, 64, 64, 0.0, 1.0 / 8);
+  check_tensor(f, "blk.0.attn_v.weight", PV_F16, 64, 64, 0.0, 1.0 / 8);
+  check_tensor(f, "blk.0.attn_q.bias", PV_F32, 128, 1, 0.0, 0.05);
+  check_tensor(f, "blk.0.attn_output.weight", PV_F16, 128, 64, 0.0, 1.0 / sqrt(128.0));
+  const pv_gguf_tensor *t = pv_gguf_find_tensor(f, "rope_freqs.weight");
+  assert_non_null(t);
+  assert_int_equal(t->type, PV_F32);
+  assert_int_equal(t->n_dims, 1);
+  assert_int_equal(t->ne[0], 16);
+  float div[16];
+  memcpy(div, t->data, sizeof div);
+  for (int i = 0; i < 16; i++) { /* wavelength of pair i against 64/4 and 64/1 */
+    const double wave = 2 * 3.14159265358979 * pow(10000.0, i / 16.0), s = (64 / wave - 1) / 3;
+    const double want = wave < 16 ? 1 : wave > 64 ? 8 : 1 / ((1 - s) / 8 + s);
+    if (fabs(div[i] - want) > 1e-5 * want) fail_msg("rope_freqs[%d] = %g, want %g", i, div[i], want);
+  }
+  assert_true(div[0] == 1.0f && div[15] == 8.0f && div[3] > 1.0f && div[3] < 8.0f); /* all three bands */
+  pv_gguf_close(f);
+  assert_int_equal(mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --ctx 4096 --rope-llama3", "m.gguf", meta,
+                           sizeof meta), 0);
+  f = open_ok(meta);
+  assert_null(pv_gguf_find_tensor(f, "rope_freqs.weight"));
+  assert_null(pv_gguf_find(f, "llama.attention.key_length"));
+  pv_gguf_str type = {0};
+  assert_true(pv_gguf_get_str(f, "llama.rope.scaling.type", &type) && pv_gguf_str_eq(type, "llama3"));
+  double v = 0;
+  assert_true(pv_gguf_get_f64(f, "llama.rope.scaling.factor", &v) && v == 8.0);
+  assert_true(pv_gguf_get_f64(f, "llama.rope.scaling.low_freq_factor", &v) && v == 1.0);
+  assert_true(pv_gguf_get_f64(f, "llama.rope.scaling.high_freq_factor", &v) && v == 4.0);
+  assert_int_equal(u64_of(f, "llama.rope.scaling.original_context_length"), 4096);
+  pv_gguf_close(f);
+  assert_int_not_equal(mkmodel("--n-embd 64 --n-head 4 --head-dim 31", "x.gguf", path, sizeof path), 0);
+}
+
 static void test_rejected_options(void **state) {
   (void)state;
   char path[512];
@@ -325,6 +374,7 @@ int main(void) {
     cmocka_unit_test(test_every_type_both_archs), cmocka_unit_test(test_seed_determinism),
     cmocka_unit_test(test_type_overrides),        cmocka_unit_test(test_vocab_from),
     cmocka_unit_test(test_builtin_vocab),         cmocka_unit_test(test_rejected_options),
+    cmocka_unit_test(test_rope_and_head_dim_layouts),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

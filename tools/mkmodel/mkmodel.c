@@ -10,6 +10,10 @@
  * biases F32; --mix replaces those types of the matrices by a llama.cpp preset's mix (shapes.c);
  * then every --tensor-type GLOB=TYPE in order (the last match wins).
  * --preset sets the hyper-parameters of a real model (shapes.c); options after it override them.
+ * Layouts: --head-dim writes attention.key_length/value_length (heads of another size than
+ * n_embd / n_head); --rope-freqs writes Llama 3's rope_freqs.weight, --rope-llama3 only its
+ * rope.scaling metadata (the same divisors: factor 8, frequency factors 1 and 4, original
+ * context --ctx).
  */
 #include <fnmatch.h>
 #include <math.h>
@@ -34,6 +38,8 @@ typedef struct options {
   int chat_template_given;   /* from --chat-template: a vocabulary's own template is an error */
   mk_mix mix;
   uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff, ctx;
+  uint32_t head_dim; /* 0: n_embd / n_head, no key_length key */
+  int rope_freqs, rope_llama3;
   float rope_base, rms_eps;
   int tied;
   pv_dtype type, type_embd, type_output, type_norm;
@@ -56,6 +62,11 @@ static void usage(FILE *to) {
     "  --n-ff N                feed-forward size (default 512)\n"
     "  --ctx N                 context length (default 2048)\n"
     "  --rope-base F           RoPE frequency base (default 10000)\n"
+    "  --head-dim N            head size, written as attention.key_length and value_length\n"
+    "                          (default n_embd / n_head, keys not written)\n"
+    "  --rope-freqs            Llama-3 RoPE scaling as rope_freqs.weight (F32 frequency divisors of\n"
+    "                          factor 8, low/high frequency factors 1 and 4, original context --ctx)\n"
+    "  --rope-llama3           the same scaling as rope.scaling.* metadata only (type llama3)\n"
     "  --rms-eps F             RMSNorm epsilon (default 1e-5)\n"
     "  --tied                  no output.weight: the output reuses token_embd.weight\n"
     "  --type TYPE             weight type (default F16): F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K\n"
@@ -166,6 +177,8 @@ static bool is_opt(const char *arg, const char *name) {
 static int parse_one(options *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (is_opt(a, "--tied")) { o->tied = 1; return 0; }
+  if (is_opt(a, "--rope-freqs")) { o->rope_freqs = 1; return 0; }
+  if (is_opt(a, "--rope-llama3")) { o->rope_llama3 = 1; return 0; }
   if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
   const char *v = value_of(argc, argv, i);
   if (is_opt(a, "--arch")) {
@@ -178,6 +191,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--n-head-kv")) return parse_u32(a, v, &o->n_head_kv);
   if (is_opt(a, "--n-head")) return parse_u32(a, v, &o->n_head);
   if (is_opt(a, "--n-ff")) return parse_u32(a, v, &o->n_ff);
+  if (is_opt(a, "--head-dim")) return parse_u32(a, v, &o->head_dim);
   if (is_opt(a, "--ctx")) return parse_u32(a, v, &o->ctx);
   if (is_opt(a, "--rope-base")) return parse_f32(a, v, &o->rope_base);
   if (is_opt(a, "--rms-eps")) return parse_f32(a, v, &o->rms_eps);
@@ -215,9 +229,13 @@ static int parse_args(options *o, int argc, char **argv) {
   if (!o->have_type_embd) o->type_embd = o->type;
   if (!o->have_type_output) o->type_output = o->type;
   if (!o->out) { fprintf(stderr, "mkmodel: no output file (-o OUT.gguf)\n"); return -1; }
-  if (o->n_embd % o->n_head || o->n_head % o->n_head_kv || (o->n_embd / o->n_head) % 2) {
+  if ((!o->head_dim && (o->n_embd % o->n_head || (o->n_embd / o->n_head) % 2)) || o->n_head % o->n_head_kv) {
     fprintf(stderr, "mkmodel: n_embd %u must split into %u heads of even size, and n_head into %u kv groups\n",
             o->n_embd, o->n_head, o->n_head_kv);
+    return -1;
+  }
+  if (o->head_dim % 2) {
+    fprintf(stderr, "mkmodel: --head-dim %u is odd\n", o->head_dim);
     return -1;
   }
   return 0;
@@ -280,14 +298,16 @@ static int add_weight(pv_gguf_writer *w, const options *o, rng *r, const char *n
   return rc;
 }
 
+static uint32_t head_dim(const options *o) { return o->head_dim ? o->head_dim : o->n_embd / o->n_head; }
+
 static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
-  uint64_t e = o->n_embd, hd = o->n_embd / o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
+  uint64_t e = o->n_embd, hd = head_dim(o), q = hd * o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
   bool qwen2 = !strcmp(o->arch, "qwen2");
   struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool qwen2_only; } parts[] = {
-    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", W_PROJ, e, e, false},
+    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", W_PROJ, e, q, false},
     {"attn_k.weight", W_PROJ, e, kv, false},     {"attn_v.weight", W_PROJ, e, kv, false},
-    {"attn_q.bias", W_BIAS, e, 1, true},         {"attn_k.bias", W_BIAS, kv, 1, true},
-    {"attn_v.bias", W_BIAS, kv, 1, true},        {"attn_output.weight", W_PROJ, e, e, false},
+    {"attn_q.bias", W_BIAS, q, 1, true},         {"attn_k.bias", W_BIAS, kv, 1, true},
+    {"attn_v.bias", W_BIAS, kv, 1, true},        {"attn_output.weight", W_PROJ, q, e, false},
     {"ffn_norm.weight", W_NORM, e, 1, false},    {"ffn_gate.weight", W_PROJ, e, ff, false},
     {"ffn_up.weight", W_PROJ, e, ff, false},     {"ffn_down.weight", W_PROJ, ff, e, false},
   };
@@ -318,6 +338,29 @@ static uint32_t file_type(pv_dtype t) {
   }
 }
 
+#define L3_FACTOR 8.0f
+#define L3_LOW 1.0f
+#define L3_HIGH 4.0f
+
+/* rope_freqs.weight as Llama 3.1's converter writes it: per pair, 1 for wavelengths under
+ * ctx / high, the factor over ctx / low, a smooth blend between. */
+static int add_rope_freqs(pv_gguf_writer *w, const options *o, pv_error *err) {
+  const uint32_t pairs = head_dim(o) / 2;
+  float *div = malloc(pairs * sizeof *div);
+  if (!div) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "rope_freqs: out of memory");
+  for (uint32_t i = 0; i < pairs; i++) {
+    const double freq = pow(o->rope_base, -2.0 * i / (2.0 * pairs)), wavelen = 6.283185307179586 / freq;
+    const double smooth = (o->ctx / wavelen - L3_LOW) / (L3_HIGH - L3_LOW);
+    div[i] = wavelen < o->ctx / L3_HIGH ? 1.0f
+           : wavelen > o->ctx / L3_LOW  ? L3_FACTOR
+                                        : (float)(1.0 / ((1.0 - smooth) / L3_FACTOR + smooth));
+  }
+  uint64_t ne[1] = {pairs};
+  int rc = pv_gguf_writer_add_tensor(w, "rope_freqs.weight", PV_F32, 1, ne, div, pairs * sizeof *div, err);
+  free(div);
+  return rc;
+}
+
 static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv_error *err) {
   char key[128], name[128];
   const char *a = o->arch;
@@ -333,12 +376,23 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
   KEY_U32("embedding_length", o->n_embd)
   KEY_U32("block_count", o->n_layer)
   KEY_U32("feed_forward_length", o->n_ff)
-  KEY_U32("rope.dimension_count", o->n_embd / o->n_head)
+  KEY_U32("rope.dimension_count", head_dim(o))
   KEY_F32("rope.freq_base", o->rope_base)
   KEY_U32("attention.head_count", o->n_head)
   KEY_U32("attention.head_count_kv", o->n_head_kv)
   KEY_F32("attention.layer_norm_rms_epsilon", o->rms_eps)
   KEY_U32("vocab_size", n_vocab)
+  if (o->head_dim) {
+    KEY_U32("attention.key_length", o->head_dim)
+    KEY_U32("attention.value_length", o->head_dim)
+  }
+  if (o->rope_llama3) {
+    if (!rc) { snprintf(key, sizeof key, "%s.rope.scaling.type", a); rc = pv_gguf_writer_add_str(w, key, "llama3", err); }
+    KEY_F32("rope.scaling.factor", L3_FACTOR)
+    KEY_F32("rope.scaling.low_freq_factor", L3_LOW)
+    KEY_F32("rope.scaling.high_freq_factor", L3_HIGH)
+    KEY_U32("rope.scaling.original_context_length", o->ctx)
+  }
 #undef KEY_U32
 #undef KEY_F32
   if (!rc) rc = pv_gguf_writer_set_alignment(w, 32, err);
@@ -381,6 +435,7 @@ static int build(pv_gguf_writer *w, const options *o, pv_error *err) {
   pv_gguf_close(src);
   pv_gguf_writer_destroy(vw);
   rng r = {o->seed};
+  if (!rc && o->rope_freqs) rc = add_rope_freqs(w, o, err);
   if (!rc) rc = add_weight(w, o, &r, "token_embd.weight", W_EMBD, o->n_embd, n_vocab, err);
   for (uint32_t l = 0; !rc && l < o->n_layer; l++) rc = add_layer(w, o, &r, l, err);
   if (!rc) rc = add_weight(w, o, &r, "output_norm.weight", W_NORM, o->n_embd, 1, err);
