@@ -113,6 +113,19 @@ float iq4_value(uint q) {
 }
 #endif
 
+#if WTYPE == WT_Q3_K
+// Q3_K: the two scales (d * (sc - 32)) of unit 32j + l of half h (sub-blocks 8h + 2j and the next):
+// low nibbles (nibble h) of scale bytes 2j and 2j + 1, high 2 bits from bytes 8 + 2(j & 1) and the
+// next, at bits 2(2h + j/2).
+void q3k_scales(uint wb, uint b, uint h, uint j, out float d0, out float d1) {
+  uint lo = rd16(wb, b + 96u + 2u * j) >> (4u * h);
+  uint hi = rd16(wb, b + 104u + 2u * (j & 1u)) >> (2u * (2u * h + (j >> 1)));
+  float d = rdh(wb, b + 108u);
+  d0 = d * float(int((lo & 0xfu) | ((hi & 3u) << 4)) - 32);
+  d1 = d * float(int(((lo >> 8) & 0xfu) | (((hi >> 8) & 3u) << 4)) - 32);
+}
+#endif
+
 void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
 #if defined(WEIGHTS_TEXEL) && (WTYPE == WT_F32 || WTYPE == WT_F16 || WTYPE == WT_BF16)
 #if WTYPE == WT_F32
@@ -187,6 +200,21 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
     uint w = ((ql[i] >> lshift) & 0x0f0f0f0fu) | (((qh[i] >> hshift) & 0x03030303u) << 4);
     float sc = i < 4u ? sc0 : sc1;
     [[unroll]] for (uint c = 0u; c < 4u; c++) v[4u * i + c] = sc * float(int((w >> (8u * c)) & 0xffu) - 32);
+  }
+#elif defined(WEIGHTS_TEXEL) && WTYPE == WT_Q3_K
+  // As the storage form below, with the 32 bytes of qs and of hmask taken from three texels each.
+  uint b = row_byte + (u >> 3) * 110u;
+  uint h = (u & 7u) >> 2, j = u & 3u;
+  float d0, d1;
+  q3k_scales(wb, b, h, j, d0, d1);
+  uint qw[8], hw[8];
+  words32_at(wb, b + 32u + 32u * h, qw);
+  words32_at(wb, b, hw);
+  uint shift = 2u * j, hshift = 4u * h + j;
+  [[unroll]] for (uint i = 0u; i < 8u; i++) {
+    uint w = ((qw[i] >> shift) & 0x03030303u) | (((hw[i] >> hshift) & 0x01010101u) << 2);
+    float dd = i < 4u ? d0 : d1;
+    [[unroll]] for (uint c = 0u; c < 4u; c++) v[4u * i + c] = dd * float(int((w >> (8u * c)) & 0xffu) - 4);
   }
 #elif WTYPE == WT_F32
   uint w0 = (row_byte >> 2) + u * 32u;
@@ -320,22 +348,17 @@ void dq_unit(uint wb, uint row_byte, uint u, out float v[32]) {
     v[4u * i + 3u] = dd * float(w >> 24) - mm;
   }
 #elif WTYPE == WT_Q3_K
-  // 110-byte blocks: only 2-byte alignment, so 16-bit reads.
+  // 110-byte blocks: only 2-byte alignment (rd32u joins halves).
   uint b = row_byte + (u >> 3) * 110u;
-  uint s = u & 7u, h = s >> 2, j = s & 3u;
-  // scales 8h + 2j and 8h + 2j + 1: low nibbles (nibble h) of bytes 2j, 2j + 1, high 2 bits from
-  // bytes 8 + 2(j & 1) and the next, at bits 2(2h + j/2)
-  uint lo = rd16(wb, b + 96u + 2u * j) >> (4u * h);
-  uint hi = rd16(wb, b + 104u + 2u * (j & 1u)) >> (2u * (2u * h + (j >> 1)));
-  float d = rdh(wb, b + 108u);
-  float d0 = d * float(int((lo & 0xfu) | ((hi & 3u) << 4)) - 32);
-  float d1 = d * float(int(((lo >> 8) & 0xfu) | (((hi >> 8) & 3u) << 4)) - 32);
+  uint h = (u & 7u) >> 2, j = u & 3u;
+  float d0, d1;
+  q3k_scales(wb, b, h, j, d0, d1);
   uint qs = b + 32u + 32u * h, shift = 2u * j, hshift = 4u * h + j;
-  for (uint l = 0u; l < 32u; l += 2u) {
-    uint p = rd16(wb, qs + l), m = rd16(wb, b + l);
-    float dd = l < 16u ? d0 : d1;
-    v[l] = dd * float(int(((p >> shift) & 3u) | (((m >> hshift) & 1u) << 2)) - 4);
-    v[l + 1u] = dd * float(int(((p >> (8u + shift)) & 3u) | (((m >> (8u + hshift)) & 1u) << 2)) - 4);
+  // four elements per step: 2-bit values from qs, the hmask bit as bit 2 (set: no -4)
+  [[unroll]] for (uint i = 0u; i < 8u; i++) {
+    uint w = ((rd32u(wb, qs + 4u * i) >> shift) & 0x03030303u) | (((rd32u(wb, b + 4u * i) >> hshift) & 0x01010101u) << 2);
+    float dd = i < 4u ? d0 : d1;
+    [[unroll]] for (uint c = 0u; c < 4u; c++) v[4u * i + c] = dd * float(int((w >> (8u * c)) & 0xffu) - 4);
   }
 #elif WTYPE == WT_IQ4_NL
   uint b = row_byte + u * 18u;
