@@ -64,7 +64,7 @@ for file in "$LLAMA" "$QWEN"; do
   same_ids "$file" PAGEDVK_PROFILE=embedded
   MODEL=$file
   start_server -c 512
-  CHAT='{"model":"m","messages":[{"role":"user","content":"Hello!"}],"max_tokens":4,"temperature":0}'
+  CHAT='{"model":"'$(basename "$file" .gguf)'","messages":[{"role":"user","content":"Hello!"}],"max_tokens":4,"temperature":0}'
   [ "$(post /v1/chat/completions "$CHAT")" = 200 ] || fail "chat on $file: $(cat "$TMP/body")"
   jq -e '.choices[0].message.role == "assistant" and .usage.completion_tokens == 4
          and (.choices[0].message.content | type == "string")' "$TMP/body" >/dev/null ||
