@@ -34,7 +34,10 @@ make_model() {
 
 LLAMA=$CACHE/llama3.2-1b-q4_k_m.gguf
 QWEN=$CACHE/qwen2.5-0.5b-q4_k_m.gguf
-make_model "$LLAMA" --preset llama3.2-1b --mix q4_k_m --vocab-from "$SHARED/vocab/ggml-vocab-llama-bpe.gguf"
+# Llama 3.2 carries its RoPE scaling as rope_freqs.weight: written where mkmodel can
+ROPE_FREQS=
+"$MKMODEL" --help | grep -q -- '--rope-freqs' && ROPE_FREQS=--rope-freqs
+make_model "$LLAMA" --preset llama3.2-1b --mix q4_k_m $ROPE_FREQS --vocab-from "$SHARED/vocab/ggml-vocab-llama-bpe.gguf"
 make_model "$QWEN" --preset qwen2.5-0.5b --mix q4_k_m --vocab-from "$SHARED/vocab/ggml-vocab-qwen2.gguf"
 
 # the shapes the files are meant to have
