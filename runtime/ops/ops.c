@@ -385,17 +385,20 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
     if (!rc) rc = embed_one(ops, cmd, emb, 0, tokens, y, rows, y_stride, err);
     return rc;
   }
-  /* split: every part sees every row and writes those of its tokens (one part per token) */
+  /* split: every part sees every row and writes those of its tokens (one part per token); every
+   * part is checked before any is recorded */
   uint32_t first = 0;
-  for (uint32_t i = 0; i < emb->n_parts && !rc; i++) {
+  for (uint32_t i = 0; i < emb->n_parts; first += emb->parts[i++].n) {
     const pv_op_weight *part = &emb->parts[i];
     if (part->n_parts || part->type != emb->type || part->k != emb->k || part->offset % 4)
       return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: part %u of a split embedding differs from the whole", i);
-    rc = embed_one(ops, cmd, part, first, tokens, y, rows, y_stride, err);
-    first += part->n;
+    if (!rc) rc = check_weight_fits(part, part->n, "embedding", err);
   }
   if (!rc && first != emb->n)
     rc = pv_fail(err, PAGEDVK_ERR_INVALID, "ops: the parts of a split embedding hold %u rows, not %u", first, emb->n);
+  first = 0;
+  for (uint32_t i = 0; i < emb->n_parts && !rc; first += emb->parts[i++].n)
+    rc = embed_one(ops, cmd, &emb->parts[i], first, tokens, y, rows, y_stride, err);
   return rc;
 }
 
@@ -483,32 +486,34 @@ static pv_vk_view view_from(pv_vk_view v, uint64_t bytes) {
 }
 
 /* A split matrix: part i's rows go to Y's columns [row0, row0 + n) (bias likewise), one dispatch
- * each; parts write disjoint columns, so no barrier between them. */
+ * each; parts write disjoint columns, so no barrier between them. Every part is checked before
+ * any is recorded. */
 static int matmul_split(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err) {
   const pv_op_weight *w = a->w, *up = a->w_up;
   if (up && (up->n_parts != w->n_parts || up->type != w->type || up->k != w->k || up->n != w->n))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: fused SwiGLU needs gate and up split alike");
-  const uint64_t align = ops->ctx->caps.min_storage_offset_align;
+  const uint64_t align = ops->ctx->caps.min_storage_offset_align ? ops->ctx->caps.min_storage_offset_align : 1;
   uint32_t row0 = 0;
-  int rc = PAGEDVK_OK;
-  for (uint32_t i = 0; i < w->n_parts && !rc; i++) {
+  for (uint32_t i = 0; i < w->n_parts; row0 += w->parts[i++].n) {
     const pv_op_weight *part = &w->parts[i];
     if (part->n_parts || part->type != w->type || part->k != w->k || (up && up->parts[i].n != part->n))
       return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: part %u of a split matrix differs from the whole", i);
-    const uint64_t at = (uint64_t)row0 * 4 + a->y.offset, bat = (uint64_t)row0 * 4 + a->bias.offset;
-    if ((align && at % align) || (a->bias.buffer && align && bat % align))
+    if ((a->y.offset + (uint64_t)row0 * 4) % align || (a->bias.buffer && (a->bias.offset + (uint64_t)row0 * 4) % align))
       return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: part %u of a split matrix starts at row %u, whose output is "
                      "not on a %llu-byte binding offset", i, row0, (unsigned long long)align);
+  }
+  if (row0 != w->n)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: the parts of a split matrix hold %u rows, not %u", row0, w->n);
+  int rc = PAGEDVK_OK;
+  row0 = 0;
+  for (uint32_t i = 0; i < w->n_parts && !rc; row0 += w->parts[i++].n) {
     pv_op_matmul_args pa = *a;
-    pa.w = part;
+    pa.w = &w->parts[i];
     pa.w_up = up ? &up->parts[i] : NULL;
     pa.y = view_from(a->y, (uint64_t)row0 * 4);
     if (a->bias.buffer) pa.bias = view_from(a->bias, (uint64_t)row0 * 4);
     rc = matmul_one(ops, cmd, &pa, err);
-    row0 += part->n;
   }
-  if (!rc && row0 != w->n)
-    rc = pv_fail(err, PAGEDVK_ERR_INVALID, "ops: the parts of a split matrix hold %u rows, not %u", row0, w->n);
   return rc;
 }
 

@@ -361,6 +361,17 @@ static void test_matmul_rejects(void **state) {
   assert_int_equal(pv_op_matmul(&ops, &t->cmd, &a, &err), PAGEDVK_ERR_INVALID);
   w.n = 120;
   PV_ASSERT_OK(pv_op_matmul(&ops, &t->cmd, &a, &err), err); /* 12240 bytes fit */
+  /* split matrices: parts that do not add up to the whole, gate split but up not */
+  pv_op_weight parts[2] = {{.buf = &b, .type = PV_Q8_0, .k = 96, .n = 4}, {.buf = &b, .type = PV_Q8_0, .k = 96, .n = 4}};
+  pv_op_weight whole = {.type = PV_Q8_0, .k = 96, .n = 12, .n_parts = 2, .parts = parts};
+  a.w = &whole;
+  assert_int_equal(pv_op_matmul(&ops, &t->cmd, &a, &err), PAGEDVK_ERR_INVALID);
+  whole.n = 8;
+  pv_op_weight unsplit = {.buf = &b, .type = PV_Q8_0, .k = 96, .n = 8};
+  a.w_up = &unsplit;
+  assert_int_equal(pv_op_matmul(&ops, &t->cmd, &a, &err), PAGEDVK_ERR_INVALID);
+  a.w = &w;
+  a.w_up = NULL;
   w.buf = &b;
   w.n = 4;
   w.type = PV_Q8_1;
