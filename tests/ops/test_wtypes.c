@@ -210,11 +210,11 @@ static void test_parse_only_types(void **state) {
 
 /* A model made by mkmodel, rewritten with blk.0.ffn_up.weight as Q4_0_4_4 (same bytes as Q4_0):
  * opening and describing it works, the description counts the type, and loading it for running
- * fails naming the tensor and the type. Skips without mkmodel. */
+ * fails naming the tensor and the type. Skips without the mkmodel and pagedvk programs. */
 static void test_parse_only_model(void **state) {
   (void)state;
   char dir[] = "/tmp/pv_wtypes_XXXXXX", src_path[300], out_path[300], cmd[1024];
-  if (access(PV_BINARY_DIR "/mkmodel", X_OK) != 0) skip();
+  if (access(PV_BINARY_DIR "/mkmodel", X_OK) != 0 || access(PV_BINARY_DIR "/pagedvk", X_OK) != 0) skip();
   assert_non_null(mkdtemp(dir));
   snprintf(src_path, sizeof src_path, "%s/q4_0.gguf", dir);
   snprintf(out_path, sizeof out_path, "%s/q4_0_4_4.gguf", dir);
