@@ -101,6 +101,8 @@ typedef struct pagedvk_model_description {
   uint32_t rope_dims;        /* dimensions of a head that RoPE rotates */
   int rope_neox;             /* 1: NeoX pairing (x[i], x[i + dims/2]); 0: (x[2i], x[2i+1]) */
   float rope_base, rope_pos_scale, rms_eps;
+  const char *rope_scaling;  /* applied frequency scaling: "llama3 (rope_freqs.weight)", "llama3
+                              * (rope.scaling metadata)"; NULL when none (linear: rope_pos_scale) */
   int qkv_bias;              /* q/k/v projections have biases */
   int tied_embeddings;       /* no output.weight: logits use the embedding table */
   /* Tokenizer and chat template (always filled). */

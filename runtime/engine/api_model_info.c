@@ -31,6 +31,9 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
   d->rope_neox = hp->rope_style == PV_ROPE_NEOX;
   d->rope_base = hp->rope_base;
   d->rope_pos_scale = hp->rope_pos_scale;
+  d->rope_scaling = hp->rope_freqs_tensor ? "llama3 (rope_freqs.weight)"
+                    : hp->rope_llama3     ? "llama3 (rope.scaling metadata)"
+                                          : NULL;
   d->rms_eps = hp->rms_eps;
   d->qkv_bias = hp->qkv_bias;
   d->tied_embeddings = hp->tied_embeddings;
@@ -110,8 +113,9 @@ static void print_hparams(const pagedvk_model_description *d, FILE *out) {
   fprintf(out, "layers:         %u\nembedding:      %u\nheads:          %u (kv heads %u, head size %u)\n", d->n_layer,
           d->n_embd, d->n_head, d->n_head_kv, d->head_dim);
   fprintf(out, "feed-forward:   %u\ncontext:        %u\nvocabulary:     %u\n", d->n_ff, d->context_length, d->vocab_size);
-  fprintf(out, "rope:           %s, base %g, %u dims, position scale %g\n", d->rope_neox ? "neox" : "normal",
-          d->rope_base, d->rope_dims, d->rope_pos_scale);
+  fprintf(out, "rope:           %s, base %g, %u dims, position scale %g%s%s\n", d->rope_neox ? "neox" : "normal",
+          d->rope_base, d->rope_dims, d->rope_pos_scale, d->rope_scaling ? ", frequency scaling " : "",
+          d->rope_scaling ? d->rope_scaling : "");
   fprintf(out, "rms epsilon:    %g\nq/k/v bias:     %s\nembeddings:     %s\n", d->rms_eps, d->qkv_bias ? "yes" : "no",
           d->tied_embeddings ? "tied (no output.weight)" : "separate output.weight");
 }

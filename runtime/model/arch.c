@@ -155,6 +155,7 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
   else if (tokens && tokens->n <= UINT32_MAX) hp->n_vocab = (uint32_t)tokens->n;
   hp->tied_embeddings = pv_gguf_find_tensor(f, "output.weight") == NULL;
+  hp->rope_freqs_tensor = pv_gguf_find_tensor(f, "rope_freqs.weight") != NULL;
   return PAGEDVK_OK;
 }
 

@@ -41,6 +41,7 @@ typedef struct pv_hparams {
   /* llama3 rope scaling from metadata (rope.scaling.type = llama3); rope_freqs.weight, when the
    * file has it, takes precedence over these */
   bool rope_llama3;
+  bool rope_freqs_tensor;                          /* the file has rope_freqs.weight */
   float rope_l3_factor, rope_l3_low, rope_l3_high; /* factor, low_freq_factor, high_freq_factor */
   uint32_t rope_l3_orig_ctx;                       /* original_context_length */
   float rms_eps;

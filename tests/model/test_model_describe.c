@@ -3,7 +3,8 @@
  * count and bytes, computed here from the GGUF block layouts (not from the library's type table);
  * pagedvk_model_print_info showing the same figures; the chat template's fallback and its reason;
  * metadata that is read but not applied; a file whose architecture the library does
- * not run (error, file-level fields still filled); NULL arguments. Skips when mkmodel is absent. */
+ * not run (error, file-level fields still filled); Llama-3 RoPE scaling named (tensor or metadata)
+ * and a head size from key_length; NULL arguments. Skips when mkmodel is absent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +99,7 @@ static void test_describe_known_shape(void **state) {
   assert_int_equal(d.context_length, 512);
   assert_int_equal(d.rope_dims, 64);
   assert_int_equal(d.rope_neox, 0);
+  assert_null(d.rope_scaling);
   assert_int_equal(d.qkv_bias, 0);
   assert_int_equal(d.tied_embeddings, 0);
   assert_string_equal(d.tokenizer, "llama");
@@ -263,6 +265,33 @@ static void test_unapplied_metadata(void **state) {
   pagedvk_model_close(m);
 }
 
+/* Llama-3 RoPE scaling is named, from the tensor or from the metadata; a head size from
+ * attention.key_length is the one described. */
+static void test_rope_scaling_and_head_size(void **state) {
+  (void)state;
+  char bin[512], path[512], cmd[2048];
+  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
+  if (access(bin, X_OK) != 0) skip();
+  const char *args[] = {"--rope-freqs --head-dim 32", "--rope-llama3"};
+  const char *want[] = {"llama3 (rope_freqs.weight)", "llama3 (rope.scaling metadata)"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/rope%d.gguf", tmpdir, i);
+    snprintf(cmd, sizeof cmd, "'%s' --n-embd 64 --n-head 4 --n-ff 128 --n-layer 1 %s -o '%s' >/dev/null 2>&1", bin,
+             args[i], path);
+    assert_int_equal(system(cmd), 0);
+    pagedvk_model *m = open_model(path);
+    pagedvk_model_description d;
+    assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
+    assert_string_equal(d.rope_scaling, want[i]);
+    assert_int_equal(d.head_dim, i == 0 ? 32 : 16);
+    char *text = info_text(m), line[160];
+    snprintf(line, sizeof line, "position scale 1, frequency scaling %s\n", want[i]);
+    if (!strstr(text, line)) fail_msg("print_info:\n%s", text);
+    free(text);
+    pagedvk_model_close(m);
+  }
+}
+
 /* A file with the tokenizer of the model above but an architecture the library does not run. */
 static void test_unsupported_architecture(void **state) {
   (void)state;
@@ -327,6 +356,7 @@ int main(void) {
       cmocka_unit_test(test_print_info_formats_description),
       cmocka_unit_test(test_chat_template_fallback_reason),
       cmocka_unit_test(test_unapplied_metadata),
+      cmocka_unit_test(test_rope_scaling_and_head_size),
       cmocka_unit_test(test_unsupported_architecture),
       cmocka_unit_test(test_null_arguments),
   };
