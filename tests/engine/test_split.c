@@ -190,5 +190,6 @@ int main(void) {
       cmocka_unit_test(test_split_qwen2_tied_embedded),
       cmocka_unit_test(test_unsplit_by_default),
   };
+  if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
