@@ -15,8 +15,8 @@ PACKAGES=(
   libmicrohttpd-dev libcjson-dev libxxhash-dev libpcre2-dev
   # fuzzing runtime for clang's libFuzzer; memcheck for the reliability tests
   libclang-rt-14-dev valgrind
-  # server integration tests use curl (and Node's npm for the openai client, see below)
-  curl
+  # server integration tests use curl and jq (and Node's npm for the openai client, see below)
+  curl jq
   # benchmark plots; aarch64 cross-build and its test runner
   gnuplot-nox gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   # aarch64 libraries for the cross-build (Debian multiarch; the Vulkan headers are shared)

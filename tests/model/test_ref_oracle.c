@@ -1,5 +1,6 @@
 /* The CPU reference forward pass against the oracle: greedy continuations of an independent
- * implementation (llama.cpp) on the shared test models must match for compare_n tokens. */
+ * implementation (llama.cpp) on the shared test models (the base set and ../shared/oracle/p11) must
+ * match for compare_n tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,12 +36,25 @@ static void check_model(const char *name) {
 static void test_llama2_tiny(void **state) { (void)state; check_model("llama-2-tiny-random"); }
 static void test_syn_llama_q4k(void **state) { (void)state; check_model("syn-llama-q4k"); }
 static void test_syn_qwen2_f16(void **state) { (void)state; check_model("syn-qwen2-f16"); }
+/* the p11 set: llama.cpp-quantized IQ4_XS, IQ4_NL, Q3_K_M, Q2_K files, Llama-3 rope_freqs, head size from the file */
+static void test_p11_iq4_xs(void **state) { (void)state; check_model("p11/syn-llama-iq4_xs"); }
+static void test_p11_iq4_nl(void **state) { (void)state; check_model("p11/syn-llama-iq4_nl"); }
+static void test_p11_q3_k_m(void **state) { (void)state; check_model("p11/syn-llama-q3_k_m"); }
+static void test_p11_q2_k(void **state) { (void)state; check_model("p11/syn-llama-q2_k"); }
+static void test_p11_ropefreqs(void **state) { (void)state; check_model("p11/syn-llama-ropefreqs"); }
+static void test_p11_headdim(void **state) { (void)state; check_model("p11/syn-llama-headdim"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_llama2_tiny),
       cmocka_unit_test(test_syn_llama_q4k),
       cmocka_unit_test(test_syn_qwen2_f16),
+      cmocka_unit_test(test_p11_iq4_xs),
+      cmocka_unit_test(test_p11_iq4_nl),
+      cmocka_unit_test(test_p11_q3_k_m),
+      cmocka_unit_test(test_p11_q2_k),
+      cmocka_unit_test(test_p11_ropefreqs),
+      cmocka_unit_test(test_p11_headdim),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

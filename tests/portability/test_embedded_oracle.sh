@@ -22,4 +22,4 @@ grep -Eq '^  memory path +' <<<"$info" || fail "memory path not shown"
 
 [ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
 # Tokenization does not depend on the device: the generation cases only (a few seconds).
-"$shared/tools/check-oracle" "$pagedvk" --engine --skip-tokenize --extra "--kv-mem 160M"
+"$shared/tools/check-oracle" "$pagedvk" --engine --skip-tokenize --with p11 --extra "--kv-mem 160M"
