@@ -94,7 +94,7 @@ typedef struct pagedvk_model_description {
   uint32_t gguf_version;
   uint64_t n_metadata;       /* metadata keys */
   /* Architecture and hyper-parameters: zero (architecture NULL) when describe returns an error. */
-  const char *architecture;  /* "llama", "qwen2" */
+  const char *architecture;  /* "llama", "qwen2", "qwen3", ... */
   uint32_t n_layer, n_embd, n_head, n_head_kv, head_dim, n_ff;
   uint32_t context_length;   /* the context the model was trained with */
   uint32_t vocab_size;       /* rows of the embedding table */
@@ -105,6 +105,8 @@ typedef struct pagedvk_model_description {
                               * (rope.scaling metadata)"; NULL when none (linear: rope_pos_scale) */
   int qkv_bias;              /* q/k/v projections have biases */
   int tied_embeddings;       /* no output.weight: logits use the embedding table */
+  /* The architecture's mechanisms (0 / off unless the model uses them). */
+  int qk_norm;               /* q and k RMS-normed per head before RoPE (attn_q_norm, attn_k_norm) */
   /* Tokenizer and chat template (always filled). */
   const char *tokenizer;     /* "llama" (SentencePiece) or "gpt2" (byte-level BPE) */
   uint32_t tokenizer_vocab;

@@ -37,6 +37,7 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
   d->rms_eps = hp->rms_eps;
   d->qkv_bias = hp->qkv_bias;
   d->tied_embeddings = hp->tied_embeddings;
+  d->qk_norm = hp->qk_norm;
 }
 
 /* Parameters, bytes in total and per type, the embedding table's bytes. */
@@ -120,6 +121,20 @@ static void print_hparams(const pagedvk_model_description *d, FILE *out) {
           d->tied_embeddings ? "tied (no output.weight)" : "separate output.weight");
 }
 
+/* The mechanisms beyond llama's, one comma-separated line; nothing when the model uses none. */
+static void print_mechanisms(const pagedvk_model_description *d, FILE *out) {
+  const char *sep = "mechanisms:     ";
+#define MECH(cond, ...)           \
+  if (cond) {                     \
+    fputs(sep, out);              \
+    fprintf(out, __VA_ARGS__);    \
+    sep = ", ";                   \
+  }
+  MECH(d->qk_norm, "qk-norm (per-head RMS norm of q and k before RoPE)")
+#undef MECH
+  if (sep[0] == ',') fputc('\n', out);
+}
+
 static void print_tensors(const pv_gguf_file *f, const pagedvk_model_description *d, FILE *out) {
   fprintf(out, "\ntensors (%" PRIu64 "):\n", d->n_tensors);
   for (uint64_t i = 0; i < f->n_tensors; i++) {
@@ -144,7 +159,10 @@ void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
   fprintf(out, "file:           %s (GGUF v%u, %" PRIu64 " metadata keys)\n", d.path, d.gguf_version, d.n_metadata);
   if (d.name) fprintf(out, "name:           %s\n", d.name);
   if (rc) fprintf(out, "architecture:   (not loadable: %s)\n", err);
-  else print_hparams(&d, out);
+  else {
+    print_hparams(&d, out);
+    print_mechanisms(&d, out);
+  }
   fprintf(out, "tokenizer:      %s, %u tokens, bos %d, eos %d%s\n",
           !strcmp(d.tokenizer, "llama") ? "SentencePiece (llama)" : "byte-level BPE (gpt2)", d.tokenizer_vocab, d.bos,
           d.eos, d.add_bos ? ", adds BOS" : "");

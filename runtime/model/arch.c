@@ -1,6 +1,11 @@
 /*
  * arch.c — hyper-parameters and tensor binding for the supported architectures.
  * Key names follow GGUF's convention "<arch>.<field>" (e.g. "llama.embedding_length").
+ *
+ * ARCHES is the one list of architectures: a name, the RoPE pairing and the mechanisms (ARCH_*
+ * flags) the architecture uses. pv_hparams_load copies them into pv_hparams and reads the
+ * metadata they need; bind_layer binds the tensors they need. Adding an architecture whose
+ * mechanisms all exist is one line here.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,17 +15,35 @@
 #include "gguf/quant.h"
 #include "model/arch.h"
 
+/* Mechanisms an architecture uses (pv_hparams says what each does). */
+enum {
+  ARCH_QKV_BIAS = 1u << 0, /* attn_q/k/v.bias */
+  ARCH_QK_NORM = 1u << 1,  /* attn_q_norm, attn_k_norm */
+};
+
 typedef struct arch_desc {
   const char *name;
   pv_arch arch;
   pv_rope_style rope;
-  bool qkv_bias;
+  uint32_t mech; /* ARCH_* */
 } arch_desc;
 
 static const arch_desc ARCHES[] = {
-    {"llama", PV_ARCH_LLAMA, PV_ROPE_NORMAL, false},
-    {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, true},
+    {"llama", PV_ARCH_LLAMA, PV_ROPE_NORMAL, 0},
+    {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, ARCH_QKV_BIAS},
+    {"qwen3", PV_ARCH_QWEN3, PV_ROPE_NEOX, ARCH_QK_NORM},
 };
+
+/* "llama, qwen2, ..." for the refusal of an unknown architecture. */
+static void arch_names(char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (size_t i = 0; i < PV_ARRAY_LEN(ARCHES); i++) {
+    int w = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", ARCHES[i].name);
+    if (w < 0 || used + (size_t)w >= cap) return;
+    used += (size_t)w;
+  }
+}
 
 static bool get_arch_u32(const pv_gguf_file *f, const char *arch, const char *field, uint32_t *out) {
   char key[128];
@@ -124,14 +147,18 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if (!pv_gguf_get_str(f, "general.architecture", &name))
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata general.architecture is missing");
   const arch_desc *d = find_arch(name);
-  if (!d)
-    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
-                   "model: architecture '%.*s' is not supported (supported: llama, qwen2)", (int)name.len, name.ptr);
+  if (!d) {
+    char names[256];
+    arch_names(names, sizeof names);
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: architecture '%.*s' is not supported (supported: %s)",
+                   (int)name.len, name.ptr, names);
+  }
   const char *a = d->name;
   hp->arch = d->arch;
   hp->arch_name = d->name;
   hp->rope_style = d->rope;
-  hp->qkv_bias = d->qkv_bias;
+  hp->qkv_bias = d->mech & ARCH_QKV_BIAS;
+  hp->qk_norm = d->mech & ARCH_QK_NORM;
   int rc;
   if ((rc = require_u32(f, a, "embedding_length", &hp->n_embd, err)) ||
       (rc = require_u32(f, a, "block_count", &hp->n_layer, err)) ||
@@ -140,6 +167,9 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
     return rc;
   if (!get_arch_u32(f, a, "attention.head_count_kv", &hp->n_head_kv) || hp->n_head_kv == 0) hp->n_head_kv = hp->n_head;
   if (!get_arch_u32(f, a, "context_length", &hp->n_ctx_train) || hp->n_ctx_train == 0) hp->n_ctx_train = 2048;
+  if (hp->n_layer > PV_MAX_LAYERS)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: %u layers, more than the %u supported", hp->n_layer,
+                   PV_MAX_LAYERS);
   if (hp->n_head % hp->n_head_kv)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: heads %u, kv heads %u do not divide", hp->n_head, hp->n_head_kv);
   if ((rc = read_head_dim(f, a, hp, err))) return rc;
@@ -150,6 +180,7 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if (!get_arch_f32(f, a, "rope.freq_base", &hp->rope_base) || hp->rope_base <= 0.0f) hp->rope_base = 10000.0f;
   if (!get_arch_f32(f, a, "attention.layer_norm_rms_epsilon", &hp->rms_eps) || hp->rms_eps <= 0.0f) hp->rms_eps = 1e-5f;
   if ((rc = read_rope_scaling(f, a, hp, err))) return rc;
+  for (uint32_t l = 0; l < hp->n_layer; l++) hp->layer[l].rope_base = hp->rope_base;
   const pv_gguf_tensor *embd = pv_gguf_find_tensor(f, "token_embd.weight");
   const pv_gguf_array *tokens = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
@@ -235,6 +266,10 @@ static int bind_layer(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hpara
   B(w_gate, "ffn_gate.weight", e, hp->n_ff, false)
   B(w_up, "ffn_up.weight", e, hp->n_ff, false)
   B(w_down, "ffn_down.weight", hp->n_ff, e, false)
+  if (hp->qk_norm) {
+    B(q_norm, "attn_q_norm.weight", hp->head_dim, 0, false)
+    B(k_norm, "attn_k_norm.weight", hp->head_dim, 0, false)
+  }
 #undef B
   return PAGEDVK_OK;
 }

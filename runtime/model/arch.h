@@ -1,7 +1,10 @@
 /*
  * arch.h — what a model is, independent of where it runs: hyper-parameters read from GGUF
  * metadata and the tensors of each layer, checked for presence, shape and a supported type.
- * Supported architectures: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM) and `qwen2`.
+ * An architecture is one entry of the table in arch.c: the GGUF name, the RoPE pairing and the
+ * mechanisms it uses (q/k/v biases, QK-norm, ...), each a flag or per-layer value of pv_hparams
+ * that the device pass (forward.c) and the CPU reference (ref.c) both apply; a mechanism that is
+ * off costs nothing. Supported: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM), `qwen2`, `qwen3`.
  *
  * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
  * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
@@ -18,11 +21,19 @@
 
 #include "gguf/gguf.h"
 
-typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1 } pv_arch;
+typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1, PV_ARCH_QWEN3 = 2 } pv_arch;
 
 /* How RoPE pairs the dimensions of a head: NORMAL rotates (x[2i], x[2i+1]) — llama.cpp's
  * converter permutes Llama's q/k weights for this; NEOX rotates (x[i], x[i + rope_dim/2]). */
 typedef enum pv_rope_style { PV_ROPE_NORMAL = 0, PV_ROPE_NEOX = 1 } pv_rope_style;
+
+/* Layers a model may have (pv_hparams' per-layer array). */
+#define PV_MAX_LAYERS 512
+
+/* What may differ between the layers of one model. */
+typedef struct pv_layer_hparams {
+  float rope_base; /* RoPE frequency base of this layer (pv_hparams.rope_base unless the architecture says) */
+} pv_layer_hparams;
 
 typedef struct pv_hparams {
   pv_arch arch;
@@ -48,11 +59,15 @@ typedef struct pv_hparams {
   pv_rope_style rope_style;
   bool qkv_bias;            /* qwen2: q/k/v projections have biases */
   bool tied_embeddings;     /* no output.weight: logits use token_embd.weight */
+  bool qk_norm;             /* qwen3: q and k RMS-normed per head (attn_q_norm, attn_k_norm: one weight per
+                             * head dimension, shared by the heads) before RoPE */
+  pv_layer_hparams layer[PV_MAX_LAYERS]; /* n_layer entries */
 } pv_hparams;
 
 typedef struct pv_layer_tensors {
   const pv_gguf_tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo;
   const pv_gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
+  const pv_gguf_tensor *q_norm, *k_norm; /* [head_dim] each; NULL without QK-norm */
 } pv_layer_tensors;
 
 typedef struct pv_model_tensors {

@@ -181,6 +181,20 @@ static int attention(pv_forward *fw, pv_vk_cmd *cmd, pv_op_attn_args *aa, pv_err
   return rc;
 }
 
+/* QK-norm: every head of q and k RMS-normed in place, as rows of head_dim (one dispatch each,
+ * after the projections' barrier; part of the QKV stage). */
+static int qk_norm(pv_forward *fw, pv_vk_cmd *cmd, const pv_dev_layer *L, uint32_t n, pv_error *err) {
+  const pv_hparams *hp = &fw->m->hp;
+  const uint32_t d = hp->head_dim;
+  const pv_vk_view none = {0};
+  if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_COMPUTE_TO_COMPUTE);
+  int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->q), pv_view(&fw->q), L->q_norm, none, d, n * hp->n_head, d, d,
+                         hp->rms_eps, err);
+  if (!rc) rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->k), pv_view(&fw->k), L->k_norm, none, d, n * hp->n_head_kv, d,
+                              d, hp->rms_eps, err);
+  return rc;
+}
+
 static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
                            uint32_t l, pv_error *err) {
   const pv_hparams *hp = &fw->m->hp;
@@ -193,10 +207,11 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   if (!rc) rc = matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, err);
   if (!rc) rc = matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, err);
   if (!rc) rc = matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, err);
+  if (!rc && L->q_norm.buffer) rc = qk_norm(fw, cmd, L, n, err);
   end_stage(fw, cmd, PV_STAGE_QKV);
   pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
                         .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
-                        .head_dim = hp->head_dim, .rope_dim = hp->rope_dim, .rope_base = hp->rope_base,
+                        .head_dim = hp->head_dim, .rope_dim = hp->rope_dim, .rope_base = hp->layer[l].rope_base,
                         .pos_scale = hp->rope_pos_scale, .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
                         .q_stride = q_dim, .kv_stride = kv_dim};
   if (fw->m->rope_freqs.buffer) ra.freq_div = pv_view(&fw->m->rope_freqs);

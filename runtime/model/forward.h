@@ -3,8 +3,9 @@
  * sequences (decode rows and prefill chunks together), recorded into one command buffer in the
  * order of the maths (ref.c is the same pass on the CPU):
  *
- *   embed → per layer [rmsnorm → q,k,v matmuls (+bias) → RoPE + paged KV write → paged attention
- *   → output matmul + residual → rmsnorm → fused gate/up/SwiGLU → down matmul + residual]
+ *   embed → per layer [rmsnorm → q,k,v matmuls (+bias) (→ per-head q/k rmsnorm) → RoPE + paged KV
+ *   write → paged attention → output matmul + residual → rmsnorm → fused gate/up/SwiGLU → down
+ *   matmul + residual]
  *   → final rmsnorm of the rows whose logits are needed → logits matmul → (argmax)
  *
  * The engine writes the step's inputs into the host-visible buffers owned here (token rows,

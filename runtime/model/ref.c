@@ -3,7 +3,9 @@
  *
  *   x = embedding[token]
  *   per layer:  h = rmsnorm(x) * attn_norm
- *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv);  rope(q, k, pos)
+ *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)
+ *               (QK-norm: each head of q and k = rmsnorm(head) * q_norm / k_norm)
+ *               rope(q, k, pos)
  *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight or the
  *                 llama3 metadata, computed here, not by the device path's code)
  *               cache[pos] = k, v;  a = softmax(q·K / sqrt(d)) V  per head (GQA: head → head / group)
@@ -62,6 +64,8 @@ static int load_weights(pv_ref *r, const pv_gguf_file *f, pv_error *err) {
     L->w_gate = dequant(t->w_gate, err, &rc);
     L->w_up = dequant(t->w_up, err, &rc);
     L->w_down = dequant(t->w_down, err, &rc);
+    L->q_norm = dequant(t->q_norm, err, &rc);
+    L->k_norm = dequant(t->k_norm, err, &rc);
   }
   pv_model_tensors_free(&mt);
   return rc;
@@ -140,7 +144,8 @@ int pv_ref_create(pv_ref **out, const pv_gguf_file *f, uint32_t max_ctx, pv_erro
 }
 
 static void free_layer(pv_ref_layer *L) {
-  float *all[] = {L->attn_norm, L->wq, L->wk, L->wv, L->bq, L->bk, L->bv, L->wo, L->ffn_norm, L->w_gate, L->w_up, L->w_down};
+  float *all[] = {L->attn_norm, L->wq, L->wk, L->wv, L->bq, L->bk, L->bv, L->wo, L->ffn_norm, L->w_gate, L->w_up, L->w_down,
+                  L->q_norm, L->k_norm};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++) free(all[i]);
 }
 
@@ -220,6 +225,12 @@ static void add_bias(float *x, const float *b, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) x[i] += b[i];
 }
 
+/* Each of n heads of size d RMS-normed on its own, times w (one weight per head dimension). */
+static void norm_heads(float *x, const float *w, uint32_t n, uint32_t d, float eps) {
+  if (w)
+    for (uint32_t h = 0; h < n; h++) pv_ref_rmsnorm(x + h * d, x + h * d, w, d, eps);
+}
+
 static float silu(float x) { return x / (1.0f + expf(-x)); }
 
 /* ---- the forward pass --------------------------------------------------------------------- */
@@ -264,11 +275,13 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
   add_bias(r->q, L->bq, q_dim);
   add_bias(r->k, L->bk, kv_dim);
   add_bias(r->v, L->bv, kv_dim);
+  norm_heads(r->q, L->q_norm, hp->n_head, d, hp->rms_eps);
+  norm_heads(r->k, L->k_norm, hp->n_head_kv, d, hp->rms_eps);
   const float p = (float)pos * hp->rope_pos_scale;
   for (uint32_t h = 0; h < hp->n_head; h++)
-    pv_ref_rope(r->q + h * d, d, hp->rope_dim, p, hp->rope_base, r->rope_div, hp->rope_style);
+    pv_ref_rope(r->q + h * d, d, hp->rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
   for (uint32_t h = 0; h < hp->n_head_kv; h++)
-    pv_ref_rope(r->k + h * d, d, hp->rope_dim, p, hp->rope_base, r->rope_div, hp->rope_style);
+    pv_ref_rope(r->k + h * d, d, hp->rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
   size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
   memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));

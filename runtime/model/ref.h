@@ -14,6 +14,7 @@
 typedef struct pv_ref_layer {
   float *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo; /* b* NULL without biases */
   float *ffn_norm, *w_gate, *w_up, *w_down;
+  float *q_norm, *k_norm; /* [head_dim]; NULL without QK-norm */
 } pv_ref_layer;
 
 typedef struct pv_ref {

@@ -19,6 +19,7 @@ typedef struct pv_dev_layer {
   pv_op_weight wq, wk, wv, wo, w_gate, w_up, w_down;
   pv_vk_view attn_norm, ffn_norm;
   pv_vk_view bq, bk, bv; /* buffer NULL without biases */
+  pv_vk_view q_norm, k_norm; /* [head_dim] f32; buffer NULL without QK-norm */
 } pv_dev_layer;
 
 typedef struct pv_dev_model {

@@ -4,7 +4,8 @@
  * pagedvk_model_print_info showing the same figures; the chat template's fallback and its reason;
  * metadata that is read but not applied; a file whose architecture the library does
  * not run (error, file-level fields still filled); Llama-3 RoPE scaling named (tensor or metadata)
- * and a head size from key_length; NULL arguments. Skips when mkmodel is absent. */
+ * and a head size from key_length; each architecture's mechanisms (description fields and the
+ * `mechanisms:` / `layers:` lines of print_info); NULL arguments. Skips when mkmodel is absent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -292,6 +293,53 @@ static void test_rope_scaling_and_head_size(void **state) {
   }
 }
 
+/* An architecture's mechanisms in the description and in print_info's `mechanisms:` line (none
+ * for llama). Each entry: mkmodel arguments, the description checked, the text expected. */
+typedef struct arch_case {
+  const char *args;
+  void (*check)(const pagedvk_model_description *d);
+  const char *want; /* a line of print_info; NULL: no "mechanisms:" line at all */
+} arch_case;
+
+static void check_llama(const pagedvk_model_description *d) {
+  assert_string_equal(d->architecture, "llama");
+  assert_int_equal(d->qk_norm, 0);
+}
+
+static void check_qwen3(const pagedvk_model_description *d) {
+  assert_string_equal(d->architecture, "qwen3");
+  assert_int_equal(d->qk_norm, 1);
+  assert_int_equal(d->rope_neox, 1);
+  assert_int_equal(d->head_dim, 32);
+}
+
+static void test_arch_mechanisms(void **state) {
+  (void)state;
+  char bin[512], path[512], cmd[2048];
+  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
+  if (access(bin, X_OK) != 0) skip();
+  const arch_case cases[] = {
+      {"--arch llama", check_llama, NULL},
+      {"--arch qwen3 --head-dim 32", check_qwen3,
+       "mechanisms:     qk-norm (per-head RMS norm of q and k before RoPE)\n"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(path, sizeof path, "%s/arch%zu.gguf", tmpdir, i);
+    snprintf(cmd, sizeof cmd, "'%s' --n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 4 %s -o '%s' >/dev/null 2>&1",
+             bin, cases[i].args, path);
+    assert_int_equal(system(cmd), 0);
+    pagedvk_model *m = open_model(path);
+    pagedvk_model_description d;
+    assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
+    cases[i].check(&d);
+    char *text = info_text(m);
+    if (cases[i].want ? !strstr(text, cases[i].want) : strstr(text, "mechanisms:") != NULL)
+      fail_msg("%s: print_info:\n%s", cases[i].args, text);
+    free(text);
+    pagedvk_model_close(m);
+  }
+}
+
 /* A file with the tokenizer of the model above but an architecture the library does not run. */
 static void test_unsupported_architecture(void **state) {
   (void)state;
@@ -357,6 +405,7 @@ int main(void) {
       cmocka_unit_test(test_chat_template_fallback_reason),
       cmocka_unit_test(test_unapplied_metadata),
       cmocka_unit_test(test_rope_scaling_and_head_size),
+      cmocka_unit_test(test_arch_mechanisms),
       cmocka_unit_test(test_unsupported_architecture),
       cmocka_unit_test(test_null_arguments),
   };

@@ -1,6 +1,6 @@
 /* The CPU reference forward pass against the oracle: greedy continuations of an independent
- * implementation (llama.cpp) on the shared test models (the base set and ../shared/oracle/p11) must
- * match for compare_n tokens. */
+ * implementation (llama.cpp) on the shared test models (the base set, ../shared/oracle/p11 and the
+ * p13 models the project runs) must match for compare_n tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +43,8 @@ static void test_p11_q3_k_m(void **state) { (void)state; check_model("p11/syn-ll
 static void test_p11_q2_k(void **state) { (void)state; check_model("p11/syn-llama-q2_k"); }
 static void test_p11_ropefreqs(void **state) { (void)state; check_model("p11/syn-llama-ropefreqs"); }
 static void test_p11_headdim(void **state) { (void)state; check_model("p11/syn-llama-headdim"); }
+/* the p13 set, the architectures after llama and qwen2 (each model once the project runs it) */
+static void test_p13_qwen3(void **state) { (void)state; check_model("p13/syn-qwen3"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -55,6 +57,7 @@ int main(void) {
       cmocka_unit_test(test_p11_q2_k),
       cmocka_unit_test(test_p11_ropefreqs),
       cmocka_unit_test(test_p11_headdim),
+      cmocka_unit_test(test_p13_qwen3),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

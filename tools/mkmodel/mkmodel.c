@@ -1,11 +1,13 @@
 /*
- * mkmodel.c — writes synthetic GGUF models (llama or qwen2 architecture) with random weights at
- * sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
+ * mkmodel.c — writes synthetic GGUF models (llama, qwen2 or qwen3 architecture) with random weights
+ * at sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
  *
  * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
  * keep unit scale through a forward pass; token embedding and output with std 3/sqrt(n_embd), so
  * logits have std ~3 and greedy choices are well separated; norm weights 1 + N(0, 0.1^2);
- * qwen2 q/k/v biases N(0, 0.05^2). The same seed gives the same file.
+ * qwen2 q/k/v biases N(0, 0.05^2); qwen3's attn_q_norm/attn_k_norm like norms, its q and k
+ * projections 4x larger (the per-head norm takes the scale back out, so it shows in the output).
+ * The same seed gives the same file.
  * Tensor types: --type for weights, --type-embd / --type-output / --type-norm for those tensors,
  * biases F32; --mix replaces those types of the matrices by a llama.cpp preset's mix (shapes.c);
  * then every --tensor-type GLOB=TYPE in order (the last match wins).
@@ -54,7 +56,8 @@ static void usage(FILE *to) {
     "usage: mkmodel [options] -o OUT.gguf\n"
     "Writes a synthetic GGUF model with random weights (llama.cpp metadata keys and tensor names).\n"
     "\n"
-    "  --arch llama|qwen2      architecture (default llama; qwen2 adds q/k/v biases)\n"
+    "  --arch NAME             architecture (default llama): llama, qwen2 (q/k/v biases), qwen3\n"
+    "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm)\n"
     "  --n-embd N              embedding size (default 256)\n"
     "  --n-layer N             number of blocks (default 2)\n"
     "  --n-head N              attention heads (default 4)\n"
@@ -182,7 +185,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
   const char *v = value_of(argc, argv, i);
   if (is_opt(a, "--arch")) {
-    if (!v || (strcmp(v, "llama") && strcmp(v, "qwen2"))) return bad(a, v);
+    if (!v || (strcmp(v, "llama") && strcmp(v, "qwen2") && strcmp(v, "qwen3"))) return bad(a, v);
     o->arch = v;
     return 0;
   }
@@ -264,7 +267,7 @@ static void fill_normal(rng *r, float *x, uint64_t n, float mean, float std) {
 
 /* ---- model -------------------------------------------------------------------------------- */
 
-typedef enum { W_PROJ, W_EMBD, W_OUTPUT, W_NORM, W_BIAS } weight_kind;
+typedef enum { W_PROJ, W_PROJ_X4, W_EMBD, W_OUTPUT, W_NORM, W_BIAS } weight_kind;
 
 static pv_dtype type_for(const options *o, const char *name, weight_kind kind, uint64_t ne0) {
   pv_dtype t = kind == W_EMBD ? o->type_embd : kind == W_OUTPUT ? o->type_output
@@ -287,7 +290,8 @@ static int add_weight(pv_gguf_writer *w, const options *o, rng *r, const char *n
   int rc = (!x || !q) ? pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tensor %s: out of memory", name) : PAGEDVK_OK;
   if (!rc) {
     float std = kind == W_NORM ? 0.1f : kind == W_BIAS ? 0.05f
-              : (kind == W_EMBD || kind == W_OUTPUT) ? 3.0f / sqrtf((float)o->n_embd) : 1.0f / sqrtf((float)ne0);
+              : (kind == W_EMBD || kind == W_OUTPUT) ? 3.0f / sqrtf((float)o->n_embd)
+              : (kind == W_PROJ_X4 ? 4.0f : 1.0f) / sqrtf((float)ne0);
     fill_normal(r, x, n, kind == W_NORM ? 1.0f : 0.0f, std);
     rc = pv_quantize_rows(type, x, q, ne0, ne1, err);
   }
@@ -302,17 +306,19 @@ static uint32_t head_dim(const options *o) { return o->head_dim ? o->head_dim : 
 
 static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
   uint64_t e = o->n_embd, hd = head_dim(o), q = hd * o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
-  bool qwen2 = !strcmp(o->arch, "qwen2");
-  struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool qwen2_only; } parts[] = {
-    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", W_PROJ, e, q, false},
-    {"attn_k.weight", W_PROJ, e, kv, false},     {"attn_v.weight", W_PROJ, e, kv, false},
-    {"attn_q.bias", W_BIAS, q, 1, true},         {"attn_k.bias", W_BIAS, kv, 1, true},
-    {"attn_v.bias", W_BIAS, kv, 1, true},        {"attn_output.weight", W_PROJ, q, e, false},
+  const bool qwen2 = !strcmp(o->arch, "qwen2"), qwen3 = !strcmp(o->arch, "qwen3");
+  const weight_kind qk = qwen3 ? W_PROJ_X4 : W_PROJ;
+  struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool skip; } parts[] = {
+    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", qk, e, q, false},
+    {"attn_k.weight", qk, e, kv, false},         {"attn_v.weight", W_PROJ, e, kv, false},
+    {"attn_q.bias", W_BIAS, q, 1, !qwen2},       {"attn_k.bias", W_BIAS, kv, 1, !qwen2},
+    {"attn_v.bias", W_BIAS, kv, 1, !qwen2},      {"attn_q_norm.weight", W_NORM, hd, 1, !qwen3},
+    {"attn_k_norm.weight", W_NORM, hd, 1, !qwen3}, {"attn_output.weight", W_PROJ, q, e, false},
     {"ffn_norm.weight", W_NORM, e, 1, false},    {"ffn_gate.weight", W_PROJ, e, ff, false},
     {"ffn_up.weight", W_PROJ, e, ff, false},     {"ffn_down.weight", W_PROJ, ff, e, false},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-    if (parts[i].qwen2_only && !qwen2) continue;
+    if (parts[i].skip) continue;
     char name[64];
     snprintf(name, sizeof name, "blk.%u.%s", l, parts[i].suffix);
     int rc = add_weight(w, o, r, name, parts[i].kind, parts[i].ne0, parts[i].ne1, err);
