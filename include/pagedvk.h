@@ -107,6 +107,8 @@ typedef struct pagedvk_model_description {
   int tied_embeddings;       /* no output.weight: logits use the embedding table */
   /* The architecture's mechanisms (0 / off unless the model uses them). */
   int qk_norm;               /* q and k RMS-normed per head before RoPE (attn_q_norm, attn_k_norm) */
+  char layer_mechanisms[256]; /* layers that differ from the others, e.g. "no RoPE (NoPE): 3, 7"; ""
+                               * when every layer is alike (truncated past 255 characters) */
   /* Tokenizer and chat template (always filled). */
   const char *tokenizer;     /* "llama" (SentencePiece) or "gpt2" (byte-level BPE) */
   uint32_t tokenizer_vocab;

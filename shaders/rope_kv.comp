@@ -2,7 +2,8 @@
 // rope_kv.comp — for each new token row: rotate q and k by RoPE at the token's position, then
 // scatter k and v into the paged pool at the token's slot (converting to the pool's type).
 // One workgroup per token row. q is rotated in place; k is rotated in place first, then packed.
-//   rope NORMAL pairs (x[2i], x[2i+1]); NEOX pairs (x[i], x[i + rope_dim/2]).
+//   rope NORMAL pairs (x[2i], x[2i+1]); NEOX pairs (x[i], x[i + rope_dim/2]). rope_dim 0 rotates
+//   nothing (NoPE layers): only the K/V write.
 // Pair i turns by pos * base^(-2i/rope_dim), divided by FREQ_DIV[i] when the specialization
 // constant FREQS is set (llama3 rope scaling); without it the divisors are never read and the
 // binding holds any buffer.

@@ -38,6 +38,7 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
   d->qkv_bias = hp->qkv_bias;
   d->tied_embeddings = hp->tied_embeddings;
   d->qk_norm = hp->qk_norm;
+  pv_hparams_layers_describe(hp, d->layer_mechanisms, sizeof d->layer_mechanisms);
 }
 
 /* Parameters, bytes in total and per type, the embedding table's bytes. */
@@ -133,6 +134,7 @@ static void print_mechanisms(const pagedvk_model_description *d, FILE *out) {
   MECH(d->qk_norm, "qk-norm (per-head RMS norm of q and k before RoPE)")
 #undef MECH
   if (sep[0] == ',') fputc('\n', out);
+  if (d->layer_mechanisms[0]) fprintf(out, "per layer:      %s\n", d->layer_mechanisms);
 }
 
 static void print_tensors(const pv_gguf_file *f, const pagedvk_model_description *d, FILE *out) {

@@ -25,13 +25,16 @@ typedef struct arch_desc {
   const char *name;
   pv_arch arch;
   pv_rope_style rope;
-  uint32_t mech; /* ARCH_* */
+  uint32_t mech;        /* ARCH_* */
+  uint32_t nope_period; /* > 0: layers il with (il + 1) % nope_period == 0 have no RoPE (fixed in
+                         * llama.cpp's code for the architecture, no metadata key) */
 } arch_desc;
 
 static const arch_desc ARCHES[] = {
-    {"llama", PV_ARCH_LLAMA, PV_ROPE_NORMAL, 0},
-    {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, ARCH_QKV_BIAS},
-    {"qwen3", PV_ARCH_QWEN3, PV_ROPE_NEOX, ARCH_QK_NORM},
+    {"llama", PV_ARCH_LLAMA, PV_ROPE_NORMAL, 0, 0},
+    {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, ARCH_QKV_BIAS, 0},
+    {"qwen3", PV_ARCH_QWEN3, PV_ROPE_NEOX, ARCH_QK_NORM, 0},
+    {"smollm3", PV_ARCH_SMOLLM3, PV_ROPE_NORMAL, 0, 4},
 };
 
 /* "llama, qwen2, ..." for the refusal of an unknown architecture. */
@@ -180,7 +183,10 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if (!get_arch_f32(f, a, "rope.freq_base", &hp->rope_base) || hp->rope_base <= 0.0f) hp->rope_base = 10000.0f;
   if (!get_arch_f32(f, a, "attention.layer_norm_rms_epsilon", &hp->rms_eps) || hp->rms_eps <= 0.0f) hp->rms_eps = 1e-5f;
   if ((rc = read_rope_scaling(f, a, hp, err))) return rc;
-  for (uint32_t l = 0; l < hp->n_layer; l++) hp->layer[l].rope_base = hp->rope_base;
+  for (uint32_t l = 0; l < hp->n_layer; l++) {
+    hp->layer[l].rope_base = hp->rope_base;
+    hp->layer[l].no_rope = d->nope_period && (l + 1) % d->nope_period == 0;
+  }
   const pv_gguf_tensor *embd = pv_gguf_find_tensor(f, "token_embd.weight");
   const pv_gguf_array *tokens = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
@@ -188,6 +194,30 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   hp->tied_embeddings = pv_gguf_find_tensor(f, "output.weight") == NULL;
   hp->rope_freqs_tensor = pv_gguf_find_tensor(f, "rope_freqs.weight") != NULL;
   return PAGEDVK_OK;
+}
+
+/* Appends "<title>: l0, l1, ..." (after "; " when buf holds something) for the layers where
+ * pick(layer) holds; nothing when none does. */
+static void describe_layers(const pv_hparams *hp, bool (*pick)(const pv_layer_hparams *), const char *title,
+                            char *buf, size_t cap, size_t *used) {
+  bool any = false;
+  for (uint32_t l = 0; l < hp->n_layer; l++) {
+    if (!pick(&hp->layer[l])) continue;
+    const size_t at = *used < cap ? *used : cap;
+    int w = any ? snprintf(buf + at, cap - at, ", %u", l)
+                : snprintf(buf + at, cap - at, "%s%s: %u", *used ? "; " : "", title, l);
+    if (w > 0) *used += (size_t)w;
+    any = true;
+  }
+}
+
+static bool layer_no_rope(const pv_layer_hparams *L) { return L->no_rope; }
+
+size_t pv_hparams_layers_describe(const pv_hparams *hp, char *buf, size_t cap) {
+  size_t used = 0;
+  if (cap) buf[0] = 0;
+  describe_layers(hp, layer_no_rope, "no RoPE (NoPE)", buf, cap, &used);
+  return used < cap ? used : (cap ? cap - 1 : 0);
 }
 
 /* Metadata that changes what a model computes and that no code here applies, with the value that

@@ -4,7 +4,8 @@
  * An architecture is one entry of the table in arch.c: the GGUF name, the RoPE pairing and the
  * mechanisms it uses (q/k/v biases, QK-norm, ...), each a flag or per-layer value of pv_hparams
  * that the device pass (forward.c) and the CPU reference (ref.c) both apply; a mechanism that is
- * off costs nothing. Supported: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM), `qwen2`, `qwen3`.
+ * off costs nothing. Supported: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM), `qwen2`, `qwen3`,
+ * `smollm3`.
  *
  * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
  * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
@@ -21,7 +22,7 @@
 
 #include "gguf/gguf.h"
 
-typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1, PV_ARCH_QWEN3 = 2 } pv_arch;
+typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1, PV_ARCH_QWEN3 = 2, PV_ARCH_SMOLLM3 = 3 } pv_arch;
 
 /* How RoPE pairs the dimensions of a head: NORMAL rotates (x[2i], x[2i+1]) — llama.cpp's
  * converter permutes Llama's q/k weights for this; NEOX rotates (x[i], x[i + rope_dim/2]). */
@@ -33,6 +34,7 @@ typedef enum pv_rope_style { PV_ROPE_NORMAL = 0, PV_ROPE_NEOX = 1 } pv_rope_styl
 /* What may differ between the layers of one model. */
 typedef struct pv_layer_hparams {
   float rope_base; /* RoPE frequency base of this layer (pv_hparams.rope_base unless the architecture says) */
+  bool no_rope;    /* NoPE: q and k enter attention unrotated (smollm3: every 4th layer) */
 } pv_layer_hparams;
 
 typedef struct pv_hparams {
@@ -85,6 +87,10 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err);
  * code applies (sliding window, soft-capping, logit or residual scales, experts, ...): writes them
  * as "key = value, ..." into buf (truncated to cap) and returns how many there are. */
 size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap);
+
+/* The layers whose mechanisms differ from the others', as text for `pagedvk info` (e.g.
+ * "no RoPE (NoPE): 3, 7"); "" when every layer is alike. Returns the characters written. */
+size_t pv_hparams_layers_describe(const pv_hparams *hp, char *buf, size_t cap);
 
 /* Finds every tensor the architecture needs and checks its shape and type. */
 int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_hparams *hp, pv_error *err);

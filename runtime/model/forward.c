@@ -211,7 +211,8 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   end_stage(fw, cmd, PV_STAGE_QKV);
   pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
                         .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
-                        .head_dim = hp->head_dim, .rope_dim = hp->rope_dim, .rope_base = hp->layer[l].rope_base,
+                        .head_dim = hp->head_dim, .rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim,
+                        .rope_base = hp->layer[l].rope_base,
                         .pos_scale = hp->rope_pos_scale, .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
                         .q_stride = q_dim, .kv_stride = kv_dim};
   if (fw->m->rope_freqs.buffer) ra.freq_div = pv_view(&fw->m->rope_freqs);

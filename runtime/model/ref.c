@@ -5,7 +5,7 @@
  *   per layer:  h = rmsnorm(x) * attn_norm
  *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)
  *               (QK-norm: each head of q and k = rmsnorm(head) * q_norm / k_norm)
- *               rope(q, k, pos)
+ *               rope(q, k, pos)  (not in NoPE layers)
  *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight or the
  *                 llama3 metadata, computed here, not by the device path's code)
  *               cache[pos] = k, v;  a = softmax(q·K / sqrt(d)) V  per head (GQA: head → head / group)
@@ -278,10 +278,11 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
   norm_heads(r->q, L->q_norm, hp->n_head, d, hp->rms_eps);
   norm_heads(r->k, L->k_norm, hp->n_head_kv, d, hp->rms_eps);
   const float p = (float)pos * hp->rope_pos_scale;
+  const uint32_t rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim; /* NoPE layers: q, k unrotated */
   for (uint32_t h = 0; h < hp->n_head; h++)
-    pv_ref_rope(r->q + h * d, d, hp->rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
+    pv_ref_rope(r->q + h * d, d, rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
   for (uint32_t h = 0; h < hp->n_head_kv; h++)
-    pv_ref_rope(r->k + h * d, d, hp->rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
+    pv_ref_rope(r->k + h * d, d, rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
   size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
   memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));

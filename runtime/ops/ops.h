@@ -147,7 +147,8 @@ typedef struct pv_op_rope_args {
   uint32_t q_stride, kv_stride;
   pv_vk_view freq_div; /* rope_dim / 2 floats dividing each pair's angle; buffer NULL: none */
 } pv_op_rope_args;
-/* RoPE on q and k of each row, then k and v written to the row's slot in the pool. */
+/* RoPE on q and k of each row, then k and v written to the row's slot in the pool. rope_dim 0:
+ * nothing rotated (a NoPE layer), k and v written all the same. */
 int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_error *err);
 
 typedef struct pv_op_attn_args {

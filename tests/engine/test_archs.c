@@ -8,6 +8,7 @@
  *     the reference token by token.
  * qwen3: per-head RMS norm of q and k before RoPE (attn_q_norm, attn_k_norm), heads of 32 where
  * embedding / heads is 16.
+ * smollm3: layers 3 and 7 of 8 without RoPE (NoPE); "off" rotates them too, as llama would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,9 +80,29 @@ static void test_qwen3_qk_norm(void **state) {
   engine_matches_reference_both(path);
 }
 
+static void test_smollm3_nope(void **state) {
+  (void)state;
+  char path[512];
+  mc_mkmodel(SMALL "--arch smollm3 --n-layer 8 --n-head-kv 1", "smollm3.gguf", path, sizeof path);
+  const pv_hparams hp = hparams_of(path);
+  for (uint32_t l = 0; l < 8; l++) assert_int_equal(hp.layer[l].no_rope, l == 3 || l == 7);
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(path, &f);
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_on);
+  r->hp.layer[3].no_rope = r->hp.layer[7].no_rope = false; /* every layer rotated, as llama */
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_off);
+  const double d = mc_max_diff(logits_on, logits_off, r->hp.n_vocab);
+  fprintf(stderr, "smollm3: reference logits with and without NoPE layers differ by %.3g\n", d);
+  assert_true(d > 0.5);
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  engine_matches_reference_both(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qwen3_qk_norm),
+      cmocka_unit_test(test_smollm3_nope),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, setup, teardown);

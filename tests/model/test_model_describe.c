@@ -5,7 +5,7 @@
  * metadata that is read but not applied; a file whose architecture the library does
  * not run (error, file-level fields still filled); Llama-3 RoPE scaling named (tensor or metadata)
  * and a head size from key_length; each architecture's mechanisms (description fields and the
- * `mechanisms:` / `layers:` lines of print_info); NULL arguments. Skips when mkmodel is absent. */
+ * `mechanisms:` / `per layer:` lines of print_info); NULL arguments. Skips when mkmodel is absent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -298,12 +298,13 @@ static void test_rope_scaling_and_head_size(void **state) {
 typedef struct arch_case {
   const char *args;
   void (*check)(const pagedvk_model_description *d);
-  const char *want; /* a line of print_info; NULL: no "mechanisms:" line at all */
+  const char *want; /* a line of print_info; NULL: no "mechanisms:" or "per layer:" line at all */
 } arch_case;
 
 static void check_llama(const pagedvk_model_description *d) {
   assert_string_equal(d->architecture, "llama");
   assert_int_equal(d->qk_norm, 0);
+  assert_string_equal(d->layer_mechanisms, "");
 }
 
 static void check_qwen3(const pagedvk_model_description *d) {
@@ -311,6 +312,11 @@ static void check_qwen3(const pagedvk_model_description *d) {
   assert_int_equal(d->qk_norm, 1);
   assert_int_equal(d->rope_neox, 1);
   assert_int_equal(d->head_dim, 32);
+}
+
+static void check_smollm3(const pagedvk_model_description *d) {
+  assert_string_equal(d->architecture, "smollm3");
+  assert_string_equal(d->layer_mechanisms, "no RoPE (NoPE): 3");
 }
 
 static void test_arch_mechanisms(void **state) {
@@ -322,6 +328,7 @@ static void test_arch_mechanisms(void **state) {
       {"--arch llama", check_llama, NULL},
       {"--arch qwen3 --head-dim 32", check_qwen3,
        "mechanisms:     qk-norm (per-head RMS norm of q and k before RoPE)\n"},
+      {"--arch smollm3", check_smollm3, "per layer:      no RoPE (NoPE): 3\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     snprintf(path, sizeof path, "%s/arch%zu.gguf", tmpdir, i);
@@ -333,7 +340,7 @@ static void test_arch_mechanisms(void **state) {
     assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
     cases[i].check(&d);
     char *text = info_text(m);
-    if (cases[i].want ? !strstr(text, cases[i].want) : strstr(text, "mechanisms:") != NULL)
+    if (cases[i].want ? !strstr(text, cases[i].want) : strstr(text, "mechanisms:") || strstr(text, "per layer:"))
       fail_msg("%s: print_info:\n%s", cases[i].args, text);
     free(text);
     pagedvk_model_close(m);

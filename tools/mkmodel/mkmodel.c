@@ -1,5 +1,5 @@
 /*
- * mkmodel.c — writes synthetic GGUF models (llama, qwen2 or qwen3 architecture) with random weights
+ * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3 architecture) with random weights
  * at sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
  *
  * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
@@ -57,7 +57,8 @@ static void usage(FILE *to) {
     "Writes a synthetic GGUF model with random weights (llama.cpp metadata keys and tensor names).\n"
     "\n"
     "  --arch NAME             architecture (default llama): llama, qwen2 (q/k/v biases), qwen3\n"
-    "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm)\n"
+    "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm), smollm3 (llama\n"
+    "                          layers, every 4th without RoPE: nothing in the file says so)\n"
     "  --n-embd N              embedding size (default 256)\n"
     "  --n-layer N             number of blocks (default 2)\n"
     "  --n-head N              attention heads (default 4)\n"
@@ -185,7 +186,8 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
   const char *v = value_of(argc, argv, i);
   if (is_opt(a, "--arch")) {
-    if (!v || (strcmp(v, "llama") && strcmp(v, "qwen2") && strcmp(v, "qwen3"))) return bad(a, v);
+    if (!v || (strcmp(v, "llama") && strcmp(v, "qwen2") && strcmp(v, "qwen3") && strcmp(v, "smollm3")))
+      return bad(a, v);
     o->arch = v;
     return 0;
   }
