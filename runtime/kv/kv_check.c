@@ -7,6 +7,9 @@
  *           block is never both free and in use; fill matches each table's token count in it;
  *   seqs    table length = ceil(tokens / block_size), computed <= tokens, registered blocks are
  *           full and computed; the id free list and the live count agree with the records;
+ *   groups  each sequence has one record per layer group, agreeing on tokens and state; a full
+ *           group names a block in every entry; a sliding group's blocks are one run of entries
+ *           covering the window of the next row to compute, no longer than its reach;
  *   cache   n_cached blocks flagged cached, each exactly once in the bucket of its key, keys
  *           unique, a cached block is full, its stored tokens equal those of every table that
  *           names it, and its key is the hash of its tokens after its parent's key (when the
@@ -46,7 +49,7 @@ static int check_free_list(const pv_block_pool *pool, pv_error *err) {
 static int check_seq_blocks(const pv_kv_manager *kv, uint32_t id, const pv_kv_seq *s, uint32_t *refs,
                             pv_error *err) {
   uint32_t bs = kv->pool.block_size;
-  for (uint32_t i = 0; i < s->n_table; i++) {
+  for (uint32_t i = s->lo; i < s->top; i++) {
     uint32_t b = s->table[i];
     CHECK(b < kv->pool.n_blocks, "kv check: seq %u entry %u names block %u", id, i, b);
     refs[b]++;
@@ -63,14 +66,52 @@ static int check_seq_blocks(const pv_kv_manager *kv, uint32_t id, const pv_kv_se
   return PAGEDVK_OK;
 }
 
+/* The records of primary `id` exist, name their group and agree on tokens and state. */
+static int check_groups(const pv_kv_manager *kv, uint32_t id, const pv_kv_seq *s, pv_error *err) {
+  CHECK(s->grp[0] == id && s->group == 0, "kv check: seq %u is not its own group 0", id);
+  for (uint32_t g = 1; g < kv->n_groups; g++) {
+    uint32_t r = s->grp[g];
+    CHECK(r < kv->n_seq_records && r != id, "kv check: seq %u group %u names record %u", id, g, r);
+    const pv_kv_seq *q = &kv->seqs[r];
+    CHECK(q->live && q->sub && q->group == g, "kv check: seq %u group %u record %u is not a live sub-record", id, g, r);
+    CHECK(q->n_tokens == s->n_tokens && q->n_computed == s->n_computed && q->swapped == s->swapped,
+          "kv check: seq %u group %u disagrees (tokens %u/%u, computed %u/%u)", id, g, q->n_tokens, s->n_tokens,
+          q->n_computed, s->n_computed);
+  }
+  return PAGEDVK_OK;
+}
+
 static int check_seqs(const pv_kv_manager *kv, uint32_t *refs, uint32_t *slot_refs, pv_error *err) {
-  uint32_t live = 0, bs = kv->pool.block_size;
+  uint32_t live = 0, n_records = 0, bs = kv->pool.block_size;
   for (uint32_t id = 0; id < kv->n_seq_records; id++) {
     const pv_kv_seq *s = &kv->seqs[id];
     if (!s->live) continue;
-    live++;
+    n_records++;
+    if (!s->sub) {
+      live++;
+      int rc = check_groups(kv, id, s, err);
+      if (rc) return rc;
+    }
     CHECK(s->n_tokens > 0 && s->n_table == pv_kv_blocks_for_tokens(kv, s->n_tokens),
           "kv check: seq %u has %u tokens in %u blocks", id, s->n_tokens, s->n_table);
+    CHECK(s->lo <= s->top && s->top <= s->n_table, "kv check: seq %u entries %u..%u of %u", id, s->lo, s->top,
+          s->n_table);
+    for (uint32_t i = 0; i < s->n_table; i++)
+      CHECK((i >= s->lo && i < s->top) == (s->table[i] != PV_KV_NONE),
+            "kv check: seq %u entry %u is %s outside %u..%u", id, i, s->table[i] == PV_KV_NONE ? "empty" : "a block",
+            s->lo, s->top);
+    if (!kv->window[s->group]) {
+      CHECK(s->lo == 0 && s->top == s->n_table, "kv check: seq %u (full group %u) lacks blocks %u..%u of %u", id,
+            s->group, s->lo, s->top, s->n_table);
+    } else if (s->n_computed) {
+      uint32_t need_lo = s->n_computed + 1 > kv->window[s->group] ? (s->n_computed + 1 - kv->window[s->group]) / bs : 0;
+      CHECK(s->lo <= need_lo && s->top >= (s->n_computed - 1) / bs + 1,
+            "kv check: seq %u (window %u) holds entries %u..%u, computed %u tokens", id, kv->window[s->group], s->lo,
+            s->top, s->n_computed);
+      CHECK(s->top - s->lo <= kv->reach[s->group],
+            "kv check: seq %u (window %u) holds %u blocks, more than %u", id, kv->window[s->group], s->top - s->lo,
+            kv->reach[s->group]);
+    }
     CHECK(s->n_computed <= s->n_tokens, "kv check: seq %u computed %u > %u", id, s->n_computed, s->n_tokens);
     CHECK(s->n_hashed <= s->n_computed / bs, "kv check: seq %u registered %u blocks, %u computed tokens", id,
           s->n_hashed, s->n_computed);
@@ -79,14 +120,16 @@ static int check_seqs(const pv_kv_manager *kv, uint32_t *refs, uint32_t *slot_re
       if (rc) return rc;
       continue;
     }
-    for (uint32_t i = 0; i < s->n_table; i++) {
+    for (uint32_t i = s->lo; i < s->top; i++) {
       CHECK(s->table[i] < kv->swap.n_slots, "kv check: swapped seq %u entry %u names slot %u", id, i, s->table[i]);
       slot_refs[s->table[i]]++;
     }
   }
   CHECK(live == kv->n_live, "kv check: %u live sequences, n_live says %u", live, kv->n_live);
-  CHECK(kv->n_free_ids + live == kv->n_seq_records, "kv check: %u free ids + %u live != %u records",
-        kv->n_free_ids, live, kv->n_seq_records);
+  CHECK(n_records == live * kv->n_groups, "kv check: %u live records for %u sequences of %u groups", n_records, live,
+        kv->n_groups);
+  CHECK(kv->n_free_ids + n_records == kv->n_seq_records, "kv check: %u free ids + %u live records != %u records",
+        kv->n_free_ids, n_records, kv->n_seq_records);
   for (uint32_t i = 0; i < kv->n_free_ids; i++) {
     uint32_t id = kv->free_ids[i];
     CHECK(id < kv->n_seq_records && !kv->seqs[id].live, "kv check: free id %u is live or out of range", id);
@@ -166,7 +209,8 @@ static int check_counters(const pv_kv_manager *kv, pv_error *err) {
     if (blk->ref) tokens += blk->fill;
     else evictable += kv->cache.cached[b];
   }
-  for (uint32_t i = 0; i < kv->n_seq_records; i++) swapped += kv->seqs[i].live && kv->seqs[i].swapped;
+  for (uint32_t i = 0; i < kv->n_seq_records; i++)
+    swapped += kv->seqs[i].live && !kv->seqs[i].sub && kv->seqs[i].swapped;
   CHECK(refs == kv->ref_total, "kv check: refcounts sum to %llu, the counter says %llu", (unsigned long long)refs,
         (unsigned long long)kv->ref_total);
   CHECK(tokens == kv->tokens_stored, "kv check: %llu tokens stored, the counter says %llu",

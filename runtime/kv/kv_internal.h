@@ -8,6 +8,15 @@
  *   and computed, and chain_key / chain_block / chain_gen describe block n_hashed-1 in the prefix
  *   cache (chain_block: the cached block with the same contents, PV_KV_NONE before the first).
  * While swapped, table[i] is a host slot id instead.
+ *
+ * Layer groups (pv_kv_config.n_groups > 1): a public sequence is one record per group, all with
+ * the same n_tokens / n_computed / swapped state. The public id names the group-0 record (the
+ * primary), whose grp[g] lists its records (grp[0] is itself); the others are sub-records: live but
+ * hidden (sub = true, not counted in n_live, refused by public calls) and hold no token ids.
+ * A record of a sliding group (window W > 0) may have PV_KV_NONE entries: below its first entry in
+ * the window (dropped: every block wholly before n_computed - W + 1, given back) and, while a
+ * prompt is being computed, past the blocks assigned so far. Every entry from the window's first
+ * block to the block of position n_computed - 1 names a block.
  */
 #ifndef PV_KV_INTERNAL_H
 #define PV_KV_INTERNAL_H
@@ -37,6 +46,11 @@ typedef struct pv_kv_seq {
   uint64_t chain_key;
   uint32_t chain_block, chain_gen;
   bool chain_broken; /* a key collision stopped registrations for this sequence */
+  bool sub;          /* a hidden record of group > 0 */
+  uint32_t lo, top;  /* entries [lo, top) name blocks; the others are PV_KV_NONE (lo = 0 and
+                        top = n_table outside sliding groups) */
+  uint32_t group;    /* its layer group */
+  uint32_t grp[PV_KV_MAX_GROUPS]; /* primary only: record id of each group (grp[0] = own id) */
 } pv_kv_seq;
 
 struct pv_kv_manager {
@@ -44,6 +58,10 @@ struct pv_kv_manager {
   pv_prefix_cache cache;
   pv_swap_space swap;
   bool prefix_cache_on;
+  uint32_t n_groups;                  /* records per sequence (>= 1) */
+  uint32_t window[PV_KV_MAX_GROUPS];  /* per group: sliding window in tokens, 0 = every position */
+  uint32_t reach[PV_KV_MAX_GROUPS];   /* per sliding group: most blocks its window and one chunk span */
+  uint32_t max_chunk;
 
   pv_kv_seq *seqs; /* indexed by sequence id */
   uint32_t n_seq_records, cap_seq_records;
@@ -64,8 +82,12 @@ struct pv_kv_manager {
   uint32_t n_swapped;     /* live sequences that are swapped out */
 };
 
-/* The live (any state) sequence record, or NULL. */
+/* The live (any state) public sequence record (a primary), or NULL. */
 pv_kv_seq *pv_kv_seq_get(const pv_kv_manager *kv, uint32_t seq);
+/* Record of group g of the primary p. */
+static inline pv_kv_seq *pv_kv_rec(const pv_kv_manager *kv, const pv_kv_seq *p, uint32_t g) {
+  return &kv->seqs[p->grp[g]];
+}
 /* The live, not swapped record, or NULL with err filled. */
 pv_kv_seq *pv_kv_seq_resident(const pv_kv_manager *kv, uint32_t seq, pv_error *err);
 

@@ -23,7 +23,22 @@ int pv_kv_create(pv_kv_manager **out, const pv_kv_config *cfg, pv_error *err) {
     pv_kv_destroy(kv);
     return rc;
   }
-  kv->prefix_cache_on = !cfg->disable_prefix_cache;
+  kv->n_groups = cfg->n_groups ? cfg->n_groups : 1;
+  kv->max_chunk = cfg->max_chunk;
+  if (kv->n_groups > PV_KV_MAX_GROUPS) {
+    pv_kv_destroy(kv);
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: %u layer groups (at most %d)", cfg->n_groups, PV_KV_MAX_GROUPS);
+  }
+  for (uint32_t g = 0; g < kv->n_groups; g++) {
+    uint32_t w = kv->window[g] = cfg->window[g];
+    if (w && !cfg->max_chunk) {
+      pv_kv_destroy(kv);
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: a sliding-window group needs max_chunk");
+    }
+    uint64_t reach = w ? ((uint64_t)w - 1 + cfg->max_chunk + bs - 1) / bs + 1 : 0;
+    kv->reach[g] = reach > UINT32_MAX ? UINT32_MAX : (uint32_t)reach;
+  }
+  kv->prefix_cache_on = !cfg->disable_prefix_cache && kv->n_groups == 1;
   pv_kv_scratch *scr = kv->scr = pv_calloc(1, sizeof *kv->scr);
   if (scr) {
     scr->block_mark = pv_calloc(cfg->n_blocks, sizeof *scr->block_mark);
@@ -140,6 +155,8 @@ void pv_kv_xfer_list_free(pv_kv_xfer_list *list) {
 }
 
 uint32_t pv_kv_block_size(const pv_kv_manager *kv) { return kv->pool.block_size; }
+uint32_t pv_kv_n_groups(const pv_kv_manager *kv) { return kv->n_groups; }
+uint32_t pv_kv_group_window(const pv_kv_manager *kv, uint32_t g) { return g < kv->n_groups ? kv->window[g] : 0; }
 uint32_t pv_kv_total_blocks(const pv_kv_manager *kv) { return kv->pool.n_blocks; }
 uint32_t pv_kv_free_blocks(const pv_kv_manager *kv) { return kv->pool.n_free; }
 uint32_t pv_kv_free_swap_slots(const pv_kv_manager *kv) { return kv->swap.n_free; }

@@ -36,6 +36,7 @@
 #include "kv/prefix_cache.h"
 
 #define PV_KV_DEFAULT_BLOCK_SIZE 16
+#define PV_KV_MAX_GROUPS 32
 
 typedef struct pv_kv_config {
   uint32_t n_blocks;          /* device blocks, ids 0..n_blocks-1 */
@@ -44,6 +45,15 @@ typedef struct pv_kv_config {
   bool disable_prefix_cache;  /* no hits, no registrations */
   pv_kv_hash_fn hash;         /* NULL: XXH3 (tests inject a colliding one) */
   void *hash_user;
+  /* Layer groups: each sequence keeps one block table per group (the layers of a group share a
+   * block). 0 means 1. A group with window[g] = W > 0 serves sliding-window layers (a query at p
+   * reads keys p-W+1 .. p): its blocks wholly before the window of every row still to compute go
+   * back to the pool, and a prompt's blocks are assigned as its chunks are computed, so the group
+   * never holds more than ceil((W - 1 + max_chunk) / block_size) + 1 blocks per sequence. The
+   * prefix cache is off with more than one group (its hits would have to agree across groups). */
+  uint32_t n_groups;
+  uint32_t window[PV_KV_MAX_GROUPS];
+  uint32_t max_chunk;         /* most rows one step computes for one sequence; needed with windows */
 } pv_kv_config;
 
 /* One block transfer request: copy-on-write (device block → device block), swap-out
@@ -95,14 +105,22 @@ int pv_kv_seq_create(pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens
                      uint32_t *cached_tokens, pv_error *err);
 
 /* ---- Per step -------------------------------------------------------------------------------- */
-/* Blocks append_slots(seq, n_new) would take from the free list (new blocks + a copy-on-write);
- * UINT32_MAX for an unknown or swapped sequence. */
+/* Blocks append_slots(seq, n_new) would take from the free list (new blocks + a copy-on-write,
+ * over every group, net of blocks sliding groups give back); UINT32_MAX for an unknown or
+ * swapped sequence. */
 uint32_t pv_kv_blocks_for_append(const pv_kv_manager *kv, uint32_t seq, uint32_t n_new);
 /* Reserves slots for n_new tokens (their ids given); appends a {src, dst} copy to `copies` when the
  * last block was shared and partly filled. All-or-nothing: PAGEDVK_ERR_KV_FULL leaves everything
  * (the list included) unchanged. */
 int pv_kv_append_slots(pv_kv_manager *kv, uint32_t seq, const int32_t *tokens, uint32_t n_new,
                        pv_kv_xfer_list *copies, pv_error *err);
+/* Before a step computes the next n_rows prompt rows (positions n_computed ..): sliding groups
+ * give back blocks out of the window and get blocks for those rows. No-op without windows.
+ * All-or-nothing; PAGEDVK_ERR_KV_FULL when the blocks are not there (n_rows <= max_chunk). */
+int pv_kv_seq_prepare(pv_kv_manager *kv, uint32_t seq, uint32_t n_rows, pv_error *err);
+/* Blocks prepare(seq, n_rows) takes from the free list net of those it gives back (UINT32_MAX:
+ * unknown or swapped sequence). */
+uint32_t pv_kv_blocks_for_prepare(const pv_kv_manager *kv, uint32_t seq, uint32_t n_rows);
 /* The next n tokens' K/V are on the device now; full blocks among them become prefix-cache hits. */
 int pv_kv_mark_computed(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_error *err);
 /* Sizes a sequence's block table and token list for n_tokens, so that appending up to there
@@ -140,8 +158,12 @@ bool pv_kv_seq_swapped(const pv_kv_manager *kv, uint32_t seq);
 uint32_t pv_kv_seq_len(const pv_kv_manager *kv, uint32_t seq);      /* tokens with a slot */
 uint32_t pv_kv_seq_computed(const pv_kv_manager *kv, uint32_t seq); /* of which computed */
 const int32_t *pv_kv_seq_tokens(const pv_kv_manager *kv, uint32_t seq);
-/* Block table (host slot ids while swapped); *n_entries = blocks in it. */
+/* Block table (host slot ids while swapped); *n_entries = blocks in it. Group 0's. */
 const uint32_t *pv_kv_seq_table(const pv_kv_manager *kv, uint32_t seq, uint32_t *n_entries);
+/* Group g's block table; entries of a sliding group outside its window are PV_KV_NONE. */
+const uint32_t *pv_kv_seq_group_table(const pv_kv_manager *kv, uint32_t seq, uint32_t g, uint32_t *n_entries);
+uint32_t pv_kv_n_groups(const pv_kv_manager *kv);
+uint32_t pv_kv_group_window(const pv_kv_manager *kv, uint32_t g);
 uint32_t pv_kv_num_seqs(const pv_kv_manager *kv); /* live sequences, swapped ones included */
 
 /* Refcount of a device block; the token ids of a cached block (NULL if not cached). */

@@ -11,7 +11,7 @@
 #include "kv/kv_internal.h"
 
 pv_kv_seq *pv_kv_seq_get(const pv_kv_manager *kv, uint32_t seq) {
-  if (seq >= kv->n_seq_records || !kv->seqs[seq].live) return NULL;
+  if (seq >= kv->n_seq_records || !kv->seqs[seq].live || kv->seqs[seq].sub) return NULL;
   return &kv->seqs[seq];
 }
 
@@ -42,18 +42,149 @@ static void drop_record(pv_kv_manager *kv, uint32_t id) {
   pv_kv_seq *s = &kv->seqs[id];
   s->live = false;
   s->swapped = false;
-  s->n_table = s->n_tokens = s->n_computed = s->n_hashed = 0;
+  s->sub = false;
+  s->n_table = s->n_tokens = s->n_computed = s->n_hashed = s->lo = s->top = 0;
   kv->free_ids[kv->n_free_ids++] = id;
 }
 
-/* Reserves a record with room for n_blocks table entries and n_tokens tokens. */
+/* Reserves one record per group, with room for n_blocks table entries (and n_tokens tokens in the
+ * primary); *id is the primary, whose grp[] lists them. All or nothing. */
 static int reserve_record(pv_kv_manager *kv, uint32_t n_blocks, uint32_t n_tokens, uint32_t *id, pv_error *err) {
-  int rc = new_record(kv, id, err);
-  if (rc) return rc;
-  pv_kv_seq *s = &kv->seqs[*id];
-  rc = pv_kv_seq_room(s, n_blocks, n_tokens, err);
-  if (rc) drop_record(kv, *id);
-  return rc;
+  uint32_t ids[PV_KV_MAX_GROUPS];
+  int rc = PAGEDVK_OK;
+  uint32_t made = 0;
+  while (made < kv->n_groups && !rc) {
+    rc = new_record(kv, &ids[made], err);
+    if (rc) break;
+    rc = pv_kv_seq_room(&kv->seqs[ids[made]], n_blocks, made == 0 ? n_tokens : 0, err);
+    made++;
+  }
+  if (rc) {
+    while (made-- > 0) drop_record(kv, ids[made]);
+    return rc;
+  }
+  for (uint32_t g = 0; g < kv->n_groups; g++) {
+    pv_kv_seq *r = &kv->seqs[ids[g]];
+    r->sub = g > 0;
+    r->group = g;
+  }
+  memcpy(kv->seqs[ids[0]].grp, ids, kv->n_groups * sizeof *ids);
+  *id = ids[0];
+  return PAGEDVK_OK;
+}
+
+/* Releases every record of the primary `id` (its blocks must be released already). */
+static void drop_records(pv_kv_manager *kv, uint32_t id) {
+  uint32_t ids[PV_KV_MAX_GROUPS];
+  memcpy(ids, kv->seqs[id].grp, kv->n_groups * sizeof *ids);
+  for (uint32_t g = kv->n_groups; g-- > 0;) drop_record(kv, ids[g]);
+}
+
+/* ---- Windows ---------------------------------------------------------------------------------- */
+
+/* The first table entry a sliding group still needs when the rows from position c0 on are still
+ * to compute (a row at p reads keys p-W+1 .. p); 0 for a full group. */
+static uint32_t window_lo(const pv_kv_manager *kv, uint32_t g, uint32_t c0) {
+  uint32_t w = kv->window[g];
+  if (!w || c0 + 1 < w) return 0;
+  return (c0 + 1 - w) / kv->pool.block_size;
+}
+
+/* What moving one record to "rows from c0 on, positions below `upto` backed, n_new tokens
+ * appended" does to the pool. */
+typedef struct rec_plan {
+  uint32_t lo;      /* new first entry */
+  uint32_t top;     /* new end of the assigned entries */
+  uint32_t n_table; /* new table length */
+  uint32_t take;    /* blocks taken (new entries + a copy-on-write) */
+  uint32_t freed;   /* dropped blocks that become free (refcount 1) */
+  bool cow;
+} rec_plan;
+
+/* `reserve`: a new prompt (c0 = 0): a sliding group takes only the blocks its window and a chunk
+ * can span, later ones come with pv_kv_seq_prepare as earlier ones go. */
+static rec_plan plan_rec(const pv_kv_manager *kv, const pv_kv_seq *s, uint32_t c0, uint64_t upto, uint32_t n_new,
+                         bool reserve) {
+  const uint32_t bs = kv->pool.block_size;
+  rec_plan p = {0};
+  p.lo = window_lo(kv, s->group, c0);
+  if (p.lo < s->lo) p.lo = s->lo;
+  if (reserve && kv->window[s->group] && upto > ((uint64_t)p.lo + kv->reach[s->group]) * bs)
+    upto = ((uint64_t)p.lo + kv->reach[s->group]) * bs;
+  for (uint32_t i = s->lo; i < p.lo && i < s->top; i++) p.freed += kv->pool.blocks[s->table[i]].ref == 1;
+  uint64_t end = (uint64_t)s->n_tokens + n_new;
+  p.n_table = (uint32_t)(end / bs + (end % bs != 0));
+  if (p.n_table < s->n_table) p.n_table = s->n_table;
+  uint32_t hi = (uint32_t)(upto / bs + (upto % bs != 0));
+  uint32_t from = s->top > p.lo ? s->top : p.lo;
+  p.top = hi > from ? hi : from;
+  p.take = p.top - from;
+  const uint32_t last = s->n_table - 1;
+  p.cow = n_new > 0 && s->n_tokens % bs != 0 && last >= p.lo && last < s->top &&
+          kv->pool.blocks[s->table[last]].ref > 1;
+  p.take += p.cow;
+  return p;
+}
+
+/* Gives back the blocks plan_rec's plan drops (done for every group before any takes). */
+static void apply_drop(pv_kv_manager *kv, pv_kv_seq *s, const rec_plan *p) {
+  for (uint32_t i = (p->lo < s->top ? p->lo : s->top); i-- > s->lo;) { /* last first, as in seq_free */
+    pv_kv_block_release(kv, s->table[i]);
+    s->table[i] = PV_KV_NONE;
+  }
+  if (s->top < p->lo) s->top = p->lo;
+  s->lo = p->lo;
+}
+
+/* Applies the rest of the plan (memory reserved, blocks checked); tokens_after = n_tokens + n_new. */
+static void apply_rec(pv_kv_manager *kv, pv_kv_seq *s, const rec_plan *p, uint32_t tokens_after,
+                      pv_kv_xfer_list *copies) {
+  const uint32_t bs = kv->pool.block_size;
+  apply_drop(kv, s, p);
+  if (p->cow) {
+    uint32_t old = s->table[s->n_table - 1], b = pv_kv_block_take(kv);
+    pv_kv_block_set_fill(kv, b, kv->pool.blocks[old].fill);
+    copies->items[copies->count++] = (pv_kv_xfer){old, b};
+    pv_kv_block_release(kv, old); /* still held by the sharers */
+    s->table[s->n_table - 1] = b;
+    kv->cow_copies++;
+  }
+  for (uint32_t i = s->n_table; i < p->n_table; i++) s->table[i] = PV_KV_NONE;
+  uint32_t from = s->top > p->lo ? s->top : p->lo;
+  for (uint32_t i = from; i < p->top; i++) {
+    uint32_t left = tokens_after - i * bs;
+    s->table[i] = pv_kv_block_take(kv);
+    pv_kv_block_set_fill(kv, s->table[i], left < bs ? left : bs);
+  }
+  /* the old last block, partly filled, takes the first appended tokens */
+  const uint32_t last = s->n_tokens ? (s->n_tokens - 1) / bs : 0;
+  if (s->n_tokens % bs != 0 && tokens_after > s->n_tokens && last >= p->lo && last < from) {
+    uint32_t left = tokens_after - last * bs;
+    pv_kv_block_set_fill(kv, s->table[last], left < bs ? left : bs);
+  }
+  s->lo = p->lo;
+  s->top = p->top > p->lo ? p->top : p->lo;
+  s->n_table = p->n_table;
+  s->n_tokens = tokens_after;
+}
+
+/* Plans every record of primary s; *need: blocks taken net of those given back first; *take:
+ * blocks taken; *cows: copies. */
+static void plan_all(const pv_kv_manager *kv, const pv_kv_seq *s, uint32_t c0, uint64_t upto, uint32_t n_new,
+                     bool reserve, rec_plan *plans, uint64_t *take, uint64_t *freed, uint32_t *cows) {
+  *take = *freed = 0;
+  *cows = 0;
+  for (uint32_t g = 0; g < kv->n_groups; g++) {
+    plans[g] = plan_rec(kv, pv_kv_rec(kv, s, g), c0, upto, n_new, reserve);
+    *take += plans[g].take;
+    *freed += plans[g].freed;
+    *cows += plans[g].cow;
+  }
+}
+
+static uint32_t net_need(uint64_t take, uint64_t freed) {
+  uint64_t n = take > freed ? take - freed : 0;
+  return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 /* ---- Prefix walk ------------------------------------------------------------------------------ */
@@ -86,13 +217,21 @@ static prefix_walk walk_prefix(const pv_kv_manager *kv, const int32_t *tokens, u
   return w;
 }
 
+/* Blocks group g takes for a new prompt of `total` blocks (no prefix hits). */
+static uint32_t create_blocks(const pv_kv_manager *kv, uint32_t g, uint32_t total) {
+  return kv->window[g] && kv->reach[g] < total ? kv->reach[g] : total;
+}
+
 int pv_kv_plan_prompt(const pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens, pv_kv_prompt_plan *plan,
                       pv_error *err) {
   if (!tokens || n_tokens == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: empty prompt");
   prefix_walk w = walk_prefix(kv, tokens, n_tokens, NULL);
   plan->cached_tokens = w.n_hits * kv->pool.block_size;
   plan->blocks_total = pv_kv_blocks_for_tokens(kv, n_tokens);
-  plan->blocks_needed = plan->blocks_total - w.n_hits + w.n_revive;
+  uint64_t need = plan->blocks_total - w.n_hits + w.n_revive; /* group 0 has the hits (one group then) */
+  for (uint32_t g = 1; g < kv->n_groups; g++) need += create_blocks(kv, g, plan->blocks_total);
+  if (kv->window[0]) need = need - plan->blocks_total + create_blocks(kv, 0, plan->blocks_total);
+  plan->blocks_needed = need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
   return PAGEDVK_OK;
 }
 
@@ -110,6 +249,8 @@ static void adopt_hits(pv_kv_manager *kv, pv_kv_seq *s, const prefix_walk *w) {
     pv_kv_block_retain(kv, b);
     s->table[i] = b;
   }
+  s->n_table = s->top = w->n_hits;
+  s->n_tokens = w->n_hits * kv->pool.block_size;
   s->n_hashed = w->n_hits;
   s->chain_key = w->key;
   s->chain_block = w->n_hits ? kv->scr->hits[w->n_hits - 1] : PV_KV_NONE;
@@ -120,30 +261,27 @@ static void adopt_hits(pv_kv_manager *kv, pv_kv_seq *s, const prefix_walk *w) {
 int pv_kv_seq_create(pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens, uint32_t *seq,
                      uint32_t *cached_tokens, pv_error *err) {
   if (!tokens || n_tokens == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: empty prompt");
-  uint32_t bs = kv->pool.block_size;
+  pv_kv_prompt_plan pp;
+  int rc = pv_kv_plan_prompt(kv, tokens, n_tokens, &pp, err);
+  if (rc) return rc;
+  if (pp.blocks_needed > kv->pool.n_free)
+    return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: prompt of %u tokens needs %u blocks, %u free", n_tokens,
+                   pp.blocks_needed, kv->pool.n_free);
   prefix_walk w = walk_prefix(kv, tokens, n_tokens, kv->scr->hits);
-  uint32_t total = pv_kv_blocks_for_tokens(kv, n_tokens);
-  uint32_t need = total - w.n_hits + w.n_revive;
-  if (need > kv->pool.n_free)
-    return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: prompt of %u tokens needs %u blocks, %u free", n_tokens, need,
-                   kv->pool.n_free);
   uint32_t id;
-  int rc = reserve_record(kv, total, n_tokens, &id, err);
+  rc = reserve_record(kv, pp.blocks_total, n_tokens, &id, err);
   if (rc) return rc;
   pv_kv_seq *s = &kv->seqs[id];
   adopt_hits(kv, s, &w); /* before taking new blocks: a hit must not be evicted by them */
-  for (uint32_t i = w.n_hits; i < total; i++) {
-    uint32_t b = pv_kv_block_take(kv);
-    uint32_t left = n_tokens - i * bs;
-    pv_kv_block_set_fill(kv, b, left < bs ? left : bs);
-    s->table[i] = b;
+  for (uint32_t g = 0; g < kv->n_groups; g++) {
+    pv_kv_seq *r = pv_kv_rec(kv, s, g);
+    rec_plan p = plan_rec(kv, r, 0, n_tokens, n_tokens - r->n_tokens, true);
+    apply_rec(kv, r, &p, n_tokens, NULL);
+    r->n_computed = w.n_hits * kv->pool.block_size;
+    r->live = true;
+    r->swapped = false;
   }
   memcpy(s->tokens, tokens, (size_t)n_tokens * sizeof *tokens);
-  s->live = true;
-  s->swapped = false;
-  s->n_table = total;
-  s->n_tokens = n_tokens;
-  s->n_computed = w.n_hits * bs;
   kv->n_live++;
   kv->prefix_query_tokens += n_tokens;
   kv->prefix_hit_tokens += s->n_computed;
@@ -152,33 +290,49 @@ int pv_kv_seq_create(pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens
   return PAGEDVK_OK;
 }
 
-/* ---- Append ----------------------------------------------------------------------------------- */
-
-/* Blocks an append of n_new takes; *cow says whether the last block must be copied first. */
-static uint64_t append_need(const pv_kv_manager *kv, const pv_kv_seq *s, uint32_t n_new, bool *cow) {
-  uint32_t bs = kv->pool.block_size;
-  *cow = n_new > 0 && s->n_tokens % bs != 0 && kv->pool.blocks[s->table[s->n_table - 1]].ref > 1;
-  uint64_t end = (uint64_t)s->n_tokens + n_new;
-  uint64_t blocks = end / bs + (end % bs != 0);
-  return blocks - s->n_table + (*cow ? 1 : 0);
-}
+/* ---- Append and prepare ----------------------------------------------------------------------- */
 
 uint32_t pv_kv_blocks_for_append(const pv_kv_manager *kv, uint32_t seq, uint32_t n_new) {
   const pv_kv_seq *s = pv_kv_seq_resident(kv, seq, NULL);
   if (!s) return UINT32_MAX;
-  bool cow;
-  uint64_t need = append_need(kv, s, n_new, &cow);
-  return need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
+  rec_plan plans[PV_KV_MAX_GROUPS];
+  uint64_t take, freed;
+  uint32_t cows;
+  plan_all(kv, s, s->n_computed, (uint64_t)s->n_tokens + n_new, n_new, false, plans, &take, &freed, &cows);
+  return net_need(take, freed);
 }
 
-static void copy_on_write(pv_kv_manager *kv, pv_kv_seq *s, pv_kv_xfer_list *copies) {
-  uint32_t old = s->table[s->n_table - 1];
-  uint32_t b = pv_kv_block_take(kv);
-  pv_kv_block_set_fill(kv, b, kv->pool.blocks[old].fill);
-  copies->items[copies->count++] = (pv_kv_xfer){old, b};
-  pv_kv_block_release(kv, old); /* still held by the sharers */
-  s->table[s->n_table - 1] = b;
-  kv->cow_copies++;
+uint32_t pv_kv_blocks_for_prepare(const pv_kv_manager *kv, uint32_t seq, uint32_t n_rows) {
+  const pv_kv_seq *s = pv_kv_seq_resident(kv, seq, NULL);
+  if (!s) return UINT32_MAX;
+  rec_plan plans[PV_KV_MAX_GROUPS];
+  uint64_t take, freed;
+  uint32_t cows;
+  plan_all(kv, s, s->n_computed, (uint64_t)s->n_computed + n_rows, 0, false, plans, &take, &freed, &cows);
+  return net_need(take, freed);
+}
+
+/* Moves every record: rows from n_computed on, positions below `upto` backed, n_new tokens
+ * appended (their ids in `tokens`). All-or-nothing. */
+static int advance(pv_kv_manager *kv, uint32_t seq, pv_kv_seq *s, uint64_t upto, const int32_t *tokens,
+                   uint32_t n_new, pv_kv_xfer_list *copies, pv_error *err) {
+  rec_plan plans[PV_KV_MAX_GROUPS];
+  uint64_t take, freed;
+  uint32_t cows;
+  plan_all(kv, s, s->n_computed, upto, n_new, false, plans, &take, &freed, &cows);
+  if (take > (uint64_t)kv->pool.n_free + freed)
+    return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: sequence %u needs %llu blocks for %u tokens, %u free", seq,
+                   (unsigned long long)net_need(take, freed), n_new, kv->pool.n_free);
+  uint32_t end = s->n_tokens + n_new;
+  int rc = PAGEDVK_OK;
+  for (uint32_t g = 0; g < kv->n_groups && !rc; g++)
+    rc = pv_kv_seq_room(pv_kv_rec(kv, s, g), plans[g].n_table, g == 0 ? end : 0, err);
+  if (!rc && cows) rc = pv_kv_xfer_reserve(copies, cows, err);
+  if (rc) return rc;
+  memcpy(s->tokens + s->n_tokens, tokens, (size_t)n_new * sizeof *tokens);
+  for (uint32_t g = 0; g < kv->n_groups; g++) apply_drop(kv, pv_kv_rec(kv, s, g), &plans[g]);
+  for (uint32_t g = 0; g < kv->n_groups; g++) apply_rec(kv, pv_kv_rec(kv, s, g), &plans[g], end, copies);
+  return PAGEDVK_OK;
 }
 
 int pv_kv_append_slots(pv_kv_manager *kv, uint32_t seq, const int32_t *tokens, uint32_t n_new,
@@ -190,23 +344,23 @@ int pv_kv_append_slots(pv_kv_manager *kv, uint32_t seq, const int32_t *tokens, u
   uint32_t bs = kv->pool.block_size;
   if (n_new > UINT32_MAX - bs - s->n_tokens)
     return pv_fail(err, PAGEDVK_ERR_TOO_LONG, "kv: sequence %u would exceed 2^32 tokens", seq);
-  bool cow;
-  uint64_t need = append_need(kv, s, n_new, &cow);
-  if (need > kv->pool.n_free)
-    return pv_fail(err, PAGEDVK_ERR_KV_FULL, "kv: sequence %u needs %llu blocks for %u tokens, %u free", seq,
-                   (unsigned long long)need, n_new, kv->pool.n_free);
-  uint32_t end = s->n_tokens + n_new;
-  int rc = pv_kv_seq_room(s, pv_kv_blocks_for_tokens(kv, end), end, err);
-  if (!rc && cow) rc = pv_kv_xfer_reserve(copies, 1, err);
-  if (rc) return rc;
-  if (cow) copy_on_write(kv, s, copies);
-  for (uint32_t i = 0; i < n_new; i++) {
-    if (s->n_tokens % bs == 0) s->table[s->n_table++] = pv_kv_block_take(kv);
-    const uint32_t last = s->table[s->n_table - 1];
-    pv_kv_block_set_fill(kv, last, kv->pool.blocks[last].fill + 1);
-    s->tokens[s->n_tokens++] = tokens[i];
-  }
-  return PAGEDVK_OK;
+  if (kv->max_chunk && s->n_tokens + n_new - s->n_computed > kv->max_chunk)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: sequence %u: %u rows to compute in one step, at most %u", seq,
+                   s->n_tokens + n_new - s->n_computed, kv->max_chunk);
+  return advance(kv, seq, s, (uint64_t)s->n_tokens + n_new, tokens, n_new, copies, err);
+}
+
+int pv_kv_seq_prepare(pv_kv_manager *kv, uint32_t seq, uint32_t n_rows, pv_error *err) {
+  pv_kv_seq *s = pv_kv_seq_resident(kv, seq, err);
+  if (!s) return PAGEDVK_ERR_INVALID;
+  if (n_rows > s->n_tokens - s->n_computed)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: sequence %u: %u rows to prepare, %u pending", seq, n_rows,
+                   s->n_tokens - s->n_computed);
+  if (kv->max_chunk && n_rows > kv->max_chunk)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: sequence %u: %u rows in one step, at most %u", seq, n_rows,
+                   kv->max_chunk);
+  pv_kv_xfer_list none = {0};
+  return advance(kv, seq, s, (uint64_t)s->n_computed + n_rows, NULL, 0, &none, err);
 }
 
 /* ---- Computed tokens and prefix registration -------------------------------------------------- */
@@ -238,15 +392,36 @@ int pv_kv_mark_computed(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_e
   if (n_tokens > s->n_tokens - s->n_computed)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: sequence %u: %u tokens computed but only %u are pending", seq,
                    n_tokens, s->n_tokens - s->n_computed);
-  s->n_computed += n_tokens;
+  const uint32_t bs = kv->pool.block_size, after = s->n_computed + n_tokens;
+  for (uint32_t g = 0; g < kv->n_groups; g++) {
+    const pv_kv_seq *r = pv_kv_rec(kv, s, g);
+    if (after && r->top < (after - 1) / bs + 1)
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: sequence %u: group %u has no block for position %u", seq, g,
+                     after - 1);
+  }
+  for (uint32_t g = 0; g < kv->n_groups; g++) pv_kv_rec(kv, s, g)->n_computed = after;
   if (!kv->prefix_cache_on) return PAGEDVK_OK;
-  uint32_t full = s->n_computed / kv->pool.block_size;
+  uint32_t full = s->n_computed / bs;
   while (!s->chain_broken && s->n_hashed < full)
     if (!register_next_block(kv, s)) s->chain_broken = true;
   return PAGEDVK_OK;
 }
 
 /* ---- Fork and free ---------------------------------------------------------------------------- */
+
+/* Child record c (own buffers) becomes a copy of p sharing its blocks. */
+static void copy_record(pv_kv_manager *kv, pv_kv_seq *c, const pv_kv_seq *p) {
+  pv_kv_seq keep = *c; /* the child's own buffers and group links */
+  *c = *p;
+  c->table = keep.table;
+  c->cap_table = keep.cap_table;
+  c->tokens = keep.tokens;
+  c->cap_tokens = keep.cap_tokens;
+  memcpy(c->grp, keep.grp, sizeof c->grp);
+  memcpy(c->table, p->table, (size_t)p->n_table * sizeof *p->table);
+  if (!p->sub) memcpy(c->tokens, p->tokens, (size_t)p->n_tokens * sizeof *p->tokens);
+  for (uint32_t i = p->lo; i < p->top; i++) pv_kv_block_retain(kv, p->table[i]);
+}
 
 int pv_kv_fork(pv_kv_manager *kv, uint32_t parent, uint32_t *child, pv_error *err) {
   pv_kv_seq *p = pv_kv_seq_resident(kv, parent, err);
@@ -259,15 +434,7 @@ int pv_kv_fork(pv_kv_manager *kv, uint32_t parent, uint32_t *child, pv_error *er
   if (rc) return rc;
   p = &kv->seqs[parent]; /* the record array may have moved */
   pv_kv_seq *c = &kv->seqs[id];
-  pv_kv_seq keep = *c; /* the child's own buffers */
-  *c = *p;
-  c->table = keep.table;
-  c->cap_table = keep.cap_table;
-  c->tokens = keep.tokens;
-  c->cap_tokens = keep.cap_tokens;
-  memcpy(c->table, p->table, (size_t)p->n_table * sizeof *p->table);
-  memcpy(c->tokens, p->tokens, (size_t)p->n_tokens * sizeof *p->tokens);
-  for (uint32_t i = 0; i < p->n_table; i++) pv_kv_block_retain(kv, p->table[i]);
+  for (uint32_t g = 0; g < kv->n_groups; g++) copy_record(kv, pv_kv_rec(kv, c, g), pv_kv_rec(kv, p, g));
   kv->n_live++;
   *child = id;
   return PAGEDVK_OK;
@@ -276,13 +443,17 @@ int pv_kv_fork(pv_kv_manager *kv, uint32_t parent, uint32_t *child, pv_error *er
 int pv_kv_seq_free(pv_kv_manager *kv, uint32_t seq, pv_error *err) {
   pv_kv_seq *s = pv_kv_seq_get(kv, seq);
   if (!s) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: no sequence %u", seq);
-  /* Last block first: at the free-list tail a chain's first blocks end up evicted last. */
-  for (uint32_t i = s->n_table; i-- > 0;) {
-    if (s->swapped) pv_swap_space_release(&kv->swap, s->table[i]);
-    else pv_kv_block_release(kv, s->table[i]);
+  const bool swapped = s->swapped;
+  for (uint32_t g = kv->n_groups; g-- > 0;) {
+    pv_kv_seq *r = pv_kv_rec(kv, s, g);
+    /* Last block first: at the free-list tail a chain's first blocks end up evicted last. */
+    for (uint32_t i = r->top; i-- > r->lo;) {
+      if (swapped) pv_swap_space_release(&kv->swap, r->table[i]);
+      else pv_kv_block_release(kv, r->table[i]);
+    }
   }
-  if (s->swapped) kv->n_swapped--;
-  drop_record(kv, seq);
+  if (swapped) kv->n_swapped--;
+  drop_records(kv, seq);
   kv->n_live--;
   return PAGEDVK_OK;
 }
@@ -331,7 +502,13 @@ const int32_t *pv_kv_seq_tokens(const pv_kv_manager *kv, uint32_t seq) {
 }
 
 const uint32_t *pv_kv_seq_table(const pv_kv_manager *kv, uint32_t seq, uint32_t *n_entries) {
+  return pv_kv_seq_group_table(kv, seq, 0, n_entries);
+}
+
+const uint32_t *pv_kv_seq_group_table(const pv_kv_manager *kv, uint32_t seq, uint32_t g, uint32_t *n_entries) {
   const pv_kv_seq *s = pv_kv_seq_get(kv, seq);
+  if (s && g >= kv->n_groups) s = NULL;
+  if (s) s = pv_kv_rec(kv, s, g);
   if (n_entries) *n_entries = s ? s->n_table : 0;
   return s ? s->table : NULL;
 }
@@ -341,5 +518,8 @@ uint32_t pv_kv_num_seqs(const pv_kv_manager *kv) { return kv->n_live; }
 int pv_kv_seq_reserve(pv_kv_manager *kv, uint32_t seq, uint32_t n_tokens, pv_error *err) {
   pv_kv_seq *s = pv_kv_seq_resident(kv, seq, err);
   if (!s) return PAGEDVK_ERR_INVALID;
-  return pv_kv_seq_room(s, pv_kv_blocks_for_tokens(kv, n_tokens), n_tokens, err);
+  int rc = PAGEDVK_OK;
+  for (uint32_t g = 0; g < kv->n_groups && !rc; g++)
+    rc = pv_kv_seq_room(pv_kv_rec(kv, s, g), pv_kv_blocks_for_tokens(kv, n_tokens), g == 0 ? n_tokens : 0, err);
+  return rc;
 }

@@ -7,6 +7,8 @@
  * restored. A block also held by a sequence outside the list is copied out all the same (the
  * swapped sequence needs its own copy) and stays on the device for the other holder.
  * Both directions check ids, slots, blocks and memory first: failure changes nothing.
+ * A sequence moves with every layer group's record; entries outside a sliding group's window
+ * (PV_KV_NONE) stay as they are.
  */
 #include "kv/kv_internal.h"
 
@@ -28,14 +30,15 @@ static int check_list(const pv_kv_manager *kv, const uint32_t *seqs, uint32_t n,
  * when it is slot_mark). */
 static uint32_t count_distinct(const pv_kv_manager *kv, const uint32_t *seqs, uint32_t n, uint32_t *mark) {
   uint32_t stamp = pv_kv_new_stamp(kv), distinct = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const pv_kv_seq *s = &kv->seqs[seqs[i]];
-    for (uint32_t j = 0; j < s->n_table; j++)
-      if (mark[s->table[j]] != stamp) {
-        mark[s->table[j]] = stamp;
-        distinct++;
-      }
-  }
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t g = 0; g < kv->n_groups; g++) {
+      const pv_kv_seq *s = pv_kv_rec(kv, &kv->seqs[seqs[i]], g);
+      for (uint32_t j = s->lo; j < s->top; j++)
+        if (mark[s->table[j]] != stamp) {
+          mark[s->table[j]] = stamp;
+          distinct++;
+        }
+    }
   return distinct;
 }
 
@@ -86,9 +89,11 @@ int pv_kv_swap_out(pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs, pv_
   if (rc) return rc;
   uint32_t stamp = pv_kv_new_stamp(kv);
   for (uint32_t i = 0; i < n_seqs; i++) {
-    pv_kv_seq *s = &kv->seqs[seqs[i]];
-    for (uint32_t j = s->n_table; j-- > 0;) swap_out_entry(kv, s, j, stamp, out); /* last first, as in seq_free */
-    s->swapped = true;
+    for (uint32_t g = kv->n_groups; g-- > 0;) {
+      pv_kv_seq *r = pv_kv_rec(kv, &kv->seqs[seqs[i]], g);
+      for (uint32_t j = r->top; j-- > r->lo;) swap_out_entry(kv, r, j, stamp, out); /* last first, as in seq_free */
+      r->swapped = true;
+    }
     kv->n_swapped++;
   }
   kv->swapped_out_blocks += need;
@@ -124,9 +129,11 @@ int pv_kv_swap_in(pv_kv_manager *kv, const uint32_t *seqs, uint32_t n_seqs, pv_k
   if (rc) return rc;
   uint32_t stamp = pv_kv_new_stamp(kv);
   for (uint32_t i = 0; i < n_seqs; i++) {
-    pv_kv_seq *s = &kv->seqs[seqs[i]];
-    for (uint32_t j = 0; j < s->n_table; j++) swap_in_entry(kv, s, j, stamp, in);
-    s->swapped = false;
+    for (uint32_t g = 0; g < kv->n_groups; g++) {
+      pv_kv_seq *r = pv_kv_rec(kv, &kv->seqs[seqs[i]], g);
+      for (uint32_t j = r->lo; j < r->top; j++) swap_in_entry(kv, r, j, stamp, in);
+      r->swapped = false;
+    }
     kv->n_swapped--;
   }
   kv->swapped_in_blocks += need;
