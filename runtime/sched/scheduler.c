@@ -356,7 +356,11 @@ static int schedule_group(pv_sched *s, pv_sched_plan *plan, pv_sched_group *g, b
     if (todo == 0 || (todo > 1) != prefill || g->kv_exhausted) continue;
     if (b->seqs == 0 || b->tokens == 0) return PAGEDVK_OK;
     uint32_t n = todo < b->tokens ? todo : b->tokens;
-    int rc = add_item(s, plan, g, i, done, n, err);
+    /* sliding-window layer groups: blocks out of the window go back, the chunk's come in (no net
+     * need unless blocks are shared; then the chunk waits for blocks to free up) */
+    if (pv_kv_blocks_for_prepare(s->kv, q->kv_seq, n) > pv_kv_free_blocks(s->kv)) continue;
+    int rc = pv_kv_seq_prepare(s->kv, q->kv_seq, n, err);
+    if (!rc) rc = add_item(s, plan, g, i, done, n, err);
     if (rc) return rc;
     b->tokens -= n;
     b->seqs--;
