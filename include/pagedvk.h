@@ -412,6 +412,31 @@ int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *
                         size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
+ * Chat templates (Jinja)
+ * A model's tokenizer.chat_template is Jinja text; these render it exactly as Hugging Face
+ * transformers' apply_chat_template does (trim_blocks, lstrip_blocks, loopcontrols; Python's
+ * semantics for values, printing and tojson). Rendering is bounded: an endless loop, runaway
+ * recursion or a huge output fails with PAGEDVK_ERR_INVALID instead of hanging.
+ * ------------------------------------------------------------------------------------------- */
+
+/* What a chat template is rendered with (transformers' apply_chat_template variables). */
+typedef struct pagedvk_chat_input {
+  const char *messages_json; /* JSON array of message objects, passed to the template as they are */
+  const char *tools_json;    /* JSON array of tool definitions; NULL: tools is none */
+  const char *kwargs_json;   /* JSON object; each member becomes a template variable (e.g. enable_thinking); NULL: none */
+  int add_generation_prompt;
+  const char *bos_token;     /* pagedvk_template_render: NULL = ""; pagedvk_chat_render: NULL = the model's */
+  const char *eos_token;     /* likewise */
+  const char *date;          /* "YYYY-MM-DD", the day strftime_now sees; NULL: today */
+} pagedvk_chat_input;
+
+/* Renders Jinja template text (tmpl_len bytes) with `in` as transformers does. *text is malloc'd
+ * (free()), NUL-terminated; *len excludes the NUL. A template error or raise_exception:
+ * PAGEDVK_ERR_FORMAT (syntax) or PAGEDVK_ERR_INVALID (render), with the message in err. */
+int pagedvk_template_render(const char *tmpl, size_t tmpl_len, const pagedvk_chat_input *in, char **text,
+                            size_t *len, char *err, size_t err_size);
+
+/* ---------------------------------------------------------------------------------------------
  * Server: an OpenAI-compatible HTTP server over one engine (libpagedvk_server; needs libmicrohttpd
  * and cJSON). Routes: POST /v1/completions, POST /v1/chat/completions (both with "stream": true
  * for server-sent events), GET /v1/models, GET /health, GET /metrics (Prometheus text).

@@ -13,6 +13,7 @@ int cmd_run(int argc, char **argv);
 int cmd_bench_scenario(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 /* Shared option helpers (cli_util.c). */
 const char *cli_arg_value(int argc, char **argv, int *i); /* value of argv[*i] (--opt=v or --opt v) */

@@ -18,6 +18,7 @@ static const command COMMANDS[] = {
     {"info", cmd_info, "Vulkan devices, the chosen one, its capabilities and limits"},
     {"run", cmd_run, "generate text from a prompt or a file of prompts (Vulkan engine or --reference)"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (completions, chat, SSE streaming, metrics)"},
+    {"template", cmd_template, "render a Jinja chat template for a chat (JSON case) as transformers does"},
     {"tokenize", cmd_tokenize, "print the token ids of a text as a JSON array"},
 };
 

@@ -1,0 +1,533 @@
+/*
+ * jinja_eval.c — the tree walker: statements write into the current output buffer, expressions
+ * give values. Owns scoping (frames), for loops and the `loop` object, macros and their calls,
+ * block set, filter blocks, break/continue, and the bounds: one step per node and per loop pass,
+ * macro call depth (limits.max_depth) and C recursion (EV_MAX_NEST) checked on every level.
+ *
+ * Invariants: the tree is only read; a frame's arrays are malloc'd and freed when its block ends
+ * (values stay in the arena); `ev.ctl` is non-zero only between a break/continue and the loop
+ * that takes it.
+ */
+#include "text/jinja/jinja_eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/grow.h"
+#include "text/jinja/jinja_builtins.h"
+
+#define EV_MAX_NEST 3000
+#define EV_MAX_ARGS 64
+
+typedef struct frame {
+  struct frame *parent;
+  const char **k;
+  jv *v;
+  size_t n, cap;
+} frame;
+
+typedef struct loopst {
+  int64_t index0, length;
+  jv items;             /* the items walked, or JV_UNDEF for a range walked without a list */
+  int64_t start, step;  /* that range */
+  uint32_t depth;
+} loopst;
+
+static jv loop_item(const loopst *l, int64_t i) {
+  return l->items.t == JV_LIST ? l->items.l->v[i] : jv_int(l->start + i * l->step);
+}
+
+typedef struct ev {
+  jx *x;
+  jsb *out;
+  frame *globals, *cur;
+  int ctl; /* 1 break, 2 continue */
+  uint32_t nest, loop_depth;
+} ev;
+
+static int eval(ev *e, const jnode *n, jv *out);
+static int exec_body(ev *e, jnode *const *v, uint32_t n);
+
+/* ---- frames ---- */
+
+static void frame_free(frame *f) {
+  free(f->k);
+  free(f->v);
+  f->k = NULL;
+  f->v = NULL;
+  f->n = f->cap = 0;
+}
+
+static int frame_set(ev *e, frame *f, const char *name, jv v) {
+  for (size_t i = 0; i < f->n; i++)
+    if (!strcmp(f->k[i], name)) {
+      f->v[i] = v;
+      return PAGEDVK_OK;
+    }
+  if (f->n == f->cap) {
+    size_t cap = f->cap;
+    if (PV_GROW(f->k, cap, f->n + 1) || PV_GROW(f->v, f->cap, f->n + 1))
+      return pv_fail(e->x->err, PAGEDVK_ERR_NO_MEMORY, "template: out of memory");
+  }
+  f->k[f->n] = name;
+  f->v[f->n++] = v;
+  return PAGEDVK_OK;
+}
+
+static bool frame_get(const frame *f, const char *name, jv *out) {
+  for (; f; f = f->parent)
+    for (size_t i = f->n; i-- > 0;)
+      if (!strcmp(f->k[i], name)) {
+        *out = f->v[i];
+        return true;
+      }
+  return false;
+}
+
+/* ---- errors ---- */
+
+/* Adds "line N: " to an error that has no place yet (not to raise_exception's message). */
+static int locate(ev *e, uint32_t line, int rc) {
+  pv_error *err = e->x->err;
+  if (!rc || e->x->raised || !strncmp(err->msg, "line ", 5)) return rc;
+  char tmp[sizeof err->msg];
+  snprintf(tmp, sizeof tmp, "line %u: %.480s", line, err->msg);
+  memcpy(err->msg, tmp, sizeof tmp);
+  return rc;
+}
+
+static int enter(ev *e) {
+  if (++e->nest > EV_MAX_NEST)
+    return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "template: nesting deeper than %d levels", EV_MAX_NEST);
+  return jx_charge(e->x, 1);
+}
+
+/* ---- the loop object ---- */
+
+static int loop_attr(ev *e, const loopst *l, const char *name, jv *out) {
+  int64_t i = l->index0, n = l->length;
+  if (!strcmp(name, "index")) *out = jv_int(i + 1);
+  else if (!strcmp(name, "index0")) *out = jv_int(i);
+  else if (!strcmp(name, "revindex")) *out = jv_int(n - i);
+  else if (!strcmp(name, "revindex0")) *out = jv_int(n - i - 1);
+  else if (!strcmp(name, "first")) *out = jv_bool(i == 0);
+  else if (!strcmp(name, "last")) *out = jv_bool(i == n - 1);
+  else if (!strcmp(name, "length")) *out = jv_int(n);
+  else if (!strcmp(name, "depth")) *out = jv_int(l->depth);
+  else if (!strcmp(name, "depth0")) *out = jv_int(l->depth - 1);
+  else if (!strcmp(name, "previtem")) *out = i > 0 ? loop_item(l, i - 1) : jv_undef("previtem", 8);
+  else if (!strcmp(name, "nextitem")) *out = i + 1 < n ? loop_item(l, i + 1) : jv_undef("nextitem", 8);
+  else *out = jv_undef("", 0);
+  (void)e;
+  return PAGEDVK_OK;
+}
+
+/* ---- calls ---- */
+
+typedef struct callargs {
+  jv v[EV_MAX_ARGS], kv[EV_MAX_ARGS];
+  const char *kn[EV_MAX_ARGS];
+  jargs a;
+} callargs;
+
+static int eval_args(ev *e, const jnode *n, callargs *c) {
+  if (n->nv > EV_MAX_ARGS || n->nw > EV_MAX_ARGS)
+    return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "more than %d arguments", EV_MAX_ARGS);
+  int rc = PAGEDVK_OK;
+  for (uint32_t i = 0; !rc && i < n->nv; i++) rc = eval(e, n->v[i], &c->v[i]);
+  for (uint32_t i = 0; !rc && i < n->nw; i++) {
+    c->kn[i] = n->names[i];
+    rc = eval(e, n->w[i], &c->kv[i]);
+  }
+  c->a = (jargs){.v = c->v, .n = n->nv, .kn = c->kn, .kv = c->kv, .nk = n->nw};
+  return rc;
+}
+
+static int capture(ev *e, jnode *const *body, uint32_t nb, frame *f, jv *out) {
+  jsb buf, *saved = e->out;
+  frame *saved_cur = e->cur;
+  jsb_init(&buf, e->x, e->x->max_output);
+  e->out = &buf;
+  e->cur = f;
+  int rc = exec_body(e, body, nb);
+  e->out = saved;
+  e->cur = saved_cur;
+  if (!rc) rc = jsb_to_str(&buf, out);
+  jsb_free(&buf);
+  return rc;
+}
+
+static int call_macro(ev *e, const jnode *m, const jargs *a, jv *out) {
+  jx *x = e->x;
+  if (x->depth >= x->max_depth)
+    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "template: macro calls nested deeper than %u (endless recursion?)",
+                   x->max_depth);
+  if (a->n > m->nn)
+    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "macro '%s' takes not more than %u argument(s)", m->lit.s, m->nn);
+  frame f = {.parent = e->globals};
+  frame *saved = e->cur;
+  int rc = PAGEDVK_OK;
+  for (size_t k = 0; !rc && k < a->nk; k++) {
+    bool known = false;
+    for (uint32_t i = 0; i < m->nn && !known; i++) known = !strcmp(m->names[i], a->kn[k]);
+    if (!known)
+      rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "macro '%s' takes no keyword argument '%s'", m->lit.s, a->kn[k]);
+  }
+  e->cur = &f;
+  for (uint32_t i = 0; !rc && i < m->nn; i++) {
+    jv v = jv_undef(m->names[i], strlen(m->names[i]));
+    bool set = false;
+    if (i < a->n) {
+      v = a->v[i];
+      set = true;
+    }
+    for (size_t k = 0; !set && k < a->nk; k++)
+      if (!strcmp(a->kn[k], m->names[i])) {
+        v = a->kv[k];
+        set = true;
+      }
+    if (!set && m->w[i]) rc = eval(e, m->w[i], &v);
+    if (!rc) rc = frame_set(e, &f, m->names[i], v);
+  }
+  e->cur = saved;
+  int saved_ctl = e->ctl;
+  uint32_t saved_loops = e->loop_depth;
+  e->loop_depth = 0;
+  x->depth++;
+  if (!rc) rc = capture(e, m->v, m->nv, &f, out);
+  x->depth--;
+  e->ctl = saved_ctl;
+  e->loop_depth = saved_loops;
+  frame_free(&f);
+  return rc;
+}
+
+static int call_value(ev *e, jv callee, const jargs *a, jv *out) {
+  switch (callee.t) {
+  case JV_MACRO: return call_macro(e, callee.p, a, out);
+  case JV_FUNC: return jb_call_global(e->x, callee.s, a, out);
+  case JV_BOUND: return jb_call_method(e->x, callee.bound->obj, callee.bound->name, a, out);
+  case JV_UNDEF: return jb_undefined_error(e->x, callee);
+  default: return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "'%s' object is not callable", jv_type_name(callee));
+  }
+}
+
+static int loop_cycle(ev *e, const loopst *l, const jargs *a, jv *out) {
+  if (a->n == 0) return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "no items for cycling given");
+  *out = a->v[l->index0 % (int64_t)a->n];
+  return PAGEDVK_OK;
+}
+
+static int eval_call(ev *e, const jnode *n, jv *out) {
+  callargs *c = malloc(sizeof *c);
+  if (!c) return pv_fail(e->x->err, PAGEDVK_ERR_NO_MEMORY, "template: out of memory");
+  jv callee;
+  int rc;
+  if (n->a->k == JN_ATTR) {
+    jv obj;
+    rc = eval(e, n->a->a, &obj);
+    if (!rc && obj.t == JV_LOOP && !strcmp(n->a->lit.s, "cycle")) {
+      rc = eval_args(e, n, c);
+      if (!rc) rc = loop_cycle(e, obj.p, &c->a, out);
+      free(c);
+      return rc;
+    }
+    if (!rc && obj.t == JV_LOOP) rc = loop_attr(e, obj.p, n->a->lit.s, &callee);
+    else if (!rc) rc = jb_getattr(e->x, obj, n->a->lit.s, n->a->lit.n, &callee);
+  } else {
+    rc = eval(e, n->a, &callee);
+  }
+  if (!rc) rc = eval_args(e, n, c);
+  if (!rc) rc = call_value(e, callee, &c->a, out);
+  free(c);
+  return rc;
+}
+
+static int eval_filter(ev *e, const jnode *n, jv in, jv *out) {
+  callargs *c = malloc(sizeof *c);
+  if (!c) return pv_fail(e->x->err, PAGEDVK_ERR_NO_MEMORY, "template: out of memory");
+  int rc = eval_args(e, n, c);
+  if (!rc && n->k == JN_FILTER) rc = jb_filter(e->x, n->lit.s, in, &c->a, out);
+  if (!rc && n->k == JN_TEST) {
+    bool r = false;
+    rc = jb_test(e->x, n->lit.s, in, &c->a, &r);
+    *out = jv_bool(n->op ? !r : r);
+  }
+  free(c);
+  return rc;
+}
+
+/* ---- expressions ---- */
+
+static int eval_name(ev *e, const jnode *n, jv *out) {
+  if (frame_get(e->cur, n->lit.s, out)) return PAGEDVK_OK;
+  if (jb_is_global(n->lit.s)) *out = (jv){.t = JV_FUNC, .s = n->lit.s, .n = n->lit.n};
+  else *out = jv_undef(n->lit.s, n->lit.n);
+  return PAGEDVK_OK;
+}
+
+static int eval_seq(ev *e, const jnode *n, jv *out) {
+  int rc = jv_list_new(e->x, n->nv, out);
+  for (uint32_t i = 0; !rc && i < n->nv; i++) rc = eval(e, n->v[i], &out->l->v[i]);
+  if (!rc) out->tuple = n->k == JN_TUPLE;
+  return rc;
+}
+
+static int eval_dict(ev *e, const jnode *n, jv *out) {
+  int rc = jv_dict_new(e->x, n->nv, JV_DICT, out);
+  for (uint32_t i = 0; !rc && i < n->nv; i++) {
+    jv k, v;
+    rc = eval(e, n->v[i], &k);
+    if (!rc) rc = eval(e, n->w[i], &v);
+    if (!rc) rc = jv_dict_set(e->x, out->d, k, v);
+  }
+  return rc;
+}
+
+static int eval_slice(ev *e, const jnode *n, jv *out) {
+  jv obj, p[3] = {jv_undef("", 0), jv_undef("", 0), jv_undef("", 0)};
+  int rc = eval(e, n->a, &obj);
+  for (int i = 0; !rc && i < 3; i++)
+    if (n->v[i]) rc = eval(e, n->v[i], &p[i]);
+  if (!rc) rc = jb_slice(e->x, obj, p[0], p[1], p[2], out);
+  return rc;
+}
+
+static int eval_inner(ev *e, const jnode *n, jv *out) {
+  jv a, b;
+  int rc;
+  switch (n->k) {
+  case JN_LIT: *out = n->lit; return PAGEDVK_OK;
+  case JN_NAME: return eval_name(e, n, out);
+  case JN_ATTR:
+    rc = eval(e, n->a, &a);
+    if (!rc && a.t == JV_LOOP) return loop_attr(e, a.p, n->lit.s, out);
+    if (!rc) rc = jb_getattr(e->x, a, n->lit.s, n->lit.n, out);
+    return rc;
+  case JN_ITEM:
+    rc = eval(e, n->a, &a);
+    if (!rc) rc = eval(e, n->b, &b);
+    if (!rc && a.t == JV_LOOP && b.t == JV_STR) return loop_attr(e, a.p, b.s, out);
+    if (!rc) rc = jb_getitem(e->x, a, b, out);
+    return rc;
+  case JN_SLICE: return eval_slice(e, n, out);
+  case JN_CALL: return eval_call(e, n, out);
+  case JN_FILTER:
+  case JN_TEST:
+    rc = eval(e, n->a, &a);
+    if (!rc) rc = eval_filter(e, n, a, out);
+    return rc;
+  case JN_BIN:
+    rc = eval(e, n->a, &a);
+    if (!rc) rc = eval(e, n->b, &b);
+    if (!rc) rc = jb_binop(e->x, n->op, a, b, out);
+    return rc;
+  case JN_NEG:
+  case JN_POS:
+    rc = eval(e, n->a, &a);
+    if (!rc) rc = jb_neg(e->x, a, n->k == JN_NEG, out);
+    return rc;
+  case JN_NOT:
+    rc = eval(e, n->a, &a);
+    *out = jv_bool(!jv_truthy(a));
+    return rc;
+  case JN_AND:
+  case JN_OR:
+    rc = eval(e, n->a, &a);
+    if (rc) return rc;
+    if (jv_truthy(a) == (n->k == JN_OR)) {
+      *out = a;
+      return PAGEDVK_OK;
+    }
+    return eval(e, n->b, out);
+  case JN_COND:
+    rc = eval(e, n->b, &a);
+    if (rc) return rc;
+    if (jv_truthy(a)) return eval(e, n->a, out);
+    if (n->c) return eval(e, n->c, out);
+    *out = jv_undef("", 0);
+    return PAGEDVK_OK;
+  case JN_LIST:
+  case JN_TUPLE: return eval_seq(e, n, out);
+  case JN_DICT: return eval_dict(e, n, out);
+  default: return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "not an expression");
+  }
+}
+
+static int eval(ev *e, const jnode *n, jv *out) {
+  int rc = enter(e);
+  if (!rc) rc = eval_inner(e, n, out);
+  e->nest--;
+  return locate(e, n->line, rc);
+}
+
+/* ---- statements ---- */
+
+static int bind_targets(ev *e, frame *f, const jnode *n, jv item) {
+  if (n->nn == 1) return frame_set(e, f, n->names[0], item);
+  jv parts = item;
+  int rc = PAGEDVK_OK;
+  if (item.t == JV_STR || item.t == JV_DICT) rc = jb_iterate(e->x, item, &parts);
+  if (rc) return rc;
+  if (parts.t != JV_LIST)
+    return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "cannot unpack non-iterable %s object", jv_type_name(item));
+  if (parts.l->n != n->nn)
+    return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "%s values to unpack (expected %u, got %zu)",
+                   parts.l->n > n->nn ? "too many" : "not enough", n->nn, parts.l->n);
+  for (uint32_t i = 0; !rc && i < n->nn; i++) rc = frame_set(e, f, n->names[i], parts.l->v[i]);
+  return rc;
+}
+
+static int filter_items(ev *e, const jnode *n, jv items, jv *out) {
+  frame f = {.parent = e->cur};
+  frame *saved = e->cur;
+  int rc = jv_list_new(e->x, items.l->n, out);
+  size_t k = 0;
+  e->cur = &f;
+  for (size_t i = 0; !rc && i < items.l->n; i++) {
+    jv c;
+    f.n = 0;
+    rc = bind_targets(e, &f, n, items.l->v[i]);
+    if (!rc) rc = eval(e, n->b, &c);
+    if (!rc && jv_truthy(c)) out->l->v[k++] = items.l->v[i];
+  }
+  e->cur = saved;
+  frame_free(&f);
+  if (!rc) out->l->n = k;
+  return rc;
+}
+
+/* `for x in range(...)` without a filter walks the range without building its list (a nested
+ * range would otherwise allocate on every pass of the outer loop). */
+static bool is_range_call(ev *e, const jnode *it) {
+  jv v;
+  if (it->k != JN_CALL || it->a->k != JN_NAME || strcmp(it->a->lit.s, "range") || it->nw) return false;
+  return !frame_get(e->cur, "range", &v);
+}
+
+static int for_items(ev *e, const jnode *n, loopst *ls) {
+  int rc;
+  if (!n->b && is_range_call(e, n->a)) {
+    callargs *c = malloc(sizeof *c);
+    if (!c) return pv_fail(e->x->err, PAGEDVK_ERR_NO_MEMORY, "template: out of memory");
+    rc = eval_args(e, n->a, c);
+    if (!rc) rc = jb_range_args(e->x, &c->a, &ls->start, &ls->step, &ls->length);
+    free(c);
+    ls->items = jv_undef("", 0);
+    return locate(e, n->a->line, rc);
+  }
+  jv it;
+  rc = eval(e, n->a, &it);
+  if (!rc) rc = jb_iterate(e->x, it, &ls->items);
+  if (!rc && n->b) rc = filter_items(e, n, ls->items, &ls->items);
+  if (!rc) ls->length = (int64_t)ls->items.l->n;
+  return rc;
+}
+
+static int exec_for(ev *e, const jnode *n) {
+  loopst *ls = jx_alloc(e->x, sizeof *ls);
+  if (!ls) return e->x->err->code;
+  *ls = (loopst){.depth = e->loop_depth + 1};
+  int rc = for_items(e, n, ls);
+  if (rc) return rc;
+  if (ls->length == 0) return exec_body(e, n->w, n->nw);
+  frame f = {.parent = e->cur};
+  frame *saved = e->cur;
+  e->cur = &f;
+  e->loop_depth++;
+  for (int64_t i = 0; !rc && i < ls->length; i++) {
+    f.n = 0;
+    ls->index0 = i;
+    rc = jx_charge(e->x, 1);
+    if (!rc) rc = bind_targets(e, &f, n, loop_item(ls, i));
+    if (!rc) rc = frame_set(e, &f, "loop", (jv){.t = JV_LOOP, .p = ls});
+    if (!rc) rc = exec_body(e, n->v, n->nv);
+    if (e->ctl == 1) {
+      e->ctl = 0;
+      break;
+    }
+    e->ctl = 0;
+  }
+  e->loop_depth--;
+  e->cur = saved;
+  frame_free(&f);
+  return rc;
+}
+
+static int exec_set(ev *e, const jnode *n) {
+  jv v;
+  int rc = eval(e, n->a, &v);
+  if (rc) return rc;
+  if (n->c) {
+    jv ns;
+    rc = eval(e, n->c, &ns);
+    if (!rc && ns.t != JV_NS)
+      rc = pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "cannot assign attribute on non-namespace object");
+    if (!rc) rc = jv_dict_set(e->x, ns.d, n->lit, v);
+    return rc;
+  }
+  return bind_targets(e, e->cur, n, v);
+}
+
+static int apply_filters(ev *e, const jnode *n, jv *v) {
+  int rc = PAGEDVK_OK;
+  for (uint32_t i = 0; !rc && i < n->nw; i++) rc = eval_filter(e, n->w[i], *v, v);
+  return rc;
+}
+
+static int exec_stmt(ev *e, const jnode *n) {
+  jv v;
+  int rc;
+  switch (n->k) {
+  case JN_TEXT: return jsb_put(e->out, n->lit.s, n->lit.n);
+  case JN_OUT:
+    rc = eval(e, n->a, &v);
+    if (!rc) rc = jv_print(e->out, v);
+    return rc;
+  case JN_IF:
+    rc = eval(e, n->a, &v);
+    if (rc) return rc;
+    return jv_truthy(v) ? exec_body(e, n->v, n->nv) : exec_body(e, n->w, n->nw);
+  case JN_FOR: return exec_for(e, n);
+  case JN_SET: return exec_set(e, n);
+  case JN_SETBLOCK:
+    rc = capture(e, n->v, n->nv, e->cur, &v);
+    if (!rc) rc = apply_filters(e, n, &v);
+    if (!rc) rc = frame_set(e, e->cur, n->names[0], v);
+    return rc;
+  case JN_FILTERBLOCK:
+    rc = capture(e, n->v, n->nv, e->cur, &v);
+    if (!rc) rc = apply_filters(e, n, &v);
+    if (!rc) rc = jv_print(e->out, v);
+    return rc;
+  case JN_MACRO: return frame_set(e, e->cur, n->lit.s, (jv){.t = JV_MACRO, .p = n});
+  case JN_BREAK:
+  case JN_CONTINUE:
+    if (!e->loop_depth) return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "'%s' outside a loop", n->k == JN_BREAK ? "break" : "continue");
+    e->ctl = n->k == JN_BREAK ? 1 : 2;
+    return PAGEDVK_OK;
+  default: return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "not a statement");
+  }
+}
+
+static int exec_body(ev *e, jnode *const *v, uint32_t n) {
+  int rc = PAGEDVK_OK;
+  for (uint32_t i = 0; !rc && i < n && !e->ctl; i++) {
+    rc = enter(e);
+    if (!rc) rc = exec_stmt(e, v[i]);
+    e->nest--;
+    rc = locate(e, v[i]->line, rc);
+  }
+  return rc;
+}
+
+int jinja_eval(jx *x, const jnode *root, jv vars, jsb *out) {
+  frame g = {0};
+  ev e = {.x = x, .out = out, .globals = &g, .cur = &g};
+  int rc = PAGEDVK_OK;
+  for (size_t i = 0; !rc && i < vars.d->n; i++) rc = frame_set(&e, &g, vars.d->k[i].s, vars.d->v[i]);
+  if (!rc) rc = exec_body(&e, root->v, root->nv);
+  frame_free(&g);
+  return rc;
+}
