@@ -118,9 +118,12 @@ typedef struct pagedvk_model_description {
                                       * ...); NULL for SentencePiece */
   const char *pre_tokenizer_unknown; /* the file's tokenizer.ggml.pre when it is not known and
                                       * pre_tokenizer fell back to "gpt2"; NULL otherwise */
-  const char *chat_template; /* family the chat format follows: "chatml", "llama2", "llama3", ... */
-  int chat_template_fallback; /* 1: chatml is used for lack of a recognised template */
-  const char *chat_template_reason; /* why the fallback (NULL when none): no template, or not a known family */
+  const char *chat_template; /* pagedvk_model_chat_template: the source, or "none" */
+  int chat_template_fallback; /* 1: the model has no template of its own (ChatML fallback or none) */
+  const char *chat_template_reason; /* with fallback, or when the template cannot be used: why (NULL otherwise) */
+  const char *chat_template_source; /* "gguf", "file:NAME", "override", "builtin:NAME", "fallback:chatml";
+                                     * NULL: none (chat requests fail, completions work) */
+  int chat_template_usable;  /* 1: chats can be rendered (0: none, or it did not parse: see the reason) */
   const char *unapplied_metadata; /* metadata keys that change the model but are not applied, as
                                      "key = value, ..."; NULL when none */
   /* Tensors (always filled). */
@@ -387,31 +390,6 @@ int pagedvk_detok_flush(pagedvk_detok *d, const char **text, size_t *len, char *
 void pagedvk_detok_destroy(pagedvk_detok *d);
 
 /* ---------------------------------------------------------------------------------------------
- * Chat templates
- * The family is recognised from tokenizer.chat_template: "llama2", "llama3", "chatml" (also Qwen),
- * "mistral" or "zephyr" (also TinyLlama). A model without a template, or with one not recognised,
- * uses "chatml" and *is_fallback is set (a warning is logged when the model opens).
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct pagedvk_chat_message {
-  const char *role;    /* "system", "user" or "assistant" */
-  const char *content;
-} pagedvk_chat_message;
-
-/* The family name; *is_fallback (may be NULL) gets 1 when chatml is used for lack of a known template. */
-const char *pagedvk_model_chat_template(const pagedvk_model *model, int *is_fallback);
-
-/* Formats the messages as the model's template does, with the assistant generation prompt appended
- * when add_generation_prompt. The text contains the template's special tokens as text: tokenize it
- * with parse_special = 1, and with add_bos = 0 when *has_bos (may be NULL) says the text already
- * starts with the BOS token's text. Same buffer contract as pagedvk_detokenize.
- * PAGEDVK_ERR_INVALID when the messages break the template's rules (llama2 and mistral need
- * user/assistant turns to alternate after an optional system message). */
-int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *msgs, size_t n,
-                        int add_generation_prompt, char *buf, size_t cap, size_t *len, int *has_bos, char *err,
-                        size_t err_size);
-
-/* ---------------------------------------------------------------------------------------------
  * Chat templates (Jinja)
  * A model's tokenizer.chat_template is Jinja text; these render it exactly as Hugging Face
  * transformers' apply_chat_template does (trim_blocks, lstrip_blocks, loopcontrols; Python's
@@ -435,6 +413,67 @@ typedef struct pagedvk_chat_input {
  * PAGEDVK_ERR_FORMAT (syntax) or PAGEDVK_ERR_INVALID (render), with the message in err. */
 int pagedvk_template_render(const char *tmpl, size_t tmpl_len, const pagedvk_chat_input *in, char **text,
                             size_t *len, char *err, size_t err_size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Chat templates of a model
+ * Every chat is rendered by a Jinja chat template, as transformers' apply_chat_template renders
+ * it. A model's template is, in order of precedence:
+ *   - one set by pagedvk_model_set_chat_template (source "file:NAME", "override" or "builtin:NAME");
+ *   - its file's tokenizer.chat_template (source "gguf");
+ *   - with no template in the file, pagedvk's ChatML template (source "fallback:chatml"), but only
+ *     when the vocabulary has <|im_start|> and <|im_end|> as control tokens;
+ *   - otherwise none: chat functions fail with "the model has no chat template; pass
+ *     --chat-template-file or --chat-template NAME" (completions and tokenizing still work).
+ * A file's template that does not parse does not stop the model from opening: a warning is
+ * logged and chat functions fail with the parse error until another template is set.
+ * ------------------------------------------------------------------------------------------- */
+
+/* The names of the built-in templates (NULL-terminated, static): "chatml", "llama3", "llama2",
+ * "mistral", "zephyr", "gemma", "phi3". Each is pagedvk's own text rendering what its family's
+ * reference template renders. */
+const char *const *pagedvk_chat_template_builtins(void);
+
+/* Replaces the model's template. With `text` (len bytes of Jinja), the template is that text and
+ * its source "file:NAME", or "override" when name is NULL; with text NULL, `name` is a built-in
+ * name and the source "builtin:NAME". PAGEDVK_ERR_FORMAT for a syntax error (message "line N:
+ * ..."), PAGEDVK_ERR_INVALID for an unknown built-in; on error the template in use is kept.
+ * Not thread-safe: call before the model is shared (before serving or adding chat requests). */
+int pagedvk_model_set_chat_template(pagedvk_model *model, const char *text, size_t len, const char *name, char *err,
+                                    size_t err_size);
+
+/* Where the model's template comes from: "gguf", "file:NAME", "override", "builtin:NAME" or
+ * "fallback:chatml"; NULL when the model has none. A template that did not parse is still
+ * "gguf" (see pagedvk_model_describe's chat_template_reason). Valid until the template changes. */
+const char *pagedvk_model_chat_template_source(const pagedvk_model *model);
+
+/* Renders the chat `in` with the model's template (pagedvk_chat_input: the messages, tools and
+ * kwargs as JSON, passed to the template as they are; bos_token / eos_token NULL: the
+ * vocabulary's BOS / EOS texts; date NULL: today). *text is malloc'd (free it), NUL-terminated,
+ * *len excludes the NUL. The text holds the template's special tokens as text: tokenize it with
+ * parse_special = 1 and add_bos = !*has_bos, where *has_bos (may be NULL) says the text already
+ * starts with the BOS token's text (so BOS is never doubled). PAGEDVK_ERR_INVALID for a render
+ * error, with the template's own message (raise_exception's text), for malformed JSON, and when
+ * the model has no usable template. Thread-safe. */
+int pagedvk_chat_render(const pagedvk_model *model, const pagedvk_chat_input *in, char **text, size_t *len,
+                        int *has_bos, char *err, size_t err_size);
+
+/* The simple form: plain role / content strings, rendered by pagedvk_chat_render. */
+typedef struct pagedvk_chat_message {
+  const char *role;    /* "system", "user", "assistant", ... (the template decides what it accepts) */
+  const char *content;
+} pagedvk_chat_message;
+
+/* What pagedvk_model_chat_template_source says ("none" instead of NULL); *is_fallback (may be
+ * NULL) gets 1 when the model has no template of its own or set by the caller (the ChatML
+ * fallback, or none). */
+const char *pagedvk_model_chat_template(const pagedvk_model *model, int *is_fallback);
+
+/* pagedvk_chat_render of `msgs` into a caller's buffer (same buffer contract as
+ * pagedvk_detokenize; cap = 0 measures). PAGEDVK_ERR_INVALID when the template refuses the
+ * messages (e.g. llama2-style templates need user/assistant turns to alternate). */
+int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *msgs, size_t n,
+                        int add_generation_prompt, char *buf, size_t cap, size_t *len, int *has_bos, char *err,
+                        size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Server: an OpenAI-compatible HTTP server over one engine (libpagedvk_server; needs libmicrohttpd

@@ -1,6 +1,6 @@
 /*
- * api_model.c — the public model, tokenizer, detokenizer and chat-format functions of
- * include/pagedvk.h: thin wrappers that check arguments, call runtime/model and turn pv_error
+ * api_model.c — the public model, tokenizer and detokenizer functions of include/pagedvk.h
+ * (the chat functions are in api_chat.c): thin wrappers that check arguments, call runtime/model and turn pv_error
  * into the caller's `char *err` buffer.
  *
  * Buffer contract shared by the functions that fill a caller's array: *n / *len always gets the
@@ -29,16 +29,21 @@ static int invalid(char *err, size_t err_size, const char *what) {
 
 /* ---- models ----------------------------------------------------------------------------------- */
 
+/* The template from tokenizer.chat_template, the ChatML fallback, or none; a template that cannot
+ * be used leaves the model usable for completions (chat requests get the reason). */
 static int load_chat_template(pagedvk_model *m, pv_error *e) {
   pv_gguf_str tmpl = {NULL, 0};
   bool present = pv_gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl);
-  const char *bos = pv_token_piece(&m->tok, m->tok.bos), *eos = pv_token_piece(&m->tok, m->tok.eos);
-  int rc = pv_chat_template_init(&m->chat, tmpl.ptr, tmpl.len, bos, eos, e);
+  int rc = pv_chat_template_load(&m->chat, &m->tok, present ? tmpl.ptr : NULL, present ? tmpl.len : 0, e);
   if (rc) return rc;
-  if (m->chat.fallback)
-    pv_log(present ? PV_LOG_WARN : PV_LOG_INFO, "%s: %s; chats are formatted as ChatML (<|im_start|>role\\ncontent<|im_end|>)", m->path,
-           present ? "tokenizer.chat_template is not a known family (llama2, llama3, chatml, mistral, zephyr)"
-                   : "no tokenizer.chat_template");
+  if (m->chat.problem && present)
+    pv_log(PV_LOG_WARN, "%s: %s; chat requests will fail until a template is set (--chat-template-file or "
+           "--chat-template NAME)", m->path, m->chat.problem);
+  else if (m->chat.problem)
+    pv_log(PV_LOG_INFO, "%s: no tokenizer.chat_template and no ChatML tokens: chats need --chat-template-file or "
+           "--chat-template NAME", m->path);
+  else if (!present)
+    pv_log(PV_LOG_INFO, "%s: no tokenizer.chat_template; chats use ChatML, whose tokens the vocabulary has", m->path);
   return PAGEDVK_OK;
 }
 
@@ -195,30 +200,4 @@ void pagedvk_detok_destroy(pagedvk_detok *d) {
   if (!d) return;
   pv_detok_free(&d->state);
   free(d);
-}
-
-/* ---- chat ---------------------------------------------------------------------------------------- */
-
-const char *pagedvk_model_chat_template(const pagedvk_model *model, int *is_fallback) {
-  if (is_fallback) *is_fallback = model ? model->chat.fallback : 1;
-  return pv_chat_family_name(model ? model->chat.family : PV_CHAT_CHATML);
-}
-
-int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *msgs, size_t n,
-                        int add_generation_prompt, char *buf, size_t cap, size_t *len, int *has_bos, char *err,
-                        size_t err_size) {
-  if (!model || (!msgs && n) || !len || (!buf && cap)) return invalid(err, err_size, "pagedvk_chat_format: NULL argument");
-  pv_chat_msg *m = calloc(n ? n : 1, sizeof *m);
-  pv_error e = {0};
-  if (!m) return fail_out(err, err_size, &e, pv_fail(&e, PAGEDVK_ERR_NO_MEMORY, "pagedvk_chat_format: no memory"));
-  for (size_t i = 0; i < n; i++) m[i] = (pv_chat_msg){msgs[i].role, msgs[i].content};
-  char *text = NULL;
-  int rc = pv_chat_format(&model->chat, m, n, add_generation_prompt != 0, &text, len, &e);
-  free(m);
-  if (rc) return fail_out(err, err_size, &e, rc);
-  size_t bl = strlen(model->chat.bos);
-  if (has_bos) *has_bos = bl > 0 && *len >= bl && !memcmp(text, model->chat.bos, bl);
-  rc = copy_out(text, *len, buf, cap, "pagedvk_chat_format: text", err, err_size);
-  free(text);
-  return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * api_model_info.c — what a GGUF model is: pagedvk_model_describe fills the public description
- * (file, hyper-parameters, tokenizer, chat template family and whether it fell back, metadata that is
+ * (file, hyper-parameters, tokenizer, chat template source and whether it is usable, metadata that is
  * not applied, parameters and bytes per weight type);
  * pagedvk_model_print_info (`pagedvk info -m FILE`) formats that description as text and lists
  * every tensor with its type and shape.
@@ -64,14 +64,18 @@ static void describe_tensors(const pv_gguf_file *f, pagedvk_model_description *d
   }
 }
 
-/* The chat template's fallback and its reason; metadata read but not applied (model open logs both). */
-static void describe_fallbacks(const pagedvk_model *m, pagedvk_model_description *d) {
+/* The chat template: its source, whether it is the model's own, why not (or why it cannot be
+ * used); metadata read but not applied (model open logs both). */
+static void describe_chat(const pagedvk_model *m, pagedvk_model_description *d) {
   pv_gguf_str tmpl;
-  d->chat_template_fallback = m->chat.fallback;
-  if (m->chat.fallback)
+  d->chat_template = pagedvk_model_chat_template(m, &d->chat_template_fallback);
+  d->chat_template_source = m->chat.source;
+  d->chat_template_usable = m->chat.tmpl != NULL;
+  if (m->chat.problem) d->chat_template_reason = m->chat.problem;
+  else if (d->chat_template_fallback)
     d->chat_template_reason = pv_gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl)
-                                  ? "tokenizer.chat_template is not a known family (llama2, llama3, chatml, mistral, zephyr)"
-                                  : "the file has no tokenizer.chat_template";
+                                  ? "tokenizer.chat_template is empty; the vocabulary has the ChatML tokens"
+                                  : "the file has no tokenizer.chat_template; the vocabulary has the ChatML tokens";
   d->unapplied_metadata = m->unapplied[0] ? m->unapplied : NULL;
 }
 
@@ -95,8 +99,7 @@ int pagedvk_model_describe(const pagedvk_model *m, pagedvk_model_description *ou
   out->add_bos = m->tok.add_bos;
   out->pre_tokenizer = m->tok.kind == PV_TOK_BPE ? pv_pretok_name(m->tok.pre) : NULL;
   out->pre_tokenizer_unknown = m->tok.pre_unknown;
-  out->chat_template = pv_chat_family_name(m->chat.family);
-  describe_fallbacks(m, out);
+  describe_chat(m, out);
   describe_tensors(f, out);
   pv_hparams hp;
   int rc = pv_hparams_load(&hp, f, &e);
@@ -174,7 +177,7 @@ void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
   else if (d.pre_tokenizer)
     fprintf(out, "pre-tokenizer:  %s\n", d.pre_tokenizer);
   fprintf(out, "chat template:  %s", d.chat_template);
-  if (d.chat_template_fallback) fprintf(out, " (fallback: %s)", d.chat_template_reason);
+  if (d.chat_template_reason) fprintf(out, " (%s)", d.chat_template_reason);
   fputc('\n', out);
   if (d.unapplied_metadata) fprintf(out, "not applied:    %s\n", d.unapplied_metadata);
   print_tensors(m->gguf, &d, out);

@@ -12,10 +12,15 @@
  *   the context (400 "context_length_exceeded").
  * - Completions: "prompt" is a string, a token-id array, or an array holding one string (one
  *   prompt per request). It is tokenized with BOS, control-token text kept as plain text — the
- *   same ids `pagedvk run` uses. Chat: "messages" go through the model's chat template and are
- *   tokenized with control tokens parsed.
+ *   same ids `pagedvk run` uses. Chat: "messages" (with "tools" and "chat_template_kwargs") are
+ *   rendered by the model's Jinja chat template (pagedvk_chat_render) and the text tokenized with
+ *   control tokens parsed, BOS added only when the template did not write it. Messages reach the
+ *   template as sent (content string, text parts or null; name, tool_calls, tool_call_id,
+ *   reasoning_content ...) except: role "developer" becomes "system", and a tool call's
+ *   "arguments" string that holds a JSON object becomes that object. A template error is a 400
+ *   with code "chat_template_error" and the template's message.
  * Extensions accepted (vLLM's names): top_k, min_p, repetition_penalty, ignore_eos, priority,
- * stop_token_ids.
+ * stop_token_ids, chat_template_kwargs, add_generation_prompt.
  */
 #include <math.h>
 #include <stdio.h>
@@ -218,11 +223,11 @@ static int parse_prompt(pagedvk_server *s, const cJSON *root, oai_request *r, sr
   return prompt_ids(s, p, r, err);
 }
 
-/* "content": a string, or an array of {"type": "text", "text": …} parts (concatenated). */
-static int message_content(const cJSON *m, srv_buf *text, srv_error *err) {
+/* "content": a string, null (or absent), or a list of {"type": "text", "text": …} parts, passed to
+ * the template as given (pagedvk reads no images or audio, so other parts are refused). */
+static int check_content(const cJSON *m, srv_error *err) {
   const cJSON *c = field(m, "content");
-  if (!c) return 0;
-  if (cJSON_IsString(c)) return srv_buf_puts(text, c->valuestring) ? 0 : -1;
+  if (!c || cJSON_IsString(c)) return 0;
   if (!cJSON_IsArray(c)) return bad_type(err, "messages", "a list of messages whose content is a string or text parts");
   const cJSON *part;
   cJSON_ArrayForEach(part, c) {
@@ -230,67 +235,120 @@ static int message_content(const cJSON *m, srv_buf *text, srv_error *err) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") || !cJSON_IsString(t))
       return srv_error_set(err, 400, INVALID, "messages", NULL, "only text content parts are supported"), -1;
-    if (!srv_buf_puts(text, t->valuestring)) return -1;
   }
   return 0;
 }
 
-static const char *message_role(const cJSON *m, srv_error *err) {
-  const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-  if (!cJSON_IsString(role)) {
-    srv_error_set(err, 400, INVALID, "messages", "invalid_type", "every message needs a string 'role'");
-    return NULL;
-  }
+/* "role": system, user, assistant or tool; "developer" (OpenAI's newer name for system) becomes
+ * "system", which is what templates know. */
+static int check_role(cJSON *m, srv_error *err) {
+  cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+  if (!cJSON_IsString(role))
+    return srv_error_set(err, 400, INVALID, "messages", "invalid_type", "every message needs a string 'role'"), -1;
   const char *r = role->valuestring;
-  if (!strcmp(r, "developer")) return "system";
-  if (!strcmp(r, "system") || !strcmp(r, "user") || !strcmp(r, "assistant")) return r;
+  if (!strcmp(r, "developer")) {
+    cJSON *sys = cJSON_CreateString("system");
+    if (sys && cJSON_ReplaceItemInObjectCaseSensitive(m, "role", sys)) return 0;
+    cJSON_Delete(sys);
+    return srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1;
+  }
+  if (!strcmp(r, "system") || !strcmp(r, "user") || !strcmp(r, "assistant") || !strcmp(r, "tool")) return 0;
   srv_error_set(err, 400, INVALID, "messages", NULL, "unsupported message role '%s'", r);
-  return NULL;
+  return -1;
 }
 
-static int format_chat(pagedvk_server *s, pagedvk_chat_message *msgs, size_t n, oai_request *r, srv_error *err) {
-  char msg[256];
+/* An assistant turn's tool_calls: on the wire each function's "arguments" is a JSON string;
+ * templates print it with `| tojson` or walk its members, as the object it spells. So a string
+ * that parses as a JSON object is replaced by that object (llama-server does the same); any other
+ * string is passed as it is. */
+static int convert_tool_calls(cJSON *m, srv_error *err) {
+  cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+  if (!calls || cJSON_IsNull(calls)) return 0;
+  if (!cJSON_IsArray(calls)) return bad_type(err, "messages", "messages whose tool_calls are an array");
+  cJSON *call;
+  cJSON_ArrayForEach(call, calls) {
+    cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+    cJSON *args = fn ? cJSON_GetObjectItemCaseSensitive(fn, "arguments") : NULL;
+    if (!cJSON_IsString(args)) continue;
+    cJSON *obj = cJSON_Parse(args->valuestring);
+    if (!cJSON_IsObject(obj)) {
+      cJSON_Delete(obj);
+      continue;
+    }
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(fn, "arguments", obj)) {
+      cJSON_Delete(obj);
+      return srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1;
+    }
+  }
+  return 0;
+}
+
+/* The request's messages as the template gets them (checked and converted, see above). */
+static char *messages_json(const cJSON *m, srv_error *err) {
+  cJSON *copy = cJSON_Duplicate(m, 1);
+  if (!copy) return srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), NULL;
+  int rc = 0;
+  cJSON *it;
+  cJSON_ArrayForEach(it, copy) {
+    if (!cJSON_IsObject(it)) rc = bad_type(err, "messages", "an array of message objects");
+    if (!rc) rc = check_role(it, err);
+    if (!rc) rc = check_content(it, err);
+    if (!rc) rc = convert_tool_calls(it, err);
+    if (rc) break;
+  }
+  char *text = rc ? NULL : cJSON_PrintUnformatted(copy);
+  cJSON_Delete(copy);
+  if (!rc && !text) srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory");
+  return text;
+}
+
+/* An optional field of the given JSON type as text for the template (NULL when absent). */
+static int json_field(const cJSON *root, const char *name, bool object, char **out, srv_error *err) {
+  *out = NULL;
+  const cJSON *f = field(root, name);
+  if (!f) return 0;
+  if (object ? !cJSON_IsObject(f) : !cJSON_IsArray(f)) return bad_type(err, name, object ? "an object" : "an array");
+  if (!(*out = cJSON_PrintUnformatted(f))) return srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1;
+  return 0;
+}
+
+/* Renders the chat with the model's template and tokenizes the text, control tokens parsed and
+ * BOS added only when the text does not start with it. A template error (raise_exception, a
+ * missing template) is the client's 400, with the template's message. */
+static int render_chat(pagedvk_server *s, const pagedvk_chat_input *in, oai_request *r, srv_error *err) {
+  char msg[512], *text = NULL;
   size_t len = 0;
   int has_bos = 0;
-  int rc = pagedvk_chat_format(s->model, msgs, n, 1, NULL, 0, &len, &has_bos, msg, sizeof msg);
-  if (rc && rc != PAGEDVK_ERR_TOO_LONG)
-    return srv_error_set(err, 400, INVALID, "messages", NULL, "%s", msg), -1;
-  char *text = malloc(len + 1);
-  if (!text) return srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1;
-  rc = pagedvk_chat_format(s->model, msgs, n, 1, text, len + 1, &len, &has_bos, msg, sizeof msg);
-  if (rc) {
-    free(text);
-    return srv_error_set(err, 400, INVALID, "messages", NULL, "%s", msg), -1;
-  }
+  int rc = pagedvk_chat_render(s->model, in, &text, &len, &has_bos, msg, sizeof msg);
+  if (rc == PAGEDVK_ERR_NO_MEMORY) return srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1;
+  if (rc) return srv_error_set(err, 400, INVALID, "messages", "chat_template_error", "%s", msg), -1;
   rc = tokenize(s, text, !has_bos, 1, r, "messages", err);
   free(text);
   return rc;
 }
 
+/* "messages" (non-empty), "tools" and "chat_template_kwargs" (as vLLM and llama-server take
+ * them: each member a template variable, e.g. {"enable_thinking": false}), and
+ * "add_generation_prompt" (vLLM's; default true). */
 static int parse_messages(pagedvk_server *s, const cJSON *root, oai_request *r, srv_error *err) {
   const cJSON *m = field(root, "messages");
   if (!m)
     return srv_error_set(err, 400, INVALID, "messages", "missing_required_parameter", "'messages' is required"), -1;
   if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0) return bad_type(err, "messages", "a non-empty array");
-  size_t n = (size_t)cJSON_GetArraySize(m);
-  pagedvk_chat_message *msgs = calloc(n, sizeof *msgs);
-  srv_buf *texts = calloc(n, sizeof *texts);
-  int rc = msgs && texts ? 0 : (srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1);
-  size_t i = 0;
-  const cJSON *it;
-  cJSON_ArrayForEach(it, m) {
-    if (rc) break;
-    if (!cJSON_IsObject(it)) rc = bad_type(err, "messages", "an array of message objects");
-    else if (!(msgs[i].role = message_role(it, err))) rc = -1;
-    else if (message_content(it, &texts[i], err)) rc = -1;
-    else if (texts[i].oom) rc = (srv_error_set(err, 503, "server_error", NULL, NULL, "out of memory"), -1);
-    else msgs[i].content = texts[i].p ? texts[i].p : "";
-    i++;
+  bool gen = true;
+  char *tools = NULL, *kwargs = NULL, *msgs = NULL;
+  int rc = get_bool(root, "add_generation_prompt", &gen, err);
+  if (!rc) rc = json_field(root, "tools", false, &tools, err);
+  if (!rc) rc = json_field(root, "chat_template_kwargs", true, &kwargs, err);
+  if (!rc && !(msgs = messages_json(m, err))) rc = -1;
+  if (!rc) {
+    pagedvk_chat_input in = {.messages_json = msgs, .tools_json = tools, .kwargs_json = kwargs,
+                             .add_generation_prompt = gen};
+    rc = render_chat(s, &in, r, err);
   }
-  if (!rc) rc = format_chat(s, msgs, n, r, err);
-  for (size_t k = 0; texts && k < n; k++) srv_buf_free(&texts[k]);
-  free(texts);
-  free(msgs);
+  cJSON_free(msgs);
+  cJSON_free(tools);
+  cJSON_free(kwargs);
   return rc;
 }
 

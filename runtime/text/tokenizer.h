@@ -5,9 +5,9 @@
  *
  * The room (runtime/text, see README.md) is layered; a file includes only headers above it:
  *   utf8 ← bytelevel, pretok ← vocab (+ vocab_gguf) ← spm, bpe ← tokenizer
- *   vocab, bytelevel, utf8 ← detok;   chat_template stands alone.
+ *   vocab, bytelevel, utf8 ← detok;   chat_builtin stands alone.
  * Users include this header for building and loading (vocab.h), tokenizing; detok.h for ids →
- * text; utf8.h for UTF-8 checks; chat_template.h for chats.
+ * text; utf8.h for UTF-8 checks; chat_builtin.h for the built-in chat templates.
  */
 #ifndef PV_TOKENIZER_H
 #define PV_TOKENIZER_H

@@ -46,10 +46,10 @@ make_model "$QWEN" --preset qwen2.5-0.5b --mix q4_k_m --vocab-from "$SHARED/voca
 
 # the shapes the files are meant to have
 info=$("$PAGEDVK" info -m "$LLAMA" 2>&1) || fail "info $LLAMA: $info"
-case "$info" in *"chat template:  llama3"*"token_embd.weight                Q6_K  [2048, 128256]"*) ;;
+case "$info" in *"chat template:  gguf"*"token_embd.weight                Q6_K  [2048, 128256]"*) ;;
   *) fail "llama file: $info" ;; esac
 info=$("$PAGEDVK" info -m "$QWEN" 2>&1) || fail "info $QWEN: $info"
-case "$info" in *"chat template:  chatml"*"token_embd.weight                Q8_0  [896, 151936]"*) ;;
+case "$info" in *"chat template:  gguf"*"token_embd.weight                Q8_0  [896, 151936]"*) ;;
   *) fail "qwen file: $info" ;; esac
 
 PROMPT='The capital of France is Paris. The capital of Germany is'

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/chat_template.h"
+#include "engine/chat_template.h"
 #include "gguf/gguf.h"
 #include "text/detok.h"
 #include "text/tokenizer.h"
@@ -100,13 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (pv_detokenize(&tok, ids.ids, ids.n, PV_DETOK_SPECIAL, &out, &len, &err) == PAGEDVK_OK) free(out);
       }
       pv_tokens_free(&ids);
-      pv_tokenizer_free(&tok);
-    }
-    pv_gguf_str tmpl;
-    if (pv_gguf_get_str(f, "tokenizer.chat_template", &tmpl)) {
+      /* the chat template as model open takes it: parsed, or the fallback chosen by the vocabulary */
+      pv_gguf_str tmpl = {NULL, 0};
+      bool present = pv_gguf_get_str(f, "tokenizer.chat_template", &tmpl);
       pv_chat_template ct;
-      if (pv_chat_template_init(&ct, tmpl.ptr, (size_t)tmpl.len, "<s>", "</s>", &err) == PAGEDVK_OK)
-        pv_chat_template_free(&ct);
+      pv_chat_template_load(&ct, &tok, present ? tmpl.ptr : NULL, present ? (size_t)tmpl.len : 0, &err);
+      pv_chat_template_free(&ct);
+      pv_tokenizer_free(&tok);
     }
     pv_gguf_close(f);
   }

@@ -4,7 +4,8 @@
  * strings, prompt ids (completions) or messages through the chat template (chat).
  *
  * A server object is set up without a socket or an engine: the shared model syn-llama-q4k.gguf
- * gives the tokenizer and chat template (opened once; no Vulkan). Byte 0 of the input picks the
+ * gives the tokenizer (opened once; no Vulkan); it has no chat template of its own, so the
+ * built-in llama2 template (role checks, raise_exception, BOS written) renders the chats. Byte 0 of the input picks the
  * endpoint, the rest is the body. Checked: success gives a prompt of 1..context-1 ids inside the
  * vocabulary and max_tokens that fit the context; failure gives a 400/404/503 with a message, and
  * the error object serialises. The body is also run through srv_buf_append_utf8, whose output
@@ -31,6 +32,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (pagedvk_model_open(&srv.model, path, err, sizeof err) != PAGEDVK_OK) {
     fprintf(stderr, "fuzz_http_body: %s (nothing is exercised)\n", err);
     return 0;
+  }
+  if (pagedvk_model_set_chat_template(srv.model, NULL, 0, "llama2", err, sizeof err) != PAGEDVK_OK) {
+    fprintf(stderr, "fuzz_http_body: %s\n", err);
+    abort();
   }
   srv.model_name = "m";
   srv.max_model_len = FUZZ_CTX;

@@ -148,7 +148,8 @@ static void test_preset_qwen25(void **state) {
 }
 
 /* The Llama-3.2-1B preset with later options shrinking it: those win, the rest stays (rope base,
- * context, tied embeddings, name), and its chat template is one pagedvk reads as llama3. */
+ * context, tied embeddings, name), and its chat template is the file's, a Llama-3 one that writes
+ * bos_token. */
 static void test_preset_llama32_overridden(void **state) {
   (void)state;
   char path[512];
@@ -172,8 +173,16 @@ static void test_preset_llama32_overridden(void **state) {
   char msg[512];
   if (pagedvk_model_open(&m, path, msg, sizeof msg)) fail_msg("%s", msg);
   int fallback = -1;
-  assert_string_equal(pagedvk_model_chat_template(m, &fallback), "llama3");
+  assert_string_equal(pagedvk_model_chat_template(m, &fallback), "gguf");
   assert_int_equal(fallback, 0);
+  const pagedvk_chat_message hi[] = {{"user", " Hi "}};
+  char text[256];
+  size_t len = 0;
+  int has_bos = 0;
+  if (pagedvk_chat_format(m, hi, 1, 1, text, sizeof text, &len, &has_bos, msg, sizeof msg)) fail_msg("%s", msg);
+  assert_string_equal(text, "<s><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  assert_int_equal(has_bos, 1);
   pagedvk_model_close(m);
 }
 
@@ -181,7 +190,7 @@ static void test_preset_llama32_overridden(void **state) {
  * is written where the vocabulary has none. */
 static void test_chat_template_sources(void **state) {
   (void)state;
-  char qwen[1024], llama[1024], args[1400], path[512];
+  char qwen[1024], llama[1024], args[3200], path[512];
   if (!pv_test_shared_path(qwen, sizeof qwen, "vocab/ggml-vocab-qwen2.gguf") ||
       !pv_test_shared_path(llama, sizeof llama, "vocab/ggml-vocab-llama-bpe.gguf"))
     skip();
@@ -203,6 +212,20 @@ static void test_chat_template_sources(void **state) {
   f = made(args, "given.gguf");
   assert_true(pv_gguf_get_str(f, "tokenizer.chat_template", &s) && pv_gguf_str_eq(s, "T<|im_start|>"));
   pv_gguf_close(f);
+
+  /* --chat-template-file: the file's bytes, trailing newline and quotes included */
+  char tfile[512];
+  snprintf(tfile, sizeof tfile, "%s/t.jinja", tmpdir);
+  FILE *t = fopen(tfile, "wb");
+  assert_non_null(t);
+  fputs("{{ 'a' }}\n\"q\"\n", t);
+  fclose(t);
+  snprintf(args, sizeof args, "%s --vocab-from '%s' --chat-template-file '%s'", small, llama, tfile);
+  f = made(args, "file.gguf");
+  assert_true(pv_gguf_get_str(f, "tokenizer.chat_template", &s) && pv_gguf_str_eq(s, "{{ 'a' }}\n\"q\"\n"));
+  pv_gguf_close(f);
+  snprintf(args, sizeof args, "%s --chat-template-file '%s/missing.jinja'", small, tmpdir);
+  assert_int_not_equal(mkmodel(args, "missing.gguf", path, sizeof path), 0);
 }
 
 static void test_rejected(void **state) {

@@ -1,7 +1,8 @@
 /* pagedvk_model_describe on a model of known shape (written by the built mkmodel with five weight
- * types): hyper-parameters, tokenizer, chat family, parameters, and per weight type the tensor
+ * types): hyper-parameters, tokenizer, chat template, parameters, and per weight type the tensor
  * count and bytes, computed here from the GGUF block layouts (not from the library's type table);
- * pagedvk_model_print_info showing the same figures; the chat template's fallback and its reason;
+ * pagedvk_model_print_info showing the same figures; the chat template's source (none for this
+ * vocabulary without a template or ChatML tokens, the file's, one that does not parse) and why;
  * metadata that is read but not applied; a file whose architecture the library does
  * not run (error, file-level fields still filled); Llama-3 RoPE scaling named (tensor or metadata)
  * and a head size from key_length; each architecture's mechanisms (description fields and the
@@ -104,9 +105,12 @@ static void test_describe_known_shape(void **state) {
   assert_int_equal(d.qkv_bias, 0);
   assert_int_equal(d.tied_embeddings, 0);
   assert_string_equal(d.tokenizer, "llama");
-  assert_string_equal(d.chat_template, "chatml");
+  assert_string_equal(d.chat_template, "none");
+  assert_null(d.chat_template_source);
+  assert_int_equal(d.chat_template_usable, 0);
   assert_int_equal(d.chat_template_fallback, 1);
-  assert_string_equal(d.chat_template_reason, "the file has no tokenizer.chat_template");
+  assert_string_equal(d.chat_template_reason,
+                      "the model has no chat template; pass --chat-template-file or --chat-template NAME");
   assert_null(d.unapplied_metadata);
   const uint64_t V = pagedvk_vocab_size(m);
   assert_true(V > 256);
@@ -158,7 +162,8 @@ static void test_print_info_formats_description(void **state) {
   lines[n++] = "architecture:   llama\n";
   lines[n++] = "heads:          4 (kv heads 2, head size 64)\n";
   lines[n++] = "context:        512\n";
-  lines[n++] = "chat template:  chatml (fallback: the file has no tokenizer.chat_template)\n";
+  lines[n++] = "chat template:  none (the model has no chat template; pass --chat-template-file or --chat-template "
+               "NAME)\n";
   lines[n++] = "  Q6_K      2 tensors        0.21 MiB\n";
   lines[n++] = "\ntensors (21):\n  token_embd.weight                Q4_K  [256, ";
   for (int i = 0; i < n; i++)
@@ -211,34 +216,39 @@ static char *info_text(pagedvk_model *m) {
   return text;
 }
 
-/* A recognised template is no fallback; an unrecognised one is, and says so. */
-static void test_chat_template_fallback_reason(void **state) {
+/* The file's template is the source "gguf"; one that does not parse still opens the model, with
+ * the parse error as the reason. */
+static void test_chat_template_sources(void **state) {
   (void)state;
-  char path[512], known[600], unknown[600];
+  char path[512], good[600], broken[600];
   if (!make_model(path, sizeof path)) skip();
-  snprintf(known, sizeof known, "%s.known.gguf", path);
-  snprintf(unknown, sizeof unknown, "%s.unknown.gguf", path);
-  rewrite(path, known, "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}", NULL);
-  rewrite(path, unknown, "{% for m in messages %}### {{ m.role }}: {{ m.content }}\n{% endfor %}", NULL);
+  snprintf(good, sizeof good, "%s.good.gguf", path);
+  snprintf(broken, sizeof broken, "%s.broken.gguf", path);
+  rewrite(path, good, "{% for m in messages %}### {{ m.role }}: {{ m.content }}\n{% endfor %}", NULL);
+  rewrite(path, broken, "{% for m in messages %}### {{ m.role }}: {{ m.content }}\n", NULL);
   pagedvk_model_description d;
-  pagedvk_model *m = open_model(known);
+  pagedvk_model *m = open_model(good);
   assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
-  assert_string_equal(d.chat_template, "chatml");
+  assert_string_equal(d.chat_template, "gguf");
+  assert_string_equal(d.chat_template_source, "gguf");
   assert_int_equal(d.chat_template_fallback, 0);
+  assert_int_equal(d.chat_template_usable, 1);
   assert_null(d.chat_template_reason);
   char *text = info_text(m);
-  if (!strstr(text, "chat template:  chatml\n")) fail_msg("recognised template shown as:\n%s", text);
+  if (!strstr(text, "chat template:  gguf\n")) fail_msg("the file's template shown as:\n%s", text);
   free(text);
   pagedvk_model_close(m);
 
-  m = open_model(unknown);
+  m = open_model(broken);
   assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
-  assert_int_equal(d.chat_template_fallback, 1);
+  assert_string_equal(d.chat_template_source, "gguf");
+  assert_int_equal(d.chat_template_fallback, 0);
+  assert_int_equal(d.chat_template_usable, 0);
   assert_non_null(d.chat_template_reason);
-  if (!strstr(d.chat_template_reason, "not a known family")) fail_msg("reason: %s", d.chat_template_reason);
+  if (!strstr(d.chat_template_reason, "cannot be used")) fail_msg("reason: %s", d.chat_template_reason);
   text = info_text(m);
-  if (!strstr(text, "chat template:  chatml (fallback: tokenizer.chat_template is not a known family"))
-    fail_msg("unrecognised template shown as:\n%s", text);
+  if (!strstr(text, "chat template:  gguf (the model's chat template (tokenizer.chat_template) cannot be used: "))
+    fail_msg("a template that does not parse shown as:\n%s", text);
   free(text);
   pagedvk_model_close(m);
 }
@@ -409,7 +419,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_describe_known_shape),
       cmocka_unit_test(test_print_info_formats_description),
-      cmocka_unit_test(test_chat_template_fallback_reason),
+      cmocka_unit_test(test_chat_template_sources),
       cmocka_unit_test(test_unapplied_metadata),
       cmocka_unit_test(test_rope_scaling_and_head_size),
       cmocka_unit_test(test_arch_mechanisms),

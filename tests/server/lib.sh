@@ -30,10 +30,17 @@ need_model() {
   command -v curl >/dev/null && command -v jq >/dev/null || { echo "skip: needs curl and jq"; exit 77; }
 }
 
+# The shared synthetic models carry the Llama-2 vocabulary and no chat template (and no ChatML
+# tokens, so no fallback): chats on them use the built-in template of that family.
+chat_template_opts() {
+  case "$MODEL" in "$SHARED"/models/syn-llama-*.gguf) echo --chat-template llama2 ;; esac
+}
+
 # start_server [extra serve options…]
 start_server() {
   : > "$TMP/server.log"
-  "$PAGEDVK" serve -m "$MODEL" --port 0 --kv-mem 64M -q "$@" > "$TMP/server.out" 2> "$TMP/server.log" &
+  # shellcheck disable=SC2046
+  "$PAGEDVK" serve -m "$MODEL" --port 0 --kv-mem 64M -q $(chat_template_opts) "$@" > "$TMP/server.out" 2> "$TMP/server.log" &
   SERVER_PID=$!
   local port=
   for _ in $(seq 1 1200); do

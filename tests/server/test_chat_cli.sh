@@ -2,11 +2,13 @@
 # `pagedvk chat` with stdin piped: each line is a turn whose reply streams to stdout; /exit ends
 # (later lines are not read as turns); the second turn reuses the first turn's KV blocks through
 # the prefix cache; /reset forgets the conversation, so the same first line gives the same greedy
-# reply again. Also `serve --help`, `chat --help` and bad options.
+# reply again. Also `serve --help`, `chat --help` and bad options. The shared model has no chat
+# template of its own: --chat-template llama2 (its vocabulary's family); without it a chat fails
+# at once with the clear error.
 set -u
 source "$(dirname "$0")/lib.sh"
 need_model
-CHAT=("$PAGEDVK" chat -m "$MODEL" --kv-mem 64M --block-size 8 -n 8 --temp 0 --ignore-eos)
+CHAT=("$PAGEDVK" chat -m "$MODEL" --chat-template llama2 --kv-mem 64M --block-size 8 -n 8 --temp 0 --ignore-eos)
 
 "$PAGEDVK" chat --help > "$TMP/help" || fail "chat --help"
 grep -q 'usage: pagedvk chat' "$TMP/help" || fail "chat --help text"
@@ -14,6 +16,12 @@ grep -q 'usage: pagedvk chat' "$TMP/help" || fail "chat --help text"
 grep -q -- '--api-key' "$TMP/help" || fail "serve --help text"
 "$PAGEDVK" serve -m "$MODEL" --port nope > /dev/null 2>&1 && fail "serve accepted --port nope"
 "$PAGEDVK" chat --bogus > /dev/null 2>&1 && fail "chat accepted --bogus"
+grep -q -- '--chat-template NAME.*chatml llama3 llama2 mistral zephyr gemma phi3' "$TMP/help" ||
+  fail "serve --help lacks the built-in template names"
+printf 'Hello\n' | timeout 300 "$PAGEDVK" chat -m "$MODEL" --kv-mem 64M -n 2 -q > "$TMP/none.out" 2> "$TMP/none.err" &&
+  fail "chat without a template succeeded"
+grep -q 'the model has no chat template; pass --chat-template-file or --chat-template NAME' "$TMP/none.err" ||
+  fail "chat without a template: $(cat "$TMP/none.err")"
 
 printf 'Hello there\nHow are you today my friend\n/exit\nthis line is never a turn\n' |
   timeout 300 "${CHAT[@]}" > "$TMP/out" 2> "$TMP/err" || fail "chat failed: $(cat "$TMP/err")"

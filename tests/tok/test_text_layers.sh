@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_text_layers.sh — the files of runtime/text include one another only downward (README.md
 # there): a file may include the headers of lower layers and its own header, nothing else of the
-# room; chat_template stands alone. A file missing from the table below fails too, so a new file
+# room; chat_builtin (the built-in chat template texts) stands alone. A file missing from the table below fails too, so a new file
 # has to be placed. Calls follow includes (-Werror rejects undeclared functions), so this keeps
 # the room free of circles.
 #
@@ -12,7 +12,7 @@
 set -u
 dir=$(cd "$(dirname "$0")/../../runtime/text" && pwd)
 declare -A layer=([utf8]=0 [bytelevel]=1 [pretok]=1 [vocab]=2 [vocab_gguf]=2 [spm]=3 [bpe]=3 [detok]=3
-                  [tokenizer]=4 [chat_template]=-1)
+                  [tokenizer]=4 [chat_builtin]=-1)
 declare -A jlayer=([jinja_value]=0 [jinja_ast]=1 [jinja_builtins]=1 [jinja_lex]=2 [jinja_parse]=2
                    [jinja_ops]=2 [jinja_filters]=2 [jinja_eval]=3 [jinja]=4)
 fail=0

@@ -37,7 +37,8 @@ typedef struct override {
 typedef struct options {
   const char *arch, *out, *vocab_from, *name;
   const char *chat_template; /* tokenizer.chat_template to write (NULL: none) */
-  int chat_template_given;   /* from --chat-template: a vocabulary's own template is an error */
+  int chat_template_given;   /* from --chat-template(-file): a vocabulary's own template is an error */
+  char *chat_template_read;  /* --chat-template-file: the file's text (chat_template points here) */
   mk_mix mix;
   uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff, ctx;
   uint32_t head_dim; /* 0: n_embd / n_head, no key_length key */
@@ -93,6 +94,7 @@ static void usage(FILE *to) {
     "                          not a multiple of 256 fall back to Q5_0 / Q8_0. Replaces --type and\n"
     "                          --type-embd/-output for matrices; --tensor-type still applies after it\n"
     "  --chat-template TEXT    tokenizer.chat_template (an error when --vocab-from brings one)\n"
+    "  --chat-template-file F  the same, the text of file F byte for byte\n"
     "  --vocab-from FILE.gguf  copy every tokenizer.* key from FILE; the vocabulary size is its\n"
     "                          token count. Without it, a built-in SentencePiece-style vocabulary\n"
     "                          (tokenizer.ggml.model 'llama') is written: <unk>=0, <s>=1 (BOS),\n"
@@ -173,6 +175,32 @@ static const char *value_of(int argc, char **argv, int *i) {
   return *i + 1 < argc ? argv[++*i] : NULL;
 }
 
+/* A whole file, NUL-terminated (NULL when it cannot be read). */
+static char *read_text(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t cap = 0;
+  *len = 0;
+  while (f) {
+    if (*len + 4097 > cap) {
+      char *p = realloc(buf, cap = (*len + 4097) * 2);
+      if (!p) break;
+      buf = p;
+    }
+    size_t got = fread(buf + *len, 1, cap - *len - 1, f);
+    *len += got;
+    if (!got) {
+      if (ferror(f)) break;
+      buf[*len] = 0;
+      fclose(f);
+      return buf;
+    }
+  }
+  if (f) fclose(f);
+  free(buf);
+  return NULL;
+}
+
 static bool is_opt(const char *arg, const char *name) {
   size_t n = strlen(name);
   return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
@@ -209,6 +237,14 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--name")) { o->name = v; return v ? 0 : bad(a, v); }
   if (is_opt(a, "--preset")) return apply_preset(o, v);
   if (is_opt(a, "--mix")) return mk_mix_from_name(v, &o->mix) ? 0 : bad(a, v);
+  if (is_opt(a, "--chat-template-file")) {
+    size_t len = 0;
+    free(o->chat_template_read);
+    if (!v || !(o->chat_template_read = read_text(v, &len)) || strlen(o->chat_template_read) != len) return bad(a, v);
+    o->chat_template = o->chat_template_read;
+    o->chat_template_given = 1;
+    return 0;
+  }
   if (is_opt(a, "--chat-template")) {
     o->chat_template = v;
     o->chat_template_given = 1;
@@ -462,6 +498,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = pv_gguf_writer_write(w, o.out, &err);
   pv_gguf_writer_destroy(w);
   for (int i = 0; i < o.n_overrides; i++) free((void *)o.overrides[i].pattern);
+  free(o.chat_template_read);
   if (rc) {
     fprintf(stderr, "mkmodel: %s\n", err.msg);
     return 1;

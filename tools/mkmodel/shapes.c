@@ -18,7 +18,7 @@
 #include "mkmodel.h"
 
 /* A generic Llama-3 chat template (header markers, end-of-turn token), written for these files;
- * the runtime recognises the family by its markers. */
+ * the runtime renders it with its Jinja interpreter like any file's template. */
 #define LLAMA3_TEMPLATE                                                                                 \
   "{{ bos_token }}{% for message in messages %}<|start_header_id|>{{ message['role'] }}<|end_header_id|>" \
   "\n\n{{ message['content'] | trim }}<|eot_id|>{% endfor %}{% if add_generation_prompt %}"             \

@@ -171,12 +171,78 @@ static void progress(double f, void *user) {
   if (f >= 1.0) fputc('\n', stderr);
 }
 
+int cli_chat_opts_parse(cli_opts *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  if (is(a, "--chat-template-file")) {
+    VALUE();
+    o->chat_template_file = v;
+    return 1;
+  }
+  if (is(a, "--chat-template")) {
+    VALUE();
+    o->chat_template_name = v;
+    return 1;
+  }
+  return 0;
+}
+
+void cli_chat_opts_help(FILE *out) {
+  fprintf(out, "chat template (chats are rendered by the model's Jinja tokenizer.chat_template by default):\n"
+               "  --chat-template-file FILE     render chats with the Jinja template in FILE instead\n"
+               "  --chat-template NAME          or with a built-in template:");
+  for (const char *const *n = pagedvk_chat_template_builtins(); *n; n++) fprintf(out, " %s", *n);
+  fprintf(out, "\n");
+}
+
+/* The whole file, NUL-terminated; NULL (message printed) when it cannot be read. */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return cli_fail("--chat-template-file %s: cannot open", path), NULL;
+  char *buf = NULL;
+  size_t cap = 0, n = 0;
+  for (;;) {
+    if (n + 4096 + 1 > cap) {
+      char *p = realloc(buf, cap = (n + 4096 + 1) * 2);
+      if (!p) break;
+      buf = p;
+    }
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) break;
+  }
+  bool ok = buf && !ferror(f);
+  fclose(f);
+  if (!ok) return free(buf), cli_fail("--chat-template-file %s: cannot read", path), NULL;
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+int cli_chat_template_apply(pagedvk_model *m, const cli_opts *o) {
+  char err[512];
+  if (o->chat_template_file && o->chat_template_name)
+    return cli_fail("give --chat-template-file or --chat-template, not both");
+  if (!o->chat_template_file && !o->chat_template_name) return 0;
+  size_t len = 0;
+  char *text = NULL;
+  if (o->chat_template_file && !(text = read_file(o->chat_template_file, &len))) return 1;
+  int rc = pagedvk_model_set_chat_template(m, text, len, text ? o->chat_template_file : o->chat_template_name, err,
+                                           sizeof err);
+  free(text);
+  return rc ? cli_fail("%s", err) : 0;
+}
+
 int cli_engine_create(pagedvk_engine **e, cli_opts *o) {
   char err[512];
   if (!o->engine.model_path) return cli_fail("no model: pass -m FILE.gguf");
+  if (o->chat_template_file && access(o->chat_template_file, R_OK)) /* before minutes of loading */
+    return cli_fail("--chat-template-file %s: cannot read", o->chat_template_file);
   if (!o->quiet && isatty(2)) o->engine.progress = progress;
   if (pagedvk_engine_create(e, &o->engine, err, sizeof err) != PAGEDVK_OK) return cli_fail("%s", err);
-  return 0;
+  if (!cli_chat_template_apply(pagedvk_engine_model(*e), o)) return 0;
+  pagedvk_engine_destroy(*e);
+  *e = NULL;
+  return 1;
 }
 
 void cli_json_string(FILE *out, const char *s, size_t len) {

@@ -224,6 +224,7 @@ static void help(void) {
          "conversation with the model's chat template. The conversation is one growing prompt, so\n"
          "the prefix cache reuses its KV blocks every turn. /reset forgets it; /exit or end of input ends.\n\n"
          "  --system TEXT    a system message first\n\n");
+  cli_chat_opts_help(stdout);
   cli_opts_help(stdout);
 }
 
@@ -237,7 +238,8 @@ int cmd_chat(int argc, char **argv) {
     if (!strncmp(a, "--system", 8) && (a[8] == 0 || a[8] == '=')) {
       if (!(c.system = cli_arg_value(argc, argv, &i))) return cli_fail("--system needs a value"), 2;
     } else {
-      int rc = cli_opts_parse(&c.o, argc, argv, &i);
+      int rc = cli_chat_opts_parse(&c.o, argc, argv, &i);
+      if (rc == 0) rc = cli_opts_parse(&c.o, argc, argv, &i);
       if (rc < 0) return 2;
       if (rc == 0) return cli_fail("chat: unknown option '%s' (see --help)", a), 2;
     }

@@ -23,7 +23,12 @@ int cmd_info(int argc, char **argv) {
              "record and limits, with the effective clamps (PAGEDVK_PROFILE=embedded, PAGEDVK_NO_FP16,\n"
              "PAGEDVK_NO_STORAGE16, PAGEDVK_NO_SUBGROUP, PAGEDVK_NO_UNIFIED).\n"
              "With -m: the model's architecture, hyper-parameters, tokenizer, chat template, tensors with\n"
-             "types and shapes, parameter count and bytes per type.\n");
+             "types and shapes, parameter count and bytes per type. The chat template line names its source:\n"
+             "gguf (the file's tokenizer.chat_template), fallback:chatml (no template, ChatML tokens in the\n"
+             "vocabulary) or none (chats need --chat-template-file FILE or --chat-template NAME).\n"
+             "Built-in chat templates:");
+      for (const char *const *n = pagedvk_chat_template_builtins(); *n; n++) printf(" %s", *n);
+      printf("\n");
       return 0;
     }
     if (!strcmp(argv[i], "-m") || !strncmp(argv[i], "--model", 7)) {

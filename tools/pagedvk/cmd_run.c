@@ -3,6 +3,9 @@
  * every line of a file (-f, all submitted at once as concurrent requests). With --json, one JSON
  * object per request, in input order: {"prompt_ids": [...], "ids": [...], "text": "..."}.
  * --reference runs the CPU reference forward pass greedily instead of the Vulkan engine.
+ * --chat (implied by --chat-template / --chat-template-file) makes each prompt one user message
+ * rendered by the chat template with the assistant's generation prompt; that text is tokenized
+ * with control tokens parsed, BOS added only when the template did not write it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,8 +142,31 @@ static int tokenize(const pagedvk_model *m, const char *text, bool bos, int32_t 
 typedef struct run_args {
   cli_opts o;
   const char *prompt, *file;
-  bool json, reference, no_bos;
+  bool json, reference, no_bos, chat;
 } run_args;
+
+/* --chat: the prompt as one user turn through the model's chat template, then its ids. */
+static int chat_prompt(const pagedvk_model *m, const char *text, int32_t **ids, size_t *n) {
+  char err[512], *rendered = NULL;
+  size_t len = 0, need = 0;
+  int has_bos = 0;
+  pagedvk_chat_message msg = {"user", text};
+  if (pagedvk_chat_format(m, &msg, 1, 1, NULL, 0, &len, &has_bos, err, sizeof err) != PAGEDVK_ERR_TOO_LONG)
+    return cli_fail("%s", err);
+  if (!(rendered = malloc(len + 1)) || !(*ids = malloc((len + 16) * sizeof **ids)))
+    return free(rendered), cli_fail("out of memory");
+  int rc = pagedvk_chat_format(m, &msg, 1, 1, rendered, len + 1, &len, &has_bos, err, sizeof err);
+  if (!rc) rc = pagedvk_tokenize(m, rendered, !has_bos, 1, *ids, len + 16, &need, err, sizeof err);
+  free(rendered);
+  if (rc) return cli_fail("%s", err);
+  *n = need;
+  return 0;
+}
+
+/* The prompt's ids: plain text with BOS (unless --no-bos), or a chat turn with --chat. */
+static int prompt_ids(const run_args *a, const pagedvk_model *m, const char *text, int32_t **ids, size_t *n) {
+  return a->chat ? chat_prompt(m, text, ids, n) : tokenize(m, text, !a->no_bos, ids, n);
+}
 
 static int run_reference(run_args *a) {
   char err[512];
@@ -148,11 +174,11 @@ static int run_reference(run_args *a) {
   if (!a->prompt) return cli_fail("--reference needs -p TEXT");
   if (pagedvk_model_open(&m, a->o.engine.model_path, err, sizeof err)) return cli_fail("%s", err);
   request_out r = {0};
-  if (request_init(&r, 1)) {
+  if (cli_chat_template_apply(m, &a->o) || request_init(&r, 1)) {
     pagedvk_model_close(m);
     return 1;
   }
-  int rc = tokenize(m, a->prompt, !a->no_bos, &r.prompt, &r.n_prompt);
+  int rc = prompt_ids(a, m, a->prompt, &r.prompt, &r.n_prompt);
   uint32_t n = a->o.sampling.max_tokens;
   sample_out *s = &r.samples[0];
   r.n_samples = 1;
@@ -207,7 +233,7 @@ static int run_engine(run_args *a) {
     request_out *r = &reqs[i];
     r->stream = !a->json && !a->file;
     rc = request_init(r, a->o.sampling.n);
-    if (!rc) rc = tokenize(pagedvk_engine_model(e), lines ? lines[i] : a->prompt, !a->no_bos, &r->prompt, &r->n_prompt);
+    if (!rc) rc = prompt_ids(a, pagedvk_engine_model(e), lines ? lines[i] : a->prompt, &r->prompt, &r->n_prompt);
     if (!rc && pagedvk_engine_add_request(e, r->prompt, r->n_prompt, &a->o.sampling, on_token, r, NULL, err, sizeof err))
       rc = cli_fail("request %zu: %s", i + 1, err);
   }
@@ -242,7 +268,10 @@ static void help(void) {
          "  -f FILE          one prompt per line, all submitted concurrently\n"
          "  --json           one JSON object per request: prompt_ids, ids, text, finish_reason\n"
          "  --reference      greedy on the CPU reference forward pass instead of the Vulkan engine\n"
-         "  --no-bos         do not add the BOS token\n\n");
+         "  --no-bos         do not add the BOS token\n"
+         "  --chat           each prompt is one user message, rendered by the chat template with the\n"
+         "                   assistant's generation prompt (implied by the two options below)\n\n");
+  cli_chat_opts_help(stdout);
   cli_opts_help(stdout);
 }
 
@@ -266,12 +295,17 @@ int cmd_run(int argc, char **argv) {
       a.reference = true;
     } else if (!strcmp(arg, "--no-bos")) {
       a.no_bos = true;
+    } else if (!strcmp(arg, "--chat")) {
+      a.chat = true;
     } else {
-      int rc = cli_opts_parse(&a.o, argc, argv, &i);
+      int rc = cli_chat_opts_parse(&a.o, argc, argv, &i);
+      if (rc == 0) rc = cli_opts_parse(&a.o, argc, argv, &i);
       if (rc < 0) return 2;
       if (rc == 0) return cli_fail("run: unknown option '%s' (see --help)", arg), 2;
     }
   }
   if (!a.o.engine.model_path) return cli_fail("run needs -m MODEL.gguf");
+  if (a.o.chat_template_file || a.o.chat_template_name) a.chat = true;
+  if (a.chat && a.no_bos) return cli_fail("--no-bos does not go with --chat (the template decides BOS)");
   return a.reference ? run_reference(&a) : run_engine(&a);
 }

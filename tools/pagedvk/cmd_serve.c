@@ -48,6 +48,7 @@ static void help(void) {
          "  --api-key KEY            require \"Authorization: Bearer KEY\" on /v1/ routes\n"
          "  --served-model-name N    the name requests give as \"model\" (default: file name without .gguf)\n\n"
          "The sampling options below are the defaults for fields a request leaves out.\n\n");
+  cli_chat_opts_help(stdout);
   cli_opts_help(stdout);
 }
 
@@ -77,7 +78,8 @@ int cmd_serve(int argc, char **argv) {
     } else if (!strncmp(a, "--served-model-name", 19) && (a[19] == 0 || a[19] == '=')) {
       if (!(name = cli_arg_value(argc, argv, &i))) return cli_fail("--served-model-name needs a value"), 2;
     } else {
-      int rc = cli_opts_parse(&o, argc, argv, &i);
+      int rc = cli_chat_opts_parse(&o, argc, argv, &i);
+      if (rc == 0) rc = cli_opts_parse(&o, argc, argv, &i);
       if (rc < 0) return 2;
       if (rc == 0) return cli_fail("serve: unknown option '%s' (see --help)", a), 2;
     }

@@ -2,6 +2,9 @@
  * for a case of ../shared/templates (messages, tools, add_generation_prompt, bos_token, eos_token,
  * date, kwargs) and writes the text to stdout byte for byte, adding nothing; a template error goes
  * to stderr with a non-zero exit. The case's `expected` and `error` are never read.
+ * `--model M.gguf` renders the model's own chat template instead (pagedvk_chat_render: the one
+ * `serve` and `chat` use, the case's bos_token / eos_token or else the vocabulary's); with
+ * --template-file too, T replaces the model's template.
  *
  * The case object is cut into its members' JSON texts by a small span scanner, so the values
  * reach the template exactly as written (numbers keep their int/float spelling, objects their
@@ -15,10 +18,13 @@
 
 static void template_usage(FILE *out) {
   fprintf(out,
-          "usage: pagedvk template --template-file T --case CASE.json\n\n"
+          "usage: pagedvk template (--template-file T | --model M.gguf) --case CASE.json\n\n"
           "Renders the Jinja chat template T for the chat in CASE.json as transformers'\n"
           "apply_chat_template does and prints the text exactly (no newline added).\n\n"
           "  --template-file T   the template text (e.g. a model's tokenizer.chat_template)\n"
+          "  --model M.gguf      the model's own chat template (as serve and chat render it; the case's\n"
+          "                      bos_token / eos_token, or else the vocabulary's); with --template-file,\n"
+          "                      T replaces it\n"
           "  --case CASE.json    {\"messages\": [...], \"tools\": [...], \"add_generation_prompt\": true,\n"
           "                      \"bos_token\": \"...\", \"eos_token\": \"...\", \"date\": \"YYYY-MM-DD\",\n"
           "                      \"kwargs\": {...}} (every member optional)\n"
@@ -231,8 +237,21 @@ static int load_case(const char *text, size_t n, case_input *c) {
   return 0;
 }
 
+/* Renders with the model's template (T's text replacing it when given). */
+static int render_model(const char *model_path, const char *tmpl_path, const char *tmpl, size_t tlen,
+                        const pagedvk_chat_input *in, char **text, size_t *len) {
+  char err[512];
+  pagedvk_model *m = NULL;
+  if (pagedvk_model_open(&m, model_path, err, sizeof err)) return cli_fail("%s", err);
+  int status = 0;
+  if (tmpl && pagedvk_model_set_chat_template(m, tmpl, tlen, tmpl_path, err, sizeof err)) status = cli_fail("%s", err);
+  if (!status && pagedvk_chat_render(m, in, text, len, NULL, err, sizeof err)) status = cli_fail("%s", err);
+  pagedvk_model_close(m);
+  return status;
+}
+
 int cmd_template(int argc, char **argv) {
-  const char *tmpl_path = NULL, *case_path = NULL;
+  const char *tmpl_path = NULL, *case_path = NULL, *model_path = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -242,18 +261,20 @@ int cmd_template(int argc, char **argv) {
       if (!(tmpl_path = cli_arg_value(argc, argv, &i))) return cli_fail("template: %s needs a file", a);
     } else if (!strcmp(a, "--case") || !strncmp(a, "--case=", 7)) {
       if (!(case_path = cli_arg_value(argc, argv, &i))) return cli_fail("template: %s needs a file", a);
+    } else if (!strcmp(a, "--model") || !strncmp(a, "--model=", 8) || !strcmp(a, "-m")) {
+      if (!(model_path = cli_arg_value(argc, argv, &i))) return cli_fail("template: %s needs a file", a);
     } else {
       template_usage(stderr);
       return cli_fail("template: unknown option '%s'", a);
     }
   }
-  if (!tmpl_path || !case_path) {
+  if ((!tmpl_path && !model_path) || !case_path) {
     template_usage(stderr);
-    return cli_fail("template: --template-file T and --case CASE.json are required");
+    return cli_fail("template: --template-file T (or --model M.gguf) and --case CASE.json are required");
   }
   size_t tlen = 0, clen = 0;
-  char *tmpl = read_file(tmpl_path, &tlen);
-  if (!tmpl) return cli_fail("template: cannot read %s", tmpl_path);
+  char *tmpl = tmpl_path ? read_file(tmpl_path, &tlen) : NULL;
+  if (tmpl_path && !tmpl) return cli_fail("template: cannot read %s", tmpl_path);
   char *ctext = read_file(case_path, &clen);
   if (!ctext) {
     free(tmpl);
@@ -263,7 +284,8 @@ int cmd_template(int argc, char **argv) {
   int status = load_case(ctext, clen, &c);
   char *text = NULL, err[512];
   size_t len = 0;
-  if (!status && pagedvk_template_render(tmpl, tlen, &c.in, &text, &len, err, sizeof err))
+  if (!status && model_path) status = render_model(model_path, tmpl_path, tmpl, tlen, &c.in, &text, &len);
+  else if (!status && pagedvk_template_render(tmpl, tlen, &c.in, &text, &len, err, sizeof err))
     status = cli_fail("%s", err);
   if (!status && fwrite(text, 1, len, stdout) != len) status = cli_fail("template: cannot write the output");
   free(text);
