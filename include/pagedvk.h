@@ -107,6 +107,10 @@ typedef struct pagedvk_model_description {
   int tied_embeddings;       /* no output.weight: logits use the embedding table */
   /* The architecture's mechanisms (0 / off unless the model uses them). */
   int qk_norm;               /* q and k RMS-normed per head before RoPE (attn_q_norm, attn_k_norm) */
+  float embedding_scale;     /* input embedding multiplied by it (1: none) */
+  float residual_scale;      /* attention and FFN outputs multiplied by it before the residual adds (1: none) */
+  float attention_scale;     /* q.k multiplier (1/sqrt(head_dim) unless the file says otherwise) */
+  float logit_scale;         /* logits divided by it (1: none) */
   char layer_mechanisms[256]; /* layers that differ from the others, e.g. "no RoPE (NoPE): 3, 7"; ""
                                * when every layer is alike (truncated past 255 characters) */
   /* Tokenizer and chat template (always filled). */

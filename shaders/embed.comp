@@ -1,5 +1,5 @@
 #version 450
-// embed.comp — Y[row] = token_embd[TOKENS[row].token], dequantized (type WTYPE). One workgroup
+// embed.comp — Y[row] = token_embd[TOKENS[row].token] * scale, dequantized (type WTYPE). One workgroup
 // per token row; each invocation dequantizes 32-element units of the embedding row.
 // The weight holds the rows of tokens [tok_first, tok_first + tok_count) (all of them, or one part
 // of an embedding split over several bindings: one dispatch per part); a row whose token is
@@ -26,6 +26,7 @@ layout(push_constant) uniform Params {
   uint w_offset;
   uint tok_first;
   uint tok_count;
+  float scale;     // every element multiplied by it (1: the embedding as stored)
 } p;
 
 #include "dequant.glsl"
@@ -39,13 +40,13 @@ void main() {
 #ifdef DQ_HAS_ELEM
   if ((p.n_embd & 31u) != 0u) {  // rows that are not whole 32-element units (tiny models)
     for (uint k = gl_LocalInvocationID.x; k < p.n_embd; k += WG)
-      Y[row * p.y_stride + k] = dq_elem(0u, p.w_offset + tok * rb, k);
+      Y[row * p.y_stride + k] = dq_elem(0u, p.w_offset + tok * rb, k) * p.scale;
     return;
   }
 #endif
   for (uint u = gl_LocalInvocationID.x; u < p.n_embd / 32u; u += WG) {
     float v[32];
     dq_unit(0u, p.w_offset + tok * rb, u, v);
-    for (uint i = 0u; i < 32u; i++) Y[row * p.y_stride + u * 32u + i] = v[i];
+    for (uint i = 0u; i < 32u; i++) Y[row * p.y_stride + u * 32u + i] = v[i] * p.scale;
   }
 }

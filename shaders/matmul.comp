@@ -1,5 +1,5 @@
 #version 450
-// matmul.comp — Y[m][n] = sum_k X[m][k] * W[n][k]  (+ bias[n]) (+= Y[m][n] when accumulating)
+// matmul.comp — Y[m][n] = (sum_k X[m][k] * W[n][k]  (+ bias[n])) (* scale) (+= Y[m][n] when accumulating)
 //
 // W is a GGUF weight matrix (N rows of K elements, row-major, type WTYPE), dequantized on the fly
 // in units of 32 elements (dequant.glsl). X and Y are f32. One workgroup computes ROWS output
@@ -51,7 +51,8 @@ layout(push_constant) uniform Params {
   uint y_stride;       // floats between tokens in Y
   uint w_offset;       // byte offset of W (and W2) in its buffer, multiple of 4
   uint w2_offset;
-  uint flags;          // 1: add BIAS[n]; 2: accumulate into Y
+  uint flags;          // 1: add BIAS[n]; 2: accumulate into Y; 4: multiply by scale before accumulating
+  float scale;
 } p;
 
 #include "dequant.glsl"
@@ -142,6 +143,7 @@ void main_rows() {
       if ((p.flags & 1u) != 0u) y += BIAS[n];
 #endif
       uint at = m * p.y_stride + n;
+      if ((p.flags & 4u) != 0u) y *= p.scale;
       if ((p.flags & 2u) != 0u) y += Y[at];
       Y[at] = y;
     }
@@ -233,6 +235,7 @@ void main_coop() {
     if ((p.flags & 1u) != 0u) y += BIAS[n];
 #endif
     uint at = m * p.y_stride + n;
+    if ((p.flags & 4u) != 0u) y *= p.scale;
     if ((p.flags & 2u) != 0u) y += Y[at];
     Y[at] = y;
   }

@@ -10,6 +10,7 @@
  * PAGEDVK_MAX_WEIGHT_TYPES (the reader rejects numbers the type table does not know).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "engine/model_handle.h"
@@ -38,6 +39,10 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
   d->qkv_bias = hp->qkv_bias;
   d->tied_embeddings = hp->tied_embeddings;
   d->qk_norm = hp->qk_norm;
+  d->embedding_scale = hp->embd_scale;
+  d->residual_scale = hp->residual_scale;
+  d->attention_scale = hp->attn_scale;
+  d->logit_scale = hp->logit_scale;
   pv_hparams_layers_describe(hp, d->layer_mechanisms, sizeof d->layer_mechanisms);
 }
 
@@ -135,6 +140,11 @@ static void print_mechanisms(const pagedvk_model_description *d, FILE *out) {
     sep = ", ";                   \
   }
   MECH(d->qk_norm, "qk-norm (per-head RMS norm of q and k before RoPE)")
+  MECH(d->embedding_scale != 1.0f, "embedding scale %g", d->embedding_scale)
+  MECH(d->residual_scale != 1.0f, "residual scale %g", d->residual_scale)
+  MECH(d->attention_scale != 1.0f / sqrtf((float)d->head_dim), "attention scale %g (not 1/sqrt(%u))",
+       d->attention_scale, d->head_dim)
+  MECH(d->logit_scale != 1.0f, "logits divided by %g", d->logit_scale)
 #undef MECH
   if (sep[0] == ',') fputc('\n', out);
   if (d->layer_mechanisms[0]) fprintf(out, "per layer:      %s\n", d->layer_mechanisms);

@@ -19,6 +19,7 @@
 enum {
   ARCH_QKV_BIAS = 1u << 0, /* attn_q/k/v.bias */
   ARCH_QK_NORM = 1u << 1,  /* attn_q_norm, attn_k_norm */
+  ARCH_SCALES = 1u << 2,   /* embedding_scale, residual_scale, attention.scale, logit_scale (granite) */
 };
 
 typedef struct arch_desc {
@@ -35,6 +36,7 @@ static const arch_desc ARCHES[] = {
     {"qwen2", PV_ARCH_QWEN2, PV_ROPE_NEOX, ARCH_QKV_BIAS, 0},
     {"qwen3", PV_ARCH_QWEN3, PV_ROPE_NEOX, ARCH_QK_NORM, 0},
     {"smollm3", PV_ARCH_SMOLLM3, PV_ROPE_NORMAL, 0, 4},
+    {"granite", PV_ARCH_GRANITE, PV_ROPE_NORMAL, ARCH_SCALES, 0},
 };
 
 /* "llama, qwen2, ..." for the refusal of an unknown architecture. */
@@ -144,6 +146,20 @@ static int read_head_dim(const pv_gguf_file *f, const char *a, pv_hparams *hp, p
   return PAGEDVK_OK;
 }
 
+/* Granite's scalars; a key that is absent (or 0, as llama.cpp reads it) leaves the neutral value. */
+static int read_scales(const pv_gguf_file *f, const char *a, pv_hparams *hp, pv_error *err) {
+  float v;
+  if (get_arch_f32(f, a, "embedding_scale", &v) && v != 0.0f) hp->embd_scale = v;
+  if (get_arch_f32(f, a, "residual_scale", &v) && v != 0.0f) hp->residual_scale = v;
+  if (get_arch_f32(f, a, "attention.scale", &v) && v != 0.0f) hp->attn_scale = v;
+  if (get_arch_f32(f, a, "logit_scale", &v) && v != 0.0f) hp->logit_scale = v;
+  if (!isfinite(hp->embd_scale) || !isfinite(hp->residual_scale) || !isfinite(hp->attn_scale) ||
+      !isfinite(hp->logit_scale))
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: a scale of %s (embedding, residual, attention, logit) is not finite",
+                   a);
+  return PAGEDVK_OK;
+}
+
 int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   memset(hp, 0, sizeof *hp);
   pv_gguf_str name;
@@ -183,6 +199,9 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if (!get_arch_f32(f, a, "rope.freq_base", &hp->rope_base) || hp->rope_base <= 0.0f) hp->rope_base = 10000.0f;
   if (!get_arch_f32(f, a, "attention.layer_norm_rms_epsilon", &hp->rms_eps) || hp->rms_eps <= 0.0f) hp->rms_eps = 1e-5f;
   if ((rc = read_rope_scaling(f, a, hp, err))) return rc;
+  hp->embd_scale = hp->residual_scale = hp->logit_scale = 1.0f;
+  hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+  if ((d->mech & ARCH_SCALES) && (rc = read_scales(f, a, hp, err))) return rc;
   for (uint32_t l = 0; l < hp->n_layer; l++) {
     hp->layer[l].rope_base = hp->rope_base;
     hp->layer[l].no_rope = d->nope_period && (l + 1) % d->nope_period == 0;
@@ -226,11 +245,13 @@ size_t pv_hparams_layers_describe(const pv_hparams *hp, char *buf, size_t cap) {
 static const struct {
   const char *field;
   double neutral;
+  uint32_t applied_by; /* the architectures with this mechanism (ARCH_*) apply the key */
 } UNAPPLIED[] = {
-    {"attention.sliding_window", 0.0}, {"attention.clamp_kqv", 0.0},     {"attention.max_alibi_bias", 0.0},
-    {"attention.scale", 0.0},          {"attn_logit_softcapping", 0.0},  {"final_logit_softcapping", 0.0},
-    {"logit_scale", 1.0},              {"embedding_scale", 1.0},         {"residual_scale", 1.0},
-    {"expert_count", 0.0},
+    {"attention.sliding_window", 0.0, 0},       {"attention.clamp_kqv", 0.0, 0},
+    {"attention.max_alibi_bias", 0.0, 0},       {"attention.scale", 0.0, ARCH_SCALES},
+    {"attn_logit_softcapping", 0.0, 0},         {"final_logit_softcapping", 0.0, 0},
+    {"logit_scale", 1.0, ARCH_SCALES},          {"embedding_scale", 1.0, ARCH_SCALES},
+    {"residual_scale", 1.0, ARCH_SCALES},       {"expert_count", 0.0, 0},
 };
 
 static bool get_arch_number(const pv_gguf_file *f, const char *key, double *out) {
@@ -250,6 +271,7 @@ size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap) {
   for (size_t i = 0; d && i < PV_ARRAY_LEN(UNAPPLIED); i++) {
     char key[128];
     double v;
+    if (d->mech & UNAPPLIED[i].applied_by) continue;
     snprintf(key, sizeof key, "%s.%s", d->name, UNAPPLIED[i].field);
     if (!get_arch_number(f, key, &v) || v == UNAPPLIED[i].neutral) continue;
     int w = snprintf(buf + used, used < cap ? cap - used : 0, "%s%s = %g", n ? ", " : "", key, v);

@@ -5,7 +5,7 @@
  * mechanisms it uses (q/k/v biases, QK-norm, ...), each a flag or per-layer value of pv_hparams
  * that the device pass (forward.c) and the CPU reference (ref.c) both apply; a mechanism that is
  * off costs nothing. Supported: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM), `qwen2`, `qwen3`,
- * `smollm3`.
+ * `smollm3`, `granite`.
  *
  * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
  * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
@@ -22,7 +22,8 @@
 
 #include "gguf/gguf.h"
 
-typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1, PV_ARCH_QWEN3 = 2, PV_ARCH_SMOLLM3 = 3 } pv_arch;
+typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1, PV_ARCH_QWEN3 = 2, PV_ARCH_SMOLLM3 = 3,
+                      PV_ARCH_GRANITE = 4 } pv_arch;
 
 /* How RoPE pairs the dimensions of a head: NORMAL rotates (x[2i], x[2i+1]) — llama.cpp's
  * converter permutes Llama's q/k weights for this; NEOX rotates (x[i], x[i + rope_dim/2]). */
@@ -63,6 +64,11 @@ typedef struct pv_hparams {
   bool tied_embeddings;     /* no output.weight: logits use token_embd.weight */
   bool qk_norm;             /* qwen3: q and k RMS-normed per head (attn_q_norm, attn_k_norm: one weight per
                              * head dimension, shared by the heads) before RoPE */
+  /* Scalars (granite's metadata; 1 when the architecture has none). */
+  float embd_scale;         /* the input embedding is multiplied by it */
+  float residual_scale;     /* attention and FFN outputs multiplied by it before each residual add */
+  float attn_scale;         /* q.k multiplier: 1/sqrt(head_dim) unless the file gives attention.scale */
+  float logit_scale;        /* logits divided by it */
   pv_layer_hparams layer[PV_MAX_LAYERS]; /* n_layer entries */
 } pv_hparams;
 

@@ -79,10 +79,11 @@ static void end_stage(pv_forward *fw, pv_vk_cmd *cmd, pv_stage stage) {
   pv_forward_stamp(fw, cmd, (int)stage);
 }
 
+/* Y (+)= scale * (X W^T + bias); scale 1: unscaled (the residual adds take residual_scale). */
 static int matmul(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_weight *w, pv_vk_buffer *x, pv_vk_buffer *y,
-                  pv_vk_view bias, uint32_t rows, bool accumulate, pv_error *err) {
+                  pv_vk_view bias, uint32_t rows, bool accumulate, float scale, pv_error *err) {
   pv_op_matmul_args a = {.w = w, .x = pv_view(x), .y = pv_view(y), .bias = bias, .m = rows,
-                         .x_stride = w->k, .y_stride = w->n, .accumulate = accumulate};
+                         .x_stride = w->k, .y_stride = w->n, .accumulate = accumulate, .scale = scale};
   a.x.texel = x == &fw->xn ? fw->xn_texel : x == &fw->att ? fw->att_texel : x == &fw->ffn ? fw->ffn_texel : VK_NULL_HANDLE;
   return pv_op_matmul(fw->ops, cmd, &a, err);
 }
@@ -128,7 +129,7 @@ static pv_op_attn_args attn_args(const pv_forward *fw, const pv_op_pool *pool, c
                         .block_tables = pv_view(&fw->block_tables), .partial = pv_view(&fw->partial), .pool = pool,
                         .rows = b->n_rows, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
                         .head_dim = hp->head_dim, .layer = l, .max_blocks = fw->lim.max_blocks_per_seq,
-                        .q_stride = q_dim, .o_stride = q_dim, .parts = attention_parts(fw, b),
+                        .q_stride = q_dim, .o_stride = q_dim, .scale = hp->attn_scale, .parts = attention_parts(fw, b),
                         .part_len = ATTN_PART_LEN};
   aa.q.texel = fw->q_texel;
   aa.block_tables.texel = fw->bt_texel;
@@ -204,9 +205,9 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), L->attn_norm, none, hp->n_embd, n,
                          hp->n_embd, hp->n_embd, hp->rms_eps, err);
   end_stage(fw, cmd, PV_STAGE_ATTN_NORM);
-  if (!rc) rc = matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, err);
-  if (!rc) rc = matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, err);
-  if (!rc) rc = matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wq, &fw->xn, &fw->q, L->bq, n, false, 1.0f, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wk, &fw->xn, &fw->k, L->bk, n, false, 1.0f, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, 1.0f, err);
   if (!rc && L->q_norm.buffer) rc = qk_norm(fw, cmd, L, n, err);
   end_stage(fw, cmd, PV_STAGE_QKV);
   pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
@@ -221,7 +222,7 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   pv_op_attn_args aa = attn_args(fw, pool, b, l);
   if (!rc) rc = attention(fw, cmd, &aa, err);
   end_stage(fw, cmd, PV_STAGE_ATTENTION);
-  if (!rc) rc = matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, err);
+  if (!rc) rc = matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, hp->residual_scale, err);
   end_stage(fw, cmd, PV_STAGE_ATTN_OUT);
   return rc;
 }
@@ -241,7 +242,7 @@ static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, 
     rc = pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "forward: ffn_gate and ffn_up of different types are not supported yet");
   if (!rc) rc = pv_op_matmul(fw->ops, cmd, &a, err);
   end_stage(fw, cmd, PV_STAGE_FFN_GATE_UP);
-  if (!rc) rc = matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, err);
+  if (!rc) rc = matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, hp->residual_scale, err);
   end_stage(fw, cmd, PV_STAGE_FFN_DOWN);
   return rc;
 }
@@ -251,7 +252,9 @@ static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *
   int rc = pv_op_rmsnorm(fw->ops, cmd, pv_view(&fw->x), pv_view(&fw->xn), fw->m->output_norm,
                          pv_view(&fw->logit_rows), hp->n_embd, b->n_logits, hp->n_embd, hp->n_embd, hp->rms_eps, err);
   end_stage(fw, cmd, PV_STAGE_OUT_NORM);
-  if (!rc) rc = matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false, err);
+  if (!rc)
+    rc = matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false,
+                1.0f / hp->logit_scale, err);
   if (b->want_argmax) {
     end_stage(fw, cmd, PV_STAGE_LOGITS);
     if (!rc) rc = pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
@@ -270,7 +273,8 @@ int pv_forward_record(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, co
   const pv_hparams *hp = &fw->m->hp;
   pv_forward_stamp(fw, cmd, -1);
   plan_attention(fw, pool, b);
-  int rc = pv_op_embed(fw->ops, cmd, &fw->m->tok_embd, pv_view(&fw->rows), pv_view(&fw->x), b->n_rows, hp->n_embd, err);
+  int rc = pv_op_embed_scaled(fw->ops, cmd, &fw->m->tok_embd, pv_view(&fw->rows), pv_view(&fw->x), b->n_rows,
+                              hp->n_embd, hp->embd_scale, err);
   end_stage(fw, cmd, PV_STAGE_EMBED);
   for (uint32_t l = 0; l < hp->n_layer && !rc; l++) {
     rc = attention_block(fw, cmd, pool, b, l, err);

@@ -1,17 +1,19 @@
 /*
  * ref.c — the CPU reference forward pass, written to read like the maths:
  *
- *   x = embedding[token]
+ *   x = embedding[token] * embd_scale
  *   per layer:  h = rmsnorm(x) * attn_norm
  *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)
  *               (QK-norm: each head of q and k = rmsnorm(head) * q_norm / k_norm)
  *               rope(q, k, pos)  (not in NoPE layers)
  *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight or the
  *                 llama3 metadata, computed here, not by the device path's code)
- *               cache[pos] = k, v;  a = softmax(q·K / sqrt(d)) V  per head (GQA: head → head / group)
- *               x += Wo a
- *               h = rmsnorm(x) * ffn_norm;  x += Wdown (silu(Wgate h) * Wup h)
- *   logits = Woutput (rmsnorm(x) * output_norm)
+ *               cache[pos] = k, v;  a = softmax(q·K * attn_scale) V  per head (GQA: head → head / group)
+ *                 (attn_scale 1/sqrt(d) unless the file says otherwise)
+ *               x += residual_scale * Wo a
+ *               h = rmsnorm(x) * ffn_norm;  x += residual_scale * Wdown (silu(Wgate h) * Wup h)
+ *   logits = Woutput (rmsnorm(x) * output_norm) / logit_scale
+ *   (the scales are 1 except where the architecture reads them: granite)
  *
  * Invariant: n_past tokens are in the cache; a step writes position n_past and increments it.
  */
@@ -240,7 +242,7 @@ static void attention(pv_ref *r, uint32_t layer, uint32_t pos) {
   const uint32_t d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
   const float *kc = r->k_cache + (size_t)layer * r->max_ctx * kv_dim;
   const float *vc = r->v_cache + (size_t)layer * r->max_ctx * kv_dim;
-  const float scale = 1.0f / sqrtf((float)d);
+  const float scale = hp->attn_scale;
   for (uint32_t h = 0; h < hp->n_head; h++) {
     const float *q = r->q + h * d;
     const uint32_t kvh = h / group;
@@ -288,7 +290,7 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));
   attention(r, l, pos);
   pv_ref_matvec(r->xn, L->wo, r->att, hp->n_embd, q_dim);
-  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += r->xn[i];
+  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += hp->residual_scale * r->xn[i];
 }
 
 static void ffn_block(pv_ref *r, uint32_t l) {
@@ -299,7 +301,7 @@ static void ffn_block(pv_ref *r, uint32_t l) {
   pv_ref_matvec(r->up, L->w_up, r->xn, hp->n_ff, hp->n_embd);
   for (uint32_t i = 0; i < hp->n_ff; i++) r->gate[i] = silu(r->gate[i]) * r->up[i];
   pv_ref_matvec(r->xn, L->w_down, r->gate, hp->n_embd, hp->n_ff);
-  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += r->xn[i];
+  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += hp->residual_scale * r->xn[i];
 }
 
 int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
@@ -308,7 +310,7 @@ int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
     return pv_fail(err, PAGEDVK_ERR_INVALID, "reference: token id %d outside the vocabulary (%u)", token, hp->n_vocab);
   if (r->n_past >= r->max_ctx)
     return pv_fail(err, PAGEDVK_ERR_TOO_LONG, "reference: context of %u tokens is full", r->max_ctx);
-  memcpy(r->x, r->tok_embd + (size_t)token * hp->n_embd, hp->n_embd * sizeof(float));
+  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] = r->tok_embd[(size_t)token * hp->n_embd + i] * hp->embd_scale;
   for (uint32_t l = 0; l < hp->n_layer; l++) {
     attention_block(r, l, r->n_past);
     ffn_block(r, l);
@@ -317,6 +319,8 @@ int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
   if (!logits) return PAGEDVK_OK;
   pv_ref_rmsnorm(r->xn, r->x, r->output_norm, hp->n_embd, hp->rms_eps);
   pv_ref_matvec(r->logits, r->output, r->xn, hp->n_vocab, hp->n_embd);
+  if (hp->logit_scale != 1.0f)
+    for (uint32_t i = 0; i < hp->n_vocab; i++) r->logits[i] /= hp->logit_scale;
   *logits = r->logits;
   return PAGEDVK_OK;
 }

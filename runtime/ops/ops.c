@@ -21,6 +21,7 @@
 typedef struct pv_push_embed { /* embed.comp */
   uint32_t n_embd, rows, y_stride, w_offset;
   uint32_t tok_first, tok_count; /* the tokens this weight (a part of a split embedding) holds */
+  float scale;
 } pv_push_embed;
 
 typedef struct pv_push_rmsnorm { /* rmsnorm.comp */
@@ -31,7 +32,8 @@ typedef struct pv_push_rmsnorm { /* rmsnorm.comp */
 
 typedef struct pv_push_matmul { /* matmul.comp */
   uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset;
-  uint32_t flags; /* 1: add BIAS[n]; 2: accumulate into Y */
+  uint32_t flags; /* 1: add BIAS[n]; 2: accumulate into Y; 4: multiply by scale first */
+  float scale;
 } pv_push_matmul;
 
 typedef struct pv_push_rope_kv { /* rope_kv.comp */
@@ -361,20 +363,25 @@ uint32_t pv_op_weight_part_rows(const pv_vk_caps *caps, uint32_t type, uint32_t 
 
 /* One piece of an embedding: rows of tokens [tok_first, tok_first + emb->n). */
 static int embed_one(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, uint32_t tok_first, pv_vk_view tokens,
-                     pv_vk_view y, uint32_t rows, uint32_t y_stride, pv_error *err) {
+                     pv_vk_view y, uint32_t rows, uint32_t y_stride, float scale, pv_error *err) {
   int rc = check_weight_fits(emb, emb->n, "embedding", err);
   if (rc || rows == 0) return rc;
   const bool tex = use_texel(ops, emb);
   const uint32_t spec[] = {ops->wg_row};
   const pv_vk_pipeline *p = get_pipeline_ex(ops, weight_shader(tex ? PV_WK_EMBED_TEX : PV_WK_EMBED, emb->type), NULL,
                                             3, tex ? 1u : 0u, sizeof(pv_push_embed), spec, 1, err);
-  const pv_push_embed push = {emb->k, rows, y_stride, (uint32_t)emb->offset, tok_first, emb->n};
+  const pv_push_embed push = {emb->k, rows, y_stride, (uint32_t)emb->offset, tok_first, emb->n, scale};
   pv_vk_view views[] = {weight_view(ops, emb), tokens, y};
   return dispatch(ops, cmd, p, views, 3, &push, rows, 1, 1, err);
 }
 
 int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                 uint32_t rows, uint32_t y_stride, pv_error *err) {
+  return pv_op_embed_scaled(ops, cmd, emb, tokens, y, rows, y_stride, 1.0f, err);
+}
+
+int pv_op_embed_scaled(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
+                       uint32_t rows, uint32_t y_stride, float scale, pv_error *err) {
   if (!weight_shader(PV_WK_EMBED, emb->type))
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: embedding type %u has no shader", emb->type);
   if (emb->k % type_row_unit(emb->type) || emb->offset % 4)
@@ -382,7 +389,7 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
                    emb->k, emb->type);
   int rc = rows ? check_rows(ops, rows, "embedding", err) : PAGEDVK_OK;
   if (!emb->n_parts) {
-    if (!rc) rc = embed_one(ops, cmd, emb, 0, tokens, y, rows, y_stride, err);
+    if (!rc) rc = embed_one(ops, cmd, emb, 0, tokens, y, rows, y_stride, scale, err);
     return rc;
   }
   /* split: every part sees every row and writes those of its tokens (one part per token); every
@@ -398,7 +405,7 @@ int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view
     rc = pv_fail(err, PAGEDVK_ERR_INVALID, "ops: the parts of a split embedding hold %u rows, not %u", first, emb->n);
   first = 0;
   for (uint32_t i = 0; i < emb->n_parts && !rc; first += emb->parts[i++].n)
-    rc = embed_one(ops, cmd, &emb->parts[i], first, tokens, y, rows, y_stride, err);
+    rc = embed_one(ops, cmd, &emb->parts[i], first, tokens, y, rows, y_stride, scale, err);
   return rc;
 }
 
@@ -456,7 +463,8 @@ static int matmul_one(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, p
                                             sizeof(pv_push_matmul), spec, 4, err);
   const pv_push_matmul push = {
       w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
-      (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u)};
+      (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u) | (a->scale != 0.0f && a->scale != 1.0f ? 4u : 0u),
+      a->scale};
   pv_vk_view views[5];
   uint32_t nv = 0;
   views[nv++] = weight_view(ops, w);
@@ -567,6 +575,9 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
                   1, 1, err);
 }
 
+/* The q.k multiplier: the arguments' scale, else 1/sqrt(head_dim). */
+static float attn_scale(const pv_op_attn_args *a) { return a->scale != 0.0f ? a->scale : 1.0f / sqrtf((float)a->head_dim); }
+
 int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err) {
   if (a->rows == 0) return PAGEDVK_OK;
   int rc = check_rows(ops, a->rows, "attention", err);
@@ -593,7 +604,7 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   /* the lanes kernel's Params are paged_attn's plus rowsel: one struct serves both */
   const pv_push_attn_lanes push = {{a->rows, a->n_head, a->n_kv_head, a->head_dim, a->layer, pool->block_size,
                                     pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
-                                    parts, parts > 1 ? a->part_len : 0xffffffffu, 1.0f / sqrtf((float)a->head_dim)},
+                                    parts, parts > 1 ? a->part_len : 0xffffffffu, attn_scale(a)},
                                    a->use_row_list ? 1u : 0u};
   pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
   pool_views(pool, views + 5);
@@ -665,7 +676,7 @@ static int attn_rows_dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args
                                             sizeof(pv_push_attn_rows), spec, 4, err);
   const pv_push_attn_rows push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,
             pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
-            1.0f / sqrtf((float)a->head_dim)};
+            attn_scale(a)};
   pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, tiles};
   pool_views(pool, views + 5);
   for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];

@@ -120,6 +120,9 @@ const char *pv_ops_type_suffix(uint32_t type);
  * each writing the rows whose token falls in its range). */
 int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                 uint32_t rows, uint32_t y_stride, pv_error *err);
+/* The same, every element multiplied by scale (granite's embedding_scale; pv_op_embed: 1). */
+int pv_op_embed_scaled(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
+                       uint32_t rows, uint32_t y_stride, float scale, pv_error *err);
 
 /* Y[r] = rmsnorm(X[src(r)]) * w; src(r) = rowsel[r] when rowsel.buffer, else r. */
 int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
@@ -134,6 +137,8 @@ typedef struct pv_op_matmul_args {
   uint32_t m;
   uint32_t x_stride, y_stride;
   bool accumulate;          /* Y += result (residual connection) */
+  float scale;              /* result (bias included) multiplied by it before accumulating; 0 or 1: not
+                             * scaled (granite's residual and logit scales) */
 } pv_op_matmul_args;
 int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err);
 
@@ -157,6 +162,7 @@ typedef struct pv_op_attn_args {
   const pv_op_pool *pool;
   uint32_t rows, n_head, n_kv_head, head_dim, layer, max_blocks;
   uint32_t q_stride, o_stride;
+  float scale;              /* q.k multiplier; 0: 1/sqrt(head_dim) */
   uint32_t parts, part_len; /* parts > 1: partitioned, then attn_reduce. Partition i reads keys
                              * [i part_len, (i+1) part_len) and every parts*part_len after, so any
                              * parts >= 1 covers every context (more parts: more parallelism). */

@@ -156,4 +156,68 @@ static inline void mc_engine_matches_reference_bs(const char *path, uint32_t blo
 
 static inline void mc_engine_matches_reference(const char *path) { mc_engine_matches_reference_bs(path, 16); }
 
+typedef struct mc_logprob_job {
+  float logprob[MC_MAX_GEN];
+  int32_t token[MC_MAX_GEN];
+  uint32_t n;
+} mc_logprob_job;
+
+static inline void mc_on_logprob(const pagedvk_token_event *ev, void *user) {
+  mc_logprob_job *j = user;
+  if (ev->index != 0 || ev->token < 0 || j->n >= MC_MAX_GEN) return;
+  j->token[j->n] = ev->token;
+  j->logprob[j->n++] = ev->logprob;
+}
+
+/* One greedy request of n_gen tokens after `prompt` through the engine with log-probabilities:
+ * each chosen token's log-probability (what the logits' scale changes, where the argmax does not)
+ * is the reference's log-softmax within tol. */
+static inline void mc_engine_logprobs_match(const char *path, const int32_t *prompt, uint32_t n_prompt,
+                                            uint32_t n_gen, double tol) {
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(path, &f);
+  pv_error perr = {0};
+  float want[MC_MAX_GEN];
+  int32_t ids[MC_MAX_GEN];
+  const float *logits = NULL;
+  assert_true(n_gen <= MC_MAX_GEN && n_prompt + n_gen < MC_MAX_PROMPT + MC_MAX_GEN);
+  for (uint32_t i = 0; i < n_prompt + n_gen - 1; i++) {
+    const int32_t tok = i < n_prompt ? prompt[i] : ids[i - n_prompt];
+    if (pv_ref_step(r, tok, &logits, &perr)) fail_msg("reference: %s", perr.msg);
+    if (i + 1 < n_prompt) continue;
+    const uint32_t k = i + 1 - n_prompt, best = pv_ref_argmax(logits, r->hp.n_vocab);
+    double sum = 0;
+    for (uint32_t v = 0; v < r->hp.n_vocab; v++) sum += exp((double)logits[v] - logits[best]);
+    ids[k] = (int32_t)best;
+    want[k] = (float)-log(sum);
+  }
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  pagedvk_engine_options o;
+  pagedvk_engine_options_default(&o);
+  o.model_path = path;
+  o.kv_mem = 4u << 20;
+  o.max_model_len = 128;
+  char err[512];
+  pagedvk_engine *e = NULL;
+  if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);
+  pagedvk_sampling_params sp;
+  pagedvk_sampling_params_default(&sp);
+  sp.temperature = 0.0f;
+  sp.max_tokens = n_gen;
+  sp.ignore_eos = 1;
+  sp.logprobs = 1;
+  mc_logprob_job j = {0};
+  if (pagedvk_engine_add_request(e, prompt, n_prompt, &sp, mc_on_logprob, &j, NULL, err, sizeof err))
+    fail_msg("add: %s", err);
+  if (pagedvk_engine_run_until_idle(e, err, sizeof err)) fail_msg("run: %s", err);
+  pagedvk_engine_destroy(e);
+  assert_int_equal(j.n, n_gen);
+  for (uint32_t k = 0; k < n_gen; k++) {
+    assert_int_equal(j.token[k], ids[k]);
+    if (fabs((double)j.logprob[k] - want[k]) > tol)
+      fail_msg("%s: token %u: log-probability %g, reference %g", path, k, (double)j.logprob[k], (double)want[k]);
+  }
+}
+
 #endif

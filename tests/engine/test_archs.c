@@ -9,6 +9,9 @@
  * qwen3: per-head RMS norm of q and k before RoPE (attn_q_norm, attn_k_norm), heads of 32 where
  * embedding / heads is 16.
  * smollm3: layers 3 and 7 of 8 without RoPE (NoPE); "off" rotates them too, as llama would.
+ * granite: embedding_scale, residual_scale, attention.scale, logit_scale, each switched off alone
+ *   (set to 1, or 1/sqrt(head size)) in the reference; the logit scale leaves the argmax alone, so
+ *   the engine's log-probabilities are compared too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,10 +102,40 @@ static void test_smollm3_nope(void **state) {
   engine_matches_reference_both(path);
 }
 
+static void test_granite_scales(void **state) {
+  (void)state;
+  char path[512];
+  /* scales of the same kinds as syn-granite.gguf's (12, 0.22, 0.0625, 8), chosen so that in this
+   * small model each one moves the logits */
+  mc_mkmodel(SMALL "--arch granite --n-head 2 --n-head-kv 1 --scales 2,0.6,0.5,4", "granite.gguf", path, sizeof path);
+  const pv_hparams hp = hparams_of(path);
+  assert_true(hp.embd_scale == 2.0f && hp.residual_scale == 0.6f && hp.attn_scale == 0.5f && hp.logit_scale == 4.0f);
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(path, &f);
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_on);
+  float *fields[] = {&r->hp.embd_scale, &r->hp.residual_scale, &r->hp.attn_scale, &r->hp.logit_scale};
+  const char *names[] = {"embedding_scale", "residual_scale", "attention.scale", "logit_scale"};
+  const float neutral[] = {1.0f, 1.0f, 1.0f / sqrtf(32.0f), 1.0f};
+  for (int i = 0; i < 4; i++) {
+    const float keep = *fields[i];
+    *fields[i] = neutral[i];
+    mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_off);
+    *fields[i] = keep;
+    const double d = mc_max_diff(logits_on, logits_off, r->hp.n_vocab);
+    fprintf(stderr, "granite: reference logits with and without %s differ by %.3g\n", names[i], d);
+    assert_true(d > 0.1);
+  }
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  engine_matches_reference_both(path);
+  mc_engine_logprobs_match(path, PROBE, 12, 6, 2e-3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qwen3_qk_norm),
       cmocka_unit_test(test_smollm3_nope),
+      cmocka_unit_test(test_granite_scales),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, setup, teardown);

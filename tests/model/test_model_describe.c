@@ -314,6 +314,8 @@ typedef struct arch_case {
 static void check_llama(const pagedvk_model_description *d) {
   assert_string_equal(d->architecture, "llama");
   assert_int_equal(d->qk_norm, 0);
+  assert_true(d->embedding_scale == 1.0f && d->residual_scale == 1.0f && d->logit_scale == 1.0f);
+  assert_true(d->attention_scale == 0.25f); /* 1/sqrt(16) */
   assert_string_equal(d->layer_mechanisms, "");
 }
 
@@ -329,6 +331,13 @@ static void check_smollm3(const pagedvk_model_description *d) {
   assert_string_equal(d->layer_mechanisms, "no RoPE (NoPE): 3");
 }
 
+static void check_granite(const pagedvk_model_description *d) {
+  assert_string_equal(d->architecture, "granite");
+  assert_true(d->embedding_scale == 12.0f && d->residual_scale == 0.22f && d->attention_scale == 0.0625f &&
+              d->logit_scale == 8.0f);
+  assert_null(d->unapplied_metadata); /* granite's scales are applied */
+}
+
 static void test_arch_mechanisms(void **state) {
   (void)state;
   char bin[512], path[512], cmd[2048];
@@ -339,6 +348,9 @@ static void test_arch_mechanisms(void **state) {
       {"--arch qwen3 --head-dim 32", check_qwen3,
        "mechanisms:     qk-norm (per-head RMS norm of q and k before RoPE)\n"},
       {"--arch smollm3", check_smollm3, "per layer:      no RoPE (NoPE): 3\n"},
+      {"--arch granite", check_granite,
+       "mechanisms:     embedding scale 12, residual scale 0.22, attention scale 0.0625 (not 1/sqrt(16)), "
+       "logits divided by 8\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     snprintf(path, sizeof path, "%s/arch%zu.gguf", tmpdir, i);

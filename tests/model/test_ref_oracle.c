@@ -46,6 +46,7 @@ static void test_p11_headdim(void **state) { (void)state; check_model("p11/syn-l
 /* the p13 set, the architectures after llama and qwen2 (each model once the project runs it) */
 static void test_p13_qwen3(void **state) { (void)state; check_model("p13/syn-qwen3"); }
 static void test_p13_smollm3(void **state) { (void)state; check_model("p13/syn-smollm3"); }
+static void test_p13_granite(void **state) { (void)state; check_model("p13/syn-granite"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -60,6 +61,7 @@ int main(void) {
       cmocka_unit_test(test_p11_headdim),
       cmocka_unit_test(test_p13_qwen3),
       cmocka_unit_test(test_p13_smollm3),
+      cmocka_unit_test(test_p13_granite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

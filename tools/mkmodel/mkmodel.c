@@ -1,12 +1,13 @@
 /*
- * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3 architecture) with random weights
+ * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite architecture) with random weights
  * at sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
  *
  * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
  * keep unit scale through a forward pass; token embedding and output with std 3/sqrt(n_embd), so
  * logits have std ~3 and greedy choices are well separated; norm weights 1 + N(0, 0.1^2);
  * qwen2 q/k/v biases N(0, 0.05^2); qwen3's attn_q_norm/attn_k_norm like norms, its q and k
- * projections 4x larger (the per-head norm takes the scale back out, so it shows in the output).
+ * projections 4x larger (the per-head norm takes the scale back out, so it shows in the output);
+ * granite's q and k 4x larger too (sharper attention, so that its attention.scale shows).
  * The same seed gives the same file.
  * Tensor types: --type for weights, --type-embd / --type-output / --type-norm for those tensors,
  * biases F32; --mix replaces those types of the matrices by a llama.cpp preset's mix (shapes.c);
@@ -43,6 +44,7 @@ typedef struct options {
   uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff, ctx;
   uint32_t head_dim; /* 0: n_embd / n_head, no key_length key */
   int rope_freqs, rope_llama3;
+  float scales[4]; /* granite: embedding, residual, attention, logit */
   float rope_base, rms_eps;
   int tied;
   pv_dtype type, type_embd, type_output, type_norm;
@@ -59,7 +61,9 @@ static void usage(FILE *to) {
     "\n"
     "  --arch NAME             architecture (default llama): llama, qwen2 (q/k/v biases), qwen3\n"
     "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm), smollm3 (llama\n"
-    "                          layers, every 4th without RoPE: nothing in the file says so)\n"
+    "                          layers, every 4th without RoPE: nothing in the file says so), granite\n"
+    "                          (embedding_scale, residual_scale, attention.scale, logit_scale: --scales)\n"
+    "  --scales E,R,A,L        granite's scales (default 12,0.22,0.0625,8, those of syn-granite.gguf)\n"
     "  --n-embd N              embedding size (default 256)\n"
     "  --n-layer N             number of blocks (default 2)\n"
     "  --n-head N              attention heads (default 4)\n"
@@ -214,9 +218,17 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
   const char *v = value_of(argc, argv, i);
   if (is_opt(a, "--arch")) {
-    if (!v || (strcmp(v, "llama") && strcmp(v, "qwen2") && strcmp(v, "qwen3") && strcmp(v, "smollm3")))
+    static const char *const archs[] = {"llama", "qwen2", "qwen3", "smollm3", "granite"};
+    for (size_t k = 0; v && k < sizeof archs / sizeof archs[0]; k++)
+      if (!strcmp(v, archs[k])) {
+        o->arch = v;
+        return 0;
+      }
+    return bad(a, v);
+  }
+  if (is_opt(a, "--scales")) {
+    if (!v || sscanf(v, "%f,%f,%f,%f", &o->scales[0], &o->scales[1], &o->scales[2], &o->scales[3]) != 4)
       return bad(a, v);
-    o->arch = v;
     return 0;
   }
   if (is_opt(a, "--n-embd")) return parse_u32(a, v, &o->n_embd);
@@ -263,7 +275,8 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
 
 static int parse_args(options *o, int argc, char **argv) {
   *o = (options){.arch = "llama", .n_embd = 256, .n_layer = 2, .n_head = 4, .n_ff = 512, .ctx = 2048,
-                 .rope_base = 10000.0f, .rms_eps = 1e-5f, .type = PV_F16, .type_norm = PV_F32, .seed = 1};
+                 .rope_base = 10000.0f, .rms_eps = 1e-5f, .type = PV_F16, .type_norm = PV_F32, .seed = 1,
+                 .scales = {12.0f, 0.22f, 0.0625f, 8.0f}};
   for (int i = 1; i < argc; i++)
     if (parse_one(o, argc, argv, &i)) return -1;
   if (!o->n_head_kv) o->n_head_kv = o->n_head;
@@ -345,7 +358,7 @@ static uint32_t head_dim(const options *o) { return o->head_dim ? o->head_dim : 
 static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
   uint64_t e = o->n_embd, hd = head_dim(o), q = hd * o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
   const bool qwen2 = !strcmp(o->arch, "qwen2"), qwen3 = !strcmp(o->arch, "qwen3");
-  const weight_kind qk = qwen3 ? W_PROJ_X4 : W_PROJ;
+  const weight_kind qk = qwen3 || !strcmp(o->arch, "granite") ? W_PROJ_X4 : W_PROJ;
   struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool skip; } parts[] = {
     {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", qk, e, q, false},
     {"attn_k.weight", qk, e, kv, false},         {"attn_v.weight", W_PROJ, e, kv, false},
@@ -429,6 +442,12 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
   if (o->head_dim) {
     KEY_U32("attention.key_length", o->head_dim)
     KEY_U32("attention.value_length", o->head_dim)
+  }
+  if (!strcmp(a, "granite")) {
+    KEY_F32("embedding_scale", o->scales[0])
+    KEY_F32("residual_scale", o->scales[1])
+    KEY_F32("attention.scale", o->scales[2])
+    KEY_F32("logit_scale", o->scales[3])
   }
   if (o->rope_llama3) {
     if (!rc) { snprintf(key, sizeof key, "%s.rope.scaling.type", a); rc = pv_gguf_writer_add_str(w, key, "llama3", err); }
