@@ -6,7 +6,8 @@
 // rows for NTOK tokens, so each dequantized weight is used NTOK times: decode batches and prefill
 // chunks share this kernel (dispatch y covers the tokens in groups of NTOK).
 // With SWIGLU defined the workgroup also reads W2 = WB[1] (the up projection, same type and shape) and
-// writes silu(X W^T) * (X W2^T): the gate, up and activation of an FFN in one pass.
+// writes silu(X W^T) * (X W2^T): the gate, up and activation of an FFN in one pass (flag 8: gelu
+// instead of silu, GeGLU).
 // Partial sums of the WG invocations are combined by a shared-memory tree (no subgroup ops, so it
 // runs on every device; the loop over K dominates).
 #extension GL_EXT_control_flow_attributes : enable
@@ -51,9 +52,14 @@ layout(push_constant) uniform Params {
   uint y_stride;       // floats between tokens in Y
   uint w_offset;       // byte offset of W (and W2) in its buffer, multiple of 4
   uint w2_offset;
-  uint flags;          // 1: add BIAS[n]; 2: accumulate into Y; 4: multiply by scale before accumulating
+  uint flags;          // 1: add BIAS[n]; 2: accumulate into Y; 4: multiply by scale before accumulating;
+                       // 8: SWIGLU's gate through gelu, not silu
   float scale;
 } p;
+
+#ifdef SWIGLU
+float gate_act(float g) { return (p.flags & 8u) != 0u ? gelu(g) : silu(g); }
+#endif
 
 #include "dequant.glsl"
 
@@ -137,7 +143,7 @@ void main_rows() {
       const uint m = m0 + t;
       if (n >= p.N || m >= p.M) continue;
 #ifdef SWIGLU
-      float y = silu(acc[(r * NTOK + t) * 2u]) * acc[(r * NTOK + t) * 2u + 1u];
+      float y = gate_act(acc[(r * NTOK + t) * 2u]) * acc[(r * NTOK + t) * 2u + 1u];
 #else
       float y = acc[r * NTOK + t];
       if ((p.flags & 1u) != 0u) y += BIAS[n];
@@ -229,7 +235,7 @@ void main_coop() {
     uint n = n0 + r, m = m0 + t;
     if (n >= p.N || m >= p.M) continue;
 #ifdef SWIGLU
-    float y = silu(red[(i * 2u) * WG]) * red[(i * 2u + 1u) * WG];
+    float y = gate_act(red[(i * 2u) * WG]) * red[(i * 2u + 1u) * WG];
 #else
     float y = red[i * WG];
     if ((p.flags & 1u) != 0u) y += BIAS[n];

@@ -13,10 +13,15 @@
 // Partition i takes keys [i part_len, (i+1) part_len) and every parts * part_len after, so a
 // context longer than parts * part_len is still read whole.
 // With parts == 1 the output is written normalised straight to O.
+// WINDOWED / SOFTCAP: a sliding window and soft-capped scores (attn_mask.glsl); with a window the
+// keys start at the window's first (partitions split the window's keys).
 #extension GL_GOOGLE_include_directive : require
 #include "step.glsl"
+#include "attn_mask.glsl"
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const uint MAX_HEAD_DIM = 256;
+layout(constant_id = 2) const uint WINDOWED = 0;
+layout(constant_id = 3) const uint SOFTCAP = 0;
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer Q { float QB[]; };
@@ -36,7 +41,9 @@ layout(push_constant) uniform Params {
   uint q_stride, o_stride;
   uint parts;                // workgroups per (row, head) along z
   uint part_len;             // keys per partition range (any; multiples of WG waste nothing)
-  float scale;               // 1/sqrt(head_dim)
+  float scale;               // 1/sqrt(head_dim), or the model's
+  uint window;               // WINDOWED: keys a query sees
+  float softcap;             // SOFTCAP: the cap c
 } p;
 
 shared float qs[MAX_HEAD_DIM];
@@ -76,6 +83,7 @@ void main() {
   const TokenInfo t = TOKENS[row];
   const uint kvh = h / (p.n_head / p.n_kv_head);
   const uint n_keys = t.pos + 1u;
+  const uint k_first = WINDOWED != 0u ? attn_first_key(t.pos, p.window) : 0u;
   PoolGeom g = PoolGeom(p.block_size, p.blocks_per_buf, p.n_layer, p.n_kv_head, p.head_dim);
 
   for (uint i = tid; i < p.head_dim; i += WG) qs[i] = QB[row * p.q_stride + h * p.head_dim + i] * p.scale;
@@ -87,10 +95,10 @@ void main() {
   for (uint i = 0u; i < DIMS; i++) acc[i] = 0.0;
   float m = -1.0 / 0.0, l = 0.0;
 
-  // Partition `part` takes the key ranges [part * part_len, +part_len), then parts * part_len
-  // further on, and so on: every key is seen whatever parts * part_len is.
-  for (uint k_begin = part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
-    const uint k_end = min(n_keys, k_begin + p.part_len);
+  // Partition `part` takes the key ranges [k_first + part * part_len, +part_len), then
+  // parts * part_len further on, and so on: every key is seen whatever parts * part_len is.
+  for (uint k_begin = k_first + part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
+    const uint k_end = n_keys - k_begin <= p.part_len ? n_keys : k_begin + p.part_len;   // (no wrap)
     for (uint c = k_begin; c < k_end; c += WG) {
       const uint j = c + tid;
       float s = -1.0 / 0.0;
@@ -103,6 +111,7 @@ void main() {
           vec2 k2 = pool_load2(buf, e + i);
           s += qs[i] * k2.x + qs[i + 1u] * k2.y;
         }
+        if (SOFTCAP != 0u) s = softcap(s, p.softcap);
       }
       const float m_new = max(m, reduce_max(s));
       const float pj = j < k_end ? exp(s - m_new) : 0.0;

@@ -7,13 +7,17 @@
 // and K/V are read through uniform texel buffers, which that driver vectorizes (its storage-buffer
 // loads go lane by lane); K/V as 16-byte texels, so one fetch brings 8 f16 (4 f32) elements of a
 // row (the host takes this kernel only when head_dim is a multiple of that). Chosen for CPU
-// devices; WG is their SIMD width.
+// devices; WG is their SIMD width. WINDOWED / SOFTCAP: attn_mask.glsl (the keys start at the
+// window's first).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
+#include "attn_mask.glsl"
 layout(constant_id = 0) const uint WG = 8;               // lanes per workgroup
 layout(constant_id = 1) const uint MAX_HEAD_DIM = 64;    // head_dim rounded up (multiple of 4)
 layout(constant_id = 2) const uint N_BUFS = 8;           // 1: every block of the pass is in buffer 0
+layout(constant_id = 3) const uint WINDOWED = 0;
+layout(constant_id = 4) const uint SOFTCAP = 0;
 layout(local_size_x_id = 0) in;
 
 layout(binding = 0) uniform samplerBuffer QT;            // RGBA32F view of Q rows
@@ -34,6 +38,8 @@ layout(push_constant) uniform Params {
   uint parts;
   uint part_len;
   float scale;
+  uint window;   // WINDOWED: keys a query sees
+  float softcap; // SOFTCAP: the cap c
   uint rowsel;   // 1: workgroup x computes row ROWSEL[x] (the others are prompt tiles, paged_attn_rows)
 } p;
 
@@ -61,6 +67,7 @@ void main() {
   const TokenInfo t = TOKENS[row];
   const uint kvh = h / (p.n_head / p.n_kv_head);
   const uint n_keys = t.pos + 1u;
+  const uint k_first = WINDOWED != 0u ? attn_first_key(t.pos, p.window) : 0u;
   const uint hd = p.head_dim;
   const uint per_kv = p.n_kv_head * p.block_size * hd;   // elements of K (or V) of one layer in a block
   const uint q4 = (row * p.q_stride + h * hd) / 4u;       // q_stride and head_dim are multiples of 4
@@ -74,8 +81,8 @@ void main() {
   // No division per key (a CPU runs a vector's integer divisions one lane at a time): the block
   // size is a power of two (the host checks), and with one buffer a block is its own local index.
   const uint bs_shift = findLSB(p.block_size), bs_mask = p.block_size - 1u;
-  for (uint k_begin = part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
-    const uint k_end = min(n_keys, k_begin + p.part_len);
+  for (uint k_begin = k_first + part * p.part_len; k_begin < n_keys; k_begin += p.parts * p.part_len) {
+    const uint k_end = n_keys - k_begin <= p.part_len ? n_keys : k_begin + p.part_len;   // (no wrap)
     for (uint j = k_begin + lane; j < k_end; j += WG) {
       const uint block = texelFetch(BTT, int(t.seq * p.max_blocks + (j >> bs_shift))).x;
       uint buf = 0u, local = block;
@@ -95,6 +102,7 @@ void main() {
 #endif
       }
       s *= p.scale;
+      if (SOFTCAP != 0u) s = softcap(s, p.softcap);
       // One exp per key: either the old terms shrink (a new max) or the new one is below the max.
       // (The first key: m = -inf, so e = 0 and the empty sums are scaled by 0.)
       const float e = exp(-abs(s - m));

@@ -18,13 +18,20 @@
 // similar lengths; with 8 heads or more a tile is one row's heads and wastes nothing. It replaces
 // the lanes kernel's one workgroup per (row, head), whose merge and barrier cost more than the
 // keys at the short contexts of a large decode batch.
+//
+// WINDOWED / SOFTCAP (attn_mask.glsl): with a window a tile's keys start at the block of its first
+// row's first key and each row masks the keys before its own window; a pair's lane starts at its
+// own window's block and walks at most the blocks a window spans.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
+#include "attn_mask.glsl"
 layout(constant_id = 0) const uint WG = 8;          // lanes per workgroup
 layout(constant_id = 1) const uint HEAD_DIM = 64;   // exactly the model's (a multiple of EPT)
 layout(constant_id = 2) const uint N_BUFS = 8;      // 1: every block of the pass is in buffer 0
 layout(constant_id = 3) const uint RPL = 2;         // rows per lane
+layout(constant_id = 4) const uint WINDOWED = 0;
+layout(constant_id = 5) const uint SOFTCAP = 0;
 layout(local_size_x_id = 0) in;
 
 layout(binding = 0) uniform samplerBuffer QT;        // RGBA32F view of Q rows
@@ -49,6 +56,8 @@ layout(push_constant) uniform Params {
   uint max_blocks;
   uint q_stride, o_stride;
   float scale;
+  uint window;   // WINDOWED: keys a query sees
+  float softcap; // SOFTCAP: the cap c
 } p;
 
 #include "kv_texels.glsl"
@@ -87,7 +96,13 @@ void main() {
   float m = -1.0 / 0.0, l = 0.0;
 
   const uint bs_shift = findLSB(p.block_size), my_last_block = t.pos >> bs_shift;
-  for (uint b = 0u; b <= ((td.z - 1u) >> bs_shift); b++) {
+  // Blocks this lane walks: from its first key's (0 without a window), as many as the tile's longest
+  // context spans, or with a window at most the blocks one window spans.
+  const uint lo = WINDOWED != 0u ? attn_first_key(t.pos, p.window) : 0u, first_block = lo >> bs_shift;
+  uint n_blocks = ((td.z - 1u) >> bs_shift) + 1u;
+  if (WINDOWED != 0u) n_blocks = min(n_blocks, ((p.window - 1u) >> bs_shift) + 2u);
+  for (uint bi = 0u; bi < n_blocks; bi++) {
+    const uint b = first_block + bi;
     // a lane past its own keys stays in its last block (in bounds) and masks the keys
     const uint block = texelFetch(BTT, int(t.seq * p.max_blocks + min(b, my_last_block))).x;
     uint buf = 0u, local = block;
@@ -96,19 +111,22 @@ void main() {
       local = block - buf * p.blocks_per_buf;
     }
     const uint kbase = ((local * p.n_layer + p.layer) * 2u * per_kv) + kvh * p.block_size * HEAD_DIM;
-    const uint n_here = min(p.block_size, td.z - (b << bs_shift));
+    // (with a window whole blocks: the lanes' blocks are not aligned to the tile's keys)
+    const uint n_here = WINDOWED != 0u ? p.block_size : min(p.block_size, td.z - (b << bs_shift));
     for (uint o = 0u; o < n_here; o++) {
       // A lane past its own keys reads its last key again: the slots after it may hold anything
-      // (NaN included), and 0 * NaN would reach the sums.
-      const uint j = (b << bs_shift) + o, jj = min(j, t.pos);
+      // (NaN included), and 0 * NaN would reach the sums. Before its window it reads the first key
+      // of the window (in block b: only the first block holds keys before lo).
+      const uint j = (b << bs_shift) + o, jj = clamp(j, lo, t.pos);
       const uint e = kbase + (jj & (p.block_size - 1u)) * HEAD_DIM;
       vec4 k[HD4];
       KV_ROW(k, buf, e)
       float s = 0.0;
       [[unroll]] for (uint d = 0u; d < HD4; d++) s = fma(q[d].x, k[d].x, fma(q[d].y, k[d].y, fma(q[d].z, k[d].z,
                                                                                      fma(q[d].w, k[d].w, s))));
+      if (SOFTCAP != 0u) s = softcap(s, p.softcap);
       const float ex = exp(-abs(s - m));
-      const bool valid = j <= t.pos;
+      const bool valid = j <= t.pos && j >= lo;
       const float c = valid && s > m ? ex : 1.0, pj = !valid ? 0.0 : s > m ? 1.0 : ex;
       l = l * c + pj;
       m = valid ? max(m, s) : m;
@@ -149,7 +167,9 @@ void main() {
   }
 
   const uint bs_shift = findLSB(p.block_size);
-  for (uint b = 0u; b <= (last_pos >> bs_shift); b++) {
+  // with a window: from the block of the first row's first key (every later row's starts later)
+  const uint first_block = WINDOWED != 0u ? attn_first_key(t0.pos, p.window) >> bs_shift : 0u;
+  for (uint b = first_block; b <= (last_pos >> bs_shift); b++) {
     const uint block = texelFetch(BTT, int(t0.seq * p.max_blocks + b)).x;
     uint buf = 0u, local = block;
     if (N_BUFS != 1u) {
@@ -168,9 +188,11 @@ void main() {
         float s = 0.0;
         [[unroll]] for (uint d = 0u; d < HD4; d++) s = fma(q[i * HD4 + d].x, k[d].x, fma(q[i * HD4 + d].y, k[d].y,
                                                  fma(q[i * HD4 + d].z, k[d].z, fma(q[i * HD4 + d].w, k[d].w, s))));
-        // One exp per key, as in paged_attn_lanes; a key past the row's position changes nothing.
+        if (SOFTCAP != 0u) s = softcap(s, p.softcap);
+        // One exp per key, as in paged_attn_lanes; a key past the row's position (or before its
+        // window) changes nothing.
         const float ex = exp(-abs(s - m[i]));
-        const bool valid = j <= pos[i];
+        const bool valid = j <= pos[i] && (WINDOWED == 0u || pos[i] - j < p.window);
         c[i] = valid && s > m[i] ? ex : 1.0;
         pj[i] = !valid ? 0.0 : s > m[i] ? 1.0 : ex;
         l[i] = l[i] * c[i] + pj[i];

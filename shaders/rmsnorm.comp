@@ -1,19 +1,20 @@
 #version 450
 // rmsnorm.comp — Y[r] = X[src(r)] * weight / sqrt(mean(X[src(r)]^2) + eps), one workgroup per row.
 // With flag 1 the source row is ROWSEL[r] (the final norm gathers only the rows whose logits are
-// needed: the last token of each sequence).
+// needed: the last token of each sequence). With flag 4 the result is added to Y (Y[r] += ...: a
+// post norm before a residual add, gemma).
 #extension GL_GOOGLE_include_directive : require
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer Input { float X[]; };
-layout(std430, binding = 1) writeonly buffer Output { float Y[]; };
+layout(std430, binding = 1) buffer Output { float Y[]; };
 layout(std430, binding = 2) readonly buffer Weight { float NW[]; };
 // The same three buffers as vec4 arrays, for rows whose length and strides are multiples of 4:
 // a CPU device (lavapipe) runs each storage-buffer access lane by lane, so 4 floats an access
 // made this kernel 1.4x faster there.
 layout(std430, binding = 0) readonly buffer Input4 { vec4 X4[]; };
-layout(std430, binding = 1) writeonly buffer Output4 { vec4 Y4[]; };
+layout(std430, binding = 1) buffer Output4 { vec4 Y4[]; };
 layout(std430, binding = 2) readonly buffer Weight4 { vec4 NW4[]; };
 layout(std430, binding = 3) readonly buffer RowSel { uint ROWSEL[]; };
 
@@ -22,7 +23,8 @@ layout(push_constant) uniform Params {
   uint rows;
   uint x_stride, y_stride;
   float eps;
-  uint flags;    // 1: gather source rows through ROWSEL; 2: the buffers' views start on 16 bytes
+  uint flags;    // 1: gather source rows through ROWSEL; 2: the buffers' views start on 16 bytes;
+                 // 4: add into Y
 } p;
 
 #ifdef LANE_ROWS
@@ -39,7 +41,11 @@ void main() {
     ss += dot(x, x);
   }
   const float scale = inversesqrt(ss / float(p.n) + p.eps);
-  for (uint i = 0u; i < p.n / 4u; i++) Y4[dst + i] = X4[src + i] * scale * NW4[i];
+  if ((p.flags & 4u) != 0u) {
+    for (uint i = 0u; i < p.n / 4u; i++) Y4[dst + i] += X4[src + i] * scale * NW4[i];
+  } else {
+    for (uint i = 0u; i < p.n / 4u; i++) Y4[dst + i] = X4[src + i] * scale * NW4[i];
+  }
 }
 #else
 shared float red[WG];
@@ -66,10 +72,17 @@ void main() {
     barrier();
   }
   const float scale = inversesqrt(red[0] / float(p.n) + p.eps);
+  const bool add = (p.flags & 4u) != 0u;
   if (by4) {
-    for (uint i = tid; i < p.n / 4u; i += WG) Y4[dst / 4u + i] = X4[src / 4u + i] * scale * NW4[i];
+    for (uint i = tid; i < p.n / 4u; i += WG) {
+      const vec4 y = X4[src / 4u + i] * scale * NW4[i];
+      Y4[dst / 4u + i] = add ? Y4[dst / 4u + i] + y : y;
+    }
   } else {
-    for (uint i = tid; i < p.n; i += WG) Y[dst + i] = X[src + i] * scale * NW[i];
+    for (uint i = tid; i < p.n; i += WG) {
+      const float y = X[src + i] * scale * NW[i];
+      Y[dst + i] = add ? Y[dst + i] + y : y;
+    }
   }
 }
 #endif

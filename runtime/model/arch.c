@@ -19,7 +19,12 @@
 enum {
   ARCH_QKV_BIAS = 1u << 0, /* attn_q/k/v.bias */
   ARCH_QK_NORM = 1u << 1,  /* attn_q_norm, attn_k_norm */
-  ARCH_SCALES = 1u << 2,   /* embedding_scale, residual_scale, attention.scale, logit_scale (granite) */
+  ARCH_SCALES = 1u << 6,   /* embedding_scale, residual_scale, attention.scale, logit_scale (granite) */
+  ARCH_GEMMA = 1u << 2,      /* embedding * sqrt(n_embd), GELU gate, post-attention and post-FFN norms */
+  ARCH_SWA_ALT = 1u << 3,    /* gemma2: every second layer local (from layer 0), window default 4096 */
+  ARCH_SWA_PATTERN = 1u << 4, /* gemma3: sliding_window_pattern N (default 6): N-1 local, one global;
+                              * local layers: RoPE base rope.freq_base_swa (default 10000), unscaled */
+  ARCH_SOFTCAP = 1u << 5,    /* gemma2: attention and final logit soft-capping (defaults 50 and 30) */
 };
 
 typedef struct arch_desc {
@@ -37,6 +42,8 @@ static const arch_desc ARCHES[] = {
     {"qwen3", PV_ARCH_QWEN3, PV_ROPE_NEOX, ARCH_QK_NORM, 0},
     {"smollm3", PV_ARCH_SMOLLM3, PV_ROPE_NORMAL, 0, 4},
     {"granite", PV_ARCH_GRANITE, PV_ROPE_NORMAL, ARCH_SCALES, 0},
+    {"gemma2", PV_ARCH_GEMMA2, PV_ROPE_NEOX, ARCH_GEMMA | ARCH_SWA_ALT | ARCH_SOFTCAP, 0},
+    {"gemma3", PV_ARCH_GEMMA3, PV_ROPE_NEOX, ARCH_GEMMA | ARCH_QK_NORM | ARCH_SWA_PATTERN, 0},
 };
 
 /* "llama, qwen2, ..." for the refusal of an unknown architecture. */
@@ -160,6 +167,55 @@ static int read_scales(const pv_gguf_file *f, const char *a, pv_hparams *hp, pv_
   return PAGEDVK_OK;
 }
 
+/* Layer l is local: gemma2 every second layer from 0; gemma3 by the pattern (llama.cpp: pattern N
+ * makes layer l local when l % N < N - 1, N = 0 every layer, N = 1 none). A pattern given as an
+ * array holds one flag per layer. */
+static int read_windows(const pv_gguf_file *f, const char *a, uint32_t mech, pv_hparams *hp, pv_error *err) {
+  uint32_t w = 0, period = mech & ARCH_SWA_ALT ? 2 : 6;
+  if (!get_arch_u32(f, a, "attention.sliding_window", &w)) w = mech & ARCH_SWA_ALT ? 4096 : 0;
+  if (w == 0) return PAGEDVK_OK; /* llama.cpp: gemma3 without a window has no local layers */
+  char key[128];
+  snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a);
+  const pv_gguf_array *arr = mech & ARCH_SWA_PATTERN ? pv_gguf_get_arr(f, key) : NULL;
+  if (arr && arr->n != hp->n_layer)
+    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: %s has %llu entries for %u layers", key,
+                   (unsigned long long)arr->n, hp->n_layer);
+  if (!arr && mech & ARCH_SWA_PATTERN) get_arch_u32(f, a, "attention.sliding_window_pattern", &period);
+  for (uint32_t l = 0; l < hp->n_layer; l++) {
+    uint64_t flag = 0;
+    const bool local = arr ? pv_gguf_arr_u64(arr, l, &flag) && flag != 0 : period == 0 || l % period < period - 1;
+    hp->layer[l].window = local ? w : 0;
+    hp->swa = hp->swa || local;
+  }
+  return PAGEDVK_OK;
+}
+
+/* The gemma mechanisms (ARCH_GEMMA, the window kinds, soft-capping); nothing for other architectures. */
+static int read_gemma(const pv_gguf_file *f, const char *a, uint32_t mech, pv_hparams *hp, pv_error *err) {
+  if (!(mech & ARCH_GEMMA)) return PAGEDVK_OK;
+  hp->embd_scale = sqrtf((float)hp->n_embd);
+  hp->post_norms = hp->ffn_gelu = true;
+  /* llama.cpp: the 27B models scale q.k by 1/sqrt(n_embd / n_head) (gemma2 46 layers, gemma3 62) */
+  const uint32_t big = hp->arch == PV_ARCH_GEMMA2 ? 46 : 62;
+  if (hp->n_layer == big) hp->attn_scale = 1.0f / sqrtf((float)(hp->n_embd / hp->n_head));
+  if (mech & ARCH_SOFTCAP) {
+    if (!get_arch_f32(f, a, "attn_logit_softcapping", &hp->attn_softcap)) hp->attn_softcap = 50.0f;
+    if (!get_arch_f32(f, a, "final_logit_softcapping", &hp->final_softcap)) hp->final_softcap = 30.0f;
+    if (hp->attn_softcap < 0.0f || hp->final_softcap < 0.0f)
+      return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: negative soft-cap (attention %g, final %g)",
+                     (double)hp->attn_softcap, (double)hp->final_softcap);
+  }
+  if (mech & ARCH_SWA_PATTERN) {
+    float base_swa = 10000.0f;
+    if (!get_arch_f32(f, a, "rope.freq_base_swa", &base_swa) || !(base_swa > 0.0f)) base_swa = 10000.0f;
+    int rc = read_windows(f, a, mech, hp, err);
+    for (uint32_t l = 0; !rc && l < hp->n_layer; l++)
+      if (hp->layer[l].window) hp->layer[l].rope_base = base_swa, hp->layer[l].rope_pos_scale = 1.0f;
+    return rc;
+  }
+  return mech & ARCH_SWA_ALT ? read_windows(f, a, mech, hp, err) : PAGEDVK_OK;
+}
+
 int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   memset(hp, 0, sizeof *hp);
   pv_gguf_str name;
@@ -204,8 +260,10 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if ((d->mech & ARCH_SCALES) && (rc = read_scales(f, a, hp, err))) return rc;
   for (uint32_t l = 0; l < hp->n_layer; l++) {
     hp->layer[l].rope_base = hp->rope_base;
+    hp->layer[l].rope_pos_scale = hp->rope_pos_scale;
     hp->layer[l].no_rope = d->nope_period && (l + 1) % d->nope_period == 0;
   }
+  if ((rc = read_gemma(f, a, d->mech, hp, err))) return rc;
   const pv_gguf_tensor *embd = pv_gguf_find_tensor(f, "token_embd.weight");
   const pv_gguf_array *tokens = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
@@ -240,18 +298,24 @@ size_t pv_hparams_layers_describe(const pv_hparams *hp, char *buf, size_t cap) {
 }
 
 /* Metadata that changes what a model computes and that no code here applies, with the value that
- * means "off". The keys read and applied are those of pv_hparams_load (and read_rope_scaling);
- * rope scaling beyond them is reported there. */
+ * means "off" and the mechanisms (ARCH_*) under which an architecture applies it. The keys read and
+ * applied are those of pv_hparams_load (and read_rope_scaling); rope scaling beyond them is reported
+ * there. */
 static const struct {
   const char *field;
   double neutral;
   uint32_t applied_by; /* the architectures with this mechanism (ARCH_*) apply the key */
 } UNAPPLIED[] = {
-    {"attention.sliding_window", 0.0, 0},       {"attention.clamp_kqv", 0.0, 0},
-    {"attention.max_alibi_bias", 0.0, 0},       {"attention.scale", 0.0, ARCH_SCALES},
-    {"attn_logit_softcapping", 0.0, 0},         {"final_logit_softcapping", 0.0, 0},
-    {"logit_scale", 1.0, ARCH_SCALES},          {"embedding_scale", 1.0, ARCH_SCALES},
-    {"residual_scale", 1.0, ARCH_SCALES},       {"expert_count", 0.0, 0},
+    {"attention.sliding_window", 0.0, ARCH_SWA_ALT | ARCH_SWA_PATTERN},
+    {"attention.clamp_kqv", 0.0, 0},
+    {"attention.max_alibi_bias", 0.0, 0},
+    {"attention.scale", 0.0, ARCH_SCALES},
+    {"attn_logit_softcapping", 0.0, ARCH_SOFTCAP},
+    {"final_logit_softcapping", 0.0, ARCH_SOFTCAP},
+    {"logit_scale", 1.0, ARCH_SCALES},
+    {"embedding_scale", 1.0, ARCH_SCALES},
+    {"residual_scale", 1.0, ARCH_SCALES},
+    {"expert_count", 0.0, 0},
 };
 
 static bool get_arch_number(const pv_gguf_file *f, const char *key, double *out) {
@@ -273,7 +337,7 @@ size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap) {
     double v;
     if (d->mech & UNAPPLIED[i].applied_by) continue;
     snprintf(key, sizeof key, "%s.%s", d->name, UNAPPLIED[i].field);
-    if (!get_arch_number(f, key, &v) || v == UNAPPLIED[i].neutral) continue;
+    if ((d->mech & UNAPPLIED[i].applied_by) || !get_arch_number(f, key, &v) || v == UNAPPLIED[i].neutral) continue;
     int w = snprintf(buf + used, used < cap ? cap - used : 0, "%s%s = %g", n ? ", " : "", key, v);
     if (w > 0 && used + (size_t)w < cap) used += (size_t)w;
     n++;
@@ -321,6 +385,10 @@ static int bind_layer(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hpara
   if (hp->qk_norm) {
     B(q_norm, "attn_q_norm.weight", hp->head_dim, 0, false)
     B(k_norm, "attn_k_norm.weight", hp->head_dim, 0, false)
+  }
+  if (hp->post_norms) {
+    B(post_attn_norm, "post_attention_norm.weight", e, 0, false)
+    B(post_ffn_norm, "post_ffw_norm.weight", e, 0, false)
   }
 #undef B
   return PAGEDVK_OK;

@@ -5,7 +5,15 @@
  * mechanisms it uses (q/k/v biases, QK-norm, ...), each a flag or per-layer value of pv_hparams
  * that the device pass (forward.c) and the CPU reference (ref.c) both apply; a mechanism that is
  * off costs nothing. Supported: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM), `qwen2`, `qwen3`,
- * `smollm3`, `granite`.
+ * `smollm3`, `granite`, `gemma2`, `gemma3`.
+ *
+ * Gemma (llama.cpp's reading of the files): the input embedding times sqrt(n_embd); GELU-gated FFN;
+ * post-attention and post-FFN norms; sliding-window layers — gemma2 every second layer from layer 0
+ * (window `attention.sliding_window`, default 4096), gemma3 `attention.sliding_window_pattern` N
+ * (default 6): N-1 local layers then a global one, RoPE base `rope.freq_base_swa` (default 10000)
+ * and no linear RoPE scaling on the local layers; gemma2 soft-caps attention scores
+ * (`attn_logit_softcapping`, default 50) and logits (`final_logit_softcapping`, default 30). The
+ * norm weights are multiplied as stored (llama.cpp's converter already added Gemma's 1).
  *
  * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
  * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
@@ -22,8 +30,15 @@
 
 #include "gguf/gguf.h"
 
-typedef enum pv_arch { PV_ARCH_LLAMA = 0, PV_ARCH_QWEN2 = 1, PV_ARCH_QWEN3 = 2, PV_ARCH_SMOLLM3 = 3,
-                      PV_ARCH_GRANITE = 4 } pv_arch;
+typedef enum pv_arch {
+  PV_ARCH_LLAMA = 0,
+  PV_ARCH_QWEN2 = 1,
+  PV_ARCH_QWEN3 = 2,
+  PV_ARCH_SMOLLM3 = 3,
+  PV_ARCH_GRANITE = 4,
+  PV_ARCH_GEMMA2 = 5,
+  PV_ARCH_GEMMA3 = 6
+} pv_arch;
 
 /* How RoPE pairs the dimensions of a head: NORMAL rotates (x[2i], x[2i+1]) — llama.cpp's
  * converter permutes Llama's q/k weights for this; NEOX rotates (x[i], x[i + rope_dim/2]). */
@@ -36,6 +51,9 @@ typedef enum pv_rope_style { PV_ROPE_NORMAL = 0, PV_ROPE_NEOX = 1 } pv_rope_styl
 typedef struct pv_layer_hparams {
   float rope_base; /* RoPE frequency base of this layer (pv_hparams.rope_base unless the architecture says) */
   bool no_rope;    /* NoPE: q and k enter attention unrotated (smollm3: every 4th layer) */
+  float rope_pos_scale; /* linear RoPE position scale of this layer (gemma3's local layers: 1) */
+  uint32_t window; /* sliding window: a query sees itself and the window-1 positions before it; 0 = every
+                    * earlier position (a global layer) */
 } pv_layer_hparams;
 
 typedef struct pv_hparams {
@@ -64,11 +82,19 @@ typedef struct pv_hparams {
   bool tied_embeddings;     /* no output.weight: logits use token_embd.weight */
   bool qk_norm;             /* qwen3: q and k RMS-normed per head (attn_q_norm, attn_k_norm: one weight per
                              * head dimension, shared by the heads) before RoPE */
-  /* Scalars (granite's metadata; 1 when the architecture has none). */
+  /* Scalars (granite's metadata, gemma's embedding scale sqrt(n_embd); 1 when the
+   * architecture has none). */
   float embd_scale;         /* the input embedding is multiplied by it */
   float residual_scale;     /* attention and FFN outputs multiplied by it before each residual add */
   float attn_scale;         /* q.k multiplier: 1/sqrt(head_dim) unless the file gives attention.scale */
   float logit_scale;        /* logits divided by it */
+  /* gemma2/gemma3 (each off = 0 / false for the other architectures) */
+  float attn_softcap;       /* attention scores s -> c tanh(s / c) after the scale; 0 = off */
+  float final_softcap;      /* logits z -> c tanh(z / c); 0 = off */
+  bool post_norms;          /* post_attention_norm and post_ffw_norm: the attention and FFN outputs are
+                             * RMS-normed (times their weight) before each residual add */
+  bool ffn_gelu;            /* FFN gate through GELU (tanh approximation) instead of SiLU (GeGLU) */
+  bool swa;                 /* some layer has a sliding window (layer[l].window) */
   pv_layer_hparams layer[PV_MAX_LAYERS]; /* n_layer entries */
 } pv_hparams;
 
@@ -76,6 +102,7 @@ typedef struct pv_layer_tensors {
   const pv_gguf_tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo;
   const pv_gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
   const pv_gguf_tensor *q_norm, *k_norm; /* [head_dim] each; NULL without QK-norm */
+  const pv_gguf_tensor *post_attn_norm, *post_ffn_norm; /* [n_embd] each; NULL without post norms */
 } pv_layer_tensors;
 
 typedef struct pv_model_tensors {

@@ -130,7 +130,7 @@ static pv_op_attn_args attn_args(const pv_forward *fw, const pv_op_pool *pool, c
                         .rows = b->n_rows, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
                         .head_dim = hp->head_dim, .layer = l, .max_blocks = fw->lim.max_blocks_per_seq,
                         .q_stride = q_dim, .o_stride = q_dim, .scale = hp->attn_scale, .parts = attention_parts(fw, b),
-                        .part_len = ATTN_PART_LEN};
+                        .part_len = ATTN_PART_LEN, .window = hp->layer[l].window, .softcap = hp->attn_softcap};
   aa.q.texel = fw->q_texel;
   aa.block_tables.texel = fw->bt_texel;
   return aa;
@@ -196,6 +196,22 @@ static int qk_norm(pv_forward *fw, pv_vk_cmd *cmd, const pv_dev_layer *L, uint32
   return rc;
 }
 
+/* x += residual_scale * W in (the attention output or the FFN down projection), or with a post
+ * norm (gemma) x += rmsnorm(W in) * post_norm through the xn scratch. */
+static int output_and_residual(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_weight *w, pv_vk_buffer *in,
+                               pv_vk_view post_norm, uint32_t n, pv_stage stage, int rc, pv_error *err) {
+  const pv_hparams *hp = &fw->m->hp;
+  const bool post = post_norm.buffer != NULL;
+  if (!rc) rc = matmul(fw, cmd, w, in, post ? &fw->xn : &fw->x, (pv_vk_view){0}, n, !post, post ? 1.0f : hp->residual_scale,
+                       err);
+  end_stage(fw, cmd, stage);
+  if (!post) return rc;
+  if (!rc) rc = pv_op_rmsnorm_add(fw->ops, cmd, pv_view(&fw->xn), pv_view(&fw->x), post_norm, hp->n_embd, n,
+                                  hp->n_embd, hp->n_embd, hp->rms_eps, err);
+  end_stage(fw, cmd, PV_STAGE_POST_NORM);
+  return rc;
+}
+
 static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *pool, const pv_forward_batch *b,
                            uint32_t l, pv_error *err) {
   const pv_hparams *hp = &fw->m->hp;
@@ -213,8 +229,8 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
                         .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
                         .head_dim = hp->head_dim, .rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim,
-                        .rope_base = hp->layer[l].rope_base,
-                        .pos_scale = hp->rope_pos_scale, .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
+                        .rope_base = hp->layer[l].rope_base, .pos_scale = hp->layer[l].rope_pos_scale,
+                        .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
                         .q_stride = q_dim, .kv_stride = kv_dim};
   if (fw->m->rope_freqs.buffer) ra.freq_div = pv_view(&fw->m->rope_freqs);
   if (!rc) rc = pv_op_rope_kv(fw->ops, cmd, &ra, err);
@@ -222,9 +238,7 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   pv_op_attn_args aa = attn_args(fw, pool, b, l);
   if (!rc) rc = attention(fw, cmd, &aa, err);
   end_stage(fw, cmd, PV_STAGE_ATTENTION);
-  if (!rc) rc = matmul(fw, cmd, &L->wo, &fw->att, &fw->x, none, n, true, hp->residual_scale, err);
-  end_stage(fw, cmd, PV_STAGE_ATTN_OUT);
-  return rc;
+  return output_and_residual(fw, cmd, &L->wo, &fw->att, L->post_attn_norm, n, PV_STAGE_ATTN_OUT, rc, err);
 }
 
 static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, uint32_t l, pv_error *err) {
@@ -236,15 +250,13 @@ static int ffn_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, 
                          hp->n_embd, hp->n_embd, hp->rms_eps, err);
   end_stage(fw, cmd, PV_STAGE_FFN_NORM);
   pv_op_matmul_args a = {.w = &L->w_gate, .w_up = &L->w_up, .x = pv_view(&fw->xn), .y = pv_view(&fw->ffn),
-                         .m = n, .x_stride = hp->n_embd, .y_stride = hp->n_ff};
+                         .m = n, .x_stride = hp->n_embd, .y_stride = hp->n_ff, .gelu = hp->ffn_gelu};
   a.x.texel = fw->xn_texel;
   if (!rc && L->w_gate.type != L->w_up.type)
     rc = pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "forward: ffn_gate and ffn_up of different types are not supported yet");
   if (!rc) rc = pv_op_matmul(fw->ops, cmd, &a, err);
   end_stage(fw, cmd, PV_STAGE_FFN_GATE_UP);
-  if (!rc) rc = matmul(fw, cmd, &L->w_down, &fw->ffn, &fw->x, none, n, true, hp->residual_scale, err);
-  end_stage(fw, cmd, PV_STAGE_FFN_DOWN);
-  return rc;
+  return output_and_residual(fw, cmd, &L->w_down, &fw->ffn, L->post_ffn_norm, n, PV_STAGE_FFN_DOWN, rc, err);
 }
 
 static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *b, pv_error *err) {
@@ -255,13 +267,21 @@ static int logits_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_forward_batch *
   if (!rc)
     rc = matmul(fw, cmd, &fw->m->output, &fw->xn, &fw->logits, (pv_vk_view){0}, b->n_logits, false,
                 1.0f / hp->logit_scale, err);
+  pv_stage last = PV_STAGE_LOGITS;
+  if (hp->final_softcap > 0.0f) {
+    end_stage(fw, cmd, last);
+    if (!rc) rc = pv_op_softcap(fw->ops, cmd, pv_view(&fw->logits), hp->n_vocab, b->n_logits, hp->n_vocab,
+                                hp->final_softcap, err);
+    last = PV_STAGE_SOFTCAP;
+  }
   if (b->want_argmax) {
-    end_stage(fw, cmd, PV_STAGE_LOGITS);
+    end_stage(fw, cmd, last);
     if (!rc) rc = pv_op_argmax(fw->ops, cmd, pv_view(&fw->logits), pv_view(&fw->argmax), hp->n_vocab, b->n_logits,
                                hp->n_vocab, err);
+    last = PV_STAGE_ARGMAX;
   }
   if (cmd) pv_vk_cmd_barrier(cmd, PV_BARRIER_TO_HOST);
-  pv_forward_stamp(fw, cmd, (int)(b->want_argmax ? PV_STAGE_ARGMAX : PV_STAGE_LOGITS));
+  pv_forward_stamp(fw, cmd, (int)last);
   return rc;
 }
 

@@ -3,10 +3,13 @@
  * sequences (decode rows and prefill chunks together), recorded into one command buffer in the
  * order of the maths (ref.c is the same pass on the CPU):
  *
- *   embed → per layer [rmsnorm → q,k,v matmuls (+bias) (→ per-head q/k rmsnorm) → RoPE + paged KV
- *   write → paged attention → output matmul + residual → rmsnorm → fused gate/up/SwiGLU → down
- *   matmul + residual]
- *   → final rmsnorm of the rows whose logits are needed → logits matmul → (argmax)
+ *   embed (× embd_scale) → per layer [rmsnorm → q,k,v matmuls (+bias) (→ per-head q/k rmsnorm)
+ *   → RoPE (the layer's base) + paged KV write → paged attention (the layer's window; soft-cap)
+ *   → output matmul + residual → rmsnorm → fused gate/up/SwiGLU (GeGLU) → down matmul + residual]
+ *   → final rmsnorm of the rows whose logits are needed → logits matmul → (soft-cap) → (argmax)
+ *
+ * With post norms (gemma) the output and down matmuls write a scratch row instead of adding, and
+ * an rmsnorm adds its normed value to the residual. Mechanisms a model lacks record nothing.
  *
  * The engine writes the step's inputs into the host-visible buffers owned here (token rows,
  * block tables, logit rows) before recording; results are read from `logits` / `argmax`.
@@ -44,8 +47,10 @@ typedef enum pv_stage {
   PV_STAGE_FFN_NORM,
   PV_STAGE_FFN_GATE_UP,
   PV_STAGE_FFN_DOWN,
+  PV_STAGE_POST_NORM, /* gemma's post-attention and post-FFN norms (with their residual adds) */
   PV_STAGE_OUT_NORM,
   PV_STAGE_LOGITS,
+  PV_STAGE_SOFTCAP,   /* final logit soft-capping */
   PV_STAGE_ARGMAX,
   PV_STAGE_COUNT
 } pv_stage;

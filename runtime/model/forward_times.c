@@ -11,14 +11,18 @@
 #include "model/forward.h"
 
 static const char *const STAGE_NAMES[PV_STAGE_COUNT] = {
-    "embed", "attn_norm", "qkv", "rope_kv", "attention", "attn_out",
-    "ffn_norm", "ffn_gate_up", "ffn_down", "out_norm", "logits", "argmax",
+    "embed",    "attn_norm", "qkv",       "rope_kv",  "attention", "attn_out", "ffn_norm",
+    "ffn_gate_up", "ffn_down", "post_norm", "out_norm", "logits",    "softcap",  "argmax",
 };
 
 const char *pv_stage_name(pv_stage s) { return (unsigned)s < PV_STAGE_COUNT ? STAGE_NAMES[s] : "?"; }
 
-/* Timestamps one pass can write: the start, 8 stages per layer, embed and 3 at the end. */
-static uint32_t stamps_per_pass(const pv_forward *fw) { return 1 + 1 + 8 * fw->m->hp.n_layer + 3; }
+/* Timestamps one pass can write: the start, embed, 8 stages per layer (10 with post norms) and 3
+ * at the end (4 with a final soft-cap). */
+static uint32_t stamps_per_pass(const pv_forward *fw) {
+  const pv_hparams *hp = &fw->m->hp;
+  return 1 + 1 + (hp->post_norms ? 10 : 8) * hp->n_layer + 3 + (hp->final_softcap > 0.0f ? 1 : 0);
+}
 
 int pv_forward_times_enable(pv_forward *fw, pv_error *err) {
   pv_forward_times *t = &fw->times;

@@ -1,18 +1,21 @@
 /*
  * ref.c — the CPU reference forward pass, written to read like the maths:
  *
- *   x = embedding[token] * embd_scale
+ *   x = embedding[token] * embd_scale (granite's, gemma's sqrt(n_embd))
  *   per layer:  h = rmsnorm(x) * attn_norm
  *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)
  *               (QK-norm: each head of q and k = rmsnorm(head) * q_norm / k_norm)
- *               rope(q, k, pos)  (not in NoPE layers)
+ *               rope(q, k, pos) with the layer's base (not in NoPE layers)
  *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight or the
  *                 llama3 metadata, computed here, not by the device path's code)
- *               cache[pos] = k, v;  a = softmax(q·K * attn_scale) V  per head (GQA: head → head / group)
- *                 (attn_scale 1/sqrt(d) unless the file says otherwise)
- *               x += residual_scale * Wo a
- *               h = rmsnorm(x) * ffn_norm;  x += residual_scale * Wdown (silu(Wgate h) * Wup h)
- *   logits = Woutput (rmsnorm(x) * output_norm) / logit_scale
+ *               cache[pos] = k, v;  a = softmax(cap(q·K * attn_scale)) V  per head (GQA: head → head / group)
+ *                 over the keys the layer's window lets the query see (window W: positions
+ *                 pos-W+1 .. pos; 0: all); attn_scale 1/sqrt(d) unless the file says otherwise;
+ *                 cap(s) = c tanh(s/c) with gemma2's attention soft-cap c, else s
+ *               x += residual_scale * Wo a   (post norms: x += rmsnorm(Wo a) * post_attention_norm)
+ *               h = rmsnorm(x) * ffn_norm;  x += residual_scale * Wdown (act(Wgate h) * Wup h)
+ *                 (act: silu, or gelu for gemma; post norms: the FFN output RMS-normed * post_ffw_norm)
+ *   logits = Woutput (rmsnorm(x) * output_norm) / logit_scale   (gemma2: then soft-capped)
  *   (the scales are 1 except where the architecture reads them: granite)
  *
  * Invariant: n_past tokens are in the cache; a step writes position n_past and increments it.
@@ -68,6 +71,8 @@ static int load_weights(pv_ref *r, const pv_gguf_file *f, pv_error *err) {
     L->w_down = dequant(t->w_down, err, &rc);
     L->q_norm = dequant(t->q_norm, err, &rc);
     L->k_norm = dequant(t->k_norm, err, &rc);
+    L->post_attn_norm = dequant(t->post_attn_norm, err, &rc);
+    L->post_ffn_norm = dequant(t->post_ffn_norm, err, &rc);
   }
   pv_model_tensors_free(&mt);
   return rc;
@@ -146,8 +151,9 @@ int pv_ref_create(pv_ref **out, const pv_gguf_file *f, uint32_t max_ctx, pv_erro
 }
 
 static void free_layer(pv_ref_layer *L) {
-  float *all[] = {L->attn_norm, L->wq, L->wk, L->wv, L->bq, L->bk, L->bv, L->wo, L->ffn_norm, L->w_gate, L->w_up, L->w_down,
-                  L->q_norm, L->k_norm};
+  float *all[] = {L->attn_norm, L->wq,       L->wk,          L->wv,          L->bq,     L->bk,
+                  L->bv,        L->wo,       L->ffn_norm,    L->w_gate,      L->w_up,   L->w_down,
+                  L->q_norm,    L->k_norm,   L->post_attn_norm, L->post_ffn_norm};
   for (size_t i = 0; i < PV_ARRAY_LEN(all); i++) free(all[i]);
 }
 
@@ -235,6 +241,19 @@ static void norm_heads(float *x, const float *w, uint32_t n, uint32_t d, float e
 
 static float silu(float x) { return x / (1.0f + expf(-x)); }
 
+float pv_ref_gelu(float x) {
+  const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
+  return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+float pv_ref_softcap(float x, float c) { return c * tanhf(x / c); }
+
+/* x += rmsnorm(y) * w (a post norm before the residual add), or x += scale * y without one. */
+static void residual_add(float *x, float *y, const float *w, float scale, uint32_t n, float eps) {
+  if (w) pv_ref_rmsnorm(y, y, w, n, eps);
+  for (uint32_t i = 0; i < n; i++) x[i] += w ? y[i] : scale * y[i];
+}
+
 /* ---- the forward pass --------------------------------------------------------------------- */
 
 static void attention(pv_ref *r, uint32_t layer, uint32_t pos) {
@@ -242,23 +261,26 @@ static void attention(pv_ref *r, uint32_t layer, uint32_t pos) {
   const uint32_t d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
   const float *kc = r->k_cache + (size_t)layer * r->max_ctx * kv_dim;
   const float *vc = r->v_cache + (size_t)layer * r->max_ctx * kv_dim;
-  const float scale = hp->attn_scale;
+  const float scale = hp->attn_scale > 0.0f ? hp->attn_scale : 1.0f / sqrtf((float)d);
+  const uint32_t window = hp->layer[layer].window;
+  const uint32_t first = window && pos + 1 > window ? pos + 1 - window : 0; /* the oldest key it sees */
   for (uint32_t h = 0; h < hp->n_head; h++) {
     const float *q = r->q + h * d;
     const uint32_t kvh = h / group;
     float max = -INFINITY;
-    for (uint32_t t = 0; t <= pos; t++) {
+    for (uint32_t t = first; t <= pos; t++) {
       const float *k = kc + (size_t)t * kv_dim + kvh * d;
       float s = 0.0f;
       for (uint32_t i = 0; i < d; i++) s += q[i] * k[i];
       r->scores[t] = s * scale;
+      if (hp->attn_softcap > 0.0f) r->scores[t] = pv_ref_softcap(r->scores[t], hp->attn_softcap);
       if (r->scores[t] > max) max = r->scores[t];
     }
     float sum = 0.0f;
-    for (uint32_t t = 0; t <= pos; t++) sum += (r->scores[t] = expf(r->scores[t] - max));
+    for (uint32_t t = first; t <= pos; t++) sum += (r->scores[t] = expf(r->scores[t] - max));
     float *out = r->att + h * d;
     memset(out, 0, d * sizeof(float));
-    for (uint32_t t = 0; t <= pos; t++) {
+    for (uint32_t t = first; t <= pos; t++) {
       const float *v = vc + (size_t)t * kv_dim + kvh * d;
       float p = r->scores[t] / sum;
       for (uint32_t i = 0; i < d; i++) out[i] += p * v[i];
@@ -279,18 +301,18 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
   add_bias(r->v, L->bv, kv_dim);
   norm_heads(r->q, L->q_norm, hp->n_head, d, hp->rms_eps);
   norm_heads(r->k, L->k_norm, hp->n_head_kv, d, hp->rms_eps);
-  const float p = (float)pos * hp->rope_pos_scale;
+  const float p = (float)pos * hp->layer[l].rope_pos_scale, base = hp->layer[l].rope_base;
   const uint32_t rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim; /* NoPE layers: q, k unrotated */
   for (uint32_t h = 0; h < hp->n_head; h++)
-    pv_ref_rope(r->q + h * d, d, rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
+    pv_ref_rope(r->q + h * d, d, rope_dim, p, base, r->rope_div, hp->rope_style);
   for (uint32_t h = 0; h < hp->n_head_kv; h++)
-    pv_ref_rope(r->k + h * d, d, rope_dim, p, hp->layer[l].rope_base, r->rope_div, hp->rope_style);
+    pv_ref_rope(r->k + h * d, d, rope_dim, p, base, r->rope_div, hp->rope_style);
   size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
   memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));
   attention(r, l, pos);
   pv_ref_matvec(r->xn, L->wo, r->att, hp->n_embd, q_dim);
-  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += hp->residual_scale * r->xn[i];
+  residual_add(r->x, r->xn, L->post_attn_norm, hp->residual_scale, hp->n_embd, hp->rms_eps);
 }
 
 static void ffn_block(pv_ref *r, uint32_t l) {
@@ -299,9 +321,9 @@ static void ffn_block(pv_ref *r, uint32_t l) {
   pv_ref_rmsnorm(r->xn, r->x, L->ffn_norm, hp->n_embd, hp->rms_eps);
   pv_ref_matvec(r->gate, L->w_gate, r->xn, hp->n_ff, hp->n_embd);
   pv_ref_matvec(r->up, L->w_up, r->xn, hp->n_ff, hp->n_embd);
-  for (uint32_t i = 0; i < hp->n_ff; i++) r->gate[i] = silu(r->gate[i]) * r->up[i];
+  for (uint32_t i = 0; i < hp->n_ff; i++) r->gate[i] = (hp->ffn_gelu ? pv_ref_gelu(r->gate[i]) : silu(r->gate[i])) * r->up[i];
   pv_ref_matvec(r->xn, L->w_down, r->gate, hp->n_embd, hp->n_ff);
-  for (uint32_t i = 0; i < hp->n_embd; i++) r->x[i] += hp->residual_scale * r->xn[i];
+  residual_add(r->x, r->xn, L->post_ffn_norm, hp->residual_scale, hp->n_embd, hp->rms_eps);
 }
 
 int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
@@ -321,6 +343,8 @@ int pv_ref_step(pv_ref *r, int32_t token, const float **logits, pv_error *err) {
   pv_ref_matvec(r->logits, r->output, r->xn, hp->n_vocab, hp->n_embd);
   if (hp->logit_scale != 1.0f)
     for (uint32_t i = 0; i < hp->n_vocab; i++) r->logits[i] /= hp->logit_scale;
+  if (hp->final_softcap > 0.0f)
+    for (uint32_t v = 0; v < hp->n_vocab; v++) r->logits[v] = pv_ref_softcap(r->logits[v], hp->final_softcap);
   *logits = r->logits;
   return PAGEDVK_OK;
 }

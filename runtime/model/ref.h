@@ -15,6 +15,7 @@ typedef struct pv_ref_layer {
   float *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *wo; /* b* NULL without biases */
   float *ffn_norm, *w_gate, *w_up, *w_down;
   float *q_norm, *k_norm; /* [head_dim]; NULL without QK-norm */
+  float *post_attn_norm, *post_ffn_norm; /* NULL without post norms */
 } pv_ref_layer;
 
 typedef struct pv_ref {
@@ -61,5 +62,9 @@ void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, ui
 void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, const float *div,
                  pv_rope_style style);
 uint32_t pv_ref_argmax(const float *x, uint32_t n);
+/* c tanh(x / c) (soft-capping; c > 0). */
+float pv_ref_softcap(float x, float c);
+/* GELU, tanh approximation: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+float pv_ref_gelu(float x);
 
 #endif

@@ -135,8 +135,10 @@ static int plan_model(plan *p, pv_dev_model *m, const pv_model_tensors *mt, cons
     pv_op_weight *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
     const pv_gguf_tensor *mts[] = {t->wq, t->wk, t->wv, t->wo, t->w_gate, t->w_up, t->w_down};
     for (size_t j = 0; j < PV_ARRAY_LEN(mats) && !rc; j++) rc = add_slot(p, mts[j], SLOT_MATRIX, mats[j], NULL, err);
-    pv_vk_view *vecs[] = {&L->attn_norm, &L->ffn_norm, &L->bq, &L->bk, &L->bv, &L->q_norm, &L->k_norm};
-    const pv_gguf_tensor *vts[] = {t->attn_norm, t->ffn_norm, t->bq, t->bk, t->bv, t->q_norm, t->k_norm};
+    pv_vk_view *vecs[] = {&L->attn_norm, &L->ffn_norm,       &L->bq,           &L->bk, &L->bv,
+                          &L->q_norm,    &L->k_norm,         &L->post_attn_norm, &L->post_ffn_norm};
+    const pv_gguf_tensor *vts[] = {t->attn_norm, t->ffn_norm,        t->bq,              t->bk, t->bv,
+                                   t->q_norm,    t->k_norm,          t->post_attn_norm, t->post_ffn_norm};
     for (size_t j = 0; j < PV_ARRAY_LEN(vecs) && !rc; j++) rc = add_slot(p, vts[j], SLOT_VECTOR, NULL, vecs[j], err);
   }
   if (!rc) rc = split_large(p, m, caps, err);

@@ -20,6 +20,7 @@ typedef struct pv_dev_layer {
   pv_vk_view attn_norm, ffn_norm;
   pv_vk_view bq, bk, bv; /* buffer NULL without biases */
   pv_vk_view q_norm, k_norm; /* [head_dim] f32; buffer NULL without QK-norm */
+  pv_vk_view post_attn_norm, post_ffn_norm; /* buffer NULL without post norms */
 } pv_dev_layer;
 
 typedef struct pv_dev_model {

@@ -27,12 +27,13 @@ typedef struct pv_push_embed { /* embed.comp */
 typedef struct pv_push_rmsnorm { /* rmsnorm.comp */
   uint32_t n, rows, x_stride, y_stride;
   float eps;
-  uint32_t flags; /* 1: gather source rows through ROWSEL; 2: the views start on 16 bytes */
+  uint32_t flags; /* 1: gather source rows through ROWSEL; 2: the views start on 16 bytes; 4: add into Y */
 } pv_push_rmsnorm;
 
 typedef struct pv_push_matmul { /* matmul.comp */
   uint32_t K, N, M, x_stride, y_stride, w_offset, w2_offset;
-  uint32_t flags; /* 1: add BIAS[n]; 2: accumulate into Y; 4: multiply by scale first */
+  uint32_t flags; /* 1: add BIAS[n]; 2: accumulate into Y; 4: multiply by scale first; 8: fused gate through gelu
+                   * (not silu) */
   float scale;
 } pv_push_matmul;
 
@@ -46,6 +47,8 @@ typedef struct pv_push_attn { /* paged_attn.comp */
   uint32_t rows, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
   uint32_t q_stride, o_stride, parts, part_len;
   float scale;
+  uint32_t window; /* with the WINDOWED constant */
+  float softcap;   /* with the SOFTCAP constant */
 } pv_push_attn;
 
 typedef struct pv_push_attn_lanes { /* paged_attn_lanes.comp: paged_attn's fields, then rowsel */
@@ -57,11 +60,18 @@ typedef struct pv_push_attn_rows { /* paged_attn_rows.comp (tiles and pairs) */
   uint32_t tiles, n_head, n_kv_head, head_dim, layer, block_size, blocks_per_buf, n_layer, max_blocks;
   uint32_t q_stride, o_stride;
   float scale;
+  uint32_t window;
+  float softcap;
 } pv_push_attn_rows;
 
 typedef struct pv_push_attn_reduce { /* attn_reduce.comp */
   uint32_t rows, n_head, head_dim, parts, o_stride;
 } pv_push_attn_reduce;
+
+typedef struct pv_push_softcap { /* softcap.comp */
+  uint32_t n, rows, x_stride;
+  float cap;
+} pv_push_softcap;
 
 typedef struct pv_push_argmax { /* argmax.comp */
   uint32_t n, rows, x_stride;
@@ -69,7 +79,7 @@ typedef struct pv_push_argmax { /* argmax.comp */
 
 /* ---- the pipeline cache ---- */
 
-#define OPS_MAX_SPEC 4
+#define OPS_MAX_SPEC 6
 
 typedef struct ops_pipe {
   uint32_t spec[OPS_MAX_SPEC];
@@ -409,8 +419,8 @@ int pv_op_embed_scaled(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_
   return rc;
 }
 
-int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
-                  uint32_t n, uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err) {
+static int rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel, uint32_t n,
+                   uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, bool add, pv_error *err) {
   if (rows == 0) return PAGEDVK_OK;
   int rc = check_rows(ops, rows, "rmsnorm", err);
   if (rc) return rc;
@@ -420,9 +430,19 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
   const pv_vk_pipeline *p = get_pipeline(ops, lanes ? PV_SHADER_RMSNORM_LANES : PV_SHADER_RMSNORM, NULL, 4,
                                          sizeof(pv_push_rmsnorm), spec, 1, err);
   const pv_push_rmsnorm push = {
-      n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (on_16(x, y, w) ? 2u : 0u)};
+      n, rows, x_stride, y_stride, eps, (rowsel.buffer ? 1u : 0u) | (on_16(x, y, w) ? 2u : 0u) | (add ? 4u : 0u)};
   pv_vk_view views[] = {x, y, w, or_dummy(rowsel, w)};
   return dispatch(ops, cmd, p, views, 4, &push, lanes ? (rows + spec[0] - 1) / spec[0] : rows, 1, 1, err);
+}
+
+int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
+                  uint32_t n, uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err) {
+  return rmsnorm(ops, cmd, x, y, w, rowsel, n, rows, x_stride, y_stride, eps, false, err);
+}
+
+int pv_op_rmsnorm_add(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, uint32_t n, uint32_t rows,
+                      uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err) {
+  return rmsnorm(ops, cmd, x, y, w, (pv_vk_view){0}, n, rows, x_stride, y_stride, eps, true, err);
 }
 
 /* Output rows per invocation (row form) or per workgroup: mm_rows, halved while that would leave
@@ -463,7 +483,8 @@ static int matmul_one(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, p
                                             sizeof(pv_push_matmul), spec, 4, err);
   const pv_push_matmul push = {
       w->k, w->n, a->m, a->x_stride, a->y_stride, (uint32_t)w->offset, a->w_up ? (uint32_t)a->w_up->offset : 0u,
-      (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u) | (a->scale != 0.0f && a->scale != 1.0f ? 4u : 0u),
+      (a->bias.buffer ? 1u : 0u) | (a->accumulate ? 2u : 0u) | (a->scale != 0.0f && a->scale != 1.0f ? 4u : 0u) |
+          (a->gelu ? 8u : 0u),
       a->scale};
   pv_vk_view views[5];
   uint32_t nv = 0;
@@ -589,13 +610,14 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: head size %u is not supported (even, <= 256)", a->head_dim);
   if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
-  const uint32_t spec[] = {ops->wg, max_hd};
+  const uint32_t windowed = a->window ? 1u : 0u, capped = a->softcap > 0.0f ? 1u : 0u;
+  const uint32_t spec[] = {ops->wg, max_hd, windowed, capped};
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
   const bool lanes = use_lanes(ops, a);
   const pv_vk_pipeline *p =
       lanes ? NULL
             : get_pipeline(ops, pool->f32 ? PV_SHADER_PAGED_ATTN_F32 : PV_SHADER_PAGED_ATTN, arrays, 6,
-                           sizeof(pv_push_attn), spec, 2, err);
+                           sizeof(pv_push_attn), spec, 4, err);
   uint32_t parts = a->parts ? a->parts : 1;
   if (parts > 1 && (a->part_len == 0 || !a->partial.buffer || (uint64_t)parts * a->part_len > 0x7fffffffu))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: partitioned attention needs part_len > 0 and a partial buffer");
@@ -604,7 +626,8 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   /* the lanes kernel's Params are paged_attn's plus rowsel: one struct serves both */
   const pv_push_attn_lanes push = {{a->rows, a->n_head, a->n_kv_head, a->head_dim, a->layer, pool->block_size,
                                     pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
-                                    parts, parts > 1 ? a->part_len : 0xffffffffu, attn_scale(a)},
+                                    parts, parts > 1 ? a->part_len : 0xffffffffu, attn_scale(a), a->window,
+                                    a->softcap},
                                    a->use_row_list ? 1u : 0u};
   pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, or_dummy(a->partial, a->out)};
   pool_views(pool, views + 5);
@@ -614,9 +637,9 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
      * lowest first) gets the variant without the buffer switch too. */
     const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
     const uint32_t lspec[] = {simd_lanes(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
-                              in_use == 1 ? 1u : PV_KV_MAX_BUFS};
+                              in_use == 1 ? 1u : PV_KV_MAX_BUFS, windowed, capped};
     p = get_pipeline_ex(ops, pool->f32 ? PV_SHADER_PAGED_ATTN_LANES_F32 : PV_SHADER_PAGED_ATTN_LANES, arrays, 7,
-                        (1u << 0) | (1u << 3) | (1u << 5), sizeof(pv_push_attn_lanes), lspec, 3, err);
+                        (1u << 0) | (1u << 3) | (1u << 5), sizeof(pv_push_attn_lanes), lspec, 5, err);
     views[0].texel = a->q.texel;
     views[3].texel = a->block_tables.texel;
     for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
@@ -668,15 +691,16 @@ static int attn_rows_dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: %u attention tiles exceed the device's workgroup count", n_tiles);
   const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
   const uint32_t spec[] = {simd_lanes(&ops->ctx->caps), a->head_dim, in_use == 1 ? 1u : PV_KV_MAX_BUFS,
-                           pairs ? 1u : tile_rows_per_lane(ops, a->head_dim)};
+                           pairs ? 1u : tile_rows_per_lane(ops, a->head_dim), a->window ? 1u : 0u,
+                           a->softcap > 0.0f ? 1u : 0u};
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
   const uint32_t id = pairs ? (pool->f32 ? PV_SHADER_PAGED_ATTN_PAIRS_F32 : PV_SHADER_PAGED_ATTN_PAIRS)
                             : (pool->f32 ? PV_SHADER_PAGED_ATTN_ROWS_F32 : PV_SHADER_PAGED_ATTN_ROWS);
   const pv_vk_pipeline *p = get_pipeline_ex(ops, id, arrays, pairs ? 7 : 6, (1u << 0) | (1u << 3) | (1u << 5),
-                                            sizeof(pv_push_attn_rows), spec, 4, err);
+                                            sizeof(pv_push_attn_rows), spec, 6, err);
   const pv_push_attn_rows push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,
             pool->blocks_per_buf, pool->n_layer, a->max_blocks, a->q_stride, a->o_stride,
-            attn_scale(a)};
+            attn_scale(a), a->window, a->softcap};
   pv_vk_view views[6 + PV_KV_MAX_BUFS] = {a->q, a->out, a->tokens, a->block_tables, tiles};
   pool_views(pool, views + 5);
   for (uint32_t i = 0; i < PV_KV_MAX_BUFS; i++) views[5 + i].texel = pool->texels[i < pool->n_bufs ? i : 0];
@@ -693,6 +717,18 @@ int pv_op_paged_attn_tiles(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a
 int pv_op_paged_attn_pairs(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_vk_view tiles, uint32_t n_tiles,
                            pv_error *err) {
   return attn_rows_dispatch(ops, cmd, a, tiles, n_tiles, true, err);
+}
+
+int pv_op_softcap(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, uint32_t n, uint32_t rows, uint32_t x_stride, float cap,
+                  pv_error *err) {
+  if (rows == 0) return PAGEDVK_OK;
+  if (!(cap > 0.0f)) return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: soft-cap %g is not positive", (double)cap);
+  int rc = check_rows(ops, rows, "softcap", err);
+  if (rc) return rc;
+  const uint32_t spec[] = {ops->wg_row};
+  const pv_vk_pipeline *p = get_pipeline(ops, PV_SHADER_SOFTCAP, NULL, 1, sizeof(pv_push_softcap), spec, 1, err);
+  const pv_push_softcap push = {n, rows, x_stride, cap};
+  return dispatch(ops, cmd, p, &x, 1, &push, rows, 1, 1, err);
 }
 
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,

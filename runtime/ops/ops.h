@@ -120,13 +120,17 @@ const char *pv_ops_type_suffix(uint32_t type);
  * each writing the rows whose token falls in its range). */
 int pv_op_embed(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                 uint32_t rows, uint32_t y_stride, pv_error *err);
-/* The same, every element multiplied by scale (granite's embedding_scale; pv_op_embed: 1). */
+/* The same, every element multiplied by scale (granite's embedding_scale, gemma's sqrt(n_embd);
+ * pv_op_embed: 1). */
 int pv_op_embed_scaled(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_weight *emb, pv_vk_view tokens, pv_vk_view y,
                        uint32_t rows, uint32_t y_stride, float scale, pv_error *err);
 
 /* Y[r] = rmsnorm(X[src(r)]) * w; src(r) = rowsel[r] when rowsel.buffer, else r. */
 int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, pv_vk_view rowsel,
                   uint32_t n, uint32_t rows, uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err);
+/* Y[r] += rmsnorm(X[r]) * w: a post norm before a residual add (gemma). */
+int pv_op_rmsnorm_add(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, uint32_t n, uint32_t rows,
+                      uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err);
 
 /* Y[m][n] (+)= X[m] · W[n] (+ bias[n]), m < M. A split W (and w_up, split alike) runs one dispatch
  * per part into Y's columns of the part's rows. */
@@ -139,6 +143,7 @@ typedef struct pv_op_matmul_args {
   bool accumulate;          /* Y += result (residual connection) */
   float scale;              /* result (bias included) multiplied by it before accumulating; 0 or 1: not
                              * scaled (granite's residual and logit scales) */
+  bool gelu;                /* with w_up: the gate through gelu (tanh approximation), GeGLU */
 } pv_op_matmul_args;
 int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_error *err);
 
@@ -170,8 +175,12 @@ typedef struct pv_op_attn_args {
                              * pipeline-and-bindings pair serves both uses) ... */
   bool use_row_list;        /* ... that lists the `rows` rows to compute (parts 1), the batch's
                              * other rows being prompt tiles (pv_op_paged_attn_tiles) */
+  uint32_t window;          /* sliding window: a row at position p sees keys p-window+1 .. p (blocks
+                             * before are not read); 0: all keys 0 .. p */
+  float softcap;            /* > 0: scores soft-capped, s -> softcap tanh(s / softcap); 0: off */
 } pv_op_attn_args;
-/* Causal paged attention of each row over its sequence (decode and prefill rows alike). */
+/* Causal paged attention of each row over its sequence (decode and prefill rows alike). A window
+ * or a soft-cap selects pipelines specialised for them; without, the kernels do nothing extra. */
 int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_error *err);
 
 /* The same attention for prompt chunks cut into tiles: tiles.buffer holds n_tiles (first row, rows)
@@ -189,6 +198,10 @@ int pv_op_paged_attn_pairs(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a
 /* Rows per prompt tile for these arguments, 0 where the tile kernel is not used (ops->attn other
  * than tiles, no texel views, head sizes the lanes kernel does not take). */
 uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a);
+
+/* X[r][i] = cap tanh(X[r][i] / cap) in place, i < n (final logit soft-capping). */
+int pv_op_softcap(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, uint32_t n, uint32_t rows, uint32_t x_stride, float cap,
+                  pv_error *err);
 
 /* OUT[r] = argmax X[r][0..n) (lowest index on ties). */
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,
