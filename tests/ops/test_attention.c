@@ -17,6 +17,12 @@
  * unpartitioned, partitioned (32 keys per part, then attn_reduce), and with 3 partitions of 24 keys that each come round again for the keys past 72
  * (the longest context is 150): all three must match. Once per clamp set.
  *
+ * Gemma's mechanisms (configurations at the end): a sliding window (a row at position p sees keys
+ * p-W+1 .. p; the sequences run well past it), attention soft-capping (s -> c tanh(s/c)) and a
+ * scale other than 1/sqrt(d), each in every kernel variant. With a window, the block-table entries
+ * of blocks that lie wholly before every window of their sequence point at a block of NaNs: a
+ * kernel that reads such a block (the pool may have given it back) spreads NaN into its output.
+ *
  * Checked, with tolerances:
  *   q after rope      |q - ref| <= (4e-7 pos + 2e-6) (|x_a| + |x_b|) of its rotation pair: the
  *                     angle pos * base^(-2i/d) is an f32 of magnitude up to pos, and the device's
@@ -49,6 +55,9 @@ typedef struct attn_cfg {
   uint32_t rope_dim; /* 0: head_dim */
   float pos_scale;
   bool freqs; /* llama3-style frequency divisors (rope_freqs.weight) */
+  uint32_t window; /* sliding window (0: none) */
+  float softcap;   /* attention soft-cap (0: none) */
+  float scale;     /* factor on q.k (0: 1/sqrt(head_dim)) */
 } attn_cfg;
 
 /* Divisors of the kind llama3 scaling gives (1 for the fast pairs, up to 8 for the slow ones), in
@@ -113,6 +122,29 @@ static void rope_ref(float *head, float *pair_mag, const attn_cfg *c, float pos)
   float div[128];
   for (uint32_t i = 0; i < half; i++) div[i] = freq_div_of(i);
   pv_ref_rope(head, c->head_dim, rd, pos, 10000.0f, c->freqs ? div : NULL, c->neox ? PV_ROPE_NEOX : PV_ROPE_NORMAL);
+}
+
+/* The window's first key for a query at pos (0: no window). */
+static uint32_t first_key(const attn_cfg *c, uint32_t pos) {
+  return c->window && pos + 1 > c->window ? pos + 1 - c->window : 0;
+}
+
+/* Fills block `nan_block` (unused by every sequence) with NaNs and points every block-table entry
+ * of a block wholly before the windows of its sequence's rows of this step at it. */
+static void poison_outside_windows(const attn_cfg *c, pool_image *img, uint32_t bpb, uint32_t *bt, uint32_t max_blocks,
+                                   uint32_t nan_block) {
+  for (uint32_t o = 0; o < c->block_size; o++)
+    for (uint32_t layer = 0; layer < N_LAYER; layer++)
+      for (uint32_t kvi = 0; kvi < 2; kvi++)
+        for (uint32_t h = 0; h < c->n_kv_head; h++) {
+          uint32_t buf;
+          const uint64_t e = pool_at(c, bpb, nan_block * c->block_size + o, layer, kvi, h, &buf);
+          for (uint32_t d = 0; d < c->head_dim; d++) img_set(c, img, buf, e + d, NAN);
+        }
+  for (uint32_t s = 0; s < N_SEQ; s++) {
+    const uint32_t first_block = first_key(c, SEQ_PAST[s]) / c->block_size; /* the step's first row's */
+    for (uint32_t i = 0; i < first_block; i++) bt[s * max_blocks + i] = nan_block;
+  }
 }
 
 /* texel: also give the inputs texel views, which lets a CPU device take paged_attn_lanes.comp,
@@ -191,6 +223,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
             for (uint32_t d = 0; d < D; d++) img_set(&c, &img, buf, e + d, tmp[d]);
           }
     }
+  if (c.window) poison_outside_windows(&c, &img, bpb, bt, max_blocks, perm[total_blocks]);
   for (uint32_t b = 0; b < kv.n_bufs; b++)
     PV_ASSERT_OK(pv_vk_buffer_upload(ctx, &kv.bufs[b], 0, img.bytes[b], img.size[b], &err), err);
 
@@ -239,7 +272,8 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   pv_op_attn_args aa = {.q = pv_view(&bq), .out = pv_view(&bout1), .tokens = pv_view(&binfo),
                         .block_tables = pv_view(&bt_buf), .pool = &pool, .rows = rows, .n_head = H,
                         .n_kv_head = KV, .head_dim = D, .layer = LAYER, .max_blocks = max_blocks,
-                        .q_stride = q_stride, .o_stride = o_stride, .parts = 1};
+                        .q_stride = q_stride, .o_stride = o_stride, .parts = 1, .scale = c.scale,
+                        .window = c.window, .softcap = c.softcap};
   VkBufferView q_texel = VK_NULL_HANDLE, bt_texel = VK_NULL_HANDLE;
   if (texel) {
     PV_ASSERT_OK(pv_vk_texel_view_create(ctx, &bq, VK_FORMAT_R32G32B32A32_SFLOAT, 0, bq.size, &q_texel, &err), err);
@@ -341,8 +375,9 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   for (uint32_t b = 0; b < kv.n_bufs; b++) test_download(t, &kv.bufs[b], got_img.bytes[b], img.size[b]);
 
   char what[160];
-  snprintf(what, sizeof what, "bs=%u d=%u heads=%u/%u %s %s rope_dim=%u%s", BS, D, H, KV,
-           c.neox ? "neox" : "normal", c.f32 ? "f32" : "f16", c.rope_dim, c.freqs ? " freq divisors" : "");
+  snprintf(what, sizeof what, "bs=%u d=%u heads=%u/%u %s %s rope_dim=%u%s window=%u softcap=%g scale=%g", BS, D, H,
+           KV, c.neox ? "neox" : "normal", c.f32 ? "f32" : "f16", c.rope_dim, c.freqs ? " freq divisors" : "", c.window,
+           (double)c.softcap, (double)c.scale);
 
   /* CPU: rope of q and k, the new K/V into the image; q and the new K/V checked on the way */
   float *qr = malloc((size_t)rows * H * D * 4), *mag = malloc((size_t)D * 4);
@@ -396,24 +431,25 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   /* attention in double over the image */
   double *sc = malloc(256 * sizeof(double)), *acc = malloc((size_t)D * sizeof(double));
   assert_true(sc && acc);
-  const double scale = 1.0 / sqrt((double)D);
+  const double scale = c.scale > 0.0f ? c.scale : 1.0 / sqrt((double)D);
   for (uint32_t r = 0; r < rows; r++) {
-    const uint32_t s = info[r].seq, n_keys = info[r].pos + 1;
+    const uint32_t s = info[r].seq, n_keys = info[r].pos + 1, k0 = first_key(&c, info[r].pos);
     assert_true(n_keys <= 256);
     for (uint32_t h = 0; h < H; h++) {
       const uint32_t kvh = h / (H / KV);
       const float *qh = qr + ((size_t)r * H + h) * D;
       double mx = -INFINITY, sum = 0, vmax = 0;
-      for (uint32_t j = 0; j < n_keys; j++) {
+      for (uint32_t j = k0; j < n_keys; j++) {
         uint32_t slot = bt[s * max_blocks + j / BS] * BS + j % BS, buf;
         uint64_t e = pool_at(&c, bpb, slot, LAYER, 0, kvh, &buf);
         double dot = 0;
         for (uint32_t d = 0; d < D; d++) dot += (double)qh[d] * img_get(&c, &img, buf, e + d);
         sc[j] = dot * scale;
+        if (c.softcap > 0.0f) sc[j] = c.softcap * tanh(sc[j] / c.softcap);
         if (sc[j] > mx) mx = sc[j];
       }
       for (uint32_t d = 0; d < D; d++) acc[d] = 0;
-      for (uint32_t j = 0; j < n_keys; j++) {
+      for (uint32_t j = k0; j < n_keys; j++) {
         uint32_t slot = bt[s * max_blocks + j / BS] * BS + j % BS, buf;
         uint64_t e = pool_at(&c, bpb, slot, LAYER, 1, kvh, &buf);
         double p = exp(sc[j] - mx);
@@ -468,35 +504,50 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
 
 /* Every block size, head size, head layout, rope style and pool type appears, in mixed pairs. */
 static const attn_cfg CONFIGS[] = {
-    {8, 32, 4, 2, false, false, 0, 1.0f, false},   {16, 64, 8, 1, true, false, 0, 1.0f, false},
-    {32, 80, 4, 4, false, true, 0, 1.0f, false},   {64, 96, 4, 2, true, true, 0, 1.0f, false},
-    {16, 128, 4, 4, false, false, 0, 1.0f, false}, {8, 96, 8, 1, true, true, 48, 0.5f, false},
-    {32, 32, 8, 1, false, false, 0, 1.0f, false},  {64, 64, 4, 4, true, false, 0, 1.0f, false},
-    {8, 128, 4, 2, true, false, 0, 1.0f, false},   {16, 80, 8, 1, false, true, 0, 1.0f, false},
-    {32, 128, 4, 2, true, true, 0, 1.0f, false},   {64, 32, 4, 4, false, true, 16, 1.0f, false},
+    {8, 32, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},   {16, 64, 8, 1, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
+    {32, 80, 4, 4, false, true, 0, 1.0f, false, 0, 0.0f, 0.0f},   {64, 96, 4, 2, true, true, 0, 1.0f, false, 0, 0.0f, 0.0f},
+    {16, 128, 4, 4, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f}, {8, 96, 8, 1, true, true, 48, 0.5f, false, 0, 0.0f, 0.0f},
+    {32, 32, 8, 1, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},  {64, 64, 4, 4, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
+    {8, 128, 4, 2, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},   {16, 80, 8, 1, false, true, 0, 1.0f, false, 0, 0.0f, 0.0f},
+    {32, 128, 4, 2, true, true, 0, 1.0f, false, 0, 0.0f, 0.0f},   {64, 32, 4, 4, false, true, 16, 1.0f, false, 0, 0.0f, 0.0f},
     /* rope_kv's element-wise paths at any padding (its 4-wide ones need sizes in multiples of 4,
      * the f16 pack 8): f16 heads of 36 pack element-wise, heads of 34 rotate and pack so, a NEOX
      * half of 6 rotates so */
-    {16, 36, 4, 2, false, false, 0, 1.0f, false},  {8, 34, 4, 2, true, false, 0, 1.0f, false},
-    {16, 64, 4, 2, true, true, 12, 1.0f, false},
+    {16, 36, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},  {8, 34, 4, 2, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
+    {16, 64, 4, 2, true, true, 12, 1.0f, false, 0, 0.0f, 0.0f},
     /* llama3 rope scaling's frequency divisors, NORMAL and NEOX, whole and partial rope, both
      * workgroup widths; and a head of 256 (Gemma's, twice what embedding/heads gives there) */
-    {32, 128, 8, 2, true, true, 0, 1.0f, true}, {16, 64, 4, 2, false, false, 0, 1.0f, true},
-    {8, 96, 4, 1, true, false, 48, 0.5f, true},  {16, 256, 2, 1, false, false, 0, 1.0f, false},
+    {32, 128, 8, 2, true, true, 0, 1.0f, true, 0, 0.0f, 0.0f}, {16, 64, 4, 2, false, false, 0, 1.0f, true, 0, 0.0f, 0.0f},
+    {8, 96, 4, 1, true, false, 48, 0.5f, true, 0, 0.0f, 0.0f},  {16, 256, 2, 1, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
 };
 
-static void test_attention_configs(void **state) {
-  pv_test_vk *t = *state;
+/* Gemma's mechanisms in every kernel variant: sliding windows (shorter than a block, across
+ * blocks, longer than a partition), soft-capped scores, a scale of q.k other than 1/sqrt(d); f16
+ * and f32 pools. */
+static const attn_cfg GEMMA_CONFIGS[] = {
+    {8, 32, 2, 1, true, false, 0, 1.0f, false, 20, 5.0f, 0.0f},
+    {16, 64, 4, 2, true, true, 0, 1.0f, false, 37, 0.0f, 0.0f},
+    {32, 32, 8, 1, true, false, 0, 1.0f, false, 5, 0.0f, 0.0f},
+    {8, 256, 2, 1, true, false, 0, 1.0f, false, 50, 50.0f, 0.0625f},
+    {16, 128, 4, 4, true, true, 0, 1.0f, false, 0, 2.0f, 0.0f},
+    {64, 64, 4, 1, true, false, 0, 1.0f, false, 70, 0.0f, 0.25f},
+};
+
+static void run_configs(pv_test_vk *t, const attn_cfg *cfgs, size_t n) {
   pv_ops ops;
   test_ops_init(t, &ops);
   const uint32_t row_wg = ops.wg_row;
-  for (size_t i = 0; i < PV_ARRAY_LEN(CONFIGS); i++) {
+  for (size_t i = 0; i < n; i++) {
     ops.wg_row = i % 2 ? ops.wg : row_wg; /* rope_kv at both workgroup widths (CPU devices: 8 and 64) */
-    run_config(t, &ops, CONFIGS[i], false);
-    run_config(t, &ops, CONFIGS[i], true);
+    run_config(t, &ops, cfgs[i], false);
+    run_config(t, &ops, cfgs[i], true);
   }
   pv_ops_destroy(&ops);
 }
+
+static void test_attention_configs(void **state) { run_configs(*state, CONFIGS, PV_ARRAY_LEN(CONFIGS)); }
+
+static void test_attention_gemma(void **state) { run_configs(*state, GEMMA_CONFIGS, PV_ARRAY_LEN(GEMMA_CONFIGS)); }
 
 /* Refused: partitioned attention without a part length or a partial buffer (it could not end),
  * an odd head size, a block size that is not a power of two. */
@@ -531,6 +582,7 @@ static void test_attention_rejects(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_attention_configs, pv_test_vk_check),
+      cmocka_unit_test_teardown(test_attention_gemma, pv_test_vk_check),
       cmocka_unit_test_teardown(test_attention_rejects, pv_test_vk_check),
   };
   return pv_test_vk_run_clamp_sets("rope_kv+paged_attn", tests, PV_ARRAY_LEN(tests));
