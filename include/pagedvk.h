@@ -111,8 +111,13 @@ typedef struct pagedvk_model_description {
   float residual_scale;      /* attention and FFN outputs multiplied by it before the residual adds (1: none) */
   float attention_scale;     /* q.k multiplier (1/sqrt(head_dim) unless the file says otherwise) */
   float logit_scale;         /* logits divided by it (1: none) */
-  char layer_mechanisms[256]; /* layers that differ from the others, e.g. "no RoPE (NoPE): 3, 7"; ""
-                               * when every layer is alike (truncated past 255 characters) */
+  int post_norms;            /* attention and FFN outputs RMS-normed before each residual add (gemma) */
+  int ffn_gelu;              /* FFN gate through GELU (tanh), GeGLU (gemma); 0: SiLU (SwiGLU) */
+  float attn_softcap;        /* attention scores soft-capped, s -> c tanh(s / c) (0: none) */
+  float final_softcap;       /* logits soft-capped likewise (0: none) */
+  char layer_mechanisms[256]; /* layers that differ from the others, e.g. "no RoPE (NoPE): 3, 7",
+                               * "sliding window 4096: 0, 2; RoPE base 10000: 0, 2"; "" when every
+                               * layer is alike (truncated past 255 characters) */
   /* Tokenizer and chat template (always filled). */
   const char *tokenizer;     /* "llama" (SentencePiece) or "gpt2" (byte-level BPE) */
   uint32_t tokenizer_vocab;

@@ -43,6 +43,10 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
   d->residual_scale = hp->residual_scale;
   d->attention_scale = hp->attn_scale;
   d->logit_scale = hp->logit_scale;
+  d->post_norms = hp->post_norms;
+  d->ffn_gelu = hp->ffn_gelu;
+  d->attn_softcap = hp->attn_softcap;
+  d->final_softcap = hp->final_softcap;
   pv_hparams_layers_describe(hp, d->layer_mechanisms, sizeof d->layer_mechanisms);
 }
 
@@ -145,6 +149,10 @@ static void print_mechanisms(const pagedvk_model_description *d, FILE *out) {
   MECH(d->attention_scale != 1.0f / sqrtf((float)d->head_dim), "attention scale %g (not 1/sqrt(%u))",
        d->attention_scale, d->head_dim)
   MECH(d->logit_scale != 1.0f, "logits divided by %g", d->logit_scale)
+  MECH(d->post_norms, "post-attention and post-FFN norms")
+  MECH(d->ffn_gelu, "GeGLU (gelu-tanh gate)")
+  MECH(d->attn_softcap > 0.0f, "attention softcap %g", d->attn_softcap)
+  MECH(d->final_softcap > 0.0f, "final logit softcap %g", d->final_softcap)
 #undef MECH
   if (sep[0] == ',') fputc('\n', out);
   if (d->layer_mechanisms[0]) fprintf(out, "per layer:      %s\n", d->layer_mechanisms);

@@ -290,10 +290,34 @@ static void describe_layers(const pv_hparams *hp, bool (*pick)(const pv_layer_hp
 
 static bool layer_no_rope(const pv_layer_hparams *L) { return L->no_rope; }
 
+/* "<title> <value>: l0, l1, ..." for each value of a per-layer number other than `global` (the
+ * value of a layer without the mechanism), layers grouped by value in the order they first appear. */
+static void describe_values(const pv_hparams *hp, double (*get)(const pv_layer_hparams *), double global,
+                            const char *title, char *buf, size_t cap, size_t *used) {
+  for (uint32_t first = 0; first < hp->n_layer; first++) {
+    const double v = get(&hp->layer[first]);
+    bool seen = v == global;
+    for (uint32_t e = 0; e < first && !seen; e++) seen = get(&hp->layer[e]) == v;
+    if (seen) continue;
+    for (uint32_t l = first; l < hp->n_layer; l++) {
+      if (get(&hp->layer[l]) != v) continue;
+      const size_t at = *used < cap ? *used : cap;
+      int w = l != first ? snprintf(buf + at, cap - at, ", %u", l)
+                         : snprintf(buf + at, cap - at, "%s%s %g: %u", *used ? "; " : "", title, v, l);
+      if (w > 0) *used += (size_t)w;
+    }
+  }
+}
+
+static double layer_window(const pv_layer_hparams *L) { return L->window; }
+static double layer_rope_base(const pv_layer_hparams *L) { return L->rope_base; }
+
 size_t pv_hparams_layers_describe(const pv_hparams *hp, char *buf, size_t cap) {
   size_t used = 0;
   if (cap) buf[0] = 0;
   describe_layers(hp, layer_no_rope, "no RoPE (NoPE)", buf, cap, &used);
+  describe_values(hp, layer_window, 0.0, "sliding window", buf, cap, &used);
+  describe_values(hp, layer_rope_base, hp->rope_base, "RoPE base", buf, cap, &used);
   return used < cap ? used : (cap ? cap - 1 : 0);
 }
 

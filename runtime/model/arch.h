@@ -122,7 +122,8 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err);
 size_t pv_hparams_unapplied(const pv_gguf_file *f, char *buf, size_t cap);
 
 /* The layers whose mechanisms differ from the others', as text for `pagedvk info` (e.g.
- * "no RoPE (NoPE): 3, 7"); "" when every layer is alike. Returns the characters written. */
+ * "no RoPE (NoPE): 3, 7", "sliding window 4096: 0, 2; RoPE base 10000: 0, 2"); "" when every layer
+ * is alike. Returns the characters written. */
 size_t pv_hparams_layers_describe(const pv_hparams *hp, char *buf, size_t cap);
 
 /* Finds every tensor the architecture needs and checks its shape and type. */

@@ -12,6 +12,13 @@
  * granite: embedding_scale, residual_scale, attention.scale, logit_scale, each switched off alone
  *   (set to 1, or 1/sqrt(head size)) in the reference; the logit scale leaves the argmax alone, so
  *   the engine's log-probabilities are compared too.
+ * gemma2: sliding window of 6 on layers 0 and 2 of 4 (the requests run to 60 positions, well past
+ * it), attention soft-cap 1.5, final logit soft-cap 3, post norms, embedding scale, GeGLU; each
+ * switched off in the reference on its own (the final soft-cap keeps the argmax, so the engine's
+ * log-probabilities are compared too).
+ * gemma3: sliding window 5 with pattern 3 (layers 0, 1, 3, 4 local of 6), local RoPE base 10000
+ * against the global 1e6, QK-norm and the gemma mechanisms, head size 64 where embedding / heads
+ * is 16.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,11 +138,90 @@ static void test_granite_scales(void **state) {
   mc_engine_logprobs_match(path, PROBE, 12, 6, 2e-3);
 }
 
+/* The reference's logits for PROBE differ from logits_on by more than `min` after `off` (which
+ * changes the loaded reference) ... */
+static void differs(pv_ref *r, const char *what, double min) {
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_off);
+  const double d = mc_max_diff(logits_on, logits_off, r->hp.n_vocab);
+  fprintf(stderr, "%s: reference logits with and without it differ by %.3g\n", what, d);
+  if (!(d > min)) fail_msg("%s does not change the reference's logits (%.3g)", what, d);
+}
+
+static void test_gemma2(void **state) {
+  (void)state;
+  char path[512];
+  mc_mkmodel("--arch gemma2 --n-embd 64 --n-head 2 --n-head-kv 1 --head-dim 32 --n-ff 128 --n-layer 4 --ctx 256 "
+             "--seed 13 --tied --rms-eps 1e-6 --sliding-window 6 --attn-softcap 1.5 --final-softcap 3",
+             "gemma2.gguf", path, sizeof path);
+  const pv_hparams hp = hparams_of(path);
+  for (uint32_t l = 0; l < 4; l++) assert_int_equal(hp.layer[l].window, l % 2 ? 0 : 6);
+  assert_true(hp.post_norms && hp.ffn_gelu && hp.embd_scale == 8.0f);
+  assert_true(hp.attn_softcap == 1.5f && hp.final_softcap == 3.0f);
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(path, &f);
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_on);
+  for (uint32_t l = 0; l < 4; l += 2) r->hp.layer[l].window = 0;
+  differs(r, "gemma2 sliding window", 0.3);
+  for (uint32_t l = 0; l < 4; l += 2) r->hp.layer[l].window = 6;
+  r->hp.attn_softcap = 0.0f;
+  differs(r, "gemma2 attention soft-cap", 0.3);
+  r->hp.attn_softcap = 1.5f;
+  r->hp.final_softcap = 0.0f;
+  differs(r, "gemma2 final soft-cap", 0.5);
+  r->hp.final_softcap = 3.0f;
+  r->hp.embd_scale = 1.0f;
+  differs(r, "gemma2 embedding scale", 0.3);
+  r->hp.embd_scale = 8.0f;
+  r->hp.ffn_gelu = false;
+  differs(r, "gemma2 GeGLU", 0.3);
+  r->hp.ffn_gelu = true;
+  float *post[4][2];
+  for (uint32_t l = 0; l < 4; l++) {
+    post[l][0] = r->layers[l].post_attn_norm, post[l][1] = r->layers[l].post_ffn_norm;
+    assert_true(post[l][0] && post[l][1]);
+    r->layers[l].post_attn_norm = r->layers[l].post_ffn_norm = NULL;
+  }
+  differs(r, "gemma2 post norms", 0.3);
+  for (uint32_t l = 0; l < 4; l++) r->layers[l].post_attn_norm = post[l][0], r->layers[l].post_ffn_norm = post[l][1];
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  engine_matches_reference_both(path);
+  mc_engine_logprobs_match(path, PROBE, 12, 6, 2e-3);
+}
+
+static void test_gemma3(void **state) {
+  (void)state;
+  char path[512];
+  mc_mkmodel("--arch gemma3 --n-embd 64 --n-head 4 --n-head-kv 2 --head-dim 64 --n-ff 128 --n-layer 6 --ctx 256 "
+             "--seed 17 --tied --rms-eps 1e-6 --rope-base 1000000 --sliding-window 5 --swa-pattern 3",
+             "gemma3.gguf", path, sizeof path);
+  const pv_hparams hp = hparams_of(path);
+  for (uint32_t l = 0; l < 6; l++) {
+    assert_int_equal(hp.layer[l].window, l % 3 == 2 ? 0 : 5);
+    assert_true(hp.layer[l].rope_base == (l % 3 == 2 ? 1e6f : 10000.0f));
+  }
+  assert_true(hp.qk_norm && hp.post_norms && hp.ffn_gelu && hp.attn_softcap == 0.0f && hp.final_softcap == 0.0f);
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(path, &f);
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_on);
+  for (uint32_t l = 0; l < 6; l++) r->hp.layer[l].window = 0;
+  differs(r, "gemma3 sliding window", 0.3);
+  for (uint32_t l = 0; l < 6; l++) r->hp.layer[l].window = hp.layer[l].window;
+  for (uint32_t l = 0; l < 6; l++) r->hp.layer[l].rope_base = 1e6f;
+  differs(r, "gemma3 local RoPE base", 0.3);
+  for (uint32_t l = 0; l < 6; l++) r->hp.layer[l].rope_base = hp.layer[l].rope_base;
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  engine_matches_reference_both(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qwen3_qk_norm),
       cmocka_unit_test(test_smollm3_nope),
       cmocka_unit_test(test_granite_scales),
+      cmocka_unit_test(test_gemma2),
+      cmocka_unit_test(test_gemma3),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -47,6 +47,8 @@ static void test_p11_headdim(void **state) { (void)state; check_model("p11/syn-l
 static void test_p13_qwen3(void **state) { (void)state; check_model("p13/syn-qwen3"); }
 static void test_p13_smollm3(void **state) { (void)state; check_model("p13/syn-smollm3"); }
 static void test_p13_granite(void **state) { (void)state; check_model("p13/syn-granite"); }
+static void test_p13_gemma2(void **state) { (void)state; check_model("p13/syn-gemma2"); }
+static void test_p13_gemma3(void **state) { (void)state; check_model("p13/syn-gemma3"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -62,6 +64,8 @@ int main(void) {
       cmocka_unit_test(test_p13_qwen3),
       cmocka_unit_test(test_p13_smollm3),
       cmocka_unit_test(test_p13_granite),
+      cmocka_unit_test(test_p13_gemma2),
+      cmocka_unit_test(test_p13_gemma3),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

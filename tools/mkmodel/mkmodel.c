@@ -1,5 +1,5 @@
 /*
- * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite architecture) with random weights
+ * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite, gemma2, gemma3 architecture) with random weights
  * at sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
  *
  * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
@@ -46,6 +46,8 @@ typedef struct options {
   int rope_freqs, rope_llama3;
   float scales[4]; /* granite: embedding, residual, attention, logit */
   float rope_base, rms_eps;
+  uint32_t sliding_window, swa_pattern; /* gemma: attention.sliding_window(_pattern); 0: not written */
+  float attn_softcap, final_softcap;    /* gemma2: *_logit_softcapping; 0: not written */
   int tied;
   pv_dtype type, type_embd, type_output, type_norm;
   int have_type_embd, have_type_output;
@@ -62,8 +64,13 @@ static void usage(FILE *to) {
     "  --arch NAME             architecture (default llama): llama, qwen2 (q/k/v biases), qwen3\n"
     "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm), smollm3 (llama\n"
     "                          layers, every 4th without RoPE: nothing in the file says so), granite\n"
-    "                          (embedding_scale, residual_scale, attention.scale, logit_scale: --scales)\n"
+    "                          (embedding_scale, residual_scale, attention.scale, logit_scale: --scales), gemma2,\n"
+    "                          gemma3 (post-attention/post-FFN norms; gemma3 also q/k norms)\n"
     "  --scales E,R,A,L        granite's scales (default 12,0.22,0.0625,8, those of syn-granite.gguf)\n"
+    "  --sliding-window N      gemma: attention.sliding_window (not written by default)\n"
+    "  --swa-pattern N         gemma3: attention.sliding_window_pattern (not written by default)\n"
+    "  --attn-softcap F        gemma2: attn_logit_softcapping (not written by default)\n"
+    "  --final-softcap F       gemma2: final_logit_softcapping (not written by default)\n"
     "  --n-embd N              embedding size (default 256)\n"
     "  --n-layer N             number of blocks (default 2)\n"
     "  --n-head N              attention heads (default 4)\n"
@@ -218,7 +225,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
   const char *v = value_of(argc, argv, i);
   if (is_opt(a, "--arch")) {
-    static const char *const archs[] = {"llama", "qwen2", "qwen3", "smollm3", "granite"};
+    static const char *const archs[] = {"llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3"};
     for (size_t k = 0; v && k < sizeof archs / sizeof archs[0]; k++)
       if (!strcmp(v, archs[k])) {
         o->arch = v;
@@ -238,6 +245,10 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--n-ff")) return parse_u32(a, v, &o->n_ff);
   if (is_opt(a, "--head-dim")) return parse_u32(a, v, &o->head_dim);
   if (is_opt(a, "--ctx")) return parse_u32(a, v, &o->ctx);
+  if (is_opt(a, "--sliding-window")) return parse_u32(a, v, &o->sliding_window);
+  if (is_opt(a, "--swa-pattern")) return parse_u32(a, v, &o->swa_pattern);
+  if (is_opt(a, "--attn-softcap")) return parse_f32(a, v, &o->attn_softcap);
+  if (is_opt(a, "--final-softcap")) return parse_f32(a, v, &o->final_softcap);
   if (is_opt(a, "--rope-base")) return parse_f32(a, v, &o->rope_base);
   if (is_opt(a, "--rms-eps")) return parse_f32(a, v, &o->rms_eps);
   if (is_opt(a, "--type")) return parse_type(a, v, &o->type);
@@ -357,7 +368,8 @@ static uint32_t head_dim(const options *o) { return o->head_dim ? o->head_dim : 
 
 static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
   uint64_t e = o->n_embd, hd = head_dim(o), q = hd * o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
-  const bool qwen2 = !strcmp(o->arch, "qwen2"), qwen3 = !strcmp(o->arch, "qwen3");
+  const bool qwen2 = !strcmp(o->arch, "qwen2"), gemma3 = !strcmp(o->arch, "gemma3");
+  const bool qwen3 = !strcmp(o->arch, "qwen3") || gemma3, gemma = gemma3 || !strcmp(o->arch, "gemma2");
   const weight_kind qk = qwen3 || !strcmp(o->arch, "granite") ? W_PROJ_X4 : W_PROJ;
   struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool skip; } parts[] = {
     {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", qk, e, q, false},
@@ -367,6 +379,7 @@ static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv
     {"attn_k_norm.weight", W_NORM, hd, 1, !qwen3}, {"attn_output.weight", W_PROJ, q, e, false},
     {"ffn_norm.weight", W_NORM, e, 1, false},    {"ffn_gate.weight", W_PROJ, e, ff, false},
     {"ffn_up.weight", W_PROJ, e, ff, false},     {"ffn_down.weight", W_PROJ, ff, e, false},
+    {"post_attention_norm.weight", W_NORM, e, 1, !gemma}, {"post_ffw_norm.weight", W_NORM, e, 1, !gemma},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     if (parts[i].skip) continue;
@@ -449,6 +462,10 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
     KEY_F32("attention.scale", o->scales[2])
     KEY_F32("logit_scale", o->scales[3])
   }
+  if (o->sliding_window) KEY_U32("attention.sliding_window", o->sliding_window)
+  if (o->swa_pattern) KEY_U32("attention.sliding_window_pattern", o->swa_pattern)
+  if (o->attn_softcap > 0.0f) KEY_F32("attn_logit_softcapping", o->attn_softcap)
+  if (o->final_softcap > 0.0f) KEY_F32("final_logit_softcapping", o->final_softcap)
   if (o->rope_llama3) {
     if (!rc) { snprintf(key, sizeof key, "%s.rope.scaling.type", a); rc = pv_gguf_writer_add_str(w, key, "llama3", err); }
     KEY_F32("rope.scaling.factor", L3_FACTOR)
