@@ -114,8 +114,8 @@ static int loop_attr(ev *e, const loopst *l, const char *name, jv *out) {
   else if (!strcmp(name, "first")) *out = jv_bool(i == 0);
   else if (!strcmp(name, "last")) *out = jv_bool(i == n - 1);
   else if (!strcmp(name, "length")) *out = jv_int(n);
-  else if (!strcmp(name, "depth")) *out = jv_int(l->depth);
-  else if (!strcmp(name, "depth0")) *out = jv_int(l->depth - 1);
+  else if (!strcmp(name, "depth")) *out = jv_int(1); /* only recursive loops nest depths */
+  else if (!strcmp(name, "depth0")) *out = jv_int(0);
   else if (!strcmp(name, "previtem")) *out = i > 0 ? loop_item(l, i - 1) : jv_undef("previtem", 8);
   else if (!strcmp(name, "nextitem")) *out = i + 1 < n ? loop_item(l, i + 1) : jv_undef("nextitem", 8);
   else *out = jv_undef("", 0);

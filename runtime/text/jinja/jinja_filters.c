@@ -394,6 +394,11 @@ static int f_float(jx *x, jv in, const jargs *a, jv *out) {
 static int f_round(jx *x, jv in, const jargs *a, jv *out) {
   if (!jv_is_num(in)) return fail(x, "round: expected a number, got %s", jv_type_name(in));
   jv prec = arg(a, 0, "precision"), method = arg(a, 1, "method");
+  bool common = !(method.t == JV_STR && (method.n == 4 || method.n == 5));
+  if (common && in.t != JV_FLOAT) { /* Python: round(int, n) stays an int */
+    *out = jv_int(in.t == JV_BOOL ? in.b : in.i);
+    return PAGEDVK_OK;
+  }
   double p = pow(10, prec.t == JV_INT ? (double)prec.i : 0), v = jv_num(in) * p;
   if (method.t == JV_STR && method.n == 4 && !memcmp(method.s, "ceil", 4)) v = ceil(v);
   else if (method.t == JV_STR && method.n == 5 && !memcmp(method.s, "floor", 5)) v = floor(v);

@@ -304,7 +304,45 @@ int jb_neg(jx *x, jv a, bool negate, jv *out) {
                  jv_type_name(a));
 }
 
-/* ---- '%' formatting of strings: %s %r %d %i %f %x %% ---- */
+/* ---- '%' formatting of strings (printf style, as Python's str % args) ---- */
+
+/* One conversion of `arg` by spec (flags, width, precision as written, conv). */
+static int format_one(jx *x, jsb *b, const char *flags, size_t nflags, int width, int prec, char conv, jv arg) {
+  char fmt[32], tmp[512];
+  int rc = PAGEDVK_OK;
+  if (conv == 's' || conv == 'r' || conv == 'a') {
+    jsb t;
+    jsb_init(&t, x, x->max_mem);
+    rc = conv == 's' ? jv_print(&t, arg) : jv_repr(&t, arg);
+    size_t n = t.n;
+    if (!rc && prec >= 0) n = jv_str_cpoff(t.p ? t.p : "", t.n, (size_t)prec);
+    size_t cps = jv_str_cplen(t.p ? t.p : "", n);
+    bool left = memchr(flags, '-', nflags) != NULL;
+    for (size_t k = cps; !rc && !left && (int)k < width; k++) rc = jsb_putc(b, ' ');
+    if (!rc) rc = jsb_put(b, t.p ? t.p : "", n);
+    for (size_t k = cps; !rc && left && (int)k < width; k++) rc = jsb_putc(b, ' ');
+    jsb_free(&t);
+    return rc;
+  }
+  if (!jv_is_num(arg))
+    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "%%%c format: a real number is required, not %s", conv, jv_type_name(arg));
+  if (width > 256) width = 256;
+  if (prec > 100) prec = 100;
+  int k = snprintf(fmt, sizeof fmt, "%%%.*s", (int)(nflags < 8 ? nflags : 8), flags);
+  if (width >= 0) k += snprintf(fmt + k, sizeof fmt - (size_t)k, "%d", width);
+  if (prec >= 0) k += snprintf(fmt + k, sizeof fmt - (size_t)k, ".%d", prec);
+  if (strchr("diouxXc", conv)) {
+    long long v = arg.t == JV_FLOAT ? (long long)arg.f : (long long)ival(arg);
+    snprintf(fmt + k, sizeof fmt - (size_t)k, "ll%c", conv == 'i' || conv == 'u' ? 'd' : conv);
+    if (conv == 'c') snprintf(fmt + k, sizeof fmt - (size_t)k, "c");
+    if (conv == 'c') snprintf(tmp, sizeof tmp, fmt, (int)v);
+    else snprintf(tmp, sizeof tmp, fmt, v);
+  } else {
+    snprintf(fmt + k, sizeof fmt - (size_t)k, "%c", conv);
+    snprintf(tmp, sizeof tmp, fmt, jv_num(arg));
+  }
+  return jsb_puts(b, tmp);
+}
 
 static int str_format_pct(jx *x, jv fmt, jv args, jv *out) {
   jsb b;
@@ -314,36 +352,67 @@ static int str_format_pct(jx *x, jv fmt, jv args, jv *out) {
   bool tuple = args.t == JV_LIST && args.tuple;
   for (size_t i = 0; !rc && i < fmt.n; i++) {
     char c = fmt.s[i];
-    if (c != '%' || i + 1 >= fmt.n) {
+    if (c != '%') {
       rc = jsb_putc(&b, c);
       continue;
     }
-    char spec = fmt.s[++i];
-    if (spec == '%') {
+    if (++i >= fmt.n) {
+      rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "incomplete format");
+      break;
+    }
+    jv arg = jv_undef("", 0);
+    bool have = false;
+    if (fmt.s[i] == '(') { /* %(name)s takes a mapping */
+      size_t e = i + 1;
+      while (e < fmt.n && fmt.s[e] != ')') e++;
+      if (e >= fmt.n || args.t != JV_DICT) {
+        rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "format requires a mapping");
+        break;
+      }
+      long at = jv_dict_find_str(args.d, fmt.s + i + 1, e - i - 1);
+      if (at < 0) {
+        rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "format: no key '%.*s'", (int)(e - i - 1), fmt.s + i + 1);
+        break;
+      }
+      arg = args.d->v[at];
+      have = true;
+      i = e + 1;
+    }
+    size_t f0 = i;
+    while (i < fmt.n && strchr("-+ #0", fmt.s[i])) i++;
+    size_t nflags = i - f0;
+    int width = -1, prec = -1;
+    while (i < fmt.n && fmt.s[i] >= '0' && fmt.s[i] <= '9') width = (width < 0 ? 0 : width * 10) + (fmt.s[i++] - '0');
+    if (i < fmt.n && fmt.s[i] == '.') {
+      prec = 0;
+      for (i++; i < fmt.n && fmt.s[i] >= '0' && fmt.s[i] <= '9';) prec = prec * 10 + (fmt.s[i++] - '0');
+    }
+    if (width > 100000 || prec > 100000) {
+      rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "format: width or precision too big");
+      break;
+    }
+    if (i >= fmt.n) {
+      rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "incomplete format");
+      break;
+    }
+    char conv = fmt.s[i];
+    if (conv == '%') {
       rc = jsb_putc(&b, '%');
       continue;
     }
-    jv arg;
-    if (tuple) {
-      if (ai >= args.l->n) {
-        rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "not enough arguments for format string");
-        break;
-      }
-      arg = args.l->v[ai++];
-    } else {
-      if (ai++) {
-        rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "not enough arguments for format string");
-        break;
-      }
-      arg = args;
+    if (!strchr("sradiouxXeEfFgGc", conv)) {
+      rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "unsupported format character '%c'", conv);
+      break;
     }
-    if (spec == 's') rc = jv_print(&b, arg);
-    else if (spec == 'r') rc = jv_repr(&b, arg);
-    else if ((spec == 'd' || spec == 'i') && jv_is_num(arg))
-      rc = jsb_printf(&b, "%lld", arg.t == JV_FLOAT ? (long long)arg.f : (long long)ival(arg));
-    else if (spec == 'f' && jv_is_num(arg)) rc = jsb_printf(&b, "%f", jv_num(arg));
-    else if (spec == 'x' && (arg.t == JV_INT || arg.t == JV_BOOL)) rc = jsb_printf(&b, "%llx", (long long)ival(arg));
-    else rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "unsupported format character '%c'", spec);
+    if (!have) {
+      if (tuple ? ai >= args.l->n : ai > 0) {
+        rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "not enough arguments for format string");
+        break;
+      }
+      arg = tuple ? args.l->v[ai] : args;
+      ai++;
+    }
+    rc = format_one(x, &b, fmt.s + f0, nflags, width, prec, conv, arg);
   }
   if (!rc) rc = jsb_to_str(&b, out);
   jsb_free(&b);
@@ -356,7 +425,8 @@ static const char *const STR_METHODS[] = {"startswith", "endswith", "strip",   "
                                           "rsplit",     "replace",  "upper",   "lower",      "title",   "capitalize",
                                           "swapcase",   "format",   "find",    "rfind",      "count",   "join",
                                           "isdigit",    "isalpha",  "isalnum", "isspace",    "isupper", "islower",
-                                          "splitlines", "index",    "rindex",  "removeprefix", "removesuffix", NULL};
+                                          "splitlines", "index",    "rindex",  "removeprefix", "removesuffix", "center",
+                                          "ljust",      "rjust",    "zfill",   NULL};
 static const char *const DICT_METHODS[] = {"get",   "items", "keys",       "values",  "pop",     "update",
                                            "copy",  "clear", "setdefault", "popitem", "fromkeys", NULL};
 static const char *const LIST_METHODS[] = {"append", "pop",     "extend", "insert", "remove", "reverse",
@@ -583,15 +653,7 @@ static int split_ws(jx *x, jv s, int64_t maxsplit, bool right, jv *out) {
       while (i < s.n && (l = jb_space_len(s.s + i, s.n - i))) i += l;
       if (i >= s.n) break;
       size_t st = i;
-      if (maxsplit >= 0 && (int64_t)n == maxsplit) {
-        i = s.n;
-        size_t e = i;
-        while (e > st) { /* the remainder keeps its inner whitespace, loses trailing */
-          size_t b = e - 1;
-          while (b > st && ((unsigned char)s.s[b] & 0xC0) == 0x80) b--;
-          if (jb_space_len(s.s + b, e - b) != e - b) break;
-          e = b;
-        }
+      if (maxsplit >= 0 && (int64_t)n == maxsplit) { /* the rest, as it is */
         if (n == cap) {
           jv *nw = jx_alloc(x, cap * 2 * sizeof *nw);
           if (!nw) return x->err->code;
@@ -599,7 +661,7 @@ static int split_ws(jx *x, jv s, int64_t maxsplit, bool right, jv *out) {
           w = nw;
           cap *= 2;
         }
-        w[n++] = jv_strref(s.s + st, e - st);
+        w[n++] = jv_strref(s.s + st, s.n - st);
         break;
       }
       while (i < s.n && !jb_space_len(s.s + i, s.n - i)) i += cp_len(s.s + i, s.n - i);
@@ -614,8 +676,8 @@ static int split_ws(jx *x, jv s, int64_t maxsplit, bool right, jv *out) {
     }
   } else {
     /* rsplit without a separator: split from the right, then reverse */
-    jv stripped;
-    jb_strip(x, s, jv_none(), 3, &stripped);
+    jv stripped; /* only the right end: a remainder keeps its leading whitespace */
+    jb_strip(x, s, jv_none(), 2, &stripped);
     jv all;
     int rc = split_ws(x, stripped, -1, false, &all);
     if (rc) return rc;
@@ -905,6 +967,27 @@ static int str_method(jx *x, jv s, const char *m, const jargs *a, jv *out) {
     return rc;
   }
   if (!strcmp(m, "splitlines")) return splitlines(x, s, out);
+  if (!strcmp(m, "center") || !strcmp(m, "ljust") || !strcmp(m, "rjust") || !strcmp(m, "zfill")) {
+    int64_t width;
+    jv fill = m[0] == 'z' ? jv_strref("0", 1) : arg(a, 1, "fillchar");
+    if (int_arg(x, a0, 0, &width)) return x->err->code;
+    if (fill.t != JV_STR) fill = jv_strref(" ", 1);
+    size_t len = jv_str_cplen(s.s, s.n);
+    if (width > 100000) return pv_fail(x->err, PAGEDVK_ERR_INVALID, "%s: width too big", m);
+    size_t pad = width > (int64_t)len ? (size_t)width - len : 0;
+    size_t left = m[0] == 'c' ? pad / 2 + (pad & (size_t)width & 1) : m[0] == 'r' || m[0] == 'z' ? pad : 0;
+    jsb b;
+    jsb_init(&b, x, x->max_mem);
+    int rc = PAGEDVK_OK;
+    size_t sign = m[0] == 'z' && s.n && (s.s[0] == '-' || s.s[0] == '+');
+    if (sign) rc = jsb_put(&b, s.s, 1);
+    for (size_t k = 0; !rc && k < left; k++) rc = jsb_put(&b, fill.s, fill.n);
+    if (!rc) rc = jsb_put(&b, s.s + sign, s.n - sign);
+    for (size_t k = left; !rc && k < pad; k++) rc = jsb_put(&b, fill.s, fill.n);
+    if (!rc) rc = jsb_to_str(&b, out);
+    jsb_free(&b);
+    return rc;
+  }
   if (!strncmp(m, "is", 2)) return str_is(s, m, out);
   return pv_fail(x->err, PAGEDVK_ERR_INVALID, "str has no method %s", m);
 }

@@ -371,10 +371,12 @@ static int test(ps *p, jnode *in, jnode **out) {
   *out = n;
   t = cur(p);
   if (is_op(t, "(")) return call_args(p, n);
+  /* As Jinja: a following name (other than else/or/and), literal, list or dict is the test's one
+   * argument (so `x is defined if c else y` is a syntax error there too). */
   bool arg = t->t == JT_STRING || t->t == JT_INT || t->t == JT_FLOAT || is_op(t, "[") || is_op(t, "{") ||
-             (t->t == JT_NAME && !is_name(t, "else") && !is_name(t, "or") && !is_name(t, "and") &&
-              !is_name(t, "if") && !is_name(t, "in") && !is_name(t, "is") && !is_name(t, "not"));
+             (t->t == JT_NAME && !is_name(t, "else") && !is_name(t, "or") && !is_name(t, "and"));
   if (!arg) return PAGEDVK_OK;
+  if (is_name(t, "is")) return fail(p, "You cannot chain multiple tests with is%s", "");
   jnode *a = NULL;
   int rc = primary(p, &a);
   if (!rc) rc = postfix(p, &a);
