@@ -35,7 +35,7 @@ typedef struct loopst {
 } loopst;
 
 static jv loop_item(const loopst *l, int64_t i) {
-  return l->items.t == JV_LIST ? l->items.l->v[i] : jv_int(l->start + i * l->step);
+  return l->items.t == JV_LIST ? l->items.l->v[i] : jv_int((int64_t)((uint64_t)l->start + (uint64_t)i * (uint64_t)l->step));
 }
 
 typedef struct ev {

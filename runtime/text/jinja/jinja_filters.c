@@ -369,7 +369,7 @@ static int f_int(jx *x, jv in, const jargs *a, jv *out) {
     if (!*end) *out = jv_int(v);
     else {
       double d = strtod(tmp, &end);
-      if (!*end && isfinite(d)) *out = jv_int((int64_t)d);
+      if (!*end && isfinite(d) && fabs(d) < 9.2e18) *out = jv_int((int64_t)d);
     }
   }
   (void)x;
@@ -644,7 +644,7 @@ int jb_range_args(jx *x, const jargs *a, int64_t *start, int64_t *step, int64_t 
   if (v[2] == 0) return fail(x, "range() arg 3 must not be zero%s", "");
   int64_t c = 0;
   if (v[2] > 0 && v[1] > v[0]) c = (int64_t)(((__int128)v[1] - v[0] + v[2] - 1) / v[2]);
-  if (v[2] < 0 && v[1] < v[0]) c = (int64_t)(((__int128)v[0] - v[1] - v[2] - 1) / -v[2]);
+  if (v[2] < 0 && v[1] < v[0]) c = (int64_t)(((__int128)v[0] - v[1] - v[2] - 1) / -(__int128)v[2]);
   if (c > 100000) return fail(x, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).%s", "");
   *start = v[0];
   *step = v[2];
@@ -657,7 +657,7 @@ static int g_range(jx *x, const jargs *a, jv *out) {
   int rc = jb_range_args(x, a, &start, &step, &count);
   if (!rc) rc = jx_charge(x, (uint64_t)count / 8);
   if (!rc) rc = jv_list_new(x, (size_t)count, out);
-  for (int64_t i = 0; !rc && i < count; i++) out->l->v[i] = jv_int(start + i * step);
+  for (int64_t i = 0; !rc && i < count; i++) out->l->v[i] = jv_int((int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)step)); /* stays in range */
   return rc;
 }
 

@@ -331,6 +331,16 @@ static int format_one(jx *x, jsb *b, const char *flags, size_t nflags, int width
   int k = snprintf(fmt, sizeof fmt, "%%%.*s", (int)(nflags < 8 ? nflags : 8), flags);
   if (width >= 0) k += snprintf(fmt + k, sizeof fmt - (size_t)k, "%d", width);
   if (prec >= 0) k += snprintf(fmt + k, sizeof fmt - (size_t)k, ".%d", prec);
+  if (strchr("diouxXc", conv) && arg.t == JV_FLOAT) {
+    if (!strchr("diu", conv))
+      return pv_fail(x->err, PAGEDVK_ERR_INVALID, "%%%c format: an integer is required, not float", conv);
+    if (!isfinite(arg.f)) return pv_fail(x->err, PAGEDVK_ERR_INVALID, "cannot convert float %s to integer",
+                                         isnan(arg.f) ? "NaN" : "infinity");
+    if (fabs(arg.f) >= 9.2e18) { /* Python prints the float's exact integer part */
+      snprintf(tmp, sizeof tmp, "%.0f", trunc(arg.f));
+      return jsb_puts(b, tmp);
+    }
+  }
   if (strchr("diouxXc", conv)) {
     long long v = arg.t == JV_FLOAT ? (long long)arg.f : (long long)ival(arg);
     snprintf(fmt + k, sizeof fmt - (size_t)k, "ll%c", conv == 'i' || conv == 'u' ? 'd' : conv);
@@ -382,10 +392,11 @@ static int str_format_pct(jx *x, jv fmt, jv args, jv *out) {
     while (i < fmt.n && strchr("-+ #0", fmt.s[i])) i++;
     size_t nflags = i - f0;
     int width = -1, prec = -1;
-    while (i < fmt.n && fmt.s[i] >= '0' && fmt.s[i] <= '9') width = (width < 0 ? 0 : width * 10) + (fmt.s[i++] - '0');
+    for (; i < fmt.n && fmt.s[i] >= '0' && fmt.s[i] <= '9'; i++) /* capped: refused below */
+      width = width > 1000000 ? width : (width < 0 ? 0 : width * 10) + (fmt.s[i] - '0');
     if (i < fmt.n && fmt.s[i] == '.') {
       prec = 0;
-      for (i++; i < fmt.n && fmt.s[i] >= '0' && fmt.s[i] <= '9';) prec = prec * 10 + (fmt.s[i++] - '0');
+      for (i++; i < fmt.n && fmt.s[i] >= '0' && fmt.s[i] <= '9'; i++) prec = prec > 1000000 ? prec : prec * 10 + (fmt.s[i] - '0');
     }
     if (width > 100000 || prec > 100000) {
       rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "format: width or precision too big");
@@ -551,8 +562,8 @@ static int slice_indices(jx *x, jv a, jv b, jv c, int64_t len, int64_t *st, int6
   }
   *st = v[0];
   *step = s;
-  if (s > 0) *count = v[1] > v[0] ? (v[1] - v[0] + s - 1) / s : 0;
-  else *count = v[0] > v[1] ? (v[0] - v[1] + (-s) - 1) / (-s) : 0;
+  if (s > 0) *count = v[1] > v[0] ? (int64_t)(((__int128)v[1] - v[0] + s - 1) / s) : 0;
+  else *count = v[0] > v[1] ? (int64_t)(((__int128)v[0] - v[1] - (__int128)s - 1) / -(__int128)s) : 0;
   return PAGEDVK_OK;
 }
 
