@@ -28,6 +28,8 @@ const pv_env_var pv_env_vars[] = {
     {"PAGEDVK_MATMUL", "rows|coop", "matmul shape (default: rows on CPU devices, coop on GPUs)"},
     {"PAGEDVK_WEIGHTS", "texel|storage", "how matmuls read weights (default: texel on CPU devices)"},
     {"PAGEDVK_NO_WARMUP", "1", "default of the engine option warmup: compile pipelines on first use"},
+    {"PAGEDVK_NO_SWA_FREE", "1", "keep every KV block of sliding-window layers (one block table for all layers): the baseline of the window-freeing bench"},
+    {"PAGEDVK_KV_GROUP_LAYERS", "N", "testing: at most N layers share a KV block (more block tables per sequence)"},
     {"PAGEDVK_KERNEL_TIMES", "1", "default of the engine option kernel_times; prints stage times when an engine closes"},
     {"PAGEDVK_LOG", "error|warn|info|debug", "log level on stderr (default warn)"},
     {"XDG_CACHE_HOME", "path", "where the pipeline cache lives ($XDG_CACHE_HOME/pagedvk, else ~/.cache/pagedvk)"},
@@ -114,6 +116,9 @@ static void read_env(pv_env *e) {
   copy_str(e, e->weights, sizeof e->weights, "PAGEDVK_WEIGHTS");
   e->no_warmup = flag(e, "PAGEDVK_NO_WARMUP");
   e->kernel_times = flag(e, "PAGEDVK_KERNEL_TIMES");
+  e->no_swa_free = flag(e, "PAGEDVK_NO_SWA_FREE");
+  const char *gl = raw(e, "PAGEDVK_KV_GROUP_LAYERS");
+  e->kv_group_layers = gl && *gl ? (uint32_t)strtoul(gl, NULL, 10) : 0;
   e->log_level = log_level(raw(e, "PAGEDVK_LOG"));
   copy_str(e, e->lp_num_threads, sizeof e->lp_num_threads, "LP_NUM_THREADS");
 }

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define PV_ENV_STR 256
-#define PV_ENV_MAX_VARS 24
+#define PV_ENV_MAX_VARS 32
 
 typedef struct pv_env {
   /* device choice and capability clamps (runtime/vk) */
@@ -39,6 +39,8 @@ typedef struct pv_env {
   /* engine defaults (options override) */
   bool no_warmup;                   /* PAGEDVK_NO_WARMUP */
   bool kernel_times;                /* PAGEDVK_KERNEL_TIMES */
+  bool no_swa_free;                 /* PAGEDVK_NO_SWA_FREE: one KV layer group even with sliding windows */
+  uint32_t kv_group_layers;         /* PAGEDVK_KV_GROUP_LAYERS: at most this many layers a block (0: any) */
   /* logging (runtime/base) */
   int log_level;                    /* PAGEDVK_LOG: pv_log_level, default PV_LOG_WARN */
   /* read, not set: lavapipe's compute threads (the CLI sets a default when this is empty) */

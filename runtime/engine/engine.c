@@ -118,14 +118,27 @@ static int open_device(pagedvk_engine *e, pv_error *err) {
 }
 
 static int create_kv(pagedvk_engine *e, pv_error *err) {
-  pv_kv_geometry g = {e->opt.block_size, e->hp.n_layer, e->hp.n_head_kv, e->hp.head_dim, e->opt.kv_f32 != 0};
+  /* layer groups: sliding-window layers get block tables of their own (kv_layout.h), unless the
+   * contiguous layout (a benchmark baseline) or PAGEDVK_NO_SWA_FREE asks for one of every layer */
+  uint32_t *windows = pv_calloc(e->hp.n_layer, sizeof *windows);
+  if (!windows) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: out of memory");
+  for (uint32_t l = 0; l < e->hp.n_layer; l++) windows[l] = e->hp.layer[l].window;
+  const bool one_group = e->opt.kv_layout == PAGEDVK_KV_CONTIGUOUS || pv_env_get()->no_swa_free;
+  int rc0 = pv_kv_layout_plan(&e->layout, windows, e->hp.n_layer, one_group, pv_env_get()->kv_group_layers, err);
+  free(windows);
+  if (rc0) return rc0;
+  e->layout_ready = true;
+  pv_kv_geometry g = {e->opt.block_size, e->layout.layers_per_block, e->hp.n_head_kv, e->hp.head_dim,
+                      e->opt.kv_f32 != 0};
   uint32_t n_blocks = 0;
   int rc = choose_blocks(e, &g, &n_blocks, err);
   if (rc) return rc;
   uint64_t swap_slots = e->opt.preempt == PAGEDVK_PREEMPT_SWAP ? e->opt.swap_mem / pv_kv_block_bytes(&g) : 0;
   pv_kv_config kc = {.n_blocks = n_blocks, .block_size = e->opt.block_size,
                      .n_swap_slots = (uint32_t)(swap_slots > UINT32_MAX ? UINT32_MAX : swap_slots),
-                     .disable_prefix_cache = !e->opt.prefix_cache};
+                     .disable_prefix_cache = !e->opt.prefix_cache, .n_groups = e->layout.n_groups,
+                     .max_chunk = e->opt.max_num_batched_tokens};
+  memcpy(kc.window, e->layout.window, sizeof kc.window);
   rc = pv_kv_create(&e->kv, &kc, err);
   if (!rc) rc = pv_kv_gpu_create(&e->kv_gpu, e->ctx, &g, n_blocks, kc.n_swap_slots, err);
   e->kv_gpu_ready = rc == 0;
@@ -134,7 +147,8 @@ static int create_kv(pagedvk_engine *e, pv_error *err) {
 
 static int create_runtime(pagedvk_engine *e, pv_error *err) {
   const uint32_t max_blocks = (e->opt.max_model_len + e->opt.block_size - 1) / e->opt.block_size;
-  pv_forward_limits lim = {e->opt.max_num_batched_tokens, e->opt.max_num_seqs, max_blocks};
+  pv_forward_limits lim = {e->opt.max_num_batched_tokens, e->opt.max_num_seqs, max_blocks, e->layout.n_groups,
+                           e->layout.group, e->layout.slot};
   int rc = pv_forward_create(&e->fw, e->ctx, &e->ops, &e->dev, &lim, err);
   e->fw_ready = rc == 0;
   pv_sched_config sc = {.max_num_seqs = e->opt.max_num_seqs,
@@ -200,6 +214,7 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   if (e->fw_ready && pv_env_get()->kernel_times) pv_forward_times_print(&e->fw, stderr);
   if (e->fw_ready) pv_forward_destroy(&e->fw);
   if (e->kv_gpu_ready) pv_kv_gpu_destroy(&e->kv_gpu);
+  if (e->layout_ready) pv_kv_layout_free(&e->layout);
   if (e->kv) pv_kv_destroy(e->kv);
   if (e->dev_ready) pv_dev_model_destroy(&e->dev, e->ctx);
   if (e->ops_ready) pv_ops_destroy(&e->ops);

@@ -20,6 +20,7 @@
 
 #include "engine/model_handle.h"
 #include "kv/kv_gpu.h"
+#include "kv/kv_layout.h"
 #include "kv/kv_manager.h"
 #include "model/forward.h"
 #include "sample/beam.h"
@@ -69,6 +70,8 @@ struct pagedvk_engine {
   pv_dev_model dev;
   pv_kv_gpu kv_gpu;
   pv_kv_manager *kv;
+  pv_kv_layout layout; /* which layers share a block (sliding-window groups) */
+  bool layout_ready;
   pv_forward fw;
   pv_sched sched;
   pv_sched_plan plan;

@@ -36,14 +36,22 @@ static pv_forward_batch write_inputs(pagedvk_engine *e) {
   for (uint32_t k = 0; k < plan->n_items; k++) {
     const pv_sched_item *it = &plan->items[k];
     const pv_sched_seq *q = &it->group->seqs[it->seq_index];
-    uint32_t nb;
-    const uint32_t *table = pv_kv_seq_table(e->kv, q->kv_seq, &nb);
-    memcpy(fw->block_tables_map + (size_t)k * maxb, table, (nb < maxb ? nb : maxb) * sizeof *table);
-    for (uint32_t p = it->start; p < it->start + it->n; p++)
-      fw->rows_map[b.n_rows++] = (pv_token_row){(uint32_t)q->tokens[p], p, k, table[p / bs] * bs + p % bs};
-    const uint32_t used = (it->start + it->n + bs - 1) / bs; /* blocks holding positions 0 .. start+n-1 */
-    for (uint32_t i = 0; i < used && i < nb; i++)
-      if (table[i] > b.max_block) b.max_block = table[i];
+    const uint32_t first_row = b.n_rows;
+    for (uint32_t g = 0; g < fw->lim.n_groups; g++) {
+      uint32_t nb;
+      const uint32_t *table = pv_kv_seq_group_table(e->kv, q->kv_seq, g, &nb);
+      uint32_t *dst = pv_forward_tables_map(fw, g) + (size_t)k * maxb;
+      pv_token_row *rows = pv_forward_rows_map(fw, g) + first_row;
+      /* entries out of a sliding window are empty: 0 keeps them in range (the kernels start
+       * at the window's first block and never read them) */
+      for (uint32_t i = 0; i < nb && i < maxb; i++) dst[i] = table[i] == PV_KV_NONE ? 0 : table[i];
+      for (uint32_t p = it->start; p < it->start + it->n; p++)
+        rows[p - it->start] = (pv_token_row){(uint32_t)q->tokens[p], p, k, table[p / bs] * bs + p % bs};
+      const uint32_t used = (it->start + it->n + bs - 1) / bs; /* blocks holding positions 0 .. start+n-1 */
+      for (uint32_t i = 0; i < used && i < nb; i++)
+        if (table[i] != PV_KV_NONE && table[i] > b.max_block) b.max_block = table[i];
+    }
+    b.n_rows += it->n;
     e->sampled[k] = NO_ROW;
     if (it->wants_logits) {
       fw->logit_rows_map[b.n_logits] = b.n_rows - 1;

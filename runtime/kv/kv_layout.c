@@ -21,7 +21,7 @@ static void cost(const kind *k, uint32_t n_kinds, uint32_t lpb, uint32_t *groups
 }
 
 int pv_kv_layout_plan(pv_kv_layout *out, const uint32_t *windows, uint32_t n_layer, bool disable_groups,
-                      pv_error *err) {
+                      uint32_t max_per_block, pv_error *err) {
   *out = (pv_kv_layout){.n_layer = n_layer};
   if (n_layer == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv layout: no layers");
   out->group = pv_calloc(n_layer, sizeof *out->group);
@@ -41,6 +41,7 @@ int pv_kv_layout_plan(pv_kv_layout *out, const uint32_t *windows, uint32_t n_lay
   }
   for (uint32_t i = 0; i < n_kinds; i++)
     if (k[i].n < smallest) smallest = k[i].n;
+  if (max_per_block && smallest > max_per_block) smallest = max_per_block;
   /* the largest layers_per_block with padding <= n_layer / 8 and few enough groups; else the one
    * with the least padding that fits */
   uint32_t best = 0, best_pad = UINT32_MAX;

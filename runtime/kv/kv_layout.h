@@ -29,9 +29,10 @@ typedef struct pv_kv_layout {
 } pv_kv_layout;
 
 /* windows[l]: layer l's sliding window (0: global). disable_groups: one group of every layer
- * (window 0: nothing is given back; attention still masks). */
+ * (window 0: nothing is given back; attention still masks). max_per_block > 0: at most that many
+ * layers share a block (tests: many groups on a model without windows). */
 int pv_kv_layout_plan(pv_kv_layout *out, const uint32_t *windows, uint32_t n_layer, bool disable_groups,
-                      pv_error *err);
+                      uint32_t max_per_block, pv_error *err);
 void pv_kv_layout_free(pv_kv_layout *l);
 
 #endif

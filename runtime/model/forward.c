@@ -17,6 +17,43 @@ static int make(pv_forward *fw, pv_vk_buffer *b, uint64_t bytes, pv_vk_memory ki
   return rc;
 }
 
+/* The layer → (group, slot) maps and each extra group's rows and block tables. */
+static int create_groups(pv_forward *fw, const pv_forward_limits *lim, pv_error *err) {
+  const pv_hparams *hp = &fw->m->hp;
+  const uint32_t n = lim->n_groups ? lim->n_groups : 1;
+  if (n > PV_FW_MAX_GROUPS || (n > 1 && (!lim->layer_group || !lim->layer_slot)))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "forward: %u layer groups without a layer map", n);
+  fw->lim.n_groups = n;
+  fw->lim.layer_group = fw->lim.layer_slot = NULL;
+  fw->layer_group = pv_calloc(hp->n_layer, sizeof *fw->layer_group);
+  fw->layer_slot = pv_calloc(hp->n_layer, sizeof *fw->layer_slot);
+  if (!fw->layer_group || !fw->layer_slot) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "forward: out of memory");
+  for (uint32_t l = 0; l < hp->n_layer; l++) {
+    fw->layer_group[l] = n > 1 ? lim->layer_group[l] : 0;
+    fw->layer_slot[l] = n > 1 ? lim->layer_slot[l] : l;
+    if (fw->layer_group[l] >= n) return pv_fail(err, PAGEDVK_ERR_INVALID, "forward: layer %u in group %u of %u", l,
+                                                fw->layer_group[l], n);
+  }
+  const uint64_t T = lim->max_tokens, S = lim->max_seqs;
+  int rc = PAGEDVK_OK;
+  for (uint32_t g = 1; g < n && !rc; g++) {
+    rc = make(fw, &fw->grp_rows[g], T * sizeof(pv_token_row), PV_MEM_HOST, (void **)&fw->grp_rows_map[g], err);
+    if (!rc) rc = make(fw, &fw->grp_tables[g], S * lim->max_blocks_per_seq * 4, PV_MEM_HOST,
+                       (void **)&fw->grp_tables_map[g], err);
+    if (!rc) rc = pv_vk_texel_view_create(fw->ctx, &fw->grp_tables[g], VK_FORMAT_R32_UINT, 0, fw->grp_tables[g].size,
+                                          &fw->grp_bt_texel[g], err);
+  }
+  return rc;
+}
+
+static pv_vk_view rows_view(const pv_forward *fw, uint32_t g) { return pv_view(g ? &fw->grp_rows[g] : &fw->rows); }
+
+static pv_vk_view tables_view(const pv_forward *fw, uint32_t g) {
+  pv_vk_view v = pv_view(g ? &fw->grp_tables[g] : &fw->block_tables);
+  v.texel = g ? fw->grp_bt_texel[g] : fw->bt_texel;
+  return v;
+}
+
 int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_dev_model *m,
                       const pv_forward_limits *lim, pv_error *err) {
   memset(fw, 0, sizeof *fw);
@@ -52,6 +89,7 @@ int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_
   if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->q, VK_FORMAT_R32G32B32A32_SFLOAT, 0, fw->q.size, &fw->q_texel, err);
   if (!rc) rc = pv_vk_texel_view_create(ctx, &fw->block_tables, VK_FORMAT_R32_UINT, 0, fw->block_tables.size,
                                         &fw->bt_texel, err);
+  if (!rc) rc = create_groups(fw, lim, err);
   if (rc) pv_forward_destroy(fw);
   return rc;
 }
@@ -63,6 +101,15 @@ void pv_forward_destroy(pv_forward *fw) {
   pv_vk_texel_view_destroy(fw->ctx, fw->q_texel);
   pv_vk_texel_view_destroy(fw->ctx, fw->bt_texel);
   fw->xn_texel = fw->att_texel = fw->ffn_texel = fw->q_texel = fw->bt_texel = VK_NULL_HANDLE;
+  for (uint32_t g = 1; g < PV_FW_MAX_GROUPS; g++) {
+    pv_vk_texel_view_destroy(fw->ctx, fw->grp_bt_texel[g]);
+    fw->grp_bt_texel[g] = VK_NULL_HANDLE;
+    if (fw->grp_rows[g].buffer) pv_vk_buffer_destroy(fw->ctx, &fw->grp_rows[g]);
+    if (fw->grp_tables[g].buffer) pv_vk_buffer_destroy(fw->ctx, &fw->grp_tables[g]);
+  }
+  free(fw->layer_group);
+  free(fw->layer_slot);
+  fw->layer_group = fw->layer_slot = NULL;
   pv_vk_timer_destroy(&fw->times.timer);
   free(fw->times.stage_of);
   memset(&fw->times, 0, sizeof fw->times);
@@ -125,14 +172,14 @@ static pv_op_attn_args attn_args(const pv_forward *fw, const pv_op_pool *pool, c
                                  uint32_t l) {
   const pv_hparams *hp = &fw->m->hp;
   const uint32_t q_dim = hp->n_head * hp->head_dim;
-  pv_op_attn_args aa = {.q = pv_view(&fw->q), .out = pv_view(&fw->att), .tokens = pv_view(&fw->rows),
-                        .block_tables = pv_view(&fw->block_tables), .partial = pv_view(&fw->partial), .pool = pool,
+  const uint32_t g = fw->layer_group[l];
+  pv_op_attn_args aa = {.q = pv_view(&fw->q), .out = pv_view(&fw->att), .tokens = rows_view(fw, g),
+                        .block_tables = tables_view(fw, g), .partial = pv_view(&fw->partial), .pool = pool,
                         .rows = b->n_rows, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
-                        .head_dim = hp->head_dim, .layer = l, .max_blocks = fw->lim.max_blocks_per_seq,
+                        .head_dim = hp->head_dim, .layer = fw->layer_slot[l], .max_blocks = fw->lim.max_blocks_per_seq,
                         .q_stride = q_dim, .o_stride = q_dim, .scale = hp->attn_scale, .parts = attention_parts(fw, b),
                         .part_len = ATTN_PART_LEN, .window = hp->layer[l].window, .softcap = hp->attn_softcap};
   aa.q.texel = fw->q_texel;
-  aa.block_tables.texel = fw->bt_texel;
   return aa;
 }
 
@@ -226,11 +273,12 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
   if (!rc) rc = matmul(fw, cmd, &L->wv, &fw->xn, &fw->v, L->bv, n, false, 1.0f, err);
   if (!rc && L->q_norm.buffer) rc = qk_norm(fw, cmd, L, n, err);
   end_stage(fw, cmd, PV_STAGE_QKV);
-  pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v), .tokens = pv_view(&fw->rows),
+  pv_op_rope_args ra = {.q = pv_view(&fw->q), .k = pv_view(&fw->k), .v = pv_view(&fw->v),
+                        .tokens = rows_view(fw, fw->layer_group[l]),
                         .pool = pool, .rows = n, .n_head = hp->n_head, .n_kv_head = hp->n_head_kv,
                         .head_dim = hp->head_dim, .rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim,
                         .rope_base = hp->layer[l].rope_base, .pos_scale = hp->layer[l].rope_pos_scale,
-                        .neox = hp->rope_style == PV_ROPE_NEOX, .layer = l,
+                        .neox = hp->rope_style == PV_ROPE_NEOX, .layer = fw->layer_slot[l],
                         .q_stride = q_dim, .kv_stride = kv_dim};
   if (fw->m->rope_freqs.buffer) ra.freq_div = pv_view(&fw->m->rope_freqs);
   if (!rc) rc = pv_op_rope_kv(fw->ops, cmd, &ra, err);

@@ -30,10 +30,17 @@ typedef struct pv_token_row {
   uint32_t slot; /* block_table[pos / block_size] * block_size + pos % block_size */
 } pv_token_row;
 
+#define PV_FW_MAX_GROUPS 32 /* = PV_KV_MAX_GROUPS */
+
 typedef struct pv_forward_limits {
   uint32_t max_tokens;         /* rows per step */
   uint32_t max_seqs;           /* sequences per step */
   uint32_t max_blocks_per_seq; /* block-table row length */
+  /* KV layer groups (kv_layout.h): each group has its own block tables and its own copy of the
+   * token rows (their slots differ); a layer reads and writes its group's, at its index within
+   * the group's blocks. n_groups 0 or 1 with NULL arrays: one group of every layer. */
+  uint32_t n_groups;
+  const uint32_t *layer_group, *layer_slot;
 } pv_forward_limits;
 
 /* The stages of a pass, each ended by a barrier: where a step's device time goes. */
@@ -80,6 +87,12 @@ typedef struct pv_forward {
   pv_token_row *rows_map;
   uint32_t *block_tables_map;
   uint32_t *logit_rows_map;
+  /* groups 1..n_groups-1 (group 0 is rows / block_tables above); per layer: group and slot */
+  pv_vk_buffer grp_rows[PV_FW_MAX_GROUPS], grp_tables[PV_FW_MAX_GROUPS];
+  pv_token_row *grp_rows_map[PV_FW_MAX_GROUPS];
+  uint32_t *grp_tables_map[PV_FW_MAX_GROUPS];
+  VkBufferView grp_bt_texel[PV_FW_MAX_GROUPS];
+  uint32_t *layer_group, *layer_slot;
   float *logits_map;
   uint32_t *argmax_map;
   uint32_t max_parts, part_rows; /* partitioned attention: at most max_parts, for <= part_rows rows */
@@ -102,6 +115,14 @@ typedef struct pv_forward_batch {
   bool want_logits;     /* read back full logits (sampling) */
   bool want_argmax;     /* compute argmax on the device (greedy) */
 } pv_forward_batch;
+
+/* Group g's token rows and block tables (host-visible, written by the engine each step). */
+static inline pv_token_row *pv_forward_rows_map(pv_forward *fw, uint32_t g) {
+  return g ? fw->grp_rows_map[g] : fw->rows_map;
+}
+static inline uint32_t *pv_forward_tables_map(pv_forward *fw, uint32_t g) {
+  return g ? fw->grp_tables_map[g] : fw->block_tables_map;
+}
 
 int pv_forward_create(pv_forward *fw, pv_vk_context *ctx, pv_ops *ops, const pv_dev_model *m,
                       const pv_forward_limits *lim, pv_error *err);

@@ -13,7 +13,7 @@
 static pv_kv_layout plan(const uint32_t *w, uint32_t n, bool disable) {
   pv_kv_layout l;
   pv_error err = {0};
-  if (pv_kv_layout_plan(&l, w, n, disable, &err)) fail_msg("%s", err.msg);
+  if (pv_kv_layout_plan(&l, w, n, disable, 0, &err)) fail_msg("%s", err.msg);
   return l;
 }
 
@@ -59,6 +59,14 @@ static void test_shapes(void **state) {
   check_consistent(&l, w);
   pv_kv_layout_free(&l);
 
+  pv_error err = {0};
+  uint32_t zero[12] = {0}; /* at most 5 layers a block: 12 global layers in groups of 4 (padding 0) */
+  assert_int_equal(pv_kv_layout_plan(&l, zero, 12, false, 5, &err), PAGEDVK_OK);
+  assert_int_equal(l.layers_per_block, 4);
+  assert_int_equal(l.n_groups, 3);
+  check_consistent(&l, zero);
+  pv_kv_layout_free(&l);
+
   l = plan(w, 62, true); /* groups off: one group, every layer global in the manager's eyes */
   assert_int_equal(l.n_groups, 1);
   assert_int_equal(l.window[0], 0);
@@ -71,7 +79,7 @@ static void test_too_many_kinds(void **state) {
   for (uint32_t i = 0; i < 40; i++) w[i] = 8 + i; /* 40 different windows: more than 32 groups */
   pv_kv_layout l;
   pv_error err = {0};
-  assert_int_equal(pv_kv_layout_plan(&l, w, 40, false, &err), PAGEDVK_ERR_UNSUPPORTED);
+  assert_int_equal(pv_kv_layout_plan(&l, w, 40, false, 0, &err), PAGEDVK_ERR_UNSUPPORTED);
   assert_non_null(strstr(err.msg, "groups"));
 }
 
