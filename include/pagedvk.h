@@ -233,6 +233,10 @@ typedef struct pagedvk_engine_options {
    * pagedvk_engine_stage_times; default 0. PAGEDVK_KERNEL_TIMES=1 in the environment turns it on
    * too and prints the table when the engine closes. Ignored where the queue writes no timestamps. */
   int kernel_times;
+  /* Sliding-window layers (gemma2/3...) keep KV block tables of their own and give back the blocks
+   * that fell out of their window; default 1. 0 (or PAGEDVK_NO_SWA_FREE=1 in the environment):
+   * one block table for every layer, nothing given back (attention still sees only the window). */
+  int sliding_window_free;
 } pagedvk_engine_options;
 
 void pagedvk_engine_options_default(pagedvk_engine_options *o);
@@ -319,6 +323,8 @@ typedef struct pagedvk_stats {
   double busy_seconds;             /* time spent in steps */
   uint64_t prefill_steps;          /* steps that computed prompt tokens (possibly with decodes) ... */
   double prefill_seconds;          /* ... and their share of busy_seconds */
+  uint32_t peak_blocks_used;       /* most KV blocks in use at once (measured after each step's planning) */
+  uint64_t peak_kv_bytes_used;     /* ... in bytes (block sizes differ with sliding-window layer groups) */
 } pagedvk_stats;
 
 /* A consistent snapshot (thread-safe). */

@@ -2,9 +2,11 @@
 //
 // The pool is one or more storage buffers (no buffer may exceed maxStorageBufferRange), bound as
 // the array KV[KV_MAX_BUFS]. Physical block b lives in buffer b / blocks_per_buf at local block
-// lb = b % blocks_per_buf, laid out block-major so one block of all layers is one contiguous
+// lb = b % blocks_per_buf, laid out block-major so one block of all its layers is one contiguous
 // region (copy-on-write and swap copy a block with one region):
 //   [local block][layer][K=0,V=1][kv head][token in block][head dim]
+// n_layer is the layers a block holds (every layer, or a layer group's: runtime/kv/kv_layout.h)
+// and `layer` the index within them.
 // Elements are f16 packed two per 32-bit word (default) or f32 words with KV_F32.
 // The including shader declares KV and defines KV_BINDING before including this file.
 #ifndef PV_KV_POOL_GLSL

@@ -28,7 +28,7 @@ const pv_env_var pv_env_vars[] = {
     {"PAGEDVK_MATMUL", "rows|coop", "matmul shape (default: rows on CPU devices, coop on GPUs)"},
     {"PAGEDVK_WEIGHTS", "texel|storage", "how matmuls read weights (default: texel on CPU devices)"},
     {"PAGEDVK_NO_WARMUP", "1", "default of the engine option warmup: compile pipelines on first use"},
-    {"PAGEDVK_NO_SWA_FREE", "1", "keep every KV block of sliding-window layers (one block table for all layers): the baseline of the window-freeing bench"},
+    {"PAGEDVK_NO_SWA_FREE", "1", "default of the engine option sliding_window_free: 0, keep every KV block of sliding-window layers"},
     {"PAGEDVK_KV_GROUP_LAYERS", "N", "testing: at most N layers share a KV block (more block tables per sequence)"},
     {"PAGEDVK_KERNEL_TIMES", "1", "default of the engine option kernel_times; prints stage times when an engine closes"},
     {"PAGEDVK_LOG", "error|warn|info|debug", "log level on stderr (default warn)"},

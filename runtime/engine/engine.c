@@ -23,6 +23,7 @@ void pagedvk_engine_options_default(pagedvk_engine_options *o) {
   o->prefix_cache = 1;
   /* the environment sets the defaults; what a program writes into the options afterwards wins */
   o->warmup = !pv_env_get()->no_warmup;
+  o->sliding_window_free = !pv_env_get()->no_swa_free;
   o->kernel_times = pv_env_get()->kernel_times;
 }
 
@@ -119,11 +120,11 @@ static int open_device(pagedvk_engine *e, pv_error *err) {
 
 static int create_kv(pagedvk_engine *e, pv_error *err) {
   /* layer groups: sliding-window layers get block tables of their own (kv_layout.h), unless the
-   * contiguous layout (a benchmark baseline) or PAGEDVK_NO_SWA_FREE asks for one of every layer */
+   * contiguous layout (a benchmark baseline) or sliding_window_free = 0 asks for one of every layer */
   uint32_t *windows = pv_calloc(e->hp.n_layer, sizeof *windows);
   if (!windows) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: out of memory");
   for (uint32_t l = 0; l < e->hp.n_layer; l++) windows[l] = e->hp.layer[l].window;
-  const bool one_group = e->opt.kv_layout == PAGEDVK_KV_CONTIGUOUS || pv_env_get()->no_swa_free;
+  const bool one_group = e->opt.kv_layout == PAGEDVK_KV_CONTIGUOUS || !e->opt.sliding_window_free;
   int rc0 = pv_kv_layout_plan(&e->layout, windows, e->hp.n_layer, one_group, pv_env_get()->kv_group_layers, err);
   free(windows);
   if (rc0) return rc0;

@@ -120,7 +120,8 @@ int pv_engine_warmup(pagedvk_engine *e, pv_error *err);
 /* Refreshes the snapshot other threads read (step thread). */
 void pv_engine_update_stats(pagedvk_engine *e);
 /* A step ran for `seconds` with these prompt / generated tokens and sequences. */
-void pv_engine_count_step(pagedvk_engine *e, double seconds, uint32_t prompt, uint32_t gen, uint32_t n_seqs);
+void pv_engine_count_step(pagedvk_engine *e, double seconds, uint32_t prompt, uint32_t gen, uint32_t n_seqs,
+                          uint32_t blocks_used);
 void pv_engine_count_finished(pagedvk_engine *e);
 
 #endif

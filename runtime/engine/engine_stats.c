@@ -6,8 +6,13 @@
  */
 #include "engine/engine_internal.h"
 
-void pv_engine_count_step(pagedvk_engine *e, double seconds, uint32_t prompt, uint32_t gen, uint32_t n_seqs) {
+void pv_engine_count_step(pagedvk_engine *e, double seconds, uint32_t prompt, uint32_t gen, uint32_t n_seqs,
+                          uint32_t blocks_used) {
   pthread_mutex_lock(&e->lock);
+  if (blocks_used > e->stats.peak_blocks_used) {
+    e->stats.peak_blocks_used = blocks_used;
+    e->stats.peak_kv_bytes_used = (uint64_t)blocks_used * e->kv_gpu.block_bytes;
+  }
   e->stats.steps++;
   e->stats.busy_seconds += seconds;
   if (prompt) {

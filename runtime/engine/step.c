@@ -291,6 +291,7 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
   }
   double t0 = pv_now();
   int rc = pv_sched_step(&e->sched, &e->plan, err);
+  const uint32_t blocks_used = pv_kv_total_blocks(e->kv) - pv_kv_free_blocks(e->kv); /* this step's peak */
   if (!rc) end_exhausted(e);
   bool work = e->plan.n_items || e->plan.swap_out.count || e->plan.swap_in.count || e->plan.copies.count;
   pv_forward_batch b = {0};
@@ -305,7 +306,7 @@ int pv_engine_step_once(pagedvk_engine *e, pv_error *err) {
   }
   if (rc) return step_failed(e, rc, err);
   if (b.n_logits) sample_all(e);
-  pv_engine_count_step(e, pv_now() - t0, prompt, gen, e->plan.n_items);
+  pv_engine_count_step(e, pv_now() - t0, prompt, gen, e->plan.n_items, blocks_used);
   pv_engine_update_stats(e);
   return PAGEDVK_OK;
 }

@@ -6,7 +6,8 @@
  * Layout (shared with shaders/kv_pool.glsl): blocks are spread over up to PV_KV_POOL_MAX_BUFS
  * buffers, each no larger than maxStorageBufferRange and maxMemoryAllocationSize; block b lives in
  * buffer b / blocks_per_buf at local index b % blocks_per_buf, and one block is one contiguous
- * region holding every layer: [layer][K, V][kv head][token][head dim], f16 (or f32).
+ * region holding the geometry's n_layer layers (every layer, or the layers_per_block of a layer
+ * group, kv_layout.h): [layer][K, V][kv head][token][head dim], f16 (or f32).
  * The host swap space is one host-visible buffer of n_swap_blocks block-sized slots.
  */
 #ifndef PV_KV_GPU_H

@@ -81,7 +81,7 @@ enum {
   M_WALL, M_OUT_TOKENS, M_TOKS, M_PEAK_SEQS, M_UTIL_MEAN, M_UTIL_PEAK, M_RES_UTIL_MEAN, M_RES_UTIL_PEAK,
   M_TTFT50, M_TTFT99, M_ITL50, M_ITL99, M_PREEMPT, M_PEAK_BLOCKS, M_PROMPT_COMPUTED, M_PREFIX_HIT,
   M_STEPS, M_STEP_MS, M_WASTE_MEAN, M_SHARED_PEAK, M_BLOCKS_TOTAL, M_KV_MIB, M_PREFILL_S, M_DECODE_S,
-  M_ATTN_PROMPT_MS, M_ATTN_DECODE_MS, M_COUNT
+  M_ATTN_PROMPT_MS, M_ATTN_DECODE_MS, M_PEAK_KV_MIB, M_COUNT
 };
 
 typedef struct metrics {
@@ -134,6 +134,7 @@ int bench_concurrency(bench_args *a, const model_facts *f);
 int bench_sharing(bench_args *a, const model_facts *f);
 int bench_block_size(bench_args *a, const model_facts *f);
 int bench_prefix(bench_args *a, const model_facts *f);
+int bench_window(bench_args *a, const model_facts *f);
 int bench_roofline(bench_args *a, const model_facts *f);
 int bench_demo(bench_args *a, const model_facts *f);
 

@@ -229,6 +229,7 @@ int bench_run_config(const pagedvk_engine_options *eo, const model_facts *f, con
   m->v[M_DECODE_S] = s.busy_seconds - s.prefill_seconds;
   m->v[M_BLOCKS_TOTAL] = s.blocks_total;
   m->v[M_KV_MIB] = s.kv_bytes / 1048576.0;
+  m->v[M_PEAK_KV_MIB] = s.peak_kv_bytes_used / 1048576.0;
   attention_times(e, m);
   free(ctx.ttft.v);
   free(ctx.itl.v);

@@ -1,13 +1,13 @@
 /*
  * bench_scenarios.c — `pagedvk bench <scenario>`: the command that picks an end-to-end scenario,
  * parses its options and loads the model's description. The scenarios (one file each:
- * bench_mixed.c, bench_concurrency.c, bench_sharing.c, bench_block_size.c, bench_prefix.c,
+ * bench_mixed.c, bench_concurrency.c, bench_sharing.c, bench_block_size.c, bench_prefix.c, bench_window.c,
  * bench_roofline.c, bench_demo.c) drive the engine through include/pagedvk.h only, on the shared
  * harness of bench_harness.c (run loop, timing, medians, JSON), bench_workload.c and bench_model.c.
  *
  * Contract (for whoever wires the `bench` command):
  *   int cmd_bench_scenario(int argc, char **argv);
- *   argv[0] is the scenario name — mixed, concurrency, sharing, block-size, prefix, roofline or
+ *   argv[0] is the scenario name — mixed, concurrency, sharing, block-size, prefix, window, roofline or
  *   demo — and argv[1..argc) its options (the shared engine options of cli_opts.h plus the bench
  *   options below). It prints a readable table to stdout, or with --json one JSON object
  *   (scenario, model, parameters, per-configuration medians, ratios). Returns the exit status
@@ -39,6 +39,7 @@ static const scenario SCENARIOS[] = {
     {"sharing", bench_sharing, "parallel sampling n=2,4,8 and beam 4: KV blocks shared vs separate requests"},
     {"block-size", bench_block_size, "block size 8/16/32/64 on the mixed workload: attention time and slot waste"},
     {"prefix", bench_prefix, "requests sharing a long system prompt: prefix cache on vs off"},
+    {"window", bench_window, "long chats on a sliding-window model: KV blocks out of the window freed vs kept"},
     {"roofline", bench_roofline, "decode time per token at batch 1 vs weight bytes / copy bandwidth"},
     {"demo", bench_demo, "the make demo showcase: a burst of 64 mixed requests with a progress bar"},
 };
@@ -59,7 +60,7 @@ static void help(FILE *out) {
           "  --contig-seqs K          default --kv-mem: room for K contiguous sequences (default 4)\n"
           "  --max-concurrency C      concurrency: largest max-num-seqs (default 128)\n"
           "  --prefix-len L           prefix: system prompt tokens (default 1000)\n"
-          "  --prompt-len L, --gen-len L  fixed prompt / output lengths (sharing, concurrency, roofline, prefix)\n\n");
+          "  --prompt-len L, --gen-len L  fixed prompt / output lengths (sharing, concurrency, roofline, prefix, window)\n\n");
   cli_opts_help(out);
 }
 

@@ -10,7 +10,7 @@
 
 static void usage(void) {
   printf("usage: pagedvk bench kernels [--json] [--quick] [--runs N]\n"
-         "       pagedvk bench SCENARIO --help   (mixed, concurrency, sharing, block-size, prefix, roofline, demo)\n\n");
+         "       pagedvk bench SCENARIO --help   (mixed, concurrency, sharing, block-size, prefix, window, roofline, demo)\n\n");
   pv_bench_kernels_help(stdout);
 }
 
