@@ -462,8 +462,10 @@ int pagedvk_model_set_chat_template(pagedvk_model *model, const char *text, size
 const char *pagedvk_model_chat_template_source(const pagedvk_model *model);
 
 /* Renders the chat `in` with the model's template (pagedvk_chat_input: the messages, tools and
- * kwargs as JSON, passed to the template as they are; bos_token / eos_token NULL: the
- * vocabulary's BOS / EOS texts; date NULL: today). *text is malloc'd (free it), NUL-terminated,
+ * kwargs as JSON, passed to the template as they are, each exactly one JSON array / object;
+ * bos_token / eos_token NULL: the vocabulary's BOS / EOS texts; date NULL: today). A kwarg
+ * named like one of the chat's own variables (messages, tools, documents, add_generation_prompt,
+ * bos_token, eos_token) does not replace it. *text is malloc'd (free it), NUL-terminated,
  * *len excludes the NUL. The text holds the template's special tokens as text: tokenize it with
  * parse_special = 1 and add_bos = !*has_bos, where *has_bos (may be NULL) says the text already
  * starts with the BOS token's text (so BOS is never doubled). PAGEDVK_ERR_INVALID for a render
