@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "devkit/gguf_write.h"
 #include "text/detok.h"
 #include "text/tokenizer.h"
 #include "shared_paths.h"
@@ -278,12 +280,61 @@ static void test_spm_special(void **state) {
   pv_gguf_close(f);
 }
 
+/* Gemma's chat turns: <end_of_turn> (a control token, as Gemma's vocabulary marks it) ends
+ * generation and is the end-of-turn token, <start_of_turn> does not; the same text as a normal
+ * token ends nothing. A vocabulary written here (Gemma's own has 262k tokens). */
+static void gemma_vocab(pv_tokenizer *tok, pv_gguf_file **f, const char *path, int32_t turn_type) {
+  const char *tokens[] = {"<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "\xe2\x96\x81", "a"};
+  const int32_t types[] = {3, 3, 3, 2, turn_type, turn_type, 1, 1};
+  const float scores[] = {0, 0, 0, 0, 0, 0, -1, -2};
+  pv_error e = {0};
+  pv_gguf_writer *w = NULL;
+  int rc = pv_gguf_writer_create(&w, &e);
+  if (!rc) rc = pv_gguf_writer_add_str(w, "general.architecture", "gemma3", &e);
+  if (!rc) rc = pv_gguf_writer_add_str(w, "tokenizer.ggml.model", "llama", &e);
+  if (!rc) rc = pv_gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", tokens, 8, &e);
+  if (!rc) rc = pv_gguf_writer_add_arr(w, "tokenizer.ggml.token_type", PV_GGUF_VT_INT32, types, 8, &e);
+  if (!rc) rc = pv_gguf_writer_add_arr(w, "tokenizer.ggml.scores", PV_GGUF_VT_FLOAT32, scores, 8, &e);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 2, &e);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 1, &e);
+  if (!rc) rc = pv_gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 3, &e);
+  if (!rc) rc = pv_gguf_writer_write(w, path, &e);
+  pv_gguf_writer_destroy(w);
+  if (!rc) rc = pv_gguf_open(f, path, &e);
+  if (!rc) rc = pv_tokenizer_load(tok, *f, &e);
+  if (rc) fail_msg("gemma vocabulary: %s", e.msg);
+}
+
+static void test_gemma_end_of_turn(void **state) {
+  (void)state;
+  char path[] = "/tmp/pv_gemma_vocab_XXXXXX";
+  const int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  pv_tokenizer tok;
+  pv_gguf_file *f = NULL;
+  gemma_vocab(&tok, &f, path, 3);
+  assert_true(pv_tokenizer_is_eog(&tok, 5));  /* <end_of_turn> */
+  assert_true(pv_tokenizer_is_eog(&tok, 1));  /* <eos> */
+  assert_false(pv_tokenizer_is_eog(&tok, 4)); /* <start_of_turn> */
+  assert_false(pv_tokenizer_is_eog(&tok, 2));
+  assert_int_equal(tok.eot, 5);
+  pv_tokenizer_free(&tok);
+  pv_gguf_close(f);
+  gemma_vocab(&tok, &f, path, 1); /* the same pieces as normal tokens */
+  assert_false(pv_tokenizer_is_eog(&tok, 5));
+  assert_true(pv_tokenizer_is_eog(&tok, 1));
+  pv_tokenizer_free(&tok);
+  pv_gguf_close(f);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spm_scores_and_ties), cmocka_unit_test(test_spm_byte_fallback),
       cmocka_unit_test(test_special_tokens),      cmocka_unit_test(test_bpe_merge_order),
       cmocka_unit_test(test_llama3_special),      cmocka_unit_test(test_qwen2_special),
-      cmocka_unit_test(test_spm_special),
+      cmocka_unit_test(test_spm_special),        cmocka_unit_test(test_gemma_end_of_turn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
