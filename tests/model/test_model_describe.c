@@ -338,6 +338,21 @@ static void check_granite(const pagedvk_model_description *d) {
   assert_null(d->unapplied_metadata); /* granite's scales are applied */
 }
 
+static void check_gemma2(const pagedvk_model_description *d) {
+  assert_string_equal(d->architecture, "gemma2");
+  assert_true(d->embedding_scale == 8.0f && d->attn_softcap == 50.0f && d->final_softcap == 30.0f);
+  assert_true(d->post_norms && d->ffn_gelu);
+  assert_string_equal(d->layer_mechanisms, "sliding window 4096: 0, 2"); /* llama.cpp's defaults */
+  assert_null(d->unapplied_metadata);
+}
+
+static void check_gemma3(const pagedvk_model_description *d) {
+  assert_string_equal(d->architecture, "gemma3");
+  assert_true(d->qk_norm && d->post_norms && d->ffn_gelu && d->attn_softcap == 0.0f && d->final_softcap == 0.0f);
+  assert_string_equal(d->layer_mechanisms, "sliding window 512: 0, 1, 2; RoPE base 10000: 0, 1, 2");
+  assert_null(d->unapplied_metadata);
+}
+
 static void test_arch_mechanisms(void **state) {
   (void)state;
   char bin[512], path[512], cmd[2048];
@@ -351,6 +366,11 @@ static void test_arch_mechanisms(void **state) {
       {"--arch granite", check_granite,
        "mechanisms:     embedding scale 12, residual scale 0.22, attention scale 0.0625 (not 1/sqrt(16)), "
        "logits divided by 8\n"},
+      {"--arch gemma2 --head-dim 32", check_gemma2,
+       "mechanisms:     embedding scale 8, post-attention and post-FFN norms, GeGLU (gelu-tanh gate), attention "
+       "softcap 50, final logit softcap 30\n"},
+      {"--arch gemma3 --head-dim 32 --rope-base 1000000 --sliding-window 512 --swa-pattern 4", check_gemma3,
+       "per layer:      sliding window 512: 0, 1, 2; RoPE base 10000: 0, 1, 2\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     snprintf(path, sizeof path, "%s/arch%zu.gguf", tmpdir, i);
