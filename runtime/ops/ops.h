@@ -136,7 +136,7 @@ int pv_op_rmsnorm_add(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, p
  * per part into Y's columns of the part's rows. */
 typedef struct pv_op_matmul_args {
   const pv_op_weight *w;
-  const pv_op_weight *w_up; /* non-NULL: fused SwiGLU, Y = silu(X W^T) * (X W_up^T) */
+  const pv_op_weight *w_up; /* non-NULL: fused SwiGLU, Y = silu(X W^T) * (X W_up^T) (gelu: GeGLU) */
   pv_vk_view x, y, bias;    /* bias.buffer NULL: none; x.texel: RGBA32F view for the texel path */
   uint32_t m;
   uint32_t x_stride, y_stride;
