@@ -102,11 +102,15 @@ typedef struct pagedvk_model_description {
   int rope_neox;             /* 1: NeoX pairing (x[i], x[i + dims/2]); 0: (x[2i], x[2i+1]) */
   float rope_base, rope_pos_scale, rms_eps;
   const char *rope_scaling;  /* applied frequency scaling: "llama3 (rope_freqs.weight)", "llama3
-                              * (rope.scaling metadata)"; NULL when none (linear: rope_pos_scale) */
+                              * (rope.scaling metadata)", "LongRoPE (rope_factors_short/long.weight)";
+                              * NULL when none (linear: rope_pos_scale) */
+  uint32_t rope_orig_context; /* LongRoPE: contexts above it use the long factors (0 without LongRoPE) */
   int qkv_bias;              /* q/k/v projections have biases */
   int tied_embeddings;       /* no output.weight: logits use the embedding table */
   /* The architecture's mechanisms (0 / off unless the model uses them). */
   int qk_norm;               /* q and k RMS-normed per head before RoPE (attn_q_norm, attn_k_norm) */
+  int fused_qkv;             /* q, k, v bound as row slices of attn_qkv */
+  int fused_gate_up;         /* FFN gate and up bound as the two halves of ffn_up */
   float embedding_scale;     /* input embedding multiplied by it (1: none) */
   float residual_scale;      /* attention and FFN outputs multiplied by it before the residual adds (1: none) */
   float attention_scale;     /* q.k multiplier (1/sqrt(head_dim) unless the file says otherwise) */

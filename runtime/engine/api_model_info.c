@@ -32,13 +32,17 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
   d->rope_neox = hp->rope_style == PV_ROPE_NEOX;
   d->rope_base = hp->rope_base;
   d->rope_pos_scale = hp->rope_pos_scale;
-  d->rope_scaling = hp->rope_freqs_tensor ? "llama3 (rope_freqs.weight)"
-                    : hp->rope_llama3     ? "llama3 (rope.scaling metadata)"
-                                          : NULL;
+  d->rope_scaling = hp->rope_longrope       ? "LongRoPE (rope_factors_short/long.weight)"
+                    : hp->rope_freqs_tensor ? "llama3 (rope_freqs.weight)"
+                    : hp->rope_llama3       ? "llama3 (rope.scaling metadata)"
+                                            : NULL;
+  d->rope_orig_context = hp->rope_longrope ? hp->rope_orig_ctx : 0;
   d->rms_eps = hp->rms_eps;
   d->qkv_bias = hp->qkv_bias;
   d->tied_embeddings = hp->tied_embeddings;
   d->qk_norm = hp->qk_norm;
+  d->fused_qkv = hp->fused_qkv;
+  d->fused_gate_up = hp->fused_gate_up;
   d->embedding_scale = hp->embd_scale;
   d->residual_scale = hp->residual_scale;
   d->attention_scale = hp->attn_scale;
@@ -144,6 +148,10 @@ static void print_mechanisms(const pagedvk_model_description *d, FILE *out) {
     sep = ", ";                   \
   }
   MECH(d->qk_norm, "qk-norm (per-head RMS norm of q and k before RoPE)")
+  MECH(d->fused_qkv, "fused attn_qkv (q, k, v bound as row slices)")
+  MECH(d->fused_gate_up, "fused ffn_up (gate and up bound as its halves)")
+  MECH(d->rope_dims < d->head_dim, "partial rotary (%u of %u dims)", d->rope_dims, d->head_dim)
+  MECH(d->rope_orig_context, "LongRoPE long factors above %u tokens of context", d->rope_orig_context)
   MECH(d->embedding_scale != 1.0f, "embedding scale %g", d->embedding_scale)
   MECH(d->residual_scale != 1.0f, "residual scale %g", d->residual_scale)
   MECH(d->attention_scale != 1.0f / sqrtf((float)d->head_dim), "attention scale %g (not 1/sqrt(%u))",

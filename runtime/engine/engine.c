@@ -113,7 +113,8 @@ static int open_device(pagedvk_engine *e, pv_error *err) {
   if (!rc) rc = pv_ops_init(&e->ops, e->ctx, err);
   e->ops_ready = rc == 0;
   if (!rc) rc = check_weights_fit(e, err);
-  if (!rc) rc = pv_dev_model_load(&e->dev, e->ctx, e->model->gguf, e->opt.progress, e->opt.progress_user, err);
+  if (!rc) rc = pv_dev_model_load(&e->dev, e->ctx, e->model->gguf, e->opt.max_model_len, e->opt.progress,
+                                  e->opt.progress_user, err);
   e->dev_ready = rc == 0;
   return rc;
 }

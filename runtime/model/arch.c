@@ -25,6 +25,9 @@ enum {
   ARCH_SWA_PATTERN = 1u << 4, /* gemma3: sliding_window_pattern N (default 6): N-1 local, one global;
                               * local layers: RoPE base rope.freq_base_swa (default 10000), unscaled */
   ARCH_SOFTCAP = 1u << 5,    /* gemma2: attention and final logit soft-capping (defaults 50 and 30) */
+  ARCH_FUSED_QKV = 1u << 7,  /* attn_qkv when the file has it (else attn_q/k/v) */
+  ARCH_FUSED_UP = 1u << 8,   /* ffn_up holds gate then up; no ffn_gate */
+  ARCH_LONGROPE = 1u << 9,   /* rope_factors_short/long.weight when the file has them */
 };
 
 typedef struct arch_desc {
@@ -42,9 +45,11 @@ static const arch_desc ARCHES[] = {
     {"qwen3", PV_ARCH_QWEN3, PV_ROPE_NEOX, ARCH_QK_NORM, 0},
     {"smollm3", PV_ARCH_SMOLLM3, PV_ROPE_NORMAL, 0, 4},
     {"granite", PV_ARCH_GRANITE, PV_ROPE_NORMAL, ARCH_SCALES, 0},
+    {"phi3", PV_ARCH_PHI3, PV_ROPE_NEOX, ARCH_FUSED_QKV | ARCH_FUSED_UP | ARCH_LONGROPE, 0},
     {"gemma2", PV_ARCH_GEMMA2, PV_ROPE_NEOX, ARCH_GEMMA | ARCH_SWA_ALT | ARCH_SOFTCAP, 0},
     {"gemma3", PV_ARCH_GEMMA3, PV_ROPE_NEOX, ARCH_GEMMA | ARCH_QK_NORM | ARCH_SWA_PATTERN, 0},
 };
+
 
 /* "llama, qwen2, ..." for the refusal of an unknown architecture. */
 static void arch_names(char *buf, size_t cap) {
@@ -269,6 +274,14 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   if (embd && embd->ne[1] <= UINT32_MAX) hp->n_vocab = (uint32_t)embd->ne[1];
   else if (tokens && tokens->n <= UINT32_MAX) hp->n_vocab = (uint32_t)tokens->n;
   hp->tied_embeddings = pv_gguf_find_tensor(f, "output.weight") == NULL;
+  hp->n_ctx = hp->n_ctx_train;
+  hp->fused_qkv = (d->mech & ARCH_FUSED_QKV) && pv_gguf_find_tensor(f, "blk.0.attn_qkv.weight");
+  hp->fused_gate_up = d->mech & ARCH_FUSED_UP;
+  if ((d->mech & ARCH_LONGROPE) && pv_gguf_find_tensor(f, "rope_factors_short.weight")) {
+    hp->rope_longrope = true;
+    if (!get_arch_u32(f, a, "rope.scaling.original_context_length", &hp->rope_orig_ctx) || !hp->rope_orig_ctx)
+      hp->rope_orig_ctx = hp->n_ctx_train;
+  }
   hp->rope_freqs_tensor = pv_gguf_find_tensor(f, "rope_freqs.weight") != NULL;
   return PAGEDVK_OK;
 }
@@ -340,6 +353,7 @@ static const struct {
     {"embedding_scale", 1.0, ARCH_SCALES},
     {"residual_scale", 1.0, ARCH_SCALES},
     {"expert_count", 0.0, 0},
+    {"rope.scaling.attn_factor", 1.0, 0},
 };
 
 static bool get_arch_number(const pv_gguf_file *f, const char *key, double *out) {
@@ -387,6 +401,62 @@ static int bind(const pv_gguf_tensor **out, const pv_gguf_file *f, const char *n
   return PAGEDVK_OK;
 }
 
+/* A record of rows [row0, row0 + rows) of matrix t: its data points into t's (a whole number of
+ * rows, so of blocks), nothing copied. */
+static const pv_gguf_tensor *slice_rows(pv_gguf_tensor *out, const pv_gguf_tensor *t, uint64_t row0, uint64_t rows) {
+  const uint64_t rb = t->nbytes / t->ne[1];
+  *out = *t;
+  out->ne[1] = rows;
+  out->offset += row0 * rb;
+  out->data += row0 * rb;
+  out->nbytes = rows * rb;
+  return out;
+}
+
+/* q, k, v: attn_qkv's row slices when the architecture fuses them and the file has it. */
+static int bind_qkv(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hparams *hp, uint32_t i, pv_error *err) {
+  char n[96];
+  const uint64_t e = hp->n_embd, q = (uint64_t)hp->n_head * hp->head_dim, kv = (uint64_t)hp->n_head_kv * hp->head_dim;
+  const pv_gguf_tensor *qkv = NULL;
+  snprintf(n, sizeof n, "blk.%u.attn_qkv.weight", i);
+  if (hp->fused_qkv) {
+    int rc = bind(&qkv, f, n, e, q + 2 * kv, false, err);
+    if (rc) return rc;
+    L->wq = slice_rows(&L->slice_q, qkv, 0, q);
+    L->wk = slice_rows(&L->slice_k, qkv, q, kv);
+    L->wv = slice_rows(&L->slice_v, qkv, q + kv, kv);
+    return PAGEDVK_OK;
+  }
+  const char *names[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight"};
+  const pv_gguf_tensor **fields[] = {&L->wq, &L->wk, &L->wv};
+  const uint64_t rows[] = {q, kv, kv};
+  for (int j = 0; j < 3; j++) {
+    snprintf(n, sizeof n, "blk.%u.%s", i, names[j]);
+    int rc = bind(fields[j], f, n, e, rows[j], false, err);
+    if (rc) return rc;
+  }
+  return PAGEDVK_OK;
+}
+
+/* gate and up: ffn_up's two halves where the architecture fuses them, else ffn_gate and ffn_up. */
+static int bind_gate_up(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hparams *hp, uint32_t i,
+                        pv_error *err) {
+  char n[96];
+  const uint64_t e = hp->n_embd, ff = hp->n_ff;
+  int rc;
+  snprintf(n, sizeof n, "blk.%u.ffn_up.weight", i);
+  if (hp->fused_gate_up) {
+    const pv_gguf_tensor *up = NULL;
+    if ((rc = bind(&up, f, n, e, 2 * ff, false, err))) return rc;
+    L->w_gate = slice_rows(&L->slice_gate, up, 0, ff);
+    L->w_up = slice_rows(&L->slice_up, up, ff, ff);
+    return PAGEDVK_OK;
+  }
+  if ((rc = bind(&L->w_up, f, n, e, ff, false, err))) return rc;
+  snprintf(n, sizeof n, "blk.%u.ffn_gate.weight", i);
+  return bind(&L->w_gate, f, n, e, ff, false, err);
+}
+
 static int bind_layer(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hparams *hp, uint32_t i, pv_error *err) {
   char n[96];
   const uint64_t e = hp->n_embd, q = (uint64_t)hp->n_head * hp->head_dim, kv = (uint64_t)hp->n_head_kv * hp->head_dim;
@@ -395,16 +465,13 @@ static int bind_layer(pv_layer_tensors *L, const pv_gguf_file *f, const pv_hpara
   snprintf(n, sizeof n, "blk.%u.%s", i, suffix);                         \
   if ((rc = bind(&L->field, f, n, ne0, ne1, opt, err)) != PAGEDVK_OK) return rc;
   B(attn_norm, "attn_norm.weight", e, 0, false)
-  B(wq, "attn_q.weight", e, q, false)
-  B(wk, "attn_k.weight", e, kv, false)
-  B(wv, "attn_v.weight", e, kv, false)
+  if ((rc = bind_qkv(L, f, hp, i, err))) return rc;
   B(bq, "attn_q.bias", q, 0, !hp->qkv_bias)
   B(bk, "attn_k.bias", kv, 0, !hp->qkv_bias)
   B(bv, "attn_v.bias", kv, 0, !hp->qkv_bias)
   B(wo, "attn_output.weight", q, e, false)
   B(ffn_norm, "ffn_norm.weight", e, 0, false)
-  B(w_gate, "ffn_gate.weight", e, hp->n_ff, false)
-  B(w_up, "ffn_up.weight", e, hp->n_ff, false)
+  if ((rc = bind_gate_up(L, f, hp, i, err))) return rc;
   B(w_down, "ffn_down.weight", hp->n_ff, e, false)
   if (hp->qk_norm) {
     B(q_norm, "attn_q_norm.weight", hp->head_dim, 0, false)
@@ -427,6 +494,11 @@ int pv_model_tensors_bind(pv_model_tensors *mt, const pv_gguf_file *f, const pv_
   if ((rc = bind(&mt->output, f, "output.weight", hp->n_embd, hp->n_vocab, true, err))) return rc;
   if (!mt->output) mt->output = mt->tok_embd;
   if ((rc = bind(&mt->rope_freqs, f, "rope_freqs.weight", hp->rope_dim / 2, 0, true, err))) return rc;
+  if (hp->rope_longrope) { /* llama.cpp's choice: the long factors when the context exceeds the original */
+    const bool lng = hp->n_ctx > hp->rope_orig_ctx;
+    const char *name = lng ? "rope_factors_long.weight" : "rope_factors_short.weight";
+    if ((rc = bind(&mt->rope_freqs, f, name, hp->rope_dim / 2, 0, false, err))) return rc;
+  }
   mt->layers = calloc(hp->n_layer, sizeof *mt->layers);
   if (!mt->layers) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "model: out of memory");
   for (uint32_t i = 0; i < hp->n_layer; i++)
@@ -466,8 +538,8 @@ int pv_rope_freq_divisors(const pv_hparams *hp, const pv_model_tensors *mt, floa
     if (rc) return rc;
     for (uint32_t i = 0; i < hp->rope_dim / 2; i++)
       if (!(out[i] > 0.0f) || isinf(out[i]))
-        return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: rope_freqs.weight[%u] = %g is not a positive frequency divisor",
-                       i, (double)out[i]);
+        return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: %.*s[%u] = %g is not a positive frequency divisor",
+                       (int)mt->rope_freqs->name.len, mt->rope_freqs->name.ptr, i, (double)out[i]);
     *any = true;
   } else if (hp->rope_llama3) {
     llama3_divisors(hp, out);

@@ -5,7 +5,7 @@
  * mechanisms it uses (q/k/v biases, QK-norm, ...), each a flag or per-layer value of pv_hparams
  * that the device pass (forward.c) and the CPU reference (ref.c) both apply; a mechanism that is
  * off costs nothing. Supported: `llama` (Llama 2/3, Mistral, TinyLlama, SmolLM), `qwen2`, `qwen3`,
- * `smollm3`, `granite`, `gemma2`, `gemma3`.
+ * `smollm3`, `granite`, `phi3`, `gemma2`, `gemma3`.
  *
  * Gemma (llama.cpp's reading of the files): the input embedding times sqrt(n_embd); GELU-gated FFN;
  * post-attention and post-FFN norms; sliding-window layers — gemma2 every second layer from layer 0
@@ -14,6 +14,12 @@
  * and no linear RoPE scaling on the local layers; gemma2 soft-caps attention scores
  * (`attn_logit_softcapping`, default 50) and logits (`final_logit_softcapping`, default 30). The
  * norm weights are multiplied as stored (llama.cpp's converter already added Gemma's 1).
+ *
+ * Fused tensors (phi3): `attn_qkv` (rows q, then k, then v) and an `ffn_up` of 2 n_ff rows (gate,
+ * then up) are bound as row slices: pv_layer_tensors holds tensor records whose data points into
+ * the fused tensor's (nothing is copied), so every consumer sees separate q/k/v and gate/up.
+ * LongRoPE (phi3 `rope_factors_short/long.weight`): the frequency divisors of the set llama.cpp
+ * picks for the context the model runs with, n_ctx: long when n_ctx > the original context.
  *
  * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
  * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
@@ -37,7 +43,8 @@ typedef enum pv_arch {
   PV_ARCH_SMOLLM3 = 3,
   PV_ARCH_GRANITE = 4,
   PV_ARCH_GEMMA2 = 5,
-  PV_ARCH_GEMMA3 = 6
+  PV_ARCH_GEMMA3 = 6,
+  PV_ARCH_PHI3 = 7
 } pv_arch;
 
 /* How RoPE pairs the dimensions of a head: NORMAL rotates (x[2i], x[2i+1]) — llama.cpp's
@@ -76,10 +83,18 @@ typedef struct pv_hparams {
   bool rope_freqs_tensor;                          /* the file has rope_freqs.weight */
   float rope_l3_factor, rope_l3_low, rope_l3_high; /* factor, low_freq_factor, high_freq_factor */
   uint32_t rope_l3_orig_ctx;                       /* original_context_length */
+  /* LongRoPE (phi3): the file has rope_factors_short/long.weight; long ones are used when the context
+   * the model runs with (n_ctx) exceeds rope_orig_ctx (rope.scaling.original_context_length) */
+  bool rope_longrope;
+  uint32_t rope_orig_ctx;
+  uint32_t n_ctx;           /* the context the model runs with: n_ctx_train unless the caller sets it
+                             * (engine: max_model_len; reference: its cache size) before binding */
   float rms_eps;
   pv_rope_style rope_style;
   bool qkv_bias;            /* qwen2: q/k/v projections have biases */
   bool tied_embeddings;     /* no output.weight: logits use token_embd.weight */
+  bool fused_qkv;           /* phi3: q, k, v are row slices of attn_qkv */
+  bool fused_gate_up;       /* phi3: gate and up are the two halves of ffn_up */
   bool qk_norm;             /* qwen3: q and k RMS-normed per head (attn_q_norm, attn_k_norm: one weight per
                              * head dimension, shared by the heads) before RoPE */
   /* Scalars (granite's metadata, gemma's embedding scale sqrt(n_embd); 1 when the
@@ -103,13 +118,16 @@ typedef struct pv_layer_tensors {
   const pv_gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
   const pv_gguf_tensor *q_norm, *k_norm; /* [head_dim] each; NULL without QK-norm */
   const pv_gguf_tensor *post_attn_norm, *post_ffn_norm; /* [n_embd] each; NULL without post norms */
+  /* row slices of fused tensors (wq, wk, wv, w_gate, w_up point here when the file fuses them) */
+  pv_gguf_tensor slice_q, slice_k, slice_v, slice_gate, slice_up;
 } pv_layer_tensors;
 
 typedef struct pv_model_tensors {
   const pv_gguf_tensor *tok_embd;
   const pv_gguf_tensor *output_norm;
   const pv_gguf_tensor *output; /* == tok_embd when tied */
-  const pv_gguf_tensor *rope_freqs; /* [rope_dim / 2] frequency divisors; NULL when absent */
+  const pv_gguf_tensor *rope_freqs; /* [rope_dim / 2] frequency divisors (rope_freqs.weight, or the
+                                     * LongRoPE set for hp->n_ctx); NULL when absent */
   pv_layer_tensors *layers;  /* n_layer entries, owned */
 } pv_model_tensors;
 

@@ -6,7 +6,8 @@
  *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)
  *               (QK-norm: each head of q and k = rmsnorm(head) * q_norm / k_norm)
  *               rope(q, k, pos) with the layer's base (not in NoPE layers)
- *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight or the
+ *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight, LongRoPE's
+ *                 rope_factors_short/long.weight (by the context size) or the
  *                 llama3 metadata, computed here, not by the device path's code)
  *               cache[pos] = k, v;  a = softmax(cap(q·K * attn_scale)) V  per head (GQA: head → head / group)
  *                 over the keys the layer's window lets the query see (window W: positions
@@ -138,6 +139,7 @@ int pv_ref_create(pv_ref **out, const pv_gguf_file *f, uint32_t max_ctx, pv_erro
   int rc = pv_hparams_load(&r->hp, f, err);
   if (!rc && max_ctx == 0) rc = pv_fail(err, PAGEDVK_ERR_INVALID, "reference: context size must be > 0");
   r->max_ctx = max_ctx;
+  r->hp.n_ctx = max_ctx; /* LongRoPE's factor set follows the context, as in llama.cpp */
   if (!rc) rc = load_weights(r, f, err);
   if (!rc && !r->rope_div && r->hp.rope_llama3) rc = llama3_divisors(r, err);
   if (!rc) rc = check_divisors(r, err);

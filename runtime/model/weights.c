@@ -190,13 +190,14 @@ static int load_rope_freqs(pv_dev_model *m, pv_vk_context *ctx, const pv_model_t
   return rc;
 }
 
-int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, pv_progress_fn progress, void *user,
-                      pv_error *err) {
+int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, uint32_t n_ctx,
+                      pv_progress_fn progress, void *user, pv_error *err) {
   memset(m, 0, sizeof *m);
   double t0 = pv_now();
   pv_model_tensors mt = {0};
   plan p = {0};
   int rc = pv_hparams_load(&m->hp, f, err);
+  if (!rc && n_ctx) m->hp.n_ctx = n_ctx;
   if (!rc) rc = pv_model_tensors_bind(&mt, f, &m->hp, err);
   if (!rc && !(m->layers = calloc(m->hp.n_layer, sizeof *m->layers)))
     rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "weights: out of memory");

@@ -32,7 +32,7 @@ typedef struct pv_dev_model {
   pv_op_weight *parts;     /* the row ranges of every split matrix (the wholes point into it) */
   uint32_t n_parts;
   pv_vk_view output_norm;
-  pv_vk_buffer rope_freqs; /* rope_dim / 2 f32 frequency divisors (llama3 scaling); buffer NULL: none */
+  pv_vk_buffer rope_freqs; /* rope_dim / 2 f32 frequency divisors (llama3 scaling, LongRoPE); buffer NULL: none */
   pv_dev_layer *layers;
   uint64_t bytes;          /* device bytes of all tensors */
   double upload_seconds;
@@ -40,8 +40,9 @@ typedef struct pv_dev_model {
 
 typedef void (*pv_progress_fn)(double fraction, void *user);
 
-int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, pv_progress_fn progress, void *user,
-                      pv_error *err);
+/* n_ctx: the context the model will run with (chooses LongRoPE's factor set; 0: the trained one). */
+int pv_dev_model_load(pv_dev_model *m, pv_vk_context *ctx, const pv_gguf_file *f, uint32_t n_ctx,
+                      pv_progress_fn progress, void *user, pv_error *err);
 void pv_dev_model_destroy(pv_dev_model *m, pv_vk_context *ctx);
 
 #endif

@@ -19,6 +19,10 @@
  * gemma3: sliding window 5 with pattern 3 (layers 0, 1, 3, 4 local of 6), local RoPE base 10000
  * against the global 1e6, QK-norm and the gemma mechanisms, head size 64 where embedding / heads
  * is 16.
+ * phi3: fused attn_qkv and ffn_up bound as row slices (the reference's q/k/v and gate/up are the
+ *   fused tensors' rows, in llama.cpp's order); LongRoPE short and long factors, chosen by the
+ *   context against rope.scaling.original_context_length (each set moves the logits).
+ * partial rotary (rope.dimension_count below the head size): llama (normal pairs) and phi3 (NeoX).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "gguf/quant.h"
 #include "model_check.h"
 
 #define SMALL "--n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 2 --ctx 256 --seed 11 "
@@ -215,6 +220,92 @@ static void test_gemma3(void **state) {
   engine_matches_reference_both(path);
 }
 
+/* Rows [row0, row0 + rows) of the dequantized tensor `name` equal `got` (rows x ne0). */
+static void rows_equal(const pv_gguf_file *f, const char *name, uint64_t row0, uint64_t rows, const float *got) {
+  const pv_gguf_tensor *t = pv_gguf_find_tensor(f, name);
+  assert_non_null(t);
+  float *all = malloc(t->ne[0] * t->ne[1] * sizeof *all);
+  pv_error err = {0};
+  assert_non_null(all);
+  if (pv_dequantize_tensor(t, all, &err)) fail_msg("%s", err.msg);
+  assert_true(row0 + rows <= t->ne[1]);
+  assert_memory_equal(all + row0 * t->ne[0], got, rows * t->ne[0] * sizeof *all);
+  free(all);
+}
+
+static void test_phi3_fused(void **state) {
+  (void)state;
+  char path[512];
+  mc_mkmodel(SMALL "--arch phi3 --n-head 2 --n-head-kv 1 --type Q8_0", "phi3.gguf", path, sizeof path);
+  const pv_hparams hp = hparams_of(path);
+  assert_true(hp.fused_qkv && hp.fused_gate_up && !hp.rope_longrope);
+  assert_int_equal(hp.rope_style, PV_ROPE_NEOX);
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(path, &f);
+  const uint64_t q = 64, kv = 32, ff = 128;
+  for (uint32_t l = 0; l < 2; l++) {
+    char qkv[64], up[64];
+    snprintf(qkv, sizeof qkv, "blk.%u.attn_qkv.weight", l);
+    snprintf(up, sizeof up, "blk.%u.ffn_up.weight", l);
+    rows_equal(f, qkv, 0, q, r->layers[l].wq);
+    rows_equal(f, qkv, q, kv, r->layers[l].wk);
+    rows_equal(f, qkv, q + kv, kv, r->layers[l].wv);
+    rows_equal(f, up, 0, ff, r->layers[l].w_gate);
+    rows_equal(f, up, ff, ff, r->layers[l].w_up);
+  }
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  engine_matches_reference_both(path);
+}
+
+static void test_phi3_longrope(void **state) {
+  (void)state;
+  char plain[512], lng[512], shrt[512];
+  /* the same weights (the factors draw no random numbers); the reference's context (61 tokens) and
+   * the engine's (128) are above an original context of 32 (long factors) and below 4096 (short) */
+  mc_mkmodel(SMALL "--arch phi3 --orig-ctx 32", "plain.gguf", plain, sizeof plain);
+  mc_mkmodel(SMALL "--arch phi3 --orig-ctx 32 --rope-factors", "long.gguf", lng, sizeof lng);
+  mc_mkmodel(SMALL "--arch phi3 --orig-ctx 4096 --rope-factors", "short.gguf", shrt, sizeof shrt);
+  const pv_hparams hp = hparams_of(lng);
+  assert_true(hp.rope_longrope);
+  assert_int_equal(hp.rope_orig_ctx, 32);
+  static float a[1024], b[1024], c[1024];
+  uint32_t n = 0;
+  mc_ref_logits(plain, PROBE, PV_ARRAY_LEN(PROBE), a, &n);
+  mc_ref_logits(lng, PROBE, PV_ARRAY_LEN(PROBE), b, &n);
+  mc_ref_logits(shrt, PROBE, PV_ARRAY_LEN(PROBE), c, &n);
+  const double d_long = mc_max_diff(a, b, n), d_short = mc_max_diff(a, c, n), d_sets = mc_max_diff(b, c, n);
+  fprintf(stderr, "phi3 LongRoPE: reference logits: long vs none %.3g, short vs none %.3g, long vs short %.3g\n",
+          d_long, d_short, d_sets);
+  assert_true(d_long > 0.5 && d_short > 0.1 && d_sets > 0.5);
+  mc_engine_matches_reference(lng);
+  mc_engine_matches_reference(shrt);
+}
+
+/* rope.dimension_count below the head size: only the first rope_dim dimensions of each head turn
+ * (normal pairs for llama, NeoX pairs among them for phi3, as phi-4-mini's 96 of 128). */
+static void test_partial_rotary(void **state) {
+  (void)state;
+  const char *args[] = {SMALL "--arch llama --head-dim 32 --rope-dim 16", SMALL "--arch phi3 --head-dim 32 --rope-dim 24"};
+  for (int i = 0; i < 2; i++) {
+    char path[512], name[32];
+    snprintf(name, sizeof name, "partial%d.gguf", i);
+    mc_mkmodel(args[i], name, path, sizeof path);
+    pv_gguf_file *f = NULL;
+    pv_ref *r = mc_open_ref(path, &f);
+    assert_int_equal(r->hp.rope_dim, i ? 24 : 16);
+    mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_on);
+    r->hp.rope_dim = r->hp.head_dim;
+    mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_off);
+    const double d = mc_max_diff(logits_on, logits_off, r->hp.n_vocab);
+    fprintf(stderr, "%s: reference logits with partial and full rotation differ by %.3g\n", args[i], d);
+    assert_true(d > 0.5);
+    pv_ref_destroy(r);
+    pv_gguf_close(f);
+    engine_matches_reference_both(path);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qwen3_qk_norm),
@@ -222,6 +313,9 @@ int main(void) {
       cmocka_unit_test(test_granite_scales),
       cmocka_unit_test(test_gemma2),
       cmocka_unit_test(test_gemma3),
+      cmocka_unit_test(test_phi3_fused),
+      cmocka_unit_test(test_phi3_longrope),
+      cmocka_unit_test(test_partial_rotary),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, setup, teardown);

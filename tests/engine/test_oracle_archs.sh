@@ -7,7 +7,7 @@
 set -euo pipefail
 build=$1
 shared=$2
-models="syn-qwen3 syn-smollm3 syn-granite syn-gemma2 syn-gemma3"
+models="syn-qwen3 syn-smollm3 syn-granite syn-phi3 syn-gemma2 syn-gemma3"
 [ -d "$shared/oracle/p13" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
 check() { # PROFILE EXTRA_FLAGS
   PAGEDVK_PROFILE=$1 python3 - "$build/pagedvk" "$shared" "$2" $models <<'PY'

@@ -49,6 +49,7 @@ static void test_p13_smollm3(void **state) { (void)state; check_model("p13/syn-s
 static void test_p13_granite(void **state) { (void)state; check_model("p13/syn-granite"); }
 static void test_p13_gemma2(void **state) { (void)state; check_model("p13/syn-gemma2"); }
 static void test_p13_gemma3(void **state) { (void)state; check_model("p13/syn-gemma3"); }
+static void test_p13_phi3(void **state) { (void)state; check_model("p13/syn-phi3"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -66,6 +67,7 @@ int main(void) {
       cmocka_unit_test(test_p13_granite),
       cmocka_unit_test(test_p13_gemma2),
       cmocka_unit_test(test_p13_gemma3),
+      cmocka_unit_test(test_p13_phi3),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

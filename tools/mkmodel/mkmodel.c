@@ -1,5 +1,6 @@
 /*
- * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite, gemma2, gemma3 architecture) with random weights
+ * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite, phi3, gemma2, gemma3
+ * architecture) with random weights
  * at sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
  *
  * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
@@ -8,6 +9,8 @@
  * qwen2 q/k/v biases N(0, 0.05^2); qwen3's attn_q_norm/attn_k_norm like norms, its q and k
  * projections 4x larger (the per-head norm takes the scale back out, so it shows in the output);
  * granite's q and k 4x larger too (sharper attention, so that its attention.scale shows).
+ * phi3 writes attn_qkv and an ffn_up of gate then up rows, drawn in the order llama's separate
+ * tensors are (q, k, v; gate, up), so a phi3 file holds the numbers of the llama file of its seed.
  * The same seed gives the same file.
  * Tensor types: --type for weights, --type-embd / --type-output / --type-norm for those tensors,
  * biases F32; --mix replaces those types of the matrices by a llama.cpp preset's mix (shapes.c);
@@ -45,6 +48,9 @@ typedef struct options {
   uint32_t head_dim; /* 0: n_embd / n_head, no key_length key */
   int rope_freqs, rope_llama3;
   float scales[4]; /* granite: embedding, residual, attention, logit */
+  uint32_t rope_dim; /* 0: the head size */
+  uint32_t orig_ctx; /* rope.scaling.original_context_length (0: not written) */
+  int rope_factors;  /* phi3 LongRoPE factors */
   float rope_base, rms_eps;
   uint32_t sliding_window, swa_pattern; /* gemma: attention.sliding_window(_pattern); 0: not written */
   float attn_softcap, final_softcap;    /* gemma2: *_logit_softcapping; 0: not written */
@@ -64,13 +70,17 @@ static void usage(FILE *to) {
     "  --arch NAME             architecture (default llama): llama, qwen2 (q/k/v biases), qwen3\n"
     "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm), smollm3 (llama\n"
     "                          layers, every 4th without RoPE: nothing in the file says so), granite\n"
-    "                          (embedding_scale, residual_scale, attention.scale, logit_scale: --scales), gemma2,\n"
+    "                          (embedding_scale, residual_scale, attention.scale, logit_scale: --scales), phi3\n"
+    "                          (fused attn_qkv, ffn_up holding gate and up rows), gemma2,\n"
     "                          gemma3 (post-attention/post-FFN norms; gemma3 also q/k norms)\n"
     "  --scales E,R,A,L        granite's scales (default 12,0.22,0.0625,8, those of syn-granite.gguf)\n"
     "  --sliding-window N      gemma: attention.sliding_window (not written by default)\n"
     "  --swa-pattern N         gemma3: attention.sliding_window_pattern (not written by default)\n"
     "  --attn-softcap F        gemma2: attn_logit_softcapping (not written by default)\n"
     "  --final-softcap F       gemma2: final_logit_softcapping (not written by default)\n"
+    "  --rope-dim N            dimensions of a head RoPE rotates (rope.dimension_count; default: all)\n"
+    "  --orig-ctx N            rope.scaling.original_context_length\n"
+    "  --rope-factors          phi3 LongRoPE: rope_factors_short.weight and rope_factors_long.weight\n"
     "  --n-embd N              embedding size (default 256)\n"
     "  --n-layer N             number of blocks (default 2)\n"
     "  --n-head N              attention heads (default 4)\n"
@@ -222,10 +232,11 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--tied")) { o->tied = 1; return 0; }
   if (is_opt(a, "--rope-freqs")) { o->rope_freqs = 1; return 0; }
   if (is_opt(a, "--rope-llama3")) { o->rope_llama3 = 1; return 0; }
+  if (is_opt(a, "--rope-factors")) { o->rope_factors = 1; return 0; }
   if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
   const char *v = value_of(argc, argv, i);
   if (is_opt(a, "--arch")) {
-    static const char *const archs[] = {"llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3"};
+    static const char *const archs[] = {"llama", "qwen2", "qwen3", "smollm3", "granite", "phi3", "gemma2", "gemma3"};
     for (size_t k = 0; v && k < sizeof archs / sizeof archs[0]; k++)
       if (!strcmp(v, archs[k])) {
         o->arch = v;
@@ -238,6 +249,8 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
       return bad(a, v);
     return 0;
   }
+  if (is_opt(a, "--rope-dim")) return parse_u32(a, v, &o->rope_dim);
+  if (is_opt(a, "--orig-ctx")) return parse_u32(a, v, &o->orig_ctx);
   if (is_opt(a, "--n-embd")) return parse_u32(a, v, &o->n_embd);
   if (is_opt(a, "--n-layer")) return parse_u32(a, v, &o->n_layer);
   if (is_opt(a, "--n-head-kv")) return parse_u32(a, v, &o->n_head_kv);
@@ -303,6 +316,15 @@ static int parse_args(options *o, int argc, char **argv) {
     fprintf(stderr, "mkmodel: --head-dim %u is odd\n", o->head_dim);
     return -1;
   }
+  const uint32_t hd = o->head_dim ? o->head_dim : o->n_embd / o->n_head;
+  if (o->rope_dim % 2 || o->rope_dim > hd) {
+    fprintf(stderr, "mkmodel: --rope-dim %u must be even and at most the head size %u\n", o->rope_dim, hd);
+    return -1;
+  }
+  if (o->rope_factors && strcmp(o->arch, "phi3")) {
+    fprintf(stderr, "mkmodel: --rope-factors needs --arch phi3\n");
+    return -1;
+  }
   return 0;
 }
 
@@ -365,20 +387,23 @@ static int add_weight(pv_gguf_writer *w, const options *o, rng *r, const char *n
 }
 
 static uint32_t head_dim(const options *o) { return o->head_dim ? o->head_dim : o->n_embd / o->n_head; }
+static uint32_t rope_dim(const options *o) { return o->rope_dim ? o->rope_dim : head_dim(o); }
 
 static int add_layer(pv_gguf_writer *w, const options *o, rng *r, uint32_t l, pv_error *err) {
   uint64_t e = o->n_embd, hd = head_dim(o), q = hd * o->n_head, kv = hd * o->n_head_kv, ff = o->n_ff;
   const bool qwen2 = !strcmp(o->arch, "qwen2"), gemma3 = !strcmp(o->arch, "gemma3");
   const bool qwen3 = !strcmp(o->arch, "qwen3") || gemma3, gemma = gemma3 || !strcmp(o->arch, "gemma2");
+  const bool phi3 = !strcmp(o->arch, "phi3");
   const weight_kind qk = qwen3 || !strcmp(o->arch, "granite") ? W_PROJ_X4 : W_PROJ;
   struct { const char *suffix; weight_kind kind; uint64_t ne0, ne1; bool skip; } parts[] = {
-    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_q.weight", qk, e, q, false},
-    {"attn_k.weight", qk, e, kv, false},         {"attn_v.weight", W_PROJ, e, kv, false},
+    {"attn_norm.weight", W_NORM, e, 1, false},   {"attn_qkv.weight", W_PROJ, e, q + 2 * kv, !phi3},
+    {"attn_q.weight", qk, e, q, phi3},           {"attn_k.weight", qk, e, kv, phi3},
+    {"attn_v.weight", W_PROJ, e, kv, phi3},
     {"attn_q.bias", W_BIAS, q, 1, !qwen2},       {"attn_k.bias", W_BIAS, kv, 1, !qwen2},
     {"attn_v.bias", W_BIAS, kv, 1, !qwen2},      {"attn_q_norm.weight", W_NORM, hd, 1, !qwen3},
     {"attn_k_norm.weight", W_NORM, hd, 1, !qwen3}, {"attn_output.weight", W_PROJ, q, e, false},
-    {"ffn_norm.weight", W_NORM, e, 1, false},    {"ffn_gate.weight", W_PROJ, e, ff, false},
-    {"ffn_up.weight", W_PROJ, e, ff, false},     {"ffn_down.weight", W_PROJ, ff, e, false},
+    {"ffn_norm.weight", W_NORM, e, 1, false},    {"ffn_gate.weight", W_PROJ, e, ff, phi3},
+    {"ffn_up.weight", W_PROJ, e, phi3 ? 2 * ff : ff, false}, {"ffn_down.weight", W_PROJ, ff, e, false},
     {"post_attention_norm.weight", W_NORM, e, 1, !gemma}, {"post_ffw_norm.weight", W_NORM, e, 1, !gemma},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -412,10 +437,28 @@ static uint32_t file_type(pv_dtype t) {
 #define L3_LOW 1.0f
 #define L3_HIGH 4.0f
 
+/* LongRoPE's two divisor sets, of the kind Phi-3's files carry: short ones near 1, long ones
+ * growing with the pair index to about 16 (values made up, no formula of the index a wrong pair
+ * would reproduce). */
+static int add_rope_factors(pv_gguf_writer *w, const options *o, pv_error *err) {
+  const uint32_t pairs = rope_dim(o) / 2;
+  float *f = malloc(2 * pairs * sizeof *f);
+  if (!f) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "rope_factors: out of memory");
+  for (uint32_t i = 0; i < pairs; i++) {
+    f[i] = 1.0f + 0.05f * (float)((i * 5u) % 7u);
+    f[pairs + i] = 1.0f + 15.0f * (float)i / (float)pairs + 0.3f * (float)((i * 3u) % 4u);
+  }
+  uint64_t ne[1] = {pairs};
+  int rc = pv_gguf_writer_add_tensor(w, "rope_factors_short.weight", PV_F32, 1, ne, f, pairs * sizeof *f, err);
+  if (!rc) rc = pv_gguf_writer_add_tensor(w, "rope_factors_long.weight", PV_F32, 1, ne, f + pairs, pairs * sizeof *f, err);
+  free(f);
+  return rc;
+}
+
 /* rope_freqs.weight as Llama 3.1's converter writes it: per pair, 1 for wavelengths under
  * ctx / high, the factor over ctx / low, a smooth blend between. */
 static int add_rope_freqs(pv_gguf_writer *w, const options *o, pv_error *err) {
-  const uint32_t pairs = head_dim(o) / 2;
+  const uint32_t pairs = rope_dim(o) / 2;
   float *div = malloc(pairs * sizeof *div);
   if (!div) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "rope_freqs: out of memory");
   for (uint32_t i = 0; i < pairs; i++) {
@@ -446,7 +489,7 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
   KEY_U32("embedding_length", o->n_embd)
   KEY_U32("block_count", o->n_layer)
   KEY_U32("feed_forward_length", o->n_ff)
-  KEY_U32("rope.dimension_count", head_dim(o))
+  KEY_U32("rope.dimension_count", rope_dim(o))
   KEY_F32("rope.freq_base", o->rope_base)
   KEY_U32("attention.head_count", o->n_head)
   KEY_U32("attention.head_count_kv", o->n_head_kv)
@@ -456,6 +499,7 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
     KEY_U32("attention.key_length", o->head_dim)
     KEY_U32("attention.value_length", o->head_dim)
   }
+  if (o->orig_ctx && !o->rope_llama3) KEY_U32("rope.scaling.original_context_length", o->orig_ctx)
   if (!strcmp(a, "granite")) {
     KEY_F32("embedding_scale", o->scales[0])
     KEY_F32("residual_scale", o->scales[1])
@@ -516,6 +560,7 @@ static int build(pv_gguf_writer *w, const options *o, pv_error *err) {
   pv_gguf_writer_destroy(vw);
   rng r = {o->seed};
   if (!rc && o->rope_freqs) rc = add_rope_freqs(w, o, err);
+  if (!rc && o->rope_factors) rc = add_rope_factors(w, o, err);
   if (!rc) rc = add_weight(w, o, &r, "token_embd.weight", W_EMBD, o->n_embd, n_vocab, err);
   for (uint32_t l = 0; !rc && l < o->n_layer; l++) rc = add_layer(w, o, &r, l, err);
   if (!rc) rc = add_weight(w, o, &r, "output_norm.weight", W_NORM, o->n_embd, 1, err);
