@@ -98,7 +98,8 @@ static inline void mc_on_token(const pagedvk_token_event *ev, void *user) {
  * engine with KV blocks of block_size tokens, each equal to the reference's. The requests start
  * together and end at different steps, so the blocks of the later ones come back from the free
  * list out of order. */
-static inline void mc_engine_matches_reference_bs(const char *path, uint32_t block_size) {
+static inline void mc_engine_matches_reference_opts(const char *path, uint32_t block_size, uint64_t kv_mem,
+                                                    uint32_t batch_tokens, pagedvk_stats *stats) {
   static mc_job jobs[MC_N_JOBS];
   pv_gguf_file *f = NULL;
   pv_ref *r = mc_open_ref(path, &f);
@@ -120,9 +121,9 @@ static inline void mc_engine_matches_reference_bs(const char *path, uint32_t blo
   pagedvk_engine_options o;
   pagedvk_engine_options_default(&o);
   o.model_path = path;
-  o.kv_mem = 4u << 20;
+  o.kv_mem = kv_mem;
   o.block_size = block_size;
-  o.max_num_batched_tokens = 128;
+  o.max_num_batched_tokens = batch_tokens;
   o.max_num_seqs = 16;
   o.max_model_len = 128;
   char err[512];
@@ -139,6 +140,7 @@ static inline void mc_engine_matches_reference_bs(const char *path, uint32_t blo
       fail_msg("add: %s", err);
   }
   if (pagedvk_engine_run_until_idle(e, err, sizeof err)) fail_msg("run: %s", err);
+  if (stats) pagedvk_engine_stats(e, stats);
   pagedvk_engine_destroy(e);
   for (uint32_t i = 0; i < MC_N_JOBS; i++) {
     const mc_job *j = &jobs[i];
@@ -152,6 +154,10 @@ static inline void mc_engine_matches_reference_bs(const char *path, uint32_t blo
       break;
     }
   }
+}
+
+static inline void mc_engine_matches_reference_bs(const char *path, uint32_t block_size) {
+  mc_engine_matches_reference_opts(path, block_size, 4u << 20, 128, NULL);
 }
 
 static inline void mc_engine_matches_reference(const char *path) { mc_engine_matches_reference_bs(path, 16); }
