@@ -3,10 +3,11 @@
  * control (trim_blocks, lstrip_blocks, -, +, comments, raw, the dropped last newline), Python
  * printing, every operator, indexing and slicing by code point, each statement (for with loop.*,
  * filters, else, break/continue; set with its scoping, tuples, namespaces and blocks; macros with
- * defaults, keywords and recursion; if/elif/else; filter blocks), the tests, filters, methods and
- * globals, tojson as transformers' json.dumps, undefined semantics, syntax and render errors with
- * their line, JSON variables (int vs float, key order), every limit (a hostile template fails
- * fast), and concurrent renders of one parsed template.
+ * defaults, keywords, varargs/kwargs, closures and recursion; if/elif/else; filter blocks), the
+ * tests, filters, methods and globals, Python semantics templates lean on, tojson as transformers'
+ * json.dumps, undefined semantics, syntax and render errors with their line, JSON variables (int
+ * vs float, key order), every limit (a hostile template fails fast), and concurrent renders of one
+ * parsed template.
  *
  * The expected texts of CASES were produced by jinja2 3.1 in transformers' environment
  * (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its tojson); no file
@@ -405,6 +406,72 @@ static const jcase CASES[] = {
     {"python", "{{ 'a' is eq('a') }}{% for x in [1,2] %}{% endfor %}",
      NULL,
      "True"},
+    {"scope", "{% set x = 1 %}{% for i in l %}{{ x }}{% set x = i + 10 %}{{ x }};{% endfor %}{{ x }}",
+     "{\"l\": [1, 2]}",
+     "111;112;1"},
+    {"scope", "{% for i in l %}{{ y }}{% set y = i %}{{ y }};{% endfor %}",
+     "{\"l\": [1, 2]}",
+     "1;2;"},
+    {"scope", "{% macro m() %}{{ late }}{% endmacro %}{% set late = 'L' %}{{ m() }}",
+     "{\"l\": [1, 2]}",
+     "L"},
+    {"scope", "{% macro m() %}{{ late }}{% endmacro %}{{ m() }}{% set late = 'L' %}{{ m() }}",
+     "{\"l\": [1, 2]}",
+     "L"},
+    {"scope", "{% for i in l %}{% macro m() %}{{ i }}{% endmacro %}{{ m() }}{% endfor %}",
+     "{\"l\": [1, 2]}",
+     "12"},
+    {"scope", "{% macro m() %}{{ i }}{% endmacro %}{% for i in l %}{{ m() }}{% endfor %}",
+     "{\"l\": [1, 2]}",
+     ""},
+    {"scope", "{% set i = 'top' %}{% macro m() %}{{ i }}{% endmacro %}{% for i in l %}{{ m() }}{% endfor %}",
+     "{\"l\": [1, 2]}",
+     "toptop"},
+    {"scope", "{% if true %}{% set a = 1 %}{% endif %}{% for i in l %}{% if true %}{% set a = a + i %}{% endif %}{{ a }}{% endfor %}{{ a }}",
+     "{\"l\": [1, 2]}",
+     "231"},
+    {"scope", "{% for i in l %}{% for j in l %}{% set k = i * j %}{% endfor %}{{ k }}{% endfor %}",
+     "{\"l\": [1, 2]}",
+     ""},
+    {"scope", "{% set ns = namespace(v=[]) %}{% macro add(x) %}{% set ns.v = ns.v + [x] %}{% endmacro %}{{ add(1) }}{{ add(2) }}{{ ns.v }}",
+     "{\"l\": [1, 2]}",
+     "[1, 2]"},
+    {"scope", "{% macro m(a) %}{% set a = a ~ '!' %}{{ a }}{% endmacro %}{{ m('x') }}",
+     "{\"l\": [1, 2]}",
+     "x!"},
+    {"scope", "{% macro m() %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m() }}",
+     "{\"l\": [1, 2]}",
+     "(){}"},
+    {"scope", "{% macro m(a) %}{{ a }}{{ varargs }}{% endmacro %}{{ m(1, 2, 3) }}",
+     "{\"l\": [1, 2]}",
+     "1(2, 3)"},
+    {"scope", "{% macro m(a) %}{{ a }}{{ kwargs }}{% endmacro %}{{ m(1, b=2) }}",
+     "{\"l\": [1, 2]}",
+     "1{'b': 2}"},
+    {"scope", "{% set loop_messages = l %}{% for message in loop_messages %}{% if loop.index0 == 0 %}{% set content = 'first' %}{% else %}{% set content = message %}{% endif %}{{ content }}{% endfor %}{{ content }}",
+     "{\"l\": [1, 2]}",
+     "first2"},
+    {"scope", "{{ m }}{% macro m() %}x{% endmacro %}",
+     "{\"l\": [1, 2]}",
+     ""},
+    {"scope", "{% set x %}a{% endset %}{% for i in l %}{% set x %}{{ x }}{{ i }}{% endset %}{{ x }}{% endfor %}{{ x }}",
+     "{\"l\": [1, 2]}",
+     "a1a2a"},
+    {"scope", "{% for i in l %}{{ loop.index }}{% for j in l %}{{ loop.index }}{% endfor %}{{ loop.index }}{% endfor %}",
+     "{\"l\": [1, 2]}",
+     "11212122"},
+    {"scope", "{% set l2 = l %}{% for x in l2 %}{% set l2 = [9] %}{{ x }}{% endfor %}{{ l2 }}",
+     "{\"l\": [1, 2]}",
+     "12[1, 2]"},
+    {"scope", "{% for i in l %}{% macro r(n) %}{% if n > 0 %}{{ i }}{{ r(n - 1) }}{% endif %}{% endmacro %}{{ r(2) }}{% endfor %}",
+     "{\"l\": [1, 2]}",
+     "1122"},
+    {"scope", "{% macro m(a, b=1) %}{{ a }}{{ b }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, c=4) }}{{ m(1) }}{{ m(a=1, b=3, z=9) }}",
+     "{\"l\": [1, 2]}",
+     "12(3,){'c': 4}11(){}13(){'z': 9}"},
+    {"scope", "{% macro outer() %}{% set v = 'V' %}{% macro inner() %}{{ v }}{% endmacro %}{{ inner() }}{% endmacro %}{{ outer() }}",
+     "{\"l\": [1, 2]}",
+     "V"},
 };
 
 /* Renders tmpl with vars (a JSON object or NULL) and a fixed date; *rc gets the status. */
@@ -458,6 +525,7 @@ static void test_tojson(void **s) { (void)s; run_group("tojson"); }
 static void test_methods(void **s) { (void)s; run_group("method"); }
 static void test_globals(void **s) { (void)s; run_group("global"); }
 static void test_python_semantics(void **s) { (void)s; run_group("python"); }
+static void test_scoping_closures(void **s) { (void)s; run_group("scope"); }
 
 /* ---- errors ---- */
 
@@ -496,6 +564,8 @@ static const jerr ERRORS[] = {
     {"{{ 1 < 'a' }}", PAGEDVK_ERR_INVALID, "not supported"},
     {"{% for i in range(200000) %}{% endfor %}", PAGEDVK_ERR_INVALID, "Range too big"},
     {"{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", PAGEDVK_ERR_INVALID, "takes not more than 1"},
+    {"{% macro m(a) %}{% endmacro %}{{ m(1, b=2) }}", PAGEDVK_ERR_INVALID, "no keyword argument 'b'"},
+    {"{% for i in [1] recursive %}{% endfor %}", PAGEDVK_ERR_FORMAT, "recursive loops are not supported"},
     {"{% break %}", PAGEDVK_ERR_INVALID, "outside a loop"},
 };
 
@@ -725,7 +795,8 @@ int main(void) {
       cmocka_unit_test(test_indexing),       cmocka_unit_test(test_for),           cmocka_unit_test(test_set_scoping),
       cmocka_unit_test(test_macros),         cmocka_unit_test(test_if),            cmocka_unit_test(test_tests),
       cmocka_unit_test(test_filters),        cmocka_unit_test(test_tojson),        cmocka_unit_test(test_methods),
-      cmocka_unit_test(test_globals),        cmocka_unit_test(test_python_semantics), cmocka_unit_test(test_errors),        cmocka_unit_test(test_raise_verbatim),
+      cmocka_unit_test(test_globals),        cmocka_unit_test(test_python_semantics), cmocka_unit_test(test_scoping_closures),
+      cmocka_unit_test(test_errors),        cmocka_unit_test(test_raise_verbatim),
       cmocka_unit_test(test_undefined),      cmocka_unit_test(test_json_vars),     cmocka_unit_test(test_float_repr),
       cmocka_unit_test(test_limits_default), cmocka_unit_test(test_limits_each),   cmocka_unit_test(test_parse_depth),
       cmocka_unit_test(test_concurrent_renders),

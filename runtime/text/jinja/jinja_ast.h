@@ -56,7 +56,8 @@ typedef enum jn_kind {
   JN_FOR,      /* names: targets, a: iterable, b: filter (may be NULL), v: body, w: else body */
   JN_SET,      /* names: targets; a: value; c: namespace expression when setting c.<lit> */
   JN_SETBLOCK, /* names[0]: target, v: body, w: filters applied (JN_FILTER with a == NULL) */
-  JN_MACRO,    /* lit: name, names: parameters, w: their defaults (NULL entries: none), v: body */
+  JN_MACRO,    /* lit: name, names: parameters, w: their defaults (NULL entries: none), v: body;
+                  op: JN_MACRO_VARARGS / JN_MACRO_KWARGS when the body reads varargs / kwargs */
   JN_BREAK,
   JN_CONTINUE,
   JN_FILTERBLOCK, /* v: body, w: filters applied */
@@ -80,6 +81,9 @@ typedef enum jn_kind {
   JN_TUPLE,  /* (v...) */
   JN_DICT    /* {v[i]: w[i]...} */
 } jn_kind;
+
+#define JN_MACRO_VARARGS 1
+#define JN_MACRO_KWARGS 2
 
 typedef enum jn_op {
   JOP_ADD = 1,

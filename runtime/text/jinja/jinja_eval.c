@@ -158,22 +158,84 @@ static int capture(ev *e, jnode *const *body, uint32_t nb, frame *f, jv *out) {
   return rc;
 }
 
-static int call_macro(ev *e, const jnode *m, const jargs *a, jv *out) {
+/* A macro value: its node and, for one defined inside a loop or macro, a copy of the variables it
+ * could see there (Jinja's macros close over their scope); NULL closure: the globals. */
+typedef struct jmacro {
+  const jnode *node;
+  frame *closure;
+} jmacro;
+
+static int define_macro(ev *e, const jnode *n) {
+  jmacro *m = jx_alloc(e->x, sizeof *m);
+  if (!m) return e->x->err->code;
+  m->node = n;
+  m->closure = NULL;
+  if (e->cur != e->globals) {
+    size_t total = 0;
+    for (const frame *f = e->cur; f && f != e->globals; f = f->parent) total += f->n;
+    frame *c = jx_alloc(e->x, sizeof *c);
+    const char **k = jx_alloc(e->x, (total + 1) * sizeof *k);
+    jv *v = jx_alloc(e->x, (total + 1) * sizeof *v);
+    if (!c || !k || !v) return e->x->err->code;
+    *c = (frame){.parent = e->globals, .k = k, .v = v};
+    /* outermost first, so inner names (found later, searched from the end) win */
+    for (const frame *f = e->cur; f && f != e->globals; f = f->parent) {
+      memmove(k + f->n, k, c->n * sizeof *k);
+      memmove(v + f->n, v, c->n * sizeof *v);
+      memcpy(k, f->k, f->n * sizeof *k);
+      memcpy(v, f->v, f->n * sizeof *v);
+      c->n += f->n;
+    }
+    k[c->n] = n->lit.s; /* itself, for recursion */
+    v[c->n++] = (jv){.t = JV_MACRO, .p = m};
+    c->cap = c->n;
+    m->closure = c;
+  }
+  return frame_set(e, e->cur, n->lit.s, (jv){.t = JV_MACRO, .p = m});
+}
+
+/* varargs / kwargs of a call, when the macro reads them; extra arguments otherwise are an error. */
+static int bind_extras(ev *e, const jnode *m, const jargs *a, frame *f) {
   jx *x = e->x;
-  if (x->depth >= x->max_depth)
-    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "template: macro calls nested deeper than %u (endless recursion?)",
-                   x->max_depth);
-  if (a->n > m->nn)
-    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "macro '%s' takes not more than %u argument(s)", m->lit.s, m->nn);
-  frame f = {.parent = e->globals};
-  frame *saved = e->cur;
   int rc = PAGEDVK_OK;
-  for (size_t k = 0; !rc && k < a->nk; k++) {
+  if (a->n > m->nn && !(m->op & JN_MACRO_VARARGS))
+    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "macro '%s' takes not more than %u argument(s)", m->lit.s, m->nn);
+  for (size_t k = 0; k < a->nk && !(m->op & JN_MACRO_KWARGS); k++) {
     bool known = false;
     for (uint32_t i = 0; i < m->nn && !known; i++) known = !strcmp(m->names[i], a->kn[k]);
     if (!known)
-      rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "macro '%s' takes no keyword argument '%s'", m->lit.s, a->kn[k]);
+      return pv_fail(x->err, PAGEDVK_ERR_INVALID, "macro '%s' takes no keyword argument '%s'", m->lit.s, a->kn[k]);
   }
+  if (m->op & JN_MACRO_VARARGS) {
+    jv va;
+    size_t extra = a->n > m->nn ? a->n - m->nn : 0;
+    rc = jv_list_new(x, extra, &va);
+    for (size_t i = 0; !rc && i < extra; i++) va.l->v[i] = a->v[m->nn + i];
+    va.tuple = 1;
+    if (!rc) rc = frame_set(e, f, "varargs", va);
+  }
+  if (!rc && (m->op & JN_MACRO_KWARGS)) {
+    jv kw;
+    rc = jv_dict_new(x, a->nk, JV_DICT, &kw);
+    for (size_t k = 0; !rc && k < a->nk; k++) {
+      bool param = false;
+      for (uint32_t i = 0; i < m->nn && !param; i++) param = !strcmp(m->names[i], a->kn[k]);
+      if (!param) rc = jv_dict_set(x, kw.d, jv_strref(a->kn[k], strlen(a->kn[k])), a->kv[k]);
+    }
+    if (!rc) rc = frame_set(e, f, "kwargs", kw);
+  }
+  return rc;
+}
+
+static int call_macro(ev *e, const jmacro *mac, const jargs *a, jv *out) {
+  jx *x = e->x;
+  const jnode *m = mac->node;
+  if (x->depth >= x->max_depth)
+    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "template: macro calls nested deeper than %u (endless recursion?)",
+                   x->max_depth);
+  frame f = {.parent = mac->closure ? mac->closure : e->globals};
+  frame *saved = e->cur;
+  int rc = bind_extras(e, m, a, &f);
   e->cur = &f;
   for (uint32_t i = 0; !rc && i < m->nn; i++) {
     jv v = jv_undef(m->names[i], strlen(m->names[i]));
@@ -501,7 +563,7 @@ static int exec_stmt(ev *e, const jnode *n) {
     if (!rc) rc = apply_filters(e, n, &v);
     if (!rc) rc = jv_print(e->out, v);
     return rc;
-  case JN_MACRO: return frame_set(e, e->cur, n->lit.s, (jv){.t = JV_MACRO, .p = n});
+  case JN_MACRO: return define_macro(e, n);
   case JN_BREAK:
   case JN_CONTINUE:
     if (!e->loop_depth) return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "'%s' outside a loop", n->k == JN_BREAK ? "break" : "continue");

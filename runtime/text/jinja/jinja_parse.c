@@ -729,6 +729,19 @@ static int stmt_set(ps *p, jnode **out) {
   return rc;
 }
 
+/* Which of varargs / kwargs a subtree reads (Jinja lets a macro take extra arguments only then). */
+static int reads_extra(const jnode *n, int depth) {
+  if (!n || depth > JINJA_MAX_NEST * 2) return 0;
+  int r = 0;
+  if (n->k == JN_NAME && !strcmp(n->lit.s, "varargs")) r |= JN_MACRO_VARARGS;
+  if (n->k == JN_NAME && !strcmp(n->lit.s, "kwargs")) r |= JN_MACRO_KWARGS;
+  if (n->k == JN_MACRO) return 0; /* a nested macro's own */
+  r |= reads_extra(n->a, depth + 1) | reads_extra(n->b, depth + 1) | reads_extra(n->c, depth + 1);
+  for (uint32_t i = 0; i < n->nv; i++) r |= reads_extra(n->v[i], depth + 1);
+  for (uint32_t i = 0; i < n->nw; i++) r |= reads_extra(n->w[i], depth + 1);
+  return r;
+}
+
 static int stmt_macro(ps *p, jnode **out) {
   jnode *n = node(p, JN_MACRO);
   if (!n) return p->err->code;
@@ -762,6 +775,7 @@ static int stmt_macro(ps *p, jnode **out) {
   if (!rc) rc = expect_block_end(p);
   n->v = b.v;
   n->nv = b.n;
+  for (uint32_t i = 0; !rc && i < n->nv; i++) n->op |= (uint8_t)reads_extra(n->v[i], 0);
   return rc;
 }
 

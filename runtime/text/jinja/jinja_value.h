@@ -31,7 +31,7 @@ typedef enum jv_type {
   JV_LIST,  /* tuple != 0: printed as a Python tuple */
   JV_DICT,
   JV_NS,    /* namespace(): a dict whose members `set ns.a` changes */
-  JV_MACRO, /* p: the macro's node (jinja_ast.h) */
+  JV_MACRO, /* p: the macro (its node and closure, jinja_eval.c) */
   JV_FUNC,  /* s/n: a global function's name (range, namespace, dict, raise_exception, strftime_now) */
   JV_BOUND, /* a method of a value: bound->obj and s/n the method name */
   JV_LOOP   /* p: the loop state of a running for (jinja_eval.c) */
