@@ -587,7 +587,7 @@ int jb_test(jx *x, const char *n, jv in, const jargs *a, bool *out) {
   else if (!strcmp(n, "mapping")) r = in.t == JV_DICT;
   else if (!strcmp(n, "sequence")) r = in.t == JV_STR || in.t == JV_LIST || in.t == JV_DICT || in.t == JV_UNDEF;
   else if (!strcmp(n, "iterable")) r = in.t == JV_STR || in.t == JV_LIST || in.t == JV_DICT || in.t == JV_UNDEF;
-  else if (!strcmp(n, "callable")) r = in.t == JV_MACRO || in.t == JV_FUNC || in.t == JV_BOUND;
+  else if (!strcmp(n, "callable")) r = in.t == JV_MACRO || in.t == JV_FUNC || in.t == JV_BOUND || in.t == JV_UNDEF;
   else if (!strcmp(n, "odd") || !strcmp(n, "even")) {
     if (in.t != JV_INT && in.t != JV_BOOL) return fail(x, "test %s: expected an integer", n);
     int64_t v = in.t == JV_INT ? in.i : in.b;
