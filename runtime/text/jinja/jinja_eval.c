@@ -75,6 +75,19 @@ static int frame_set(ev *e, frame *f, const char *name, jv v) {
   return PAGEDVK_OK;
 }
 
+/* Appends without looking for the name (a fresh loop pass; lookups search from the end, so a
+ * name bound twice reads its last value, as Python's unpacking). */
+static int frame_push(ev *e, frame *f, const char *name, jv v) {
+  if (f->n == f->cap) {
+    size_t cap = f->cap;
+    if (PV_GROW(f->k, cap, f->n + 1) || PV_GROW(f->v, f->cap, f->n + 1))
+      return pv_fail(e->x->err, PAGEDVK_ERR_NO_MEMORY, "template: out of memory");
+  }
+  f->k[f->n] = name;
+  f->v[f->n++] = v;
+  return PAGEDVK_OK;
+}
+
 static bool frame_get(const frame *f, const char *name, jv *out) {
   for (; f; f = f->parent)
     for (size_t i = f->n; i-- > 0;)
@@ -180,6 +193,7 @@ static int define_macro(ev *e, const jnode *n) {
     *c = (frame){.parent = e->globals, .k = k, .v = v};
     /* outermost first, so inner names (found later, searched from the end) win */
     for (const frame *f = e->cur; f && f != e->globals; f = f->parent) {
+      if (!f->n) continue;
       memmove(k + f->n, k, c->n * sizeof *k);
       memmove(v + f->n, v, c->n * sizeof *v);
       memcpy(k, f->k, f->n * sizeof *k);
@@ -426,8 +440,11 @@ static int eval(ev *e, const jnode *n, jv *out) {
 
 /* ---- statements ---- */
 
-static int bind_targets(ev *e, frame *f, const jnode *n, jv item) {
-  if (n->nn == 1) return frame_set(e, f, n->names[0], item);
+/* Binds a for's or set's targets to item (unpacking a sequence for several); fresh: f was just
+ * emptied for a loop pass. */
+static int bind_targets(ev *e, frame *f, const jnode *n, jv item, bool fresh) {
+  int (*bind)(ev *, frame *, const char *, jv) = fresh ? frame_push : frame_set;
+  if (n->nn == 1) return bind(e, f, n->names[0], item);
   jv parts = item;
   int rc = PAGEDVK_OK;
   if (item.t == JV_STR || item.t == JV_DICT) rc = jb_iterate(e->x, item, &parts);
@@ -437,7 +454,7 @@ static int bind_targets(ev *e, frame *f, const jnode *n, jv item) {
   if (parts.l->n != n->nn)
     return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "%s values to unpack (expected %u, got %zu)",
                    parts.l->n > n->nn ? "too many" : "not enough", n->nn, parts.l->n);
-  for (uint32_t i = 0; !rc && i < n->nn; i++) rc = frame_set(e, f, n->names[i], parts.l->v[i]);
+  for (uint32_t i = 0; !rc && i < n->nn; i++) rc = bind(e, f, n->names[i], parts.l->v[i]);
   return rc;
 }
 
@@ -450,7 +467,7 @@ static int filter_items(ev *e, const jnode *n, jv items, jv *out) {
   for (size_t i = 0; !rc && i < items.l->n; i++) {
     jv c;
     f.n = 0;
-    rc = bind_targets(e, &f, n, items.l->v[i]);
+    rc = bind_targets(e, &f, n, items.l->v[i], true);
     if (!rc) rc = eval(e, n->b, &c);
     if (!rc && jv_truthy(c)) out->l->v[k++] = items.l->v[i];
   }
@@ -502,8 +519,8 @@ static int exec_for(ev *e, const jnode *n) {
     f.n = 0;
     ls->index0 = i;
     rc = jx_charge(e->x, 1);
-    if (!rc) rc = bind_targets(e, &f, n, loop_item(ls, i));
-    if (!rc) rc = frame_set(e, &f, "loop", (jv){.t = JV_LOOP, .p = ls});
+    if (!rc) rc = frame_push(e, &f, "loop", (jv){.t = JV_LOOP, .p = ls});
+    if (!rc) rc = bind_targets(e, &f, n, loop_item(ls, i), true);
     if (!rc) rc = exec_body(e, n->v, n->nv);
     if (e->ctl == 1) {
       e->ctl = 0;
@@ -529,7 +546,7 @@ static int exec_set(ev *e, const jnode *n) {
     if (!rc) rc = jv_dict_set(e->x, ns.d, n->lit, v);
     return rc;
   }
-  return bind_targets(e, e->cur, n, v);
+  return bind_targets(e, e->cur, n, v, false);
 }
 
 static int apply_filters(ev *e, const jnode *n, jv *v) {

@@ -86,12 +86,9 @@ void *jx_alloc(jx *x, size_t n) {
   return nc->data;
 }
 
-int jx_charge(jx *x, uint64_t n) {
-  x->steps += n;
-  if (x->steps > x->max_steps)
-    return pv_fail(x->err, PAGEDVK_ERR_INVALID, "template: step limit of %llu reached (endless loop?)",
-                   (unsigned long long)x->max_steps);
-  return PAGEDVK_OK;
+int jx_step_limit(jx *x) {
+  return pv_fail(x->err, PAGEDVK_ERR_INVALID, "template: step limit of %llu reached (endless loop?)",
+                 (unsigned long long)x->max_steps);
 }
 
 /* ---- buffers ---- */

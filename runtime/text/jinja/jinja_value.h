@@ -90,8 +90,13 @@ void jx_init(jx *x, pv_error *err);
 void jx_free(jx *x);
 /* n bytes from the arena (8-byte aligned, not zeroed); NULL with x->err set past the memory limit. */
 void *jx_alloc(jx *x, size_t n);
-/* Counts `n` more steps of work; PAGEDVK_ERR_INVALID past the step limit. */
-int jx_charge(jx *x, uint64_t n);
+/* Counts `n` more steps of work; PAGEDVK_ERR_INVALID past the step limit (inline: it runs on
+ * every node and loop pass). */
+int jx_step_limit(jx *x);
+static inline int jx_charge(jx *x, uint64_t n) {
+  x->steps += n;
+  return x->steps > x->max_steps ? jx_step_limit(x) : PAGEDVK_OK;
+}
 /* Buffer bytes allocated outside the arena (output buffers) count against the memory limit too. */
 int jx_mem_take(jx *x, size_t n);
 void jx_mem_give(jx *x, size_t n);
