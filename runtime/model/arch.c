@@ -190,7 +190,6 @@ static int read_windows(const pv_gguf_file *f, const char *a, uint32_t mech, pv_
     uint64_t flag = 0;
     const bool local = arr ? pv_gguf_arr_u64(arr, l, &flag) && flag != 0 : period == 0 || l % period < period - 1;
     hp->layer[l].window = local ? w : 0;
-    hp->swa = hp->swa || local;
   }
   return PAGEDVK_OK;
 }

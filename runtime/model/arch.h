@@ -109,7 +109,6 @@ typedef struct pv_hparams {
   bool post_norms;          /* post_attention_norm and post_ffw_norm: the attention and FFN outputs are
                              * RMS-normed (times their weight) before each residual add */
   bool ffn_gelu;            /* FFN gate through GELU (tanh approximation) instead of SiLU (GeGLU) */
-  bool swa;                 /* some layer has a sliding window (layer[l].window) */
   pv_layer_hparams layer[PV_MAX_LAYERS]; /* n_layer entries */
 } pv_hparams;
 
