@@ -329,7 +329,7 @@ static int advance(pv_kv_manager *kv, uint32_t seq, pv_kv_seq *s, uint64_t upto,
     rc = pv_kv_seq_room(pv_kv_rec(kv, s, g), plans[g].n_table, g == 0 ? end : 0, err);
   if (!rc && cows) rc = pv_kv_xfer_reserve(copies, cows, err);
   if (rc) return rc;
-  memcpy(s->tokens + s->n_tokens, tokens, (size_t)n_new * sizeof *tokens);
+  if (n_new) memcpy(s->tokens + s->n_tokens, tokens, (size_t)n_new * sizeof *tokens); /* prepare: tokens NULL */
   for (uint32_t g = 0; g < kv->n_groups; g++) apply_drop(kv, pv_kv_rec(kv, s, g), &plans[g]);
   for (uint32_t g = 0; g < kv->n_groups; g++) apply_rec(kv, pv_kv_rec(kv, s, g), &plans[g], end, copies);
   return PAGEDVK_OK;
