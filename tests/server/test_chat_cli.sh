@@ -18,8 +18,8 @@ grep -q -- '--api-key' "$TMP/help" || fail "serve --help text"
 "$PAGEDVK" chat --bogus > /dev/null 2>&1 && fail "chat accepted --bogus"
 grep -q -- '--chat-template NAME.*chatml llama3 llama2 mistral zephyr gemma phi3' "$TMP/help" ||
   fail "serve --help lacks the built-in template names"
-printf 'Hello\n' | timeout 300 "$PAGEDVK" chat -m "$MODEL" --kv-mem 64M -n 2 -q > "$TMP/none.out" 2> "$TMP/none.err" &&
-  fail "chat without a template succeeded"
+timeout 300 "$PAGEDVK" chat -m "$MODEL" --kv-mem 64M -n 2 -q < /dev/null > "$TMP/none.out" 2> "$TMP/none.err" &&
+  fail "chat without a template succeeded (it must fail before reading a turn)"
 grep -q 'the model has no chat template; pass --chat-template-file or --chat-template NAME' "$TMP/none.err" ||
   fail "chat without a template: $(cat "$TMP/none.err")"
 

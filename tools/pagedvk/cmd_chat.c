@@ -8,6 +8,8 @@
  * When the template's text for the whole conversation does not extend the previous text (it never
  * should), the conversation is re-tokenized whole instead.
  * "/exit" or end of input ends; "/reset" forgets the conversation. Works with stdin not a TTY.
+ * A model without a usable chat template (none, or one that does not parse; see
+ * --chat-template-file / --chat-template) is refused before the first turn is read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +249,13 @@ int cmd_chat(int argc, char **argv) {
   if (!c.o.engine.model_path) return cli_fail("chat needs -m MODEL.gguf"), 2;
   if (cli_engine_create(&c.e, &c.o)) return 1;
   c.m = pagedvk_engine_model(c.e);
+  pagedvk_model_description d;
+  pagedvk_model_describe(c.m, &d, NULL, 0);
+  if (!d.chat_template_usable) { /* say so now, not after the first line is typed */
+    cli_fail("%s", d.chat_template_reason ? d.chat_template_reason : "the model has no usable chat template");
+    pagedvk_engine_destroy(c.e);
+    return 1;
+  }
   reset(&c);
   int rc = loop(&c);
   pagedvk_stats st;
