@@ -209,6 +209,16 @@ static void test_batch_of_40_matches_reference(void **state) {
   assert_true(st.peak_running >= 32);
 }
 
+/* Gemma's sliding-window layers and soft-caps (syn-gemma2: window 8 on layer 0, prompts of up to
+ * 100 tokens): with warm-up on, the windowed and soft-capped attention variants of every shape were
+ * made and run by the warm-up too, and the batch equals the reference. */
+static void test_gemma2_batch_warm(void **state) {
+  (void)state;
+  g_warmup = true;
+  batch_test("syn-gemma2.gguf", 24, 64u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE, NULL);
+  g_warmup = false;
+}
+
 /* Also with stage times on (option kernel_times): the outputs do not change (batch_test checks
  * them against the reference), every step's pass was timed in the right bucket, and
  * pagedvk_engine_stage_times reports them. */
@@ -458,6 +468,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_alone_matches_reference),
       cmocka_unit_test(test_batch_of_40_matches_reference),
+      cmocka_unit_test(test_gemma2_batch_warm),
       cmocka_unit_test(test_qwen2_batch),
       cmocka_unit_test(test_tiny_llama_batch),
       cmocka_unit_test(test_block_size_8),
