@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The engine (pagedvk run, default device profile) against llama.cpp's greedy outputs: the base set
-# and the p11 set of ../shared/oracle (llama.cpp-quantized IQ4_XS/IQ4_NL/Q3_K_M/Q2_K files, Llama-3
-# rope_freqs, head size from the file), plus every tokenizer vector check-oracle knows for them.
+# The engine (pagedvk run, default device profile) against llama.cpp's greedy outputs: the base set,
+# the p11 set of ../shared/oracle (llama.cpp-quantized IQ4_XS/IQ4_NL/Q3_K_M/Q2_K files, Llama-3
+# rope_freqs, head size from the file) and the p13 set (one model per architecture after llama and
+# qwen2: qwen3, gemma2, gemma3, phi3, granite, smollm3), plus every tokenizer vector check-oracle
+# knows for them; then the base and p13 generation cases again with KV blocks of 8 tokens.
 # The embedded profile runs the same generation cases in tests/portability/test_embedded_oracle.sh.
 # Usage: test_oracle_engine.sh BUILD_DIR SHARED_DIR
 set -euo pipefail
 build=$1
 shared=$2
 [ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
-"$shared/tools/check-oracle" "$build/pagedvk" --engine --with p11
+"$shared/tools/check-oracle" "$build/pagedvk" --engine --with p11,p13
+"$shared/tools/check-oracle" "$build/pagedvk" --engine --skip-tokenize --with p13 --extra "--block-size 8"

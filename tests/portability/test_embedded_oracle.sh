@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CLI under the embedded profile: `pagedvk info` shows the clamped limits and the kernels ops
-# chose, and the engine's greedy output equals the oracle with a KV pool of 160 MiB (three
-# buffers of the profile's 64 MiB range). Usage: test_embedded_oracle.sh BUILD_DIR SHARED_DIR
+# chose, and the engine's greedy output equals the oracle (base, p11 and p13 sets) with a KV pool
+# of 160 MiB (three buffers of the profile's 64 MiB range).
+# Usage: test_embedded_oracle.sh BUILD_DIR SHARED_DIR
 set -euo pipefail
 build=$1
 shared=$2
@@ -22,4 +23,4 @@ grep -Eq '^  memory path +' <<<"$info" || fail "memory path not shown"
 
 [ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
 # Tokenization does not depend on the device: the generation cases only (a few seconds).
-"$shared/tools/check-oracle" "$pagedvk" --engine --skip-tokenize --with p11 --extra "--kv-mem 160M"
+"$shared/tools/check-oracle" "$pagedvk" --engine --skip-tokenize --with p11,p13 --extra "--kv-mem 160M"
