@@ -672,6 +672,13 @@ static const hostile HOSTILE[] = {
     {"{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}", "limit"},
     {"{{ 'x' * 10000000000 }}", "memory limit"},
     {"{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", "limit"},
+    /* values nested deeper than the C stack could walk */
+    {"{% set ns = namespace(l=[]) %}{% for i in range(50000) %}{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l }}",
+     "nested too deeply to print"},
+    {"{% set ns = namespace(l=[]) %}{% for i in range(50000) %}{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l|tojson }}",
+     "nesting too deep"},
+    {"{% set ns = namespace(l=[]) %}{% for i in range(50000) %}{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l < ns.l }}",
+     "nested too deeply to compare"},
 };
 
 static void test_limits_default(void **s) {
@@ -689,6 +696,19 @@ static void test_limits_default(void **s) {
     /* about a second each in a -O2 build on one core; the bound leaves room for sanitizer builds */
     if (dt > 30.0) fail_msg("%s: %.1f s to fail", HOSTILE[i].tmpl, dt);
   }
+}
+
+/* Deep equality of values nested past the walk's bound ends (unequal) instead of overflowing. */
+static void test_deep_equality(void **s) {
+  (void)s;
+  int rc;
+  pv_error err;
+  char *out = render("{% set ns = namespace(l=[], m=[]) %}{% for i in range(50000) %}{% set ns.l = [ns.l] %}"
+                     "{% set ns.m = [ns.m] %}{% endfor %}{{ ns.l == ns.m }}{{ [[1]] == [[1]] }}",
+                     NULL, &rc, &err);
+  assert_int_equal(rc, PAGEDVK_OK);
+  assert_string_equal(out, "FalseTrue");
+  free(out);
 }
 
 /* Each limit set low is the one that stops a template just past it, and the message names it. */
@@ -799,7 +819,7 @@ int main(void) {
       cmocka_unit_test(test_errors),        cmocka_unit_test(test_raise_verbatim),
       cmocka_unit_test(test_undefined),      cmocka_unit_test(test_json_vars),     cmocka_unit_test(test_float_repr),
       cmocka_unit_test(test_limits_default), cmocka_unit_test(test_limits_each),   cmocka_unit_test(test_parse_depth),
-      cmocka_unit_test(test_concurrent_renders),
+      cmocka_unit_test(test_deep_equality),  cmocka_unit_test(test_concurrent_renders),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -247,7 +247,16 @@ static bool num_equal(jv a, jv b) {
   return jv_num(a) == jv_num(b);
 }
 
-bool jv_equal(jv a, jv b) {
+/* Values nest at most this deep for the recursive walks here (equality, ordering, printing): a
+ * template can build deeper lists in a loop, and walking them must not overflow the C stack. */
+#define JV_MAX_NEST 1000
+
+static bool equal_at(jv a, jv b, int depth);
+
+bool jv_equal(jv a, jv b) { return equal_at(a, b, 0); }
+
+static bool equal_at(jv a, jv b, int depth) {
+  if (depth > JV_MAX_NEST) return false; /* too deep to compare: unequal (Python would raise) */
   if (jv_is_num(a) && jv_is_num(b)) return num_equal(a, b);
   if (a.t != b.t) return false;
   switch (a.t) {
@@ -257,13 +266,13 @@ bool jv_equal(jv a, jv b) {
   case JV_LIST:
     if (a.tuple != b.tuple || a.l->n != b.l->n) return false;
     for (size_t i = 0; i < a.l->n; i++)
-      if (!jv_equal(a.l->v[i], b.l->v[i])) return false;
+      if (!equal_at(a.l->v[i], b.l->v[i], depth + 1)) return false;
     return true;
   case JV_DICT:
     if (a.d->n != b.d->n) return false;
     for (size_t i = 0; i < a.d->n; i++) {
       long j = jv_dict_find(NULL, b.d, a.d->k[i]);
-      if (j < 0 || !jv_equal(a.d->v[i], b.d->v[j])) return false;
+      if (j < 0 || !equal_at(a.d->v[i], b.d->v[j], depth + 1)) return false;
     }
     return true;
   case JV_NS: return a.d == b.d;
@@ -280,7 +289,12 @@ const char *jv_type_name(jv v) {
   return v.t < PV_ARRAY_LEN(names) ? names[v.t] : "object";
 }
 
-int jv_less(jx *x, jv a, jv b, bool *lt) {
+static int less_at(jx *x, jv a, jv b, bool *lt, int depth);
+
+int jv_less(jx *x, jv a, jv b, bool *lt) { return less_at(x, a, b, lt, 0); }
+
+static int less_at(jx *x, jv a, jv b, bool *lt, int depth) {
+  if (depth > JV_MAX_NEST) return pv_fail(x->err, PAGEDVK_ERR_INVALID, "values nested too deeply to compare");
   if (jv_is_num(a) && jv_is_num(b)) {
     if (a.t != JV_FLOAT && b.t != JV_FLOAT)
       *lt = (a.t == JV_BOOL ? a.b : a.i) < (b.t == JV_BOOL ? b.b : b.i);
@@ -298,7 +312,7 @@ int jv_less(jx *x, jv a, jv b, bool *lt) {
     size_t m = a.l->n < b.l->n ? a.l->n : b.l->n;
     for (size_t i = 0; i < m; i++) {
       if (jv_equal(a.l->v[i], b.l->v[i])) continue;
-      return jv_less(x, a.l->v[i], b.l->v[i], lt);
+      return less_at(x, a.l->v[i], b.l->v[i], lt, depth + 1);
     }
     *lt = a.l->n < b.l->n;
     return PAGEDVK_OK;
@@ -387,33 +401,34 @@ static int repr_str(jsb *b, const char *s, size_t n) {
   return rc;
 }
 
-static int print_any(jsb *b, jv v, bool repr);
+static int print_any(jsb *b, jv v, bool repr, int depth);
 
-static int print_list(jsb *b, jv v) {
+static int print_list(jsb *b, jv v, int depth) {
   int rc = jsb_putc(b, v.tuple ? '(' : '[');
   for (size_t i = 0; !rc && i < v.l->n; i++) {
     if (i) rc = jsb_puts(b, ", ");
-    if (!rc) rc = print_any(b, v.l->v[i], true);
+    if (!rc) rc = print_any(b, v.l->v[i], true, depth + 1);
   }
   if (!rc && v.tuple && v.l->n == 1) rc = jsb_putc(b, ',');
   if (!rc) rc = jsb_putc(b, v.tuple ? ')' : ']');
   return rc;
 }
 
-static int print_dict(jsb *b, const jv_dict *d) {
+static int print_dict(jsb *b, const jv_dict *d, int depth) {
   int rc = jsb_putc(b, '{');
   for (size_t i = 0; !rc && i < d->n; i++) {
     if (i) rc = jsb_puts(b, ", ");
-    if (!rc) rc = print_any(b, d->k[i], true);
+    if (!rc) rc = print_any(b, d->k[i], true, depth + 1);
     if (!rc) rc = jsb_puts(b, ": ");
-    if (!rc) rc = print_any(b, d->v[i], true);
+    if (!rc) rc = print_any(b, d->v[i], true, depth + 1);
   }
   if (!rc) rc = jsb_putc(b, '}');
   return rc;
 }
 
-static int print_any(jsb *b, jv v, bool repr) {
+static int print_any(jsb *b, jv v, bool repr, int depth) {
   if (jx_charge(b->x, 1)) return b->x->err->code;
+  if (depth > JV_MAX_NEST) return pv_fail(b->x->err, PAGEDVK_ERR_INVALID, "values nested too deeply to print");
   switch (v.t) {
   case JV_UNDEF: return PAGEDVK_OK;
   case JV_NONE: return jsb_puts(b, "None");
@@ -421,11 +436,11 @@ static int print_any(jsb *b, jv v, bool repr) {
   case JV_INT: return jsb_printf(b, "%lld", (long long)v.i);
   case JV_FLOAT: return jv_print_float(b, v.f);
   case JV_STR: return repr ? repr_str(b, v.s, v.n) : jsb_put(b, v.s, v.n);
-  case JV_LIST: return print_list(b, v);
-  case JV_DICT: return print_dict(b, v.d);
+  case JV_LIST: return print_list(b, v, depth);
+  case JV_DICT: return print_dict(b, v.d, depth);
   case JV_NS: {
     int rc = jsb_puts(b, "<Namespace ");
-    if (!rc) rc = print_dict(b, v.d);
+    if (!rc) rc = print_dict(b, v.d, depth);
     if (!rc) rc = jsb_putc(b, '>');
     return rc;
   }
@@ -436,8 +451,8 @@ static int print_any(jsb *b, jv v, bool repr) {
   }
 }
 
-int jv_print(jsb *b, jv v) { return print_any(b, v, false); }
-int jv_repr(jsb *b, jv v) { return print_any(b, v, true); }
+int jv_print(jsb *b, jv v) { return print_any(b, v, false, 0); }
+int jv_repr(jsb *b, jv v) { return print_any(b, v, true, 0); }
 
 /* ---- json.dumps ---- */
 
