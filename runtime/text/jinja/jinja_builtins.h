@@ -48,7 +48,8 @@ int jb_range_args(jx *x, const jargs *a, int64_t *start, int64_t *step, int64_t 
 int jb_undefined_error(jx *x, jv u);          /* "'name' is undefined" */
 size_t jb_space_len(const char *s, size_t n); /* bytes of the Unicode whitespace character at s, or 0 */
 int jb_strip(jx *x, jv s, jv chars, int which, jv *out); /* which: 1 left, 2 right, 3 both */
-int jb_case(jx *x, jv s, char mode, jv *out); /* 'u' upper, 'l' lower, 't' title, 's' swapcase */
+int jb_case(jx *x, jv s, char mode, jv *out); /* 'u' upper, 'l' lower, 'c' capitalize, 't' str.title,
+                                              's' swapcase, 'j' Jinja's title filter */
 int jb_replace(jx *x, jv s, jv old, jv new_, int64_t count, jv *out);
 
 #endif /* PV_JINJA_BUILTINS_H */

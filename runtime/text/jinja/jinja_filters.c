@@ -316,22 +316,6 @@ static int f_indent(jx *x, jv in, const jargs *a, jv *out) {
   return rc;
 }
 
-static int f_title(jx *x, jv in, jv *out) {
-  /* Jinja: each word (split at whitespace, -, (, {, [, <) gets its first letter upper, rest lower */
-  int rc = jb_case(x, in, 'l', out);
-  if (rc) return rc;
-  char *p = (char *)out->s;
-  bool start = true;
-  for (size_t i = 0; i < out->n; i++) {
-    char c = p[i];
-    bool sep = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '(' || c == '{' || c == '[' ||
-               c == '<' || c == '\f' || c == '\v';
-    if (start && !sep && c >= 'a' && c <= 'z') p[i] = (char)(c - 32);
-    start = sep;
-  }
-  return PAGEDVK_OK;
-}
-
 static int f_escape(jx *x, jv in, jv *out) {
   jv s;
   int rc = to_str(x, in, &s);
@@ -552,7 +536,7 @@ int jb_filter(jx *x, const char *name, jv in, const jargs *a, jv *out) {
     jargs none = {0};
     return jb_call_method(x, in, "capitalize", &none, out);
   }
-  if (!strcmp(n, "title")) return f_title(x, in, out);
+  if (!strcmp(n, "title")) return jb_case(x, in, 'j', out);
   if (!strcmp(n, "replace")) {
     jv old = arg(a, 0, "old"), new_ = arg(a, 1, "new"), cnt = arg(a, 2, "count");
     if (old.t != JV_STR || new_.t != JV_STR) return fail(x, "replace: expected strings%s", "");

@@ -82,25 +82,125 @@ int jb_strip(jx *x, jv s, jv chars, int which, jv *out) {
   return PAGEDVK_OK;
 }
 
-/* Case mapping (ASCII letters; other characters stay). mode: 'u' upper, 'l' lower,
- * 'c' capitalize, 't' title (Python's str.title), 's' swapcase. */
-int jb_case(jx *x, jv s, char mode, jv *out) {
-  char *p = jx_alloc(x, s.n + 1);
-  if (!p) return x->err->code;
-  bool prev_letter = false;
-  for (size_t i = 0; i < s.n; i++) {
-    char c = s.s[i];
-    bool up = c >= 'A' && c <= 'Z', low = c >= 'a' && c <= 'z';
-    bool want_up = mode == 'u' || (mode == 'c' && i == 0) || (mode == 't' && !prev_letter) || (mode == 's' && low);
-    if (mode == 's' && up) want_up = false;
-    if (want_up && low) c = (char)(c - 32);
-    else if (!want_up && up) c = (char)(c + 32);
-    p[i] = c;
-    prev_letter = up || low || ((unsigned char)c >= 0x80 && prev_letter);
+/* ---- case mapping: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (Python's mappings for
+ * those blocks; other characters have no case here) ---- */
+
+/* Upper case of c; 0 when c has none. ß (U+00DF) is special: its upper case is "SS". */
+static uint32_t cp_upper(uint32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if (c < 0x80) return 0;
+  if ((c >= 0xE0 && c <= 0xFE && c != 0xF7)) return c - 32;
+  if (c == 0xFF) return 0x178;
+  if (c == 0xB5) return 0x39C;
+  if (c >= 0x100 && c <= 0x17F) {
+    if (c == 0x131) return 'I';
+    if (c == 0x17F) return 'S';
+    bool odd_lower = (c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177);
+    bool even_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+    if (odd_lower && (c & 1)) return c - 1;
+    if (even_lower && !(c & 1)) return c - 1;
+    return 0;
   }
-  p[s.n] = 0;
-  *out = jv_strref(p, s.n);
-  return PAGEDVK_OK;
+  if (c >= 0x3B1 && c <= 0x3C9) return c == 0x3C2 ? 0x3A3 : c - 32;
+  if (c == 0x3AC) return 0x386;
+  if (c >= 0x3AD && c <= 0x3AF) return c - 37;
+  if (c == 0x3CC) return 0x38C;
+  if (c == 0x3CD || c == 0x3CE) return c - 63;
+  if (c >= 0x430 && c <= 0x44F) return c - 32;
+  if (c >= 0x450 && c <= 0x45F) return c - 80;
+  return 0;
+}
+
+/* Lower case of c; 0 when c has none. */
+static uint32_t cp_lower(uint32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c < 0x80) return 0;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+  if (c == 0x178) return 0xFF;
+  if (c >= 0x100 && c <= 0x17F) {
+    bool even_upper = (c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177);
+    bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+    if (even_upper && !(c & 1)) return c + 1;
+    if (odd_upper && (c & 1)) return c + 1;
+    return 0;
+  }
+  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+  if (c == 0x386) return 0x3AC;
+  if (c >= 0x388 && c <= 0x38A) return c + 37;
+  if (c == 0x38C) return 0x3CC;
+  if (c == 0x38E || c == 0x38F) return c + 63;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return 0;
+}
+
+static bool cp_cased(uint32_t c) { return cp_upper(c) || cp_lower(c) || c == 0xDF || c == 0x138; }
+
+/* The code point at s (n > 0 bytes left) and its length; invalid bytes stand for themselves. */
+static uint32_t cp_at(const char *s, size_t n, size_t *len) {
+  size_t l = cp_len(s, n);
+  unsigned char c0 = (unsigned char)s[0];
+  *len = l;
+  if (l == 1) return c0;
+  uint32_t c = c0 & (0x7F >> l);
+  for (size_t k = 1; k < l; k++) c = c << 6 | ((unsigned char)s[k] & 0x3F);
+  return c;
+}
+
+static int put_cp(jsb *b, uint32_t c) {
+  char u[4];
+  size_t n;
+  if (c < 0x80) {
+    u[0] = (char)c;
+    n = 1;
+  } else if (c < 0x800) {
+    u[0] = (char)(0xC0 | c >> 6);
+    u[1] = (char)(0x80 | (c & 0x3F));
+    n = 2;
+  } else {
+    u[0] = (char)(0xE0 | c >> 12);
+    u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+    u[2] = (char)(0x80 | (c & 0x3F));
+    n = 3;
+  }
+  return jsb_put(b, u, n);
+}
+
+/* One character in upper (up) or lower case, as bytes into b. */
+static int put_cased(jsb *b, const char *s, size_t len, uint32_t c, bool up, bool title) {
+  if (up && c == 0xDF) return jsb_put(b, title ? "Ss" : "SS", 2); /* upper and title case of ß */
+  uint32_t m = up ? cp_upper(c) : cp_lower(c);
+  return m ? put_cp(b, m) : jsb_put(b, s, len);
+}
+
+/* Case mapping. mode: 'u' upper, 'l' lower, 'c' capitalize (first upper, rest lower), 't' title
+ * (Python's str.title: a cased character after a cased one is lowered, else raised), 's' swapcase,
+ * 'j' Jinja's title filter (words start after whitespace, '-', '(', '{', '[' or '<'). */
+int jb_case(jx *x, jv s, char mode, jv *out) {
+  jsb b;
+  jsb_init(&b, x, x->max_mem);
+  int rc = PAGEDVK_OK;
+  bool prev_cased = false, word_start = true;
+  for (size_t i = 0; !rc && i < s.n;) {
+    size_t len;
+    uint32_t c = cp_at(s.s + i, s.n - i, &len);
+    bool up;
+    switch (mode) {
+    case 'u': up = true; break;
+    case 'l': up = false; break;
+    case 'c': up = i == 0; break;
+    case 't': up = !prev_cased; break;
+    case 'j': up = word_start; break;
+    default: up = cp_upper(c) != 0 || c == 0xDF; break; /* swapcase: lower letters go up */
+    }
+    rc = put_cased(&b, s.s + i, len, c, up, mode == 't' || mode == 'c');
+    prev_cased = cp_cased(c);
+    word_start = c == ' ' || (c >= 0x09 && c <= 0x0D) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+    i += len;
+  }
+  if (!rc) rc = jsb_to_str(&b, out);
+  jsb_free(&b);
+  return rc;
 }
 
 /* ---- arithmetic ---- */
@@ -938,13 +1038,7 @@ static int str_method(jx *x, jv s, const char *m, const jargs *a, jv *out) {
   if (!strcmp(m, "lower")) return jb_case(x, s, 'l', out);
   if (!strcmp(m, "title")) return jb_case(x, s, 't', out);
   if (!strcmp(m, "swapcase")) return jb_case(x, s, 's', out);
-  if (!strcmp(m, "capitalize")) {
-    jv low;
-    int rc = jb_case(x, s, 'l', &low);
-    if (!rc && low.n && low.s[0] >= 'a' && low.s[0] <= 'z') ((char *)low.s)[0] = (char)(low.s[0] - 32);
-    *out = low;
-    return rc;
-  }
+  if (!strcmp(m, "capitalize")) return jb_case(x, s, 'c', out);
   if (!strcmp(m, "format")) return str_format(x, s, a, out);
   if (!strcmp(m, "find") || !strcmp(m, "rfind") || !strcmp(m, "count") || !strcmp(m, "index") ||
       !strcmp(m, "rindex")) {
