@@ -105,6 +105,7 @@ typedef struct pagedvk_model_description {
                               * (rope.scaling metadata)", "LongRoPE (rope_factors_short/long.weight)";
                               * NULL when none (linear: rope_pos_scale) */
   uint32_t rope_orig_context; /* LongRoPE: contexts above it use the long factors (0 without LongRoPE) */
+  float rope_attn_factor;    /* rotated dims of q and k multiplied by it (rope.scaling.attn_factor; 1: none) */
   int qkv_bias;              /* q/k/v projections have biases */
   int tied_embeddings;       /* no output.weight: logits use the embedding table */
   /* The architecture's mechanisms (0 / off unless the model uses them). */

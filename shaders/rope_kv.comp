@@ -3,7 +3,8 @@
 // scatter k and v into the paged pool at the token's slot (converting to the pool's type).
 // One workgroup per token row. q is rotated in place; k is rotated in place first, then packed.
 //   rope NORMAL pairs (x[2i], x[2i+1]); NEOX pairs (x[i], x[i + rope_dim/2]). rope_dim 0 rotates
-//   nothing (NoPE layers): only the K/V write.
+//   nothing (NoPE layers): only the K/V write. Rotated pairs are also multiplied by mscale
+//   (llama.cpp's rope attn_factor, LongRoPE files); dimensions past rope_dim are left as they are.
 // Pair i turns by pos * base^(-2i/rope_dim), divided by FREQ_DIV[i] when the specialization
 // constant FREQS is set (llama3 rope scaling); without it the divisors are never read and the
 // binding holds any buffer.
@@ -42,6 +43,7 @@ layout(push_constant) uniform Params {
   uint block_size, blocks_per_buf, n_layer;
   uint q_stride, kv_stride;   // floats between rows of Q and of K/V
   uint by16;                  // 1: the q, k and v views start on 16 bytes (the vec4 aliases may be used)
+  float mscale;               // cosines and sines multiplied by it: rotated pairs scaled (rope attn_factor; 1: none)
 } p;
 
 float angle(float pos, uint k) {
@@ -66,13 +68,13 @@ void rotate_by4(uint row, uint tid, float pos) {
   for (uint j = tid; j < quads; j += WG) {
     if (p.neox != 0u) {
       const vec4 th = angles(pos, uvec4(4u * j) + uvec4(0u, 1u, 2u, 3u));
-      const vec4 c = cos(th), s = sin(th);
+      const vec4 c = cos(th) * p.mscale, s = sin(th) * p.mscale;
       const uint j2 = j + half_rot / 4u;
       for (uint h = 0u; h < p.n_head; h++) ROTATE_NEOX(QB4, q0 + h * hd4 + j, q0 + h * hd4 + j2, c, s);
       for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NEOX(KB4, k0 + h * hd4 + j, k0 + h * hd4 + j2, c, s);
     } else {
       const vec2 th = angles(pos, uvec4(2u * j, 2u * j + 1u, 0u, 0u)).xy;
-      const vec2 c = cos(th), s = sin(th);
+      const vec2 c = cos(th) * p.mscale, s = sin(th) * p.mscale;
       for (uint h = 0u; h < p.n_head; h++) ROTATE_NORMAL(QB4, q0 + h * hd4 + j, c, s);
       for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NORMAL(KB4, k0 + h * hd4 + j, c, s);
     }
@@ -118,13 +120,13 @@ void main() {
   for (uint j = 0u; j < quads; j++) {
     if (p.neox != 0u) {
       const vec4 th = angles(pos, uvec4(4u * j) + uvec4(0u, 1u, 2u, 3u));
-      const vec4 c = cos(th), s = sin(th);
+      const vec4 c = cos(th) * p.mscale, s = sin(th) * p.mscale;
       const uint j2 = j + half_rot / 4u;
       for (uint h = 0u; h < p.n_head; h++) ROTATE_NEOX(QB4, q0 + h * hd4 + j, q0 + h * hd4 + j2, c, s);
       for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NEOX(KB4, k0 + h * hd4 + j, k0 + h * hd4 + j2, c, s);
     } else {
       const vec2 th = angles(pos, uvec4(2u * j, 2u * j + 1u, 0u, 0u)).xy;
-      const vec2 c = cos(th), s = sin(th);
+      const vec2 c = cos(th) * p.mscale, s = sin(th) * p.mscale;
       for (uint h = 0u; h < p.n_head; h++) ROTATE_NORMAL(QB4, q0 + h * hd4 + j, c, s);
       for (uint h = 0u; h < p.n_kv_head; h++) ROTATE_NORMAL(KB4, k0 + h * hd4 + j, c, s);
     }
@@ -170,7 +172,7 @@ void main() {
   if (by4) rotate_by4(row, tid, pos);
   else for (uint k = tid; k < half_rot; k += WG) {
     const float theta = angle(pos, k);
-    const float c = cos(theta), s = sin(theta);
+    const float c = cos(theta) * p.mscale, s = sin(theta) * p.mscale;
     const uint a = p.neox != 0u ? k : 2u * k;
     const uint b = p.neox != 0u ? k + half_rot : 2u * k + 1u;
     for (uint h = 0u; h < p.n_head; h++) {

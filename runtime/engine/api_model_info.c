@@ -37,6 +37,7 @@ static void describe_hparams(const pv_hparams *hp, pagedvk_model_description *d)
                     : hp->rope_llama3       ? "llama3 (rope.scaling metadata)"
                                             : NULL;
   d->rope_orig_context = hp->rope_longrope ? hp->rope_orig_ctx : 0;
+  d->rope_attn_factor = hp->rope_attn_factor;
   d->rms_eps = hp->rms_eps;
   d->qkv_bias = hp->qkv_bias;
   d->tied_embeddings = hp->tied_embeddings;
@@ -152,6 +153,7 @@ static void print_mechanisms(const pagedvk_model_description *d, FILE *out) {
   MECH(d->fused_gate_up, "fused ffn_up (gate and up bound as its halves)")
   MECH(d->rope_dims < d->head_dim, "partial rotary (%u of %u dims)", d->rope_dims, d->head_dim)
   MECH(d->rope_orig_context, "LongRoPE long factors above %u tokens of context", d->rope_orig_context)
+  MECH(d->rope_attn_factor != 1.0f, "rope attn_factor %g", d->rope_attn_factor)
   MECH(d->embedding_scale != 1.0f, "embedding scale %g", d->embedding_scale)
   MECH(d->residual_scale != 1.0f, "residual scale %g", d->residual_scale)
   MECH(d->attention_scale != 1.0f / sqrtf((float)d->head_dim), "attention scale %g (not 1/sqrt(%u))",

@@ -274,6 +274,9 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   else if (tokens && tokens->n <= UINT32_MAX) hp->n_vocab = (uint32_t)tokens->n;
   hp->tied_embeddings = pv_gguf_find_tensor(f, "output.weight") == NULL;
   hp->n_ctx = hp->n_ctx_train;
+  if (!get_arch_f32(f, a, "rope.scaling.attn_factor", &hp->rope_attn_factor) || !(hp->rope_attn_factor > 0.0f) ||
+      !isfinite(hp->rope_attn_factor))
+    hp->rope_attn_factor = 1.0f;
   hp->fused_qkv = (d->mech & ARCH_FUSED_QKV) && pv_gguf_find_tensor(f, "blk.0.attn_qkv.weight");
   hp->fused_gate_up = d->mech & ARCH_FUSED_UP;
   if ((d->mech & ARCH_LONGROPE) && pv_gguf_find_tensor(f, "rope_factors_short.weight")) {
@@ -352,7 +355,6 @@ static const struct {
     {"embedding_scale", 1.0, ARCH_SCALES},
     {"residual_scale", 1.0, ARCH_SCALES},
     {"expert_count", 0.0, 0},
-    {"rope.scaling.attn_factor", 1.0, 0},
 };
 
 static bool get_arch_number(const pv_gguf_file *f, const char *key, double *out) {

@@ -87,6 +87,8 @@ typedef struct pv_hparams {
    * the model runs with (n_ctx) exceeds rope_orig_ctx (rope.scaling.original_context_length) */
   bool rope_longrope;
   uint32_t rope_orig_ctx;
+  float rope_attn_factor;   /* rope.scaling.attn_factor (1 when absent): the rotated dimensions of q and k
+                             * are multiplied by it, as llama.cpp scales RoPE's cos and sin (LongRoPE files) */
   uint32_t n_ctx;           /* the context the model runs with: n_ctx_train unless the caller sets it
                              * (engine: max_model_len; reference: its cache size) before binding */
   float rms_eps;

@@ -279,7 +279,7 @@ static int attention_block(pv_forward *fw, pv_vk_cmd *cmd, const pv_op_pool *poo
                         .head_dim = hp->head_dim, .rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim,
                         .rope_base = hp->layer[l].rope_base, .pos_scale = hp->layer[l].rope_pos_scale,
                         .neox = hp->rope_style == PV_ROPE_NEOX, .layer = fw->layer_slot[l],
-                        .q_stride = q_dim, .kv_stride = kv_dim};
+                        .q_stride = q_dim, .kv_stride = kv_dim, .mscale = hp->rope_attn_factor};
   if (fw->m->rope_freqs.buffer) ra.freq_div = pv_view(&fw->m->rope_freqs);
   if (!rc) rc = pv_op_rope_kv(fw->ops, cmd, &ra, err);
   end_stage(fw, cmd, PV_STAGE_ROPE_KV);

@@ -5,7 +5,8 @@
  *   per layer:  h = rmsnorm(x) * attn_norm
  *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)
  *               (QK-norm: each head of q and k = rmsnorm(head) * q_norm / k_norm)
- *               rope(q, k, pos) with the layer's base (not in NoPE layers)
+ *               rope(q, k, pos) with the layer's base (not in NoPE layers; the rotated dims times
+ *                 rope.scaling.attn_factor when the file gives one)
  *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight, LongRoPE's
  *                 rope_factors_short/long.weight (by the context size) or the
  *                 llama3 metadata, computed here, not by the device path's code)
@@ -235,6 +236,12 @@ static void add_bias(float *x, const float *b, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) x[i] += b[i];
 }
 
+/* The rotated dimensions of a head times RoPE's attn_factor (llama.cpp scales cos and sin by it). */
+static void scale_dims(float *head, uint32_t n, float f) {
+  if (f != 1.0f)
+    for (uint32_t i = 0; i < n; i++) head[i] *= f;
+}
+
 /* Each of n heads of size d RMS-normed on its own, times w (one weight per head dimension). */
 static void norm_heads(float *x, const float *w, uint32_t n, uint32_t d, float eps) {
   if (w)
@@ -305,10 +312,14 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
   norm_heads(r->k, L->k_norm, hp->n_head_kv, d, hp->rms_eps);
   const float p = (float)pos * hp->layer[l].rope_pos_scale, base = hp->layer[l].rope_base;
   const uint32_t rope_dim = hp->layer[l].no_rope ? 0 : hp->rope_dim; /* NoPE layers: q, k unrotated */
-  for (uint32_t h = 0; h < hp->n_head; h++)
+  for (uint32_t h = 0; h < hp->n_head; h++) {
     pv_ref_rope(r->q + h * d, d, rope_dim, p, base, r->rope_div, hp->rope_style);
-  for (uint32_t h = 0; h < hp->n_head_kv; h++)
+    scale_dims(r->q + h * d, rope_dim, hp->rope_attn_factor);
+  }
+  for (uint32_t h = 0; h < hp->n_head_kv; h++) {
     pv_ref_rope(r->k + h * d, d, rope_dim, p, base, r->rope_div, hp->rope_style);
+    scale_dims(r->k + h * d, rope_dim, hp->rope_attn_factor);
+  }
   size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
   memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));

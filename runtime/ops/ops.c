@@ -41,6 +41,7 @@ typedef struct pv_push_rope_kv { /* rope_kv.comp */
   uint32_t rows, n_head, n_kv_head, head_dim, rope_dim;
   float rope_base, pos_scale;
   uint32_t neox, layer, block_size, blocks_per_buf, n_layer, q_stride, kv_stride, by16;
+  float mscale;
 } pv_push_rope_kv;
 
 typedef struct pv_push_attn { /* paged_attn.comp */
@@ -588,7 +589,8 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
   const pv_vk_pipeline *p = get_pipeline(ops, id, arrays, 6, sizeof(pv_push_rope_kv), spec, 2, err);
   const pv_push_rope_kv push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
             a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
-            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride, on_16(a->q, a->k, a->v)};
+            pool->blocks_per_buf, pool->n_layer, a->q_stride, a->kv_stride, on_16(a->q, a->k, a->v),
+            a->mscale != 0.0f ? a->mscale : 1.0f};
   pv_vk_view views[5 + PV_KV_MAX_BUFS] = {a->q, a->k, a->v, a->tokens};
   pool_views(pool, views + 4);
   views[4 + PV_KV_MAX_BUFS] = or_dummy(a->freq_div, a->tokens);

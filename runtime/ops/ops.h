@@ -156,6 +156,7 @@ typedef struct pv_op_rope_args {
   uint32_t layer;
   uint32_t q_stride, kv_stride;
   pv_vk_view freq_div; /* rope_dim / 2 floats dividing each pair's angle; buffer NULL: none */
+  float mscale;        /* rotated pairs multiplied by it (rope attn_factor); 0: 1 */
 } pv_op_rope_args;
 /* RoPE on q and k of each row, then k and v written to the row's slot in the pool. rope_dim 0:
  * nothing rotated (a NoPE layer), k and v written all the same. */

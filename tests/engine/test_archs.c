@@ -21,7 +21,8 @@
  * is 16.
  * phi3: fused attn_qkv and ffn_up bound as row slices (the reference's q/k/v and gate/up are the
  *   fused tensors' rows, in llama.cpp's order); LongRoPE short and long factors, chosen by the
- *   context against rope.scaling.original_context_length (each set moves the logits).
+ *   context against rope.scaling.original_context_length (each set moves the logits), and
+ *   rope.scaling.attn_factor scaling the rotated dimensions of q and k (24 of 32).
  * partial rotary (rope.dimension_count below the head size): llama (normal pairs) and phi3 (NeoX).
  */
 #include <setjmp.h>
@@ -280,6 +281,22 @@ static void test_phi3_longrope(void **state) {
   assert_true(d_long > 0.5 && d_short > 0.1 && d_sets > 0.5);
   mc_engine_matches_reference(lng);
   mc_engine_matches_reference(shrt);
+  /* rope.scaling.attn_factor (phi-4-mini-like: 24 of 32 dims rotated): the rotated dims only are scaled */
+  char af[512];
+  mc_mkmodel(SMALL "--arch phi3 --head-dim 32 --rope-dim 24 --orig-ctx 32 --rope-factors --attn-factor 1.6", "af.gguf",
+             af, sizeof af);
+  pv_gguf_file *f = NULL;
+  pv_ref *r = mc_open_ref(af, &f);
+  assert_true(r->hp.rope_attn_factor == 1.6f);
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_on);
+  r->hp.rope_attn_factor = 1.0f;
+  mc_ref_logits_of(r, PROBE, PV_ARRAY_LEN(PROBE), logits_off);
+  const double d_af = mc_max_diff(logits_on, logits_off, r->hp.n_vocab);
+  fprintf(stderr, "phi3 rope attn_factor: reference logits with and without it differ by %.3g\n", d_af);
+  assert_true(d_af > 0.5);
+  pv_ref_destroy(r);
+  pv_gguf_close(f);
+  engine_matches_reference_both(af);
 }
 
 /* rope.dimension_count below the head size: only the first rope_dim dimensions of each head turn

@@ -316,7 +316,7 @@ static void check_llama(const pagedvk_model_description *d) {
   assert_int_equal(d->qk_norm, 0);
   assert_true(d->embedding_scale == 1.0f && d->residual_scale == 1.0f && d->logit_scale == 1.0f);
   assert_true(d->attention_scale == 0.25f); /* 1/sqrt(16) */
-  assert_true(!d->fused_qkv && !d->fused_gate_up && d->rope_orig_context == 0);
+  assert_true(!d->fused_qkv && !d->fused_gate_up && d->rope_orig_context == 0 && d->rope_attn_factor == 1.0f);
   assert_string_equal(d->layer_mechanisms, "");
 }
 
@@ -360,6 +360,7 @@ static void check_phi3(const pagedvk_model_description *d) {
   assert_int_equal(d->rope_dims, 24);
   assert_string_equal(d->rope_scaling, "LongRoPE (rope_factors_short/long.weight)");
   assert_int_equal(d->rope_orig_context, 512);
+  assert_true(d->rope_attn_factor == 1.5f);
 }
 
 static void test_arch_mechanisms(void **state) {
@@ -380,9 +381,10 @@ static void test_arch_mechanisms(void **state) {
        "softcap 50, final logit softcap 30\n"},
       {"--arch gemma3 --head-dim 32 --rope-base 1000000 --sliding-window 512 --swa-pattern 4", check_gemma3,
        "per layer:      sliding window 512: 0, 1, 2; RoPE base 10000: 0, 1, 2\n"},
-      {"--arch phi3 --head-dim 32 --rope-dim 24 --rope-factors --orig-ctx 512", check_phi3,
+      {"--arch phi3 --head-dim 32 --rope-dim 24 --rope-factors --orig-ctx 512 --attn-factor 1.5", check_phi3,
        "mechanisms:     fused attn_qkv (q, k, v bound as row slices), fused ffn_up (gate and up bound as its "
-       "halves), partial rotary (24 of 32 dims), LongRoPE long factors above 512 tokens of context\n"},
+       "halves), partial rotary (24 of 32 dims), LongRoPE long factors above 512 tokens of context, rope "
+       "attn_factor 1.5\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     snprintf(path, sizeof path, "%s/arch%zu.gguf", tmpdir, i);

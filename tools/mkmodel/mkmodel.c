@@ -51,6 +51,7 @@ typedef struct options {
   uint32_t rope_dim; /* 0: the head size */
   uint32_t orig_ctx; /* rope.scaling.original_context_length (0: not written) */
   int rope_factors;  /* phi3 LongRoPE factors */
+  float attn_factor; /* rope.scaling.attn_factor (0: not written) */
   float rope_base, rms_eps;
   uint32_t sliding_window, swa_pattern; /* gemma: attention.sliding_window(_pattern); 0: not written */
   float attn_softcap, final_softcap;    /* gemma2: *_logit_softcapping; 0: not written */
@@ -81,6 +82,7 @@ static void usage(FILE *to) {
     "  --rope-dim N            dimensions of a head RoPE rotates (rope.dimension_count; default: all)\n"
     "  --orig-ctx N            rope.scaling.original_context_length\n"
     "  --rope-factors          phi3 LongRoPE: rope_factors_short.weight and rope_factors_long.weight\n"
+    "  --attn-factor F         rope.scaling.attn_factor (LongRoPE files carry one)\n"
     "  --n-embd N              embedding size (default 256)\n"
     "  --n-layer N             number of blocks (default 2)\n"
     "  --n-head N              attention heads (default 4)\n"
@@ -251,6 +253,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   }
   if (is_opt(a, "--rope-dim")) return parse_u32(a, v, &o->rope_dim);
   if (is_opt(a, "--orig-ctx")) return parse_u32(a, v, &o->orig_ctx);
+  if (is_opt(a, "--attn-factor")) return parse_f32(a, v, &o->attn_factor);
   if (is_opt(a, "--n-embd")) return parse_u32(a, v, &o->n_embd);
   if (is_opt(a, "--n-layer")) return parse_u32(a, v, &o->n_layer);
   if (is_opt(a, "--n-head-kv")) return parse_u32(a, v, &o->n_head_kv);
@@ -500,6 +503,7 @@ static int add_hparams(pv_gguf_writer *w, const options *o, uint32_t n_vocab, pv
     KEY_U32("attention.value_length", o->head_dim)
   }
   if (o->orig_ctx && !o->rope_llama3) KEY_U32("rope.scaling.original_context_length", o->orig_ctx)
+  if (o->attn_factor > 0.0f) KEY_F32("rope.scaling.attn_factor", o->attn_factor)
   if (!strcmp(a, "granite")) {
     KEY_F32("embedding_scale", o->scales[0])
     KEY_F32("residual_scale", o->scales[1])
