@@ -505,6 +505,15 @@ static const jcase CASES[] = {
     {"case", "{{ ['\xc3""\xa9""', '\xc3""\x89""']|unique|list }}",
      "{\"s\": \"h\xc3""\xa9""llo w\xc3""\xb6""rld \xc3""\x89""T\xc3""\x89"" \xc3""\x9f""tra\xc3""\x9f""e \xc3""\xbf"" \xc5""\xb8"" \xc4""\x80"" \xc4""\x81"" \xc4""\xb9"" \xc4""\xba"" \xc5""\xb9"" \xc5""\xba"" \xc4""\xb1"" \xc5""\xbf"" \xc2""\xb5"" \xce""\x91""\xce""\x92""\xce""\x93"" \xce""\xb1""\xce""\xb2""\xce""\xb3"" \xcf""\x82"" \xce""\xac""\xce""\xad"" \xce""\x8f"" \xd0""\x94""\xd0""\x9e""\xd0""\x9c"" \xd0""\xb4""\xd0""\xbe""\xd0""\xbc"" \xd0""\x81""\xd1""\x91"" \xe6""\x97""\xa5""\xe6""\x9c""\xac""abc x-y(z [w <v it's 1a\"}",
      "['\xc3""\xa9""']"},
+    {"python", "{{ not ((-3 in [1, 2, 3]))|map('string')|list }}{{ none|select|list }}{{ 0|reject|list }}",
+     "{\"n\": 7, \"s\": \"H\xc3""\xa9""llo\", \"l\": [3, 1, 2], \"d\": {\"a\": 1, \"b\": [2]}, \"msgs\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+     "True[][]"},
+    {"python", "{{ ([])|wordcount }}{{ 'a-b c_d, \xc3""\xa9""!'|wordcount }}{{ (2.5 is odd) }}{{ 3.0 is odd }}{{ 0.0 is even }}",
+     "{\"n\": 7, \"s\": \"H\xc3""\xa9""llo\", \"l\": [3, 1, 2], \"d\": {\"a\": 1, \"b\": [2]}, \"msgs\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+     "04FalseTrueTrue"},
+    {"python", "{{ (1, 'x') in {'a': 1} }}{{ '' % [1] }}{{ '%s' % [1] }}{{ '%(a)s' % d }}",
+     "{\"n\": 7, \"s\": \"H\xc3""\xa9""llo\", \"l\": [3, 1, 2], \"d\": {\"a\": 1, \"b\": [2]}, \"msgs\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+     "False[1]1"},
 };
 
 /* Renders tmpl with vars (a JSON object or NULL) and a fixed date; *rc gets the status. */
@@ -584,6 +593,12 @@ static const jerr ERRORS[] = {
     {"{{ x is defined is string }}", PAGEDVK_ERR_FORMAT, "cannot chain"},
     {"{{ '%d' % 'a' }}", PAGEDVK_ERR_INVALID, "real number is required"},
     {"{% for x in none %}{% endfor %}", PAGEDVK_ERR_INVALID, "not iterable"},
+    {"{{ '' % 'x' }}", PAGEDVK_ERR_INVALID, "not all arguments converted"},
+    {"{{ '%s' % (1, 2) }}", PAGEDVK_ERR_INVALID, "not all arguments converted"},
+    {"{{ [1] in {} }}", PAGEDVK_ERR_INVALID, "unhashable type: 'list'"},
+    {"{{ [{}, {}]|unique|list }}", PAGEDVK_ERR_INVALID, "unhashable type: 'dict'"},
+    {"{{ u|int }}", PAGEDVK_ERR_INVALID, "'u' is undefined"},
+    {"{{ 0 ** -1 }}", PAGEDVK_ERR_INVALID, "negative power"},
     {"{{ [1].append(2) }}", PAGEDVK_ERR_INVALID, "unsafe"},
     {"{{ {}.update({}) }}", PAGEDVK_ERR_INVALID, "unsafe"},
     {"{{ raise_exception('Only user and assistant roles are supported!') }}", PAGEDVK_ERR_INVALID,

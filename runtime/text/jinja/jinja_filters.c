@@ -133,6 +133,16 @@ static int f_dictsort(jx *x, jv in, const jargs *a, jv *out) {
   return rc;
 }
 
+/* Python's hash(): scalars, and tuples of hashable values (bounded depth). */
+static bool hashable_at(jv v, int depth) {
+  if (v.t == JV_DICT || v.t == JV_NS || (v.t == JV_LIST && !v.tuple) || depth > 100) return false;
+  for (size_t i = 0; v.t == JV_LIST && i < v.l->n; i++)
+    if (!hashable_at(v.l->v[i], depth + 1)) return false;
+  return true;
+}
+
+static bool hashable(jv v) { return hashable_at(v, 0); }
+
 static int f_unique(jx *x, jv in, const jargs *a, jv *out) {
   jv l;
   int rc = to_list(x, in, &l);
@@ -145,6 +155,7 @@ static int f_unique(jx *x, jv in, const jargs *a, jv *out) {
   for (size_t i = 0; !rc && i < l.l->n; i++) {
     jv k;
     rc = sort_key(x, l.l->v[i], attr, cs, &k);
+    if (!rc && !hashable(k)) rc = fail(x, "unhashable type: '%s'", jv_type_name(k));
     if (!rc) rc = jx_charge(x, n / 8 + 1);
     bool seen = false;
     for (size_t j = 0; !rc && j < n && !seen; j++) seen = jv_equal(keys[j], k);
@@ -182,6 +193,7 @@ static int f_minmax(jx *x, jv in, const jargs *a, bool max, jv *out) {
 
 static int f_select(jx *x, jv in, const jargs *a, bool attr, bool keep_if, jv *out) {
   jv l;
+  if (!jv_truthy(in)) return jv_list_new(x, 0, out); /* Jinja walks a false value as empty */
   int rc = to_list(x, in, &l);
   if (rc) return rc;
   size_t first = attr ? 1 : 0;
@@ -206,6 +218,7 @@ static int f_select(jx *x, jv in, const jargs *a, bool attr, bool keep_if, jv *o
 
 static int f_map(jx *x, jv in, const jargs *a, jv *out) {
   jv l;
+  if (!jv_truthy(in)) return jv_list_new(x, 0, out); /* Jinja walks a false value as empty */
   int rc = to_list(x, in, &l);
   if (rc) return rc;
   jv path = jv_undef("", 0), def = jv_undef("", 0);
@@ -340,6 +353,7 @@ static int f_escape(jx *x, jv in, jv *out) {
 /* ---- numbers ---- */
 
 static int f_int(jx *x, jv in, const jargs *a, jv *out) {
+  if (in.t == JV_UNDEF) return jb_undefined_error(x, in); /* int(Undefined) raises in Jinja */
   jv def = arg(a, 0, "default");
   *out = given(def) ? def : jv_int(0);
   if (in.t == JV_INT || in.t == JV_BOOL) *out = jv_int(in.t == JV_BOOL ? in.b : in.i);
@@ -361,6 +375,7 @@ static int f_int(jx *x, jv in, const jargs *a, jv *out) {
 }
 
 static int f_float(jx *x, jv in, const jargs *a, jv *out) {
+  if (in.t == JV_UNDEF) return jb_undefined_error(x, in);
   jv def = arg(a, 0, "default");
   *out = given(def) ? def : jv_float(0);
   if (jv_is_num(in)) *out = jv_float(jv_num(in));
@@ -542,11 +557,19 @@ int jb_filter(jx *x, const char *name, jv in, const jargs *a, jv *out) {
     if (old.t != JV_STR || new_.t != JV_STR) return fail(x, "replace: expected strings%s", "");
     return jb_replace(x, in, old, new_, cnt.t == JV_INT ? cnt.i : -1, out);
   }
-  if (!strcmp(n, "wordcount")) {
-    jargs none = {0};
-    int rc = jb_call_method(x, in, "split", &none, out);
-    if (!rc) *out = jv_int((int64_t)out->l->n);
-    return rc;
+  if (!strcmp(n, "wordcount")) { /* runs of word characters (\w: letters, digits, _; other scripts count as letters) */
+    int64_t words = 0;
+    bool in_word = false;
+    for (size_t i = 0; i < in.n;) {
+      unsigned char c = (unsigned char)in.s[i];
+      size_t sp = c >= 0x80 ? jb_space_len(in.s + i, in.n - i) : 0;
+      bool w = (c >= 0x80 && !sp) || c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+      if (w && !in_word) words++;
+      in_word = w;
+      i += sp ? sp : 1;
+    }
+    *out = jv_int(words);
+    return PAGEDVK_OK;
   }
   if (!strcmp(n, "format")) return jb_binop(x, 6 /* JOP_MOD */, in, a->n == 1 ? a->v[0] : (jv){.t = JV_LIST, .tuple = 1, .l = &(jv_list){a->n, (jv *)a->v}}, out);
   return fail(x, "No filter named '%s'.", name);
@@ -572,10 +595,16 @@ int jb_test(jx *x, const char *n, jv in, const jargs *a, bool *out) {
   else if (!strcmp(n, "sequence")) r = in.t == JV_STR || in.t == JV_LIST || in.t == JV_DICT || in.t == JV_UNDEF;
   else if (!strcmp(n, "iterable")) r = in.t == JV_STR || in.t == JV_LIST || in.t == JV_DICT || in.t == JV_UNDEF;
   else if (!strcmp(n, "callable")) r = in.t == JV_MACRO || in.t == JV_FUNC || in.t == JV_BOUND || in.t == JV_UNDEF;
-  else if (!strcmp(n, "odd") || !strcmp(n, "even")) {
-    if (in.t != JV_INT && in.t != JV_BOOL) return fail(x, "test %s: expected an integer", n);
-    int64_t v = in.t == JV_INT ? in.i : in.b;
-    r = (v % 2 != 0) == (n[0] == 'o');
+  else if (!strcmp(n, "odd") || !strcmp(n, "even")) { /* value % 2 == 1 / == 0, floats too */
+    if (!jv_is_num(in)) return fail(x, "test %s: expected a number", n);
+    if (in.t == JV_FLOAT) {
+      double m = fmod(in.f, 2.0);
+      if (m < 0) m += 2.0;
+      r = n[0] == 'o' ? m == 1.0 : m == 0.0;
+    } else {
+      int64_t v = in.t == JV_INT ? in.i : in.b;
+      r = (v % 2 != 0) == (n[0] == 'o');
+    }
   } else if (!strcmp(n, "divisibleby")) {
     if (!jv_is_num(in) || !jv_is_num(a0) || jv_num(a0) == 0) return fail(x, "divisibleby: bad operands%s", "");
     r = fmod(jv_num(in), jv_num(a0)) == 0;

@@ -320,6 +320,7 @@ static int arith(jx *x, int op, jv a, jv b, jv *out) {
       }
       return int_result(x, of, acc, out);
     }
+    if (f == 0 && g < 0) return pv_fail(x->err, PAGEDVK_ERR_INVALID, "0.0 cannot be raised to a negative power");
     *out = jv_float(pow(f, g));
     return PAGEDVK_OK;
   }
@@ -341,6 +342,8 @@ static int contains(jx *x, jv hay, jv needle, bool *out) {
     return PAGEDVK_OK;
   case JV_DICT:
   case JV_NS: {
+    if ((needle.t == JV_LIST && !needle.tuple) || needle.t == JV_DICT || needle.t == JV_NS)
+      return pv_fail(x->err, PAGEDVK_ERR_INVALID, "unhashable type: '%s'", jv_type_name(needle));
     long i = jv_dict_find(x, hay.d, needle);
     if (i == -2) return x->err->code;
     *out = i >= 0;
@@ -525,6 +528,10 @@ static int str_format_pct(jx *x, jv fmt, jv args, jv *out) {
     }
     rc = format_one(x, &b, fmt.s + f0, nflags, width, prec, conv, arg);
   }
+  /* Python: arguments left over (other than a mapping for %(name)s) are an error */
+  bool mapping = args.t == JV_DICT || args.t == JV_NS || (args.t == JV_LIST && !tuple); /* PyMapping_Check */
+  if (!rc && !mapping && (tuple ? ai < args.l->n : ai == 0))
+    rc = pv_fail(x->err, PAGEDVK_ERR_INVALID, "not all arguments converted during string formatting");
   if (!rc) rc = jsb_to_str(&b, out);
   jsb_free(&b);
   return rc;
