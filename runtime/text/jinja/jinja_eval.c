@@ -28,10 +28,17 @@ typedef struct frame {
 } frame;
 
 typedef struct loopst {
-  int64_t index0, length;
-  jv items;             /* the items walked, or JV_UNDEF for a range walked without a list */
-  int64_t start, step;  /* that range */
+  int64_t index0, length; /* length: -1 while a filtered loop has items left to test */
+  jv items;               /* the items walked, or JV_UNDEF for a range walked without a list */
+  int64_t start, step;    /* that range */
   uint32_t depth;
+  /* A loop with an `if` filter tests its items as it goes, as Jinja's generator does (the body
+   * may change what the test reads); loop.last/nextitem test ahead, loop.length all the rest. */
+  const jnode *filtered; /* the for node, or NULL */
+  jv src;                /* the unfiltered items; items holds those that passed so far */
+  size_t next_src;       /* the next of them to test */
+  frame *outer;          /* the scope the test runs in, valid while open */
+  bool open;
 } loopst;
 
 static jv loop_item(const loopst *l, int64_t i) {
@@ -48,6 +55,7 @@ typedef struct ev {
 
 static int eval(ev *e, const jnode *n, jv *out);
 static int exec_body(ev *e, jnode *const *v, uint32_t n);
+static int loop_ensure(ev *e, loopst *l, int64_t k, bool *have);
 
 /* ---- frames ---- */
 
@@ -118,21 +126,28 @@ static int enter(ev *e) {
 
 /* ---- the loop object ---- */
 
-static int loop_attr(ev *e, const loopst *l, const char *name, jv *out) {
-  int64_t i = l->index0, n = l->length;
+static int loop_attr(ev *e, loopst *l, const char *name, jv *out) {
+  int64_t i = l->index0;
+  bool ahead = !strcmp(name, "last") || !strcmp(name, "nextitem");
+  bool all = !strcmp(name, "length") || !strcmp(name, "revindex") || !strcmp(name, "revindex0");
+  bool have_next = true;
+  int rc = PAGEDVK_OK;
+  if (l->filtered && (ahead || all)) rc = loop_ensure(e, l, all ? INT64_MAX : i + 1, &have_next);
+  if (rc) return rc;
+  int64_t n = l->filtered ? (int64_t)l->items.l->n : l->length;
+  if (!l->filtered) have_next = i + 1 < n;
   if (!strcmp(name, "index")) *out = jv_int(i + 1);
   else if (!strcmp(name, "index0")) *out = jv_int(i);
   else if (!strcmp(name, "revindex")) *out = jv_int(n - i);
   else if (!strcmp(name, "revindex0")) *out = jv_int(n - i - 1);
   else if (!strcmp(name, "first")) *out = jv_bool(i == 0);
-  else if (!strcmp(name, "last")) *out = jv_bool(i == n - 1);
+  else if (!strcmp(name, "last")) *out = jv_bool(!have_next);
   else if (!strcmp(name, "length")) *out = jv_int(n);
   else if (!strcmp(name, "depth")) *out = jv_int(1); /* only recursive loops nest depths */
   else if (!strcmp(name, "depth0")) *out = jv_int(0);
   else if (!strcmp(name, "previtem")) *out = i > 0 ? loop_item(l, i - 1) : jv_undef("previtem", 8);
-  else if (!strcmp(name, "nextitem")) *out = i + 1 < n ? loop_item(l, i + 1) : jv_undef("nextitem", 8);
+  else if (!strcmp(name, "nextitem")) *out = have_next ? loop_item(l, i + 1) : jv_undef("nextitem", 8);
   else *out = jv_undef("", 0);
-  (void)e;
   return PAGEDVK_OK;
 }
 
@@ -289,7 +304,7 @@ static int call_value(ev *e, jv callee, const jargs *a, jv *out) {
   }
 }
 
-static int loop_cycle(ev *e, const loopst *l, const jargs *a, jv *out) {
+static int loop_cycle(ev *e, loopst *l, const jargs *a, jv *out) {
   if (a->n == 0) return pv_fail(e->x->err, PAGEDVK_ERR_INVALID, "no items for cycling given");
   *out = a->v[l->index0 % (int64_t)a->n];
   return PAGEDVK_OK;
@@ -305,11 +320,11 @@ static int eval_call(ev *e, const jnode *n, jv *out) {
     rc = eval(e, n->a->a, &obj);
     if (!rc && obj.t == JV_LOOP && !strcmp(n->a->lit.s, "cycle")) {
       rc = eval_args(e, n, c);
-      if (!rc) rc = loop_cycle(e, obj.p, &c->a, out);
+      if (!rc) rc = loop_cycle(e, obj.q, &c->a, out);
       free(c);
       return rc;
     }
-    if (!rc && obj.t == JV_LOOP) rc = loop_attr(e, obj.p, n->a->lit.s, &callee);
+    if (!rc && obj.t == JV_LOOP) rc = loop_attr(e, obj.q, n->a->lit.s, &callee);
     else if (!rc) rc = jb_getattr(e->x, obj, n->a->lit.s, n->a->lit.n, &callee);
   } else {
     rc = eval(e, n->a, &callee);
@@ -378,13 +393,13 @@ static int eval_inner(ev *e, const jnode *n, jv *out) {
   case JN_NAME: return eval_name(e, n, out);
   case JN_ATTR:
     rc = eval(e, n->a, &a);
-    if (!rc && a.t == JV_LOOP) return loop_attr(e, a.p, n->lit.s, out);
+    if (!rc && a.t == JV_LOOP) return loop_attr(e, a.q, n->lit.s, out);
     if (!rc) rc = jb_getattr(e->x, a, n->lit.s, n->lit.n, out);
     return rc;
   case JN_ITEM:
     rc = eval(e, n->a, &a);
     if (!rc) rc = eval(e, n->b, &b);
-    if (!rc && a.t == JV_LOOP && b.t == JV_STR) return loop_attr(e, a.p, b.s, out);
+    if (!rc && a.t == JV_LOOP && b.t == JV_STR) return loop_attr(e, a.q, b.s, out);
     if (!rc) rc = jb_getitem(e->x, a, b, out);
     return rc;
   case JN_SLICE: return eval_slice(e, n, out);
@@ -458,22 +473,22 @@ static int bind_targets(ev *e, frame *f, const jnode *n, jv item, bool fresh) {
   return rc;
 }
 
-static int filter_items(ev *e, const jnode *n, jv items, jv *out) {
-  frame f = {.parent = e->cur};
+/* Tests source items until item k of the filtered loop exists (*have) or none are left. */
+static int loop_ensure(ev *e, loopst *l, int64_t k, bool *have) {
+  int rc = PAGEDVK_OK;
+  frame f = {.parent = l->outer};
   frame *saved = e->cur;
-  int rc = jv_list_new(e->x, items.l->n, out);
-  size_t k = 0;
-  e->cur = &f;
-  for (size_t i = 0; !rc && i < items.l->n; i++) {
-    jv c;
+  while (!rc && (int64_t)l->items.l->n <= k && l->open && l->next_src < l->src.l->n) {
+    jv item = l->src.l->v[l->next_src++], c;
     f.n = 0;
-    rc = bind_targets(e, &f, n, items.l->v[i], true);
-    if (!rc) rc = eval(e, n->b, &c);
-    if (!rc && jv_truthy(c)) out->l->v[k++] = items.l->v[i];
+    e->cur = &f;
+    rc = bind_targets(e, &f, l->filtered, item, true);
+    if (!rc) rc = eval(e, l->filtered->b, &c);
+    e->cur = saved;
+    if (!rc && jv_truthy(c)) l->items.l->v[l->items.l->n++] = item;
   }
-  e->cur = saved;
   frame_free(&f);
-  if (!rc) out->l->n = k;
+  *have = (int64_t)l->items.l->n > k;
   return rc;
 }
 
@@ -499,8 +514,15 @@ static int for_items(ev *e, const jnode *n, loopst *ls) {
   jv it;
   rc = eval(e, n->a, &it);
   if (!rc) rc = jb_iterate(e->x, it, &ls->items);
-  if (!rc && n->b) rc = filter_items(e, n, ls->items, &ls->items);
-  if (!rc) ls->length = (int64_t)ls->items.l->n;
+  if (!rc && n->b) { /* tested as the loop goes: items fills up from src */
+    ls->filtered = n;
+    ls->src = ls->items;
+    ls->outer = e->cur;
+    ls->open = true;
+    rc = jv_list_new(e->x, ls->src.l->n, &ls->items);
+    if (!rc) ls->items.l->n = 0;
+  }
+  if (!rc) ls->length = n->b ? -1 : (int64_t)ls->items.l->n;
   return rc;
 }
 
@@ -509,17 +531,24 @@ static int exec_for(ev *e, const jnode *n) {
   if (!ls) return e->x->err->code;
   *ls = (loopst){.depth = e->loop_depth + 1};
   int rc = for_items(e, n, ls);
-  if (rc) return rc;
-  if (ls->length == 0) return exec_body(e, n->w, n->nw);
+  bool any = ls->length != 0;
+  if (!rc && ls->filtered) rc = loop_ensure(e, ls, 0, &any);
+  if (rc || !any) {
+    ls->open = false;
+    return rc ? rc : exec_body(e, n->w, n->nw);
+  }
   frame f = {.parent = e->cur};
   frame *saved = e->cur;
   e->cur = &f;
   e->loop_depth++;
-  for (int64_t i = 0; !rc && i < ls->length; i++) {
+  for (int64_t i = 0; !rc; i++) {
+    bool more = i < ls->length;
+    if (ls->filtered) rc = loop_ensure(e, ls, i, &more);
+    if (rc || !more) break;
     f.n = 0;
     ls->index0 = i;
     rc = jx_charge(e->x, 1);
-    if (!rc) rc = frame_push(e, &f, "loop", (jv){.t = JV_LOOP, .p = ls});
+    if (!rc) rc = frame_push(e, &f, "loop", (jv){.t = JV_LOOP, .q = ls});
     if (!rc) rc = bind_targets(e, &f, n, loop_item(ls, i), true);
     if (!rc) rc = exec_body(e, n->v, n->nv);
     if (e->ctl == 1) {
@@ -530,6 +559,7 @@ static int exec_for(ev *e, const jnode *n) {
   }
   e->loop_depth--;
   e->cur = saved;
+  ls->open = false; /* its scope ends here: a loop object kept past the loop tests nothing more */
   frame_free(&f);
   return rc;
 }

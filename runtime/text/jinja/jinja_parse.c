@@ -614,7 +614,7 @@ static int stmt_if(ps *p, jnode **out) {
   jnode *n = node(p, JN_IF);
   if (!n) return p->err->code;
   *out = n;
-  int rc = expr(p, &n->a);
+  int rc = tuple_expr(p, &n->a, false); /* as Jinja: no inline if in the condition itself */
   if (!rc) rc = expect_block_end(p);
   static const char *const ends[] = {"elif", "else", "endif", NULL};
   const char *which = NULL;

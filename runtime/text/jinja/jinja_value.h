@@ -34,7 +34,7 @@ typedef enum jv_type {
   JV_MACRO, /* p: the macro (its node and closure, jinja_eval.c) */
   JV_FUNC,  /* s/n: a global function's name (range, namespace, dict, raise_exception, strftime_now) */
   JV_BOUND, /* a method of a value: bound->obj and s/n the method name */
-  JV_LOOP   /* p: the loop state of a running for (jinja_eval.c) */
+  JV_LOOP   /* q: the loop state of a running for (jinja_eval.c) */
 } jv_type;
 
 struct jv_list;
@@ -54,6 +54,7 @@ typedef struct jv {
     struct jv_dict *d;
     struct jv_bound *bound;
     const void *p;
+    void *q; /* JV_LOOP: the loop state, which the render that owns it changes */
   };
 } jv;
 
