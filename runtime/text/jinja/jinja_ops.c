@@ -14,6 +14,7 @@
 
 #include "text/jinja/jinja_ast.h"
 #include "text/jinja/jinja_builtins.h"
+#include "text/utf8.h"
 
 static int fail_type(jx *x, const char *op, jv a, jv b) {
   return pv_fail(x->err, PAGEDVK_ERR_INVALID, "unsupported operand type(s) for %s: '%s' and '%s'", op,
@@ -138,12 +139,14 @@ static bool cp_cased(uint32_t c) { return cp_upper(c) || cp_lower(c) || c == 0xD
 
 /* The code point at s (n > 0 bytes left) and its length; invalid bytes stand for themselves. */
 static uint32_t cp_at(const char *s, size_t n, size_t *len) {
-  size_t l = cp_len(s, n);
+  size_t adv = 1;
+  *len = 1;
+  if (pv_utf8_check((const uint8_t *)s, n, &adv) != PV_UTF8_OK) return 0xFFFFFFFF; /* a stray byte: no case */
+  *len = adv;
   unsigned char c0 = (unsigned char)s[0];
-  *len = l;
-  if (l == 1) return c0;
-  uint32_t c = c0 & (0x7F >> l);
-  for (size_t k = 1; k < l; k++) c = c << 6 | ((unsigned char)s[k] & 0x3F);
+  if (adv == 1) return c0;
+  uint32_t c = c0 & (0x7F >> adv);
+  for (size_t k = 1; k < adv; k++) c = c << 6 | ((unsigned char)s[k] & 0x3F);
   return c;
 }
 
