@@ -535,7 +535,8 @@ static int exec_for(ev *e, const jnode *n) {
   if (!rc && ls->filtered) rc = loop_ensure(e, ls, 0, &any);
   if (rc || !any) {
     ls->open = false;
-    return rc ? rc : exec_body(e, n->w, n->nw);
+    if (!rc) rc = exec_body(e, n->w, n->nw); /* the for's else */
+    return rc;
   }
   frame f = {.parent = e->cur};
   frame *saved = e->cur;
