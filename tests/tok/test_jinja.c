@@ -535,6 +535,9 @@ static const jcase CASES[] = {
     {"for", "{% set ns = namespace(k=none) %}{% for m in l if m > 1 %}{% set ns.k = loop %}{% endfor %}{{ ns.k.index }}",
      "{\"l\": [1, 2, 3, 4], \"s\": \"abcd\"}",
      "3"},
+    {"op", "{{ (1, 'x') * 2 }}{{ (1,) * 0 }}{{ [1] * -1 }}{{ 'ab' * 0 }}{{ 2 * (3,) }}",
+     "{\"l\": [1, 2]}",
+     "(1, 'x', 1, 'x')()[](3, 3)"},
 };
 
 /* Renders tmpl with vars (a JSON object or NULL) and a fixed date; *rc gets the status. */

@@ -217,7 +217,15 @@ static int int_result(jx *x, bool overflow, int64_t v, jv *out) {
 static int64_t ival(jv v) { return v.t == JV_BOOL ? v.b : v.i; }
 
 static int repeat(jx *x, jv s, int64_t times, jv *out) {
-  if (times <= 0) return s.t == JV_STR ? (*out = jv_strref("", 0), 0) : jv_list_new(x, 0, out);
+  if (times <= 0 && s.t == JV_STR) {
+    *out = jv_strref("", 0);
+    return PAGEDVK_OK;
+  }
+  if (times <= 0) {
+    int rc = jv_list_new(x, 0, out);
+    if (!rc) out->tuple = s.tuple;
+    return rc;
+  }
   size_t unit = s.t == JV_STR ? s.n : s.l->n * sizeof(jv);
   if (unit && (uint64_t)times > (x->max_mem / unit)) return jx_mem_take(x, x->max_mem); /* past the limit */
   if (jx_charge(x, (uint64_t)times)) return x->err->code;
@@ -232,6 +240,7 @@ static int repeat(jx *x, jv s, int64_t times, jv *out) {
   int rc = jv_list_new(x, s.l->n * (size_t)times, out);
   for (int64_t k = 0; !rc && k < times; k++)
     if (s.l->n) memcpy(out->l->v + (size_t)k * s.l->n, s.l->v, s.l->n * sizeof(jv));
+  if (!rc) out->tuple = s.tuple;
   return rc;
 }
 
