@@ -167,8 +167,8 @@ static int read_scales(const pv_gguf_file *f, const char *a, pv_hparams *hp, pv_
   if (get_arch_f32(f, a, "logit_scale", &v) && v != 0.0f) hp->logit_scale = v;
   if (!isfinite(hp->embd_scale) || !isfinite(hp->residual_scale) || !isfinite(hp->attn_scale) ||
       !isfinite(hp->logit_scale))
-    return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: a scale of %s (embedding, residual, attention, logit) is not finite",
-                   a);
+    return pv_fail(err, PAGEDVK_ERR_FORMAT,
+                   "model: a scale of %s (embedding, residual, attention, logit) is not finite", a);
   return PAGEDVK_OK;
 }
 

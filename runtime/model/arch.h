@@ -23,9 +23,10 @@
  *
  * Head size: `<arch>.attention.key_length` when the file has it (it may differ from
  * embedding/heads: q/k/v are n_head * head_dim wide, the output projection takes that back to
- * n_embd); value_length must equal it. RoPE scaling: none, linear (positions scaled), or llama3
+ * n_embd); value_length must equal it. RoPE scaling: none, linear (positions scaled), llama3
  * (per-pair frequency divisors: the `rope_freqs.weight` tensor, else computed from the llama3
- * metadata); any other type is a warning naming the model.
+ * metadata) or LongRoPE (above); any other type is a warning naming the model.
+ * `rope.scaling.attn_factor` (any architecture) multiplies the rotated dimensions of q and k.
  */
 #ifndef PV_ARCH_H
 #define PV_ARCH_H

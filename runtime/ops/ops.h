@@ -132,7 +132,7 @@ int pv_op_rmsnorm(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk
 int pv_op_rmsnorm_add(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view y, pv_vk_view w, uint32_t n, uint32_t rows,
                       uint32_t x_stride, uint32_t y_stride, float eps, pv_error *err);
 
-/* Y[m][n] (+)= X[m] · W[n] (+ bias[n]), m < M. A split W (and w_up, split alike) runs one dispatch
+/* Y[m][n] (+)= scale (X[m] · W[n] (+ bias[n])), m < M. A split W (and w_up, split alike) runs one dispatch
  * per part into Y's columns of the part's rows. */
 typedef struct pv_op_matmul_args {
   const pv_op_weight *w;

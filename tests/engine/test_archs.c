@@ -303,7 +303,8 @@ static void test_phi3_longrope(void **state) {
  * (normal pairs for llama, NeoX pairs among them for phi3, as phi-4-mini's 96 of 128). */
 static void test_partial_rotary(void **state) {
   (void)state;
-  const char *args[] = {SMALL "--arch llama --head-dim 32 --rope-dim 16", SMALL "--arch phi3 --head-dim 32 --rope-dim 24"};
+  const char *args[] = {SMALL "--arch llama --head-dim 32 --rope-dim 16",
+                        SMALL "--arch phi3 --head-dim 32 --rope-dim 24"};
   for (int i = 0; i < 2; i++) {
     char path[512], name[32];
     snprintf(name, sizeof name, "partial%d.gguf", i);

@@ -1,7 +1,7 @@
 /*
- * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite, phi3, gemma2, gemma3
- * architecture) with random weights
- * at sane scales, using the same metadata keys and tensor names as llama.cpp's converter.
+ * mkmodel.c — writes synthetic GGUF models (llama, qwen2, qwen3, smollm3, granite, phi3, gemma2,
+ * gemma3 architecture) with random weights at sane scales, using the same metadata keys and tensor
+ * names as llama.cpp's converter.
  *
  * Weights: normal with std 1/sqrt(fan_in) for every projection (fan_in = ne[0]), so activations
  * keep unit scale through a forward pass; token embedding and output with std 3/sqrt(n_embd), so
@@ -9,8 +9,8 @@
  * qwen2 q/k/v biases N(0, 0.05^2); qwen3's attn_q_norm/attn_k_norm like norms, its q and k
  * projections 4x larger (the per-head norm takes the scale back out, so it shows in the output);
  * granite's q and k 4x larger too (sharper attention, so that its attention.scale shows).
- * phi3 writes attn_qkv and an ffn_up of gate then up rows, drawn in the order llama's separate
- * tensors are (q, k, v; gate, up), so a phi3 file holds the numbers of the llama file of its seed.
+ * phi3 writes attn_qkv and an ffn_up of gate then up rows, drawn in the order of llama's separate
+ * tensors (q, k, v; gate, up).
  * The same seed gives the same file.
  * Tensor types: --type for weights, --type-embd / --type-output / --type-norm for those tensors,
  * biases F32; --mix replaces those types of the matrices by a llama.cpp preset's mix (shapes.c);
@@ -71,9 +71,10 @@ static void usage(FILE *to) {
     "  --arch NAME             architecture (default llama): llama, qwen2 (q/k/v biases), qwen3\n"
     "                          (per-head q/k RMS norms attn_q_norm/attn_k_norm), smollm3 (llama\n"
     "                          layers, every 4th without RoPE: nothing in the file says so), granite\n"
-    "                          (embedding_scale, residual_scale, attention.scale, logit_scale: --scales), phi3\n"
-    "                          (fused attn_qkv, ffn_up holding gate and up rows), gemma2,\n"
-    "                          gemma3 (post-attention/post-FFN norms; gemma3 also q/k norms)\n"
+    "                          (embedding_scale, residual_scale, attention.scale, logit_scale:\n"
+    "                          --scales), phi3 (fused attn_qkv, ffn_up holding gate and up rows),\n"
+    "                          gemma2, gemma3 (post-attention/post-FFN norms; gemma3 also q/k\n"
+    "                          norms)\n"
     "  --scales E,R,A,L        granite's scales (default 12,0.22,0.0625,8, those of syn-granite.gguf)\n"
     "  --sliding-window N      gemma: attention.sliding_window (not written by default)\n"
     "  --swa-pattern N         gemma3: attention.sliding_window_pattern (not written by default)\n"
@@ -453,7 +454,8 @@ static int add_rope_factors(pv_gguf_writer *w, const options *o, pv_error *err) 
   }
   uint64_t ne[1] = {pairs};
   int rc = pv_gguf_writer_add_tensor(w, "rope_factors_short.weight", PV_F32, 1, ne, f, pairs * sizeof *f, err);
-  if (!rc) rc = pv_gguf_writer_add_tensor(w, "rope_factors_long.weight", PV_F32, 1, ne, f + pairs, pairs * sizeof *f, err);
+  if (!rc)
+    rc = pv_gguf_writer_add_tensor(w, "rope_factors_long.weight", PV_F32, 1, ne, f + pairs, pairs * sizeof *f, err);
   free(f);
   return rc;
 }
