@@ -538,6 +538,9 @@ static const jcase CASES[] = {
     {"op", "{{ (1, 'x') * 2 }}{{ (1,) * 0 }}{{ [1] * -1 }}{{ 'ab' * 0 }}{{ 2 * (3,) }}",
      "{\"l\": [1, 2]}",
      "(1, 'x', 1, 'x')()[](3, 3)"},
+    {"python", "{{ [u, u]|sort }}{{ [u]|string }}{{ l|map(attribute='role')|list }}{{ 'True'|sort(attribute='role') }}",
+     "{\"s\": \"H\xc3""\xa9""llo\", \"l\": [3, 1, 2], \"msgs\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+     "[Undefined, Undefined][Undefined][Undefined, Undefined, Undefined]['T', 'r', 'u', 'e']"},
 };
 
 /* Renders tmpl with vars (a JSON object or NULL) and a fixed date; *rc gets the status. */
@@ -623,6 +626,9 @@ static const jerr ERRORS[] = {
     {"{{ [{}, {}]|unique|list }}", PAGEDVK_ERR_INVALID, "unhashable type: 'dict'"},
     {"{{ u|int }}", PAGEDVK_ERR_INVALID, "'u' is undefined"},
     {"{{ 0 ** -1 }}", PAGEDVK_ERR_INVALID, "negative power"},
+    {"{{ u < 1 }}", PAGEDVK_ERR_INVALID, "'u' is undefined"},
+    {"{{ (1, 2) < [1, 2] }}", PAGEDVK_ERR_INVALID, "not supported"},
+    {"{{ [1]|indent }}", PAGEDVK_ERR_INVALID, "indent: expected a string"},
     {"{{ [1].append(2) }}", PAGEDVK_ERR_INVALID, "unsafe"},
     {"{{ {}.update({}) }}", PAGEDVK_ERR_INVALID, "unsafe"},
     {"{{ raise_exception('Only user and assistant roles are supported!') }}", PAGEDVK_ERR_INVALID,

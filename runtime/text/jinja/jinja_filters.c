@@ -306,8 +306,8 @@ static int f_indent(jx *x, jv in, const jargs *a, jv *out) {
     memset(p, ' ', n);
     pad = jv_strref(p, n);
   }
-  jv s;
-  if ((rc = to_str(x, in, &s))) return rc;
+  if (in.t != JV_STR) return fail(x, "indent: expected a string, got %s", jv_type_name(in));
+  jv s = in;
   jsb b;
   jsb_init(&b, x, x->max_mem);
   bool line_start = true, first_line = true;

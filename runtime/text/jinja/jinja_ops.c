@@ -382,6 +382,15 @@ int jb_binop(jx *x, int op, jv a, jv b, jv *out) {
   }
   case JOP_EQ: *out = jv_bool(jv_equal(a, b)); return PAGEDVK_OK;
   case JOP_NE: *out = jv_bool(!jv_equal(a, b)); return PAGEDVK_OK;
+  case JOP_LT:
+  case JOP_GT:
+  case JOP_LE:
+  case JOP_GE:
+    if (a.t == JV_UNDEF || b.t == JV_UNDEF) return jb_undefined_error(x, a.t == JV_UNDEF ? a : b);
+    break;
+  default: break;
+  }
+  switch (op) {
   case JOP_LT: rc = jv_less(x, a, b, &r); break;
   case JOP_GT: rc = jv_less(x, b, a, &r); break;
   case JOP_LE:

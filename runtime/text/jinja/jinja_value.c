@@ -295,6 +295,10 @@ int jv_less(jx *x, jv a, jv b, bool *lt) { return less_at(x, a, b, lt, 0); }
 
 static int less_at(jx *x, jv a, jv b, bool *lt, int depth) {
   if (depth > JV_MAX_NEST) return pv_fail(x->err, PAGEDVK_ERR_INVALID, "values nested too deeply to compare");
+  if (a.t == JV_UNDEF && b.t == JV_UNDEF) { /* sorting undefined keys keeps their order, as Jinja's sort */
+    *lt = false;
+    return PAGEDVK_OK;
+  }
   if (jv_is_num(a) && jv_is_num(b)) {
     if (a.t != JV_FLOAT && b.t != JV_FLOAT)
       *lt = (a.t == JV_BOOL ? a.b : a.i) < (b.t == JV_BOOL ? b.b : b.i);
@@ -308,7 +312,7 @@ static int less_at(jx *x, jv a, jv b, bool *lt, int depth) {
     *lt = c < 0 || (c == 0 && a.n < b.n);
     return PAGEDVK_OK;
   }
-  if (a.t == JV_LIST && b.t == JV_LIST) {
+  if (a.t == JV_LIST && b.t == JV_LIST && a.tuple == b.tuple) { /* a tuple and a list do not order */
     size_t m = a.l->n < b.l->n ? a.l->n : b.l->n;
     for (size_t i = 0; i < m; i++) {
       if (jv_equal(a.l->v[i], b.l->v[i])) continue;
@@ -430,7 +434,7 @@ static int print_any(jsb *b, jv v, bool repr, int depth) {
   if (jx_charge(b->x, 1)) return b->x->err->code;
   if (depth > JV_MAX_NEST) return pv_fail(b->x->err, PAGEDVK_ERR_INVALID, "values nested too deeply to print");
   switch (v.t) {
-  case JV_UNDEF: return PAGEDVK_OK;
+  case JV_UNDEF: return repr ? jsb_puts(b, "Undefined") : PAGEDVK_OK; /* empty, but inside a list */
   case JV_NONE: return jsb_puts(b, "None");
   case JV_BOOL: return jsb_puts(b, v.b ? "True" : "False");
   case JV_INT: return jsb_printf(b, "%lld", (long long)v.i);
