@@ -211,7 +211,8 @@ static int lex_tag(lx *l, bool var, bool *strip_after, bool *keep) {
         l->i += 2;
         return push_simple(l, var ? JT_VAR_END : JT_BLOCK_END);
       }
-      if (left >= 3 && (s[0] == '-' || s[0] == '+') && s[1] == e0 && s[2] == '}') {
+      /* `-` before either end strips; `+` only keeps a block end (before `}}` it is a plus) */
+      if (left >= 3 && (s[0] == '-' || (s[0] == '+' && !var)) && s[1] == e0 && s[2] == '}') {
         *strip_after = s[0] == '-';
         *keep = s[0] == '+';
         l->i += 3;
