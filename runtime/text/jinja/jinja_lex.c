@@ -153,7 +153,33 @@ static int lex_string(lx *l) {
   return push(l, (jtok){.t = JT_STRING, .line = line, .s = o, .n = k});
 }
 
+/* 0x.. / 0o.. / 0b.. integer literals (underscores allowed), at s[i] == '0'. */
+static bool lex_radix(lx *l, jtok *t) {
+  if (l->i + 2 >= l->n) return false;
+  char r = (char)(l->s[l->i + 1] | 32);
+  int base = r == 'x' ? 16 : r == 'o' ? 8 : r == 'b' ? 2 : 0;
+  if (!base) return false;
+  size_t k = l->i + 2;
+  uint64_t v = 0;
+  bool any = false, over = false;
+  for (; k < l->n; k++) {
+    char c = l->s[k];
+    int d = c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : c == '_' ? -2 : -1;
+    if (d == -2) continue;
+    if (d < 0 || d >= base) break;
+    over = over || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base;
+    v = v * (uint64_t)base + (uint64_t)d;
+    any = true;
+  }
+  if (!any) return false;
+  *t = (jtok){.t = over || v > INT64_MAX ? JT_FLOAT : JT_INT, .line = l->line, .i = (int64_t)v, .f = (double)v};
+  l->i = k;
+  return true;
+}
+
 static int lex_number(lx *l, bool int_only) {
+  jtok radix;
+  if (l->s[l->i] == '0' && lex_radix(l, &radix)) return push(l, radix);
   size_t start = l->i;
   bool fl = false;
   while (l->i < l->n && ((l->s[l->i] >= '0' && l->s[l->i] <= '9') || l->s[l->i] == '_')) l->i++;
