@@ -84,6 +84,9 @@ uint32_t pv_kv_free_blocks(const pv_kv_manager *kv);
 uint32_t pv_kv_free_swap_slots(const pv_kv_manager *kv);
 /* ceil(n_tokens / block_size): blocks for n tokens ignoring the prefix cache. */
 uint32_t pv_kv_blocks_for_tokens(const pv_kv_manager *kv, uint32_t n_tokens);
+/* The most blocks one sequence of n_tokens holds over every layer group (a sliding group at most
+ * its reach): what it needs to run alone in the pool. */
+uint32_t pv_kv_blocks_for_sequence(const pv_kv_manager *kv, uint32_t n_tokens);
 
 /* ---- Admission ------------------------------------------------------------------------------- */
 typedef struct pv_kv_prompt_plan {

@@ -222,6 +222,13 @@ static uint32_t create_blocks(const pv_kv_manager *kv, uint32_t g, uint32_t tota
   return kv->window[g] && kv->reach[g] < total ? kv->reach[g] : total;
 }
 
+uint32_t pv_kv_blocks_for_sequence(const pv_kv_manager *kv, uint32_t n_tokens) {
+  const uint32_t total = pv_kv_blocks_for_tokens(kv, n_tokens);
+  uint64_t need = 0;
+  for (uint32_t g = 0; g < kv->n_groups; g++) need += create_blocks(kv, g, total);
+  return need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
+}
+
 int pv_kv_plan_prompt(const pv_kv_manager *kv, const int32_t *tokens, uint32_t n_tokens, pv_kv_prompt_plan *plan,
                       pv_error *err) {
   if (!tokens || n_tokens == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: empty prompt");

@@ -213,7 +213,8 @@ int pv_sched_check_prompt(const pv_sched *s, uint32_t n_prompt, uint32_t max_tok
   if (n_prompt >= s->cfg.max_model_len)
     return pv_fail(err, PAGEDVK_ERR_TOO_LONG, "the prompt has %u tokens; this model's context allows %u", n_prompt,
                    s->cfg.max_model_len - 1);
-  uint32_t need = pv_kv_blocks_for_tokens(s->kv, s->cfg.contiguous ? s->cfg.max_model_len : n_prompt + 1);
+  uint32_t need = s->cfg.contiguous ? pv_kv_blocks_for_tokens(s->kv, s->cfg.max_model_len)
+                                    : pv_kv_blocks_for_sequence(s->kv, n_prompt + 1);
   if (need > pv_kv_total_blocks(s->kv))
     return pv_fail(err, PAGEDVK_ERR_KV_FULL, "the prompt needs %u KV blocks; the whole pool has %u (raise --kv-mem)",
                    need, pv_kv_total_blocks(s->kv));

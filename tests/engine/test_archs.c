@@ -4,8 +4,8 @@
  *   - it matters: the CPU reference's logits with the mechanism switched off (its weights taken out
  *     of the loaded reference, or a file without it) differ from those with it, so an
  *     implementation that ignored it would fail the comparison below;
- *   - the engine applies it: a ragged batch of greedy requests (blocks of 16 and of 8 tokens) equals
- *     the reference token by token.
+ *   - the engine applies it: a ragged batch of greedy requests (blocks of 16 and of 8 tokens, and
+ *     chunked prompts in a pool small enough to preempt) equals the reference token by token.
  * qwen3: per-head RMS norm of q and k before RoPE (attn_q_norm, attn_k_norm), heads of 32 where
  * embedding / heads is 16.
  * smollm3: layers 3 and 7 of 8 without RoPE (NoPE); "off" rotates them too, as llama would.
@@ -35,6 +35,7 @@
 #include <cmocka.h>
 
 #include "gguf/quant.h"
+#include "kv/kv_layout.h"
 #include "model_check.h"
 
 #define SMALL "--n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 2 --ctx 256 --seed 11 "
@@ -63,9 +64,48 @@ static pv_hparams hparams_of(const char *path) {
   return hp;
 }
 
+/* KV memory for n blocks of this model's pool (the block size depends on the layer groups). */
+static uint64_t kv_mem_for_blocks(const char *path, uint32_t n, uint32_t block_size) {
+  pagedvk_engine_options o;
+  pagedvk_engine_options_default(&o);
+  o.model_path = path;
+  o.kv_mem = 1u << 20;
+  o.block_size = block_size;
+  o.max_num_batched_tokens = 32;
+  o.max_num_seqs = 16;
+  o.max_model_len = 128;
+  o.warmup = 0;
+  char err[512];
+  pagedvk_engine *e = NULL;
+  if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);
+  pagedvk_stats st;
+  pagedvk_engine_stats(e, &st);
+  pagedvk_engine_destroy(e);
+  return st.kv_bytes / st.blocks_total * n;
+}
+
 static void engine_matches_reference_both(const char *path) {
   mc_engine_matches_reference_bs(path, 16);
   mc_engine_matches_reference_bs(path, 8);
+  /* prompts in chunks of 32 rows, ten requests in a pool one block larger than the longest
+   * request (60 tokens) holds over its layer groups (a sliding group at most its window plus a
+   * chunk): preemption by recompute */
+  const pv_hparams hp = hparams_of(path);
+  uint32_t windows[PV_MAX_LAYERS];
+  for (uint32_t l = 0; l < hp.n_layer; l++) windows[l] = hp.layer[l].window;
+  pv_kv_layout lay;
+  pv_error lerr = {0};
+  if (pv_kv_layout_plan(&lay, windows, hp.n_layer, false, 0, &lerr)) fail_msg("%s", lerr.msg);
+  uint32_t need = 0;
+  for (uint32_t g = 0; g < lay.n_groups; g++) {
+    const uint32_t all = (MC_MAX_PROMPT + MC_MAX_GEN + 7) / 8, w = lay.window[g];
+    const uint32_t reach = w ? (w - 1 + 32 + 7) / 8 + 1 : all;
+    need += reach < all ? reach : all;
+  }
+  pv_kv_layout_free(&lay);
+  pagedvk_stats st;
+  mc_engine_matches_reference_opts(path, 8, kv_mem_for_blocks(path, need + 1, 8), 32, &st);
+  if (st.preemptions == 0) fail_msg("%s: no preemption in a pool of %u blocks", path, st.blocks_total);
 }
 
 static void test_qwen3_qk_norm(void **state) {

@@ -9,7 +9,9 @@
  *   - with sliding_window_free = 0 (one table for every layer) the output is the same and the
  *     peak KV memory in use is larger;
  *   - a ragged batch (many requests, chunked prompts: max_num_batched_tokens 32) equals the
- *     reference with freeing on, also with preemption by recompute in a small pool.
+ *     reference with freeing on, also with preemption by recompute in a small pool;
+ *   - a prompt whose blocks over both groups exceed the pool is refused when added (KV_FULL),
+ *     not left waiting forever.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,7 +159,35 @@ static void test_ragged_batch(void **state) {
   assert_true(st.preemptions > 0);
 }
 
+/* A prompt whose blocks over the layer groups exceed the whole pool is refused when it is added
+ * (it would otherwise wait forever), though its global layers' blocks alone would fit. */
+static void test_never_fits(void **state) {
+  (void)state;
+  make_model();
+  pagedvk_engine *e = open_engine(1, 16 * 1024, 128); /* 8 blocks of 2 KiB (2 layers x 8 tokens) */
+  pagedvk_stats st;
+  pagedvk_engine_stats(e, &st);
+  assert_int_equal(st.blocks_total, 8);
+  int32_t prompt[48];
+  for (int i = 0; i < 48; i++) prompt[i] = 3 + i;
+  pagedvk_sampling_params sp;
+  pagedvk_sampling_params_default(&sp);
+  sp.max_tokens = 4;
+  one_job j = {0};
+  char err[512];
+  /* 49 tokens: 7 global blocks + 7 local ones (the window's reach is more than the prompt) */
+  assert_int_equal(pagedvk_engine_add_request(e, prompt, 48, &sp, on_token, &j, NULL, err, sizeof err),
+                   PAGEDVK_ERR_KV_FULL);
+  assert_non_null(strstr(err, "KV blocks"));
+  /* 24 tokens: 4 + 4 fit */
+  assert_int_equal(pagedvk_engine_add_request(e, prompt, 24, &sp, on_token, &j, NULL, err, sizeof err), PAGEDVK_OK);
+  if (pagedvk_engine_run_until_idle(e, err, sizeof err)) fail_msg("run: %s", err);
+  assert_int_equal(j.finished, 1);
+  pagedvk_engine_destroy(e);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_long_request), cmocka_unit_test(test_ragged_batch)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_long_request), cmocka_unit_test(test_ragged_batch),
+                                     cmocka_unit_test(test_never_fits)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }

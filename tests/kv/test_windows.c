@@ -51,6 +51,9 @@ static void test_prompt_and_decode_past_window(void **state) {
   pv_kv_prompt_plan pp;
   assert_int_equal(pv_kv_plan_prompt(kv, t, 80, &pp, NULL), PAGEDVK_OK);
   assert_int_equal(pp.blocks_needed, 10 + 4);
+  /* alone in the pool, a sequence of 80 tokens holds at most the same; of 16, 2 + 2 */
+  assert_int_equal(pv_kv_blocks_for_sequence(kv, 80), 10 + 4);
+  assert_int_equal(pv_kv_blocks_for_sequence(kv, 16), 2 + 2);
   uint32_t seq = new_seq(kv, t, 80, NULL);
   assert_int_equal(pv_kv_free_blocks(kv), 64 - 14);
   uint32_t first;
