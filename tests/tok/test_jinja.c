@@ -933,6 +933,11 @@ static void *render_thread(void *arg) {
 
 static void test_concurrent_renders(void **s) {
   (void)s;
+#ifdef PV_TEST_EMULATED
+  /* the cross build's qemu-user never returns from this pthread_create (no syscall after the
+   * SIGRTMIN setup; seen 2026-12-07): threads are checked in the native builds */
+  skip();
+#endif
   const char *src = "{% set ns = namespace(s='') %}{% for i in range(5) %}{% set ns.s = ns.s ~ i ~ ',' %}{% endfor %}"
                     "{{ id }}:{{ ns.s }};{{ id * 2 }}";
   pv_jinja *t = NULL;
