@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/grow.h"
+#include "engine/json_text.h"
 #include "engine/model_handle.h"
 #include "text/chat_builtin.h"
 
@@ -64,53 +65,19 @@ int pagedvk_chat_render(const pagedvk_model *model, const pagedvk_chat_input *in
 
 /* ---- the plain role/content form ------------------------------------------------------------ */
 
-typedef struct jbuf {
-  char *p;
-  size_t n, cap;
-  bool oom;
-} jbuf;
-
-static void put_n(jbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (pv_grow((void **)&b->p, &b->cap, b->n + n + 1, 1, 256)) {
-    b->oom = true;
-    return;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-
-static void put_json_string(jbuf *b, const char *s) {
-  put_n(b, "\"", 1);
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    char esc[8];
-    if (*c == '"' || *c == '\\') {
-      esc[0] = '\\', esc[1] = (char)*c;
-      put_n(b, esc, 2);
-    } else if (*c < 0x20) {
-      snprintf(esc, sizeof esc, "\\u%04x", *c);
-      put_n(b, esc, 6);
-    } else {
-      put_n(b, (const char *)c, 1);
-    }
-  }
-  put_n(b, "\"", 1);
-}
-
 /* [{"role": ..., "content": ...}, ...] */
-static int messages_json(const pagedvk_chat_message *msgs, size_t n, jbuf *b, pv_error *e) {
-  put_n(b, "[", 1);
+static int messages_json(const pagedvk_chat_message *msgs, size_t n, pv_jtext *b, pv_error *e) {
+  pv_jtext_put_n(b, "[", 1);
   for (size_t i = 0; i < n; i++) {
     if (!msgs[i].role || !msgs[i].content)
       return pv_fail(e, PAGEDVK_ERR_INVALID, "chat: message %zu has no %s", i, msgs[i].role ? "content" : "role");
-    put_n(b, i ? ", {\"role\": " : "{\"role\": ", i ? 11 : 9);
-    put_json_string(b, msgs[i].role);
-    put_n(b, ", \"content\": ", 13);
-    put_json_string(b, msgs[i].content);
-    put_n(b, "}", 1);
+    pv_jtext_put_n(b, i ? ", {\"role\": " : "{\"role\": ", i ? 11 : 9);
+    pv_jtext_string(b, msgs[i].role);
+    pv_jtext_put_n(b, ", \"content\": ", 13);
+    pv_jtext_string(b, msgs[i].content);
+    pv_jtext_put_n(b, "}", 1);
   }
-  put_n(b, "]", 1);
+  pv_jtext_put_n(b, "]", 1);
   return b->oom ? pv_fail(e, PAGEDVK_ERR_NO_MEMORY, "pagedvk_chat_format: no memory") : PAGEDVK_OK;
 }
 
@@ -119,7 +86,7 @@ int pagedvk_chat_format(const pagedvk_model *model, const pagedvk_chat_message *
                         size_t err_size) {
   if (!model || (!msgs && n) || !len || (!buf && cap)) return invalid(err, err_size, "pagedvk_chat_format: NULL argument");
   pv_error e = {0};
-  jbuf j = {0};
+  pv_jtext j = {0};
   int rc = messages_json(msgs, n, &j, &e);
   char *text = NULL;
   bool bos = false;

@@ -15,6 +15,7 @@
 
 #include "base/grow.h"
 #include "text/chat_builtin.h"
+#include "engine/json_text.h"
 #include "engine/chat_template.h"
 #include "text/jinja/jinja.h"
 
@@ -113,43 +114,6 @@ void pv_chat_template_free(pv_chat_template *t) {
 
 /* ---- rendering ------------------------------------------------------------------------------ */
 
-typedef struct sbuf {
-  char *p;
-  size_t n, cap;
-  bool oom;
-} sbuf;
-
-static void put_n(sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (pv_grow((void **)&b->p, &b->cap, b->n + n + 1, 1, 256)) {
-    b->oom = true;
-    return;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-
-static void put(sbuf *b, const char *s) { put_n(b, s, strlen(s)); }
-
-/* s as a JSON string literal. */
-static void put_json_string(sbuf *b, const char *s) {
-  put(b, "\"");
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    char esc[8];
-    if (*c == '"' || *c == '\\') {
-      esc[0] = '\\', esc[1] = (char)*c, esc[2] = 0;
-      put(b, esc);
-    } else if (*c < 0x20) {
-      snprintf(esc, sizeof esc, "\\u%04x", *c);
-      put(b, esc);
-    } else {
-      put_n(b, (const char *)c, 1);
-    }
-  }
-  put(b, "\"");
-}
-
 static const char *skip_space(const char *s) {
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
   return s;
@@ -198,18 +162,18 @@ static int parse_date(const char *date, pv_jinja_render_opts *o, pv_error *err) 
 }
 
 /* The object of the chat's own variables. */
-static void put_chat_vars(sbuf *b, const pagedvk_chat_input *in, const char *bos, const char *eos) {
-  put(b, "{\"messages\": ");
-  put(b, in->messages_json);
-  put(b, ", \"tools\": ");
-  put(b, in->tools_json ? in->tools_json : "null");
-  put(b, ", \"documents\": null, \"add_generation_prompt\": ");
-  put(b, in->add_generation_prompt ? "true" : "false");
-  put(b, ", \"bos_token\": ");
-  put_json_string(b, bos);
-  put(b, ", \"eos_token\": ");
-  put_json_string(b, eos);
-  put(b, "}");
+static void put_chat_vars(pv_jtext *b, const pagedvk_chat_input *in, const char *bos, const char *eos) {
+  pv_jtext_put(b, "{\"messages\": ");
+  pv_jtext_put(b, in->messages_json);
+  pv_jtext_put(b, ", \"tools\": ");
+  pv_jtext_put(b, in->tools_json ? in->tools_json : "null");
+  pv_jtext_put(b, ", \"documents\": null, \"add_generation_prompt\": ");
+  pv_jtext_put(b, in->add_generation_prompt ? "true" : "false");
+  pv_jtext_put(b, ", \"bos_token\": ");
+  pv_jtext_string(b, bos);
+  pv_jtext_put(b, ", \"eos_token\": ");
+  pv_jtext_string(b, eos);
+  pv_jtext_put(b, "}");
 }
 
 int pv_chat_render(const pv_chat_template *t, const pagedvk_chat_input *in, char **out, size_t *len, bool *has_bos,
@@ -222,7 +186,7 @@ int pv_chat_render(const pv_chat_template *t, const pagedvk_chat_input *in, char
   int rc = check_inputs(in, err);
   if (!rc) rc = parse_date(in->date, &o, err);
   if (rc) return rc;
-  sbuf vars = {0};
+  pv_jtext vars = {0};
   put_chat_vars(&vars, in, in->bos_token ? in->bos_token : t->bos, in->eos_token ? in->eos_token : t->eos);
   if (vars.oom) {
     free(vars.p);
