@@ -162,6 +162,28 @@ static inline void mc_engine_matches_reference_bs(const char *path, uint32_t blo
 
 static inline void mc_engine_matches_reference(const char *path) { mc_engine_matches_reference_bs(path, 16); }
 
+/* The stats of a fresh engine on `path` with this pool (nothing run; no warm-up): pool size and
+ * blocks, which depend on the model's KV layer groups. */
+static inline pagedvk_stats mc_pool_stats(const char *path, uint64_t kv_mem, uint32_t block_size,
+                                          uint32_t batch_tokens) {
+  pagedvk_engine_options o;
+  pagedvk_engine_options_default(&o);
+  o.model_path = path;
+  o.kv_mem = kv_mem;
+  o.block_size = block_size;
+  o.max_num_batched_tokens = batch_tokens;
+  o.max_num_seqs = 16;
+  o.max_model_len = 128;
+  o.warmup = 0;
+  char err[512];
+  pagedvk_engine *e = NULL;
+  if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);
+  pagedvk_stats st;
+  pagedvk_engine_stats(e, &st);
+  pagedvk_engine_destroy(e);
+  return st;
+}
+
 typedef struct mc_logprob_job {
   float logprob[MC_MAX_GEN];
   int32_t token[MC_MAX_GEN];

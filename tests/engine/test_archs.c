@@ -66,21 +66,7 @@ static pv_hparams hparams_of(const char *path) {
 
 /* KV memory for n blocks of this model's pool (the block size depends on the layer groups). */
 static uint64_t kv_mem_for_blocks(const char *path, uint32_t n, uint32_t block_size) {
-  pagedvk_engine_options o;
-  pagedvk_engine_options_default(&o);
-  o.model_path = path;
-  o.kv_mem = 1u << 20;
-  o.block_size = block_size;
-  o.max_num_batched_tokens = 32;
-  o.max_num_seqs = 16;
-  o.max_model_len = 128;
-  o.warmup = 0;
-  char err[512];
-  pagedvk_engine *e = NULL;
-  if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);
-  pagedvk_stats st;
-  pagedvk_engine_stats(e, &st);
-  pagedvk_engine_destroy(e);
+  const pagedvk_stats st = mc_pool_stats(path, 1u << 20, block_size, 32);
   return st.kv_bytes / st.blocks_total * n;
 }
 

@@ -28,22 +28,7 @@ static int teardown(void **state) {
   return mc_teardown();
 }
 
-static uint32_t pool_blocks(const char *path) {
-  pagedvk_engine_options o;
-  pagedvk_engine_options_default(&o);
-  o.model_path = path;
-  o.kv_mem = 4u << 20;
-  o.max_num_batched_tokens = 128;
-  o.max_num_seqs = 16;
-  o.max_model_len = 128;
-  char err[512];
-  pagedvk_engine *e = NULL;
-  if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);
-  pagedvk_stats st;
-  pagedvk_engine_stats(e, &st);
-  pagedvk_engine_destroy(e);
-  return st.blocks_total;
-}
+static uint32_t pool_blocks(const char *path) { return mc_pool_stats(path, 4u << 20, 16, 128).blocks_total; }
 
 static void with_groups(const char *n) {
   if (n) setenv("PAGEDVK_KV_GROUP_LAYERS", n, 1);
