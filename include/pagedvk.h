@@ -193,6 +193,14 @@ typedef struct pagedvk_sampling_params {
   int32_t priority;         /* lower runs first when priority scheduling is on; default 0 */
 } pagedvk_sampling_params;
 
+/* Grammars for constrained decoding (docs/GRAMMAR.md). */
+typedef enum pagedvk_grammar_kind {
+  PAGEDVK_GRAMMAR_NONE = 0,
+  PAGEDVK_GRAMMAR_GBNF = 1,
+  PAGEDVK_GRAMMAR_JSON_SCHEMA = 2,
+  PAGEDVK_GRAMMAR_JSON_OBJECT = 3
+} pagedvk_grammar_kind;
+
 void pagedvk_sampling_params_default(pagedvk_sampling_params *p);
 
 /* ---------------------------------------------------------------------------------------------
