@@ -191,6 +191,20 @@ typedef struct pagedvk_sampling_params {
   float length_penalty;     /* beam search: score = logprob / len^length_penalty; default 1 */
   uint32_t logprobs;        /* report the top-N log-probabilities per token; 0 = none (max 20) */
   int32_t priority;         /* lower runs first when priority scheduling is on; default 0 */
+  /* Constrained decoding: every generated token keeps the text a prefix of a sentence of the
+   * grammar, and end-of-generation tokens are allowed only where the sentence is complete.
+   * grammar_kind PAGEDVK_GRAMMAR_GBNF: `grammar` holds GBNF text (start rule `root`);
+   * PAGEDVK_GRAMMAR_JSON_SCHEMA: a JSON schema (docs/GRAMMAR.md lists the supported keywords);
+   * PAGEDVK_GRAMMAR_JSON_OBJECT: any JSON object (grammar ignored). pagedvk_engine_add_request
+   * compiles the text (and keeps no pointer to it): an invalid one fails with
+   * PAGEDVK_ERR_INVALID and the position of the error ("grammar:LINE:COL: ..." or "json schema
+   * at /pointer: ..."). grammar_len 0: NUL-terminated. A sample whose grammar can take nothing
+   * more ends with PAGEDVK_FINISH_STOP; one whose max_tokens run out before the grammar
+   * completes ends with PAGEDVK_FINISH_LENGTH and grammar_incomplete set in its final event.
+   * Works with n > 1 and beam search (every sample and beam keeps its own grammar state). */
+  int grammar_kind;         /* pagedvk_grammar_kind; default PAGEDVK_GRAMMAR_NONE */
+  const char *grammar;
+  size_t grammar_len;
 } pagedvk_sampling_params;
 
 /* Grammars for constrained decoding (docs/GRAMMAR.md). */
@@ -289,6 +303,9 @@ typedef struct pagedvk_token_event {
    * one token is `token`. Valid during the callback. */
   const int32_t *token_ids;
   uint32_t n_token_ids;
+  /* A sample with a grammar (sampling params grammar_kind) whose final event says LENGTH: 1 when
+   * its text is not a complete sentence of the grammar (max_tokens ran out first). */
+  int grammar_incomplete;
 } pagedvk_token_event;
 
 typedef void (*pagedvk_token_cb)(const pagedvk_token_event *ev, void *user);

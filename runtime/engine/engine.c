@@ -228,6 +228,7 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   free(e->touched);
   free(e->hyps);
   free(e->logits_tmp);
+  pv_gram_vocab_destroy(e->gram_vocab);
   pthread_cond_destroy(&e->wake);
   pthread_mutex_destroy(&e->lock);
   free(e);

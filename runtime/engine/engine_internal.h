@@ -24,6 +24,7 @@
 #include "kv/kv_manager.h"
 #include "model/forward.h"
 #include "sample/beam.h"
+#include "sample/grammar/grammar.h"
 #include "sample/sampler.h"
 #include "sample/stop.h"
 #include "sched/sched.h"
@@ -35,6 +36,7 @@ typedef struct pv_seq_state {
   pv_stop *stop;
   uint32_t generated;
   uint32_t logit_row; /* beam search: this step's logits row */
+  pv_gram_state gram; /* where its text is in the request's grammar (when it has one) */
   bool done;
 } pv_seq_state;
 
@@ -51,6 +53,8 @@ typedef struct pv_request {
   void *user;
   uint32_t n_prompt;
   bool forked;                /* n > 1: the samples exist (after the prompt's logits) */
+  pv_grammar *grammar;        /* constrained decoding: compiled at add_request, shared by its samples */
+  pv_gram_state *gram_next;   /* beam search with a grammar: the new beams' states (cap entries) */
   pv_beam_search *beam;       /* beam_width > 1 */
   pv_cand *cands;             /* beam search: width rows of 2 * width candidates */
   uint64_t step_mark;         /* == the engine's step_mark: already in this step's touched list */
@@ -94,6 +98,7 @@ struct pagedvk_engine {
   uint64_t step_mark;         /* bumped for each touched list */
   pv_beam_hyp *hyps;          /* scratch: a finished beam search's hypotheses (max_num_seqs) */
   float *logits_tmp;          /* scratch copy of one logits row (n_vocab) */
+  pv_gram_vocab *gram_vocab;  /* the vocabulary in prefix-trie order, made at the first grammar step */
   pagedvk_stats stats;
 };
 

@@ -36,6 +36,7 @@ static void seq_state_free(pv_seq_state *st) {
   pv_sampler_destroy(st->sampler);
   pv_detok_free(&st->detok);
   pv_stop_destroy(st->stop);
+  pv_gram_state_free(&st->gram);
   memset(st, 0, sizeof *st);
 }
 
@@ -47,6 +48,9 @@ void pv_request_free(pv_request *r) {
   free(r->stop_copy);
   free(r->stop_ids_copy);
   pv_beam_destroy(r->beam);
+  for (uint32_t i = 0; r->gram_next && i < r->cap; i++) pv_gram_state_free(&r->gram_next[i]);
+  free(r->gram_next);
+  pv_grammar_destroy(r->grammar);
   free(r->cands);
   free(r->seqs);
   free(r->st);
@@ -79,11 +83,34 @@ int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const
   if (!rc && !parent) rc = pv_sampler_add_prompt(st->sampler, r->seqs[0].tokens, r->n_prompt, err);
   if (!rc) pv_detok_init(&st->detok, &e->model->tok, 0);
   if (!rc && r->sp.n_stop) rc = pv_stop_create(&st->stop, r->sp.stop, r->sp.n_stop, err);
+  /* a fork starts where sample 0 is (after the prompt: the grammar's start) */
+  if (!rc && r->grammar)
+    rc = parent ? pv_gram_state_copy(&st->gram, &r->st[0].gram, err) : pv_gram_state_init(r->grammar, &st->gram, err);
+  return rc;
+}
+
+/* Compiles the request's grammar (on the caller's thread: the grammar is the request's own until
+ * it is queued) and drops the caller's pointer to its text. */
+static int grammar_init(pv_request *r, pv_error *err) {
+  const int kind = r->sp.grammar_kind;
+  const char *text = r->sp.grammar;
+  const size_t len = r->sp.grammar_len || !text ? r->sp.grammar_len : strlen(text);
+  /* r->grammar is what says the request has one from here on */
+  r->sp.grammar_kind = PAGEDVK_GRAMMAR_NONE;
+  r->sp.grammar = NULL;
+  r->sp.grammar_len = 0;
+  if (kind == PAGEDVK_GRAMMAR_NONE) return PAGEDVK_OK;
+  int rc = pv_grammar_compile(&r->grammar, kind, text, len, err);
+  if (!rc && r->sp.beam_width > 1) {
+    r->gram_next = calloc(r->cap, sizeof *r->gram_next);
+    if (!r->gram_next) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
+  }
   return rc;
 }
 
 static int request_init(pagedvk_engine *e, pv_request *r, const int32_t *prompt, size_t n, pv_error *err) {
   int rc = copy_params(r, err);
+  if (!rc) rc = grammar_init(r, err);
   /* The token list holds the prompt and every token the request may generate: no growth per step. */
   uint64_t want = (uint64_t)n + (r->sp.max_tokens ? r->sp.max_tokens : e->opt.max_model_len) + 1;
   if (want > e->opt.max_model_len + 1ull) want = e->opt.max_model_len + 1ull;
@@ -196,6 +223,8 @@ static void emit(pv_request *r, uint32_t i, int32_t token, const char *text, siz
   pagedvk_token_event ev = {.request_id = r->id, .index = i, .token = token, .text = text ? text : "",
                             .text_len = len, .finish = finish, .status = status, .prompt_tokens = r->n_prompt,
                             .completion_tokens = r->st[i].generated};
+  if (finish == PAGEDVK_FINISH_LENGTH && r->grammar && !r->beam && i < r->cap)
+    ev.grammar_incomplete = !pv_gram_state_complete(&r->st[i].gram);
   if (res) {
     ev.logprob = res->logprob;
     ev.top_ids = res->top_ids;
@@ -295,7 +324,8 @@ static int stream_text(pv_request *r, uint32_t i, const pv_sample_result *res, b
 int pv_engine_accept_token(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sample_result *res, pv_error *err) {
   pv_seq_state *st = &r->st[i];
   pv_sched_seq *q = &r->seqs[i];
-  int rc = pv_sched_seq_push(q, res->token, err);
+  int rc = r->grammar ? pv_gram_accept_token(r->grammar, e->gram_vocab, &st->gram, res->token, err) : PAGEDVK_OK;
+  if (!rc) rc = pv_sched_seq_push(q, res->token, err);
   if (!rc) rc = pv_sampler_accept(st->sampler, res->token, err);
   if (rc) return rc;
   st->generated++;
@@ -307,9 +337,15 @@ int pv_engine_accept_token(pagedvk_engine *e, pv_request *r, uint32_t i, const p
   bool stopped = false;
   rc = stream_text(r, i, res, &stopped, err);
   if (rc) return rc;
-  if (stopped) end_seq(e, r, i, PAGEDVK_FINISH_STOP, PAGEDVK_OK);
-  else if (st->generated >= r->sp.max_tokens || q->n_tokens >= e->opt.max_model_len)
+  /* a grammar that can take nothing more has finished the text: the end-of-generation token it
+   * would allow next adds nothing */
+  if (stopped || (r->grammar && pv_gram_state_final(&st->gram))) end_seq(e, r, i, PAGEDVK_FINISH_STOP, PAGEDVK_OK);
+  else if (st->generated >= r->sp.max_tokens || q->n_tokens >= e->opt.max_model_len) {
+    if (r->grammar && !pv_gram_state_complete(&st->gram))
+      pv_log(PV_LOG_INFO, "request %llu sample %u: max_tokens ran out before its grammar was complete",
+             (unsigned long long)r->id, i);
     end_seq(e, r, i, PAGEDVK_FINISH_LENGTH, PAGEDVK_OK);
+  }
   return PAGEDVK_OK;
 }
 

@@ -24,7 +24,23 @@
 static bool pure_greedy(const pv_request *r) {
   const pagedvk_sampling_params *p = &r->sp;
   return p->temperature == 0.0f && p->logprobs == 0 && p->beam_width <= 1 && p->repetition_penalty == 1.0f &&
-         p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f;
+         p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f && !r->grammar;
+}
+
+/* A request with a grammar: the row of sequence i, copied into logits_tmp with every token its
+ * grammar state does not allow at -inf (the vocabulary's trie is made at the first such row). */
+static int masked_row(pagedvk_engine *e, pv_request *r, uint32_t i, const float *logits, pv_error *err) {
+  int rc = e->gram_vocab ? PAGEDVK_OK : pv_gram_vocab_create(&e->gram_vocab, &e->model->tok, err);
+  memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
+  if (!rc) rc = pv_gram_apply(r->grammar, e->gram_vocab, &r->st[i].gram, e->logits_tmp, e->hp.n_vocab, err);
+  return rc;
+}
+
+/* The row sequence i samples from: the model's, or a masked copy. */
+static int row_for(pagedvk_engine *e, pv_request *r, uint32_t i, const float *logits, pv_error *err) {
+  if (r->grammar) return masked_row(e, r, i, logits, err);
+  memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
+  return PAGEDVK_OK;
 }
 
 /* Writes token rows, block tables and logit rows; returns what the pass must produce. */
@@ -137,8 +153,8 @@ static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, p
   r->forked = true;
   for (uint32_t j = 0; j < n; j++) {
     pv_sample_result res;
-    memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
-    int rc = pv_sample(r->st[j].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
+    int rc = row_for(e, r, j, logits, err);
+    if (!rc) rc = pv_sample(r->st[j].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
     if (!rc) rc = pv_engine_accept_token(e, r, j, &res, err);
     if (rc) return rc;
   }
@@ -154,7 +170,8 @@ static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
     uint32_t got = 0;
     pv_cand *c = r->cands + (size_t)i * k;
     const float *logits = e->fw.logits_map + (size_t)r->st[i].logit_row * V;
-    int rc = pv_top_logprobs(logits, V, k, c, &got, err);
+    int rc = r->grammar ? masked_row(e, r, i, logits, err) : PAGEDVK_OK;
+    if (!rc) rc = pv_top_logprobs(r->grammar ? e->logits_tmp : logits, V, k, c, &got, err);
     if (rc) return rc;
     for (uint32_t j = got; j < k; j++) c[j] = (pv_cand){-1, -INFINITY}; /* a vocabulary under k tokens */
   }
@@ -162,6 +179,16 @@ static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
   int rc = pv_beam_step(r->beam, r->cands, k, pv_engine_beam_eog(), e, &out, err);
   if (!rc) rc = pv_sched_reparent(&e->sched, &r->group, out.parent, out.n_live, err);
   for (uint32_t j = 0; j < out.n_live && !rc; j++) rc = pv_sched_seq_push(&r->seqs[j], out.token[j], err);
+  /* each new beam takes its parent's grammar state and moves it over its token */
+  for (uint32_t j = 0; j < out.n_live && !rc && r->grammar; j++) {
+    rc = pv_gram_state_copy(&r->gram_next[j], &r->st[out.parent[j]].gram, err);
+    if (!rc) rc = pv_gram_accept_token(r->grammar, e->gram_vocab, &r->gram_next[j], out.token[j], err);
+  }
+  for (uint32_t j = 0; j < out.n_live && !rc && r->grammar; j++) {
+    pv_gram_state t = r->st[j].gram;
+    r->st[j].gram = r->gram_next[j];
+    r->gram_next[j] = t;
+  }
   if (!rc && out.n_live == 0) r->group.kv_exhausted = true; /* nothing left to extend: finish */
   return rc;
 }
@@ -175,8 +202,8 @@ static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row,
   if (pure_greedy(r)) {
     res.token = (int32_t)e->fw.argmax_map[row];
   } else {
-    memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
-    int rc = pv_sample(r->st[it->seq_index].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
+    int rc = row_for(e, r, it->seq_index, logits, err);
+    if (!rc) rc = pv_sample(r->st[it->seq_index].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
     if (rc) return rc;
   }
   return pv_engine_accept_token(e, r, it->seq_index, &res, err);

@@ -63,10 +63,19 @@ static int check_outputs(const pagedvk_sampling_params *p, pv_error *err) {
   return PAGEDVK_OK;
 }
 
+static int check_grammar(const pagedvk_sampling_params *p, pv_error *err) {
+  if (p->grammar_kind < PAGEDVK_GRAMMAR_NONE || p->grammar_kind > PAGEDVK_GRAMMAR_JSON_OBJECT)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "grammar_kind %d is unknown", p->grammar_kind);
+  if ((p->grammar_kind == PAGEDVK_GRAMMAR_GBNF || p->grammar_kind == PAGEDVK_GRAMMAR_JSON_SCHEMA) && !p->grammar)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "grammar_kind %d needs the grammar text", p->grammar_kind);
+  return PAGEDVK_OK;
+}
+
 int pv_sampling_params_check(const pagedvk_sampling_params *p, pv_error *err) {
   if (!p) return pv_fail(err, PAGEDVK_ERR_INVALID, "no sampling parameters");
   int rc = check_filters(p, err);
   if (!rc) rc = check_penalties(p, err);
   if (!rc) rc = check_outputs(p, err);
+  if (!rc) rc = check_grammar(p, err);
   return rc;
 }

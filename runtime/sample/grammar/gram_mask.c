@@ -196,7 +196,7 @@ static uint64_t state_hash(const pv_gram_state *s) {
 static bool key_equal(const pv_gram_cache_entry *e, const pv_gram_state *s) {
   return e->n_key == s->n + 2 && e->key[0] == s->utf_val &&
          e->key[1] == ((uint32_t)s->utf_need | (uint32_t)s->utf_len << 8) &&
-         memcmp(e->key + 2, s->stacks, s->n * sizeof *s->stacks) == 0;
+         (!s->n || memcmp(e->key + 2, s->stacks, s->n * sizeof *s->stacks) == 0);
 }
 
 int pv_gram_mask(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s, const uint64_t **mask,
@@ -231,7 +231,7 @@ int pv_gram_mask(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s, 
   e->n_key = s->n + 2;
   e->key[0] = s->utf_val;
   e->key[1] = (uint32_t)s->utf_need | (uint32_t)s->utf_len << 8;
-  memcpy(e->key + 2, s->stacks, s->n * sizeof *s->stacks);
+  if (s->n) memcpy(e->key + 2, s->stacks, s->n * sizeof *s->stacks);
   e->next = g->buckets[b];
   g->buckets[b] = e;
   g->cache_bytes += bytes;

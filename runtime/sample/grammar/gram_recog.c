@@ -86,7 +86,7 @@ static int state_reserve(pv_gram_state *s, size_t n, pv_error *err) {
 int pv_gram_state_copy(pv_gram_state *dst, const pv_gram_state *src, pv_error *err) {
   int rc = state_reserve(dst, src->n ? src->n : 1, err);
   if (rc) return rc;
-  memcpy(dst->stacks, src->stacks, src->n * sizeof *src->stacks);
+  if (src->n) memcpy(dst->stacks, src->stacks, src->n * sizeof *src->stacks);
   dst->n = src->n;
   dst->utf_val = src->utf_val;
   dst->utf_need = src->utf_need;
