@@ -15,10 +15,13 @@ PACKAGES=(
   libmicrohttpd-dev libcjson-dev libxxhash-dev libpcre2-dev
   # fuzzing runtime for clang's libFuzzer; memcheck for the reliability tests
   libclang-rt-14-dev valgrind
-  # server integration tests use curl and jq (and Node's npm for the openai client, see below)
-  curl jq
-  # benchmark plots; aarch64 cross-build and its test runner
-  gnuplot-nox gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # server integration tests use curl and jq (and Node's npm for the openai client, see below);
+  # the outside-oracle comparisons run ../shared/tools/check-oracle, a Python 3 script
+  curl jq python3
+  # benchmark plots; aarch64 cross-build and its test runner; binfmt_misc registration of qemu so
+  # that the cross tests labelled `exec` can start aarch64 children (registered on a host or VM;
+  # the packages leave binfmt alone inside a container, where test-aarch64 says what it left out)
+  gnuplot-nox gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-user-binfmt binfmt-support
   # aarch64 libraries for the cross-build (Debian multiarch; the Vulkan headers are shared)
   libpcre2-dev:arm64 libxxhash-dev:arm64 libcjson-dev:arm64 libcmocka-dev:arm64 libmicrohttpd-dev:arm64
 )

@@ -51,9 +51,8 @@ static void on_token(const pagedvk_token_event *ev, void *user) {
 static uint32_t g_budget = 512; /* make_engine's max_num_batched_tokens */
 
 static pagedvk_engine *make_engine(const char *model, uint32_t max_num_seqs) {
-  char path[1024], rel[128], err[512];
-  snprintf(rel, sizeof rel, "models/%s", model);
-  if (!pv_test_shared_path(path, sizeof path, rel)) return NULL;
+  char path[1024], err[512];
+  pv_test_model_path(path, sizeof path, model);
   pagedvk_engine_options o;
   pagedvk_engine_options_default(&o);
   o.model_path = path;
@@ -210,7 +209,7 @@ static void beam_run(outs *o, bool other) {
 static void test_beam_waits_for_its_prompt(void **state) {
   (void)state;
   char path[1024];
-  if (!pv_test_shared_path(path, sizeof path, "models/syn-llama-q4k.gguf")) skip();
+  pv_test_model_path(path, sizeof path, "syn-llama-q4k.gguf");
   static outs alone, beside;
   beam_run(&alone, false);
   beam_run(&beside, true);

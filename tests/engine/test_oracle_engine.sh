@@ -10,7 +10,10 @@
 set -euo pipefail
 build=$1
 shared=$2
-[ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
+# An outside oracle: without ../shared the comparison is left out (the engine is compared with the
+# CPU reference by the rest of tests/engine; the reference with llama.cpp here and in model_ref_oracle).
+[ -x "$shared/tools/check-oracle" ] || { echo "skip: the engine against llama.cpp's outputs (no $shared/tools/check-oracle: ../shared is an outside oracle)"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: check-oracle needs python3 (tools/deps.sh installs it)"; exit 77; }
 "$shared/tools/check-oracle" "$build/pagedvk" --engine --with p11,p13
 if grep -q '^PAGEDVK_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
   echo "sanitizer build: the --block-size 8 pass is left to the normal build"

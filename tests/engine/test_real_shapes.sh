@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Files shaped like the GGUFs people download, made by mkmodel (2 layers): Llama-3.2-1B (Llama-3
-# vocabulary, 128256 rows; llama.cpp's Q4_K_M mix with a 205 MiB Q6_K tied embedding) and
-# Qwen2.5-0.5B (Qwen2 vocabulary, 151936 rows; a 138 MiB Q8_0 tied embedding, Q5_0/Q8_0 where rows
+# Files shaped like the GGUFs people download, made by mkmodel (2 layers): Llama-3.2-1B (the Llama-3
+# vocabulary's 128256 rows; llama.cpp's Q4_K_M mix with a 205 MiB Q6_K tied embedding) and
+# Qwen2.5-0.5B (the Qwen2 vocabulary's 151936 rows; a 138 MiB Q8_0 tied embedding, Q5_0/Q8_0 where rows
 # are 896 wide). Both embeddings are larger than lavapipe binds in one buffer (128 MiB), and than
 # the embedded profile's 64 MiB. For each file, on the device as it is and under
 # PAGEDVK_PROFILE=embedded: `pagedvk run --json` gives the token ids of `--reference` (greedy),
 # and the server answers a chat request formatted with the file's template.
+# The rows come from mkmodel's built-in vocabulary padded to the real size (--vocab-size), so no
+# ../shared vocabulary is needed; the Llama file carries the preset's Llama-3 template, the Qwen
+# file a ChatML one given here.
 # The files are cached in $BUILD/real-shapes (remade when mkmodel's arguments change; the first
-# run takes a few minutes). $1 = build dir, $2 = shared dir; exit 77 = skip.
+# run takes a few minutes). $1 = build dir, $2 = shared dir (unused); exit 77 = skip.
 set -u
 BUILD=${1:?build dir}
 SHARED=${2:-}
 PAGEDVK=$BUILD/pagedvk
 MKMODEL=$BUILD/mkmodel
-[ -x "$PAGEDVK" ] && [ -x "$MKMODEL" ] || { echo "skip: no $PAGEDVK or $MKMODEL"; exit 77; }
-[ -f "$SHARED/vocab/ggml-vocab-llama-bpe.gguf" ] && [ -f "$SHARED/vocab/ggml-vocab-qwen2.gguf" ] ||
-  { echo "skip: no shared vocabularies"; exit 77; }
-command -v curl >/dev/null && command -v jq >/dev/null || { echo "skip: needs curl and jq"; exit 77; }
+[ -x "$PAGEDVK" ] && [ -x "$MKMODEL" ] || { echo "FAIL: no $PAGEDVK or $MKMODEL" >&2; exit 1; }
+command -v curl >/dev/null && command -v jq >/dev/null || { echo "skip: needs curl and jq (tools/deps.sh installs them)"; exit 77; }
 # The sanitizer build leaves it out: ~470 MB of model files and a CPU reference pass over 128k-row
 # embeddings cost minutes there; the split paths run under the sanitizers in engine_split and
 # ops_matmul/ops_embed (small binding clamps).
@@ -41,8 +42,9 @@ QWEN=$CACHE/qwen2.5-0.5b-q4_k_m.gguf
 # Llama 3.2 carries its RoPE scaling as rope_freqs.weight: written where mkmodel can
 ROPE_FREQS=
 "$MKMODEL" --help | grep -q -- '--rope-freqs' && ROPE_FREQS=--rope-freqs
-make_model "$LLAMA" --preset llama3.2-1b --mix q4_k_m $ROPE_FREQS --vocab-from "$SHARED/vocab/ggml-vocab-llama-bpe.gguf"
-make_model "$QWEN" --preset qwen2.5-0.5b --mix q4_k_m --vocab-from "$SHARED/vocab/ggml-vocab-qwen2.gguf"
+CHATML="{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+make_model "$LLAMA" --preset llama3.2-1b --mix q4_k_m $ROPE_FREQS --vocab-size 128256
+make_model "$QWEN" --preset qwen2.5-0.5b --mix q4_k_m --vocab-size 151936 --chat-template "$CHATML"
 
 # the shapes the files are meant to have
 info=$("$PAGEDVK" info -m "$LLAMA" 2>&1) || fail "info $LLAMA: $info"

@@ -3,14 +3,14 @@
 # while the text had tokens); --beam 100 --max-num-seqs 100 runs
 # (it crashed on 64-entry arrays) and --beam 101 with --max-num-seqs 100 is refused with a clear
 # error. 100 beam hypotheses (--samples 100) and 100 parallel samples are all in the JSON (the CLI
-# kept 64 and dropped the rest without a word). $1 = build dir, $2 = shared dir; exit 77 = skip.
+# kept 64 and dropped the rest without a word). $1 = build dir, $2 = shared dir (unused); exit 77 = skip.
 set -u
 BUILD=${1:?build dir}
 SHARED=${2:-}
 PAGEDVK=$BUILD/pagedvk
-MODEL=$SHARED/models/syn-qwen2-f16.gguf
-[ -f "$MODEL" ] && [ -x "$PAGEDVK" ] || { echo "skip: no model or no $PAGEDVK"; exit 77; }
-command -v jq >/dev/null || { echo "skip: needs jq"; exit 77; }
+MODEL=$BUILD/tests/models/syn-qwen2-f16.gguf # made by the ctest fixture `models` (tests/make_models.cmake)
+[ -f "$MODEL" ] && [ -x "$PAGEDVK" ] || { echo "FAIL: no $MODEL (fixture models) or no $PAGEDVK" >&2; exit 1; }
+command -v jq >/dev/null || { echo "skip: needs jq (tools/deps.sh installs it)"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 out=$(timeout 300 "$PAGEDVK" run -m "$MODEL" -q -p Hello -n 4 --beam 8 --ignore-eos --json) || fail "run --beam 8 failed"

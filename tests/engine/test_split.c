@@ -46,9 +46,8 @@ static void on_token(const pagedvk_token_event *ev, void *user) {
 
 /* block_bytes: one 16-token KV block of the model (f16 K and V of every layer) */
 static pagedvk_engine *make_engine(const char *model, uint32_t block_bytes, bool warmup) {
-  char path[1024], rel[128], err[512];
-  snprintf(rel, sizeof rel, "models/%s", model);
-  if (!pv_test_shared_path(path, sizeof path, rel)) return NULL;
+  char path[1024], err[512];
+  pv_test_model_path(path, sizeof path, model);
   pagedvk_engine_options o;
   pagedvk_engine_options_default(&o);
   o.model_path = path;

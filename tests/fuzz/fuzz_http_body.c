@@ -3,8 +3,9 @@
  * an HTTP request that carries client data past libmicrohttpd: JSON → sampling params, stop
  * strings, prompt ids (completions) or messages through the chat template (chat).
  *
- * A server object is set up without a socket or an engine: the shared model syn-llama-q4k.gguf
- * gives the tokenizer (opened once; no Vulkan); it has no chat template of its own, so the
+ * A server object is set up without a socket or an engine: the test model syn-llama-q4k.gguf
+ * (mkmodel's, made at build time by tests/make_models.cmake) gives the tokenizer (opened once; no
+ * Vulkan); it has no chat template of its own, so the
  * built-in llama2 template (role checks, raise_exception, BOS written) renders the chats. Byte 0 of the input picks the
  * endpoint, the rest is the body. Checked: success gives a prompt of 1..context-1 ids inside the
  * vocabulary and max_tokens that fit the context; failure gives a 400/404/503 with a message, and
@@ -28,10 +29,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   char path[4096], err[512];
-  fuzz_shared_path(path, sizeof path, "models/syn-llama-q4k.gguf");
+  fuzz_model_path(path, sizeof path, "syn-llama-q4k.gguf");
   if (pagedvk_model_open(&srv.model, path, err, sizeof err) != PAGEDVK_OK) {
-    fprintf(stderr, "fuzz_http_body: %s (nothing is exercised)\n", err);
-    return 0;
+    fprintf(stderr, "fuzz_http_body: %s (the fuzz build makes it)\n", err);
+    abort();
   }
   if (pagedvk_model_set_chat_template(srv.model, NULL, 0, "llama2", err, sizeof err) != PAGEDVK_OK) {
     fprintf(stderr, "fuzz_http_body: %s\n", err);

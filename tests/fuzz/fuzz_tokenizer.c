@@ -1,6 +1,12 @@
 /*
- * fuzz_tokenizer.c — libFuzzer target: the three shared vocabularies (llama SPM, llama-3 BPE,
- * qwen2 BPE), loaded once.
+ * fuzz_tokenizer.c — libFuzzer target: the tokenizer and detokenizer on vocabularies that need
+ * nothing outside the checkout, loaded once:
+ *   - the SentencePiece vocabulary of the test model syn-llama-q4k (mkmodel's built-in pieces with
+ *     byte fallback, padded to 32000; made at build time by tests/make_models.cmake),
+ *   - a byte-level BPE vocabulary built here (the 256 byte pieces, a few dozen merges, control and
+ *     user-defined tokens), once with Llama 3's and once with Qwen2's pre-tokenizer rules;
+ * and, when ../shared is there, the real llama SPM, Llama-3 BPE and Qwen2 BPE vocabularies too
+ * (the run says which were left out).
  *
  * Input: byte 0 picks the vocabulary and the mode, the rest is the payload.
  *   mode encode: the payload is text (any bytes) → pv_tokenize with add_special/parse_special
@@ -15,36 +21,108 @@
 
 #include "fuzz_common.h"
 #include "gguf/gguf.h"
+#include "text/bytelevel.h"
 #include "text/detok.h"
 #include "text/tokenizer.h"
 #include "text/utf8.h"
 
-static const char *const VOCABS[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-bpe.gguf",
-                                     "vocab/ggml-vocab-qwen2.gguf"};
-#define N_VOCABS (sizeof VOCABS / sizeof VOCABS[0])
+static const char *const SHARED_VOCABS[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-bpe.gguf",
+                                            "vocab/ggml-vocab-qwen2.gguf"};
+#define N_SHARED (sizeof SHARED_VOCABS / sizeof SHARED_VOCABS[0])
+#define MAX_TOKS (N_SHARED + 3)
 
-static pv_gguf_file *files[N_VOCABS];
-static pv_tokenizer toks[N_VOCABS];
+static pv_gguf_file *files[MAX_TOKS];
+static pv_tokenizer toks[MAX_TOKS];
 static size_t n_loaded;
+
+/* Loads a vocabulary from a GGUF file; a missing file is said and left out when optional. */
+static void load_file(const char *path, bool optional) {
+  pv_error err = {0};
+  if (pv_gguf_open(&files[n_loaded], path, &err) != PAGEDVK_OK) {
+    fprintf(stderr, "fuzz_tokenizer: %s: %s (%s)\n", path, err.msg, optional ? "left out" : "fatal");
+    if (!optional) abort();
+    return;
+  }
+  if (pv_tokenizer_load(&toks[n_loaded], files[n_loaded], &err) != PAGEDVK_OK) {
+    fprintf(stderr, "fuzz_tokenizer: %s: %s\n", path, err.msg);
+    abort(); /* a shipped vocabulary must load */
+  }
+  n_loaded++;
+}
+
+/* Pieces of the byte-level BPE vocabulary: merges (in rank order) over the byte pieces; "Ġ" is
+ * the mapped space. Each merge's result is added as a piece. */
+static const char *const BPE_MERGES[] = {
+    "\xc4\xa0 t", "h e", "\xc4\xa0 a", "i n", "\xc4\xa0t he", "e r", "o n", "\xc4\xa0 s", "r e", "a n", "a t",
+    "e n", "n d", "\xc4\xa0 w", "i s", "\xc4\xa0 o", "o u", "i t", "e s", "in g", "\xc4\xa0 c", "o r",
+    "\xc4\xa0a n", "\xc4\xa0an d", "\xc4\xa0 \xc4\xa0", "\xc4\xa0\xc4\xa0 \xc4\xa0\xc4\xa0", "\xc4\x8a \xc4\x8a",
+    "1 2", "12 3", "\xc3\xa4 \xc2\xb8", "\xc3\xb0 \xc5\x81",
+};
+static const char *const BPE_SPECIAL[] = {"<|begin_of_text|>", "<|end_of_text|>", "<|im_start|>", "<|im_end|>"};
+
+/* Builds the byte-level BPE vocabulary with pre-tokenizer `pre`. */
+static void build_bpe(const char *pre) {
+  enum { CAP = 256 + sizeof BPE_MERGES / sizeof BPE_MERGES[0] + 8 };
+  static char text[CAP][48];
+  static pv_gguf_str pieces[CAP], merges[sizeof BPE_MERGES / sizeof BPE_MERGES[0]];
+  static int32_t types[CAP];
+  uint32_t n = 0;
+  for (int b = 0; b < 256; b++) {
+    char c = (char)b;
+    size_t len = pv_bytelevel_encode(&c, 1, text[n]);
+    pieces[n] = (pv_gguf_str){text[n], len};
+    types[n++] = PV_TOKEN_NORMAL;
+  }
+  for (size_t m = 0; m < sizeof BPE_MERGES / sizeof BPE_MERGES[0]; m++) {
+    const char *sp = strchr(BPE_MERGES[m], ' ');
+    size_t left = (size_t)(sp - BPE_MERGES[m]);
+    snprintf(text[n], sizeof text[n], "%.*s%s", (int)left, BPE_MERGES[m], sp + 1);
+    pieces[n] = (pv_gguf_str){text[n], strlen(text[n])};
+    types[n++] = PV_TOKEN_NORMAL;
+    merges[m] = (pv_gguf_str){BPE_MERGES[m], strlen(BPE_MERGES[m])};
+  }
+  const int32_t first_special = (int32_t)n;
+  for (size_t k = 0; k < sizeof BPE_SPECIAL / sizeof BPE_SPECIAL[0]; k++) {
+    pieces[n] = (pv_gguf_str){BPE_SPECIAL[k], strlen(BPE_SPECIAL[k])};
+    types[n++] = PV_TOKEN_CONTROL;
+  }
+  pieces[n] = (pv_gguf_str){"<tool>", 6}; /* user-defined: always parsed from text */
+  types[n++] = PV_TOKEN_USER_DEFINED;
+  pv_vocab_desc d = {0};
+  d.model = "gpt2";
+  d.pre = pre;
+  d.n_vocab = n;
+  d.pieces = pieces;
+  d.types = types;
+  d.merges = merges;
+  d.n_merges = sizeof BPE_MERGES / sizeof BPE_MERGES[0];
+  d.bos = first_special;
+  d.eos = first_special + 1;
+  d.eot = first_special + 3;
+  d.unk = d.pad = -1;
+  d.add_bos = 1;
+  d.add_eos = 0;
+  d.add_space_prefix = -1;
+  pv_error err = {0};
+  if (pv_tokenizer_build(&toks[n_loaded], &d, &err) != PAGEDVK_OK) {
+    fprintf(stderr, "fuzz_tokenizer: the built-in BPE vocabulary (%s): %s\n", pre, err.msg);
+    abort();
+  }
+  n_loaded++;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  for (size_t i = 0; i < N_VOCABS; i++) {
-    char path[4096];
-    fuzz_shared_path(path, sizeof path, VOCABS[i]);
-    pv_error err = {0};
-    if (pv_gguf_open(&files[n_loaded], path, &err) != PAGEDVK_OK) {
-      fprintf(stderr, "fuzz_tokenizer: %s: %s (skipped)\n", path, err.msg);
-      continue;
-    }
-    if (pv_tokenizer_load(&toks[n_loaded], files[n_loaded], &err) != PAGEDVK_OK) {
-      fprintf(stderr, "fuzz_tokenizer: %s: %s\n", path, err.msg);
-      abort(); /* a shipped vocabulary must load */
-    }
-    n_loaded++;
+  char path[4096];
+  fuzz_model_path(path, sizeof path, "syn-llama-q4k.gguf");
+  load_file(path, false);
+  build_bpe("llama3");
+  build_bpe("qwen2");
+  for (size_t i = 0; i < N_SHARED; i++) {
+    fuzz_shared_path(path, sizeof path, SHARED_VOCABS[i]);
+    load_file(path, true);
   }
-  if (!n_loaded) fprintf(stderr, "fuzz_tokenizer: no vocabulary found; nothing is exercised\n");
   return 0;
 }
 
@@ -125,9 +203,9 @@ static void decode(const pv_tokenizer *tok, const uint8_t *p, size_t n, uint8_t 
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!n_loaded || size < 1) return 0;
+  if (size < 1) return 0;
   uint8_t sel = data[0];
-  const pv_tokenizer *tok = &toks[(sel & 0x03) % n_loaded];
+  const pv_tokenizer *tok = &toks[(sel & 0x07) % n_loaded]; /* bits 4-7: the mode */
   if (sel & 0x80)
     decode(tok, data + 1, size - 1, sel);
   else

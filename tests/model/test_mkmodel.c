@@ -16,6 +16,7 @@
 #include "devkit/gguf_write.h"
 #include "gguf/quant.h"
 #include "shared_paths.h"
+#include "text/tokenizer.h"
 
 static char tmpdir[256];
 
@@ -356,6 +357,53 @@ static void test_rope_and_head_dim_layouts(void **state) {
   assert_int_not_equal(mkmodel("--n-embd 64 --n-head 4 --head-dim 31", "x.gguf", path, sizeof path), 0);
 }
 
+/* --vocab-size pads the built-in vocabulary with <padK> pieces (the test models of
+ * tests/models.cmake: Llama-2's 32000 rows without its vocabulary): the file's rows follow, the
+ * built-in pieces keep their ids, and no text tokenizes into a pad piece, not even its own text. */
+static void test_vocab_size(void **state) {
+  (void)state;
+  char plain[512], padded[512];
+  if (mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1", "plain.gguf", plain, sizeof plain) < 0) skip();
+  assert_int_equal(mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-size 1000 --tied", "pad.gguf", padded,
+                           sizeof padded), 0);
+  pv_gguf_file *p = open_ok(plain), *f = open_ok(padded);
+  const pv_gguf_array *pt = pv_gguf_get_arr(p, "tokenizer.ggml.tokens"), *ft = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
+  assert_true(pt && ft && pt->n < 1000);
+  assert_int_equal(ft->n, 1000);
+  assert_int_equal(pv_gguf_get_arr(f, "tokenizer.ggml.scores")->n, 1000);
+  assert_int_equal(pv_gguf_get_arr(f, "tokenizer.ggml.token_type")->n, 1000);
+  assert_int_equal(u64_of(f, "llama.vocab_size"), 1000);
+  const pv_gguf_tensor *e = pv_gguf_find_tensor(f, "token_embd.weight");
+  assert_true(e && e->ne[0] == 64 && e->ne[1] == 1000);
+  for (uint64_t i = 0; i < pt->n; i++)
+    assert_true(pt->strs[i].len == ft->strs[i].len && !memcmp(pt->strs[i].ptr, ft->strs[i].ptr, pt->strs[i].len));
+  assert_true(pv_gguf_str_eq(ft->strs[pt->n], "<pad0>"));
+  char last[16];
+  snprintf(last, sizeof last, "<pad%u>", (unsigned)(999 - pt->n));
+  assert_true(pv_gguf_str_eq(ft->strs[999], last));
+  pv_tokenizer tok;
+  pv_error err = {0};
+  assert_int_equal(pv_tokenizer_load(&tok, f, &err), PAGEDVK_OK);
+  const char *texts[] = {"<pad0>", "<pad17><pad5> x<pad1>", "The <pad3>"};
+  for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+    pv_tokens ids = {0};
+    assert_int_equal(pv_tokenize(&tok, texts[k], strlen(texts[k]), true, true, &ids, &err), PAGEDVK_OK);
+    assert_true(ids.n > 1);
+    for (size_t i = 0; i < ids.n; i++) assert_true(ids.ids[i] >= 0 && (uint64_t)ids.ids[i] < pt->n);
+    pv_tokens_free(&ids);
+  }
+  pv_tokenizer_free(&tok);
+  pv_gguf_close(f);
+  pv_gguf_close(p);
+  assert_int_not_equal(mkmodel("--vocab-size 100", "x.gguf", padded, sizeof padded), 0);
+  assert_int_not_equal(mkmodel("--vocab-size 0", "x.gguf", padded, sizeof padded), 0);
+  char args[1024], other[512];
+  snprintf(args, sizeof args, "--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-from '%s'", plain);
+  assert_int_equal(mkmodel(args, "from.gguf", other, sizeof other), 0);
+  snprintf(args, sizeof args, "--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-from '%s' --vocab-size 1000", plain);
+  assert_int_not_equal(mkmodel(args, "x.gguf", other, sizeof other), 0);
+}
+
 static void test_rejected_options(void **state) {
   (void)state;
   char path[512];
@@ -374,7 +422,7 @@ int main(void) {
     cmocka_unit_test(test_every_type_both_archs), cmocka_unit_test(test_seed_determinism),
     cmocka_unit_test(test_type_overrides),        cmocka_unit_test(test_vocab_from),
     cmocka_unit_test(test_builtin_vocab),         cmocka_unit_test(test_rejected_options),
-    cmocka_unit_test(test_rope_and_head_dim_layouts),
+    cmocka_unit_test(test_rope_and_head_dim_layouts), cmocka_unit_test(test_vocab_size),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

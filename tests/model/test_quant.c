@@ -12,6 +12,7 @@
 
 #include "devkit/quantize.h"
 #include "gguf/quant.h"
+#include "shared_paths.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 
@@ -292,10 +293,12 @@ static const file_case FILE_CASES[] = {
 
 enum { ATTN_K_N = 256 * 128 };
 
-/* Dequantized blk.0.attn_k.weight of a shared model into y; false when the file is absent. */
+/* Dequantized blk.0.attn_k.weight of a file llama.cpp quantized (../shared, an outside oracle)
+ * into y; false (said on stdout) when the file is absent. */
 static bool load_attn_k(const file_case *c, float *y) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/models/%s", PV_SHARED_DIR, c->file);
+  char path[512], rel[128];
+  snprintf(rel, sizeof rel, "models/%s", c->file);
+  if (!pv_test_shared_path(path, sizeof path, rel)) return false;
   pv_gguf_file *f = NULL;
   pv_error err = {0};
   if (pv_gguf_open(&f, path, &err)) return false;

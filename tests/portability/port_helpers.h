@@ -1,5 +1,5 @@
 /*
- * port_helpers.h — shared by tests/portability: an engine on a shared test model, greedy jobs
+ * port_helpers.h — shared by tests/portability: an engine on a test model (tests/make_models.cmake), greedy jobs
  * with the CPU reference's continuation, and the end-of-test checks (all blocks free, invariants,
  * a silent validation layer). Header-only: each test source in tests/portability is its own executable.
  */
@@ -38,11 +38,10 @@ static inline void pj_on_token(const pagedvk_token_event *ev, void *user) {
   if (ev->finish != PAGEDVK_FINISH_NONE) j->finished++;
 }
 
-/* NULL when the shared models are absent (the caller skips). */
+/* An engine on test model `model` (a missing model fails the test). */
 static inline pagedvk_engine *pj_engine(const char *model, uint64_t kv_mem, uint32_t block_size) {
-  char rel[128], path[1024], err[512];
-  snprintf(rel, sizeof rel, "models/%s", model);
-  if (!pv_test_shared_path(path, sizeof path, rel)) return NULL;
+  char path[1024], err[512];
+  pv_test_model_path(path, sizeof path, model);
   pagedvk_engine_options o;
   pagedvk_engine_options_default(&o);
   o.model_path = path;

@@ -95,7 +95,7 @@ static void test_light_use_of_a_big_pool(void **state) {
 static void test_pool_too_large_is_refused(void **state) {
   (void)state;
   char path[1024], err[512];
-  if (!pv_test_shared_path(path, sizeof path, "models/syn-llama-q4k.gguf")) skip();
+  pv_test_model_path(path, sizeof path, "syn-llama-q4k.gguf");
   pagedvk_engine_options o;
   pagedvk_engine_options_default(&o);
   o.model_path = path;

@@ -21,6 +21,10 @@ grep -Eq '^  attention kernels +paged_attn' <<<"$info" || fail "the attention ke
 grep -Eq '^  matmul +[0-9]+ (output )?rows x [0-9]+ tokens' <<<"$info" || fail "the matmul shape is not shown"
 grep -Eq '^  memory path +' <<<"$info" || fail "memory path not shown"
 
-[ -x "$shared/tools/check-oracle" ] && command -v python3 >/dev/null || { echo "no ../shared oracle: skipped"; exit 77; }
+# The comparison with llama.cpp's outputs is an outside oracle: without ../shared it is left out
+# (the engine under this profile is compared with the CPU reference in engine_embedded_* and
+# ops_*_embedded, which need nothing outside the checkout).
+[ -x "$shared/tools/check-oracle" ] || { echo "skip: the embedded profile against llama.cpp's outputs (no $shared/tools/check-oracle: ../shared is an outside oracle)"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: check-oracle needs python3 (tools/deps.sh installs it)"; exit 77; }
 # Tokenization does not depend on the device: the generation cases only (a few seconds).
 "$shared/tools/check-oracle" "$pagedvk" --engine --skip-tokenize --with p11,p13 --extra "--kv-mem 160M"

@@ -1,6 +1,6 @@
 /*
  * rel_jobs.h — helpers of the reliability tests (header-only, included by one test each):
- * greedy jobs with their CPU-reference continuation, an engine on a shared model, and the
+ * greedy jobs with their CPU-reference continuation, an engine on a test model, and the
  * end-of-test checks (every block free, no request left, pool invariants).
  */
 #ifndef PV_REL_JOBS_H
@@ -47,12 +47,11 @@ static inline void rel_on_token(const pagedvk_token_event *ev, void *user) {
 static const char *REL_MODEL = "syn-llama-q4k.gguf";
 
 static inline bool rel_model_path(char *buf, size_t size) {
-  char rel[128];
-  snprintf(rel, sizeof rel, "models/%s", REL_MODEL);
-  return pv_test_shared_path(buf, size, rel);
+  pv_test_model_path(buf, size, REL_MODEL);
+  return true;
 }
 
-/* An engine on the shared model, or NULL (skip) when the model is absent. */
+/* An engine on the test model (tests/make_models.cmake; a missing one fails the test). */
 static inline pagedvk_engine *rel_engine(uint64_t kv_mem, pagedvk_preempt_mode preempt, uint64_t swap_mem) {
   char path[1024], err[512];
   if (!rel_model_path(path, sizeof path)) return NULL;

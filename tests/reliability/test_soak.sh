@@ -2,13 +2,13 @@
 # Short soak of `pagedvk serve` (tools/soak): 200 random requests, 64 at a time, with client
 # disconnects, malformed bodies, streams, chat and sampling under a 2 MiB KV pool (preemption).
 # Every greedy answer must equal `pagedvk run`'s; afterwards every block is free, no file
-# descriptor leaked, RSS grew by less than the slack, SIGTERM exits 0. $1 = build dir, $2 = shared.
+# descriptor leaked, RSS grew by less than the slack, SIGTERM exits 0. $1 = build dir, $2 = shared
+# (unused). The model is the test model the ctest fixture `models` made (tests/make_models.cmake).
 set -u
 BUILD=${1:?build dir}
-SHARED=${2:-}
-MODEL=$SHARED/models/syn-llama-q4k.gguf
-[ -f "$MODEL" ] || { echo "skip: no shared test model"; exit 77; }
-command -v node >/dev/null || { echo "skip: needs node"; exit 77; }
+MODEL=$BUILD/tests/models/syn-llama-q4k.gguf
+[ -f "$MODEL" ] || { echo "FAIL: no test model $MODEL (the ctest fixture 'models' makes it)" >&2; exit 1; }
+command -v node >/dev/null || { echo "skip: needs node (tools/deps.sh installs nodejs)"; exit 77; }
 # Under ASan, RSS measures the sanitizer's allocator (quarantine, per-thread caches of the
 # connection threads, shadow) more than ours: a small quarantine and a wide slack there, where
 # LeakSanitizer's verdict at the server's exit (which must be 0) is the memory check.

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Valgrind memcheck (--leak-check=full, any error or definite/possible leak fails) on:
-#   pagedvk tokenize (each vocabulary family), pagedvk run --reference, and pagedvk run on the
-#   Vulkan device (lavapipe) with the tiny llama model, 4 tokens.
+#   pagedvk tokenize (the test model's SentencePiece vocabulary, and each real vocabulary family
+#   of ../shared when present), pagedvk run --reference, and pagedvk run on the Vulkan device
+#   (lavapipe) with the tiny llama test model (tests/make_models.cmake), 4 tokens.
 # tests/reliability/valgrind.supp names only ld.so (dlopen'd driver libraries stay loaded).
-# Skipped (77) without valgrind or the shared files, and in the sanitizer build (ASan and valgrind
-# cannot share a process). The validation layer is left out here: it would multiply the time.
+# Skipped (77) without valgrind, and in the sanitizer build (ASan and valgrind cannot share a
+# process). The validation layer is left out here: it would multiply the time.
 set -u
 BUILD=${1:?build dir}
 SHARED=${2:-}
 PAGEDVK=$BUILD/pagedvk
-TINY=$SHARED/models/llama-2-tiny-random.gguf
-command -v valgrind >/dev/null || { echo "skip: needs valgrind"; exit 77; }
-[ -f "$TINY" ] && [ -x "$PAGEDVK" ] || { echo "skip: no shared test model or binary"; exit 77; }
+TINY=$BUILD/tests/models/tiny-llama-f16.gguf
+command -v valgrind >/dev/null || { echo "skip: needs valgrind (tools/deps.sh installs it)"; exit 77; }
+[ -f "$TINY" ] && [ -x "$PAGEDVK" ] || { echo "FAIL: no test model $TINY (fixture models) or no $PAGEDVK" >&2; exit 1; }
 if ldd "$PAGEDVK" 2>/dev/null | grep -q 'libasan\|libubsan'; then echo "skip: sanitizer build"; exit 77; fi
 unset PAGEDVK_VALIDATION
 SUPP=$(dirname "$0")/valgrind.supp
@@ -34,10 +35,12 @@ vg() { # vg NAME command…
   echo "$name: clean"
 }
 
+TEXT=$'Hello wörld 🙂 <s> 12345\n\ttabs'
+vg tokenize-test-model "$PAGEDVK" tokenize -m "$TINY" --parse-special -p "$TEXT"
 for v in llama-spm llama-bpe qwen2; do
   f=$SHARED/vocab/ggml-vocab-$v.gguf
-  [ -f "$f" ] || continue
-  vg "tokenize-$v" "$PAGEDVK" tokenize -m "$f" --parse-special -p $'Hello wörld 🙂 <s> 12345\n\ttabs'
+  [ -f "$f" ] || { echo "skip: tokenize-$v (no $f: a real vocabulary from ../shared)"; continue; }
+  vg "tokenize-$v" "$PAGEDVK" tokenize -m "$f" --parse-special -p "$TEXT"
 done
 vg reference "$PAGEDVK" run --reference -m "$TINY" -p "Hello there" -n 4 -q
 [ "$(wc -c < "$TMP/reference.out")" -gt 0 ] || { echo "FAIL: reference printed nothing" >&2; exit 1; }

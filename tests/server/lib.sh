@@ -1,12 +1,16 @@
-# lib.sh — helpers for the server tests (sourced). $1 = build dir, $2 = shared dir.
+# lib.sh — helpers for the server tests (sourced). $1 = build dir, $2 = shared dir (outside
+# oracles only: llama.cpp outputs, real vocabularies and templates; may be absent).
 # Starts `pagedvk serve` on a free loopback port (--port 0; the port is read from its log),
 # waits for /health, and at the end checks /metrics shows every KV block free and nothing
 # running, then stops it with SIGTERM and expects exit 0. Loops are bounded; exit 77 = skip.
+# The model is the test model syn-llama-q4k that the ctest fixture `models` made with mkmodel
+# (tests/make_models.cmake): $MODELS/NAME.gguf holds the others.
 
 BUILD=${1:?build dir}
 SHARED=${2:-}
 PAGEDVK=$BUILD/pagedvk
-MODEL=$SHARED/models/syn-llama-q4k.gguf
+MODELS=$BUILD/tests/models
+MODEL=$MODELS/syn-llama-q4k.gguf
 MODEL_NAME=syn-llama-q4k
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pv-server-test.XXXXXX")
 SERVER_PID=
@@ -24,16 +28,25 @@ fail() {
   exit 1
 }
 
+# need_model — the model and the binary must be there (a missing one fails: the fixture `models`
+# makes the model, the build the binary); curl and jq (tools/deps.sh installs them) or skip.
 need_model() {
-  [ -d "$SHARED" ] && [ -f "$MODEL" ] || { echo "skip: no shared test model ($MODEL)"; exit 77; }
-  [ -x "$PAGEDVK" ] || { echo "skip: $PAGEDVK not built"; exit 77; }
-  command -v curl >/dev/null && command -v jq >/dev/null || { echo "skip: needs curl and jq"; exit 77; }
+  [ -x "$PAGEDVK" ] || fail "$PAGEDVK not built"
+  [ -f "$MODEL" ] || fail "no test model $MODEL: the ctest fixture 'models' makes it (tests/make_models.cmake)"
+  need_tools curl jq
 }
 
-# The shared synthetic models carry the Llama-2 vocabulary and no chat template (and no ChatML
-# tokens, so no fallback): chats on them use the built-in template of that family.
+# need_tools CMD… — skip (77), naming the missing commands, unless each is on PATH.
+need_tools() {
+  local missing=() t
+  for t in "$@"; do command -v "$t" >/dev/null || missing+=("$t"); done
+  [ ${#missing[@]} = 0 ] || { echo "skip: needs ${missing[*]} (tools/deps.sh installs them)"; exit 77; }
+}
+
+# The test models (mkmodel's built-in SentencePiece vocabulary) carry no chat template and no
+# ChatML tokens, so no fallback: chats on them use the built-in template of the llama2 family.
 chat_template_opts() {
-  case "$MODEL" in "$SHARED"/models/syn-llama-*.gguf) echo --chat-template llama2 ;; esac
+  case "$MODEL" in */syn-llama-*.gguf) echo --chat-template llama2 ;; esac
 }
 
 # start_server [extra serve options…]

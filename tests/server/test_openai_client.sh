@@ -2,18 +2,21 @@
 # The official `openai` npm client against `pagedvk serve --api-key`: completions and chat, with
 # and without streaming, models.list, errors (openai_client.mjs). Also the API key with curl:
 # /v1 routes need it (401 without or with a wrong one), /health and /metrics do not.
-# The package is installed once into the build tree; no npm or no registry → skip (77).
+# The package is installed once into the build tree from the npm registry (npm's cache first:
+# --prefer-offline, so a machine that fetched it once needs no network); no node/npm (tools/deps.sh
+# installs them) or a registry that cannot be reached → skip (77), saying which.
 set -u
 source "$(dirname "$0")/lib.sh"
 need_model
-command -v node >/dev/null && command -v npm >/dev/null || { echo "skip: needs node and npm"; exit 77; }
+need_tools node npm
 NODE_DIR=$BUILD/tests/server/npm
 mkdir -p "$NODE_DIR"
 if [ ! -f "$NODE_DIR/node_modules/openai/package.json" ]; then
   (cd "$NODE_DIR" || exit 1
    [ -f package.json ] || echo '{"name": "pv-server-test", "private": true}' > package.json
-   timeout 300 npm install openai@4 --no-audit --no-fund --silent) > "$TMP/npm.log" 2>&1 ||
-    { echo "skip: npm could not install openai"; cat "$TMP/npm.log"; exit 77; }
+   timeout 300 npm install openai@4 --prefer-offline --no-audit --no-fund --silent) > "$TMP/npm.log" 2>&1 ||
+    { echo "skip: npm could not install the openai package (registry $(npm config get registry) unreachable?):"
+      cat "$TMP/npm.log"; exit 77; }
 fi
 cp "$(dirname "$0")/openai_client.mjs" "$NODE_DIR/"
 

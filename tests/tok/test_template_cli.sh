@@ -25,7 +25,7 @@ grep -q 'no system role here' "$tmp/err" || { echo "FAIL stderr lacks the messag
 [ -s "$tmp/out" ] && { echo "FAIL stdout not empty on error"; fail=1; }
 
 if [ -z "$shared" ] || [ ! -x "$shared/tools/check-templates" ] || [ ! -d "$shared/templates" ]; then
-  [ $fail = 0 ] && { echo "contract ok; skip: no shared templates"; exit 77; }
+  [ $fail = 0 ] && { echo "contract ok; skip: the real templates' cases rendered by jinja2 (no $shared/templates: an outside oracle)"; exit 77; }
   exit 1
 fi
 "$shared/tools/check-templates" "$cli" "$shared/templates" || fail=1

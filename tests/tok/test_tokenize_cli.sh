@@ -5,7 +5,9 @@
 set -u
 build=$1
 shared=${2:-}
-[ -n "$shared" ] && [ -d "$shared/vocab" ] || { echo "skip: no shared folder"; exit 77; }
+[ -n "$shared" ] && [ -d "$shared/vocab" ] ||
+  { echo "skip: pagedvk tokenize against llama.cpp's ids on real vocabularies (no $shared/vocab: an outside oracle)"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: needs python3 (tools/deps.sh installs it)"; exit 77; }
 cli="$build/pagedvk"
 fail=0
 

@@ -45,6 +45,7 @@ typedef struct options {
   char *chat_template_read;  /* --chat-template-file: the file's text (chat_template points here) */
   mk_mix mix;
   uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff, ctx;
+  uint32_t vocab_size; /* --vocab-size: the built-in vocabulary padded to this many tokens (0: not) */
   uint32_t head_dim; /* 0: n_embd / n_head, no key_length key */
   int rope_freqs, rope_llama3;
   float scales[4]; /* granite: embedding, residual, attention, logit */
@@ -124,6 +125,9 @@ static void usage(FILE *to) {
     "                          (tokenizer.ggml.model 'llama') is written: <unk>=0, <s>=1 (BOS),\n"
     "                          </s>=2 (EOS), byte-fallback tokens <0x00>..<0xFF> at 3..258, then\n"
     "                          '\xe2\x96\x81', printable ASCII and a few dozen merged pieces (~420 tokens)\n"
+    "  --vocab-size N          pad the built-in vocabulary to N tokens with unused pieces <padK>\n"
+    "                          (NORMAL tokens no text merges into): the shapes of a real vocabulary\n"
+    "                          (e.g. 32000, Llama 2) without one; not with --vocab-from\n"
     "  -o, --out OUT.gguf      output file\n"
     "  -h, --help              this text\n"
     "Every row length (ne[0]) must be a multiple of its type's block size (32, or 256 for K-quants and IQ4_XS).\n");
@@ -274,6 +278,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--type-norm")) return parse_type(a, v, &o->type_norm);
   if (is_opt(a, "--tensor-type")) return parse_override(o, v);
   if (is_opt(a, "--vocab-from")) { o->vocab_from = v; return v ? 0 : bad(a, v); }
+  if (is_opt(a, "--vocab-size")) return parse_u32(a, v, &o->vocab_size);
   if (is_opt(a, "--name")) { o->name = v; return v ? 0 : bad(a, v); }
   if (is_opt(a, "--preset")) return apply_preset(o, v);
   if (is_opt(a, "--mix")) return mk_mix_from_name(v, &o->mix) ? 0 : bad(a, v);
@@ -323,6 +328,10 @@ static int parse_args(options *o, int argc, char **argv) {
   const uint32_t hd = o->head_dim ? o->head_dim : o->n_embd / o->n_head;
   if (o->rope_dim % 2 || o->rope_dim > hd) {
     fprintf(stderr, "mkmodel: --rope-dim %u must be even and at most the head size %u\n", o->rope_dim, hd);
+    return -1;
+  }
+  if (o->vocab_size && o->vocab_from) {
+    fprintf(stderr, "mkmodel: --vocab-size pads the built-in vocabulary: not with --vocab-from\n");
     return -1;
   }
   if (o->rope_factors && strcmp(o->arch, "phi3")) {
@@ -557,10 +566,10 @@ static int build(pv_gguf_writer *w, const options *o, pv_error *err) {
   int rc = PAGEDVK_OK;
   pv_gguf_writer *vw = NULL; /* the built-in vocabulary is built first to learn its size */
   if (o->vocab_from) rc = vocab_size_from(o->vocab_from, &src, &n_vocab, err);
-  else if (!(rc = pv_gguf_writer_create(&vw, err))) rc = mk_builtin_vocab(vw, &n_vocab, err);
+  else if (!(rc = pv_gguf_writer_create(&vw, err))) rc = mk_builtin_vocab(vw, o->vocab_size, &n_vocab, err);
   if (!rc) rc = add_hparams(w, o, n_vocab, err);
   if (!rc && src) rc = pv_gguf_writer_copy_tokenizer(w, src, err);
-  if (!rc && vw) rc = mk_builtin_vocab(w, &n_vocab, err);
+  if (!rc && vw) rc = mk_builtin_vocab(w, o->vocab_size, &n_vocab, err);
   if (!rc) rc = add_chat_template(w, o, src, err);
   pv_gguf_close(src);
   pv_gguf_writer_destroy(vw);

@@ -7,8 +7,9 @@
 
 #include "devkit/gguf_write.h"
 
-/* Adds the built-in SentencePiece-style vocabulary's tokenizer.* keys (see vocab.c). */
-int mk_builtin_vocab(pv_gguf_writer *w, uint32_t *n_vocab, pv_error *err);
+/* Adds the built-in SentencePiece-style vocabulary's tokenizer.* keys (see vocab.c), padded to
+ * pad_to tokens when that is larger than its own size (0: no padding; smaller: an error). */
+int mk_builtin_vocab(pv_gguf_writer *w, uint32_t pad_to, uint32_t *n_vocab, pv_error *err);
 
 /* Real-model shapes (shapes.c): a preset's hyper-parameters; options given after --preset override. */
 typedef struct mk_preset {

@@ -7,6 +7,9 @@
  *   multi-character pieces that are each the concatenation of two earlier pieces (so BPE-style
  *   merging can reach them), scored so that longer / earlier merges win.
  * Any text tokenizes: characters outside the pieces fall back to their UTF-8 bytes.
+ * --vocab-size N pads it to N tokens with NORMAL pieces "<padK>" (K from 0): no two pieces of the
+ * vocabulary concatenate to "<p" or "<pa", so no text merges into them; they give a file the
+ * shapes of a real vocabulary (token_embd and output rows, logits) and show up only in generation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +64,7 @@ static void free_builder(vocab_builder *v) {
   free(v->types);
 }
 
-static int build(vocab_builder *v) {
+static int build(vocab_builder *v, uint32_t pad_to) {
   char text[16];
   int rc = add(v, "<unk>", 0, TT_UNKNOWN) | add(v, "<s>", 0, TT_CONTROL) | add(v, "</s>", 0, TT_CONTROL);
   for (int b = 0; b < 256 && !rc; b++) {
@@ -77,12 +80,18 @@ static int build(vocab_builder *v) {
   }
   for (size_t i = 0; i < sizeof MERGES / sizeof MERGES[0] && !rc; i++)
     rc = add(v, MERGES[i], -(float)(i + 1), TT_NORMAL);
+  for (uint32_t k = 0; !rc && v->n < pad_to; k++) {
+    snprintf(text, sizeof text, "<pad%u>", k);
+    rc = add(v, text, -100000.0f, TT_NORMAL);
+  }
   return rc;
 }
 
-int mk_builtin_vocab(pv_gguf_writer *w, uint32_t *n_vocab, pv_error *err) {
+int mk_builtin_vocab(pv_gguf_writer *w, uint32_t pad_to, uint32_t *n_vocab, pv_error *err) {
   vocab_builder v = {0};
-  int rc = build(&v) ? pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "mkmodel: out of memory for the vocabulary") : PAGEDVK_OK;
+  int rc = build(&v, pad_to) ? pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "mkmodel: out of memory for the vocabulary") : PAGEDVK_OK;
+  if (!rc && pad_to && v.n > pad_to)
+    rc = pv_fail(err, PAGEDVK_ERR_INVALID, "--vocab-size %u: the built-in vocabulary has %u tokens", pad_to, v.n);
   if (!rc) rc = pv_gguf_writer_add_str(w, "tokenizer.ggml.model", "llama", err);
   if (!rc) rc = pv_gguf_writer_add_str(w, "tokenizer.ggml.pre", "default", err);
   if (!rc) rc = pv_gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v.tokens, v.n, err);
