@@ -27,6 +27,7 @@ set(PV_TEST_MODELS
   "tiny-llama-f16|--arch llama --n-embd 8 --n-head 2 --n-ff 32 --n-layer 1 --ctx 4096 --vocab-size 32000 --seed 4"
 )
 
+cmake_minimum_required(VERSION 3.18)
 if(NOT MKMODEL OR NOT OUT)
   message(FATAL_ERROR "usage: cmake -DMKMODEL=… -DOUT=… [-DEMULATOR=…] [-DONLY=name;…] -P make_models.cmake")
 endif()

@@ -3,7 +3,9 @@
  * whose bytes are split across tokens come out whole, no chunk is ever invalid UTF-8, streaming
  * then flushing equals the one-shot decode, decode(encode(text)) == text on all three shared
  * vocabularies, invalid byte sequences become U+FFFD, and the SentencePiece leading-space rule.
- * The UTF-8 rules are also checked without files; vocabulary tests skip when ../shared is absent.
+ * The UTF-8 rules are also checked without files, and the round trips also run on the
+ * SentencePiece vocabulary of the test model (mkmodel's built-in one, tests/make_models.cmake);
+ * the real vocabularies' tests skip, saying so, when ../shared is absent.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,9 +32,13 @@ static const char *const TEXTS[] = {
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 outside the BMP: 𐍈 𓀀",
 };
 
+/* TEST_MODEL: the test model's vocabulary instead of a file of ../shared */
+#define TEST_MODEL "syn-llama-q4k.gguf"
+
 static bool load(pv_tokenizer *tok, pv_gguf_file **f, const char *rel) {
   char path[1024];
-  if (!pv_test_shared_path(path, sizeof path, rel)) return false;
+  if (!strcmp(rel, TEST_MODEL)) pv_test_model_path(path, sizeof path, rel);
+  else if (!pv_test_shared_path(path, sizeof path, rel)) return false;
   pv_error err = {0};
   if (pv_gguf_open(f, path, &err) || pv_tokenizer_load(tok, *f, &err)) fail_msg("%s: %s", rel, err.msg);
   return true;
@@ -94,6 +100,7 @@ static void round_trips(const char *rel, bool add_bos) {
 }
 
 static void test_round_trip_spm(void **state) { round_trips("vocab/ggml-vocab-llama-spm.gguf", true); }
+static void test_round_trip_test_model(void **state) { round_trips(TEST_MODEL, true); }
 static void test_round_trip_llama_bpe(void **state) { round_trips("vocab/ggml-vocab-llama-bpe.gguf", true); }
 static void test_round_trip_qwen2(void **state) { round_trips("vocab/ggml-vocab-qwen2.gguf", false); }
 
@@ -240,6 +247,7 @@ static void bytes_round_trip(const char *rel) {
 }
 
 static void test_bytes_round_trip_spm(void **state) { bytes_round_trip("vocab/ggml-vocab-llama-spm.gguf"); }
+static void test_bytes_round_trip_test_model(void **state) { bytes_round_trip(TEST_MODEL); }
 static void test_bytes_round_trip_llama_bpe(void **state) { bytes_round_trip("vocab/ggml-vocab-llama-bpe.gguf"); }
 static void test_bytes_round_trip_qwen2(void **state) { bytes_round_trip("vocab/ggml-vocab-qwen2.gguf"); }
 
@@ -250,6 +258,7 @@ int main(void) {
       cmocka_unit_test(test_spm_bytes_held_back), cmocka_unit_test(test_spm_leading_space),
       cmocka_unit_test(test_bpe_split_character), cmocka_unit_test(test_bytes_round_trip_spm),
       cmocka_unit_test(test_bytes_round_trip_llama_bpe), cmocka_unit_test(test_bytes_round_trip_qwen2),
+      cmocka_unit_test(test_round_trip_test_model), cmocka_unit_test(test_bytes_round_trip_test_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
