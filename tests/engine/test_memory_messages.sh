@@ -9,7 +9,7 @@ set -u
 BUILD=${1:?build dir}
 PAGEDVK=$BUILD/pagedvk
 MKMODEL=$BUILD/mkmodel
-[ -x "$PAGEDVK" ] && [ -x "$MKMODEL" ] || { echo "skip: no $PAGEDVK or $MKMODEL"; exit 77; }
+[ -x "$PAGEDVK" ] && [ -x "$MKMODEL" ] || { echo "FAIL: no $PAGEDVK or $MKMODEL" >&2; exit 1; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

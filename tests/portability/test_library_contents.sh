@@ -8,7 +8,7 @@ build=$1
 lib=""
 for f in "$build/libpagedvk.a" "$build/libpagedvk.so"; do [ -f "$f" ] && { lib=$f; break; }; done
 [ -n "$lib" ] || { echo "FAIL: no libpagedvk.a or libpagedvk.so in $build"; exit 1; }
-command -v nm >/dev/null || { echo "skip: no nm"; exit 77; }
+command -v nm >/dev/null || { echo "skip: no nm (binutils, which tools/deps.sh installs with gcc)"; exit 77; }
 
 case $lib in *.so) opts="-D --defined-only" ;; *) opts="--defined-only" ;; esac
 syms=$(nm $opts "$lib" 2>/dev/null | awk 'NF >= 3 && $2 ~ /^[A-Z]$/ && $2 != "U" { print $3 }' | sort -u)

@@ -16,8 +16,8 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 MKMODEL=$BUILD/mkmodel
-[ -x "$PAGEDVK" ] && [ -x "$MKMODEL" ] || { echo "skip: $PAGEDVK or $MKMODEL not built"; exit 77; }
-command -v curl >/dev/null && command -v jq >/dev/null || { echo "skip: needs curl and jq"; exit 77; }
+[ -x "$PAGEDVK" ] && [ -x "$MKMODEL" ] || fail "$PAGEDVK or $MKMODEL not built"
+need_tools curl jq
 MODEL=$TMP/tiny.gguf
 MODEL_NAME=tiny
 "$MKMODEL" --n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --ctx 512 -o "$MODEL" 2>/dev/null || fail "mkmodel"

@@ -6,7 +6,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 need_model
 EXAMPLE=$BUILD/tools/example_embed
-[ -x "$EXAMPLE" ] || { echo "skip: $EXAMPLE not built"; exit 77; }
+[ -x "$EXAMPLE" ] || fail "$EXAMPLE not built"
 timeout 300 "$EXAMPLE" "$MODEL" 6 > "$TMP/out" 2> "$TMP/err" || fail "example failed: $(cat "$TMP/err")"
 grep -q '^stats: 2 requests finished, .* 0 of [0-9]* KV blocks used$' "$TMP/out" || fail "stats line: $(cat "$TMP/out")"
 for tag in A B; do
