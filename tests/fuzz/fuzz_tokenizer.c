@@ -55,7 +55,7 @@ static void load_file(const char *path, bool optional) {
 static const char *const BPE_MERGES[] = {
     "\xc4\xa0 t", "h e", "\xc4\xa0 a", "i n", "\xc4\xa0t he", "e r", "o n", "\xc4\xa0 s", "r e", "a n", "a t",
     "e n", "n d", "\xc4\xa0 w", "i s", "\xc4\xa0 o", "o u", "i t", "e s", "in g", "\xc4\xa0 c", "o r",
-    "\xc4\xa0a n", "\xc4\xa0an d", "\xc4\xa0 \xc4\xa0", "\xc4\xa0\xc4\xa0 \xc4\xa0\xc4\xa0", "\xc4\x8a \xc4\x8a",
+    "\xc4\xa0" "a n", "\xc4\xa0" "an d", "\xc4\xa0 \xc4\xa0", "\xc4\xa0\xc4\xa0 \xc4\xa0\xc4\xa0", "\xc4\x8a \xc4\x8a",
     "1 2", "12 3", "\xc3\xa4 \xc2\xb8", "\xc3\xb0 \xc5\x81",
 };
 static const char *const BPE_SPECIAL[] = {"<|begin_of_text|>", "<|end_of_text|>", "<|im_start|>", "<|im_end|>"};
