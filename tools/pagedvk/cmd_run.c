@@ -6,6 +6,9 @@
  * --chat (implied by --chat-template / --chat-template-file) makes each prompt one user message
  * rendered by the chat template with the assistant's generation prompt; that text is tokenized
  * with control tokens parsed, BOS added only when the template did not write it.
+ * --grammar FILE (GBNF), --json-schema FILE or --json-object constrain every sample
+ * (docs/GRAMMAR.md); an output cut by max_tokens before the grammar completes says so on stderr
+ * (and "grammar_incomplete": true with --json).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@ typedef struct sample_out {
   char *text;
   size_t len, text_cap;
   pagedvk_finish_reason finish;
+  bool grammar_incomplete;
 } sample_out;
 
 typedef struct request_out {
@@ -68,6 +72,7 @@ static void on_token(const pagedvk_token_event *ev, void *user) {
   }
   if (ev->finish != PAGEDVK_FINISH_NONE) {
     s->finish = ev->finish;
+    s->grammar_incomplete = ev->grammar_incomplete != 0;
     if (ev->status != PAGEDVK_OK && ev->status != PAGEDVK_ERR_ABORTED) r->status = ev->status;
   }
 }
@@ -97,6 +102,7 @@ static void print_json(const request_out *r) {
   fputs(", \"text\": ", stdout);
   cli_json_string(stdout, s0->text ? s0->text : "", s0->len);
   printf(", \"finish_reason\": \"%s\"", finish_name(s0->finish));
+  if (s0->grammar_incomplete) fputs(", \"grammar_incomplete\": true", stdout);
   if (r->n_samples > 1) {
     fputs(", \"samples\": [", stdout);
     for (uint32_t i = 0; i < r->n_samples; i++) {
@@ -105,6 +111,7 @@ static void print_json(const request_out *r) {
       print_ids(stdout, s->ids, s->n);
       fputs(", \"text\": ", stdout);
       cli_json_string(stdout, s->text ? s->text : "", s->len);
+      if (s->grammar_incomplete) fputs(", \"grammar_incomplete\": true", stdout);
       fputc('}', stdout);
     }
     fputc(']', stdout);
@@ -143,7 +150,56 @@ typedef struct run_args {
   cli_opts o;
   const char *prompt, *file;
   bool json, reference, no_bos, chat;
+  char *grammar; /* --grammar / --json-schema: the file's text */
 } run_args;
+
+/* The whole of a grammar or schema file (NUL-terminated), or NULL after saying why. */
+static char *read_text(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return cli_fail("cannot read %s", path), NULL;
+  char *text = NULL;
+  size_t cap = 0, n = 0, got;
+  do {
+    if (n + 4096 + 1 > cap) {
+      char *t = realloc(text, cap = (n + 4096 + 1) * 2);
+      if (!t) {
+        free(text);
+        fclose(f);
+        return cli_fail("out of memory reading %s", path), NULL;
+      }
+      text = t;
+    }
+    got = fread(text + n, 1, cap - n - 1, f);
+    n += got;
+  } while (got > 0);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) return free(text), cli_fail("cannot read %s", path), NULL;
+  text[n] = 0;
+  *len = n;
+  return text;
+}
+
+/* --grammar FILE, --json-schema FILE, --json-object: 1 when arg was one of them, -1 on an error. */
+static int grammar_opt(run_args *a, int argc, char **argv, int *i) {
+  const char *arg = argv[*i];
+  int kind = !strcmp(arg, "--grammar")       ? PAGEDVK_GRAMMAR_GBNF
+             : !strcmp(arg, "--json-schema") ? PAGEDVK_GRAMMAR_JSON_SCHEMA
+             : !strcmp(arg, "--json-object") ? PAGEDVK_GRAMMAR_JSON_OBJECT
+                                             : PAGEDVK_GRAMMAR_NONE;
+  if (kind == PAGEDVK_GRAMMAR_NONE) return 0;
+  if (a->o.sampling.grammar_kind != PAGEDVK_GRAMMAR_NONE)
+    return cli_fail("--grammar, --json-schema and --json-object: one of them at most"), -1;
+  a->o.sampling.grammar_kind = kind;
+  if (kind == PAGEDVK_GRAMMAR_JSON_OBJECT) return 1;
+  const char *path = cli_arg_value(argc, argv, i);
+  if (!path) return cli_fail("%s needs a file", arg), -1;
+  size_t len = 0;
+  if (!(a->grammar = read_text(path, &len))) return -1;
+  a->o.sampling.grammar = a->grammar;
+  a->o.sampling.grammar_len = len;
+  return 1;
+}
 
 /* --chat: the prompt as one user turn through the model's chat template, then its ids. */
 static int chat_prompt(const pagedvk_model *m, const char *text, int32_t **ids, size_t *n) {
@@ -248,6 +304,11 @@ static int run_engine(run_args *a) {
     if (reqs[i].status) rc = 1;
   }
   if (!a->json && !a->file) putchar('\n');
+  for (size_t i = 0; i < n_prompts && !rc; i++)
+    for (uint32_t k = 0; k < reqs[i].n_samples; k++)
+      if (reqs[i].samples[k].grammar_incomplete && !a->json)
+        fprintf(stderr, "pagedvk: request %zu sample %u: max_tokens ran out before the grammar was complete\n", i + 1,
+                k);
   if (!a->o.quiet && !a->json)
     fprintf(stderr, "pagedvk: %llu prompt + %llu generated tokens in %.2f s (%.1f tokens/s generated), peak %u sequences\n",
             (unsigned long long)st.prompt_tokens, (unsigned long long)st.generated_tokens, dt,
@@ -270,7 +331,10 @@ static void help(void) {
          "  --reference      greedy on the CPU reference forward pass instead of the Vulkan engine\n"
          "  --no-bos         do not add the BOS token\n"
          "  --chat           each prompt is one user message, rendered by the chat template with the\n"
-         "                   assistant's generation prompt (implied by the two options below)\n\n");
+         "                   assistant's generation prompt (implied by the two options below)\n"
+         "  --grammar FILE   constrain the output to the GBNF grammar in FILE (start rule root)\n"
+         "  --json-schema FILE  constrain the output to JSON valid under the schema in FILE\n"
+         "  --json-object    constrain the output to a JSON object\n\n");
   cli_chat_opts_help(stdout);
   cli_opts_help(stdout);
 }
@@ -298,7 +362,12 @@ int cmd_run(int argc, char **argv) {
     } else if (!strcmp(arg, "--chat")) {
       a.chat = true;
     } else {
-      int rc = cli_chat_opts_parse(&a.o, argc, argv, &i);
+      int rc = grammar_opt(&a, argc, argv, &i);
+      if (rc < 0) {
+        free(a.grammar);
+        return 2;
+      }
+      if (rc == 0) rc = cli_chat_opts_parse(&a.o, argc, argv, &i);
       if (rc == 0) rc = cli_opts_parse(&a.o, argc, argv, &i);
       if (rc < 0) return 2;
       if (rc == 0) return cli_fail("run: unknown option '%s' (see --help)", arg), 2;
@@ -307,5 +376,8 @@ int cmd_run(int argc, char **argv) {
   if (!a.o.engine.model_path) return cli_fail("run needs -m MODEL.gguf");
   if (a.o.chat_template_file || a.o.chat_template_name) a.chat = true;
   if (a.chat && a.no_bos) return cli_fail("--no-bos does not go with --chat (the template decides BOS)");
-  return a.reference ? run_reference(&a) : run_engine(&a);
+  if (a.reference && a.o.sampling.grammar_kind) return cli_fail("--reference does not take a grammar");
+  int rc = a.reference ? run_reference(&a) : run_engine(&a);
+  free(a.grammar);
+  return rc;
 }
