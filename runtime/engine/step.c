@@ -20,11 +20,25 @@
 
 #define NO_ROW UINT32_MAX
 
-/* Greedy without penalties or logprobs: the device's argmax is the whole answer. */
-static bool pure_greedy(const pv_request *r) {
+/* Greedy without penalties or logprobs: the device's argmax is the answer (the whole answer
+ * without a grammar; the first try with one). */
+static bool plain_greedy(const pv_request *r) {
   const pagedvk_sampling_params *p = &r->sp;
   return p->temperature == 0.0f && p->logprobs == 0 && p->beam_width <= 1 && p->repetition_penalty == 1.0f &&
-         p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f && !r->grammar;
+         p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f;
+}
+
+static bool pure_greedy(const pv_request *r) { return plain_greedy(r) && !r->grammar; }
+
+/* A grammar request whose sampling has no filters and reports no log-probabilities may try the
+ * unconstrained choice first and keep it when the grammar allows it. Greedy: the allowed argmax
+ * is the masked row's argmax. Sampled: a draw from the whole row, kept when allowed and else
+ * replaced by a draw from the masked row, gives each allowed token p / (1 - q) (q: the mass of
+ * the disallowed ones), which is the masked distribution exactly. Only a rejected first try pays
+ * for the mask; filters (top-k/p, min-p) would see a different row, so they always mask first. */
+static bool grammar_try_first(const pv_request *r) {
+  const pagedvk_sampling_params *p = &r->sp;
+  return r->grammar && !r->beam && p->logprobs == 0 && p->top_k == 0 && p->top_p >= 1.0f && p->min_p == 0.0f;
 }
 
 /* A request with a grammar: the row of sequence i, copied into logits_tmp with every token its
@@ -36,11 +50,33 @@ static int masked_row(pagedvk_engine *e, pv_request *r, uint32_t i, const float 
   return rc;
 }
 
-/* The row sequence i samples from: the model's, or a masked copy. */
-static int row_for(pagedvk_engine *e, pv_request *r, uint32_t i, const float *logits, pv_error *err) {
-  if (r->grammar) return masked_row(e, r, i, logits, err);
-  memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
-  return PAGEDVK_OK;
+/* Samples sequence i of r from its logits row `row` (the device's argmax is used only where
+ * plain_greedy says it is the answer). */
+static int sample_seq(pagedvk_engine *e, pv_request *r, uint32_t i, uint32_t row, pv_sample_result *res,
+                      pv_error *err) {
+  const float *logits = e->fw.logits_map + (size_t)row * e->hp.n_vocab;
+  pv_sampler *smp = r->st[i].sampler;
+  memset(res, 0, sizeof *res);
+  int rc = PAGEDVK_OK;
+  if (grammar_try_first(r)) {
+    if (plain_greedy(r)) {
+      res->token = (int32_t)e->fw.argmax_map[row];
+    } else {
+      memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
+      rc = pv_sample(smp, e->logits_tmp, e->hp.n_vocab, res, err);
+    }
+    bool ok = false;
+    if (!rc && !e->gram_vocab) rc = pv_gram_vocab_create(&e->gram_vocab, &e->model->tok, err);
+    if (!rc) rc = pv_gram_allows(r->grammar, e->gram_vocab, &r->st[i].gram, res->token, &ok, err);
+    if (rc || ok) return rc;
+  }
+  if (r->grammar) {
+    rc = masked_row(e, r, i, logits, err);
+  } else {
+    memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
+  }
+  if (!rc) rc = pv_sample(smp, e->logits_tmp, e->hp.n_vocab, res, err);
+  return rc;
 }
 
 /* Writes token rows, block tables and logit rows; returns what the pass must produce. */
@@ -72,8 +108,8 @@ static pv_forward_batch write_inputs(pagedvk_engine *e) {
     if (it->wants_logits) {
       fw->logit_rows_map[b.n_logits] = b.n_rows - 1;
       e->sampled[k] = b.n_logits++;
-      if (pure_greedy(it->group->user)) b.want_argmax = true;
-      else b.want_logits = true;
+      if (plain_greedy(it->group->user)) b.want_argmax = true;
+      if (!pure_greedy(it->group->user)) b.want_logits = true;
     }
     if (it->start + it->n > b.max_context) b.max_context = it->start + it->n;
   }
@@ -143,7 +179,7 @@ static int run_plan(pagedvk_engine *e, pv_forward_batch *b, pv_error *err) {
 
 /* n > 1: the prompt's logits give the first token of every sample; samples 1..n-1 fork the
  * prompt's blocks (shared; copy-on-write when they diverge). */
-static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, pv_error *err) {
+static int fork_samples(pagedvk_engine *e, pv_request *r, uint32_t row, pv_error *err) {
   const uint32_t n = r->sp.n;
   for (uint32_t j = 1; j < n; j++) {
     int rc = pv_engine_seq_state_init(e, r, j, r->st[0].sampler, err);
@@ -153,8 +189,7 @@ static int fork_samples(pagedvk_engine *e, pv_request *r, const float *logits, p
   r->forked = true;
   for (uint32_t j = 0; j < n; j++) {
     pv_sample_result res;
-    int rc = row_for(e, r, j, logits, err);
-    if (!rc) rc = pv_sample(r->st[j].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
+    int rc = sample_seq(e, r, j, row, &res, err);
     if (!rc) rc = pv_engine_accept_token(e, r, j, &res, err);
     if (rc) return rc;
   }
@@ -195,15 +230,13 @@ static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
 
 static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row, pv_error *err) {
   pv_request *r = it->group->user;
-  const float *logits = e->fw.logits_map + (size_t)row * e->hp.n_vocab;
-  if (!r->forked && r->sp.n > 1 && !r->beam) return fork_samples(e, r, logits, err);
+  if (!r->forked && r->sp.n > 1 && !r->beam) return fork_samples(e, r, row, err);
   pv_sample_result res;
   memset(&res, 0, sizeof res);
   if (pure_greedy(r)) {
     res.token = (int32_t)e->fw.argmax_map[row];
   } else {
-    int rc = row_for(e, r, it->seq_index, logits, err);
-    if (!rc) rc = pv_sample(r->st[it->seq_index].sampler, e->logits_tmp, e->hp.n_vocab, &res, err);
+    int rc = sample_seq(e, r, it->seq_index, row, &res, err);
     if (rc) return rc;
   }
   return pv_engine_accept_token(e, r, it->seq_index, &res, err);

@@ -72,4 +72,15 @@ out=$(timeout 60 "$PAGEDVK" run -m "$TMP/m.gguf" -p "hello" --json-schema "$TMP/
 case "$out" in *'"finish_reason": "length", "grammar_incomplete": true'*) ;; *) fail "-n 2: not reported: $out" ;; esac
 err=$(timeout 60 "$PAGEDVK" run -m "$TMP/m.gguf" -p "hello" --json-schema "$TMP/schema.json" -n 2 2>&1 >/dev/null)
 case "$err" in *"max_tokens ran out before the grammar was complete"*) ;; *) fail "-n 2: no note: $err" ;; esac
+# the bench scenario: four configurations, every request makes all its tokens (the schema's
+# array never closes that early), a cost per token for each
+out=$(timeout 300 "$PAGEDVK" bench grammar -m "$TMP/m.gguf" --requests 3 --prompt-len 4 --gen-len 12 --json 2>&1) ||
+  fail "bench grammar: $out"
+printf '%s' "$out" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert r["scenario"] == "grammar" and len(r["ms_per_token"]) == 4, r
+assert all(v > 0 for v in r["ms_per_token"].values()), r
+assert all(c["output_tokens"] == 36 for c in r["configs"]), r["configs"]
+' || fail "bench grammar output: $out"
 echo "cli grammar: ok"

@@ -150,8 +150,8 @@ static bool valid(const cJSON *v, const cJSON *s, const cJSON *root) {
 typedef struct job {
   const char *schema; /* NULL: unconstrained */
   int kind;
-  float temperature;
-  uint32_t n, beam, max_tokens;
+  float temperature, top_p;
+  uint32_t n, beam, max_tokens, logprobs;
   char text[MAX_SAMPLES][TEXT_CAP];
   size_t len[MAX_SAMPLES];
   pagedvk_finish_reason finish[MAX_SAMPLES];
@@ -201,6 +201,8 @@ static void add(pagedvk_engine *e, job *j, uint32_t seed) {
   sp.max_tokens = j->max_tokens ? j->max_tokens : 400;
   sp.n = j->n ? j->n : 1;
   sp.beam_width = j->beam ? j->beam : 1;
+  if (j->top_p > 0.0f) sp.top_p = j->top_p;
+  sp.logprobs = j->logprobs;
   sp.grammar_kind = j->kind;
   sp.grammar = j->schema;
   char err[512];
@@ -265,8 +267,10 @@ static void test_concurrent_schemas(void **state) {
   jobs[n++] = (job){.kind = PAGEDVK_GRAMMAR_JSON_OBJECT, .temperature = 0.9f, .max_tokens = 300};
   jobs[n++] = (job){.schema = GBNF, .kind = PAGEDVK_GRAMMAR_GBNF, .temperature = 1.0f};
   jobs[n++] = (job){.schema = NULL, .kind = PAGEDVK_GRAMMAR_NONE, .temperature = 0.0f, .max_tokens = 24};
-  jobs[n++] = (job){.schema = SCHEMAS[0], .kind = PAGEDVK_GRAMMAR_JSON_SCHEMA, .temperature = 1.0f, .n = 2};
+  jobs[n++] = (job){.schema = SCHEMAS[0], .kind = PAGEDVK_GRAMMAR_JSON_SCHEMA, .temperature = 1.0f, .n = 2,
+                    .top_p = 0.95f};
   assert_int_equal(n, 16);
+  jobs[3].top_p = 0.9f; /* a filter: the row is masked before the draw, not after */
   pagedvk_engine *e = open_engine();
   for (uint32_t i = 0; i < n; i++) add(e, &jobs[i], 100 + i);
   run(e);
@@ -286,6 +290,17 @@ static void test_concurrent_schemas(void **state) {
   }
   if (jobs[n - 1].len[0] == jobs[n - 1].len[1] && !memcmp(jobs[n - 1].text[0], jobs[n - 1].text[1], jobs[n - 1].len[0]))
     fprintf(stderr, "note: the two samples of the n=2 request are equal\n");
+  /* greedy with log-probabilities masks every row before choosing (no first try): the same text */
+  for (uint32_t i = 0; i < n; i++) {
+    if (jobs[i].temperature != 0.0f || jobs[i].kind == PAGEDVK_GRAMMAR_NONE) continue;
+    job masked = jobs[i];
+    masked.logprobs = 1;
+    add(e, &masked, 100 + i);
+    run(e);
+    if (masked.len[0] != jobs[i].len[0] || memcmp(masked.text[0], jobs[i].text[0], masked.len[0]))
+      fail_msg("request %u: first try '%.*s', masked '%.*s'", i, (int)jobs[i].len[0], jobs[i].text[0],
+               (int)masked.len[0], masked.text[0]);
+  }
   /* every greedy request alone gives the text it gave in the batch */
   for (uint32_t i = 0; i < n; i++) {
     if (jobs[i].temperature != 0.0f) continue;

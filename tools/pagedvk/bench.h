@@ -55,6 +55,8 @@ typedef struct wl_req {
   int32_t *prompt;
   uint32_t n_prompt, max_tokens, n, beam;
   float temperature;
+  int grammar_kind;    /* pagedvk_grammar_kind; 0: none */
+  const char *grammar; /* its text (NUL-terminated), not owned */
 } wl_req;
 
 typedef struct workload {
@@ -137,5 +139,6 @@ int bench_prefix(bench_args *a, const model_facts *f);
 int bench_window(bench_args *a, const model_facts *f);
 int bench_roofline(bench_args *a, const model_facts *f);
 int bench_demo(bench_args *a, const model_facts *f);
+int bench_grammar(bench_args *a, const model_facts *f);
 
 #endif /* PV_CLI_BENCH_H */

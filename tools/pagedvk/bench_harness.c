@@ -161,6 +161,8 @@ int bench_run_config(const pagedvk_engine_options *eo, const model_facts *f, con
     sp.ignore_eos = 1;
     sp.n = q->n ? q->n : 1;
     sp.beam_width = q->beam;
+    sp.grammar_kind = q->grammar_kind;
+    sp.grammar = q->grammar;
     total_tokens += (uint64_t)q->max_tokens * sp.n;
     tr[i].ctx = &ctx;
     tr[i].t_submit = pagedvk_now_seconds();

@@ -2,13 +2,13 @@
  * bench_scenarios.c — `pagedvk bench <scenario>`: the command that picks an end-to-end scenario,
  * parses its options and loads the model's description. The scenarios (one file each:
  * bench_mixed.c, bench_concurrency.c, bench_sharing.c, bench_block_size.c, bench_prefix.c, bench_window.c,
- * bench_roofline.c, bench_demo.c) drive the engine through include/pagedvk.h only, on the shared
+ * bench_roofline.c, bench_demo.c, bench_grammar.c) drive the engine through include/pagedvk.h only, on the shared
  * harness of bench_harness.c (run loop, timing, medians, JSON), bench_workload.c and bench_model.c.
  *
  * Contract (for whoever wires the `bench` command):
  *   int cmd_bench_scenario(int argc, char **argv);
- *   argv[0] is the scenario name — mixed, concurrency, sharing, block-size, prefix, window, roofline or
- *   demo — and argv[1..argc) its options (the shared engine options of cli_opts.h plus the bench
+ *   argv[0] is the scenario name — mixed, concurrency, sharing, block-size, prefix, window, roofline,
+ *   demo or grammar — and argv[1..argc) its options (the shared engine options of cli_opts.h plus the bench
  *   options below). It prints a readable table to stdout, or with --json one JSON object
  *   (scenario, model, parameters, per-configuration medians, ratios). Returns the exit status
  *   (0 ok, 1 failure, 2 usage). `pagedvk bench <scenario> --help` lists the options.
@@ -42,6 +42,7 @@ static const scenario SCENARIOS[] = {
     {"window", bench_window, "long chats on a sliding-window model: KV blocks out of the window freed vs kept"},
     {"roofline", bench_roofline, "decode time per token at batch 1 vs weight bytes / copy bandwidth"},
     {"demo", bench_demo, "the make demo showcase: a burst of 64 mixed requests with a progress bar"},
+    {"grammar", bench_grammar, "cost per output token with a JSON grammar vs without, at batch 16 (--requests)"},
 };
 
 static void help(FILE *out) {
@@ -60,7 +61,7 @@ static void help(FILE *out) {
           "  --contig-seqs K          default --kv-mem: room for K contiguous sequences (default 4)\n"
           "  --max-concurrency C      concurrency: largest max-num-seqs (default 128)\n"
           "  --prefix-len L           prefix: system prompt tokens (default 1000)\n"
-          "  --prompt-len L, --gen-len L  fixed prompt / output lengths (sharing, concurrency, roofline, prefix, window)\n\n");
+          "  --prompt-len L, --gen-len L  fixed prompt / output lengths (sharing, concurrency, roofline, prefix, window, grammar)\n\n");
   cli_opts_help(out);
 }
 

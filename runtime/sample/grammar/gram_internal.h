@@ -100,6 +100,8 @@ void pv_gram_cache_clear(pv_grammar *g);
 int pv_gram_intern(pv_grammar *g, uint32_t pos, uint32_t parent, uint32_t *id, pv_error *err);
 /* Removes every node created after the first `n` (newest first). */
 void pv_gram_rollback(pv_grammar *g, uint32_t n);
+/* Would s accept these bytes? s and the tables are left as they were. */
+int pv_gram_try_bytes(pv_grammar *g, const pv_gram_state *s, const char *bytes, size_t n, bool *ok, pv_error *err);
 /* Advances `in` by one byte into `out` (out != in): PAGEDVK_OK and *alive; *alive false when the
  * byte is rejected; an error when a bound is hit. */
 int pv_gram_step_byte(pv_grammar *g, const pv_gram_state *in, uint8_t byte, pv_gram_state *out, bool *alive,

@@ -272,3 +272,15 @@ int pv_gram_accept_token(pv_grammar *g, const pv_gram_vocab *v, pv_gram_state *s
   if (!v->len[t]) return pv_fail(err, PAGEDVK_ERR_INVALID, "grammar: token %d has no text", t);
   return pv_gram_accept_bytes(g, s, v->bytes + v->off[t], v->len[t], err);
 }
+
+int pv_gram_allows(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s, int32_t t, bool *ok, pv_error *err) {
+  *ok = false;
+  if (t < 0 || (uint32_t)t >= v->n_vocab) return PAGEDVK_OK;
+  for (uint32_t k = 0; k < v->n_eog; k++)
+    if (v->eog[k] == (uint32_t)t) {
+      *ok = pv_gram_state_complete(s);
+      return PAGEDVK_OK;
+    }
+  if (!v->len[t]) return PAGEDVK_OK;
+  return pv_gram_try_bytes(g, s, v->bytes + v->off[t], v->len[t], ok, err);
+}

@@ -280,20 +280,47 @@ int pv_gram_step_byte(pv_grammar *g, const pv_gram_state *in, uint8_t b, pv_gram
   return PAGEDVK_OK;
 }
 
-int pv_gram_accept_bytes(pv_grammar *g, pv_gram_state *s, const char *bytes, size_t n, pv_error *err) {
+/* Runs bytes from s through the scratch states; *end: the state after them (s itself for none),
+ * NULL when a byte is rejected (*at: which). */
+static int run_bytes(pv_grammar *g, const pv_gram_state *s, const char *bytes, size_t n, const pv_gram_state **end,
+                     size_t *at, pv_error *err) {
   pv_gram_state *a = &g->tmp[0], *b = &g->tmp[1];
   const pv_gram_state *cur = s;
   for (size_t i = 0; i < n; i++) {
     bool alive;
     int rc = pv_gram_step_byte(g, cur, (uint8_t)bytes[i], b, &alive, err);
     if (rc) return rc;
-    if (!alive)
-      return pv_fail(err, PAGEDVK_ERR_INVALID, "grammar: byte %zu (0x%02x) of the text is not allowed here", i,
-                     (unsigned)(uint8_t)bytes[i]);
+    if (!alive) {
+      *end = NULL;
+      *at = i;
+      return PAGEDVK_OK;
+    }
     cur = b;
     pv_gram_state *t = a;
     a = b;
     b = t;
   }
-  return cur == s ? PAGEDVK_OK : pv_gram_state_copy(s, cur, err);
+  *end = cur;
+  return PAGEDVK_OK;
+}
+
+int pv_gram_accept_bytes(pv_grammar *g, pv_gram_state *s, const char *bytes, size_t n, pv_error *err) {
+  const pv_gram_state *end = NULL;
+  size_t at = 0;
+  int rc = run_bytes(g, s, bytes, n, &end, &at, err);
+  if (rc) return rc;
+  if (!end)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "grammar: byte %zu (0x%02x) of the text is not allowed here", at,
+                   (unsigned)(uint8_t)bytes[at]);
+  return end == s ? PAGEDVK_OK : pv_gram_state_copy(s, end, err);
+}
+
+int pv_gram_try_bytes(pv_grammar *g, const pv_gram_state *s, const char *bytes, size_t n, bool *ok, pv_error *err) {
+  const uint32_t mark = g->n_nodes;
+  const pv_gram_state *end = NULL;
+  size_t at = 0;
+  int rc = run_bytes(g, s, bytes, n, &end, &at, err);
+  pv_gram_rollback(g, mark);
+  *ok = !rc && end != NULL;
+  return rc;
 }

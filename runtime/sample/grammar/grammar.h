@@ -95,6 +95,9 @@ int pv_gram_apply(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s,
  * state stays as it is). */
 int pv_gram_accept_token(pv_grammar *g, const pv_gram_vocab *v, pv_gram_state *s, int32_t t, pv_error *err);
 
+/* Would state s take token t (what pv_gram_mask would say of it, without making the mask)? */
+int pv_gram_allows(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s, int32_t t, bool *ok, pv_error *err);
+
 /* Counters for tests and the bench: masks computed (cache misses) and served from the cache. */
 typedef struct pv_gram_stats {
   uint64_t masks_computed, masks_cached, nodes;
