@@ -78,7 +78,7 @@ static void test_readme_lists_the_table(void **state) {
     name[len] = 0;
     if (!strncmp(name, "PAGEDVK_ERR_", 12) || !strcmp(name, "PAGEDVK_OK") || !strcmp(name, "PAGEDVK_WERROR") ||
         !strcmp(name, "PAGEDVK_SANITIZE") || !strcmp(name, "PAGEDVK_FUZZ") || !strncmp(name, "PAGEDVK_BUILD_", 14) ||
-        !strcmp(name, "PAGEDVK_SYSTEM_VOLK"))
+        !strcmp(name, "PAGEDVK_SYSTEM_VOLK") || !strcmp(name, "PAGEDVK_SHARED_DIR"))
       continue;
     bool known = false;
     for (size_t i = 0; i < pv_env_var_count && !known; i++) known = !strcmp(pv_env_vars[i].name, name);
