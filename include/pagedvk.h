@@ -36,7 +36,8 @@ typedef enum pagedvk_status {
   PAGEDVK_ERR_KV_FULL = -8,     /* the KV block pool cannot hold the request */
   PAGEDVK_ERR_TOO_LONG = -9,    /* prompt or request longer than the context allows */
   PAGEDVK_ERR_ABORTED = -10,    /* request aborted (client went away, shutdown) */
-  PAGEDVK_ERR_DEVICE_LOST = -11 /* the device was lost or a submit failed */
+  PAGEDVK_ERR_DEVICE_LOST = -11, /* the device was lost or a submit failed */
+  PAGEDVK_ERR_NONFINITE = -12    /* the model produced non-finite logits (NaN/inf): that request ends */
 } pagedvk_status;
 
 /* Monotonic clock in seconds (for callers that time requests). */
@@ -170,6 +171,11 @@ int pagedvk_reference_greedy(const pagedvk_model *model, const int32_t *prompt, 
  * Sampling
  * ------------------------------------------------------------------------------------------- */
 
+/* Limits of one request's stop conditions (checked when it is added: PAGEDVK_ERR_INVALID beyond them). */
+#define PAGEDVK_MAX_STOP_IDS 1024  /* stop_ids per request */
+#define PAGEDVK_MAX_STOP 16        /* stop strings per request */
+#define PAGEDVK_MAX_STOP_BYTES 256 /* bytes of one stop string */
+
 typedef struct pagedvk_sampling_params {
   float temperature;        /* 0 = greedy (argmax, lowest id on ties); default 0.8 */
   int32_t top_k;            /* keep the k most likely tokens; 0 = off */
@@ -182,9 +188,10 @@ typedef struct pagedvk_sampling_params {
   int has_seed;
   uint32_t max_tokens;      /* generated tokens at most; default 256 */
   int ignore_eos;           /* keep going past end-of-generation tokens */
-  const int32_t *stop_ids;  /* extra token ids that end generation */
+  const int32_t *stop_ids;  /* extra token ids that end generation (at most PAGEDVK_MAX_STOP_IDS) */
   uint32_t n_stop_ids;
-  const char *const *stop;  /* strings that end generation (not included in the output) */
+  const char *const *stop;  /* strings that end generation (not included in the output; at most
+                             * PAGEDVK_MAX_STOP of at most PAGEDVK_MAX_STOP_BYTES bytes) */
   uint32_t n_stop;
   uint32_t n;               /* parallel samples sharing the prompt's KV blocks; default 1 */
   uint32_t beam_width;      /* > 1: beam search, returns the best n of beam_width beams */

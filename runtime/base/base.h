@@ -46,6 +46,11 @@ static inline bool pv_mul_u64(uint64_t a, uint64_t b, uint64_t *out) { return !_
 static inline uint64_t pv_align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 static inline uint32_t pv_div_up(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
 
+/* Text of n bytes from a file or a client, made safe to print into buf (cap bytes, always
+ * terminated): \n \r \t \\ and \xNN for other control bytes, DEL and bytes that are not UTF-8,
+ * \u00NN for the C1 controls; valid UTF-8 is kept. Ends in "..." when buf is too short. Returns buf. */
+const char *pv_escape(const char *s, size_t n, char *buf, size_t cap);
+
 /* Allocation that reports failure through pv_error rather than crashing. */
 void *pv_calloc(size_t n, size_t size);
 

@@ -43,6 +43,7 @@ const char *pagedvk_status_str(int status) {
     case PAGEDVK_ERR_TOO_LONG: return "too long";
     case PAGEDVK_ERR_ABORTED: return "aborted";
     case PAGEDVK_ERR_DEVICE_LOST: return "device lost";
+    case PAGEDVK_ERR_NONFINITE: return "the model produced non-finite logits (NaN/inf)";
     default: return "unknown status";
   }
 }

@@ -36,9 +36,10 @@ static int load_chat_template(pagedvk_model *m, pv_error *e) {
   bool present = pv_gguf_get_str(m->gguf, "tokenizer.chat_template", &tmpl);
   int rc = pv_chat_template_load(&m->chat, &m->tok, present ? tmpl.ptr : NULL, present ? tmpl.len : 0, e);
   if (rc) return rc;
+  char esc[512];
   if (m->chat.problem && present)
     pv_log(PV_LOG_WARN, "%s: %s; chat requests will fail until a template is set (--chat-template-file or "
-           "--chat-template NAME)", m->path, m->chat.problem);
+           "--chat-template NAME)", m->path, pv_escape(m->chat.problem, strlen(m->chat.problem), esc, sizeof esc));
   else if (m->chat.problem)
     pv_log(PV_LOG_INFO, "%s: no tokenizer.chat_template and no ChatML tokens: chats need --chat-template-file or "
            "--chat-template NAME", m->path);

@@ -173,7 +173,8 @@ static void print_tensors(const pv_gguf_file *f, const pagedvk_model_description
   for (uint64_t i = 0; i < f->n_tensors; i++) {
     const pv_gguf_tensor *t = &f->tensors[i];
     const pv_dtype_info *info = pv_dtype_get(t->type);
-    fprintf(out, "  %-32.*s %-5s [", (int)t->name.len, t->name.ptr, info ? info->name : "?");
+    char name[160];
+    fprintf(out, "  %-32s %-5s [", pv_escape(t->name.ptr, t->name.len, name, sizeof name), info ? info->name : "?");
     for (uint32_t k = 0; k < t->n_dims; k++) fprintf(out, "%s%" PRIu64, k ? ", " : "", t->ne[k]);
     fprintf(out, "]\n");
   }
@@ -184,13 +185,18 @@ static void print_tensors(const pv_gguf_file *f, const pagedvk_model_description
   }
 }
 
+/* A string of the file (or naming it) as printable text: control bytes escaped (pv_escape). */
+static const char *text(const char *s, char *buf, size_t cap) { return pv_escape(s, s ? strlen(s) : 0, buf, cap); }
+
 void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
   if (!m || !out) return;
   pagedvk_model_description d;
   char err[512];
   const int rc = pagedvk_model_describe(m, &d, err, sizeof err);
-  fprintf(out, "file:           %s (GGUF v%u, %" PRIu64 " metadata keys)\n", d.path, d.gguf_version, d.n_metadata);
-  if (d.name) fprintf(out, "name:           %s\n", d.name);
+  char esc[512];
+  fprintf(out, "file:           %s (GGUF v%u, %" PRIu64 " metadata keys)\n", text(d.path, esc, sizeof esc),
+          d.gguf_version, d.n_metadata);
+  if (d.name) fprintf(out, "name:           %s\n", text(d.name, esc, sizeof esc));
   if (rc) fprintf(out, "architecture:   (not loadable: %s)\n", err);
   else {
     print_hparams(&d, out);
@@ -201,11 +207,11 @@ void pagedvk_model_print_info(const pagedvk_model *m, FILE *out) {
           d.eos, d.add_bos ? ", adds BOS" : "");
   if (d.pre_tokenizer && d.pre_tokenizer_unknown)
     fprintf(out, "pre-tokenizer:  %s (fallback: tokenizer.ggml.pre '%s' is not known)\n", d.pre_tokenizer,
-            d.pre_tokenizer_unknown);
+            text(d.pre_tokenizer_unknown, esc, sizeof esc));
   else if (d.pre_tokenizer)
     fprintf(out, "pre-tokenizer:  %s\n", d.pre_tokenizer);
-  fprintf(out, "chat template:  %s", d.chat_template);
-  if (d.chat_template_reason) fprintf(out, " (%s)", d.chat_template_reason);
+  fprintf(out, "chat template:  %s", text(d.chat_template, esc, sizeof esc));
+  if (d.chat_template_reason) fprintf(out, " (%s)", text(d.chat_template_reason, esc, sizeof esc));
   fputc('\n', out);
   if (d.unapplied_metadata) fprintf(out, "not applied:    %s\n", d.unapplied_metadata);
   print_tensors(m->gguf, &d, out);

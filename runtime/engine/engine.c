@@ -105,6 +105,20 @@ static int check_options(const pagedvk_engine_options *o, pv_error *err) {
   return PAGEDVK_OK;
 }
 
+/* The option when given and within the model's context_length, else that; never over
+ * PV_MAX_MODEL_LEN (a file may say 2^32 - 1). */
+static void limit_context(pagedvk_engine *e) {
+  uint32_t n = e->hp.n_ctx_train;
+  e->ctx_given = e->opt.max_model_len && e->opt.max_model_len < n;
+  if (e->ctx_given) n = e->opt.max_model_len;
+  if (n > PV_MAX_MODEL_LEN) {
+    pv_log(PV_LOG_WARN, "engine: context %u tokens (%s) clamped to %u, the most this engine runs", n,
+           e->ctx_given ? "--max-model-len" : "the model's context_length", PV_MAX_MODEL_LEN);
+    n = PV_MAX_MODEL_LEN;
+  }
+  e->opt.max_model_len = n;
+}
+
 static int open_device(pagedvk_engine *e, pv_error *err) {
   pv_vk_options vo;
   pv_vk_options_from_env(&vo);
@@ -147,8 +161,45 @@ static int create_kv(pagedvk_engine *e, pv_error *err) {
   return rc;
 }
 
+/* Blocks the scheduler keeps free when it admits a prompt (1%). */
+static uint32_t watermark_blocks(const pagedvk_engine *e) { return pv_kv_total_blocks(e->kv) / 100; }
+
+/* The longest sequence (prompt and output) whose blocks over every layer group fit the whole pool
+ * less the admission watermark, at most `limit`: a request longer than that could never run (or,
+ * its prompt filling the pool, never be admitted). */
+static uint32_t pool_context(const pagedvk_engine *e, uint32_t limit) {
+  const uint32_t total = pv_kv_total_blocks(e->kv) - watermark_blocks(e);
+  if (pv_kv_blocks_for_sequence(e->kv, limit) <= total) return limit;
+  uint32_t lo = 0, hi = limit; /* blocks_for_sequence(lo) fits, (hi) does not; it grows with the length */
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (pv_kv_blocks_for_sequence(e->kv, mid) <= total) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* The context the engine runs with: the option (or the model's context_length), at most
+ * PV_MAX_MODEL_LEN, and at most what the KV pool can hold for one sequence; said when clamped. Every
+ * size that follows the context (block tables, a request's token list) is bounded by it. */
+static int clamp_context(pagedvk_engine *e, pv_error *err) {
+  const uint32_t want = e->opt.max_model_len, fits = pool_context(e, want);
+  if (fits < 2)
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "engine: the KV pool (%u blocks of %u tokens) holds no sequence of "
+                   "2 tokens; raise --kv-mem", pv_kv_total_blocks(e->kv), e->opt.block_size);
+  if (fits < want)
+    pv_log(e->ctx_given ? PV_LOG_WARN : PV_LOG_INFO,
+           "engine: context %u tokens (%s) clamped to %u: the KV pool (%u blocks of %u tokens, 1%% kept free for "
+           "admission) holds no longer sequence; raise --kv-mem for more",
+           want, e->ctx_given ? "--max-model-len" : "the model's context_length", fits, pv_kv_total_blocks(e->kv),
+           e->opt.block_size);
+  e->ctx_before_pool = want;
+  e->opt.max_model_len = fits;
+  return PAGEDVK_OK;
+}
+
 static int create_runtime(pagedvk_engine *e, pv_error *err) {
-  const uint32_t max_blocks = (e->opt.max_model_len + e->opt.block_size - 1) / e->opt.block_size;
+  const uint32_t max_blocks = pv_kv_blocks_for_tokens(e->kv, e->opt.max_model_len); /* no wrap near 2^32 */
   pv_forward_limits lim = {e->opt.max_num_batched_tokens, e->opt.max_num_seqs, max_blocks, e->layout.n_groups,
                            e->layout.group, e->layout.slot};
   int rc = pv_forward_create(&e->fw, e->ctx, &e->ops, &e->dev, &lim, err);
@@ -156,7 +207,7 @@ static int create_runtime(pagedvk_engine *e, pv_error *err) {
   pv_sched_config sc = {.max_num_seqs = e->opt.max_num_seqs,
                         .max_num_batched_tokens = e->opt.max_num_batched_tokens,
                         .max_model_len = e->opt.max_model_len,
-                        .watermark_blocks = pv_kv_total_blocks(e->kv) / 100,
+                        .watermark_blocks = watermark_blocks(e),
                         .swap = e->opt.preempt == PAGEDVK_PREEMPT_SWAP,
                         .priority = e->opt.priority_scheduling != 0,
                         .contiguous = e->opt.kv_layout == PAGEDVK_KV_CONTIGUOUS};
@@ -186,9 +237,10 @@ int pagedvk_engine_create(pagedvk_engine **out, const pagedvk_engine_options *o,
   int rc = check_options(o, &err);
   if (!rc) rc = pagedvk_model_open(&e->model, o->model_path, err.msg, sizeof err.msg);
   if (!rc) rc = pv_hparams_load(&e->hp, e->model->gguf, &err);
-  if (!rc && (!e->opt.max_model_len || e->opt.max_model_len > e->hp.n_ctx_train)) e->opt.max_model_len = e->hp.n_ctx_train;
+  if (!rc) limit_context(e);
   if (!rc) rc = open_device(e, &err);
   if (!rc) rc = create_kv(e, &err);
+  if (!rc) rc = clamp_context(e, &err);
   if (!rc) rc = create_runtime(e, &err);
   if (!rc && o->kernel_times && pv_forward_times_enable(&e->fw, &err)) {
     pv_log(PV_LOG_WARN, "stage times (kernel_times / PAGEDVK_KERNEL_TIMES): %s; running without them", err.msg);

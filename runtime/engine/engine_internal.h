@@ -65,8 +65,14 @@ typedef struct pv_request {
   struct pv_request *next;    /* engine's list of live requests */
 } pv_request;
 
+/* The longest context the engine runs (tokens): bounds the block tables and a request's token list
+ * whatever a file's context_length says (Qwen2.5-1M's 1010000 fits). */
+#define PV_MAX_MODEL_LEN (1u << 20)
+
 struct pagedvk_engine {
-  pagedvk_engine_options opt;
+  pagedvk_engine_options opt; /* opt.max_model_len: the context in effect (engine.c clamp_context) */
+  uint32_t ctx_before_pool;   /* the context before the KV pool's clamp: prompts up to it are KV_FULL, beyond TOO_LONG */
+  bool ctx_given;             /* max_model_len came from the caller's option, not the file */
   pagedvk_model *model;
   pv_hparams hp;
   pv_vk_context *ctx;

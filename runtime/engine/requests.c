@@ -57,6 +57,11 @@ void pv_request_free(pv_request *r) {
   free(r);
 }
 
+static int cmp_i32(const void *a, const void *b) {
+  const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
 /* Copies what the caller's params point at, so the request owns everything it reads later. */
 static int copy_params(pv_request *r, pv_error *err) {
   if (r->sp.n_stop) {
@@ -67,10 +72,15 @@ static int copy_params(pv_request *r, pv_error *err) {
         return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
     r->sp.stop = (const char *const *)r->stop_copy;
   }
-  if (r->sp.n_stop_ids) {
+  if (r->sp.n_stop_ids) { /* sorted without repeats: is_stop_id searches it by halves */
     r->stop_ids_copy = malloc(r->sp.n_stop_ids * sizeof(int32_t));
     if (!r->stop_ids_copy) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
     memcpy(r->stop_ids_copy, r->sp.stop_ids, r->sp.n_stop_ids * sizeof(int32_t));
+    qsort(r->stop_ids_copy, r->sp.n_stop_ids, sizeof(int32_t), cmp_i32);
+    uint32_t n = 1;
+    for (uint32_t i = 1; i < r->sp.n_stop_ids; i++)
+      if (r->stop_ids_copy[i] != r->stop_ids_copy[n - 1]) r->stop_ids_copy[n++] = r->stop_ids_copy[i];
+    r->sp.n_stop_ids = n;
     r->sp.stop_ids = r->stop_ids_copy;
   }
   return PAGEDVK_OK;
@@ -148,6 +158,16 @@ int pagedvk_engine_add_request(pagedvk_engine *e, const int32_t *prompt, size_t 
     rc = pv_fail(&err, PAGEDVK_ERR_INVALID, "n / beam width %u exceeds --max-num-seqs %u",
                  sp.beam_width > 1 ? sp.beam_width : sp.n, e->opt.max_num_seqs);
   if (!rc && n_prompt > UINT32_MAX) rc = pv_fail(&err, PAGEDVK_ERR_TOO_LONG, "prompt too long");
+  /* within the model's context but past what the pool holds (the context was clamped to the pool):
+   * the pool is what is short */
+  if (!rc && n_prompt >= e->ctx_before_pool)
+    rc = pv_fail(&err, PAGEDVK_ERR_TOO_LONG, "the prompt has %zu tokens; this model's context allows %u", n_prompt,
+                 e->ctx_before_pool - 1);
+  if (!rc && n_prompt >= e->opt.max_model_len)
+    rc = pv_fail(&err, PAGEDVK_ERR_KV_FULL,
+                 "the prompt needs %u KV blocks; the whole pool has %u and holds at most %u tokens (raise --kv-mem)",
+                 pv_kv_blocks_for_sequence(e->kv, (uint32_t)n_prompt + 1), pv_kv_total_blocks(e->kv),
+                 e->opt.max_model_len);
   if (!rc) rc = pv_sched_check_prompt(&e->sched, (uint32_t)n_prompt, sp.max_tokens, &err);
   pv_request *r = NULL;
   if (!rc && !(r = request_new(&sp, (uint32_t)n_prompt))) rc = pv_fail(&err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
@@ -161,14 +181,16 @@ int pagedvk_engine_add_request(pagedvk_engine *e, const int32_t *prompt, size_t 
   r->user = user;
   r->t_arrival = pv_now();
   pthread_mutex_lock(&e->lock);
-  r->id = e->next_id++;
+  const uint64_t id = r->id = e->next_id++;
   if (e->inbox_tail) e->inbox_tail->next = r;
   else e->inbox = r;
   e->inbox_tail = r;
   e->stats.requests_waiting++;
   pthread_cond_broadcast(&e->wake);
   pthread_mutex_unlock(&e->lock);
-  if (request_id) *request_id = r->id;
+  /* r belongs to the step thread from the unlock on (it may be finished and freed already): only
+   * the copy of its id is read here */
+  if (request_id) *request_id = id;
   return PAGEDVK_OK;
 }
 
@@ -294,10 +316,15 @@ void pv_engine_fail_all(pagedvk_engine *e, int status) {
   while (e->live) pv_engine_finish_request(e, e->live, why, status);
 }
 
+/* The request's stop ids are sorted (copy_params): O(log n) per token. */
 static bool is_stop_id(const pv_request *r, int32_t t) {
-  for (uint32_t i = 0; i < r->sp.n_stop_ids; i++)
-    if (r->sp.stop_ids[i] == t) return true;
-  return false;
+  uint32_t lo = 0, hi = r->sp.n_stop_ids;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (r->sp.stop_ids[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < r->sp.n_stop_ids && r->sp.stop_ids[lo] == t;
 }
 
 /* Streams the text of a new token through the detokenizer and the stop matcher; *stopped when a

@@ -234,7 +234,13 @@ static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row,
   pv_sample_result res;
   memset(&res, 0, sizeof res);
   if (pure_greedy(r)) {
-    res.token = (int32_t)e->fw.argmax_map[row];
+    const uint32_t best = e->fw.argmax_map[row];
+    if (best == PV_ARGMAX_NONFINITE)
+      return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits (NaN/inf)");
+    if (best >= e->hp.n_vocab)
+      return pv_fail(err, PAGEDVK_ERR_VULKAN, "the device's argmax gave token %u, outside the vocabulary (%u)", best,
+                     e->hp.n_vocab);
+    res.token = (int32_t)best;
   } else {
     int rc = sample_seq(e, r, it->seq_index, row, &res, err);
     if (rc) return rc;

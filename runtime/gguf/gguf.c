@@ -57,17 +57,8 @@ static uint64_t load_le(const uint8_t *p, unsigned n) {
   return v;
 }
 
-/* Copies up to 64 bytes of a file string into buf as printable text (for messages). */
-static const char *printable(pv_gguf_str s, char *buf, size_t size) {
-  size_t n = 0;
-  for (uint64_t i = 0; i < s.len && n + 4 < size && i < 64; i++) {
-    unsigned char c = (unsigned char)s.ptr[i];
-    buf[n++] = (c >= 32 && c < 127) ? (char)c : '?';
-  }
-  if (s.len > 64 && n + 4 < size) { memcpy(buf + n, "...", 3); n += 3; }
-  buf[n] = 0;
-  return buf;
-}
+/* A file string as printable text for messages (pv_escape: escaped, cut to fit buf). */
+static const char *printable(pv_gguf_str s, char *buf, size_t size) { return pv_escape(s.ptr, s.len, buf, size); }
 
 static int fail_at(reader *r, const char *field, uint64_t at, const char *what) {
   return pv_fail(r->err, PAGEDVK_ERR_FORMAT, "gguf: %s: %s at offset %llu %s", r->where, field,

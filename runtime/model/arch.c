@@ -7,6 +7,7 @@
  * metadata they need; bind_layer binds the tensors they need. Adding an architecture whose
  * mechanisms all exist is one line here.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,47 @@ static bool get_arch_f32(const pv_gguf_file *f, const char *arch, const char *fi
   return true;
 }
 
+/* Floating-point metadata that is read: each must be finite, and some at least 0 (0 or absent: the
+ * default) and below a bound, as a norm's epsilon under 1. A file breaking this is refused with the
+ * key's name, before a NaN or an infinity reaches a kernel. */
+static const struct {
+  const char *field;
+  bool non_negative;
+  double below; /* 0: no upper bound */
+} FLOAT_KEYS[] = {
+    {"rope.freq_base", true, 0},
+    {"rope.freq_base_swa", true, 0},
+    {"attention.layer_norm_rms_epsilon", true, 1.0},
+    {"rope.scaling.factor", true, 0},
+    {"rope.scale_linear", true, 0},
+    {"rope.scaling.attn_factor", true, 0},
+    {"rope.scaling.low_freq_factor", true, 0},
+    {"rope.scaling.high_freq_factor", true, 0},
+    {"embedding_scale", false, 0},
+    {"residual_scale", false, 0},
+    {"attention.scale", false, 0},
+    {"logit_scale", false, 0},
+    {"attn_logit_softcapping", true, 0},
+    {"final_logit_softcapping", true, 0},
+};
+
+static int check_float_keys(const pv_gguf_file *f, const char *a, pv_error *err) {
+  for (size_t i = 0; i < PV_ARRAY_LEN(FLOAT_KEYS); i++) {
+    char key[128];
+    double v;
+    snprintf(key, sizeof key, "%s.%s", a, FLOAT_KEYS[i].field);
+    if (!pv_gguf_get_f64(f, key, &v)) continue;
+    if (!isfinite(v) || fabs(v) > FLT_MAX)
+      return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata %s is %g, not a finite number", key, v);
+    if (FLOAT_KEYS[i].non_negative && v < 0)
+      return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata %s is %g; it must be > 0 (or 0 for the default)", key, v);
+    if (FLOAT_KEYS[i].below > 0 && v >= FLOAT_KEYS[i].below)
+      return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata %s is %g; it must be below %g", key, v,
+                     FLOAT_KEYS[i].below);
+  }
+  return PAGEDVK_OK;
+}
+
 static int require_u32(const pv_gguf_file *f, const char *arch, const char *field, uint32_t *out, pv_error *err) {
   if (get_arch_u32(f, arch, field, out) && *out > 0) return PAGEDVK_OK;
   return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: missing or invalid metadata %s.%s", arch, field);
@@ -126,11 +168,12 @@ static int read_rope_scaling(const pv_gguf_file *f, const char *a, pv_hparams *h
   }
   if (has_type && !pv_gguf_str_eq(type, "linear") && !pv_gguf_str_eq(type, "none")) {
     pv_gguf_str name = {0};
+    char name_esc[160], type_esc[96];
     if (!pv_gguf_get_str(f, "general.name", &name)) name = (pv_gguf_str){a, strlen(a)};
     pv_log(PV_LOG_WARN,
-           "model '%.*s': rope scaling type '%.*s' is not supported (supported: none, linear, llama3); RoPE runs "
+           "model '%s': rope scaling type '%s' is not supported (supported: none, linear, llama3); RoPE runs "
            "unscaled, so outputs differ from the original model's",
-           (int)name.len, name.ptr, (int)type.len, type.ptr);
+           pv_escape(name.ptr, name.len, name_esc, sizeof name_esc), pv_escape(type.ptr, type.len, type_esc, sizeof type_esc));
   }
   return PAGEDVK_OK;
 }
@@ -227,10 +270,10 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "model: metadata general.architecture is missing");
   const arch_desc *d = find_arch(name);
   if (!d) {
-    char names[256];
+    char names[256], esc[96];
     arch_names(names, sizeof names);
-    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: architecture '%.*s' is not supported (supported: %s)",
-                   (int)name.len, name.ptr, names);
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "model: architecture '%s' is not supported (supported: %s)",
+                   pv_escape(name.ptr, name.len, esc, sizeof esc), names);
   }
   const char *a = d->name;
   hp->arch = d->arch;
@@ -238,7 +281,8 @@ int pv_hparams_load(pv_hparams *hp, const pv_gguf_file *f, pv_error *err) {
   hp->rope_style = d->rope;
   hp->qkv_bias = d->mech & ARCH_QKV_BIAS;
   hp->qk_norm = d->mech & ARCH_QK_NORM;
-  int rc;
+  int rc = check_float_keys(f, a, err);
+  if (rc) return rc;
   if ((rc = require_u32(f, a, "embedding_length", &hp->n_embd, err)) ||
       (rc = require_u32(f, a, "block_count", &hp->n_layer, err)) ||
       (rc = require_u32(f, a, "attention.head_count", &hp->n_head, err)) ||

@@ -204,7 +204,9 @@ uint32_t pv_ops_attn_tile_rows(const pv_ops *ops, const pv_op_attn_args *a);
 int pv_op_softcap(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, uint32_t n, uint32_t rows, uint32_t x_stride, float cap,
                   pv_error *err);
 
-/* OUT[r] = argmax X[r][0..n) (lowest index on ties). */
+/* OUT[r] = argmax X[r][0..n) (lowest index on ties); PV_ARGMAX_NONFINITE when the row holds a NaN
+ * or an infinity. */
+#define PV_ARGMAX_NONFINITE 0xffffffffu
 int pv_op_argmax(pv_ops *ops, pv_vk_cmd *cmd, pv_vk_view x, pv_vk_view out, uint32_t n, uint32_t rows,
                  uint32_t x_stride, pv_error *err);
 

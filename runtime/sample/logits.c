@@ -26,10 +26,14 @@ int pv_logits_stats(const float *logits, uint32_t n, pv_logits_info *info, pv_er
   uint32_t arg = 0;
   for (uint32_t i = 0; i < n; i++) {
     float x = logits[i];
-    if (!(x < INFINITY)) return pv_fail(err, PAGEDVK_ERR_INVALID, "logit %u is %s", i, isnan(x) ? "NaN" : "+inf");
+    if (!(x < INFINITY))
+      return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits (NaN/inf): logit %u is %s", i,
+                     isnan(x) ? "NaN" : "+inf");
     if (x > m) m = x, arg = i;
   }
-  if (m == -INFINITY) return pv_fail(err, PAGEDVK_ERR_INVALID, "no finite logit among %u", n);
+  if (m == -INFINITY)
+    return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits (NaN/inf): no finite logit among %u",
+                   n);
   info->max = m;
   info->argmax = (int32_t)arg;
   info->lse = (double)m + log(sum_exp(logits, n, m));

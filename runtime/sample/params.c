@@ -56,10 +56,23 @@ static int check_outputs(const pagedvk_sampling_params *p, pv_error *err) {
   if (!isfinite(p->length_penalty)) return pv_fail(err, PAGEDVK_ERR_INVALID, "length_penalty must be finite");
   if (p->logprobs > PV_MAX_LOGPROBS)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "logprobs %u: at most %d", p->logprobs, PV_MAX_LOGPROBS);
+  return PAGEDVK_OK;
+}
+
+/* Stop conditions are checked on the engine thread for every token: their number and size are bounded. */
+static int check_stops(const pagedvk_sampling_params *p, pv_error *err) {
   if (p->n_stop_ids && !p->stop_ids) return pv_fail(err, PAGEDVK_ERR_INVALID, "n_stop_ids without stop_ids");
+  if (p->n_stop_ids > PAGEDVK_MAX_STOP_IDS)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "%u stop token ids: at most %d", p->n_stop_ids, PAGEDVK_MAX_STOP_IDS);
   if (p->n_stop && !p->stop) return pv_fail(err, PAGEDVK_ERR_INVALID, "n_stop without stop");
-  for (uint32_t i = 0; i < p->n_stop; i++)
+  if (p->n_stop > PAGEDVK_MAX_STOP)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "%u stop strings: at most %d", p->n_stop, PAGEDVK_MAX_STOP);
+  for (uint32_t i = 0; i < p->n_stop; i++) {
     if (!p->stop[i]) return pv_fail(err, PAGEDVK_ERR_INVALID, "stop[%u] is NULL", i);
+    const size_t len = strnlen(p->stop[i], PAGEDVK_MAX_STOP_BYTES + 1);
+    if (len > PAGEDVK_MAX_STOP_BYTES)
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "stop[%u] is longer than %d bytes", i, PAGEDVK_MAX_STOP_BYTES);
+  }
   return PAGEDVK_OK;
 }
 
@@ -76,6 +89,7 @@ int pv_sampling_params_check(const pagedvk_sampling_params *p, pv_error *err) {
   int rc = check_filters(p, err);
   if (!rc) rc = check_penalties(p, err);
   if (!rc) rc = check_outputs(p, err);
+  if (!rc) rc = check_stops(p, err);
   if (!rc) rc = check_grammar(p, err);
   return rc;
 }

@@ -109,8 +109,9 @@ static int merges_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *
     pv_gguf_str s = desc->merges[r];
     const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
     if (!sp) {
-      rc = pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.merges[%llu]: no space in '%.*s'",
-                   (unsigned long long)r, (int)(s.len > 64 ? 64 : s.len), s.ptr);
+      char esc[96];
+      rc = pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer.ggml.merges[%llu]: no space in '%s'", (unsigned long long)r,
+                   pv_escape(s.ptr, s.len, esc, sizeof esc));
       break;
     }
     size_t ll = (size_t)(sp - s.ptr), rl = s.len - ll - 1;
@@ -261,8 +262,10 @@ static int choose_pre(pv_tokenizer *tok, const char *name, pv_error *err) {
   bool known;
   tok->pre = pv_pretok_from_name(name, &known);
   if (known) return PAGEDVK_OK;
+  char esc[96];
   pv_log(PV_LOG_WARN, "tokenizer: pre-tokenizer '%s' is not known; falling back to '%s' (GPT-2's splitting), "
-         "which may give ids that differ from the model's own tokenizer", name, pv_pretok_name(tok->pre));
+         "which may give ids that differ from the model's own tokenizer", pv_escape(name, strlen(name), esc, sizeof esc),
+         pv_pretok_name(tok->pre));
   tok->pre_unknown = strdup(name);
   return tok->pre_unknown ? PAGEDVK_OK : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "tokenizer: no memory");
 }
@@ -272,8 +275,11 @@ int pv_tokenizer_build(pv_tokenizer *tok, const pv_vocab_desc *desc, pv_error *e
   if (!desc->model) return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer: no tokenizer.ggml.model");
   if (!strcmp(desc->model, "llama")) tok->kind = PV_TOK_SPM;
   else if (!strcmp(desc->model, "gpt2")) tok->kind = PV_TOK_BPE;
-  else return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "tokenizer: model '%s' is not supported (llama, gpt2)",
-                      desc->model);
+  else {
+    char esc[96];
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "tokenizer: model '%s' is not supported (llama, gpt2)",
+                   pv_escape(desc->model, strlen(desc->model), esc, sizeof esc));
+  }
   if (desc->n_vocab == 0 || desc->n_vocab > INT32_MAX)
     return pv_fail(err, PAGEDVK_ERR_FORMAT, "tokenizer: vocabulary size %u out of range", desc->n_vocab);
   tok->n_vocab = desc->n_vocab;

@@ -98,8 +98,9 @@ static inline void mc_on_token(const pagedvk_token_event *ev, void *user) {
  * engine with KV blocks of block_size tokens, each equal to the reference's. The requests start
  * together and end at different steps, so the blocks of the later ones come back from the free
  * list out of order. */
-static inline void mc_engine_matches_reference_opts(const char *path, uint32_t block_size, uint64_t kv_mem,
-                                                    uint32_t batch_tokens, pagedvk_stats *stats) {
+static inline void mc_engine_matches_reference_ctx(const char *path, uint32_t block_size, uint64_t kv_mem,
+                                                   uint32_t batch_tokens, uint32_t max_model_len,
+                                                   pagedvk_stats *stats) {
   static mc_job jobs[MC_N_JOBS];
   pv_gguf_file *f = NULL;
   pv_ref *r = mc_open_ref(path, &f);
@@ -125,7 +126,7 @@ static inline void mc_engine_matches_reference_opts(const char *path, uint32_t b
   o.block_size = block_size;
   o.max_num_batched_tokens = batch_tokens;
   o.max_num_seqs = 16;
-  o.max_model_len = 128;
+  o.max_model_len = max_model_len;
   char err[512];
   pagedvk_engine *e = NULL;
   if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);
@@ -154,6 +155,11 @@ static inline void mc_engine_matches_reference_opts(const char *path, uint32_t b
       break;
     }
   }
+}
+
+static inline void mc_engine_matches_reference_opts(const char *path, uint32_t block_size, uint64_t kv_mem,
+                                                    uint32_t batch_tokens, pagedvk_stats *stats) {
+  mc_engine_matches_reference_ctx(path, block_size, kv_mem, batch_tokens, 128, stats);
 }
 
 static inline void mc_engine_matches_reference_bs(const char *path, uint32_t block_size) {

@@ -95,7 +95,7 @@ static void test_rmsnorm(void **state) {
 
 static void check_argmax(pv_test_vk *t, pv_ops *ops, uint32_t n) {
   pv_error err = {0};
-  enum { ROWS = 8 };
+  enum { ROWS = 10 };
   const uint32_t stride = n + 7;
   float *x = malloc((size_t)ROWS * stride * 4);
   assert_non_null(x);
@@ -110,9 +110,13 @@ static void check_argmax(pv_test_vk *t, pv_ops *ops, uint32_t n) {
   /* row 3: maximum at the last index only; row 4: at index 0 and at the last */
   x[3 * stride + n - 1] = 20.0f;
   x[4 * stride] = x[4 * stride + n - 1] = 20.0f;
-  /* row 5: all -inf (the reference answers 0) */
+  /* row 5: a NaN, and in row 8 every logit -inf: non-finite rows answer PV_ARGMAX_NONFINITE */
   r = x + 5 * stride;
+  r[n / 2] = NAN;
+  r = x + 8 * stride;
   for (uint32_t i = 0; i < n; i++) r[i] = -INFINITY;
+  /* row 9: one +inf at the last index */
+  x[9 * stride + n - 1] = INFINITY;
   /* row 6: ties between invocations' strided ranges (indices 1 and 1 + 64 and 3 + 128) */
   r = x + 6 * stride;
   for (uint32_t i = 0; i < n; i++) r[i] = -1.0f;
@@ -131,7 +135,7 @@ static void check_argmax(pv_test_vk *t, pv_ops *ops, uint32_t n) {
   test_run(t);
   test_download(t, &bo, got, sizeof got);
   for (uint32_t i = 0; i < ROWS; i++) {
-    uint32_t want = pv_ref_argmax(x + (size_t)i * stride, n);
+    uint32_t want = i == 5 || i == 8 || i == 9 ? PV_ARGMAX_NONFINITE : pv_ref_argmax(x + (size_t)i * stride, n);
     if (got[i] != want) fail_msg("argmax n=%u row %u: %u, want %u", n, i, got[i], want);
   }
   pv_vk_buffer_destroy(t->ctx, &bo);

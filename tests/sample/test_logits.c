@@ -135,13 +135,14 @@ static void test_stats_rejects_bad_rows(void **state) {
   pv_logits_info info;
   pv_error err = {0};
   float nan_row[] = {0.0f, NAN};
-  assert_int_equal(pv_logits_stats(nan_row, 2, &info, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_logits_stats(nan_row, 2, &info, &err), PAGEDVK_ERR_NONFINITE);
   assert_non_null(strstr(err.msg, "NaN"));
+  assert_non_null(strstr(err.msg, "the model produced non-finite logits (NaN/inf)"));
   float inf_row[] = {INFINITY, 0.0f};
-  assert_int_equal(pv_logits_stats(inf_row, 2, &info, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_logits_stats(inf_row, 2, &info, &err), PAGEDVK_ERR_NONFINITE);
   assert_non_null(strstr(err.msg, "+inf"));
   float masked[] = {-INFINITY, -INFINITY};
-  assert_int_equal(pv_logits_stats(masked, 2, &info, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_logits_stats(masked, 2, &info, &err), PAGEDVK_ERR_NONFINITE);
 }
 
 int main(void) {

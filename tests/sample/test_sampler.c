@@ -445,7 +445,7 @@ static void test_bad_inputs(void **state) {
   pv_sample_result r;
   pv_error err = {0};
   float nan_row[4] = {0.0f, NAN, 1.0f, 2.0f};
-  assert_int_equal(pv_sample(s, nan_row, 4, &r, &err), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_sample(s, nan_row, 4, &r, &err), PAGEDVK_ERR_NONFINITE);
   float row[5] = {0};
   assert_int_equal(pv_sample(s, row, 5, &r, &err), PAGEDVK_ERR_INVALID);
   assert_int_equal(pv_sampler_accept(s, 4, &err), PAGEDVK_ERR_INVALID);

@@ -62,6 +62,9 @@ typedef struct options {
   uint64_t seed;
   override overrides[MAX_OVERRIDES];
   int n_overrides;
+  const char *poison;  /* --poison-tensor: tensors whose name matches this pattern get poison_value */
+  float poison_value;  /* in every element (NaN unless given) ... */
+  int64_t poison_row;  /* ... or only in this row (--poison-row; -1: all) */
 } options;
 
 static void usage(FILE *to) {
@@ -90,7 +93,7 @@ static void usage(FILE *to) {
     "  --n-head N              attention heads (default 4)\n"
     "  --n-head-kv N           key/value heads (default = --n-head; must divide it)\n"
     "  --n-ff N                feed-forward size (default 512)\n"
-    "  --ctx N                 context length (default 2048)\n"
+    "  --ctx N                 context length (default 2048; up to 4294967295)\n"
     "  --rope-base F           RoPE frequency base (default 10000)\n"
     "  --head-dim N            head size, written as attention.key_length and value_length\n"
     "                          (default n_embd / n_head, keys not written)\n"
@@ -107,6 +110,9 @@ static void usage(FILE *to) {
     "  --tensor-type GLOB=TYPE type for tensors whose name matches the shell pattern GLOB, e.g.\n"
     "                          'blk.*.ffn_down.weight=Q6_K'; repeatable, the last match wins\n"
     "  --seed N                random seed (default 1)\n"
+    "  --poison-tensor GLOB[=V] every element of the tensors matching GLOB is V (nan, inf, -inf or a\n"
+    "                          number; default nan): hostile files for the loader and engine tests\n"
+    "  --poison-row R          only row R of those tensors (token_embd.weight: token R's embedding)\n"
     "  --name TEXT             general.name (default synthetic-ARCH)\n"
     "  --preset NAME           a real model's shape: llama3.2-1b (embd 2048, 32 heads / 8 kv, ffn 8192,\n"
     "                          rope base 500000, tied, a Llama-3 chat template unless the vocabulary has\n"
@@ -140,14 +146,16 @@ static int bad(const char *opt, const char *v) {
   return -1;
 }
 
-static int parse_u32(const char *opt, const char *v, uint32_t *out) {
+static int parse_u32_max(const char *opt, const char *v, uint32_t *out, unsigned long long max) {
   char *end;
   if (!v || !*v) return bad(opt, v);
   unsigned long long x = strtoull(v, &end, 10);
-  if (*end || x == 0 || x > 0x7fffffff) return bad(opt, v);
+  if (*end || x == 0 || x > max) return bad(opt, v);
   *out = (uint32_t)x;
   return 0;
 }
+
+static int parse_u32(const char *opt, const char *v, uint32_t *out) { return parse_u32_max(opt, v, out, 0x7fffffff); }
 
 static int parse_f32(const char *opt, const char *v, float *out) {
   char *end;
@@ -234,6 +242,23 @@ static bool is_opt(const char *arg, const char *name) {
   return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
 }
 
+/* --poison-tensor GLOB[=VALUE]: VALUE nan (default), inf, -inf or a number. */
+static int parse_poison(options *o, const char *v) {
+  if (!v || !*v) return bad("--poison-tensor", v);
+  const char *eq = strchr(v, '=');
+  o->poison_value = NAN;
+  if (eq) {
+    char *end;
+    if (!strcmp(eq + 1, "nan")) o->poison_value = NAN;
+    else if (!strcmp(eq + 1, "inf")) o->poison_value = INFINITY;
+    else if (!strcmp(eq + 1, "-inf")) o->poison_value = -INFINITY;
+    else if (!eq[1] || (o->poison_value = strtof(eq + 1, &end), *end)) return bad("--poison-tensor", v);
+  }
+  free((void *)o->poison);
+  o->poison = eq ? strndup(v, (size_t)(eq - v)) : strdup(v);
+  return o->poison ? 0 : bad("--poison-tensor", v);
+}
+
 static int parse_one(options *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (is_opt(a, "--tied")) { o->tied = 1; return 0; }
@@ -265,7 +290,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--n-head")) return parse_u32(a, v, &o->n_head);
   if (is_opt(a, "--n-ff")) return parse_u32(a, v, &o->n_ff);
   if (is_opt(a, "--head-dim")) return parse_u32(a, v, &o->head_dim);
-  if (is_opt(a, "--ctx")) return parse_u32(a, v, &o->ctx);
+  if (is_opt(a, "--ctx")) return parse_u32_max(a, v, &o->ctx, UINT32_MAX); /* up to 2^32-1: hostile files */
   if (is_opt(a, "--sliding-window")) return parse_u32(a, v, &o->sliding_window);
   if (is_opt(a, "--swa-pattern")) return parse_u32(a, v, &o->swa_pattern);
   if (is_opt(a, "--attn-softcap")) return parse_f32(a, v, &o->attn_softcap);
@@ -277,6 +302,14 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
   if (is_opt(a, "--type-output")) { o->have_type_output = 1; return parse_type(a, v, &o->type_output); }
   if (is_opt(a, "--type-norm")) return parse_type(a, v, &o->type_norm);
   if (is_opt(a, "--tensor-type")) return parse_override(o, v);
+  if (is_opt(a, "--poison-tensor")) return parse_poison(o, v);
+  if (is_opt(a, "--poison-row")) {
+    uint32_t row = 0;
+    if (v && !strcmp(v, "0")) return o->poison_row = 0, 0;
+    if (parse_u32(a, v, &row)) return -1;
+    o->poison_row = row;
+    return 0;
+  }
   if (is_opt(a, "--vocab-from")) { o->vocab_from = v; return v ? 0 : bad(a, v); }
   if (is_opt(a, "--vocab-size")) return parse_u32(a, v, &o->vocab_size);
   if (is_opt(a, "--name")) { o->name = v; return v ? 0 : bad(a, v); }
@@ -309,7 +342,7 @@ static int parse_one(options *o, int argc, char **argv, int *i) {
 static int parse_args(options *o, int argc, char **argv) {
   *o = (options){.arch = "llama", .n_embd = 256, .n_layer = 2, .n_head = 4, .n_ff = 512, .ctx = 2048,
                  .rope_base = 10000.0f, .rms_eps = 1e-5f, .type = PV_F16, .type_norm = PV_F32, .seed = 1,
-                 .scales = {12.0f, 0.22f, 0.0625f, 8.0f}};
+                 .scales = {12.0f, 0.22f, 0.0625f, 8.0f}, .poison_row = -1};
   for (int i = 1; i < argc; i++)
     if (parse_one(o, argc, argv, &i)) return -1;
   if (!o->n_head_kv) o->n_head_kv = o->n_head;
@@ -390,6 +423,9 @@ static int add_weight(pv_gguf_writer *w, const options *o, rng *r, const char *n
               : (kind == W_EMBD || kind == W_OUTPUT) ? 3.0f / sqrtf((float)o->n_embd)
               : (kind == W_PROJ_X4 ? 4.0f : 1.0f) / sqrtf((float)ne0);
     fill_normal(r, x, n, kind == W_NORM ? 1.0f : 0.0f, std);
+    if (o->poison && fnmatch(o->poison, name, 0) == 0)
+      for (uint64_t i = 0; i < n; i++)
+        if (o->poison_row < 0 || i / ne0 == (uint64_t)o->poison_row) x[i] = o->poison_value;
     rc = pv_quantize_rows(type, x, q, ne0, ne1, err);
   }
   uint64_t ne[2] = {ne0, ne1};
@@ -594,6 +630,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = pv_gguf_writer_write(w, o.out, &err);
   pv_gguf_writer_destroy(w);
   for (int i = 0; i < o.n_overrides; i++) free((void *)o.overrides[i].pattern);
+  free((void *)o.poison);
   free(o.chat_template_read);
   if (rc) {
     fprintf(stderr, "mkmodel: %s\n", err.msg);
