@@ -248,7 +248,9 @@ typedef struct pagedvk_engine_options {
   uint32_t block_size;             /* tokens per KV block: 8, 16 (default), 32, 64 */
   uint32_t max_num_seqs;           /* sequences in one step; default 64 */
   uint32_t max_num_batched_tokens; /* tokens in one step (decode + prefill chunks); default 512 */
-  uint32_t max_model_len;          /* longest prompt + output; 0: the model's context length */
+  uint32_t max_model_len;          /* longest prompt + output; 0: the model's context length. The engine
+                                    * runs with at most 2^20 and at most what its KV pool holds for one
+                                    * sequence (logged when it clamps; pagedvk_engine_max_model_len) */
   pagedvk_kv_layout kv_layout;
   pagedvk_preempt_mode preempt;
   uint64_t swap_mem;               /* bytes of host swap space; default 256 MiB */
@@ -318,8 +320,9 @@ typedef struct pagedvk_token_event {
 typedef void (*pagedvk_token_cb)(const pagedvk_token_event *ev, void *user);
 
 /* Queues a request (thread-safe). The prompt is copied. A prompt that can never fit (longer than
- * max_model_len, or more blocks than the whole pool) is refused here with PAGEDVK_ERR_TOO_LONG
- * or PAGEDVK_ERR_KV_FULL, and nothing else is disturbed. */
+ * the model's context or the max_model_len option: PAGEDVK_ERR_TOO_LONG; within it but more than
+ * the whole KV pool holds: PAGEDVK_ERR_KV_FULL) is refused here, and nothing else is disturbed. The
+ * request's events may start (on the engine's thread) before this returns; *request_id is theirs. */
 int pagedvk_engine_add_request(pagedvk_engine *e, const int32_t *prompt, size_t n_prompt,
                                const pagedvk_sampling_params *sp, pagedvk_token_cb cb, void *user,
                                uint64_t *request_id, char *err, size_t err_size);
@@ -380,7 +383,9 @@ typedef struct pagedvk_stage_time {
 uint32_t pagedvk_engine_stage_times(pagedvk_engine *e, pagedvk_stage_time *out, uint32_t max, uint64_t *prompt_steps,
                                     uint64_t *decode_steps);
 
-/* The longest prompt + output the engine accepts, in tokens (max_model_len after defaults). */
+/* The context in tokens: max_model_len after the defaults, at most 2^20. Prompts beyond it are
+ * refused with PAGEDVK_ERR_TOO_LONG; within it, those longer than the KV pool holds for one sequence
+ * (the engine runs with that shorter context and logs it) with PAGEDVK_ERR_KV_FULL. */
 uint32_t pagedvk_engine_max_model_len(const pagedvk_engine *e);
 /* ---------------------------------------------------------------------------------------------
  * Tokenizer (the model's vocabulary: SentencePiece "llama" or byte-level BPE "gpt2")

@@ -288,7 +288,9 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
 
 pagedvk_model *pagedvk_engine_model(pagedvk_engine *e) { return e->model; }
 
-uint32_t pagedvk_engine_max_model_len(const pagedvk_engine *e) { return e->opt.max_model_len; }
+/* The context before the pool's clamp: prompts within it that the pool cannot hold are refused with
+ * KV_FULL (and a word on --kv-mem), those beyond it with TOO_LONG. */
+uint32_t pagedvk_engine_max_model_len(const pagedvk_engine *e) { return e->ctx_before_pool; }
 
 int pagedvk_engine_step(pagedvk_engine *e, char *errbuf, size_t err_size) {
   pv_error err = {0};

@@ -2,8 +2,9 @@
  * Hostile models and requests against the engine (models from the built mkmodel; skips without it):
  *   - context_length near 2^32 (4294967295, 2^32 - 16): the engine opens with a context clamped to
  *     what its KV pool holds (it used to wrap the block-table size to 0 and read past a 4-byte
- *     buffer: wrong tokens, exit 0); a ragged batch equals the CPU reference; a prompt at the
- *     clamped context is refused with KV_FULL, one past the file's own context with TOO_LONG;
+ *     buffer: wrong tokens, exit 0); the context reported is 2^20; a ragged batch equals the CPU
+ *     reference; a prompt at the pool's context is refused with KV_FULL, one past 2^20 with TOO_LONG,
+ *     the longest that fits runs;
  *   - non-finite logits: token 7's embedding is NaN, so exactly the requests whose prompt holds token
  *     7 get NaN logits. Each of them (greedy on the device argmax, sampled, with logprobs, n = 2,
  *     beam search) ends with FINISH_ERROR and PAGEDVK_ERR_NONFINITE, the healthy requests of the
@@ -75,9 +76,10 @@ static void test_huge_context_length(void **state) {
     pagedvk_engine *e = open_engine(path, 1u << 20, 0);
     pagedvk_stats st;
     pagedvk_engine_stats(e, &st);
-    const uint32_t ctx = pagedvk_engine_max_model_len(e);
-    /* 128 blocks less the 1% the scheduler keeps free for admission */
-    assert_int_equal(ctx, (st.blocks_total - st.blocks_total / 100) * st.block_size);
+    /* the context is at most 2^20 tokens; the engine runs with what the pool holds: 128 blocks less
+     * the 1% the scheduler keeps free for admission */
+    assert_int_equal(pagedvk_engine_max_model_len(e), 1u << 20);
+    const uint32_t ctx = (st.blocks_total - st.blocks_total / 100) * st.block_size;
     static int32_t prompt[4096];
     for (uint32_t i = 0; i < ctx + 1 && i < 4096; i++) prompt[i] = 3 + (int32_t)(i % 200);
     pagedvk_sampling_params sp;
@@ -87,6 +89,9 @@ static void test_huge_context_length(void **state) {
     assert_int_equal(pagedvk_engine_add_request(e, prompt, ctx, &sp, NULL, NULL, NULL, err, sizeof err),
                      PAGEDVK_ERR_KV_FULL);
     assert_non_null(strstr(err, "--kv-mem"));
+    static int32_t past[(1u << 20) + 1];
+    assert_int_equal(pagedvk_engine_add_request(e, past, (1u << 20) + 1, &sp, NULL, NULL, NULL, err, sizeof err),
+                     PAGEDVK_ERR_TOO_LONG);
     /* the longest prompt that fits runs, and ends at the context */
     mc_job j = {0};
     assert_int_equal(pagedvk_engine_add_request(e, prompt, ctx - 1, &sp, mc_on_token, &j, NULL, err, sizeof err), 0);
