@@ -41,6 +41,18 @@ static bool grammar_try_first(const pv_request *r) {
   return r->grammar && !r->beam && p->logprobs == 0 && p->top_k == 0 && p->top_p >= 1.0f && p->min_p == 0.0f;
 }
 
+/* The device's argmax of logits row `row`; a row with a NaN or an infinity fails (that request only). */
+static int device_argmax(const pagedvk_engine *e, uint32_t row, int32_t *token, pv_error *err) {
+  const uint32_t best = e->fw.argmax_map[row];
+  if (best == PV_ARGMAX_NONFINITE)
+    return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits (NaN/inf)");
+  if (best >= e->hp.n_vocab)
+    return pv_fail(err, PAGEDVK_ERR_VULKAN, "the device's argmax gave token %u, outside the vocabulary (%u)", best,
+                   e->hp.n_vocab);
+  *token = (int32_t)best;
+  return PAGEDVK_OK;
+}
+
 /* A request with a grammar: the row of sequence i, copied into logits_tmp with every token its
  * grammar state does not allow at -inf (the vocabulary's trie is made at the first such row). */
 static int masked_row(pagedvk_engine *e, pv_request *r, uint32_t i, const float *logits, pv_error *err) {
@@ -60,7 +72,7 @@ static int sample_seq(pagedvk_engine *e, pv_request *r, uint32_t i, uint32_t row
   int rc = PAGEDVK_OK;
   if (grammar_try_first(r)) {
     if (plain_greedy(r)) {
-      res->token = (int32_t)e->fw.argmax_map[row];
+      rc = device_argmax(e, row, &res->token, err);
     } else {
       memcpy(e->logits_tmp, logits, e->hp.n_vocab * sizeof(float));
       rc = pv_sample(smp, e->logits_tmp, e->hp.n_vocab, res, err);
@@ -234,13 +246,8 @@ static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row,
   pv_sample_result res;
   memset(&res, 0, sizeof res);
   if (pure_greedy(r)) {
-    const uint32_t best = e->fw.argmax_map[row];
-    if (best == PV_ARGMAX_NONFINITE)
-      return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits (NaN/inf)");
-    if (best >= e->hp.n_vocab)
-      return pv_fail(err, PAGEDVK_ERR_VULKAN, "the device's argmax gave token %u, outside the vocabulary (%u)", best,
-                     e->hp.n_vocab);
-    res.token = (int32_t)best;
+    int rc = device_argmax(e, row, &res.token, err);
+    if (rc) return rc;
   } else {
     int rc = sample_seq(e, r, it->seq_index, row, &res, err);
     if (rc) return rc;

@@ -222,6 +222,18 @@ static void test_nan_output_norm_fails_every_request(void **state) {
     for (uint32_t i = 0; i < NF_SICK; i++) expect_nonfinite(&jobs[i], i == NF_N2 ? 2 : 1);
     expect_pool_empty(e);
   }
+  /* greedy under a grammar (the device's argmax tried first) and sampled under one */
+  for (int sampled = 0; sampled < 2; sampled++) {
+    nf_job j = {.n_prompt = 4, .prompt = {1, 20, 21, 22}};
+    pagedvk_sampling_params sp;
+    nf_params(sampled ? NF_SAMPLED : NF_GREEDY, &sp);
+    sp.grammar_kind = PAGEDVK_GRAMMAR_JSON_OBJECT;
+    assert_int_equal(pagedvk_engine_add_request(e, j.prompt, j.n_prompt, &sp, nf_on_token, &j, NULL, err, sizeof err),
+                     0);
+    if (pagedvk_engine_run_until_idle(e, err, sizeof err)) fail_msg("grammar: run: %s", err);
+    expect_nonfinite(&j, 1);
+    expect_pool_empty(e);
+  }
   assert_string_equal(pagedvk_status_str(PAGEDVK_ERR_NONFINITE), "the model produced non-finite logits (NaN/inf)");
   pagedvk_engine_destroy(e);
 }
