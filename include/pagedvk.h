@@ -212,6 +212,8 @@ typedef struct pagedvk_sampling_params {
   int grammar_kind;         /* pagedvk_grammar_kind; default PAGEDVK_GRAMMAR_NONE */
   const char *grammar;
   size_t grammar_len;
+  const size_t *stop_len;   /* stop[i] is stop_len[i] bytes (NUL bytes included); NULL: each
+                             * stop string is NUL-terminated */
 } pagedvk_sampling_params;
 
 /* Grammars for constrained decoding (docs/GRAMMAR.md). */
@@ -412,6 +414,10 @@ int pagedvk_token_is_eog(const pagedvk_model *model, int32_t id);
  * number needed, and PAGEDVK_ERR_TOO_LONG is returned (cap = 0 measures). */
 int pagedvk_tokenize(const pagedvk_model *model, const char *text, int add_bos, int parse_special, int32_t *ids,
                      size_t cap, size_t *n, char *err, size_t err_size);
+/* pagedvk_tokenize of text[0..len): NUL bytes are text like any other (pagedvk_tokenize is this
+ * with len = strlen(text)). */
+int pagedvk_tokenize_len(const pagedvk_model *model, const char *text, size_t len, int add_bos, int parse_special,
+                         int32_t *ids, size_t cap, size_t *n, char *err, size_t err_size);
 
 /* The text of one token: "▁Hello" → " Hello", <0x0A> → "\n", byte-level pieces → their bytes.
  * May be part of a UTF-8 character (byte tokens) — use the detokenizer to build text. Control

@@ -108,10 +108,16 @@ static int too_long(char *err, size_t err_size, const char *what, size_t need, s
 
 int pagedvk_tokenize(const pagedvk_model *model, const char *text, int add_bos, int parse_special, int32_t *ids,
                      size_t cap, size_t *n, char *err, size_t err_size) {
-  if (!model || !text || !n || (!ids && cap)) return invalid(err, err_size, "pagedvk_tokenize: NULL argument");
+  if (!text) return invalid(err, err_size, "pagedvk_tokenize: NULL argument");
+  return pagedvk_tokenize_len(model, text, strlen(text), add_bos, parse_special, ids, cap, n, err, err_size);
+}
+
+int pagedvk_tokenize_len(const pagedvk_model *model, const char *text, size_t len, int add_bos, int parse_special,
+                         int32_t *ids, size_t cap, size_t *n, char *err, size_t err_size) {
+  if (!model || (!text && len) || !n || (!ids && cap)) return invalid(err, err_size, "pagedvk_tokenize: NULL argument");
   pv_error e = {0};
   pv_tokens t = {0};
-  int rc = pv_tokenize(&model->tok, text, strlen(text), add_bos != 0, parse_special != 0, &t, &e);
+  int rc = pv_tokenize(&model->tok, text ? text : "", len, add_bos != 0, parse_special != 0, &t, &e);
   if (rc) {
     pv_tokens_free(&t);
     return fail_out(err, err_size, &e, rc);

@@ -48,6 +48,7 @@ typedef struct pv_request {
   uint32_t cap;
   pagedvk_sampling_params sp; /* with stop strings and ids copied below */
   char **stop_copy;
+  size_t *stop_len_copy;
   int32_t *stop_ids_copy;
   pagedvk_token_cb cb;
   void *user;

@@ -46,6 +46,7 @@ void pv_request_free(pv_request *r) {
   for (uint32_t i = 0; i < r->cap && r->seqs; i++) free(r->seqs[i].tokens);
   for (uint32_t i = 0; r->stop_copy && i < r->sp.n_stop; i++) free(r->stop_copy[i]);
   free(r->stop_copy);
+  free(r->stop_len_copy);
   free(r->stop_ids_copy);
   pv_beam_destroy(r->beam);
   for (uint32_t i = 0; r->gram_next && i < r->cap; i++) pv_gram_state_free(&r->gram_next[i]);
@@ -64,13 +65,22 @@ static int cmp_i32(const void *a, const void *b) {
 
 /* Copies what the caller's params point at, so the request owns everything it reads later. */
 static int copy_params(pv_request *r, pv_error *err) {
+  if (!r->sp.n_stop) r->sp.stop_len = NULL;
   if (r->sp.n_stop) {
     r->stop_copy = calloc(r->sp.n_stop, sizeof *r->stop_copy);
     if (!r->stop_copy) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
-    for (uint32_t i = 0; i < r->sp.n_stop; i++)
-      if (!(r->stop_copy[i] = strdup(r->sp.stop[i] ? r->sp.stop[i] : "")))
-        return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
+    r->stop_len_copy = calloc(r->sp.n_stop, sizeof *r->stop_len_copy);
+    if (!r->stop_len_copy) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
+    for (uint32_t i = 0; i < r->sp.n_stop; i++) {
+      const char *s = r->sp.stop[i] ? r->sp.stop[i] : "";
+      size_t len = r->sp.stop[i] && r->sp.stop_len ? r->sp.stop_len[i] : strlen(s);
+      if (!(r->stop_copy[i] = malloc(len + 1))) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
+      memcpy(r->stop_copy[i], s, len);
+      r->stop_copy[i][len] = 0;
+      r->stop_len_copy[i] = len;
+    }
     r->sp.stop = (const char *const *)r->stop_copy;
+    r->sp.stop_len = r->stop_len_copy;
   }
   if (r->sp.n_stop_ids) { /* sorted without repeats: is_stop_id searches it by halves */
     r->stop_ids_copy = malloc(r->sp.n_stop_ids * sizeof(int32_t));
@@ -92,7 +102,7 @@ int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const
                   : pv_sampler_create(&st->sampler, &r->sp, e->hp.n_vocab, err);
   if (!rc && !parent) rc = pv_sampler_add_prompt(st->sampler, r->seqs[0].tokens, r->n_prompt, err);
   if (!rc) pv_detok_init(&st->detok, &e->model->tok, 0);
-  if (!rc && r->sp.n_stop) rc = pv_stop_create(&st->stop, r->sp.stop, r->sp.n_stop, err);
+  if (!rc && r->sp.n_stop) rc = pv_stop_create(&st->stop, r->sp.stop, r->sp.stop_len, r->sp.n_stop, err);
   /* a fork starts where sample 0 is (after the prompt: the grammar's start) */
   if (!rc && r->grammar)
     rc = parent ? pv_gram_state_copy(&st->gram, &r->st[0].gram, err) : pv_gram_state_init(r->grammar, &st->gram, err);

@@ -24,19 +24,18 @@ struct pv_stop {
   uint32_t which;
 };
 
-static int add_string(pv_stop *s, const char *str, uint32_t index, pv_error *err) {
-  size_t len = strlen(str);
+static int add_string(pv_stop *s, const char *str, size_t len, uint32_t index, pv_error *err) {
   if (len == 0) return PAGEDVK_OK;
-  s->stops[s->n] = malloc(len + 1);
+  s->stops[s->n] = malloc(len);
   if (!s->stops[s->n]) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "stop strings: out of memory");
-  memcpy(s->stops[s->n], str, len + 1);
+  memcpy(s->stops[s->n], str, len);
   s->stop_lens[s->n] = len;
   s->stop_index[s->n] = index;
   s->n++;
   return PAGEDVK_OK;
 }
 
-int pv_stop_create(pv_stop **out, const char *const *stops, uint32_t n_stops, pv_error *err) {
+int pv_stop_create(pv_stop **out, const char *const *stops, const size_t *lens, uint32_t n_stops, pv_error *err) {
   *out = NULL;
   if (n_stops && !stops) return pv_fail(err, PAGEDVK_ERR_INVALID, "stop strings: NULL array");
   pv_stop *s = calloc(1, sizeof *s);
@@ -49,7 +48,7 @@ int pv_stop_create(pv_stop **out, const char *const *stops, uint32_t n_stops, pv
                : pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "stop strings: out of memory");
   for (uint32_t i = 0; !rc && i < n_stops; i++) {
     if (!stops[i]) rc = pv_fail(err, PAGEDVK_ERR_INVALID, "stop string %u is NULL", i);
-    else rc = add_string(s, stops[i], i, err);
+    else rc = add_string(s, stops[i], lens ? lens[i] : strlen(stops[i]), i, err);
   }
   if (rc != PAGEDVK_OK) {
     pv_stop_destroy(s);

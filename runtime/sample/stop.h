@@ -10,7 +10,7 @@
  * Which match wins when several could: the one that ends first in the text, and among those
  * the one that starts first (the longest) — the same answer however the text is cut into
  * pieces, since a streamed matcher sees the first-ending match first. Empty stop strings are
- * ignored. The strings are copied at creation.
+ * ignored. The strings are copied at creation, with their lengths: any byte may be part of one.
  */
 #ifndef PV_SAMPLE_STOP_H
 #define PV_SAMPLE_STOP_H
@@ -30,7 +30,8 @@ typedef struct pv_stop_out {
   uint32_t which;   /* index of the matched stop string in the creation array (when stopped) */
 } pv_stop_out;
 
-int pv_stop_create(pv_stop **out, const char *const *stops, uint32_t n_stops, pv_error *err);
+/* lens: each string's length in bytes (NUL bytes are then ordinary bytes); NULL: NUL-terminated. */
+int pv_stop_create(pv_stop **out, const char *const *stops, const size_t *lens, uint32_t n_stops, pv_error *err);
 void pv_stop_destroy(pv_stop *s);
 
 /* Feeds one piece. After a stop, every further feed emits nothing and reports stopped. */

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "pagedvk.h"
+#include "json.h"
 
 /* Checked maxima of a request, each refused with a 400 that names the field when exceeded
  * (oai_parse.c): "stop" strings, "n" choices (the engine sends indexes 0..n-1 only, so the
@@ -28,6 +29,11 @@
 #define SRV_MAX_STOPS 16
 #define SRV_MAX_CHOICES 64
 #define SRV_MAX_TOP 20
+/* stop_token_ids: each is compared with every generated token. */
+#define SRV_MAX_STOP_IDS 256
+/* Logprob entries one request may report: n × max_tokens × (1 + top_logprobs) (the issue's
+ * n=64, max_tokens=1000, top_logprobs=20 is 1 344 000 and refused). */
+#define SRV_MAX_LOGPROB_ENTRIES 1048576u
 
 /* ---- growth and byte buffer (util.c) ------------------------------------------------------- */
 
@@ -105,8 +111,9 @@ typedef struct oai_request {
   oai_kind kind;
   bool stream;
   bool include_usage;          /* stream_options.include_usage */
-  pagedvk_sampling_params sp;  /* stop / stop_ids point into this struct */
+  pagedvk_sampling_params sp;  /* stop / stop_len / stop_ids point into this struct */
   char *stops[SRV_MAX_STOPS];
+  size_t stop_lens[SRV_MAX_STOPS];
   int32_t *stop_ids;
   int32_t *prompt;
   size_t n_prompt;

@@ -59,31 +59,11 @@ void srv_buf_free(srv_buf *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned min;
-  unsigned cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000, cp = c & 0x07;
-  else return 0;
-  if (len > n) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 bool srv_buf_append_utf8(srv_buf *b, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
   while (i < n) {
-    size_t k = utf8_seq(u + i, n - i);
+    size_t k = srv_utf8_seq(u + i, n - i);
     if (k == 0 || (k == 1 && u[i] == 0)) {
       if (!srv_buf_append(b, "\xEF\xBF\xBD", 3)) return false;
       i++;
@@ -93,6 +73,20 @@ bool srv_buf_append_utf8(srv_buf *b, const char *s, size_t n) {
     i += k;
   }
   return true;
+}
+
+/* A message may quote a client's bytes (a model name) and be cut by its buffer: every byte that
+ * starts no valid UTF-8 sequence (and a control byte) becomes '?', so the error is valid text. */
+static void clean_text(char *m) {
+  size_t n = strlen(m);
+  for (size_t i = 0; i < n;) {
+    size_t k = srv_utf8_seq((const unsigned char *)m + i, n - i);
+    if (k == 0 || (k == 1 && (unsigned char)m[i] < 0x20)) {
+      m[i++] = '?';
+      continue;
+    }
+    i += k;
+  }
 }
 
 void srv_error_set(srv_error *e, unsigned http, const char *type, const char *param, const char *code,
@@ -105,6 +99,7 @@ void srv_error_set(srv_error *e, unsigned http, const char *type, const char *pa
   va_start(ap, fmt);
   vsnprintf(e->message, sizeof e->message, fmt, ap);
   va_end(ap);
+  clean_text(e->message);
 }
 
 cJSON *srv_error_json(const srv_error *e) {

@@ -21,7 +21,7 @@ typedef struct run {
 static pv_stop *make(const char *const *stops, uint32_t n) {
   pv_stop *s = NULL;
   pv_error err = {0};
-  if (pv_stop_create(&s, stops, n, &err) != PAGEDVK_OK) fail_msg("pv_stop_create: %s", err.msg);
+  if (pv_stop_create(&s, stops, NULL, n, &err) != PAGEDVK_OK) fail_msg("pv_stop_create: %s", err.msg);
   return s;
 }
 
@@ -217,9 +217,9 @@ static void test_bad_create(void **state) {
   (void)state;
   pv_stop *s = NULL;
   const char *stops[] = {"ok", NULL};
-  assert_int_equal(pv_stop_create(&s, stops, 2, NULL), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_stop_create(&s, stops, NULL, 2, NULL), PAGEDVK_ERR_INVALID);
   assert_null(s);
-  assert_int_equal(pv_stop_create(&s, NULL, 1, NULL), PAGEDVK_ERR_INVALID);
+  assert_int_equal(pv_stop_create(&s, NULL, NULL, 1, NULL), PAGEDVK_ERR_INVALID);
 }
 
 int main(void) {
