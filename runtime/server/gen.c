@@ -47,7 +47,7 @@ static void gen_free(srv_gen *g) {
   srv_events_free(g->q, g->nq);
   for (uint32_t i = 0; i < SRV_MAX_CHOICES; i++) {
     srv_buf_free(&g->choices[i].text);
-    cJSON_Delete(g->choices[i].logprobs);
+    srv_buf_free(&g->choices[i].lp);
   }
   srv_buf_free(&g->out);
   oai_request_free(&g->req);

@@ -82,6 +82,8 @@ bool sj_integer(const sj_doc *d, uint32_t i, bool *neg, uint64_t *mag);
 struct srv_buf;
 /* s[0..n) as a JSON string literal. */
 bool jw_str(struct srv_buf *b, const char *s, size_t n);
+/* The same without the quotes: a piece of a longer string (cut between UTF-8 sequences). */
+bool jw_str_part(struct srv_buf *b, const char *s, size_t n);
 bool jw_cstr(struct srv_buf *b, const char *s);
 /* A double as cJSON prints it (integers in int range as %d, else %1.15g or %1.17g, non-finite null). */
 bool jw_num(struct srv_buf *b, double v);

@@ -39,9 +39,8 @@ bool srv_utf8_valid(const char *s, size_t n) {
   return true;
 }
 
-bool jw_str(srv_buf *b, const char *s, size_t n) {
+bool jw_str_part(srv_buf *b, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
-  if (!srv_buf_append(b, "\"", 1)) return false;
   size_t run = 0; /* bytes from `run` on are copied as they are, up to i */
   size_t i = 0;
   while (i < n) {
@@ -75,7 +74,12 @@ bool jw_str(srv_buf *b, const char *s, size_t n) {
     i++;
     run = i;
   }
-  srv_buf_append(b, s + run, i - run);
+  return srv_buf_append(b, s + run, i - run);
+}
+
+bool jw_str(srv_buf *b, const char *s, size_t n) {
+  srv_buf_append(b, "\"", 1);
+  jw_str_part(b, s, n);
   return srv_buf_append(b, "\"", 1);
 }
 

@@ -1,8 +1,14 @@
 /*
- * oai_format.c — OpenAI response shapes built from token events (connection thread only).
+ * oai_format.c — OpenAI response shapes built from token events (connection thread only), written
+ * with the server's JSON writer (json.h): texts as (pointer, length), so a generated NUL byte is
+ * "\u0000" and a byte that is not UTF-8 is U+FFFD; the spelling is cJSON's unformatted one, as
+ * the responses always were.
  *
- * Non-streaming: events fold into per-choice text and logprobs (oai_collect); oai_response_json
- * builds {"id", "object", "created", "model", "choices", "usage"}.
+ * Non-streaming: events fold into per-choice text and, when logprobs were asked for, compact
+ * binary records (oai_collect: one per token, its alternatives included); oai_body_next then
+ * writes {"id", "object", "created", "model", "choices", "usage"} piece by piece — a slice of a
+ * choice's text or one token's logprob entry at a time — so the body is never held whole beside
+ * the records it comes from (oai_handler.c sends it through a content reader when it is large).
  * Streaming: each event becomes one `data: {chunk}\n\n` (chat: the first delta of a choice carries
  * the role); once every choice has ended come the usage chunk (stream_options.include_usage) and
  * `data: [DONE]`. A request ended by an abort or an error gets one `data: {"error": …}` chunk
@@ -12,6 +18,21 @@
 #include <string.h>
 
 #include "server_internal.h"
+
+#define TEXT_SLICE 16384 /* bytes of a choice's text written per piece */
+
+/* One token's logprobs as collected: the header, then n_top alternatives. */
+typedef struct lp_rec {
+  int32_t token;
+  float logprob;
+  uint32_t offset; /* completions: bytes of the choice's text before this token */
+  uint32_t n_top;
+} lp_rec;
+
+typedef struct lp_alt {
+  int32_t id;
+  float logprob;
+} lp_alt;
 
 static const char *finish_name(pagedvk_finish_reason f) {
   switch (f) {
@@ -23,80 +44,79 @@ static const char *finish_name(pagedvk_finish_reason f) {
   }
 }
 
-/* A token's text as valid UTF-8 (a byte token alone may be part of a character). */
-static void token_text(pagedvk_server *s, int32_t id, srv_buf *out, srv_buf *bytes) {
-  char piece[256];
+/* A token's bytes (a byte token alone may be part of a character: the writer makes it valid). */
+static size_t token_piece(pagedvk_server *s, int32_t id, char piece[256]) {
   size_t len = 0;
-  if (pagedvk_token_to_piece(s->model, id, 1, piece, sizeof piece, &len, NULL, 0)) len = 0;
-  if (len > sizeof piece) len = sizeof piece;
-  srv_buf_append_utf8(out, piece, len);
-  if (bytes) srv_buf_append(bytes, piece, len);
+  if (pagedvk_token_to_piece(s->model, id, 1, piece, 256, &len, NULL, 0)) len = 0;
+  return len > 256 ? 256 : len;
 }
 
-static cJSON *bytes_array(const srv_buf *b) {
-  cJSON *a = cJSON_CreateArray();
-  for (size_t i = 0; a && i < b->len; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((unsigned char)b->p[i]));
-  return a;
+static void token_str(srv_gen *g, srv_buf *b, int32_t id) {
+  char piece[256];
+  jw_str(b, piece, token_piece(g->srv, id, piece));
 }
 
-/* Chat: {"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}…]}. */
-static cJSON *chat_token_logprob(srv_gen *g, int32_t id, float lp, const srv_event *ev, bool with_top) {
-  srv_buf t = {0}, b = {0};
-  token_text(g->srv, id, &t, &b);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "token", t.p ? t.p : "");
-  cJSON_AddNumberToObject(o, "logprob", lp);
-  cJSON_AddItemToObject(o, "bytes", bytes_array(&b));
-  srv_buf_free(&t);
-  srv_buf_free(&b);
-  if (!with_top) return o;
-  cJSON *top = cJSON_AddArrayToObject(o, "top_logprobs");
-  for (uint32_t i = 0; i < ev->n_top && i < g->req.top_logprobs; i++)
-    cJSON_AddItemToArray(top, chat_token_logprob(g, ev->top_ids[i], ev->top_logprobs[i], ev, false));
-  return o;
-}
-
-/* Completions: parallel arrays tokens, token_logprobs, top_logprobs (objects), text_offset. */
-static cJSON *completion_logprobs_new(void) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddArrayToObject(o, "tokens");
-  cJSON_AddArrayToObject(o, "token_logprobs");
-  cJSON_AddArrayToObject(o, "top_logprobs");
-  cJSON_AddArrayToObject(o, "text_offset");
-  return o;
-}
-
-static void completion_logprobs_add(srv_gen *g, cJSON *o, const srv_event *ev, size_t offset) {
-  srv_buf t = {0};
-  token_text(g->srv, ev->token, &t, NULL);
-  cJSON_AddItemToArray(cJSON_GetObjectItem(o, "tokens"), cJSON_CreateString(t.p ? t.p : ""));
-  cJSON_AddItemToArray(cJSON_GetObjectItem(o, "token_logprobs"), cJSON_CreateNumber(ev->logprob));
-  cJSON *top = cJSON_CreateObject();
-  for (uint32_t i = 0; i < ev->n_top && i < g->req.top_logprobs; i++) {
-    srv_buf k = {0};
-    token_text(g->srv, ev->top_ids[i], &k, NULL);
-    if (!cJSON_GetObjectItemCaseSensitive(top, k.p ? k.p : ""))
-      cJSON_AddNumberToObject(top, k.p ? k.p : "", ev->top_logprobs[i]);
-    srv_buf_free(&k);
-  }
-  cJSON_AddItemToArray(cJSON_GetObjectItem(o, "top_logprobs"), top);
-  cJSON_AddItemToArray(cJSON_GetObjectItem(o, "text_offset"), cJSON_CreateNumber((double)offset));
-  srv_buf_free(&t);
-}
-
-/* Adds the event's logprob entry to `lp` (created on first use). */
-static void logprobs_add(srv_gen *g, cJSON **lp, const srv_event *ev, size_t offset) {
-  if (!g->req.logprobs || ev->token < 0) return;
-  if (g->req.kind == OAI_CHAT) {
-    if (!*lp) {
-      *lp = cJSON_CreateObject();
-      cJSON_AddArrayToObject(*lp, "content");
+/* Chat: {"token", "logprob", "bytes"[, "top_logprobs": [{"token", "logprob", "bytes"}…]]}. */
+static void chat_entry(srv_gen *g, srv_buf *b, int32_t id, float lp, const lp_alt *top, uint32_t n_top, bool with_top) {
+  char piece[256];
+  size_t len = token_piece(g->srv, id, piece);
+  srv_buf_puts(b, "{\"token\":");
+  jw_str(b, piece, len);
+  srv_buf_puts(b, ",\"logprob\":");
+  jw_num(b, lp);
+  srv_buf_puts(b, ",\"bytes\":[");
+  for (size_t i = 0; i < len; i++) srv_buf_printf(b, i ? ",%u" : "%u", (unsigned char)piece[i]);
+  srv_buf_puts(b, "]");
+  if (with_top) {
+    srv_buf_puts(b, ",\"top_logprobs\":[");
+    for (uint32_t i = 0; i < n_top; i++) {
+      if (i) srv_buf_puts(b, ",");
+      chat_entry(g, b, top[i].id, top[i].logprob, NULL, 0, false);
     }
-    cJSON_AddItemToArray(cJSON_GetObjectItem(*lp, "content"), chat_token_logprob(g, ev->token, ev->logprob, ev, true));
-  } else {
-    if (!*lp) *lp = completion_logprobs_new();
-    completion_logprobs_add(g, *lp, ev, offset);
+    srv_buf_puts(b, "]");
   }
+  srv_buf_puts(b, "}");
+}
+
+/* Completions: one token's top_logprobs object {text: logprob}; a text met twice keeps its first. */
+static void completion_top(srv_gen *g, srv_buf *b, const lp_alt *top, uint32_t n_top) {
+  srv_buf keys[SRV_MAX_TOP];
+  memset(keys, 0, sizeof keys);
+  uint32_t n_keys = 0;
+  srv_buf_puts(b, "{");
+  for (uint32_t i = 0; i < n_top && i < SRV_MAX_TOP; i++) {
+    srv_buf *k = &keys[n_keys];
+    token_str(g, k, top[i].id);
+    bool seen = false;
+    for (uint32_t j = 0; j < n_keys && !seen; j++) seen = keys[j].len == k->len && !memcmp(keys[j].p, k->p, k->len);
+    if (seen || k->oom) {
+      srv_buf_free(k);
+      continue;
+    }
+    if (n_keys) srv_buf_puts(b, ",");
+    srv_buf_append(b, k->p, k->len);
+    srv_buf_puts(b, ":");
+    jw_num(b, top[i].logprob);
+    n_keys++;
+  }
+  srv_buf_puts(b, "}");
+  for (uint32_t j = 0; j < n_keys; j++) srv_buf_free(&keys[j]);
+}
+
+static uint32_t top_of(const srv_gen *g, const srv_event *ev) {
+  return ev->n_top < g->req.top_logprobs ? ev->n_top : g->req.top_logprobs;
+}
+
+/* The event's logprobs record, appended to the choice's records (non-streaming). */
+static void record_add(srv_gen *g, srv_choice *c, const srv_event *ev, size_t offset) {
+  if (!g->req.logprobs || ev->token < 0) return;
+  lp_rec h = {.token = ev->token, .logprob = ev->logprob, .offset = (uint32_t)offset, .n_top = top_of(g, ev)};
+  srv_buf_append(&c->lp, (const char *)&h, sizeof h);
+  for (uint32_t i = 0; i < h.n_top; i++) {
+    lp_alt a = {.id = ev->top_ids[i], .logprob = ev->top_logprobs[i]};
+    srv_buf_append(&c->lp, (const char *)&a, sizeof a);
+  }
+  c->n_lp++;
 }
 
 static void note_final(srv_gen *g, srv_choice *c, const srv_event *ev) {
@@ -115,115 +135,226 @@ void oai_collect(srv_gen *g, const srv_event *evs, size_t n) {
     if (ev->index >= SRV_MAX_CHOICES) continue;
     srv_choice *c = &g->choices[ev->index];
     g->prompt_tokens = ev->prompt_tokens;
-    logprobs_add(g, &c->logprobs, ev, c->text.len);
+    record_add(g, c, ev, c->text.len);
     srv_buf_append(&c->text, ev->text, ev->len);
     if (ev->finish != PAGEDVK_FINISH_NONE) note_final(g, c, ev);
   }
 }
 
-static cJSON *envelope(srv_gen *g, const char *object) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "id", g->rid);
-  cJSON_AddStringToObject(o, "object", object);
-  cJSON_AddNumberToObject(o, "created", (double)g->created);
-  cJSON_AddStringToObject(o, "model", g->srv->model_name);
-  return o;
+static void envelope(srv_gen *g, srv_buf *b, const char *object) {
+  srv_buf_puts(b, "{\"id\":");
+  jw_cstr(b, g->rid);
+  srv_buf_puts(b, ",\"object\":");
+  jw_cstr(b, object);
+  srv_buf_puts(b, ",\"created\":");
+  jw_num(b, (double)g->created);
+  srv_buf_puts(b, ",\"model\":");
+  jw_cstr(b, g->srv->model_name);
 }
 
-static cJSON *usage_json(srv_gen *g) {
+static void usage(srv_gen *g, srv_buf *b) {
   uint32_t completion = 0;
   for (uint32_t i = 0; i < g->n_choices; i++) completion += g->choices[i].completion_tokens;
-  cJSON *u = cJSON_CreateObject();
-  cJSON_AddNumberToObject(u, "prompt_tokens", g->prompt_tokens);
-  cJSON_AddNumberToObject(u, "completion_tokens", completion);
-  cJSON_AddNumberToObject(u, "total_tokens", (double)g->prompt_tokens + completion);
-  return u;
+  srv_buf_puts(b, "\"usage\":{\"prompt_tokens\":");
+  jw_num(b, g->prompt_tokens);
+  srv_buf_puts(b, ",\"completion_tokens\":");
+  jw_num(b, completion);
+  srv_buf_puts(b, ",\"total_tokens\":");
+  jw_num(b, (double)g->prompt_tokens + completion);
+  srv_buf_puts(b, "}");
 }
 
-static void add_finish(cJSON *o, pagedvk_finish_reason f) {
+static void finish(srv_buf *b, pagedvk_finish_reason f) {
   const char *name = finish_name(f);
-  if (name) cJSON_AddStringToObject(o, "finish_reason", name);
-  else cJSON_AddNullToObject(o, "finish_reason");
+  srv_buf_puts(b, ",\"finish_reason\":");
+  if (name) jw_cstr(b, name);
+  else srv_buf_puts(b, "null");
 }
 
-cJSON *oai_response_json(srv_gen *g) {
+/* ---- the non-streaming body, piece by piece ------------------------------------------------ */
+
+enum { B_HEAD, B_CHOICE, B_TEXT, B_LP_OPEN, B_LP, B_LP_NEXT, B_FINISH, B_TAIL, B_DONE };
+
+/* The record at byte offset pos of c->lp. */
+static const lp_rec *rec_at(const srv_choice *c, size_t pos, const lp_alt **top) {
+  const lp_rec *h = (const lp_rec *)(const void *)(c->lp.p + pos);
+  *top = (const lp_alt *)(const void *)(c->lp.p + pos + sizeof *h);
+  return h;
+}
+
+static size_t rec_size(const lp_rec *h) { return sizeof *h + h->n_top * sizeof(lp_alt); }
+
+/* Completions' logprobs are four parallel arrays: part 0 tokens, 1 token_logprobs,
+ * 2 top_logprobs, 3 text_offset; each a pass over the records. */
+static const char *const PART_OPEN[4] = {"{\"tokens\":[", "],\"token_logprobs\":[", "],\"top_logprobs\":[",
+                                         "],\"text_offset\":["};
+
+static void lp_entry(srv_gen *g, srv_buf *b, const srv_choice *c, size_t pos, uint32_t part) {
+  const lp_alt *top;
+  const lp_rec *h = rec_at(c, pos, &top);
+  if (pos) srv_buf_puts(b, ",");
+  if (g->req.kind == OAI_CHAT) {
+    chat_entry(g, b, h->token, h->logprob, top, h->n_top, true);
+    return;
+  }
+  switch (part) {
+    case 0: token_str(g, b, h->token); break;
+    case 1: jw_num(b, h->logprob); break;
+    case 2: completion_top(g, b, top, h->n_top); break;
+    default: jw_num(b, h->offset); break;
+  }
+}
+
+bool oai_body_next(srv_gen *g, srv_buf *b) {
+  srv_body *w = &g->body;
   bool chat = g->req.kind == OAI_CHAT;
-  cJSON *root = envelope(g, chat ? "chat.completion" : "text_completion");
-  cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-  for (uint32_t i = 0; i < g->n_choices; i++) {
-    srv_choice *c = &g->choices[i];
-    cJSON *ch = cJSON_CreateObject();
-    cJSON_AddNumberToObject(ch, "index", i);
-    if (chat) {
-      cJSON *m = cJSON_AddObjectToObject(ch, "message");
-      cJSON_AddStringToObject(m, "role", "assistant");
-      cJSON_AddStringToObject(m, "content", c->text.p ? c->text.p : "");
-    } else {
-      cJSON_AddStringToObject(ch, "text", c->text.p ? c->text.p : "");
+  srv_choice *c = w->choice < g->n_choices ? &g->choices[w->choice] : NULL;
+  switch (w->phase) {
+    case B_HEAD:
+      envelope(g, b, chat ? "chat.completion" : "text_completion");
+      srv_buf_puts(b, ",\"choices\":[");
+      w->phase = g->n_choices ? B_CHOICE : B_TAIL;
+      break;
+    case B_CHOICE:
+      srv_buf_printf(b, "%s{\"index\":", w->choice ? "," : "");
+      jw_num(b, w->choice);
+      srv_buf_puts(b, chat ? ",\"message\":{\"role\":\"assistant\",\"content\":\"" : ",\"text\":\"");
+      w->pos = 0;
+      w->phase = B_TEXT;
+      break;
+    case B_TEXT: {
+      size_t end = c->text.len;
+      if (end - w->pos > TEXT_SLICE) { /* never split a UTF-8 sequence (at most 3 bytes back) */
+        end = w->pos + TEXT_SLICE;
+        for (int k = 0; k < 3 && end > w->pos && ((unsigned char)c->text.p[end] & 0xC0) == 0x80; k++) end--;
+      }
+      jw_str_part(b, c->text.p + w->pos, end - w->pos);
+      w->pos = end;
+      if (w->pos < c->text.len) break;
+      srv_buf_puts(b, chat ? "\"}" : "\"");
+      srv_buf_puts(b, ",\"logprobs\":");
+      if (!c->n_lp) {
+        srv_buf_puts(b, "null");
+        w->phase = B_FINISH;
+      } else {
+        w->phase = B_LP_OPEN;
+      }
+      break;
     }
-    if (c->logprobs) {
-      cJSON_AddItemToObject(ch, "logprobs", c->logprobs);
-      c->logprobs = NULL;
-    } else {
-      cJSON_AddNullToObject(ch, "logprobs");
+    case B_LP_OPEN:
+      srv_buf_puts(b, chat ? "{\"content\":[" : PART_OPEN[w->part]);
+      w->pos = 0;
+      w->phase = B_LP;
+      break;
+    case B_LP: {
+      const lp_alt *top;
+      lp_entry(g, b, c, w->pos, w->part);
+      w->pos += rec_size(rec_at(c, w->pos, &top));
+      if (w->pos >= c->lp.len) w->phase = B_LP_NEXT;
+      break;
     }
-    add_finish(ch, c->finish);
-    cJSON_AddItemToArray(choices, ch);
+    case B_LP_NEXT:
+      if (!chat && ++w->part < 4) {
+        w->phase = B_LP_OPEN;
+        break;
+      }
+      srv_buf_puts(b, "]}");
+      w->part = 0;
+      w->phase = B_FINISH;
+      break;
+    case B_FINISH:
+      finish(b, c->finish);
+      srv_buf_puts(b, "}");
+      w->phase = ++w->choice < g->n_choices ? B_CHOICE : B_TAIL;
+      break;
+    case B_TAIL:
+      srv_buf_puts(b, "],");
+      usage(g, b);
+      srv_buf_puts(b, "}");
+      w->phase = B_DONE;
+      break;
+    default: return false;
   }
-  cJSON_AddItemToObject(root, "usage", usage_json(g));
-  return root;
+  return w->phase != B_DONE;
 }
 
-static void sse_json(srv_gen *g, cJSON *o) {
-  char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-  if (s) {
-    srv_buf_puts(&g->out, "data: ");
-    srv_buf_puts(&g->out, s);
-    srv_buf_puts(&g->out, "\n\n");
-  } else {
-    g->out.oom = true;
-  }
-  cJSON_free(s);
-  cJSON_Delete(o);
-}
+/* ---- streaming ------------------------------------------------------------------------------ */
 
 /* One chunk for one choice: text (or delta content), logprobs, finish reason. */
 static void stream_chunk(srv_gen *g, const srv_event *ev) {
   bool chat = g->req.kind == OAI_CHAT;
   srv_choice *c = &g->choices[ev->index];
   bool final = ev->finish == PAGEDVK_FINISH_STOP || ev->finish == PAGEDVK_FINISH_LENGTH;
-  cJSON *lp = NULL;
-  logprobs_add(g, &lp, ev, c->text_offset);
+  bool lp = g->req.logprobs && ev->token >= 0;
+  size_t offset = c->text_offset;
   c->text_offset += ev->len;
   if (!ev->len && !lp && !final && !(chat && !c->role_sent)) return;
-  cJSON *root = envelope(g, chat ? "chat.completion.chunk" : "text_completion");
-  cJSON *ch = cJSON_CreateObject();
-  cJSON_AddNumberToObject(ch, "index", ev->index);
+  srv_buf *b = &g->out;
+  srv_buf_puts(b, "data: ");
+  envelope(g, b, chat ? "chat.completion.chunk" : "text_completion");
+  srv_buf_puts(b, ",\"choices\":[{\"index\":");
+  jw_num(b, ev->index);
   if (chat) {
-    cJSON *d = cJSON_AddObjectToObject(ch, "delta");
-    if (!c->role_sent) cJSON_AddStringToObject(d, "role", "assistant");
-    if (ev->len || !c->role_sent) cJSON_AddStringToObject(d, "content", ev->text);
+    srv_buf_puts(b, ",\"delta\":{");
+    if (!c->role_sent) srv_buf_puts(b, "\"role\":\"assistant\"");
+    if (ev->len || !c->role_sent) {
+      srv_buf_puts(b, c->role_sent ? "\"content\":" : ",\"content\":");
+      jw_str(b, ev->text, ev->len);
+    }
+    srv_buf_puts(b, "}");
     c->role_sent = true;
   } else {
-    cJSON_AddStringToObject(ch, "text", ev->text);
+    srv_buf_puts(b, ",\"text\":");
+    jw_str(b, ev->text, ev->len);
   }
-  if (lp) cJSON_AddItemToObject(ch, "logprobs", lp);
-  else cJSON_AddNullToObject(ch, "logprobs");
-  add_finish(ch, final ? ev->finish : PAGEDVK_FINISH_NONE);
-  cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), ch);
-  sse_json(g, root);
+  srv_buf_puts(b, ",\"logprobs\":");
+  if (!lp) {
+    srv_buf_puts(b, "null");
+  } else {
+    lp_alt top[SRV_MAX_TOP];
+    uint32_t n_top = top_of(g, ev);
+    for (uint32_t i = 0; i < n_top; i++) top[i] = (lp_alt){.id = ev->top_ids[i], .logprob = ev->top_logprobs[i]};
+    if (chat) {
+      srv_buf_puts(b, "{\"content\":[");
+      chat_entry(g, b, ev->token, ev->logprob, top, n_top, true);
+      srv_buf_puts(b, "]}");
+    } else {
+      srv_buf_puts(b, "{\"tokens\":[");
+      token_str(g, b, ev->token);
+      srv_buf_puts(b, "],\"token_logprobs\":[");
+      jw_num(b, ev->logprob);
+      srv_buf_puts(b, "],\"top_logprobs\":[");
+      completion_top(g, b, top, n_top);
+      srv_buf_puts(b, "],\"text_offset\":[");
+      jw_num(b, (double)offset);
+      srv_buf_puts(b, "]}");
+    }
+  }
+  finish(b, final ? ev->finish : PAGEDVK_FINISH_NONE);
+  srv_buf_puts(b, "}]}\n\n");
 }
 
 static void stream_end(srv_gen *g) {
   if (g->failed) {
     srv_error e;
     srv_error_from_status(&e, g->fail_status, "generation failed");
-    sse_json(g, srv_error_json(&e));
+    cJSON *o = srv_error_json(&e);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    if (s) {
+      srv_buf_puts(&g->out, "data: ");
+      srv_buf_puts(&g->out, s);
+      srv_buf_puts(&g->out, "\n\n");
+    } else {
+      g->out.oom = true;
+    }
+    cJSON_free(s);
+    cJSON_Delete(o);
   } else if (g->req.include_usage) {
-    cJSON *root = envelope(g, g->req.kind == OAI_CHAT ? "chat.completion.chunk" : "text_completion");
-    cJSON_AddArrayToObject(root, "choices");
-    cJSON_AddItemToObject(root, "usage", usage_json(g));
-    sse_json(g, root);
+    srv_buf_puts(&g->out, "data: ");
+    envelope(g, &g->out, g->req.kind == OAI_CHAT ? "chat.completion.chunk" : "text_completion");
+    srv_buf_puts(&g->out, ",\"choices\":[],");
+    usage(g, &g->out);
+    srv_buf_puts(&g->out, "}\n\n");
   }
   srv_buf_puts(&g->out, "data: [DONE]\n\n");
   g->out_done = true;

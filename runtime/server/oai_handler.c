@@ -3,7 +3,8 @@
  *
  * Parse → submit to the engine → then either
  * - non-streaming: wait in the handler (short timed waits, checking for a hang-up between them)
- *   until every choice has ended, and answer one JSON; or
+ *   until every choice has ended, and answer one JSON — written whole up to 1 MiB (with its
+ *   Content-Length), beyond that 64 KiB at a time as MHD sends it (chunked); or
  * - streaming: answer 200 at once with a callback response; MHD calls stream_read on this same
  *   thread whenever it can send, and stream_read blocks (timed waits, hang-up checks) until the
  *   engine has produced events, formats them into SSE bytes and hands them over.
@@ -16,6 +17,8 @@
 #include "server_internal.h"
 
 #define WAIT_SLICE_S 0.05 /* how often a waiting connection looks for a hang-up */
+#define BODY_WHOLE (1u << 20) /* a non-streaming body up to this size is sent whole */
+#define BODY_PIECE (1u << 16) /* else it is written this much at a time */
 
 enum MHD_Result srv_send_json(pagedvk_server *s, struct MHD_Connection *c, unsigned status, cJSON *j) {
   char *text = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -100,6 +103,49 @@ static int collect_all(srv_gen *g) {
   return 0;
 }
 
+/* MHD's read callback for a large non-streaming body: oai_body_next fills g->out as MHD drains it. */
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  srv_gen *g = cls;
+  (void)pos;
+  while (g->out_pos == g->out.len && !g->out_done) {
+    g->out_pos = g->out.len = 0;
+    while (g->out.len < BODY_PIECE && !g->out_done) g->out_done = !oai_body_next(g, &g->out);
+  }
+  if (g->out.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (g->out_pos == g->out.len) return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t n = g->out.len - g->out_pos;
+  if (n > max) n = max;
+  memcpy(buf, g->out.p + g->out_pos, n);
+  g->out_pos += n;
+  return (ssize_t)n;
+}
+
+static void body_free(void *cls) { srv_gen_release(cls); }
+
+/* The 200 answer: written whole when it is small (with its Content-Length), else sent through
+ * body_read as it is written, so a large body (logprobs) is never held whole. */
+static enum MHD_Result send_body(pagedvk_server *s, struct MHD_Connection *c, srv_gen *g) {
+  while (g->out.len < BODY_WHOLE && !g->out_done) g->out_done = !oai_body_next(g, &g->out);
+  struct MHD_Response *r;
+  if (g->out.oom) {
+    srv_gen_release(g);
+    return MHD_NO;
+  }
+  if (g->out_done) {
+    r = MHD_create_response_from_buffer(g->out.len, g->out.p, MHD_RESPMEM_MUST_COPY);
+    srv_gen_release(g);
+  } else {
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, body_read, g, body_free);
+    if (!r) srv_gen_release(g);
+  }
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+  MHD_destroy_response(r);
+  srv_metrics_http(&s->metrics, MHD_HTTP_OK);
+  return ok;
+}
+
 static enum MHD_Result answer_whole(pagedvk_server *s, struct MHD_Connection *c, srv_gen *g) {
   if (collect_all(g)) {
     srv_metrics_disconnect(&s->metrics);
@@ -108,14 +154,10 @@ static enum MHD_Result answer_whole(pagedvk_server *s, struct MHD_Connection *c,
     srv_gen_release(g);
     return MHD_NO;
   }
-  enum MHD_Result ok;
-  if (g->failed) {
-    srv_error e;
-    srv_error_from_status(&e, g->fail_status, "generation failed");
-    ok = srv_send_error(s, c, &e);
-  } else {
-    ok = srv_send_json(s, c, MHD_HTTP_OK, oai_response_json(g));
-  }
+  if (!g->failed) return send_body(s, c, g);
+  srv_error e;
+  srv_error_from_status(&e, g->fail_status, "generation failed");
+  enum MHD_Result ok = srv_send_error(s, c, &e);
   srv_gen_release(g);
   return ok;
 }

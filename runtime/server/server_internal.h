@@ -148,13 +148,22 @@ typedef struct srv_event {
 /* What the connection thread has learnt about one choice. */
 typedef struct srv_choice {
   srv_buf text;          /* non-streaming: the whole text */
-  cJSON *logprobs;       /* non-streaming: the logprobs object being built, or NULL */
+  srv_buf lp;            /* non-streaming: logprob records (oai_format.c), n_lp of them */
+  uint32_t n_lp;
   size_t text_offset;    /* completions logprobs: bytes of text so far */
   bool role_sent;        /* chat stream: the first delta carried the role */
   pagedvk_finish_reason finish;
   int status;
   uint32_t completion_tokens;
 } srv_choice;
+
+/* Where the non-streaming body's writer is (oai_body_next). */
+typedef struct srv_body {
+  int phase;
+  uint32_t choice;
+  uint32_t part; /* completions' logprobs: which of the four arrays */
+  size_t pos;    /* in the choice's text or records */
+} srv_body;
 
 typedef struct srv_gen {
   struct pagedvk_server *srv;
@@ -184,7 +193,8 @@ typedef struct srv_gen {
   uint32_t prompt_tokens;
   bool failed;            /* a choice ended with an error or abort */
   int fail_status;
-  srv_buf out;            /* stream: bytes formatted but not yet handed to MHD */
+  srv_body body;          /* non-streaming: the body's writer */
+  srv_buf out;            /* bytes formatted but not yet handed to MHD */
   size_t out_pos;
   bool out_done;          /* stream: [DONE] is in `out` */
 } srv_gen;
@@ -208,8 +218,9 @@ void srv_events_free(srv_event *evs, size_t n);
 
 /* Folds consumed events into the choices (non-streaming). */
 void oai_collect(srv_gen *g, const srv_event *evs, size_t n);
-/* The complete non-streaming response. */
-cJSON *oai_response_json(srv_gen *g);
+/* Appends the next piece of the non-streaming response (at most one slice of a choice's text or
+ * one token's logprob entry): false once the body is complete. */
+bool oai_body_next(srv_gen *g, srv_buf *b);
 /* Appends the SSE chunks for the events, and the final chunks once everything has ended. */
 void oai_stream_events(srv_gen *g, const srv_event *evs, size_t n);
 
