@@ -222,6 +222,34 @@ static void test_bad_create(void **state) {
   assert_int_equal(pv_stop_create(&s, NULL, NULL, 1, NULL), PAGEDVK_ERR_INVALID);
 }
 
+/* Strings with lengths: a NUL byte is part of a stop string (and of the text), not its end. */
+static void test_nul_bytes_with_lengths(void **state) {
+  (void)state;
+  const char *stops[2] = {"b\0c", "zz"};
+  const size_t lens[2] = {3, 2};
+  pv_stop *s = NULL;
+  pv_error err = {0};
+  if (pv_stop_create(&s, stops, lens, 2, &err) != PAGEDVK_OK) fail_msg("pv_stop_create: %s", err.msg);
+  pv_stop_out o;
+  /* "ab" then "\0" then "x": "b\0" was a prefix, "b\0x" is not: everything comes out */
+  assert_int_equal(pv_stop_feed(s, "ab", 2, &o, NULL), PAGEDVK_OK);
+  assert_int_equal(o.len, 1);
+  assert_int_equal(pv_stop_feed(s, "\0", 1, &o, NULL), PAGEDVK_OK);
+  assert_int_equal(o.len, 0);
+  assert_int_equal(pv_stop_feed(s, "x", 1, &o, NULL), PAGEDVK_OK);
+  assert_int_equal(o.len, 3);
+  assert_memory_equal(o.text, "b\0x", 3);
+  assert_false(o.stopped);
+  /* "b\0c" matches across pieces; "b" alone (what a NUL-terminated copy would hold) did not stop */
+  assert_int_equal(pv_stop_feed(s, "b\0", 2, &o, NULL), PAGEDVK_OK);
+  assert_false(o.stopped);
+  assert_int_equal(pv_stop_feed(s, "cd", 2, &o, NULL), PAGEDVK_OK);
+  assert_true(o.stopped);
+  assert_int_equal(o.which, 0);
+  assert_int_equal(o.len, 0);
+  pv_stop_destroy(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_stops_pass_through),
@@ -233,6 +261,7 @@ int main(void) {
       cmocka_unit_test(test_stop_inside_one_piece),
       cmocka_unit_test(test_random_pieces_match_reference),
       cmocka_unit_test(test_bad_create),
+      cmocka_unit_test(test_nul_bytes_with_lengths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
