@@ -110,7 +110,7 @@ static void observe(srv_gen *g, pagedvk_finish_reason why, double now) {
 }
 
 /* The engine's callback (engine thread). */
-static void on_token(const pagedvk_token_event *ev, void *user) {
+void srv_gen_on_token(const pagedvk_token_event *ev, void *user) {
   srv_gen *g = user;
   double now = pagedvk_now_seconds();
   note_timing(g, ev, now);
@@ -141,8 +141,8 @@ int srv_gen_submit(srv_gen *g, srv_error *err) {
   snprintf(g->rid, sizeof g->rid, "%s-%llx%06llx", g->req.kind == OAI_CHAT ? "chatcmpl" : "cmpl",
            (unsigned long long)g->created, (unsigned long long)(++s->next_rid & 0xffffff));
   srv_registry_add_locked(s, g);
-  int rc = pagedvk_engine_add_request(s->engine, g->req.prompt, g->req.n_prompt, &g->req.sp, on_token, g, &g->id,
-                                      msg, sizeof msg);
+  int rc = pagedvk_engine_add_request(s->engine, g->req.prompt, g->req.n_prompt, &g->req.sp, srv_gen_on_token, g,
+                                      &g->id, msg, sizeof msg);
   if (rc) {
     srv_registry_remove_locked(s, g);
     g->refs--;
@@ -186,7 +186,8 @@ int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s) {
   g->q = NULL;
   g->nq = g->capq = 0;
   bool ended = g->finals_in >= g->n_choices;
-  if (g->lost_events) {
+  bool lost = g->lost_events;
+  if (lost) {
     g->failed = true;
     if (!g->fail_status) g->fail_status = PAGEDVK_ERR_NO_MEMORY; /* first error wins */
   }
@@ -201,6 +202,10 @@ int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s) {
   }
   for (size_t i = 0; i < *n; i++)
     if ((*evs)[i].finish != PAGEDVK_FINISH_NONE) g->finals_out++;
+  /* A final event that could not be queued never comes: once the engine has ended every choice,
+   * a request that lost events is over (failed, answered with the error), else its connection
+   * would wait for the missing final without end. */
+  if (ended && lost) g->finals_out = g->n_choices;
   return *n || ended ? 1 : 0;
 }
 

@@ -85,7 +85,7 @@ bool jw_str(struct srv_buf *b, const char *s, size_t n);
 /* The same without the quotes: a piece of a longer string (cut between UTF-8 sequences). */
 bool jw_str_part(struct srv_buf *b, const char *s, size_t n);
 bool jw_cstr(struct srv_buf *b, const char *s);
-/* A double as cJSON prints it (integers in int range as %d, else %1.15g or %1.17g, non-finite null). */
+/* A double as cJSON 1.7 prints it: %1.15g, or %1.17g when that does not read back; non-finite null. */
 bool jw_num(struct srv_buf *b, double v);
 /* The value i of d again (numbers as written, strings re-escaped). */
 bool jw_value(struct srv_buf *b, const sj_doc *d, uint32_t i);

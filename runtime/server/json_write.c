@@ -3,7 +3,6 @@
  * as (pointer, length), made valid UTF-8 (U+FFFD for each byte that starts no valid sequence).
  */
 #include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +92,6 @@ static bool close_enough(double a, double b) {
 
 bool jw_num(srv_buf *b, double v) {
   if (!isfinite(v)) return srv_buf_append(b, "null", 4);
-  int vi = v >= INT_MAX ? INT_MAX : v <= (double)INT_MIN ? INT_MIN : (int)v;
-  if (v == (double)vi) return srv_buf_printf(b, "%d", vi);
   char tmp[32];
   snprintf(tmp, sizeof tmp, "%1.15g", v);
   if (!close_enough(strtod(tmp, NULL), v)) snprintf(tmp, sizeof tmp, "%1.17g", v);

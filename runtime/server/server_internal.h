@@ -206,7 +206,10 @@ int srv_gen_submit(srv_gen *g, srv_error *err);
 /* Waits for events and moves them to *evs (caller frees each text and the array).
  * 1: events or everything has ended; 0: timed out; -1: the client hung up. */
 int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s);
-/* True once every choice's final event has been consumed. */
+/* The engine's token callback (engine thread): queues a copy of the event; an event that cannot
+ * be queued (out of memory) fails the request, which then ends when the engine has ended it. */
+void srv_gen_on_token(const pagedvk_token_event *ev, void *user);
+/* True once every choice's final event has been consumed (or can no longer come). */
 bool srv_gen_done(const srv_gen *g);
 /* Aborts the request in the engine if it still runs (the client is gone). */
 void srv_gen_abort(srv_gen *g);
