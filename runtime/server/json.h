@@ -89,7 +89,7 @@ bool jw_cstr(struct srv_buf *b, const char *s);
 bool jw_num(struct srv_buf *b, double v);
 /* The value i of d again (numbers as written, strings re-escaped). */
 bool jw_value(struct srv_buf *b, const sj_doc *d, uint32_t i);
-/* True when s[0..n) is valid UTF-8 (no surrogates, no overlongs). */
+/* UTF-8 checks (util.c). True when s[0..n) is valid UTF-8 (no surrogates, no overlongs). */
 bool srv_utf8_valid(const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at s[0..n), 0 when none starts there. */
 size_t srv_utf8_seq(const unsigned char *s, size_t n);

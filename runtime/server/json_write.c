@@ -10,34 +10,6 @@
 
 #include "server_internal.h"
 
-size_t srv_utf8_seq(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned min, cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000, cp = c & 0x07;
-  else return 0;
-  if (len > n) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-bool srv_utf8_valid(const char *s, size_t n) {
-  const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    size_t k = srv_utf8_seq(u + i, n - i);
-    if (!k) return false;
-    i += k;
-  }
-  return true;
-}
-
 bool jw_str_part(srv_buf *b, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
   size_t run = 0; /* bytes from `run` on are copied as they are, up to i */

@@ -9,8 +9,9 @@
  * built-in llama2 template (role checks, raise_exception, BOS written) renders the chats. Byte 0 of the input picks the
  * endpoint, the rest is the body. Checked: success gives a prompt of 1..context-1 ids inside the
  * vocabulary and max_tokens that fit the context; failure gives a 400/404/503 with a message, and
- * the error object serialises. The body is also run through srv_buf_append_utf8, whose output
- * must be valid UTF-8.
+ * the error object serialises; accepted stop strings have their lengths and are valid UTF-8. The
+ * body is also run through srv_buf_append_utf8, whose output must be valid UTF-8, and through the
+ * response writer (jw_str), whose string must read back (sj_parse) as the body made valid UTF-8.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,8 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (r.prompt[i] < 0 || (size_t)r.prompt[i] >= vocab) fail("accepted a prompt id outside the vocabulary");
     if (r.sp.max_tokens == 0 || r.n_prompt + r.sp.max_tokens > FUZZ_CTX) fail("max_tokens does not fit the context");
     if (r.sp.n_stop > SRV_MAX_STOPS) fail("too many stop strings");
-    for (size_t i = 0; i < r.sp.n_stop; i++)
+    for (size_t i = 0; i < r.sp.n_stop; i++) {
       if (!r.sp.stop[i]) fail("NULL stop string");
+      if (!r.sp.stop_len || !r.sp.stop_len[i]) fail("stop string without its length");
+      if (!srv_utf8_valid(r.sp.stop[i], r.sp.stop_len[i])) fail("stop string that is not UTF-8 accepted");
+    }
     for (size_t i = 0; i < r.sp.n_stop_ids; i++)
       if (r.sp.stop_ids[i] < 0 || (size_t)r.sp.stop_ids[i] >= vocab) fail("stop id outside the vocabulary");
     if (!(r.sp.temperature >= 0)) fail("negative or NaN temperature accepted");
@@ -86,5 +90,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (srv_buf_append_utf8(&b, body, len) && !b.oom && !pv_utf8_valid(b.p ? b.p : "", b.len))
     fail("srv_buf_append_utf8 gave invalid UTF-8");
   srv_buf_free(&b);
+  /* the response writer: any bytes give one JSON string, valid UTF-8, that reads back as the
+   * bytes with each one that starts no UTF-8 sequence made U+FFFD */
+  srv_buf w = {0}, want = {0};
+  jw_str(&w, body, len);
+  for (size_t i = 0; i < len;) {
+    size_t k = srv_utf8_seq((const unsigned char *)body + i, len - i);
+    srv_buf_append(&want, k ? body + i : "\xEF\xBF\xBD", k ? k : 3);
+    i += k ? k : 1;
+  }
+  if (!w.oom && !want.oom) {
+    if (!pv_utf8_valid(w.p, w.len)) fail("jw_str gave invalid UTF-8");
+    sj_doc d;
+    if (sj_parse(&d, w.p, w.len, NULL, 0) != SJ_OK) fail("jw_str gave text the reader refuses");
+    if (sj_type_of(&d, 0) != SJ_STRING || sj_len(&d, 0) != want.len || memcmp(sj_bytes(&d, 0), want.p, want.len))
+      fail("jw_str's string does not read back");
+    sj_free(&d);
+  }
+  srv_buf_free(&w);
+  srv_buf_free(&want);
   return 0;
 }
