@@ -57,7 +57,7 @@ static void run(pagedvk_engine *e, const char *const *stop, const size_t *stop_l
 static void test_stop_with_nul(void **state) {
   (void)state;
   char path[1024], err[512];
-  if (!pv_test_shared_path(path, sizeof path, "models/syn-llama-q4k.gguf")) skip();
+  pv_test_model_path(path, sizeof path, "syn-llama-q4k.gguf");
   pagedvk_engine_options o;
   pagedvk_engine_options_default(&o);
   o.model_path = path;
@@ -96,7 +96,7 @@ static void test_stop_with_nul(void **state) {
 static void test_tokenize_len(void **state) {
   (void)state;
   char path[1024], err[512];
-  if (!pv_test_shared_path(path, sizeof path, "models/syn-llama-q4k.gguf")) skip();
+  pv_test_model_path(path, sizeof path, "syn-llama-q4k.gguf");
   pagedvk_model *m = NULL;
   if (pagedvk_model_open(&m, path, err, sizeof err)) fail_msg("%s", err);
   int32_t a[16], b[16];
