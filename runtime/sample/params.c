@@ -69,7 +69,7 @@ static int check_stops(const pagedvk_sampling_params *p, pv_error *err) {
     return pv_fail(err, PAGEDVK_ERR_INVALID, "%u stop strings: at most %d", p->n_stop, PAGEDVK_MAX_STOP);
   for (uint32_t i = 0; i < p->n_stop; i++) {
     if (!p->stop[i]) return pv_fail(err, PAGEDVK_ERR_INVALID, "stop[%u] is NULL", i);
-    const size_t len = strnlen(p->stop[i], PAGEDVK_MAX_STOP_BYTES + 1);
+    const size_t len = p->stop_len ? p->stop_len[i] : strnlen(p->stop[i], PAGEDVK_MAX_STOP_BYTES + 1);
     if (len > PAGEDVK_MAX_STOP_BYTES)
       return pv_fail(err, PAGEDVK_ERR_INVALID, "stop[%u] is longer than %d bytes", i, PAGEDVK_MAX_STOP_BYTES);
   }

@@ -114,6 +114,10 @@ static int add_stop(oai_request *r, const char *s, size_t len, srv_error *err) {
   if (r->sp.n_stop == SRV_MAX_STOPS)
     return srv_error_set(err, 400, INVALID, "stop", NULL, "at most %d stop strings", SRV_MAX_STOPS), -1;
   if (!len) return srv_error_set(err, 400, INVALID, "stop", NULL, "stop strings must not be empty"), -1;
+  if (len > PAGEDVK_MAX_STOP_BYTES)
+    return srv_error_set(err, 400, INVALID, "stop", "invalid_value", "stop strings of at most %d bytes",
+                         PAGEDVK_MAX_STOP_BYTES),
+           -1;
   if (!srv_utf8_valid(s, len))
     return srv_error_set(err, 400, INVALID, "stop", "invalid_value", "stop strings must be valid UTF-8"), -1;
   char *copy = malloc(len + 1);

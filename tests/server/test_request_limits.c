@@ -214,6 +214,11 @@ static void test_strings_keep_nul(void **state) {
   assert_memory_equal(r.sp.stop[1], "\xF0\x9F\x98\x80", 4);
   oai_request_free(&r);
   expect_400(OAI_COMPLETION, "{\"model\":\"m\",\"prompt\":\"hi\",\"stop\":\"\\ud800\"}", "invalid_value", "stop", "UTF-8");
+  char longstop[400];
+  int at = sprintf(longstop, "{\"model\":\"m\",\"prompt\":\"hi\",\"stop\":\"");
+  memset(longstop + at, 'a', 257);
+  sprintf(longstop + at + 257, "\"}");
+  expect_400(OAI_COMPLETION, longstop, "invalid_value", "stop", "at most 256 bytes");
   expect_400(OAI_COMPLETION, "{\"model\":\"m\",\"prompt\":\"hi\",\"stop\":[\"ok\",\"x\\udc00\"]}", "invalid_value", "stop",
              "UTF-8");
   expect_400(OAI_COMPLETION, "{\"model\":\"m\",\"prompt\":\"hi\",\"stop\":\"\xff\"}", "invalid_value", "stop", "UTF-8");
