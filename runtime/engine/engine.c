@@ -281,6 +281,7 @@ void pagedvk_engine_destroy(pagedvk_engine *e) {
   free(e->hyps);
   free(e->logits_tmp);
   pv_gram_vocab_destroy(e->gram_vocab);
+  pv_engine_grammars_free(e);
   pthread_cond_destroy(&e->wake);
   pthread_mutex_destroy(&e->lock);
   free(e);

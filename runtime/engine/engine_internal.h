@@ -4,6 +4,7 @@
  *   engine_stats.c  the stats snapshot other threads read, and the counters steps and requests add to
  *   requests.c      the request life cycle: add, abort, token events, finishing
  *   step.c          one step: plan (sched) → block copies + forward pass (model) → sample → stream
+ *   grammars.c      compiled grammars shared by requests with the same grammar
  * Calls go one way: engine.c → step.c → requests.c, each of them → engine_stats.c.
  *
  * No fixed caps: the per-step scratch (sampled rows, touched requests, beam hypotheses) holds
@@ -37,8 +38,20 @@ typedef struct pv_seq_state {
   uint32_t generated;
   uint32_t logit_row; /* beam search: this step's logits row */
   pv_gram_state gram; /* where its text is in the request's grammar (when it has one) */
+  bool gram_ready;    /* gram was made (at the first step: the grammar may be shared) */
   bool done;
 } pv_seq_state;
+
+/* A compiled grammar shared by the requests that bring the same one (grammars.c). */
+typedef struct pv_grammar_ref {
+  int kind;
+  char *text;
+  size_t len;
+  pv_grammar *g;
+  uint32_t refs;      /* live requests using it (under the engine's lock) */
+  uint64_t last_use;
+  struct pv_grammar_ref *next;
+} pv_grammar_ref;
 
 typedef struct pv_request {
   uint64_t id;
@@ -54,7 +67,8 @@ typedef struct pv_request {
   void *user;
   uint32_t n_prompt;
   bool forked;                /* n > 1: the samples exist (after the prompt's logits) */
-  pv_grammar *grammar;        /* constrained decoding: compiled at add_request, shared by its samples */
+  pv_grammar *grammar;        /* constrained decoding: gref's grammar (NULL: none) */
+  pv_grammar_ref *gref;       /* the engine's shared entry, held while the request lives */
   pv_gram_state *gram_next;   /* beam search with a grammar: the new beams' states (cap entries) */
   pv_beam_search *beam;       /* beam_width > 1 */
   pv_cand *cands;             /* beam search: width rows of 2 * width candidates */
@@ -106,6 +120,8 @@ struct pagedvk_engine {
   pv_beam_hyp *hyps;          /* scratch: a finished beam search's hypotheses (max_num_seqs) */
   float *logits_tmp;          /* scratch copy of one logits row (n_vocab) */
   pv_gram_vocab *gram_vocab;  /* the vocabulary in prefix-trie order, made at the first grammar step */
+  pv_grammar_ref *grammars;   /* compiled grammars by kind and text (grammars.c; under `lock`) */
+  uint64_t grammar_clock;
   pagedvk_stats stats;
 };
 
@@ -118,10 +134,18 @@ void pv_engine_fail_all(pagedvk_engine *e, int status);
 int pv_engine_accept_token(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sample_result *res, pv_error *err);
 /* Ends the request when every sequence is done (beam search: emits the best hypotheses). */
 void pv_engine_maybe_finish(pagedvk_engine *e, pv_request *r);
-void pv_request_free(pv_request *r);
+void pv_request_free(pagedvk_engine *e, pv_request *r);
 /* Sampler (fresh, or cloned from `parent` as sample i), detokenizer and stop matcher of seq i. */
 int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const pv_sampler *parent, pv_error *err);
 pv_beam_is_eog_fn pv_engine_beam_eog(void);
+
+/* grammars.c */
+/* The compiled grammar of (kind, text), shared with other requests, compiled when new (caller's
+ * thread); every get is matched by a put. */
+int pv_engine_grammar_get(pagedvk_engine *e, int kind, const char *text, size_t len, pv_grammar_ref **out,
+                          pv_error *err);
+void pv_engine_grammar_put(pagedvk_engine *e, pv_grammar_ref *g);
+void pv_engine_grammars_free(pagedvk_engine *e);
 
 /* step.c */
 int pv_engine_step_once(pagedvk_engine *e, pv_error *err);

@@ -20,7 +20,7 @@ static pv_request *request_new(const pagedvk_sampling_params *sp, uint32_t n_pro
   r->st = calloc(r->cap, sizeof *r->st);
   if (sp->beam_width > 1) r->cands = calloc((size_t)sp->beam_width * 2 * sp->beam_width, sizeof *r->cands);
   if (!r->seqs || !r->st || (sp->beam_width > 1 && !r->cands)) {
-    pv_request_free(r);
+    pv_request_free(NULL, r);
     return NULL;
   }
   r->group.seqs = r->seqs;
@@ -40,7 +40,7 @@ static void seq_state_free(pv_seq_state *st) {
   memset(st, 0, sizeof *st);
 }
 
-void pv_request_free(pv_request *r) {
+void pv_request_free(pagedvk_engine *e, pv_request *r) {
   if (!r) return;
   for (uint32_t i = 0; i < r->cap && r->st; i++) seq_state_free(&r->st[i]);
   for (uint32_t i = 0; i < r->cap && r->seqs; i++) free(r->seqs[i].tokens);
@@ -51,7 +51,7 @@ void pv_request_free(pv_request *r) {
   pv_beam_destroy(r->beam);
   for (uint32_t i = 0; r->gram_next && i < r->cap; i++) pv_gram_state_free(&r->gram_next[i]);
   free(r->gram_next);
-  pv_grammar_destroy(r->grammar);
+  if (e) pv_engine_grammar_put(e, r->gref);
   free(r->cands);
   free(r->seqs);
   free(r->st);
@@ -103,15 +103,18 @@ int pv_engine_seq_state_init(pagedvk_engine *e, pv_request *r, uint32_t i, const
   if (!rc && !parent) rc = pv_sampler_add_prompt(st->sampler, r->seqs[0].tokens, r->n_prompt, err);
   if (!rc) pv_detok_init(&st->detok, &e->model->tok, 0);
   if (!rc && r->sp.n_stop) rc = pv_stop_create(&st->stop, r->sp.stop, r->sp.stop_len, r->sp.n_stop, err);
-  /* a fork starts where sample 0 is (after the prompt: the grammar's start) */
-  if (!rc && r->grammar)
-    rc = parent ? pv_gram_state_copy(&st->gram, &r->st[0].gram, err) : pv_gram_state_init(r->grammar, &st->gram, err);
+  /* a fork starts where sample 0 is (after the prompt: the grammar's start); sample 0's state is
+   * made at its first step, on the step thread (pv_engine_grammar_get says why) */
+  if (!rc && r->grammar && parent) {
+    rc = pv_gram_state_copy(&st->gram, &r->st[0].gram, err);
+    st->gram_ready = !rc;
+  }
   return rc;
 }
 
-/* Compiles the request's grammar (on the caller's thread: the grammar is the request's own until
- * it is queued) and drops the caller's pointer to its text. */
-static int grammar_init(pv_request *r, pv_error *err) {
+/* Finds or compiles the request's grammar (on the caller's thread) and drops the caller's
+ * pointer to its text. */
+static int grammar_init(pagedvk_engine *e, pv_request *r, pv_error *err) {
   const int kind = r->sp.grammar_kind;
   const char *text = r->sp.grammar;
   const size_t len = r->sp.grammar_len || !text ? r->sp.grammar_len : strlen(text);
@@ -120,7 +123,8 @@ static int grammar_init(pv_request *r, pv_error *err) {
   r->sp.grammar = NULL;
   r->sp.grammar_len = 0;
   if (kind == PAGEDVK_GRAMMAR_NONE) return PAGEDVK_OK;
-  int rc = pv_grammar_compile(&r->grammar, kind, text, len, err);
+  int rc = pv_engine_grammar_get(e, kind, text, len, &r->gref, err);
+  if (!rc) r->grammar = r->gref->g;
   if (!rc && r->sp.beam_width > 1) {
     r->gram_next = calloc(r->cap, sizeof *r->gram_next);
     if (!r->gram_next) rc = pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
@@ -130,7 +134,7 @@ static int grammar_init(pv_request *r, pv_error *err) {
 
 static int request_init(pagedvk_engine *e, pv_request *r, const int32_t *prompt, size_t n, pv_error *err) {
   int rc = copy_params(r, err);
-  if (!rc) rc = grammar_init(r, err);
+  if (!rc) rc = grammar_init(e, r, err);
   /* The token list holds the prompt and every token the request may generate: no growth per step. */
   uint64_t want = (uint64_t)n + (r->sp.max_tokens ? r->sp.max_tokens : e->opt.max_model_len) + 1;
   if (want > e->opt.max_model_len + 1ull) want = e->opt.max_model_len + 1ull;
@@ -183,7 +187,7 @@ int pagedvk_engine_add_request(pagedvk_engine *e, const int32_t *prompt, size_t 
   if (!rc && !(r = request_new(&sp, (uint32_t)n_prompt))) rc = pv_fail(&err, PAGEDVK_ERR_NO_MEMORY, "out of memory");
   if (!rc) rc = request_init(e, r, prompt, n_prompt, &err);
   if (rc) {
-    pv_request_free(r);
+    pv_request_free(e, r);
     pv_error_copy(&err, errbuf, err_size);
     return rc;
   }
@@ -318,7 +322,7 @@ void pv_engine_finish_request(pagedvk_engine *e, pv_request *r, pagedvk_finish_r
   if (e->sched_ready && r->group.state != PV_GROUP_FINISHED) pv_sched_remove(&e->sched, &r->group);
   unlink_live(e, r);
   pv_engine_count_finished(e);
-  pv_request_free(r);
+  pv_request_free(e, r);
 }
 
 void pv_engine_fail_all(pagedvk_engine *e, int status) {
@@ -429,7 +433,7 @@ void pv_engine_maybe_finish(pagedvk_engine *e, pv_request *r) {
   if (e->sched_ready && r->group.state != PV_GROUP_FINISHED) pv_sched_remove(&e->sched, &r->group);
   unlink_live(e, r);
   pv_engine_count_finished(e);
-  pv_request_free(r);
+  pv_request_free(e, r);
 }
 
 pv_beam_is_eog_fn pv_engine_beam_eog(void) { return beam_eog; }

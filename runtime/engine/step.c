@@ -53,6 +53,15 @@ static int device_argmax(const pagedvk_engine *e, uint32_t row, int32_t *token, 
   return PAGEDVK_OK;
 }
 
+/* The first sequence's grammar state, made at the request's first sampling, on the step thread
+ * (the grammar may be shared with running requests, grammars.c). */
+static int gram_start(pv_request *r, pv_error *err) {
+  if (!r->grammar || r->st[0].gram_ready) return PAGEDVK_OK;
+  int rc = pv_gram_state_init(r->grammar, &r->st[0].gram, err);
+  r->st[0].gram_ready = !rc;
+  return rc;
+}
+
 /* A request with a grammar: the row of sequence i, copied into logits_tmp with every token its
  * grammar state does not allow at -inf (the vocabulary's trie is made at the first such row). */
 static int masked_row(pagedvk_engine *e, pv_request *r, uint32_t i, const float *logits, pv_error *err) {
@@ -69,8 +78,8 @@ static int sample_seq(pagedvk_engine *e, pv_request *r, uint32_t i, uint32_t row
   const float *logits = e->fw.logits_map + (size_t)row * e->hp.n_vocab;
   pv_sampler *smp = r->st[i].sampler;
   memset(res, 0, sizeof *res);
-  int rc = PAGEDVK_OK;
-  if (grammar_try_first(r)) {
+  int rc = r->grammar && !e->gram_vocab ? pv_gram_vocab_create(&e->gram_vocab, &e->model->tok, err) : PAGEDVK_OK;
+  if (!rc && grammar_try_first(r)) {
     if (plain_greedy(r)) {
       rc = device_argmax(e, row, &res->token, err);
     } else {
@@ -78,9 +87,18 @@ static int sample_seq(pagedvk_engine *e, pv_request *r, uint32_t i, uint32_t row
       rc = pv_sample(smp, e->logits_tmp, e->hp.n_vocab, res, err);
     }
     bool ok = false;
-    if (!rc && !e->gram_vocab) rc = pv_gram_vocab_create(&e->gram_vocab, &e->model->tok, err);
     if (!rc) rc = pv_gram_allows(r->grammar, e->gram_vocab, &r->st[i].gram, res->token, &ok, err);
     if (rc || ok) return rc;
+  }
+  if (rc) return rc;
+  if (r->grammar && pv_sampler_plain(smp)) { /* read only the allowed tokens' logits */
+    const uint64_t *mask;
+    uint32_t n_allowed;
+    rc = pv_gram_mask(r->grammar, e->gram_vocab, &r->st[i].gram, &mask, &n_allowed, err);
+    if (!rc && !n_allowed)
+      rc = pv_fail(err, PAGEDVK_ERR_INVALID, "grammar: no token of the vocabulary can continue the text here");
+    if (!rc) rc = pv_sample_allowed(smp, logits, e->hp.n_vocab, mask, pv_gram_vocab_size(e->gram_vocab), res, err);
+    return rc;
   }
   if (r->grammar) {
     rc = masked_row(e, r, i, logits, err);
@@ -213,6 +231,8 @@ static int fork_samples(pagedvk_engine *e, pv_request *r, uint32_t row, pv_error
  * sequence, the others fork it. */
 static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
   const uint32_t n_live = r->group.n_seqs, k = 2 * r->sp.beam_width, V = e->hp.n_vocab;
+  int rc0 = gram_start(r, err);
+  if (rc0) return rc0;
   for (uint32_t i = 0; i < n_live; i++) {
     uint32_t got = 0;
     pv_cand *c = r->cands + (size_t)i * k;
@@ -242,14 +262,16 @@ static int step_beams(pagedvk_engine *e, pv_request *r, pv_error *err) {
 
 static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row, pv_error *err) {
   pv_request *r = it->group->user;
+  int rc = gram_start(r, err);
+  if (rc) return rc;
   if (!r->forked && r->sp.n > 1 && !r->beam) return fork_samples(e, r, row, err);
   pv_sample_result res;
   memset(&res, 0, sizeof res);
   if (pure_greedy(r)) {
-    int rc = device_argmax(e, row, &res.token, err);
+    rc = device_argmax(e, row, &res.token, err);
     if (rc) return rc;
   } else {
-    int rc = sample_seq(e, r, it->seq_index, row, &res, err);
+    rc = sample_seq(e, r, it->seq_index, row, &res, err);
     if (rc) return rc;
   }
   return pv_engine_accept_token(e, r, it->seq_index, &res, err);

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sample/logits.h"
 #include "sample/penalty.h"
@@ -228,5 +229,61 @@ int pv_sample(pv_sampler *s, float *logits, uint32_t n_vocab, pv_sample_result *
   report_top(s, logits, info.lse, out);
   out->token = s->temperature == 0.0f ? info.argmax : sample_stochastic(s, logits, info.max);
   out->logprob = (float)((double)logits[out->token] - info.lse);
+  return PAGEDVK_OK;
+}
+
+bool pv_sampler_plain(const pv_sampler *s) {
+  return s->top_k == 0 && s->top_p >= 1.0f && s->min_p == 0.0f && s->n_logprobs == 0 &&
+         pv_penalties_off(&s->penalties);
+}
+
+/* The allowed ids in increasing order, read from the bitset one word at a time. */
+#define FOR_ALLOWED(allow, n_bits, t)                                                              \
+  for (uint32_t w_ = 0; w_ * 64 < (n_bits); w_++)                                                  \
+    for (uint64_t m_ = (allow)[w_]; m_; m_ &= m_ - 1)                                               \
+      for (uint32_t t = w_ * 64 + (uint32_t)__builtin_ctzll(m_), once_ = 1; once_ && t < (n_bits); once_ = 0)
+
+int pv_sample_allowed(pv_sampler *s, const float *logits, uint32_t n_vocab, const uint64_t *allow, uint32_t n_bits,
+                      pv_sample_result *out, pv_error *err) {
+  if (n_vocab != s->n_vocab)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "sample: row of %u logits, sampler made for %u", n_vocab, s->n_vocab);
+  if (!pv_sampler_plain(s))
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "sample: sampling among allowed tokens takes no filters or penalties");
+  if (n_bits > n_vocab) n_bits = n_vocab;
+  float max = -INFINITY;
+  int32_t best = -1;
+  FOR_ALLOWED(allow, n_bits, t) {
+    const float l = logits[t];
+    if (isnan(l) || l == INFINITY)
+      return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits (NaN/inf): logit %u is %g", t,
+                     (double)l);
+    if (l > max) max = l, best = (int32_t)t;
+  }
+  if (best < 0) {
+    FOR_ALLOWED(allow, n_bits, t) {
+      (void)t;
+      return pv_fail(err, PAGEDVK_ERR_NONFINITE, "the model produced non-finite logits: no allowed token's is finite");
+    }
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "sample: no token is allowed");
+  }
+  double sum1 = 0; /* at temperature 1, for the log-probability */
+  FOR_ALLOWED(allow, n_bits, t) sum1 += exp((double)logits[t] - max);
+  memset(out, 0, sizeof *out);
+  out->token = best;
+  if (s->temperature > 0.0f) {
+    const double inv_t = 1.0 / s->temperature;
+    double sum = 0;
+    FOR_ALLOWED(allow, n_bits, t) sum += exp(((double)logits[t] - max) * inv_t);
+    double u = pv_rng_uniform(&s->rng) * sum, acc = 0;
+    FOR_ALLOWED(allow, n_bits, t) {
+      const double wgt = exp(((double)logits[t] - max) * inv_t);
+      if (wgt == 0.0) continue;
+      out->token = (int32_t)t;
+      acc += wgt;
+      if (acc > u) goto drawn;
+    }
+  drawn:;
+  }
+  out->logprob = (float)((double)logits[out->token] - max - log(sum1));
   return PAGEDVK_OK;
 }

@@ -67,6 +67,20 @@ int pv_sampler_accept(pv_sampler *s, int32_t token, pv_error *err);
  * equal the sampler's. Fails on NaN / +inf logits or a row with no finite logit. */
 int pv_sample(pv_sampler *s, float *logits, uint32_t n_vocab, pv_sample_result *out, pv_error *err);
 
+/* No filters (top-k, top-p, min-p), no penalties, no log-probability report: what
+ * pv_sample_allowed needs. */
+bool pv_sampler_plain(const pv_sampler *s);
+
+/* Samples among the tokens whose bit is set in `allow` (bit t of word t / 64, the first n_bits
+ * tokens; the rest are not allowed), reading only their logits: greedy takes the argmax among
+ * them (lowest id on ties); otherwise one uniform draw from exp((l - max) / T) over them, in id
+ * order. result.logprob: log-softmax at temperature 1 over the allowed tokens. The distribution
+ * of pv_sample on the row with every other logit at -inf (and for greedy the same token), at the
+ * cost of the allowed tokens only. Needs pv_sampler_plain. PAGEDVK_ERR_NONFINITE for NaN / +inf
+ * among the allowed logits or when none of them is finite; PAGEDVK_ERR_INVALID when none is allowed. */
+int pv_sample_allowed(pv_sampler *s, const float *logits, uint32_t n_vocab, const uint64_t *allow, uint32_t n_bits,
+                      pv_sample_result *out, pv_error *err);
+
 /* The seed the PRNG started from (the request's, a derived one, or drawn from entropy). */
 uint64_t pv_sampler_seed(const pv_sampler *s);
 

@@ -9,6 +9,8 @@
  *     the same batch equals its solo run (a grammar row never changes another row);
  *   - n = 2 samples and beam search (width 2) keep a grammar state per sample / beam: every
  *     sample's and every hypothesis's text validates;
+ *   - requests with the same grammar share one compiled grammar and its masks; when they are gone
+ *     the engine keeps the compiled grammars, none referenced;
  *   - a bad grammar or schema is refused at add_request with its position, and nothing is queued;
  *   - max_tokens that run out before the grammar completes end with "length" and
  *     grammar_incomplete set.
@@ -22,6 +24,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "engine/engine_internal.h"
 #include "model_check.h"
 #include "pagedvk.h"
 
@@ -311,6 +314,17 @@ static void test_concurrent_schemas(void **state) {
       fail_msg("request %u: batch '%.*s' solo '%.*s'", i, (int)jobs[i].len[0], jobs[i].text[0], (int)solo.len[0],
                solo.text[0]);
   }
+  /* one compiled grammar per distinct grammar (six schemas, json_object, the GBNF), none in use,
+   * and masks served to more than one request */
+  uint32_t entries = 0;
+  uint64_t cached = 0;
+  for (const pv_grammar_ref *g = e->grammars; g; g = g->next) {
+    entries++;
+    assert_int_equal(g->refs, 0);
+    cached += pv_grammar_stats(g->g).masks_cached;
+  }
+  assert_int_equal(entries, N_SCHEMAS + 2);
+  assert_true(cached > 0);
   pagedvk_engine_destroy(e);
 }
 

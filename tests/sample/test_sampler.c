@@ -479,9 +479,67 @@ static void test_large_vocab_paths(void **state) {
   free(x);
 }
 
+/* Sampling among allowed tokens (the grammar's mask): greedy takes the best allowed one (lowest id
+ * on ties), draws follow the softmax over the allowed tokens only and never leave them, the
+ * log-probability is over the allowed tokens, and samplers with filters or penalties are refused. */
+static void test_sample_allowed(void **state) {
+  (void)state;
+  enum { V = 130 };
+  float logits[V];
+  for (int i = 0; i < V; i++) logits[i] = 5.0f; /* disallowed tokens are the most likely */
+  logits[3] = 0.0f, logits[70] = logf(2.0f), logits[129] = logf(4.0f);
+  uint64_t allow[3] = {1ull << 3, 1ull << (70 - 64), 1ull << (129 - 128)};
+  pagedvk_sampling_params p;
+  pagedvk_sampling_params_default(&p);
+  p.temperature = 0.0f;
+  pv_sampler *s = make(&p, V);
+  pv_sample_result r;
+  pv_error err = {0};
+  assert_int_equal(pv_sample_allowed(s, logits, V, allow, V, &r, &err), 0);
+  assert_int_equal(r.token, 129);
+  assert_float_equal(r.logprob, logf(4.0f / 7.0f), 1e-5);
+  logits[70] = logf(4.0f); /* a tie: the lowest id */
+  assert_int_equal(pv_sample_allowed(s, logits, V, allow, V, &r, &err), 0);
+  assert_int_equal(r.token, 70);
+  assert_int_equal(pv_sample_allowed(s, logits, V, allow, 100, &r, &err), 0); /* 129 is past n_bits */
+  assert_int_equal(r.token, 70);
+  logits[70] = logf(2.0f);
+  pv_sampler_destroy(s);
+  p.temperature = 1.0f;
+  p.seed = 7;
+  p.has_seed = 1;
+  s = make(&p, V);
+  int count[V] = {0};
+  const int N = 20000;
+  for (int k = 0; k < N; k++) {
+    assert_int_equal(pv_sample_allowed(s, logits, V, allow, V, &r, &err), 0);
+    count[r.token]++;
+  }
+  assert_int_equal(count[3] + count[70] + count[129], N);
+  assert_true(fabs(count[3] / (double)N - 1.0 / 7) < 0.015);
+  assert_true(fabs(count[70] / (double)N - 2.0 / 7) < 0.015);
+  assert_true(fabs(count[129] / (double)N - 4.0 / 7) < 0.015);
+  uint64_t none[3] = {0};
+  assert_int_equal(pv_sample_allowed(s, logits, V, none, V, &r, &err), PAGEDVK_ERR_INVALID);
+  logits[70] = NAN;
+  assert_int_equal(pv_sample_allowed(s, logits, V, allow, V, &r, &err), PAGEDVK_ERR_NONFINITE);
+  pv_sampler_destroy(s);
+  p.top_k = 5;
+  s = make(&p, V);
+  assert_false(pv_sampler_plain(s));
+  assert_int_equal(pv_sample_allowed(s, logits, V, allow, V, &r, &err), PAGEDVK_ERR_INVALID);
+  pv_sampler_destroy(s);
+  p.top_k = 0;
+  p.presence_penalty = 0.5f;
+  s = make(&p, V);
+  assert_false(pv_sampler_plain(s));
+  pv_sampler_destroy(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_and_validation),
+      cmocka_unit_test(test_sample_allowed),
       cmocka_unit_test(test_greedy_lowest_id_on_ties),
       cmocka_unit_test(test_logprobs_reported),
       cmocka_unit_test(test_temperature_distribution),

@@ -29,8 +29,15 @@ void pv_grammar_destroy(pv_grammar *g) {
   if (!g) return;
   cache_clear(g);
   free(g->buckets);
-  for (uint32_t d = 0; d < g->n_depth; d++) pv_gram_state_free(&g->depth[d]);
   free(g->depth);
+  pv_gram_state_free(&g->step_out);
+  free(g->pool);
+  free(g->ws);
+  free(g->ws_heads);
+  free(g->ws_gen);
+  free(g->t_key);
+  free(g->t_val);
+  free(g->t_gen);
   pv_gram_state_free(&g->tmp[0]);
   pv_gram_state_free(&g->tmp[1]);
   free(g->work);

@@ -60,6 +60,13 @@ typedef struct pv_gram_node {
   uint32_t pos, parent, next;
 } pv_gram_node;
 
+typedef struct pv_gram_wstate {
+  uint64_t hash;
+  size_t off;      /* its stack ids: pool[off .. off + n) */
+  uint32_t n, utf_val, next;
+  uint8_t utf_need, utf_len;
+} pv_gram_wstate;
+
 typedef struct pv_gram_cache_entry {
   uint64_t hash;
   uint32_t *key; /* n_key words: utf state then the stack ids */
@@ -86,8 +93,19 @@ struct pv_grammar {
   pv_gram_cache_entry **buckets;
   uint32_t n_buckets, n_entries;
   size_t cache_bytes;
-  /* mask walk scratch: one state per depth */
-  pv_gram_state *depth;
+  /* mask walk scratch (gram_mask.c): the walk's states interned by content (stack ids in
+   * `pool`), and the transitions found, (state, byte) → state, valid for the walk of generation
+   * `gen` only (so nothing is cleared between walks) */
+  pv_gram_state step_out;
+  uint32_t *pool;
+  size_t n_pool, cap_pool;
+  struct pv_gram_wstate *ws;
+  uint32_t n_ws, cap_ws;
+  uint32_t *ws_heads, *ws_gen, n_ws_heads;
+  uint64_t *t_key;
+  uint32_t *t_val, *t_gen, n_t, cap_t;
+  uint32_t gen;
+  uint32_t *depth;
   uint32_t n_depth;
   pv_gram_state tmp[2]; /* pv_gram_accept_bytes scratch */
   pv_gram_stats stats;

@@ -131,13 +131,124 @@ int pv_gram_vocab_create(pv_gram_vocab **out, const pv_tokenizer *tok, pv_error 
 
 /* ---- the walk ----------------------------------------------------------------------------------- */
 
-static int ensure_depth(pv_grammar *g, uint32_t n, pv_error *err) {
-  if (n <= g->n_depth) return PAGEDVK_OK;
-  pv_gram_state *d = realloc(g->depth, (size_t)n * sizeof *d);
-  if (!d) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "grammar: out of memory");
-  memset(d + g->n_depth, 0, (size_t)(n - g->n_depth) * sizeof *d);
-  g->depth = d;
-  g->n_depth = n;
+#define DEAD UINT32_MAX
+
+static uint64_t content_hash(const uint32_t *ids, uint32_t n, uint32_t utf_val, uint8_t need, uint8_t len) {
+  uint64_t h = 0xcbf29ce484222325ull ^ (utf_val * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)need << 40) ^
+               ((uint64_t)len << 48);
+  for (uint32_t k = 0; k < n; k++) {
+    h ^= ids[k];
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+static int walk_oom(pv_error *err) { return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "grammar: out of memory for a mask"); }
+
+/* The walk's id of state s (interned by content for this walk generation). */
+static int intern_wstate(pv_grammar *g, const pv_gram_state *s, uint32_t *id, pv_error *err) {
+  const uint64_t h = content_hash(s->stacks, s->n, s->utf_val, s->utf_need, s->utf_len);
+  const uint32_t b = (uint32_t)(h & (g->n_ws_heads - 1));
+  if (g->ws_gen[b] == g->gen)
+    for (uint32_t k = g->ws_heads[b]; k != DEAD; k = g->ws[k].next) {
+      const pv_gram_wstate *w = &g->ws[k];
+      if (w->hash == h && w->n == s->n && w->utf_val == s->utf_val && w->utf_need == s->utf_need &&
+          w->utf_len == s->utf_len && (!s->n || !memcmp(g->pool + w->off, s->stacks, s->n * sizeof *s->stacks))) {
+        *id = k;
+        return PAGEDVK_OK;
+      }
+    }
+  if (PV_GROW_U32(g->ws, g->cap_ws, (size_t)g->n_ws + 1) || pv_grow((void **)&g->pool, &g->cap_pool, g->n_pool + s->n + 1,
+                                                                     sizeof *g->pool, 1024))
+    return walk_oom(err);
+  pv_gram_wstate *w = &g->ws[g->n_ws];
+  *w = (pv_gram_wstate){h, g->n_pool, s->n, s->utf_val, g->ws_gen[b] == g->gen ? g->ws_heads[b] : DEAD, s->utf_need,
+                        s->utf_len};
+  if (s->n) memcpy(g->pool + g->n_pool, s->stacks, s->n * sizeof *s->stacks);
+  g->n_pool += s->n;
+  g->ws_heads[b] = g->n_ws;
+  g->ws_gen[b] = g->gen;
+  *id = g->n_ws++;
+  return PAGEDVK_OK;
+}
+
+static uint32_t t_slot(const pv_grammar *g, uint64_t key) {
+  uint32_t i = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (g->cap_t - 1);
+  while (g->t_gen[i] == g->gen && g->t_key[i] != key) i = (i + 1) & (g->cap_t - 1);
+  return i;
+}
+
+static int t_grow(pv_grammar *g, pv_error *err) {
+  const uint32_t old_cap = g->cap_t, cap = old_cap ? old_cap * 2 : 4096;
+  uint64_t *ok = g->t_key;
+  uint32_t *ov = g->t_val, *og = g->t_gen;
+  g->t_key = malloc((size_t)cap * sizeof *g->t_key);
+  g->t_val = malloc((size_t)cap * sizeof *g->t_val);
+  g->t_gen = calloc(cap, sizeof *g->t_gen);
+  if (!g->t_key || !g->t_val || !g->t_gen) {
+    free(g->t_key), free(g->t_val), free(g->t_gen);
+    g->t_key = ok, g->t_val = ov, g->t_gen = og;
+    return walk_oom(err);
+  }
+  g->cap_t = cap;
+  for (uint32_t i = 0; i < old_cap; i++)
+    if (og[i] == g->gen) {
+      uint32_t j = t_slot(g, ok[i]);
+      g->t_key[j] = ok[i], g->t_val[j] = ov[i], g->t_gen[j] = g->gen;
+    }
+  free(ok), free(ov), free(og);
+  return PAGEDVK_OK;
+}
+
+/* The walk state after byte b from walk state `from` (DEAD when rejected): a transition found
+ * once per walk, then looked up — inside a JSON string, thousands of tokens pass through the
+ * same few states. */
+static int wstep(pv_grammar *g, uint32_t from, uint8_t b, uint32_t *to, pv_error *err) {
+  const uint64_t key = (uint64_t)from << 8 | b;
+  uint32_t i = t_slot(g, key);
+  if (g->t_gen[i] == g->gen) {
+    *to = g->t_val[i];
+    return PAGEDVK_OK;
+  }
+  const pv_gram_wstate *w = &g->ws[from];
+  const pv_gram_state view = {g->pool + w->off, w->n, w->n, w->utf_val, w->utf_need, w->utf_len};
+  bool alive;
+  int rc = pv_gram_step_byte(g, &view, b, &g->step_out, &alive, err);
+  *to = DEAD;
+  if (!rc && alive) rc = intern_wstate(g, &g->step_out, to, err);
+  if (rc) return rc;
+  if ((g->n_t + 1) * 2 > g->cap_t) {
+    if ((rc = t_grow(g, err))) return rc;
+  }
+  i = t_slot(g, key);
+  g->t_key[i] = key, g->t_val[i] = *to, g->t_gen[i] = g->gen;
+  g->n_t++;
+  return PAGEDVK_OK;
+}
+
+static int walk_begin(pv_grammar *g, const pv_gram_vocab *v, pv_error *err) {
+  if (++g->gen == 0) { /* wrapped: every stamp is stale */
+    if (g->ws_gen) memset(g->ws_gen, 0, g->n_ws_heads * sizeof *g->ws_gen);
+    if (g->t_gen) memset(g->t_gen, 0, g->cap_t * sizeof *g->t_gen);
+    g->gen = 1;
+  }
+  g->n_ws = 0;
+  g->n_pool = 0;
+  g->n_t = 0;
+  if (!g->ws_heads) {
+    g->n_ws_heads = 1u << 14;
+    g->ws_heads = malloc(g->n_ws_heads * sizeof *g->ws_heads);
+    g->ws_gen = calloc(g->n_ws_heads, sizeof *g->ws_gen);
+    if (!g->ws_heads || !g->ws_gen) return walk_oom(err);
+  }
+  if (!g->cap_t && t_grow(g, err)) return PAGEDVK_ERR_NO_MEMORY;
+  if (g->n_depth < v->max_len + 1) {
+    uint32_t *d = realloc(g->depth, (v->max_len + 1) * sizeof *d);
+    if (!d) return walk_oom(err);
+    g->depth = d;
+    g->n_depth = v->max_len + 1;
+  }
   return PAGEDVK_OK;
 }
 
@@ -145,10 +256,10 @@ static int walk(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s, u
                 pv_error *err) {
   memset(mask, 0, (size_t)v->n_words * sizeof *mask);
   *n_allowed = 0;
-  int rc = ensure_depth(g, v->max_len + 1, err);
-  if (rc) return rc;
+  int rc = walk_begin(g, v, err);
   const uint32_t node_mark = g->n_nodes;
-  uint32_t valid = 0; /* states 1..valid are those of the current token's prefix */
+  if (!rc) rc = intern_wstate(g, s, &g->depth[0], err);
+  uint32_t valid = 0; /* depth[0..valid] are the states of the current token's prefix */
   for (uint32_t i = 0; i < v->n_sorted && !rc;) {
     const uint32_t id = v->sorted[i], len = v->len[id];
     const uint8_t *b = (const uint8_t *)v->bytes + v->off[id];
@@ -156,10 +267,13 @@ static int walk(pv_grammar *g, const pv_gram_vocab *v, const pv_gram_state *s, u
     uint32_t d = valid;
     bool alive = true;
     while (d < len) {
-      const pv_gram_state *from = d ? &g->depth[d] : s;
-      rc = pv_gram_step_byte(g, from, b[d], &g->depth[d + 1], &alive, err);
-      if (rc || !alive) break;
-      d++;
+      uint32_t to;
+      rc = wstep(g, g->depth[d], b[d], &to, err);
+      if (rc || to == DEAD) {
+        alive = false;
+        break;
+      }
+      g->depth[++d] = to;
     }
     if (rc) break;
     valid = d;

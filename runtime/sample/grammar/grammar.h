@@ -39,7 +39,7 @@
 #define PV_GRAM_MAX_EXPAND 65536u
 #define PV_GRAM_MAX_NODES (1u << 21)
 #define PV_GRAM_MAX_ELEMS (1u << 20)
-#define PV_GRAM_CACHE_BYTES (64u << 20)
+#define PV_GRAM_CACHE_BYTES (32u << 20)
 #define PV_GRAM_MAX_TEXT (1u << 20) /* longest grammar or schema text */
 
 typedef struct pv_grammar pv_grammar;
