@@ -4,6 +4,9 @@
  *   - non-finite or nonsensical floating-point hyper-parameters (RMS epsilon, RoPE bases and
  *     scales, granite's scales, gemma2's soft-caps) are refused by the loader with
  *     PAGEDVK_ERR_FORMAT and a message naming the key; the untouched file loads;
+ *   - sizes near 2^32 in the metadata (embedding, feed-forward, heads, head size, rope dimensions,
+ *     layers) are refused with a clear error; vocab_size and context_length near 2^32 still load
+ *     (the vocabulary comes from the tensors; the engine clamps the context: engine_hostile);
  *   - general.name holding ESC and a newline, and an architecture name holding control bytes, come
  *     out of `pagedvk info` (pagedvk_model_print_info) and of the loader's error escaped: no control
  *     byte reaches the terminal, and the name cannot start a line of its own.
@@ -85,7 +88,7 @@ static void write_all(const char *path, const unsigned char *b, size_t n) {
   fclose(f);
 }
 
-enum { VT_F32 = 6, VT_STRING = 8 };
+enum { VT_U32 = 4, VT_F32 = 6, VT_STRING = 8 };
 
 /* src with metadata `key` (an f32) set to v, written to dst. */
 static void patch_f32(const char *src, const char *key, float v, const char *dst) {
@@ -160,6 +163,65 @@ static void test_bad_float_hparams_refused(void **state) {
   }
 }
 
+/* src with metadata `key` (a u32) set to v, written to dst. */
+static void patch_u32(const char *src, const char *key, uint32_t v, const char *dst) {
+  size_t n;
+  unsigned char *b = read_all(src, &n);
+  memcpy(find_value(b, n, key, VT_U32), &v, 4);
+  write_all(dst, b, n);
+  free(b);
+}
+
+/* Hyper-parameters and tensor binding of a file: the first error. */
+static int load_and_bind(const char *path, pv_hparams *hp, pv_error *err) {
+  pv_gguf_file *f = NULL;
+  int rc = pv_gguf_open(&f, path, err);
+  if (rc) fail_msg("%s", err->msg);
+  rc = pv_hparams_load(hp, f, err);
+  pv_model_tensors mt;
+  if (!rc) {
+    rc = pv_model_tensors_bind(&mt, f, hp, err);
+    if (!rc) pv_model_tensors_free(&mt);
+  }
+  pv_gguf_close(f);
+  return rc;
+}
+
+/* Sizes from the metadata that disagree with the tensors, or overflow 32-bit products, are refused
+ * with a clear error; the vocabulary's size comes from the tensors, whatever vocab_size says. */
+static void test_huge_sizes_refused(void **state) {
+  (void)state;
+  char base[512], dst[512];
+  mkmodel("--head-dim 32", "sizes.gguf", base, sizeof base);
+  snprintf(dst, sizeof dst, "%s/sizes_patched.gguf", tmpdir);
+  static const struct {
+    const char *key;
+    uint32_t value;
+    int rc;
+  } cases[] = {
+      {"llama.embedding_length", 0xffffffffu, PAGEDVK_ERR_FORMAT},
+      {"llama.embedding_length", 0x80000000u, PAGEDVK_ERR_FORMAT},
+      {"llama.feed_forward_length", 0xffffffffu, PAGEDVK_ERR_FORMAT},
+      {"llama.attention.head_count", 0x80000000u, PAGEDVK_ERR_FORMAT},
+      {"llama.attention.head_count_kv", 0xfffffffeu, PAGEDVK_ERR_FORMAT},
+      {"llama.attention.key_length", 0xfffffffeu, PAGEDVK_ERR_UNSUPPORTED}, /* != value_length */
+      {"llama.attention.value_length", 0xfffffffeu, PAGEDVK_ERR_UNSUPPORTED},
+      {"llama.rope.dimension_count", 0xfffffffeu, PAGEDVK_ERR_FORMAT},
+      {"llama.block_count", 0xffffffffu, PAGEDVK_ERR_UNSUPPORTED},
+      {"llama.vocab_size", 0xffffffffu, PAGEDVK_OK},
+      {"llama.context_length", 0xffffffffu, PAGEDVK_OK},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    patch_u32(base, cases[i].key, cases[i].value, dst);
+    pv_hparams hp;
+    pv_error err = {0};
+    const int rc = load_and_bind(dst, &hp, &err);
+    if (rc != cases[i].rc) fail_msg("%s = %u: rc %d, want %d (%s)", cases[i].key, cases[i].value, rc, cases[i].rc, err.msg);
+    if (rc) assert_true(strlen(err.msg) > 0);
+    else assert_true(hp.n_vocab > 0 && hp.n_vocab < 100000 && hp.n_embd == 64);
+  }
+}
+
 static char *info_text(const char *path) {
   char err[512];
   pagedvk_model *m = NULL;
@@ -211,6 +273,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_float_hparams_refused),
       cmocka_unit_test(test_control_bytes_escaped),
+      cmocka_unit_test(test_huge_sizes_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
