@@ -562,12 +562,29 @@ typedef struct pagedvk_server_options {
   const pagedvk_sampling_params *defaults;
   size_t max_body_bytes;   /* larger request bodies get 413; default 8 MiB */
   FILE *log;               /* one line per request and at start and stop; NULL: silent */
+  /* Limits against slow or greedy clients; 0 in any of them means its default. */
+  unsigned max_connections;            /* open connections at once (more are closed at accept); default 1000 */
+  unsigned max_connections_per_client; /* open connections from one client address; default 64 (a value
+                                        * >= max_connections: no per-address cap) */
+  unsigned max_pending_requests;       /* generation requests at once, from their headers until their response is
+                                        * written (running, queued in the engine, or receiving their body); one
+                                        * more gets 503 with Retry-After; default 256 */
+  unsigned header_timeout_s;           /* a request's headers and body must have arrived this many seconds after
+                                        * the connection opened or its previous response ended, else the
+                                        * connection is closed (idle keep-alive connections too); default 15 */
+  unsigned write_timeout_s;            /* a client that takes no byte of its response for this long is dropped
+                                        * (its request aborted); time spent generating does not count; default 60 */
+  int metrics_no_auth;                 /* non-zero, with an api_key: GET /metrics stays open (default: it needs the key) */
+  const char *cors_origins;            /* NULL: no CORS. Else a comma-separated list of origins
+                                        * ("https://a.example,http://localhost:3000") or "*": requests whose Origin
+                                        * matches get Access-Control-Allow-Origin, and OPTIONS preflights an answer */
 } pagedvk_server_options;
 
 void pagedvk_server_options_default(pagedvk_server_options *o);
 
 /* Binds the socket (so the port is known before pagedvk_server_run). The engine must outlive
- * the server and must not be stepped by anyone else while the server runs. */
+ * the server and must not be stepped by anyone else while the server runs. An api_key that is
+ * set but empty is refused (PAGEDVK_ERR_INVALID), as is a malformed cors_origins list. */
 int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk_server_options *o, char *err,
                           size_t err_size);
 

@@ -32,6 +32,7 @@ const pv_env_var pv_env_vars[] = {
     {"PAGEDVK_KV_GROUP_LAYERS", "N", "testing: at most N layers share a KV block (more block tables per sequence)"},
     {"PAGEDVK_KERNEL_TIMES", "1", "default of the engine option kernel_times; prints stage times when an engine closes"},
     {"PAGEDVK_LOG", "error|warn|info|debug", "log level on stderr (default warn)"},
+    {"PAGEDVK_API_KEY", "key", "`pagedvk serve`'s API key when neither --api-key nor --api-key-file is given (set but empty: an error)"},
     {"XDG_CACHE_HOME", "path", "where the pipeline cache lives ($XDG_CACHE_HOME/pagedvk, else ~/.cache/pagedvk)"},
     {"HOME", "path", "fallback for the pipeline cache directory"},
     {"LP_NUM_THREADS", "N", "lavapipe's compute threads; the pagedvk command sets 2 x CPUs when unset"},

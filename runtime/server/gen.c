@@ -10,15 +10,16 @@
  * last one frees. While the engine holds its reference, the srv_gen is in the server's registry,
  * so shutdown can abort what the engine has not ended.
  *
- * A client that hangs up is noticed while waiting: every timeout, a MSG_PEEK read of the socket
- * tells end-of-file or an error from "nothing to read yet".
+ * A client that hangs up is noticed while waiting: every wake-up polls its socket for an error or
+ * a hang-up of both directions (a reset). The end of what the client sends is not one: a client
+ * may shut down its sending side once its request is out (POLLRDHUP, a read of 0) and still read
+ * the answer. A client that closed its socket entirely looks the same until something is written
+ * to it: a stream notices at its next write, a non-streaming request runs to its end.
  */
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "server_internal.h"
@@ -158,12 +159,9 @@ int srv_gen_submit(srv_gen *g, srv_error *err) {
 
 static bool peer_hung_up(int fd) {
   if (fd < 0) return false;
-  struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+  struct pollfd p = {.fd = fd, .events = 0}; /* POLLERR and POLLHUP are always reported */
   if (poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & (POLLERR | POLLHUP | POLLRDHUP)) return true;
-  char c;
-  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  return (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
 }
 
 static void deadline_after(struct timespec *ts, double seconds) {
@@ -192,6 +190,7 @@ int srv_gen_wait(srv_gen *g, srv_event **evs, size_t *n, double timeout_s) {
     if (!g->fail_status) g->fail_status = PAGEDVK_ERR_NO_MEMORY; /* first error wins */
   }
   pthread_mutex_unlock(&g->lock);
+  srv_http_touch(); /* waiting for the engine is not the client's idleness */
   /* Checked on every wake-up, not only on time-outs: a running request sends events all the time,
    * and a non-streaming client that left must still stop it. */
   if (!ended && peer_hung_up(g->fd)) {

@@ -66,6 +66,18 @@ void srv_metrics_disconnect(srv_metrics *m) {
   pthread_mutex_unlock(&m->lock);
 }
 
+void srv_metrics_conn_timeout(srv_metrics *m) {
+  pthread_mutex_lock(&m->lock);
+  m->conn_timeouts++;
+  pthread_mutex_unlock(&m->lock);
+}
+
+void srv_metrics_busy_reject(srv_metrics *m) {
+  pthread_mutex_lock(&m->lock);
+  m->busy_rejects++;
+  pthread_mutex_unlock(&m->lock);
+}
+
 static void metric(srv_buf *b, const char *name, const char *type, const char *help, double v) {
   srv_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
@@ -132,6 +144,12 @@ static void render_server(srv_buf *b, const srv_metrics *m) {
   srv_buf_printf(b, "pagedvk_requests_total{outcome=\"failed\"} %llu\n", (unsigned long long)m->requests_failed);
   metric(b, "pagedvk_client_disconnects_total", "counter", "Clients that went away before their request ended.",
          (double)m->client_disconnects);
+  metric(b, "pagedvk_connections_timed_out_total", "counter",
+         "Connections closed because their request did not arrive within the header timeout.",
+         (double)m->conn_timeouts);
+  metric(b, "pagedvk_requests_rejected_busy_total", "counter",
+         "Generation requests refused with 503 because max_pending_requests were in progress.",
+         (double)m->busy_rejects);
   hist_render(b, "pagedvk_time_to_first_token_seconds", "From arrival to the first generated token.", &m->ttft);
   hist_render(b, "pagedvk_time_per_output_token_seconds", "Mean time between output tokens of a request.",
               &m->tpot);

@@ -29,10 +29,7 @@ enum MHD_Result srv_send_json(pagedvk_server *s, struct MHD_Connection *c, unsig
   cJSON_free(text);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-  enum MHD_Result ok = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  srv_metrics_http(&s->metrics, status);
-  return ok;
+  return srv_queue(s, c, status, r);
 }
 
 enum MHD_Result srv_send_error(pagedvk_server *s, struct MHD_Connection *c, const srv_error *e) {
@@ -84,10 +81,7 @@ static enum MHD_Result start_stream(pagedvk_server *s, struct MHD_Connection *c,
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
   MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-  enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
-  MHD_destroy_response(r); /* the connection keeps it; stream_free runs when it is done */
-  srv_metrics_http(&s->metrics, MHD_HTTP_OK);
-  return ok;
+  return srv_queue(s, c, MHD_HTTP_OK, r); /* the connection keeps it; stream_free runs when it is done */
 }
 
 /* Non-streaming: collects until every choice has ended. 0, or -1 when the client hung up. */

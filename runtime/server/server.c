@@ -14,10 +14,18 @@
  * listening socket → stop and join the engine thread (live requests get their abort events) →
  * abort and step away whatever was still queued → stop libmicrohttpd, which joins the connection
  * threads once they have written their last bytes. The engine is idle and untouched afterwards.
+ *
+ * The watch thread wakes every WATCH_PERIOD_S: it closes (shutdown) the connections whose request
+ * has not arrived by its deadline (header_timeout_s; http.c sets and clears the deadlines, and
+ * MHD's notifications keep s->conns to the open sockets), and once the server has been idle for
+ * TRIM_IDLE_S after some requests it gives freed heap memory back to the system (malloc_trim: with
+ * a thread per connection, glibc keeps freed memory in per-thread arenas otherwise).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +33,21 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "server_internal.h"
 
 #define DEFAULT_MAX_BODY (8u << 20)
+#define DEFAULT_MAX_CONNECTIONS 1000
+#define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 64
+#define DEFAULT_MAX_PENDING 256
+#define DEFAULT_HEADER_TIMEOUT_S 15
+#define DEFAULT_WRITE_TIMEOUT_S 60
 #define SHUTDOWN_GRACE_S 5
+#define WATCH_PERIOD_S 0.25
+#define TRIM_IDLE_S 1.0
 
 void pagedvk_server_options_default(pagedvk_server_options *o) {
   memset(o, 0, sizeof *o);
@@ -37,6 +55,11 @@ void pagedvk_server_options_default(pagedvk_server_options *o) {
   o->port = 8080;
   o->model_name = "pagedvk";
   o->max_body_bytes = DEFAULT_MAX_BODY;
+  o->max_connections = DEFAULT_MAX_CONNECTIONS;
+  o->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+  o->max_pending_requests = DEFAULT_MAX_PENDING;
+  o->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
+  o->write_timeout_s = DEFAULT_WRITE_TIMEOUT_S;
 }
 
 /* ---- threads ------------------------------------------------------------------------------- */
@@ -64,12 +87,69 @@ void pagedvk_server_stop(pagedvk_server *s) {
   wake(s);
 }
 
+/* libmicrohttpd's messages may quote what a client sent: through srv_log, which escapes it. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   pagedvk_server *s = cls;
   if (!s->log) return;
-  fputs("pagedvk serve: libmicrohttpd: ", s->log);
-  vfprintf(s->log, fmt, ap);
-  fflush(s->log);
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+  srv_log(s, "libmicrohttpd: %s", line);
+}
+
+/* ---- the watch thread --------------------------------------------------------------------- */
+
+static void deadline_in(struct timespec *ts, double seconds) {
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  long long ns = ts->tv_nsec + (long long)(seconds * 1e9);
+  ts->tv_sec += (time_t)(ns / 1000000000LL);
+  ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+/* Gives freed memory back once the server has been idle a while after serving something. */
+static void maybe_trim(pagedvk_server *s, double now) {
+  pthread_mutex_lock(&s->lock);
+  bool due = s->trim_due && s->requests_busy == 0 && now - s->idle_since >= TRIM_IDLE_S;
+  if (due) s->trim_due = false;
+  pthread_mutex_unlock(&s->lock);
+#ifdef __GLIBC__
+  if (due) malloc_trim(0);
+#endif
+}
+
+static void *watch_main(void *arg) {
+  pagedvk_server *s = arg;
+  pthread_mutex_lock(&s->conn_lock);
+  while (!s->watch_stop) {
+    double now = pagedvk_now_seconds();
+    unsigned dropped = 0;
+    for (srv_conn *c = s->conns; c; c = c->next)
+      if (c->deadline > 0 && now >= c->deadline) {
+        shutdown(c->fd, SHUT_RDWR); /* its thread sees the end of the stream and closes it */
+        c->deadline = 0;
+        dropped++;
+      }
+    pthread_mutex_unlock(&s->conn_lock);
+    while (dropped--) srv_metrics_conn_timeout(&s->metrics);
+    maybe_trim(s, now);
+    pthread_mutex_lock(&s->conn_lock);
+    struct timespec ts;
+    deadline_in(&ts, WATCH_PERIOD_S);
+    if (!s->watch_stop) pthread_cond_timedwait(&s->watch_cond, &s->conn_lock, &ts);
+  }
+  pthread_mutex_unlock(&s->conn_lock);
+  return NULL;
+}
+
+static void stop_watch(pagedvk_server *s) {
+  if (!s->watch_started) return;
+  pthread_mutex_lock(&s->conn_lock);
+  s->watch_stop = true;
+  pthread_cond_signal(&s->watch_cond);
+  pthread_mutex_unlock(&s->conn_lock);
+  pthread_join(s->watch_thread, NULL);
+  s->watch_started = false;
 }
 
 /* ---- create ----------------------------------------------------------------------------- */
@@ -91,18 +171,40 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
   return PAGEDVK_OK;
 }
 
+static bool is_loopback(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (ss->ss_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a)) return true;
+    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+  }
+  return false;
+}
+
 static int start_http(pagedvk_server *s, uint16_t port, char *err, size_t err_size) {
   struct sockaddr_storage ss;
   socklen_t len;
   int rc = resolve(s->host, port, &ss, &len, err, err_size);
   if (rc) return rc;
+  if (!is_loopback(&ss) && !s->api_key)
+    srv_log(s, "WARNING: binding %s, beyond loopback, without an API key: anyone who can reach this address can "
+               "use the server (set --api-key, --api-key-file or PAGEDVK_API_KEY)",
+            s->host);
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                    MHD_USE_ERROR_LOG;
   if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  /* MHD's idle timeout is the write timeout: while a request's response is produced, its thread
+   * restarts the clock (srv_http_touch); before, the watch thread's deadline is the tighter one. */
+  unsigned per_ip = s->max_conns_per_client < s->max_conns ? s->max_conns_per_client : 0;
   s->mhd = MHD_start_daemon(flags, port, NULL, NULL, srv_http_handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-                            srv_http_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                            (unsigned)256, MHD_OPTION_END);
+                            srv_http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, srv_http_conn_notify, s,
+                            MHD_OPTION_CONNECTION_TIMEOUT, s->write_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+                            s->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_END);
   if (!s->mhd) {
     snprintf(err, err_size, "cannot listen on %s:%u (in use, or not an address of this machine?)", s->host, port);
     return PAGEDVK_ERR_IO;
@@ -112,11 +214,62 @@ static int start_http(pagedvk_server *s, uint16_t port, char *err, size_t err_si
   return PAGEDVK_OK;
 }
 
-static int copy_options(pagedvk_server *s, const pagedvk_server_options *o) {
+/* "*" or scheme://host[:port], no path, no spaces or control bytes. */
+static bool origin_ok(const char *o, size_t n) {
+  if (n == 1 && o[0] == '*') return true;
+  const char *sep = NULL;
+  for (size_t i = 0; i + 2 < n; i++)
+    if (o[i] == ':' && o[i + 1] == '/' && o[i + 2] == '/') {
+      sep = o + i;
+      break;
+    }
+  if (!sep || sep == o || (size_t)(sep - o) + 3 >= n) return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)o[i];
+    if (ch <= ' ' || ch >= 0x7f || ch == ',' || (o + i > sep + 2 && ch == '/')) return false;
+  }
+  return true;
+}
+
+/* cors_origins "a,b , *" → s->cors; -1 on a malformed entry (err filled) or out of memory. */
+static int parse_cors(pagedvk_server *s, const char *list, char *err, size_t err_size) {
+  for (const char *p = list; *p;) {
+    while (*p == ' ' || *p == ',') p++;
+    if (!*p) break;
+    const char *q = p;
+    while (*q && *q != ',') q++;
+    size_t n = (size_t)(q - p);
+    while (n && p[n - 1] == ' ') n--;
+    if (!origin_ok(p, n)) {
+      snprintf(err, err_size, "bad CORS origin '%.*s' (want * or scheme://host[:port])", (int)(n > 200 ? 200 : n), p);
+      return PAGEDVK_ERR_INVALID;
+    }
+    char **grown = realloc(s->cors, (s->n_cors + 1) * sizeof *grown);
+    if (!grown) return snprintf(err, err_size, "out of memory"), PAGEDVK_ERR_NO_MEMORY;
+    s->cors = grown;
+    if (!(s->cors[s->n_cors] = strndup(p, n))) return snprintf(err, err_size, "out of memory"), PAGEDVK_ERR_NO_MEMORY;
+    s->n_cors++;
+    if (n == 1 && *p == '*') s->cors_any = true;
+    p = q;
+  }
+  if (!s->n_cors) return snprintf(err, err_size, "the CORS origin list is empty"), PAGEDVK_ERR_INVALID;
+  return PAGEDVK_OK;
+}
+
+static int copy_options(pagedvk_server *s, const pagedvk_server_options *o, char *err, size_t err_size) {
+  if (o->api_key && !*o->api_key) {
+    snprintf(err, err_size, "the API key is empty (leave it unset to serve without one)");
+    return PAGEDVK_ERR_INVALID;
+  }
+  if (o->cors_origins) {
+    int rc = parse_cors(s, o->cors_origins, err, err_size);
+    if (rc) return rc;
+  }
   s->host = strdup(o->host ? o->host : "127.0.0.1");
   s->model_name = strdup(o->model_name ? o->model_name : "pagedvk");
-  s->api_key = o->api_key && *o->api_key ? strdup(o->api_key) : NULL;
-  if (!s->host || !s->model_name || (o->api_key && *o->api_key && !s->api_key)) return PAGEDVK_ERR_NO_MEMORY;
+  s->api_key = o->api_key ? strdup(o->api_key) : NULL;
+  if (!s->host || !s->model_name || (o->api_key && !s->api_key))
+    return snprintf(err, err_size, "out of memory"), PAGEDVK_ERR_NO_MEMORY;
   if (o->defaults) s->defaults = *o->defaults;
   else pagedvk_sampling_params_default(&s->defaults);
   s->defaults.stop = NULL;
@@ -125,6 +278,13 @@ static int copy_options(pagedvk_server *s, const pagedvk_server_options *o) {
   s->defaults.n_stop_ids = 0;
   s->max_body = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
   s->log = o->log;
+  s->max_conns = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+  s->max_conns_per_client = o->max_connections_per_client ? o->max_connections_per_client
+                                                          : DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+  s->max_pending = o->max_pending_requests ? o->max_pending_requests : DEFAULT_MAX_PENDING;
+  s->header_timeout_s = o->header_timeout_s ? o->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S;
+  s->write_timeout_s = o->write_timeout_s ? o->write_timeout_s : DEFAULT_WRITE_TIMEOUT_S;
+  s->metrics_open = o->metrics_no_auth != 0;
   return PAGEDVK_OK;
 }
 
@@ -135,23 +295,33 @@ int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk
   *out = NULL;
   pagedvk_server_options def;
   if (!opt) pagedvk_server_options_default(&def), opt = &def;
-  if (!e) return snprintf(err, err_size, "no engine"), PAGEDVK_ERR_INVALID;
   pagedvk_server *s = calloc(1, sizeof *s);
   if (!s) return snprintf(err, err_size, "out of memory"), PAGEDVK_ERR_NO_MEMORY;
   s->wake[0] = s->wake[1] = -1;
-  s->engine = e;
-  s->model = pagedvk_engine_model(e);
-  s->max_model_len = pagedvk_engine_max_model_len(e);
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->idle, NULL);
+  pthread_mutex_init(&s->conn_lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->watch_cond, &ca);
+  pthread_condattr_destroy(&ca);
   srv_metrics_init(&s->metrics);
-  int rc = copy_options(s, opt);
-  if (rc) snprintf(err, err_size, "out of memory");
+  int rc = copy_options(s, opt, err, err_size); /* the options are checked first: also without an engine */
+  if (!rc && !e) rc = PAGEDVK_ERR_INVALID, snprintf(err, err_size, "no engine");
+  if (!rc) {
+    s->engine = e;
+    s->model = pagedvk_engine_model(e);
+    s->max_model_len = pagedvk_engine_max_model_len(e);
+  }
   if (!rc && pipe2(s->wake, O_CLOEXEC | O_NONBLOCK))
     rc = PAGEDVK_ERR_IO, snprintf(err, err_size, "pipe: %s", strerror(errno));
   if (!rc && pthread_create(&s->engine_thread, NULL, engine_main, s))
     rc = PAGEDVK_ERR_NO_MEMORY, snprintf(err, err_size, "cannot start the engine thread");
   if (!rc) s->engine_started = true;
+  if (!rc && pthread_create(&s->watch_thread, NULL, watch_main, s))
+    rc = PAGEDVK_ERR_NO_MEMORY, snprintf(err, err_size, "cannot start the watch thread");
+  if (!rc) s->watch_started = true;
   if (!rc) rc = start_http(s, opt->port, err, err_size);
   if (rc) {
     pagedvk_server_destroy(s);
@@ -223,6 +393,7 @@ static void shut_down(pagedvk_server *s) {
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
   }
+  stop_watch(s);
 }
 
 int pagedvk_server_run(pagedvk_server *s, char *err, size_t err_size) {
@@ -258,8 +429,12 @@ void pagedvk_server_destroy(pagedvk_server *s) {
   if (s->wake[0] >= 0) close(s->wake[0]);
   if (s->wake[1] >= 0) close(s->wake[1]);
   srv_metrics_destroy(&s->metrics);
+  pthread_cond_destroy(&s->watch_cond);
+  pthread_mutex_destroy(&s->conn_lock);
   pthread_cond_destroy(&s->idle);
   pthread_mutex_destroy(&s->lock);
+  for (size_t i = 0; i < s->n_cors; i++) free(s->cors[i]);
+  free(s->cors);
   free(s->host);
   free(s->api_key);
   free(s->model_name);

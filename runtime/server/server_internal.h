@@ -91,6 +91,8 @@ typedef struct srv_metrics {
   uint64_t http_by_class[6]; /* responses by status class: [2] = 2xx … [5] = 5xx */
   uint64_t requests_ok, requests_aborted, requests_failed;
   uint64_t client_disconnects;
+  uint64_t conn_timeouts;    /* connections closed for not sending their request in time */
+  uint64_t busy_rejects;     /* generation requests refused with 503: max_pending_requests reached */
 } srv_metrics;
 
 void srv_metrics_init(srv_metrics *m);
@@ -100,6 +102,8 @@ void srv_metrics_destroy(srv_metrics *m);
 void srv_metrics_observe(srv_metrics *m, double ttft, double tpot, double e2e, pagedvk_finish_reason why);
 void srv_metrics_http(srv_metrics *m, unsigned status);
 void srv_metrics_disconnect(srv_metrics *m);
+void srv_metrics_conn_timeout(srv_metrics *m);
+void srv_metrics_busy_reject(srv_metrics *m);
 /* The Prometheus text exposition of the engine stats and the server's own metrics. */
 bool srv_metrics_render(srv_metrics *m, pagedvk_engine *e, srv_buf *out);
 
@@ -227,6 +231,17 @@ bool oai_body_next(srv_gen *g, srv_buf *b);
 /* Appends the SSE chunks for the events, and the final chunks once everything has ended. */
 void oai_stream_events(srv_gen *g, const srv_event *evs, size_t n);
 
+/* ---- connections (server.c's watch thread, http.c) ------------------------------------------ */
+
+/* One open connection (MHD's socket context, from MHD_CONNECTION_NOTIFY_STARTED to _CLOSED, which
+ * MHD calls before it closes the socket). Under s->conn_lock. */
+typedef struct srv_conn {
+  struct srv_conn *prev, *next;
+  int fd;
+  double deadline; /* pagedvk_now_seconds() by which the request (headers and body) must have
+                    * arrived; 0: none (a response is being produced or written) */
+} srv_conn;
+
 /* ---- the server (server.c) ----------------------------------------------------------------- */
 
 struct pagedvk_server {
@@ -253,6 +268,22 @@ struct pagedvk_server {
   pthread_cond_t idle;          /* signalled when requests_busy drops */
   uint64_t next_rid;
   srv_metrics metrics;
+  /* Limits (copied from the options, defaults applied). */
+  unsigned max_conns, max_conns_per_client, max_pending, header_timeout_s, write_timeout_s;
+  bool metrics_open;            /* /metrics needs no key even when one is set */
+  char **cors;                  /* allowed origins (NULL: CORS off) */
+  size_t n_cors;
+  bool cors_any;                /* "*" */
+  unsigned pending;             /* generation requests admitted, not yet completed (under lock) */
+  /* Connections and the watch thread: request deadlines, and memory given back once idle. */
+  pthread_mutex_t conn_lock;
+  srv_conn *conns;
+  pthread_cond_t watch_cond;    /* under conn_lock */
+  bool watch_stop;              /* under conn_lock */
+  pthread_t watch_thread;
+  bool watch_started;
+  bool trim_due;                /* under lock: requests ran since the last malloc_trim */
+  double idle_since;            /* under lock: when requests_busy last dropped to 0 */
 };
 
 /* Registry (registry.c): the requests the engine still holds, the stopping flag, the busy count.
@@ -262,11 +293,23 @@ void srv_registry_remove_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove(pagedvk_server *s, srv_gen *g);
 bool srv_is_stopping(pagedvk_server *s);
 void srv_requests_busy_add(pagedvk_server *s, int delta);
+/* Admits one more generation request unless max_pending_requests are in progress. */
+bool srv_pending_take(pagedvk_server *s);
+void srv_pending_give(pagedvk_server *s);
 
 /* The MHD access handler and completion callback (http.c). */
 enum MHD_Result srv_http_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                 const char *version, const char *upload, size_t *upload_size, void **con_cls);
 void srv_http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why);
+/* MHD's connection notifications: a srv_conn per connection, on s->conns, with its deadline. */
+void srv_http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
+/* Adds the headers every response carries (CORS when the Origin is allowed, Retry-After on 503),
+ * queues it, drops the caller's reference and counts the status. */
+enum MHD_Result srv_queue(pagedvk_server *s, struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
+/* Called by a connection thread while it waits for its request's events: the time spent
+ * generating does not count against the write timeout (only time the client takes no bytes). */
+void srv_http_touch(void);
 
 /* The OpenAI endpoints (oai_handler.c). */
 enum MHD_Result oai_handle(pagedvk_server *s, struct MHD_Connection *c, oai_kind kind, const char *body,
@@ -275,6 +318,9 @@ enum MHD_Result oai_handle(pagedvk_server *s, struct MHD_Connection *c, oai_kind
 enum MHD_Result srv_send_json(pagedvk_server *s, struct MHD_Connection *c, unsigned status, cJSON *j);
 enum MHD_Result srv_send_error(pagedvk_server *s, struct MHD_Connection *c, const srv_error *e);
 
+/* One line to the log, "pagedvk serve: " first; control bytes in it (client-supplied model names,
+ * URLs, methods…) are escaped by srv_log_escape, so no client can forge lines or drive a terminal. */
 void srv_log(pagedvk_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t srv_log_escape(char *out, size_t cap, const char *s);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * util.c — small helpers for the server: the server's one growth helper (srv_grow), growable byte
  * buffers over it (an append that fails marks the buffer `oom` and leaves its content as it was),
- * UTF-8 sanitizing for token pieces, and OpenAI error objects with their HTTP status.
+ * UTF-8 sanitizing for token pieces, OpenAI error objects with their HTTP status, and the log
+ * (srv_log), which escapes control bytes: log lines quote what clients sent.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -168,13 +169,45 @@ void srv_error_from_status(srv_error *e, int status, const char *msg) {
   }
 }
 
+/* Copies s into out (cap bytes, NUL-terminated, cut at a whole escape) with every byte a terminal
+ * could act on written as \xNN: C0 controls (newlines included: one call, one line), DEL, the C1
+ * controls U+0080..U+009F, and bytes that are not valid UTF-8. */
+size_t srv_log_escape(char *out, size_t cap, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
+  size_t n = strlen(s), o = 0;
+  if (!cap) return 0;
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq(u + i, n - i);
+    bool bad = k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)) || (k == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0);
+    if (!bad) {
+      if (o + k >= cap) break;
+      memcpy(out + o, s + i, k);
+      o += k;
+      i += k;
+      continue;
+    }
+    size_t m = k ? k : 1; /* a C1 control's two bytes, or the one bad byte */
+    if (o + 4 * m >= cap) break;
+    for (size_t j = 0; j < m; j++, i++) {
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = hex[u[i] >> 4];
+      out[o++] = hex[u[i] & 15];
+    }
+  }
+  out[o] = 0;
+  return o;
+}
+
 void srv_log(pagedvk_server *s, const char *fmt, ...) {
   if (!s->log) return;
-  char line[1024];
+  char line[1024], safe[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  fprintf(s->log, "pagedvk serve: %s\n", line);
+  srv_log_escape(safe, sizeof safe, line);
+  fprintf(s->log, "pagedvk serve: %s\n", safe);
   fflush(s->log);
 }

@@ -1,6 +1,7 @@
 # lib.sh — helpers for the server tests (sourced). $1 = build dir, $2 = shared dir (outside
 # oracles only: llama.cpp outputs, real vocabularies and templates; may be absent).
-# Starts `pagedvk serve` on a free loopback port (--port 0; the port is read from its log),
+# Starts `pagedvk serve` on a free port (--port 0; the port is read from its log; clients use
+# 127.0.0.1, which a --host 0.0.0.0 server also answers),
 # waits for /health, and at the end checks /metrics shows every KV block free and nothing
 # running, then stops it with SIGTERM and expects exit 0. Loops are bounded; exit 77 = skip.
 # The model is the test model syn-llama-q4k that the ctest fixture `models` made with mkmodel
@@ -57,7 +58,7 @@ start_server() {
   SERVER_PID=$!
   local port=
   for _ in $(seq 1 1200); do
-    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/server.log" | head -n 1)
+    port=$(sed -n 's/.*listening on http:\/\/[^ ,]*:\([0-9]*\), .*/\1/p' "$TMP/server.log" | head -n 1)
     [ -n "$port" ] && break
     kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited during start"
     sleep 0.1
@@ -71,9 +72,12 @@ start_server() {
   fail "/health never answered 200"
 }
 
-# metric NAME → its value (first sample)
+# metric NAME → its value (first sample). With an API key, /metrics needs it: set API_KEY.
+API_KEY=
 metric() {
-  curl -s "$URL/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
+  local auth=()
+  [ -n "$API_KEY" ] && auth=(-H "Authorization: Bearer $API_KEY")
+  curl -s "${auth[@]}" "$URL/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
 }
 
 # Waits (bounded) until no KV block is used and no request runs or waits.

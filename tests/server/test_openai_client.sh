@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The official `openai` npm client against `pagedvk serve --api-key`: completions and chat, with
 # and without streaming, models.list, errors (openai_client.mjs). Also the API key with curl:
-# /v1 routes need it (401 without or with a wrong one), /health and /metrics do not.
+# /v1 routes and /metrics need it (401 without or with a wrong one), /health does not.
 # The package is installed once into the build tree from the npm registry (npm's cache first:
 # --prefer-offline, so a machine that fetched it once needs no network); no node/npm (tools/deps.sh
 # installs them) or a registry that cannot be reached → skip (77), saying which.
@@ -31,7 +31,10 @@ expect_error 401 invalid_api_key /v1/chat/completions "{$M,\"messages\":[]}" -H 
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/models")" = 200 ] ||
   fail "/v1/models with the key"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ] || fail "/health needs no key"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" = 200 ] || fail "/metrics needs no key"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" = 401 ] || fail "/metrics without the key"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/metrics")" = 200 ] ||
+  fail "/metrics with the key"
+API_KEY=$KEY
 [ "$(post /v1/completions "{$M,\"prompt\":\"hi\",\"max_tokens\":2}" -H "Authorization: Bearer $KEY")" = 200 ] ||
   fail "with the key: $(cat "$TMP/body")"
 
