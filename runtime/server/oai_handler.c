@@ -134,10 +134,7 @@ static enum MHD_Result send_body(pagedvk_server *s, struct MHD_Connection *c, sr
   }
   if (!r) return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-  enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
-  MHD_destroy_response(r);
-  srv_metrics_http(&s->metrics, MHD_HTTP_OK);
-  return ok;
+  return srv_queue(s, c, MHD_HTTP_OK, r);
 }
 
 static enum MHD_Result answer_whole(pagedvk_server *s, struct MHD_Connection *c, srv_gen *g) {

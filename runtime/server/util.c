@@ -178,7 +178,7 @@ size_t srv_log_escape(char *out, size_t cap, const char *s) {
   size_t n = strlen(s), o = 0;
   if (!cap) return 0;
   for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq(u + i, n - i);
+    size_t k = srv_utf8_seq(u + i, n - i);
     bool bad = k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)) || (k == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0);
     if (!bad) {
       if (o + k >= cap) break;
