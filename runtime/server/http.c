@@ -1,8 +1,7 @@
 /*
  * http.c — libmicrohttpd's access handler: routes by path and method, checks the API key and the
  * request's size from its headers, collects the body, and answers the small routes (/health,
- * /metrics, /v1/models) itself. Also every response's common headers (CORS, Retry-After), the
- * per-connection deadline for a request to arrive, and the write-timeout touch of waiting threads.
+ * /metrics, /v1/models) itself; keeps the per-connection deadline for a request to arrive.
  *
  * Routes:  GET|HEAD /health (open), GET|HEAD /metrics (needs the key when one is set, unless
  * metrics_no_auth), GET|HEAD /v1/models, POST /v1/completions, POST /v1/chat/completions (need
@@ -51,10 +50,6 @@ typedef struct conn_body {
   bool pending;  /* holds one of max_pending_requests (srv_pending_take) */
 } conn_body;
 
-/* The connection this thread serves (thread per connection), for srv_http_touch. */
-static _Thread_local struct MHD_Connection *tl_conn;
-static _Thread_local unsigned tl_write_timeout;
-
 static const route *find_route(const char *url) {
   size_t n = strlen(url);
   while (n > 1 && url[n - 1] == '/') n--; /* "/v1/models/" is "/v1/models" */
@@ -82,33 +77,6 @@ static bool authorized(pagedvk_server *s, struct MHD_Connection *c, const route 
   h += 7;
   while (*h == ' ') h++;
   return same_secret(h, s->api_key);
-}
-
-/* ---- common headers -------------------------------------------------------------------------- */
-
-/* The request's Origin when CORS allows it, else NULL. */
-static const char *allowed_origin(pagedvk_server *s, struct MHD_Connection *c) {
-  if (!s->cors) return NULL;
-  const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-  if (!o || !*o) return NULL;
-  if (s->cors_any) return o;
-  for (size_t i = 0; i < s->n_cors; i++)
-    if (!strcmp(s->cors[i], o)) return o;
-  return NULL;
-}
-
-enum MHD_Result srv_queue(pagedvk_server *s, struct MHD_Connection *c, unsigned status, struct MHD_Response *r) {
-  const char *origin = allowed_origin(s, c);
-  if (origin) {
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", s->cors_any ? "*" : origin);
-    if (!s->cors_any) MHD_add_response_header(r, "Vary", "Origin");
-    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Retry-After");
-  }
-  if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, "Retry-After", "1");
-  enum MHD_Result ok = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  srv_metrics_http(&s->metrics, status);
-  return ok;
 }
 
 static enum MHD_Result send_text(pagedvk_server *s, struct MHD_Connection *c, unsigned status, const char *type,
@@ -155,7 +123,7 @@ static enum MHD_Result handle_options(pagedvk_server *s, struct MHD_Connection *
   struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   if (!resp) return MHD_NO;
   MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-  if (allowed_origin(s, c)) {
+  if (srv_cors_origin(s, c)) {
     MHD_add_response_header(resp, "Access-Control-Allow-Methods", r->allow);
     MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type, Accept");
     MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
@@ -251,8 +219,7 @@ static enum MHD_Result dispatch(pagedvk_server *s, struct MHD_Connection *c, con
     case R_MODELS: return handle_models(s, c);
     case R_COMPLETIONS:
     case R_CHAT:
-      tl_conn = c;
-      tl_write_timeout = s->write_timeout_s;
+      srv_touch_bind(c, s->write_timeout_s);
       return oai_handle(s, c, b->route->id == R_CHAT ? OAI_CHAT : OAI_COMPLETION, b->body.p ? b->body.p : "",
                         b->body.len);
     default: return MHD_NO;
@@ -297,7 +264,7 @@ void srv_http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enu
   (void)why;
   conn_body *b = *con_cls;
   if (!b) return;
-  if (tl_conn == c) tl_conn = NULL;
+  srv_touch_unbind(c);
   srv_conn *sc = conn_of(c);
   if (sc) {
     pthread_mutex_lock(&s->conn_lock);
@@ -340,12 +307,4 @@ void srv_http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_con
   pthread_mutex_unlock(&s->conn_lock);
   free(sc);
   *socket_context = NULL;
-}
-
-/* Setting a connection's timeout from 0 restarts its clock (MHD_set_connection_option): waiting
- * for the engine is not the client's idleness. */
-void srv_http_touch(void) {
-  if (!tl_conn) return;
-  MHD_set_connection_option(tl_conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
-  MHD_set_connection_option(tl_conn, MHD_CONNECTION_OPTION_TIMEOUT, tl_write_timeout);
 }

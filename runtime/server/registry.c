@@ -2,7 +2,8 @@
  * registry.c — the requests the engine still holds (a doubly linked list through srv_gen), the
  * `stopping` flag, the count of requests whose response is not fully written (and since when it
  * is 0, for the watch thread's malloc_trim) and the count of generation requests in progress
- * (max_pending_requests), all under s->lock. gen.c, http.c and server.c share this state here; it calls nothing in the server, so
+ * (max_pending_requests), all under s->lock; and which connection this thread serves, for the
+ * write timeout's touch (srv_http_touch). gen.c, http.c and server.c share this state here; it calls nothing in the server, so
  * the files that use it do not depend on each other through it.
  *
  * Invariant: g->in_registry ⇔ g is on the list from s->registry.
@@ -60,4 +61,26 @@ void srv_pending_give(pagedvk_server *s) {
   pthread_mutex_lock(&s->lock);
   s->pending--;
   pthread_mutex_unlock(&s->lock);
+}
+
+/* The connection this thread serves (thread per connection): set by http.c before a generation
+ * request is handled, touched by gen.c while it waits. */
+static _Thread_local struct MHD_Connection *tl_conn;
+static _Thread_local unsigned tl_write_timeout;
+
+void srv_touch_bind(struct MHD_Connection *c, unsigned write_timeout_s) {
+  tl_conn = c;
+  tl_write_timeout = write_timeout_s;
+}
+
+void srv_touch_unbind(struct MHD_Connection *c) {
+  if (tl_conn == c) tl_conn = NULL;
+}
+
+/* Setting a connection's timeout from 0 restarts its clock (MHD_set_connection_option): waiting
+ * for the engine is not the client's idleness. */
+void srv_http_touch(void) {
+  if (!tl_conn) return;
+  MHD_set_connection_option(tl_conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+  MHD_set_connection_option(tl_conn, MHD_CONNECTION_OPTION_TIMEOUT, tl_write_timeout);
 }

@@ -296,6 +296,13 @@ void srv_requests_busy_add(pagedvk_server *s, int delta);
 /* Admits one more generation request unless max_pending_requests are in progress. */
 bool srv_pending_take(pagedvk_server *s);
 void srv_pending_give(pagedvk_server *s);
+/* The connection this thread serves (http.c binds it before a generation request). srv_http_touch,
+ * called by the thread while it waits for its request's events (gen.c), restarts the connection's
+ * idle clock: time spent queued or generating does not count against the write timeout, only
+ * time the client takes no bytes. */
+void srv_touch_bind(struct MHD_Connection *c, unsigned write_timeout_s);
+void srv_touch_unbind(struct MHD_Connection *c);
+void srv_http_touch(void);
 
 /* The MHD access handler and completion callback (http.c). */
 enum MHD_Result srv_http_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -304,12 +311,12 @@ void srv_http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enu
 /* MHD's connection notifications: a srv_conn per connection, on s->conns, with its deadline. */
 void srv_http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code);
-/* Adds the headers every response carries (CORS when the Origin is allowed, Retry-After on 503),
- * queues it, drops the caller's reference and counts the status. */
+/* respond.c: adds the headers every response carries (CORS when the Origin is allowed, Retry-After
+ * on 503), queues it, drops the caller's reference and counts the status. */
 enum MHD_Result srv_queue(pagedvk_server *s, struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
-/* Called by a connection thread while it waits for its request's events: the time spent
- * generating does not count against the write timeout (only time the client takes no bytes). */
-void srv_http_touch(void);
+/* The request's Origin when CORS allows it, else NULL. */
+const char *srv_cors_origin(pagedvk_server *s, struct MHD_Connection *c);
+
 
 /* The OpenAI endpoints (oai_handler.c). */
 enum MHD_Result oai_handle(pagedvk_server *s, struct MHD_Connection *c, oai_kind kind, const char *body,
