@@ -11,6 +11,7 @@
 #include "server_internal.h"
 
 bool jw_str_part(srv_buf *b, const char *s, size_t n) {
+  if (!n) return !b->oom; /* s may be NULL then */
   const unsigned char *u = (const unsigned char *)s;
   size_t run = 0; /* bytes from `run` on are copied as they are, up to i */
   size_t i = 0;

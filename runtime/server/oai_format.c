@@ -228,7 +228,7 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
         end = w->pos + TEXT_SLICE;
         for (int k = 0; k < 3 && end > w->pos && ((unsigned char)c->text.p[end] & 0xC0) == 0x80; k++) end--;
       }
-      jw_str_part(b, c->text.p + w->pos, end - w->pos);
+      if (end > w->pos) jw_str_part(b, c->text.p + w->pos, end - w->pos);
       w->pos = end;
       if (w->pos < c->text.len) break;
       srv_buf_puts(b, chat ? "\"}" : "\"");
