@@ -133,6 +133,11 @@ static void test_recognizer(void **state) {
   expect_text(g, "yzA\xc3\xa9", 0);
   pv_grammar_destroy(g);
 
+  g = compile_ok(K, "root ::= [^]+"); /* an empty negated class: any code point (the grammar has no ranges) */
+  expect_text(g, "a\xc3\xa9", 1);
+  expect_text(g, "", 0);
+  pv_grammar_destroy(g);
+
   g = compile_ok(K, "root ::= \"a\" | ");
   expect_text(g, "", 1);
   expect_text(g, "a", 1);

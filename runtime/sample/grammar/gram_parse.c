@@ -223,9 +223,9 @@ static int cmp_range(const void *a, const void *b) {
 
 /* Sorts and merges the ranges [first, n_ranges) of the output in place; returns their count. */
 static uint32_t merge_ranges(pv_gram_rules *o, uint32_t first) {
-  uint32_t *r = o->ranges + first;
   uint32_t n = (o->n_ranges - first) / 2;
-  if (!n) return 0;
+  if (!n) return 0; /* and ranges may still be NULL */
+  uint32_t *r = o->ranges + first;
   qsort(r, n, 2 * sizeof(uint32_t), cmp_range);
   uint32_t m = 0;
   for (uint32_t k = 0; k < n; k++) {

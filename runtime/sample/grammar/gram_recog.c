@@ -189,6 +189,7 @@ int pv_gram_state_init(pv_grammar *g, pv_gram_state *s, pv_error *err) {
 /* ---- matching ----------------------------------------------------------------------------------- */
 
 static bool class_has(const pv_gram_rules *r, const pv_gelem *e, uint32_t cp) {
+  if (!e->n) return e->neg; /* [^]: every code point (and `ranges` may be NULL) */
   const uint32_t *rg = r->ranges + 2 * (size_t)e->a;
   uint32_t lo = 0, hi = e->n;
   while (lo < hi) { /* first range whose end >= cp */
@@ -202,6 +203,7 @@ static bool class_has(const pv_gram_rules *r, const pv_gelem *e, uint32_t cp) {
 
 /* Does the class hold some code point in [lo, hi]? */
 static bool class_meets(const pv_gram_rules *r, const pv_gelem *e, uint32_t lo, uint32_t hi) {
+  if (!e->n) return e->neg;
   const uint32_t *rg = r->ranges + 2 * (size_t)e->a;
   if (!e->neg) {
     for (uint32_t k = 0; k < e->n; k++)
