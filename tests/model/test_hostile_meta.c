@@ -24,32 +24,26 @@
 
 #include "gguf/gguf.h"
 #include "model/arch.h"
+#include "mkmodel_tmp.h"
 #include "pagedvk.h"
-
-static char tmpdir[256];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/pv_hostile_meta_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return pv_tmpdir_setup("hostile_meta");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return pv_tmpdir_teardown();
 }
 
+/* A one-layer model (n_embd 64, 2 heads, n_ff 128) with `args` written to OUT in the folder. */
 static void mkmodel(const char *args, const char *out, char *path, size_t size) {
-  char bin[512], cmd[1024];
-  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
-  if (access(bin, X_OK) != 0) skip();
-  snprintf(path, size, "%s/%s", tmpdir, out);
-  snprintf(cmd, sizeof cmd, "'%s' --n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 %s -o '%s' >/dev/null 2>&1", bin, args,
-           path);
-  int rc = system(cmd);
-  if (!WIFEXITED(rc) || WEXITSTATUS(rc)) fail_msg("mkmodel failed: %s", cmd);
+  char all[1024];
+  snprintf(all, sizeof all, "--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 %s", args);
+  int rc = pv_test_mkmodel(all, out, path, size);
+  if (rc < 0) skip();
+  if (rc) fail_msg("mkmodel %s: exit %d", all, rc);
 }
 
 static unsigned char *read_all(const char *path, size_t *n) {
@@ -124,7 +118,7 @@ static int load(const char *path, pv_error *err) {
 
 static void expect_refused(const char *src, const char *key, float v) {
   char dst[512];
-  snprintf(dst, sizeof dst, "%s/patched.gguf", tmpdir);
+  snprintf(dst, sizeof dst, "%s/patched.gguf", pv_tmpdir());
   patch_f32(src, key, v, dst);
   pv_error err = {0};
   int rc = load(dst, &err);
@@ -193,7 +187,7 @@ static void test_huge_sizes_refused(void **state) {
   (void)state;
   char base[512], dst[512];
   mkmodel("--head-dim 32", "sizes.gguf", base, sizeof base);
-  snprintf(dst, sizeof dst, "%s/sizes_patched.gguf", tmpdir);
+  snprintf(dst, sizeof dst, "%s/sizes_patched.gguf", pv_tmpdir());
   static const struct {
     const char *key;
     uint32_t value;
@@ -249,14 +243,14 @@ static void test_control_bytes_escaped(void **state) {
   /* general.name is "synthetic-llama" (15 bytes) */
   static const char name[] = "ev\x1b[2J\x9b" "1m\nl-nam";
   assert_int_equal(sizeof name - 1, 15);
-  snprintf(dst, sizeof dst, "%s/name.gguf", tmpdir);
+  snprintf(dst, sizeof dst, "%s/name.gguf", pv_tmpdir());
   patch_str(base, "general.name", name, 15, dst);
   char *text = info_text(dst);
   expect_no_controls(text);
   assert_non_null(strstr(text, "name:           ev\\x1b[2J\\x9b1m\\nl-nam\n"));
   free(text);
   /* an architecture of control bytes: the loader's refusal quotes it escaped */
-  snprintf(dst, sizeof dst, "%s/arch.gguf", tmpdir);
+  snprintf(dst, sizeof dst, "%s/arch.gguf", pv_tmpdir());
   patch_str(base, "general.architecture", "l\x1b]\na", 5, dst);
   pv_error err = {0};
   assert_int_equal(load(dst, &err), PAGEDVK_ERR_UNSUPPORTED);

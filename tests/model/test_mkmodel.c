@@ -15,34 +15,18 @@
 
 #include "devkit/gguf_write.h"
 #include "gguf/quant.h"
+#include "mkmodel_tmp.h"
 #include "shared_paths.h"
 #include "text/tokenizer.h"
 
-static char tmpdir[256];
-
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/pv_mkmodel_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return pv_tmpdir_setup("mkmodel");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Runs mkmodel with `args` writing `out` (in tmpdir); returns its exit status, or -1 when the
- * binary is missing. */
-static int mkmodel(const char *args, const char *out, char *path, size_t size) {
-  char bin[512], cmd[2048];
-  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
-  if (access(bin, X_OK) != 0) return -1;
-  snprintf(path, size, "%s/%s", tmpdir, out);
-  snprintf(cmd, sizeof cmd, "'%s' %s -o '%s' 2>/dev/null", bin, args, path);
-  int rc = system(cmd);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+  return pv_tmpdir_teardown();
 }
 
 static pv_gguf_file *open_ok(const char *path) {
@@ -170,7 +154,7 @@ static void test_every_type_both_archs(void **state) {
       snprintf(args, sizeof args, "%s --arch %s --type %s%s --seed %zu", COMMON, archs[a], pv_dtype_name(types[t]),
                tied ? " --tied" : "", t);
       snprintf(out, sizeof out, "%s-%s.gguf", archs[a], pv_dtype_name(types[t]));
-      int rc = mkmodel(args, out, path, sizeof path);
+      int rc = pv_test_mkmodel(args, out, path, sizeof path);
       if (rc < 0) skip();
       if (rc) fail_msg("mkmodel %s failed (%d)", args, rc);
       check_model(path, archs[a], types[t], tied);
@@ -186,9 +170,9 @@ static char *slurp(const char *path, size_t *n) {
 static void test_seed_determinism(void **state) {
   (void)state;
   char a[512], b[512], c[512];
-  if (mkmodel("--type Q4_K --seed 7", "a.gguf", a, sizeof a) < 0) skip();
-  assert_int_equal(mkmodel("--type Q4_K --seed 7", "b.gguf", b, sizeof b), 0);
-  assert_int_equal(mkmodel("--type Q4_K --seed 8", "c.gguf", c, sizeof c), 0);
+  if (pv_test_mkmodel("--type Q4_K --seed 7", "a.gguf", a, sizeof a) < 0) skip();
+  assert_int_equal(pv_test_mkmodel("--type Q4_K --seed 7", "b.gguf", b, sizeof b), 0);
+  assert_int_equal(pv_test_mkmodel("--type Q4_K --seed 8", "c.gguf", c, sizeof c), 0);
   size_t na, nb, nc;
   char *pa = slurp(a, &na), *pb = slurp(b, &nb), *pc = slurp(c, &nc);
   assert_int_equal(na, nb);
@@ -203,7 +187,7 @@ static void test_seed_determinism(void **state) {
 static void test_type_overrides(void **state) {
   (void)state;
   char path[512];
-  int rc = mkmodel("--type Q4_0 --type-embd Q8_0 --type-output Q6_K --type-norm F16 "
+  int rc = pv_test_mkmodel("--type Q4_0 --type-embd Q8_0 --type-output Q6_K --type-norm F16 "
                    "--tensor-type 'blk.*.ffn_down.weight=Q5_K' --tensor-type 'blk.1.*=F32'",
                    "ov.gguf", path, sizeof path);
   if (rc < 0) skip();
@@ -226,7 +210,7 @@ static void test_vocab_from(void **state) {
   if (!pv_test_shared_path(src_path, sizeof src_path, "vocab/ggml-vocab-qwen2.gguf")) skip();
   snprintf(args, sizeof args, "--arch qwen2 --n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --tied --vocab-from '%s'",
            src_path);
-  int rc = mkmodel(args, "vq.gguf", path, sizeof path);
+  int rc = pv_test_mkmodel(args, "vq.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
   pv_gguf_file *src = open_ok(src_path), *f = open_ok(path);
@@ -269,7 +253,7 @@ static void test_vocab_from(void **state) {
 static void test_builtin_vocab(void **state) {
   (void)state;
   char path[512];
-  int rc = mkmodel("--n-layer 1", "bv.gguf", path, sizeof path);
+  int rc = pv_test_mkmodel("--n-layer 1", "bv.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
   pv_gguf_file *f = open_ok(path);
@@ -314,7 +298,7 @@ static void test_builtin_vocab(void **state) {
 static void test_rope_and_head_dim_layouts(void **state) {
   (void)state;
   char path[512], meta[512];
-  int rc = mkmodel("--arch qwen2 --n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 1 --ctx 64 "
+  int rc = pv_test_mkmodel("--arch qwen2 --n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 1 --ctx 64 "
                    "--rope-base 10000 --head-dim 32 --rope-freqs", "hd.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
@@ -341,7 +325,7 @@ static void test_rope_and_head_dim_layouts(void **state) {
   }
   assert_true(div[0] == 1.0f && div[15] == 8.0f && div[3] > 1.0f && div[3] < 8.0f); /* all three bands */
   pv_gguf_close(f);
-  assert_int_equal(mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --ctx 4096 --rope-llama3", "m.gguf", meta,
+  assert_int_equal(pv_test_mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --ctx 4096 --rope-llama3", "m.gguf", meta,
                            sizeof meta), 0);
   f = open_ok(meta);
   assert_null(pv_gguf_find_tensor(f, "rope_freqs.weight"));
@@ -354,7 +338,7 @@ static void test_rope_and_head_dim_layouts(void **state) {
   assert_true(pv_gguf_get_f64(f, "llama.rope.scaling.high_freq_factor", &v) && v == 4.0);
   assert_int_equal(u64_of(f, "llama.rope.scaling.original_context_length"), 4096);
   pv_gguf_close(f);
-  assert_int_not_equal(mkmodel("--n-embd 64 --n-head 4 --head-dim 31", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--n-embd 64 --n-head 4 --head-dim 31", "x.gguf", path, sizeof path), 0);
 }
 
 /* --vocab-size pads the built-in vocabulary with <padK> pieces (the test models of
@@ -363,8 +347,8 @@ static void test_rope_and_head_dim_layouts(void **state) {
 static void test_vocab_size(void **state) {
   (void)state;
   char plain[512], padded[512];
-  if (mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1", "plain.gguf", plain, sizeof plain) < 0) skip();
-  assert_int_equal(mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-size 1000 --tied", "pad.gguf", padded,
+  if (pv_test_mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1", "plain.gguf", plain, sizeof plain) < 0) skip();
+  assert_int_equal(pv_test_mkmodel("--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-size 1000 --tied", "pad.gguf", padded,
                            sizeof padded), 0);
   pv_gguf_file *p = open_ok(plain), *f = open_ok(padded);
   const pv_gguf_array *pt = pv_gguf_get_arr(p, "tokenizer.ggml.tokens"), *ft = pv_gguf_get_arr(f, "tokenizer.ggml.tokens");
@@ -395,26 +379,26 @@ static void test_vocab_size(void **state) {
   pv_tokenizer_free(&tok);
   pv_gguf_close(f);
   pv_gguf_close(p);
-  assert_int_not_equal(mkmodel("--vocab-size 100", "x.gguf", padded, sizeof padded), 0);
-  assert_int_not_equal(mkmodel("--vocab-size 0", "x.gguf", padded, sizeof padded), 0);
+  assert_int_not_equal(pv_test_mkmodel("--vocab-size 100", "x.gguf", padded, sizeof padded), 0);
+  assert_int_not_equal(pv_test_mkmodel("--vocab-size 0", "x.gguf", padded, sizeof padded), 0);
   char args[1024], other[512];
   snprintf(args, sizeof args, "--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-from '%s'", plain);
-  assert_int_equal(mkmodel(args, "from.gguf", other, sizeof other), 0);
+  assert_int_equal(pv_test_mkmodel(args, "from.gguf", other, sizeof other), 0);
   snprintf(args, sizeof args, "--n-embd 64 --n-head 2 --n-ff 128 --n-layer 1 --vocab-from '%s' --vocab-size 1000", plain);
-  assert_int_not_equal(mkmodel(args, "x.gguf", other, sizeof other), 0);
+  assert_int_not_equal(pv_test_mkmodel(args, "x.gguf", other, sizeof other), 0);
 }
 
 static void test_rejected_options(void **state) {
   (void)state;
   char path[512];
-  if (mkmodel("--n-layer 1", "ok.gguf", path, sizeof path) < 0) skip();
-  assert_int_not_equal(mkmodel("--arch gpt9", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--type IQ2_XXS", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--n-head 3", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--n-head 4 --n-head-kv 3", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--n-embd 128 --type Q4_K", "x.gguf", path, sizeof path), 0); /* 128 % 256 */
-  assert_int_not_equal(mkmodel("--bogus", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--vocab-from /nonexistent.gguf", "x.gguf", path, sizeof path), 0);
+  if (pv_test_mkmodel("--n-layer 1", "ok.gguf", path, sizeof path) < 0) skip();
+  assert_int_not_equal(pv_test_mkmodel("--arch gpt9", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--type IQ2_XXS", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--n-head 3", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--n-head 4 --n-head-kv 3", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--n-embd 128 --type Q4_K", "x.gguf", path, sizeof path), 0); /* 128 % 256 */
+  assert_int_not_equal(pv_test_mkmodel("--bogus", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--vocab-from /nonexistent.gguf", "x.gguf", path, sizeof path), 0);
 }
 
 int main(void) {

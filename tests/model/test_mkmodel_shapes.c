@@ -14,38 +14,23 @@
 #include <cmocka.h>
 
 #include "gguf/gguf.h"
+#include "mkmodel_tmp.h"
 #include "pagedvk.h"
 #include "shared_paths.h"
 
-static char tmpdir[256];
-
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/pv_mkshapes_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return pv_tmpdir_setup("mkshapes");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Runs mkmodel with `args` writing `out` (in tmpdir); its exit status, or -1 without the binary. */
-static int mkmodel(const char *args, const char *out, char *path, size_t size) {
-  char bin[512], cmd[2048];
-  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
-  if (access(bin, X_OK) != 0) return -1;
-  snprintf(path, size, "%s/%s", tmpdir, out);
-  snprintf(cmd, sizeof cmd, "'%s' %s -o '%s' 2>/dev/null", bin, args, path);
-  int rc = system(cmd);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+  return pv_tmpdir_teardown();
 }
 
 static pv_gguf_file *made(const char *args, const char *out) {
   char path[512];
-  int rc = mkmodel(args, out, path, sizeof path);
+  int rc = pv_test_mkmodel(args, out, path, sizeof path);
   if (rc < 0) skip();
   if (rc) fail_msg("mkmodel %s: exit %d", args, rc);
   pv_gguf_file *f = NULL;
@@ -153,7 +138,7 @@ static void test_preset_qwen25(void **state) {
 static void test_preset_llama32_overridden(void **state) {
   (void)state;
   char path[512];
-  int rc = mkmodel("--preset llama3.2-1b --n-embd 256 --n-head 4 --n-head-kv 1 --n-ff 256 --n-layer 1", "l32.gguf",
+  int rc = pv_test_mkmodel("--preset llama3.2-1b --n-embd 256 --n-head 4 --n-head-kv 1 --n-ff 256 --n-layer 1", "l32.gguf",
                    path, sizeof path);
   if (rc < 0) skip();
   assert_int_equal(rc, 0);
@@ -204,7 +189,7 @@ static void test_chat_template_sources(void **state) {
   pv_gguf_close(f);
 
   snprintf(args, sizeof args, "%s --vocab-from '%s' --chat-template '<|im_start|>x'", small, qwen);
-  int rc = mkmodel(args, "dup.gguf", path, sizeof path);
+  int rc = pv_test_mkmodel(args, "dup.gguf", path, sizeof path);
   if (rc < 0) skip();
   assert_int_not_equal(rc, 0);
 
@@ -215,7 +200,7 @@ static void test_chat_template_sources(void **state) {
 
   /* --chat-template-file: the file's bytes, trailing newline and quotes included */
   char tfile[512];
-  snprintf(tfile, sizeof tfile, "%s/t.jinja", tmpdir);
+  snprintf(tfile, sizeof tfile, "%s/t.jinja", pv_tmpdir());
   FILE *t = fopen(tfile, "wb");
   assert_non_null(t);
   fputs("{{ 'a' }}\n\"q\"\n", t);
@@ -224,16 +209,16 @@ static void test_chat_template_sources(void **state) {
   f = made(args, "file.gguf");
   assert_true(pv_gguf_get_str(f, "tokenizer.chat_template", &s) && pv_gguf_str_eq(s, "{{ 'a' }}\n\"q\"\n"));
   pv_gguf_close(f);
-  snprintf(args, sizeof args, "%s --chat-template-file '%s/missing.jinja'", small, tmpdir);
-  assert_int_not_equal(mkmodel(args, "missing.gguf", path, sizeof path), 0);
+  snprintf(args, sizeof args, "%s --chat-template-file '%s/missing.jinja'", small, pv_tmpdir());
+  assert_int_not_equal(pv_test_mkmodel(args, "missing.gguf", path, sizeof path), 0);
 }
 
 static void test_rejected(void **state) {
   (void)state;
   char path[512];
-  if (mkmodel("--n-layer 1", "ok.gguf", path, sizeof path) < 0) skip();
-  assert_int_not_equal(mkmodel("--mix q5_k_s", "x.gguf", path, sizeof path), 0);
-  assert_int_not_equal(mkmodel("--preset gpt-5", "x.gguf", path, sizeof path), 0);
+  if (pv_test_mkmodel("--n-layer 1", "ok.gguf", path, sizeof path) < 0) skip();
+  assert_int_not_equal(pv_test_mkmodel("--mix q5_k_s", "x.gguf", path, sizeof path), 0);
+  assert_int_not_equal(pv_test_mkmodel("--preset gpt-5", "x.gguf", path, sizeof path), 0);
 }
 
 int main(void) {

@@ -18,21 +18,17 @@
 #include <cmocka.h>
 
 #include "devkit/gguf_write.h"
+#include "mkmodel_tmp.h"
 #include "pagedvk.h"
-
-static char tmpdir[256];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/pv_describe_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return pv_tmpdir_setup("describe");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return pv_tmpdir_teardown();
 }
 
 /* The model every test describes: llama, 2 layers, n_embd 256, 4 heads (2 kv, head size 64),
@@ -44,15 +40,11 @@ static int teardown(void **state) {
   "--arch llama --n-embd 256 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 512 --ctx 512 --type Q8_0 "     \
   "--type-embd Q4_K --type-output F16 --tensor-type 'blk.*.ffn_down.weight=Q6_K' --name describe-me"
 
-/* Writes the model above into tmpdir; false (the test skips) when mkmodel is not built. */
+/* Writes the model above into pv_tmpdir(); false (the test skips) when mkmodel is not built. */
 static bool make_model(char *path, size_t size) {
-  char bin[512], cmd[2048];
-  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
-  if (access(bin, X_OK) != 0) return false;
-  snprintf(path, size, "%s/describe.gguf", tmpdir);
-  snprintf(cmd, sizeof cmd, "'%s' " MKMODEL_ARGS " -o '%s' >/dev/null 2>&1", bin, path);
-  int rc = system(cmd);
-  if (!WIFEXITED(rc) || WEXITSTATUS(rc)) fail_msg("mkmodel failed: %s", cmd);
+  int rc = pv_test_mkmodel(MKMODEL_ARGS, "describe.gguf", path, size);
+  if (rc < 0) return false;
+  if (rc) fail_msg("mkmodel " MKMODEL_ARGS ": exit %d", rc);
   return true;
 }
 
@@ -280,16 +272,16 @@ static void test_unapplied_metadata(void **state) {
  * attention.key_length is the one described. */
 static void test_rope_scaling_and_head_size(void **state) {
   (void)state;
-  char bin[512], path[512], cmd[2048];
-  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
-  if (access(bin, X_OK) != 0) skip();
+  char path[512], args1[256];
   const char *args[] = {"--rope-freqs --head-dim 32", "--rope-llama3"};
   const char *want[] = {"llama3 (rope_freqs.weight)", "llama3 (rope.scaling metadata)"};
   for (int i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "%s/rope%d.gguf", tmpdir, i);
-    snprintf(cmd, sizeof cmd, "'%s' --n-embd 64 --n-head 4 --n-ff 128 --n-layer 1 %s -o '%s' >/dev/null 2>&1", bin,
-             args[i], path);
-    assert_int_equal(system(cmd), 0);
+    char out[32];
+    snprintf(out, sizeof out, "rope%d.gguf", i);
+    snprintf(args1, sizeof args1, "--n-embd 64 --n-head 4 --n-ff 128 --n-layer 1 %s", args[i]);
+    int rc = pv_test_mkmodel(args1, out, path, sizeof path);
+    if (rc < 0) skip();
+    assert_int_equal(rc, 0);
     pagedvk_model *m = open_model(path);
     pagedvk_model_description d;
     assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);
@@ -365,9 +357,7 @@ static void check_phi3(const pagedvk_model_description *d) {
 
 static void test_arch_mechanisms(void **state) {
   (void)state;
-  char bin[512], path[512], cmd[2048];
-  snprintf(bin, sizeof bin, "%s/mkmodel", PV_BINARY_DIR);
-  if (access(bin, X_OK) != 0) skip();
+  char path[512], args[512];
   const arch_case cases[] = {
       {"--arch llama", check_llama, NULL},
       {"--arch qwen3 --head-dim 32", check_qwen3,
@@ -387,10 +377,12 @@ static void test_arch_mechanisms(void **state) {
        "attn_factor 1.5\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    snprintf(path, sizeof path, "%s/arch%zu.gguf", tmpdir, i);
-    snprintf(cmd, sizeof cmd, "'%s' --n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 4 %s -o '%s' >/dev/null 2>&1",
-             bin, cases[i].args, path);
-    assert_int_equal(system(cmd), 0);
+    char out[32];
+    snprintf(out, sizeof out, "arch%zu.gguf", i);
+    snprintf(args, sizeof args, "--n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 4 %s", cases[i].args);
+    int rc = pv_test_mkmodel(args, out, path, sizeof path);
+    if (rc < 0) skip();
+    assert_int_equal(rc, 0);
     pagedvk_model *m = open_model(path);
     pagedvk_model_description d;
     assert_int_equal(pagedvk_model_describe(m, &d, NULL, 0), PAGEDVK_OK);

@@ -12,7 +12,6 @@ command -v python3 >/dev/null || { echo "skip: needs python3"; exit 77; }
 if ldd "$PAGEDVK" 2>/dev/null | grep -q 'libasan\|libubsan\|libtsan'; then echo "skip: sanitizer build"; exit 77; fi
 start_server
 
-rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status"; }
 python3 - "$TMP/big.json" "$MODEL_NAME" <<'EOF'
 import sys
 path, model = sys.argv[1], sys.argv[2]
@@ -32,18 +31,6 @@ burst() {
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
-}
-# settle: idle until VmRSS stops falling (the server gives memory back a second after its last request)
-settle() {
-  local prev=0 cur
-  sleep 2
-  for _ in $(seq 1 40); do
-    sleep 0.5
-    cur=$(rss_kib)
-    [ "$prev" -gt 0 ] && [ "$cur" -ge $((prev - 1024)) ] && [ "$cur" -le $((prev + 1024)) ] && break
-    prev=$cur
-  done
-  rss_kib
 }
 [ "$(post /v1/completions "{$M,\"prompt\":\"hi\",\"max_tokens\":4}")" = 200 ] || fail "warm-up request"
 before=$(settle)

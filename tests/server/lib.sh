@@ -126,3 +126,20 @@ expect_error() {
 sse_text() {
   grep '^data: {' "$1" | sed 's/^data: //' | jq -j '.choices[]? | select(.index == 0) | (.text // .delta.content // "")'
 }
+
+# rss_kib → the server's VmRSS in KiB
+rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status"; }
+
+# settle → the server's VmRSS (KiB) once idle and steady: waits until it stops moving (the server
+# trims its heap a second after its last request); bounded
+settle() {
+  local prev=0 cur
+  sleep 2
+  for _ in $(seq 1 40); do
+    sleep 0.5
+    cur=$(rss_kib)
+    [ "$prev" -gt 0 ] && [ "$cur" -ge $((prev - 1024)) ] && [ "$cur" -le $((prev + 1024)) ] && break
+    prev=$cur
+  done
+  rss_kib
+}
