@@ -564,7 +564,7 @@ typedef struct pagedvk_server_options {
   FILE *log;               /* one line per request and at start and stop; NULL: silent */
   /* Limits against slow or greedy clients; 0 in any of them means its default. */
   unsigned max_connections;            /* open connections at once (more are closed at accept); default 1000 */
-  unsigned max_connections_per_client; /* open connections from one client address; default 64 (a value
+  unsigned max_connections_per_client; /* open connections from one client address; default 256 (a value
                                         * >= max_connections: no per-address cap) */
   unsigned max_pending_requests;       /* generation requests at once, from their headers until their response is
                                         * written (running, queued in the engine, or receiving their body); one

@@ -59,7 +59,7 @@ static void help(void) {
          "  --cors-origin ORIGIN     answer CORS preflights and allow browser calls from ORIGIN\n"
          "                           (scheme://host[:port], or * for any); repeatable or comma-separated; default off\n"
          "  --max-connections N      open connections at once (default 1000)\n"
-         "  --max-connections-per-client N  from one client address (default 64; behind a proxy every client\n"
+         "  --max-connections-per-client N  from one client address (default 256; behind a proxy every client\n"
          "                           is the proxy: raise it)\n"
          "  --max-pending-requests N generation requests in progress at once (default 256); more get 503\n"
          "                           with Retry-After\n"
