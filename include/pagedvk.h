@@ -317,6 +317,10 @@ typedef struct pagedvk_token_event {
   /* A sample with a grammar (sampling params grammar_kind) whose final event says LENGTH: 1 when
    * its text is not a complete sentence of the grammar (max_tokens ran out first). */
   int grammar_incomplete;
+  /* Seconds from add_request until the engine first scheduled the request (the time it waited in
+   * the queue); -1 while it has not been scheduled (an event of a request aborted or failed
+   * before it ran). */
+  double queue_seconds;
 } pagedvk_token_event;
 
 typedef void (*pagedvk_token_cb)(const pagedvk_token_event *ev, void *user);
@@ -578,6 +582,9 @@ typedef struct pagedvk_server_options {
   const char *cors_origins;            /* NULL: no CORS. Else a comma-separated list of origins
                                         * ("https://a.example,http://localhost:3000") or "*": requests whose Origin
                                         * matches get Access-Control-Allow-Origin, and OPTIONS preflights an answer */
+  double drain_timeout_s;              /* after the first pagedvk_server_stop: how long admitted requests may run
+                                        * on while new ones get 503 (default 20; 0: end them at once). Unlike the
+                                        * limits above, 0 here means 0 */
 } pagedvk_server_options;
 
 void pagedvk_server_options_default(pagedvk_server_options *o);
@@ -588,17 +595,30 @@ void pagedvk_server_options_default(pagedvk_server_options *o);
 int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk_server_options *o, char *err,
                           size_t err_size);
 
+/* A server without an engine yet, already listening while the model loads: GET /health answers
+ * 503 {"status":"loading"}, GET /health/live 200, generation routes and /v1/models 503 with
+ * Retry-After, /metrics the server's own metrics. pagedvk_server_attach_engine makes it ready. */
+int pagedvk_server_create_loading(pagedvk_server **out, const pagedvk_server_options *o, char *err,
+                                  size_t err_size);
+/* Gives a loading server its engine (once); the same contract as pagedvk_server_create's. */
+int pagedvk_server_attach_engine(pagedvk_server *s, pagedvk_engine *e, char *err, size_t err_size);
+
 /* The bound port (useful with port 0). */
 uint16_t pagedvk_server_port(const pagedvk_server *s);
 
-/* Serves until pagedvk_server_stop, then shuts down in order: stops accepting connections, ends
- * every in-flight request (streams get a final error chunk, waiting requests a 503), stops the
- * engine loop, and returns once every connection is closed. PAGEDVK_OK after a requested stop;
- * the engine's error when its loop failed (a device error) — the server then stops by itself. */
+/* Serves until pagedvk_server_stop, then drains: GET /health answers 503 {"status":"draining"},
+ * new generation requests get 503 with Retry-After (error code "shutting_down"), every response
+ * carries `Connection: close`, and the requests already admitted run to their end — until none
+ * is left, drain_timeout_s has passed, or pagedvk_server_stop is called a second time. Then it
+ * shuts down in order: stops accepting connections, ends every request still in flight (streams
+ * get a final error chunk, waiting requests a 503), stops the engine loop, and returns once every
+ * connection is closed. PAGEDVK_OK after a requested stop; the engine's error when its loop failed
+ * (a device error) — the server then stops by itself, without draining. */
 int pagedvk_server_run(pagedvk_server *s, char *err, size_t err_size);
 
-/* Asks pagedvk_server_run to return. Async-signal-safe: may be called from a signal handler or
- * any thread, before or during pagedvk_server_run. */
+/* Asks pagedvk_server_run to drain and return; a second call ends the drain at once.
+ * Async-signal-safe: may be called from a signal handler or any thread, before or during
+ * pagedvk_server_run. */
 void pagedvk_server_stop(pagedvk_server *s);
 
 void pagedvk_server_destroy(pagedvk_server *s);

@@ -53,7 +53,7 @@ static void print_list(FILE *out, const pv_vk_context *ctx) {
 
 static void print_identity(FILE *out, const pv_vk_context *ctx) {
   const pv_vk_caps *c = &ctx->caps;
-  fprintf(out, "\nchosen device %u (PAGEDVK_DEVICE=index|name selects):\n", ctx->device_index);
+  fprintf(out, "\nchosen device %u (--device N|NAME or PAGEDVK_DEVICE=index|name selects):\n", ctx->device_index);
   fprintf(out, "  %-34s %s\n", "name", c->device_name);
   fprintf(out, "  %-34s %s\n", "type", pv_vk_device_type_str(c->device_type));
   fprintf(out, "  %-34s 0x%04x / 0x%04x\n", "vendor / device id", c->vendor_id, c->device_id);

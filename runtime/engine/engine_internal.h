@@ -77,6 +77,7 @@ typedef struct pv_request {
   bool has_logits;            /* beam search: its beams got logits this step */
   bool abort_requested;
   double t_arrival;
+  double t_scheduled;         /* when a step first took it (0: not yet): its queue time for the events */
   struct pv_request *next;    /* engine's list of live requests */
 } pv_request;
 

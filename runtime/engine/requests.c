@@ -258,7 +258,8 @@ static void emit(pv_request *r, uint32_t i, int32_t token, const char *text, siz
   if (!r->cb) return;
   pagedvk_token_event ev = {.request_id = r->id, .index = i, .token = token, .text = text ? text : "",
                             .text_len = len, .finish = finish, .status = status, .prompt_tokens = r->n_prompt,
-                            .completion_tokens = r->st[i].generated};
+                            .completion_tokens = r->st[i].generated,
+                            .queue_seconds = r->t_scheduled > 0 ? r->t_scheduled - r->t_arrival : -1};
   if (finish == PAGEDVK_FINISH_LENGTH && r->grammar && !r->beam && i < r->cap)
     ev.grammar_incomplete = !pv_gram_state_complete(&r->st[i].gram);
   if (res) {
@@ -411,7 +412,8 @@ static void finish_beams(pagedvk_engine *e, pv_request *r) {
                                 .text_len = rc ? 0 : len, .logprob = hyps[h].cum_logprob,
                                 .finish = hyps[h].eog ? PAGEDVK_FINISH_STOP : PAGEDVK_FINISH_LENGTH,
                                 .status = rc, .prompt_tokens = r->n_prompt, .completion_tokens = hyps[h].len,
-                                .token_ids = hyps[h].tokens, .n_token_ids = ntok};
+                                .token_ids = hyps[h].tokens, .n_token_ids = ntok,
+                                .queue_seconds = r->t_scheduled > 0 ? r->t_scheduled - r->t_arrival : -1};
       if (rc) ev.finish = PAGEDVK_FINISH_ERROR;
       r->cb(&ev, r->user);
     }

@@ -281,11 +281,13 @@ static int sample_item(pagedvk_engine *e, const pv_sched_item *it, uint32_t row,
  * most that many items). */
 static uint32_t touched(pagedvk_engine *e) {
   uint32_t n = 0;
+  double now = 0;
   e->step_mark++;
   for (uint32_t k = 0; k < e->plan.n_items; k++) {
     pv_request *r = e->plan.items[k].group->user;
     if (r->step_mark == e->step_mark) continue;
     r->step_mark = e->step_mark;
+    if (r->t_scheduled == 0) r->t_scheduled = now > 0 ? now : (now = pv_now());
     r->step_status = PAGEDVK_OK;
     r->has_logits = false;
     assert(n < e->opt.max_num_seqs);

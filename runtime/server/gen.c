@@ -115,6 +115,10 @@ void srv_gen_on_token(const pagedvk_token_event *ev, void *user) {
   srv_gen *g = user;
   double now = pagedvk_now_seconds();
   note_timing(g, ev, now);
+  if (!g->queue_seen && ev->queue_seconds >= 0) {
+    g->queue_seen = true;
+    srv_metrics_queue_time(&g->srv->metrics, ev->queue_seconds);
+  }
   pthread_mutex_lock(&g->lock);
   if (!queue_push(g, ev)) g->lost_events = true;
   bool last = false;

@@ -3,7 +3,8 @@
  * request's size from its headers, collects the body, and answers the small routes (/health,
  * /metrics, /v1/models) itself; keeps the per-connection deadline for a request to arrive.
  *
- * Routes:  GET|HEAD /health (open), GET|HEAD /metrics (needs the key when one is set, unless
+ * Routes:  GET|HEAD /health (readiness: 503 while loading or draining; open), GET|HEAD
+ * /health/live (liveness: 200 whenever HTTP is served; open), GET|HEAD /metrics (needs the key when one is set, unless
  * metrics_no_auth), GET|HEAD /v1/models, POST /v1/completions, POST /v1/chat/completions (need
  * "Authorization: Bearer KEY" when an API key is set). OPTIONS on any route: 204 with Allow, and
  * the CORS preflight headers when the Origin is allowed (no key needed).
@@ -11,7 +12,8 @@
  * Decided at the first call, from the headers alone, before any byte of the body is read (MHD
  * then answers without reading the body and closes the connection): unknown path → 404, known
  * path with another method → 405 with an Allow header, missing or wrong key → 401, Content-Length
- * above max_body → 413, max_pending_requests generation requests in progress → 503 with
+ * above max_body → 413, the model still loading or the server draining → 503 (generation routes
+ * and /v1/models), max_pending_requests generation requests in progress → 503 with
  * Retry-After. A chunked body that grows past max_body closes the connection (no response: the
  * answer could only come after reading it). Every error is an OpenAI error object.
  *
@@ -24,7 +26,7 @@
 
 #include "server_internal.h"
 
-typedef enum route_id { R_HEALTH, R_METRICS, R_MODELS, R_COMPLETIONS, R_CHAT, R_NONE } route_id;
+typedef enum route_id { R_HEALTH, R_LIVE, R_METRICS, R_MODELS, R_COMPLETIONS, R_CHAT, R_NONE } route_id;
 typedef enum route_auth { OPEN, NEEDS_KEY, METRICS_KEY } route_auth;
 
 typedef struct route {
@@ -37,6 +39,7 @@ typedef struct route {
 
 static const route ROUTES[] = {
     {"/health", "GET", "GET, HEAD, OPTIONS", R_HEALTH, OPEN},
+    {"/health/live", "GET", "GET, HEAD, OPTIONS", R_LIVE, OPEN},
     {"/metrics", "GET", "GET, HEAD, OPTIONS", R_METRICS, METRICS_KEY},
     {"/v1/models", "GET", "GET, HEAD, OPTIONS", R_MODELS, NEEDS_KEY},
     {"/v1/completions", "POST", "POST, OPTIONS", R_COMPLETIONS, NEEDS_KEY},
@@ -89,17 +92,27 @@ static enum MHD_Result send_text(pagedvk_server *s, struct MHD_Connection *c, un
 
 /* ---- small routes ---------------------------------------------------------------------------- */
 
+/* Readiness: 200 only when an engine is attached and no stop was asked. */
 static enum MHD_Result handle_health(pagedvk_server *s, struct MHD_Connection *c) {
   cJSON *j = cJSON_CreateObject();
-  bool stopping = srv_is_stopping(s);
-  cJSON_AddStringToObject(j, "status", stopping ? "stopping" : "ok");
-  return srv_send_json(s, c, stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, j);
+  srv_phase ph = srv_phase_of(s);
+  cJSON_AddStringToObject(j, "status", ph == SRV_READY ? "ok" : ph == SRV_LOADING ? "loading" : "draining");
+  return srv_send_json(s, c, ph == SRV_READY ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, j);
+}
+
+/* Liveness: the process serves HTTP (loading and draining included). */
+static enum MHD_Result handle_live(pagedvk_server *s, struct MHD_Connection *c) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "status", "alive");
+  return srv_send_json(s, c, MHD_HTTP_OK, j);
 }
 
 static enum MHD_Result handle_metrics(pagedvk_server *s, struct MHD_Connection *c) {
   srv_buf b = {0};
   enum MHD_Result ok = MHD_NO;
-  if (srv_metrics_render(&s->metrics, s->engine, &b))
+  bool ready;
+  srv_phase_ready(s, &ready);
+  if (srv_metrics_render(&s->metrics, ready ? s->engine : NULL, s->model_name, &b))
     ok = send_text(s, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
   srv_buf_free(&b);
   return ok;
@@ -195,6 +208,17 @@ static enum MHD_Result first_call(pagedvk_server *s, struct MHD_Connection *c, c
                   s->max_body);
     return b->answered = true, srv_send_error(s, c, &e);
   }
+  if (r->id == R_COMPLETIONS || r->id == R_CHAT || r->id == R_MODELS) {
+    srv_phase ph = srv_phase_of(s);
+    if (ph == SRV_LOADING || (ph == SRV_DRAINING && r->id != R_MODELS)) {
+      if (r->id != R_MODELS) srv_metrics_drain_reject(&s->metrics);
+      if (ph == SRV_LOADING)
+        srv_error_set(&e, 503, "server_error", NULL, "model_loading", "the model is loading; retry later");
+      else
+        srv_error_set(&e, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
+      return b->answered = true, srv_send_error(s, c, &e);
+    }
+  }
   if (r->id == R_COMPLETIONS || r->id == R_CHAT) {
     if (!srv_pending_take(s)) {
       srv_metrics_busy_reject(&s->metrics);
@@ -215,6 +239,7 @@ static enum MHD_Result dispatch(pagedvk_server *s, struct MHD_Connection *c, con
   }
   switch (b->route->id) {
     case R_HEALTH: return handle_health(s, c);
+    case R_LIVE: return handle_live(s, c);
     case R_METRICS: return handle_metrics(s, c);
     case R_MODELS: return handle_models(s, c);
     case R_COMPLETIONS:

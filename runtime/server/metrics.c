@@ -14,9 +14,11 @@
 static const double TTFT_BOUNDS[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80};
 static const double TPOT_BOUNDS[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5};
 static const double E2E_BOUNDS[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320};
+static const double QUEUE_BOUNDS[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 #define COUNT(a) (uint32_t)(sizeof(a) / sizeof((a)[0]))
 _Static_assert(sizeof TTFT_BOUNDS / sizeof(double) <= SRV_HIST_BUCKETS, "too many buckets");
+_Static_assert(sizeof QUEUE_BOUNDS / sizeof(double) <= SRV_HIST_BUCKETS, "too many buckets");
 
 static void hist_init(srv_hist *h, const double *bounds, uint32_t n) {
   memset(h, 0, sizeof *h);
@@ -38,6 +40,7 @@ void srv_metrics_init(srv_metrics *m) {
   hist_init(&m->ttft, TTFT_BOUNDS, COUNT(TTFT_BOUNDS));
   hist_init(&m->tpot, TPOT_BOUNDS, COUNT(TPOT_BOUNDS));
   hist_init(&m->e2e, E2E_BOUNDS, COUNT(E2E_BOUNDS));
+  hist_init(&m->queue, QUEUE_BOUNDS, COUNT(QUEUE_BOUNDS));
 }
 
 void srv_metrics_destroy(srv_metrics *m) { pthread_mutex_destroy(&m->lock); }
@@ -72,6 +75,18 @@ void srv_metrics_conn_timeout(srv_metrics *m) {
   pthread_mutex_unlock(&m->lock);
 }
 
+void srv_metrics_queue_time(srv_metrics *m, double seconds) {
+  pthread_mutex_lock(&m->lock);
+  hist_add(&m->queue, seconds);
+  pthread_mutex_unlock(&m->lock);
+}
+
+void srv_metrics_drain_reject(srv_metrics *m) {
+  pthread_mutex_lock(&m->lock);
+  m->drain_rejects++;
+  pthread_mutex_unlock(&m->lock);
+}
+
 void srv_metrics_busy_reject(srv_metrics *m) {
   pthread_mutex_lock(&m->lock);
   m->busy_rejects++;
@@ -82,16 +97,30 @@ static void metric(srv_buf *b, const char *name, const char *type, const char *h
   srv_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
-static void hist_render(srv_buf *b, const char *name, const char *help, const srv_hist *h) {
+/* label: "" or `model_name="x",` (a trailing comma; it goes before le) */
+static void hist_render_l(srv_buf *b, const char *name, const char *help, const srv_hist *h, const char *label) {
   srv_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
   uint64_t cum = 0;
   for (uint32_t i = 0; i < h->n_bounds; i++) {
     cum += h->counts[i];
-    srv_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
+    srv_buf_printf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, label, h->bounds[i], (unsigned long long)cum);
   }
   cum += h->counts[h->n_bounds];
-  srv_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.17g\n%s_count %llu\n", name, (unsigned long long)cum, name,
-                 h->sum, name, (unsigned long long)h->count);
+  size_t ln = strlen(label);
+  int n = ln ? (int)ln - 1 : 0; /* the label set without its comma */
+  srv_buf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, label, (unsigned long long)cum);
+  srv_buf_printf(b, "%s_sum%s%.*s%s %.17g\n", name, ln ? "{" : "", n, label, ln ? "}" : "", h->sum);
+  srv_buf_printf(b, "%s_count%s%.*s%s %llu\n", name, ln ? "{" : "", n, label, ln ? "}" : "",
+                 (unsigned long long)h->count);
+}
+
+static void hist_render(srv_buf *b, const char *name, const char *help, const srv_hist *h) {
+  hist_render_l(b, name, help, h, "");
+}
+
+/* A vLLM-named sample with the model_name label (label: `model_name="x"`). */
+static void vmetric(srv_buf *b, const char *name, const char *type, const char *help, const char *label, double v) {
+  srv_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %.17g\n", name, help, name, type, name, label, v);
 }
 
 static void render_engine(srv_buf *b, const pagedvk_stats *st) {
@@ -131,6 +160,32 @@ static void render_engine(srv_buf *b, const pagedvk_stats *st) {
   metric(b, "pagedvk_peak_running_sequences", "gauge", "Most sequences in one step.", st->peak_running);
 }
 
+/* The same signals under vLLM's names (its V1 engine's), so dashboards, autoscalers and routers
+ * written for vLLM read a replica of pagedvk: label is `model_name="x"`. */
+static void render_vllm(srv_buf *b, const pagedvk_stats *st, const char *label) {
+  vmetric(b, "vllm:num_requests_running", "gauge", "Requests in the running batch.", label, st->requests_running);
+  vmetric(b, "vllm:num_requests_waiting", "gauge", "Requests waiting to be scheduled.", label,
+          st->requests_waiting + st->requests_swapped);
+  vmetric(b, "vllm:kv_cache_usage_perc", "gauge", "Fraction of KV cache blocks used (0 to 1).", label,
+          st->blocks_total ? (double)st->blocks_used / st->blocks_total : 0.0);
+  vmetric(b, "vllm:prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.", label,
+          (double)st->prefix_cache_queries);
+  vmetric(b, "vllm:prefix_cache_hits_total", "counter", "Prompt tokens found in the prefix cache.", label,
+          (double)st->prefix_cache_hits);
+  vmetric(b, "vllm:num_preemptions_total", "counter", "Preemptions.", label, (double)st->preemptions);
+  vmetric(b, "vllm:prompt_tokens_total", "counter", "Prompt tokens processed.", label, (double)st->prompt_tokens);
+  vmetric(b, "vllm:generation_tokens_total", "counter", "Tokens generated.", label, (double)st->generated_tokens);
+}
+
+static void render_vllm_hists(srv_buf *b, const srv_metrics *m, const char *label_comma) {
+  hist_render_l(b, "vllm:request_queue_time_seconds", "Time requests waited before they were first scheduled.",
+                &m->queue, label_comma);
+  hist_render_l(b, "vllm:time_to_first_token_seconds", "From arrival to the first generated token.", &m->ttft,
+                label_comma);
+  hist_render_l(b, "vllm:e2e_request_latency_seconds", "From arrival to the last event of a request.", &m->e2e,
+                label_comma);
+}
+
 static void render_server(srv_buf *b, const srv_metrics *m) {
   srv_buf_puts(b, "# HELP pagedvk_http_responses_total HTTP responses by status class.\n"
                   "# TYPE pagedvk_http_responses_total counter\n");
@@ -150,18 +205,45 @@ static void render_server(srv_buf *b, const srv_metrics *m) {
   metric(b, "pagedvk_requests_rejected_busy_total", "counter",
          "Generation requests refused with 503 because max_pending_requests were in progress.",
          (double)m->busy_rejects);
+  metric(b, "pagedvk_requests_rejected_unavailable_total", "counter",
+         "Generation requests refused with 503 because the model was loading or the server draining.",
+         (double)m->drain_rejects);
+  hist_render(b, "pagedvk_request_queue_time_seconds", "From arrival until the engine first scheduled the request.",
+              &m->queue);
   hist_render(b, "pagedvk_time_to_first_token_seconds", "From arrival to the first generated token.", &m->ttft);
   hist_render(b, "pagedvk_time_per_output_token_seconds", "Mean time between output tokens of a request.",
               &m->tpot);
   hist_render(b, "pagedvk_e2e_request_latency_seconds", "From arrival to the last event of a request.", &m->e2e);
 }
 
-bool srv_metrics_render(srv_metrics *m, pagedvk_engine *e, srv_buf *out) {
+/* Writes `model_name="NAME"` with NAME escaped for a label value (backslash, quote, newline). */
+static void label_of(char *out, size_t cap, const char *name, bool comma) {
+  size_t o = 0;
+  const char *pre = "model_name=\"";
+  for (const char *p = pre; *p && o + 1 < cap; p++) out[o++] = *p;
+  for (const char *p = name ? name : ""; *p && o + 3 < cap; p++) {
+    if (*p == '\\' || *p == '"') out[o++] = '\\', out[o++] = *p;
+    else if (*p == '\n') out[o++] = '\\', out[o++] = 'n';
+    else out[o++] = *p;
+  }
+  if (o + 1 < cap) out[o++] = '"';
+  if (comma && o + 1 < cap) out[o++] = ',';
+  out[o] = 0;
+}
+
+bool srv_metrics_render(srv_metrics *m, pagedvk_engine *e, const char *model_name, srv_buf *out) {
+  char label[300], label_comma[300];
+  label_of(label, sizeof label, model_name, false);
+  label_of(label_comma, sizeof label_comma, model_name, true);
   pagedvk_stats st;
-  pagedvk_engine_stats(e, &st);
-  render_engine(out, &st);
+  if (e) {
+    pagedvk_engine_stats(e, &st);
+    render_engine(out, &st);
+    render_vllm(out, &st, label);
+  }
   pthread_mutex_lock(&m->lock);
   render_server(out, m);
+  if (e) render_vllm_hists(out, m, label_comma);
   pthread_mutex_unlock(&m->lock);
   return !out->oom;
 }

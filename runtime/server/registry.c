@@ -1,6 +1,6 @@
 /*
  * registry.c — the requests the engine still holds (a doubly linked list through srv_gen), the
- * `stopping` flag, the count of requests whose response is not fully written (and since when it
+ * `ready`, `draining` and `stopping` flags, the count of requests whose response is not fully written (and since when it
  * is 0, for the watch thread's malloc_trim) and the count of generation requests in progress
  * (max_pending_requests), all under s->lock; and which connection this thread serves, for the
  * write timeout's touch (srv_http_touch). gen.c, http.c and server.c share this state here; it calls nothing in the server, so
@@ -38,6 +38,16 @@ bool srv_is_stopping(pagedvk_server *s) {
   bool v = s->stopping;
   pthread_mutex_unlock(&s->lock);
   return v;
+}
+
+srv_phase srv_phase_of(pagedvk_server *s) { return srv_phase_ready(s, NULL); }
+
+srv_phase srv_phase_ready(pagedvk_server *s, bool *ready) {
+  pthread_mutex_lock(&s->lock);
+  srv_phase ph = s->draining || s->stopping ? SRV_DRAINING : s->ready ? SRV_READY : SRV_LOADING;
+  if (ready) *ready = s->ready;
+  pthread_mutex_unlock(&s->lock);
+  return ph;
 }
 
 void srv_requests_busy_add(pagedvk_server *s, int delta) {

@@ -9,6 +9,12 @@
  * - the caller's thread, in pagedvk_server_run, sleeping on a self-pipe that pagedvk_server_stop
  *   (async-signal-safe) and the engine thread's exit write to.
  *
+ * Phases (srv_phase_of): loading (pagedvk_server_create_loading: HTTP answers, /health says 503,
+ * generation requests get 503, until pagedvk_server_attach_engine), ready, draining (the first
+ * pagedvk_server_stop: /health and new generation requests get 503 with Retry-After and
+ * `Connection: close`, admitted requests run on until none is left or drain_timeout_s passes;
+ * a second stop ends the drain), stopping (below).
+ *
  * Invariants: every submitted request is in the registry until its last final event; after
  * `stopping` is set (under s->lock) nothing new is submitted. Shutdown: stopping → close the
  * listening socket → stop and join the engine thread (live requests get their abort events) →
@@ -45,7 +51,9 @@
 #define DEFAULT_MAX_PENDING 256
 #define DEFAULT_HEADER_TIMEOUT_S 15
 #define DEFAULT_WRITE_TIMEOUT_S 60
+#define DEFAULT_DRAIN_TIMEOUT_S 20
 #define SHUTDOWN_GRACE_S 5
+#define DRAIN_POLL_MS 50
 #define WATCH_PERIOD_S 0.25
 #define TRIM_IDLE_S 1.0
 
@@ -60,6 +68,7 @@ void pagedvk_server_options_default(pagedvk_server_options *o) {
   o->max_pending_requests = DEFAULT_MAX_PENDING;
   o->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
   o->write_timeout_s = DEFAULT_WRITE_TIMEOUT_S;
+  o->drain_timeout_s = DEFAULT_DRAIN_TIMEOUT_S;
 }
 
 /* ---- threads ------------------------------------------------------------------------------- */
@@ -83,7 +92,7 @@ static void *engine_main(void *arg) {
 
 void pagedvk_server_stop(pagedvk_server *s) {
   if (!s) return;
-  s->stop_requested = 1;
+  if (s->stop_requested < 2) s->stop_requested = s->stop_requested + 1; /* the handler's only writer */
   wake(s);
 }
 
@@ -285,13 +294,15 @@ static int copy_options(pagedvk_server *s, const pagedvk_server_options *o, char
   s->header_timeout_s = o->header_timeout_s ? o->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S;
   s->write_timeout_s = o->write_timeout_s ? o->write_timeout_s : DEFAULT_WRITE_TIMEOUT_S;
   s->metrics_open = o->metrics_no_auth != 0;
+  if (!(o->drain_timeout_s >= 0 && o->drain_timeout_s <= 86400)) /* NaN too */
+    return snprintf(err, err_size, "the drain timeout must be 0 to 86400 seconds"), PAGEDVK_ERR_INVALID;
+  s->drain_timeout_s = o->drain_timeout_s;
   return PAGEDVK_OK;
 }
 
-int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk_server_options *opt, char *err,
-                          size_t err_size) {
-  char dummy[8];
-  if (!err) err = dummy, err_size = sizeof dummy;
+/* Everything but the engine: the options, the self-pipe, the watch thread and the listening socket. */
+static int create_common(pagedvk_server **out, const pagedvk_server_options *opt, bool need_engine, bool have_engine,
+                         char *err, size_t err_size) {
   *out = NULL;
   pagedvk_server_options def;
   if (!opt) pagedvk_server_options_default(&def), opt = &def;
@@ -308,17 +319,9 @@ int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk
   pthread_condattr_destroy(&ca);
   srv_metrics_init(&s->metrics);
   int rc = copy_options(s, opt, err, err_size); /* the options are checked first: also without an engine */
-  if (!rc && !e) rc = PAGEDVK_ERR_INVALID, snprintf(err, err_size, "no engine");
-  if (!rc) {
-    s->engine = e;
-    s->model = pagedvk_engine_model(e);
-    s->max_model_len = pagedvk_engine_max_model_len(e);
-  }
+  if (!rc && need_engine && !have_engine) rc = PAGEDVK_ERR_INVALID, snprintf(err, err_size, "no engine");
   if (!rc && pipe2(s->wake, O_CLOEXEC | O_NONBLOCK))
     rc = PAGEDVK_ERR_IO, snprintf(err, err_size, "pipe: %s", strerror(errno));
-  if (!rc && pthread_create(&s->engine_thread, NULL, engine_main, s))
-    rc = PAGEDVK_ERR_NO_MEMORY, snprintf(err, err_size, "cannot start the engine thread");
-  if (!rc) s->engine_started = true;
   if (!rc && pthread_create(&s->watch_thread, NULL, watch_main, s))
     rc = PAGEDVK_ERR_NO_MEMORY, snprintf(err, err_size, "cannot start the watch thread");
   if (!rc) s->watch_started = true;
@@ -329,6 +332,51 @@ int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk
   }
   *out = s;
   return PAGEDVK_OK;
+}
+
+int pagedvk_server_attach_engine(pagedvk_server *s, pagedvk_engine *e, char *err, size_t err_size) {
+  char dummy[8];
+  if (!err) err = dummy, err_size = sizeof dummy;
+  if (!s || !e) return snprintf(err, err_size, "no engine"), PAGEDVK_ERR_INVALID;
+  pthread_mutex_lock(&s->lock);
+  bool had = s->engine != NULL;
+  pthread_mutex_unlock(&s->lock);
+  if (had) return snprintf(err, err_size, "the server already has an engine"), PAGEDVK_ERR_INVALID;
+  /* Written before `ready` is set under the lock: the connection threads read them only after
+   * seeing `ready` (srv_phase_of) under the same lock. */
+  s->engine = e;
+  s->model = pagedvk_engine_model(e);
+  s->max_model_len = pagedvk_engine_max_model_len(e);
+  if (pthread_create(&s->engine_thread, NULL, engine_main, s)) {
+    s->engine = NULL;
+    return snprintf(err, err_size, "cannot start the engine thread"), PAGEDVK_ERR_NO_MEMORY;
+  }
+  s->engine_started = true;
+  pthread_mutex_lock(&s->lock);
+  s->ready = true;
+  pthread_mutex_unlock(&s->lock);
+  return PAGEDVK_OK;
+}
+
+int pagedvk_server_create_loading(pagedvk_server **out, const pagedvk_server_options *opt, char *err,
+                                  size_t err_size) {
+  char dummy[8];
+  if (!err) err = dummy, err_size = sizeof dummy;
+  return create_common(out, opt, false, false, err, err_size);
+}
+
+int pagedvk_server_create(pagedvk_server **out, pagedvk_engine *e, const pagedvk_server_options *opt, char *err,
+                          size_t err_size) {
+  char dummy[8];
+  if (!err) err = dummy, err_size = sizeof dummy;
+  int rc = create_common(out, opt, true, e != NULL, err, err_size);
+  if (rc) return rc;
+  rc = pagedvk_server_attach_engine(*out, e, err, err_size);
+  if (rc) {
+    pagedvk_server_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
 }
 
 uint16_t pagedvk_server_port(const pagedvk_server *s) { return s->port; }
@@ -387,13 +435,62 @@ static void shut_down(pagedvk_server *s) {
     pthread_join(s->engine_thread, NULL);
     s->engine_started = false;
   }
-  drain_engine(s);
+  if (s->engine) drain_engine(s);
   wait_connections(s, SHUTDOWN_GRACE_S);
   if (s->mhd) {
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
   }
   stop_watch(s);
+}
+
+/* True when the engine loop ended by itself (a device error). */
+static bool engine_failed(pagedvk_server *s) {
+  pthread_mutex_lock(&s->lock);
+  bool failed = s->engine_rc < 0;
+  pthread_mutex_unlock(&s->lock);
+  return failed;
+}
+
+static void drain_wake(pagedvk_server *s, int timeout_ms) {
+  struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
+  if (poll(&p, 1, timeout_ms) > 0) {
+    char buf[64];
+    while (read(s->wake[0], buf, sizeof buf) > 0) {
+    }
+  }
+}
+
+/* The first stop: /health says 503, new generation requests get 503 with Retry-After and every
+ * response closes its connection, while what was admitted runs on — until none is left, the
+ * drain timeout passes, a second stop comes or the engine fails. */
+static void drain(pagedvk_server *s) {
+  pthread_mutex_lock(&s->lock);
+  s->draining = true;
+  unsigned left = s->pending;
+  bool ready = s->ready;
+  pthread_mutex_unlock(&s->lock);
+  if (!ready || s->drain_timeout_s <= 0) return;
+  srv_log(s, "draining: %u requests in progress, up to %g s (a second signal stops at once)", left,
+          s->drain_timeout_s);
+  double deadline = pagedvk_now_seconds() + s->drain_timeout_s;
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    left = s->pending;
+    pthread_mutex_unlock(&s->lock);
+    if (left == 0) {
+      srv_log(s, "drained");
+      return;
+    }
+    if (s->stop_requested >= 2 || engine_failed(s)) return;
+    double now = pagedvk_now_seconds();
+    if (now >= deadline) {
+      srv_log(s, "drain timeout: ending %u requests", left);
+      return;
+    }
+    double ms = (deadline - now) * 1000;
+    drain_wake(s, ms < DRAIN_POLL_MS ? (int)ms + 1 : DRAIN_POLL_MS);
+  }
 }
 
 int pagedvk_server_run(pagedvk_server *s, char *err, size_t err_size) {
@@ -408,11 +505,9 @@ int pagedvk_server_run(pagedvk_server *s, char *err, size_t err_size) {
     while (read(s->wake[0], buf, sizeof buf) > 0) {
     }
     if (s->stop_requested) break;
-    pthread_mutex_lock(&s->lock);
-    bool failed = s->engine_rc < 0; /* the engine loop ended by itself */
-    pthread_mutex_unlock(&s->lock);
-    if (failed) break;
+    if (engine_failed(s)) break;
   }
+  if (!engine_failed(s)) drain(s);
   pthread_mutex_lock(&s->lock);
   int rc = s->engine_rc < 0 ? s->engine_rc : PAGEDVK_OK;
   if (rc && err) snprintf(err, err_size, "engine: %s", s->engine_err);

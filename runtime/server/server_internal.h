@@ -88,11 +88,13 @@ typedef struct srv_hist {
 typedef struct srv_metrics {
   pthread_mutex_t lock;
   srv_hist ttft, tpot, e2e;
+  srv_hist queue;            /* from arrival until the engine first scheduled the request */
   uint64_t http_by_class[6]; /* responses by status class: [2] = 2xx … [5] = 5xx */
   uint64_t requests_ok, requests_aborted, requests_failed;
   uint64_t client_disconnects;
   uint64_t conn_timeouts;    /* connections closed for not sending their request in time */
   uint64_t busy_rejects;     /* generation requests refused with 503: max_pending_requests reached */
+  uint64_t drain_rejects;    /* generation requests refused with 503 while loading or draining */
 } srv_metrics;
 
 void srv_metrics_init(srv_metrics *m);
@@ -100,12 +102,16 @@ void srv_metrics_destroy(srv_metrics *m);
 /* A finished request: time to first token, mean time per output token after the first (< 0:
  * none), end to end. */
 void srv_metrics_observe(srv_metrics *m, double ttft, double tpot, double e2e, pagedvk_finish_reason why);
+/* A request's wait before the engine first scheduled it (seconds). */
+void srv_metrics_queue_time(srv_metrics *m, double seconds);
+void srv_metrics_drain_reject(srv_metrics *m);
 void srv_metrics_http(srv_metrics *m, unsigned status);
 void srv_metrics_disconnect(srv_metrics *m);
 void srv_metrics_conn_timeout(srv_metrics *m);
 void srv_metrics_busy_reject(srv_metrics *m);
-/* The Prometheus text exposition of the engine stats and the server's own metrics. */
-bool srv_metrics_render(srv_metrics *m, pagedvk_engine *e, srv_buf *out);
+/* The Prometheus text exposition of the engine stats (e NULL while the model loads: left out)
+ * and the server's own metrics; model_name labels the vllm: names. */
+bool srv_metrics_render(srv_metrics *m, pagedvk_engine *e, const char *model_name, srv_buf *out);
 
 /* ---- parsed OpenAI request (oai_parse.c) --------------------------------------------------- */
 
@@ -182,6 +188,7 @@ typedef struct srv_gen {
   /* Engine-thread only: timings for the metrics. */
   double t_arrival, t_first, t_last;
   uint32_t tokens0;
+  bool queue_seen;        /* the queue time was observed */
   /* Server registry (server lock): requests the engine still holds. */
   struct srv_gen *reg_prev, *reg_next;
   bool in_registry;
@@ -255,12 +262,15 @@ struct pagedvk_server {
   struct MHD_Daemon *mhd;
   uint16_t port;
   int wake[2];                  /* self-pipe: stop requests and the engine thread's exit */
-  volatile sig_atomic_t stop_requested;
+  volatile sig_atomic_t stop_requested; /* pagedvk_server_stop calls: 1 drains, 2 stops at once */
   pthread_t engine_thread;
   bool engine_started;
   int engine_rc;
   char engine_err[256];
-  pthread_mutex_t lock;         /* stopping, the registry, the id counter */
+  pthread_mutex_t lock;         /* ready, draining, stopping, the registry, the id counter */
+  bool ready;                   /* an engine is attached (pagedvk_server_attach_engine) */
+  bool draining;                /* stop asked: new generation requests get 503, running ones finish */
+  double drain_timeout_s;
   bool stopping;
   bool shut_down;
   srv_gen *registry;
@@ -292,6 +302,13 @@ void srv_registry_add_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove_locked(pagedvk_server *s, srv_gen *g);
 void srv_registry_remove(pagedvk_server *s, srv_gen *g);
 bool srv_is_stopping(pagedvk_server *s);
+/* What /health and the admission of new requests see: loading (no engine yet), draining or
+ * stopping, or ready. */
+typedef enum srv_phase { SRV_LOADING, SRV_READY, SRV_DRAINING } srv_phase;
+srv_phase srv_phase_of(pagedvk_server *s);
+/* The same, and whether an engine is attached (s->engine and s->model may be read once it is:
+ * a stop during loading drains a server that has none). */
+srv_phase srv_phase_ready(pagedvk_server *s, bool *ready);
 void srv_requests_busy_add(pagedvk_server *s, int delta);
 /* Admits one more generation request unless max_pending_requests are in progress. */
 bool srv_pending_take(pagedvk_server *s);

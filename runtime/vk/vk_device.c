@@ -276,7 +276,7 @@ static int choose_device(pv_vk_context *ctx, const char *selector, pv_error *err
   if (selector && all_digits(selector)) {
     unsigned long i = strtoul(selector, NULL, 10);
     if (i >= ctx->device_count)
-      return pv_fail(err, PAGEDVK_ERR_NO_DEVICE, "PAGEDVK_DEVICE=%s: there are only %u Vulkan devices", selector,
+      return pv_fail(err, PAGEDVK_ERR_NO_DEVICE, "device %s: there are only %u Vulkan devices (`pagedvk info` lists them)", selector,
                      ctx->device_count);
     if (!d[i].usable)
       return pv_fail(err, PAGEDVK_ERR_NO_DEVICE, "device %lu (%s) lacks Vulkan 1.2 or a compute queue", i, d[i].name);
@@ -289,7 +289,7 @@ static int choose_device(pv_vk_context *ctx, const char *selector, pv_error *err
     if (best < 0 || type_rank(d[i].type) > type_rank(d[best].type)) best = (int)i;
   }
   if (best < 0 && selector)
-    return pv_fail(err, PAGEDVK_ERR_NO_DEVICE, "PAGEDVK_DEVICE=%s matches no usable Vulkan device", selector);
+    return pv_fail(err, PAGEDVK_ERR_NO_DEVICE, "device '%s' matches no usable Vulkan device (`pagedvk info` lists them)", selector);
   if (best < 0)
     return pv_fail(err, PAGEDVK_ERR_NO_DEVICE, "no Vulkan device found with Vulkan 1.2 and compute: " NO_DEVICE_ADVICE);
   ctx->device_index = (uint32_t)best;

@@ -7,7 +7,7 @@
 set -u
 source "$(dirname "$0")/../server/lib.sh"
 need_model
-start_server --kv-mem 4M
+start_server --kv-mem 4M --drain-timeout 1
 LONG='{"model":"'$MODEL_NAME'","prompt":"Once upon a time","max_tokens":400,"temperature":0.7,"ignore_eos":true'
 pids=()
 for i in $(seq 1 16); do

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# SIGTERM with clients attached: a streaming client and a waiting non-streaming client. The server
+# SIGTERM with clients attached, with a drain timeout (1 s) shorter than their requests: a streaming client and a waiting non-streaming client. The server
 # must exit 0; the stream ends cleanly (curl sees a complete chunked response) with a final error
 # chunk and [DONE]; the waiting client gets a 503 error object. SIGINT works the same when idle.
 set -u
 source "$(dirname "$0")/lib.sh"
 need_model
-start_server
+start_server --drain-timeout 1
 
 LONG='{"model":"'$MODEL_NAME'","prompt":"Once upon a time","max_tokens":1500,"temperature":0,"ignore_eos":true'
 curl -sN -H 'Content-Type: application/json' -d "$LONG"',"stream":true}' "$URL/v1/completions" > "$TMP/stream" &
@@ -37,7 +37,7 @@ jq -e '.error.code == "shutting_down"' "$TMP/whole" >/dev/null || fail "waiting 
 grep -q 'stopped' "$TMP/server.log" || fail "no 'stopped' line in the log"
 
 # idle server, SIGINT
-start_server
+start_server --drain-timeout 1
 expect_blocks_free
 kill -INT "$SERVER_PID"
 rc=0

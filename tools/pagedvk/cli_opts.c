@@ -238,7 +238,9 @@ int cli_engine_create(pagedvk_engine **e, cli_opts *o) {
   if (o->chat_template_file && access(o->chat_template_file, R_OK)) /* before minutes of loading */
     return cli_fail("--chat-template-file %s: cannot read", o->chat_template_file);
   if (!o->quiet && isatty(2)) o->engine.progress = progress;
-  if (pagedvk_engine_create(e, &o->engine, err, sizeof err) != PAGEDVK_OK) return cli_fail("%s", err);
+  int rc = pagedvk_engine_create(e, &o->engine, err, sizeof err);
+  if (rc == PAGEDVK_ERR_NO_DEVICE && o->engine.device) return cli_fail("--device: %s", err), 2; /* a usage error */
+  if (rc != PAGEDVK_OK) return cli_fail("%s", err);
   if (!cli_chat_template_apply(pagedvk_engine_model(*e), o)) return 0;
   pagedvk_engine_destroy(*e);
   *e = NULL;

@@ -39,7 +39,8 @@ void cli_chat_opts_help(FILE *out);
 int cli_chat_template_apply(pagedvk_model *m, const cli_opts *o);
 
 /* Creates the engine with a progress bar on stderr while the model loads, then applies
- * cli_chat_template_apply (an unreadable template file fails before the model loads). */
+ * cli_chat_template_apply (an unreadable template file fails before the model loads). 0, else the
+ * exit status: 2 when --device names no usable device (a usage error), 1 for any other failure. */
 int cli_engine_create(pagedvk_engine **e, cli_opts *o);
 
 /* Writes s as a JSON string literal (quotes included). */

@@ -247,7 +247,8 @@ int cmd_chat(int argc, char **argv) {
     }
   }
   if (!c.o.engine.model_path) return cli_fail("chat needs -m MODEL.gguf"), 2;
-  if (cli_engine_create(&c.e, &c.o)) return 1;
+  int erc = cli_engine_create(&c.e, &c.o);
+  if (erc) return erc;
   c.m = pagedvk_engine_model(c.e);
   pagedvk_model_description d;
   pagedvk_model_describe(c.m, &d, NULL, 0);

@@ -19,7 +19,8 @@ int cmd_info(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("usage: pagedvk info [-m MODEL.gguf]\n\n"
-             "Without -m: the Vulkan devices, the chosen one (PAGEDVK_DEVICE=index|name) and its capability\n"
+             "Without -m: the Vulkan devices with their indices, the chosen one (--device N|NAME of the other\n"
+             "commands, or PAGEDVK_DEVICE=index|name: an index, or a substring of the name) and its capability\n"
              "record and limits, with the effective clamps (PAGEDVK_PROFILE=embedded, PAGEDVK_NO_FP16,\n"
              "PAGEDVK_NO_STORAGE16, PAGEDVK_NO_SUBGROUP, PAGEDVK_NO_UNIFIED).\n"
              "With -m: the model's architecture, hyper-parameters, tokenizer, chat template, tensors with\n"

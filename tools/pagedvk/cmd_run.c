@@ -282,7 +282,8 @@ static int run_engine(run_args *a) {
   if (a->file && !(lines = read_lines(a->file, &n_prompts))) return cli_fail("cannot read %s", a->file);
   if (!a->file && !a->prompt) return cli_fail("run needs -p TEXT or -f FILE");
   pagedvk_engine *e = NULL;
-  if (cli_engine_create(&e, &a->o)) return 1;
+  int erc = cli_engine_create(&e, &a->o);
+  if (erc) return erc;
   request_out *reqs = calloc(n_prompts, sizeof *reqs);
   int rc = 0;
   for (size_t i = 0; i < n_prompts && !rc; i++) {

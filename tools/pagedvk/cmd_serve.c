@@ -1,6 +1,9 @@
 /*
  * cmd_serve.c — `pagedvk serve`: the OpenAI-compatible HTTP server over one engine.
- * SIGINT / SIGTERM stop it in order (pagedvk_server_stop is async-signal-safe) and it exits 0.
+ * It listens before the model loads (GET /health: 503 "loading" until the engine is ready; GET
+ * /health/live: 200). The first SIGINT / SIGTERM drains (new requests 503, running ones finish
+ * within --drain-timeout), a second one stops at once (pagedvk_server_stop is async-signal-safe);
+ * either way it exits 0.
  * The served model name is the file's base name without ".gguf" unless --served-model-name.
  * The API key comes from --api-key, else --api-key-file, else PAGEDVK_API_KEY; an empty one is
  * an error (an unset shell variable in `--api-key "$KEY"` must not turn authentication off).
@@ -21,6 +24,13 @@
 #ifdef PAGEDVK_HAVE_SERVER
 
 static pagedvk_server *g_server;
+
+/* One line while the model loads (its port: with --port 0 a supervisor can probe before "listening
+ * on", which comes once the engine is ready). */
+static void srv_note_loading(pagedvk_server *s) {
+  fprintf(stderr, "pagedvk serve: loading the model; /health answers 503 until it is ready (port %u)\n",
+          pagedvk_server_port(s));
+}
 
 static void on_signal(int sig) {
   (void)sig;
@@ -67,7 +77,10 @@ static void help(void) {
          "                           connection opening or the previous response ending (default 15)\n"
          "  --write-timeout S        drop a client that takes no byte of its response for S seconds\n"
          "                           (default 60; generating does not count)\n"
-         "  --max-body-bytes N       larger request bodies get 413 (default 8388608)\n\n"
+         "  --max-body-bytes N       larger request bodies get 413 (default 8388608)\n"
+         "  --drain-timeout S        on SIGTERM/SIGINT: /health and new requests get 503, running requests\n"
+         "                           have S seconds to finish before they end with an error (default 20;\n"
+         "                           0: end them at once); a second signal ends the drain\n\n"
          "The sampling options below are the defaults for fields a request leaves out.\n\n");
   cli_chat_opts_help(stdout);
   cli_opts_help(stdout);
@@ -168,6 +181,13 @@ int cmd_serve(int argc, char **argv) {
       if (!parse_count(cli_arg_value(argc, argv, &i), &so.header_timeout_s)) bad = cli_fail("bad --header-timeout");
     } else if (is_opt(a, "--write-timeout")) {
       if (!parse_count(cli_arg_value(argc, argv, &i), &so.write_timeout_s)) bad = cli_fail("bad --write-timeout");
+    } else if (is_opt(a, "--drain-timeout")) {
+      char *end;
+      v = cli_arg_value(argc, argv, &i);
+      errno = 0;
+      double d = v && *v ? strtod(v, &end) : -1;
+      if (!v || !*v || *end || errno || !(d >= 0 && d <= 86400)) bad = cli_fail("bad --drain-timeout (0 to 86400 seconds)");
+      else so.drain_timeout_s = d;
     } else if (is_opt(a, "--max-body-bytes")) {
       unsigned n;
       if (!parse_count(cli_arg_value(argc, argv, &i), &n)) bad = cli_fail("bad --max-body-bytes");
@@ -192,30 +212,37 @@ int cmd_serve(int argc, char **argv) {
   so.defaults = &o.sampling;
   so.log = stderr;
 
-  pagedvk_engine *e = NULL;
-  if (cli_engine_create(&e, &o)) return free(derived), free(cors), free(file_key), 1;
+  /* Listening first: a router or supervisor sees the process alive (/health/live) and not yet
+   * ready (/health 503) while the model loads and warms up. */
   char err[512];
-  int rc = pagedvk_server_create(&g_server, e, &so, err, sizeof err);
+  pagedvk_engine *e = NULL;
+  int rc = pagedvk_server_create_loading(&g_server, &so, err, sizeof err);
   if (rc) {
     cli_fail("%s", err);
-  } else {
-    install_signals();
+    return free(derived), free(cors), free(file_key), 1;
+  }
+  srv_note_loading(g_server);
+  install_signals();
+  int erc = cli_engine_create(&e, &o); /* 2: --device names no device */
+  if (erc) rc = erc;
+  else if ((rc = pagedvk_server_attach_engine(g_server, e, err, sizeof err))) cli_fail("%s", err);
+  if (!rc) {
     rc = pagedvk_server_run(g_server, err, sizeof err);
     if (rc) cli_fail("%s", err);
-    sigset_t block; /* no handler may see the server once it is gone */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigprocmask(SIG_BLOCK, &block, NULL);
-    pagedvk_server *s = g_server;
-    g_server = NULL;
-    pagedvk_server_destroy(s);
   }
+  sigset_t block; /* no handler may see the server once it is gone */
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, NULL);
+  pagedvk_server *s = g_server;
+  g_server = NULL;
+  pagedvk_server_destroy(s);
   pagedvk_engine_destroy(e);
   free(derived);
   free(cors);
   free(file_key);
-  return rc ? 1 : 0;
+  return rc == 2 ? 2 : rc ? 1 : 0;
 }
 
 #else
