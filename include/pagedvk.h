@@ -585,7 +585,14 @@ typedef struct pagedvk_server_options {
   double drain_timeout_s;              /* after the first pagedvk_server_stop: how long admitted requests may run
                                         * on while new ones get 503 (default 20; 0: end them at once). Unlike the
                                         * limits above, 0 here means 0 */
+  /* Chat answers of models that think (a <think> block, gpt-oss's analysis channel):
+   * PAGEDVK_REASONING_SPLIT (default) puts the reasoning in message.reasoning_content (streamed as
+   * delta.reasoning_content) and the rest in content; PAGEDVK_REASONING_NONE leaves all the text
+   * in content as generated. A request's "reasoning_format" ("split" / "none") overrides it. */
+  int reasoning_format;
 } pagedvk_server_options;
+
+typedef enum pagedvk_reasoning_format { PAGEDVK_REASONING_SPLIT = 0, PAGEDVK_REASONING_NONE = 1 } pagedvk_reasoning_format;
 
 void pagedvk_server_options_default(pagedvk_server_options *o);
 

@@ -18,6 +18,8 @@ PACKAGES=(
   # server integration tests use curl and jq (and Node's npm for the openai client, see below);
   # the outside-oracle comparisons run ../shared/tools/check-oracle, a Python 3 script
   curl jq python3
+  # structured-output tests validate responses against their JSON schemas
+  python3-jsonschema
   # benchmark plots; aarch64 cross-build and its test runner; binfmt_misc registration of qemu so
   # that the cross tests labelled `exec` can start aarch64 children (registered on a host or VM;
   # the packages leave binfmt alone inside a container, where test-aarch64 says what it left out)

@@ -48,6 +48,7 @@ static void gen_free(srv_gen *g) {
   srv_events_free(g->q, g->nq);
   for (uint32_t i = 0; i < SRV_MAX_CHOICES; i++) {
     srv_buf_free(&g->choices[i].text);
+    srv_buf_free(&g->choices[i].reasoning);
     srv_buf_free(&g->choices[i].lp);
   }
   srv_buf_free(&g->out);
@@ -90,6 +91,7 @@ static bool queue_push(srv_gen *g, const pagedvk_token_event *ev) {
   e->status = ev->status;
   e->prompt_tokens = ev->prompt_tokens;
   e->completion_tokens = ev->completion_tokens;
+  e->grammar_incomplete = ev->grammar_incomplete != 0;
   g->nq++;
   return true;
 }
@@ -135,6 +137,8 @@ int srv_gen_submit(srv_gen *g, srv_error *err) {
   pagedvk_server *s = g->srv;
   char msg[512] = "";
   g->n_choices = g->req.sp.n ? g->req.sp.n : 1;
+  for (uint32_t i = 0; i < g->n_choices && i < SRV_MAX_CHOICES; i++)
+    oai_reasoning_init(&g->choices[i].split, g->req.think_style, g->req.think_start);
   g->t_arrival = pagedvk_now_seconds();
   pthread_mutex_lock(&s->lock);
   if (s->stopping) {
@@ -155,6 +159,12 @@ int srv_gen_submit(srv_gen *g, srv_error *err) {
   pthread_mutex_unlock(&s->lock);
   if (rc) {
     srv_error_from_status(err, rc, msg);
+    /* an invalid grammar or schema: the engine's message says where; the param names the field */
+    if (rc == PAGEDVK_ERR_INVALID && g->req.grammar_param &&
+        (!strncmp(msg, "grammar", 7) || !strncmp(msg, "json schema", 11))) {
+      snprintf(err->param, sizeof err->param, "%s", g->req.grammar_param);
+      err->code = "invalid_value";
+    }
     /* the prompt of a completion is "prompt", not "messages" */
     if (g->req.kind == OAI_COMPLETION && !strcmp(err->param, "messages")) snprintf(err->param, sizeof err->param, "prompt");
   }

@@ -119,8 +119,31 @@ static void record_add(srv_gen *g, srv_choice *c, const srv_event *ev, size_t of
   c->n_lp++;
 }
 
+/* Chat: the event's text through the choice's reasoning splitter, into *reasoning and *content
+ * (completions: all to *content). A control token's text, which the engine's text leaves out, is
+ * fed in its place when it is part of a reasoning marker (gpt-oss's <|channel|>, <|end|> ...). The
+ * splitter lets out what it held once the choice ends. */
+static void split_text(srv_gen *g, srv_choice *c, const srv_event *ev, srv_buf *reasoning, srv_buf *content) {
+  const char *t = ev->text;
+  size_t n = ev->len;
+  char piece[256];
+  if (!n && ev->token >= 0 && c->split.style != OAI_THINK_OFF) {
+    size_t plain = 0, special = 0;
+    if (!pagedvk_token_to_piece(g->srv->model, ev->token, 0, piece, sizeof piece, &plain, NULL, 0) && !plain &&
+        !pagedvk_token_to_piece(g->srv->model, ev->token, 1, piece, sizeof piece, &special, NULL, 0) &&
+        special < sizeof piece && oai_reasoning_marker_piece(c->split.style, piece, special)) {
+      t = piece;
+      n = special;
+    }
+  }
+  bool ok = oai_reasoning_feed(&c->split, t, n, reasoning, content);
+  if (ev->finish != PAGEDVK_FINISH_NONE) ok = oai_reasoning_end(&c->split, reasoning, content) && ok;
+  if (!ok) content->oom = true;
+}
+
 static void note_final(srv_gen *g, srv_choice *c, const srv_event *ev) {
   c->finish = ev->finish;
+  c->grammar_incomplete = ev->grammar_incomplete;
   c->status = ev->status;
   c->completion_tokens = ev->completion_tokens;
   if (ev->finish == PAGEDVK_FINISH_ABORT || ev->finish == PAGEDVK_FINISH_ERROR) {
@@ -136,7 +159,7 @@ void oai_collect(srv_gen *g, const srv_event *evs, size_t n) {
     srv_choice *c = &g->choices[ev->index];
     g->prompt_tokens = ev->prompt_tokens;
     record_add(g, c, ev, c->text.len);
-    srv_buf_append(&c->text, ev->text, ev->len);
+    split_text(g, c, ev, &c->reasoning, &c->text);
     if (ev->finish != PAGEDVK_FINISH_NONE) note_final(g, c, ev);
   }
 }
@@ -164,16 +187,20 @@ static void usage(srv_gen *g, srv_buf *b) {
   srv_buf_puts(b, "}");
 }
 
-static void finish(srv_buf *b, pagedvk_finish_reason f) {
+/* The finish reason; a choice whose max_tokens ran out before its grammar (response_format,
+ * grammar, json_schema) was complete also says "grammar_incomplete": true (a pagedvk extension:
+ * its text is not valid against the schema). */
+static void finish(srv_buf *b, pagedvk_finish_reason f, bool grammar_incomplete) {
   const char *name = finish_name(f);
   srv_buf_puts(b, ",\"finish_reason\":");
   if (name) jw_cstr(b, name);
   else srv_buf_puts(b, "null");
+  if (grammar_incomplete && f == PAGEDVK_FINISH_LENGTH) srv_buf_puts(b, ",\"grammar_incomplete\":true");
 }
 
 /* ---- the non-streaming body, piece by piece ------------------------------------------------ */
 
-enum { B_HEAD, B_CHOICE, B_TEXT, B_LP_OPEN, B_LP, B_LP_NEXT, B_FINISH, B_TAIL, B_DONE };
+enum { B_HEAD, B_CHOICE, B_TEXT, B_REASONING, B_LP_OPEN, B_LP, B_LP_NEXT, B_FINISH, B_TAIL, B_DONE };
 
 /* The record at byte offset pos of c->lp. */
 static const lp_rec *rec_at(const srv_choice *c, size_t pos, const lp_alt **top) {
@@ -205,6 +232,30 @@ static void lp_entry(srv_gen *g, srv_buf *b, const srv_choice *c, size_t pos, ui
   }
 }
 
+/* The next slice of `text` from *pos as JSON string content: true once all of it is written. */
+static bool text_slice(srv_buf *b, const srv_buf *text, size_t *pos) {
+  size_t end = text->len;
+  if (end - *pos > TEXT_SLICE) { /* never split a UTF-8 sequence (at most 3 bytes back) */
+    end = *pos + TEXT_SLICE;
+    for (int k = 0; k < 3 && end > *pos && ((unsigned char)text->p[end] & 0xC0) == 0x80; k++) end--;
+  }
+  if (end > *pos) jw_str_part(b, text->p + *pos, end - *pos);
+  *pos = end;
+  return *pos >= text->len;
+}
+
+/* Closes the text (chat: the message) and goes on to the logprobs. */
+static void after_text(srv_buf *b, const srv_choice *c, srv_body *w, bool chat) {
+  srv_buf_puts(b, chat ? "\"}" : "\"");
+  srv_buf_puts(b, ",\"logprobs\":");
+  if (!c->n_lp) {
+    srv_buf_puts(b, "null");
+    w->phase = B_FINISH;
+  } else {
+    w->phase = B_LP_OPEN;
+  }
+}
+
 bool oai_body_next(srv_gen *g, srv_buf *b) {
   srv_body *w = &g->body;
   bool chat = g->req.kind == OAI_CHAT;
@@ -222,25 +273,19 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
       w->pos = 0;
       w->phase = B_TEXT;
       break;
-    case B_TEXT: {
-      size_t end = c->text.len;
-      if (end - w->pos > TEXT_SLICE) { /* never split a UTF-8 sequence (at most 3 bytes back) */
-        end = w->pos + TEXT_SLICE;
-        for (int k = 0; k < 3 && end > w->pos && ((unsigned char)c->text.p[end] & 0xC0) == 0x80; k++) end--;
+    case B_TEXT:
+      if (!text_slice(b, &c->text, &w->pos)) break;
+      if (chat && c->split.any) { /* "reasoning_content" after "content" */
+        srv_buf_puts(b, "\",\"reasoning_content\":\"");
+        w->pos = 0;
+        w->phase = B_REASONING;
+        break;
       }
-      if (end > w->pos) jw_str_part(b, c->text.p + w->pos, end - w->pos);
-      w->pos = end;
-      if (w->pos < c->text.len) break;
-      srv_buf_puts(b, chat ? "\"}" : "\"");
-      srv_buf_puts(b, ",\"logprobs\":");
-      if (!c->n_lp) {
-        srv_buf_puts(b, "null");
-        w->phase = B_FINISH;
-      } else {
-        w->phase = B_LP_OPEN;
-      }
+      after_text(b, c, w, chat);
       break;
-    }
+    case B_REASONING:
+      if (text_slice(b, &c->reasoning, &w->pos)) after_text(b, c, w, chat);
+      break;
     case B_LP_OPEN:
       srv_buf_puts(b, chat ? "{\"content\":[" : PART_OPEN[w->part]);
       w->pos = 0;
@@ -263,7 +308,7 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
       w->phase = B_FINISH;
       break;
     case B_FINISH:
-      finish(b, c->finish);
+      finish(b, c->finish, c->grammar_incomplete);
       srv_buf_puts(b, "}");
       w->phase = ++w->choice < g->n_choices ? B_CHOICE : B_TAIL;
       break;
@@ -280,15 +325,15 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
 
 /* ---- streaming ------------------------------------------------------------------------------ */
 
-/* One chunk for one choice: text (or delta content), logprobs, finish reason. */
-static void stream_chunk(srv_gen *g, const srv_event *ev) {
+/* One chunk for one choice: the event's text split into reasoning and content deltas (chat;
+ * completions: all text), logprobs, finish reason. */
+static void stream_delta(srv_gen *g, srv_choice *c, const srv_event *ev, const srv_buf *rd, const srv_buf *cd) {
   bool chat = g->req.kind == OAI_CHAT;
-  srv_choice *c = &g->choices[ev->index];
   bool final = ev->finish == PAGEDVK_FINISH_STOP || ev->finish == PAGEDVK_FINISH_LENGTH;
   bool lp = g->req.logprobs && ev->token >= 0;
   size_t offset = c->text_offset;
   c->text_offset += ev->len;
-  if (!ev->len && !lp && !final && !(chat && !c->role_sent)) return;
+  if (!rd->len && !cd->len && !lp && !final && !(chat && !c->role_sent)) return;
   srv_buf *b = &g->out;
   srv_buf_puts(b, "data: ");
   envelope(g, b, chat ? "chat.completion.chunk" : "text_completion");
@@ -296,16 +341,25 @@ static void stream_chunk(srv_gen *g, const srv_event *ev) {
   jw_num(b, ev->index);
   if (chat) {
     srv_buf_puts(b, ",\"delta\":{");
-    if (!c->role_sent) srv_buf_puts(b, "\"role\":\"assistant\"");
-    if (ev->len || !c->role_sent) {
-      srv_buf_puts(b, c->role_sent ? "\"content\":" : ",\"content\":");
-      jw_str(b, ev->text, ev->len);
+    const char *sep = "";
+    if (!c->role_sent) {
+      srv_buf_puts(b, "\"role\":\"assistant\"");
+      sep = ",";
+    }
+    if (rd->len) {
+      srv_buf_printf(b, "%s\"reasoning_content\":", sep);
+      jw_str(b, rd->p, rd->len);
+      sep = ",";
+    }
+    if (cd->len || (!c->role_sent && !rd->len)) { /* the first delta carries content, maybe "" */
+      srv_buf_printf(b, "%s\"content\":", sep);
+      jw_str(b, cd->p, cd->len);
     }
     srv_buf_puts(b, "}");
     c->role_sent = true;
   } else {
     srv_buf_puts(b, ",\"text\":");
-    jw_str(b, ev->text, ev->len);
+    jw_str(b, cd->p, cd->len);
   }
   srv_buf_puts(b, ",\"logprobs\":");
   if (!lp) {
@@ -330,8 +384,18 @@ static void stream_chunk(srv_gen *g, const srv_event *ev) {
       srv_buf_puts(b, "]}");
     }
   }
-  finish(b, final ? ev->finish : PAGEDVK_FINISH_NONE);
+  finish(b, final ? ev->finish : PAGEDVK_FINISH_NONE, c->grammar_incomplete);
   srv_buf_puts(b, "}]}\n\n");
+}
+
+static void stream_chunk(srv_gen *g, const srv_event *ev) {
+  srv_buf reasoning = {0}, content = {0};
+  srv_choice *c = &g->choices[ev->index];
+  split_text(g, c, ev, &reasoning, &content);
+  if (reasoning.oom || content.oom) g->out.oom = true;
+  stream_delta(g, c, ev, &reasoning, &content);
+  srv_buf_free(&reasoning);
+  srv_buf_free(&content);
 }
 
 static void stream_end(srv_gen *g) {

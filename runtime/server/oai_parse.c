@@ -24,8 +24,15 @@
  *   reasoning_content ...) except: role "developer" becomes "system", and a tool call's
  *   "arguments" string that holds a JSON object becomes that object. A template error is a 400
  *   with code "chat_template_error" and the template's message.
+ * - Constrained output: "response_format" (OpenAI's text / json_object / json_schema), or
+ *   llama-server's "grammar" (GBNF) and "json_schema" — one of them; the engine compiles it when
+ *   the request is added, and an invalid one is a 400 naming that field with the engine's position
+ *   ("grammar:LINE:COL: ..." / "json schema at /pointer: ...", gen.c).
+ * - Chat: "reasoning_format" ("split", the server's default, or "none") says whether a thinking
+ *   model's reasoning is split out of the content (oai_reasoning.h reads the rendered prompt).
  * Extensions accepted (vLLM's names): top_k, min_p, repetition_penalty, ignore_eos, priority,
- * stop_token_ids, chat_template_kwargs, add_generation_prompt.
+ * stop_token_ids, chat_template_kwargs, add_generation_prompt; llama-server's grammar, json_schema,
+ * reasoning_format.
  */
 #include <math.h>
 #include <stdio.h>
@@ -430,8 +437,24 @@ static int render_chat(pagedvk_server *s, const pagedvk_chat_input *in, oai_requ
   if (rc == PAGEDVK_ERR_NO_MEMORY) return no_memory(err);
   if (rc) return srv_error_set(err, 400, INVALID, "messages", "chat_template_error", "%s", msg), -1;
   rc = tokenize(s, text, len, !has_bos, 1, r, "messages", err);
+  if (!rc && r->think_style != OAI_THINK_OFF) oai_reasoning_detect(text, len, &r->think_style, &r->think_start);
   free(text);
   return rc;
+}
+
+/* "reasoning_format": "split" (also llama-server's "auto", "deepseek") or "none" (also "raw");
+ * default the server's. Split: r->think_style is set from the rendered prompt (render_chat). */
+static int parse_reasoning_format(pagedvk_server *s, const sj_doc *d, uint32_t root, oai_request *r, srv_error *err) {
+  bool split = s->reasoning_format != PAGEDVK_REASONING_NONE;
+  uint32_t f = field(d, root, "reasoning_format");
+  if (f != SJ_NONE) {
+    if (sj_type_of(d, f) != SJ_STRING) return bad_type(err, "reasoning_format", "\"split\" or \"none\"");
+    if (sj_str_is(d, f, "split") || sj_str_is(d, f, "auto") || sj_str_is(d, f, "deepseek")) split = true;
+    else if (sj_str_is(d, f, "none") || sj_str_is(d, f, "raw")) split = false;
+    else return out_of_range(err, "reasoning_format", "\"split\" or \"none\"");
+  }
+  r->think_style = split ? OAI_THINK_TAGS : OAI_THINK_OFF; /* the prompt decides the style */
+  return 0;
 }
 
 /* "messages" (non-empty), "tools" and "chat_template_kwargs" (as vLLM and llama-server take
@@ -445,6 +468,7 @@ static int parse_messages(pagedvk_server *s, const sj_doc *d, uint32_t root, oai
   bool gen = true;
   srv_buf tools = {0}, kwargs = {0}, msgs = {0};
   int rc = get_bool(d, root, "add_generation_prompt", &gen, err);
+  if (!rc) rc = parse_reasoning_format(s, d, root, r, err);
   if (!rc) rc = json_field(d, root, "tools", false, &tools, err);
   if (!rc) rc = json_field(d, root, "chat_template_kwargs", true, &kwargs, err);
   if (!rc) rc = messages_json(d, m, &msgs, err);
@@ -457,6 +481,98 @@ static int parse_messages(pagedvk_server *s, const sj_doc *d, uint32_t root, oai
   srv_buf_free(&tools);
   srv_buf_free(&kwargs);
   return rc;
+}
+
+/* ---- constrained output ---------------------------------------------------------------------- */
+
+/* The grammar of the request: `kind` with the text of node `f` (a JSON value written compactly, or
+ * a string's bytes for GBNF), brought by field `param`. */
+static int set_grammar(oai_request *r, int kind, const sj_doc *d, uint32_t f, const char *param, srv_error *err) {
+  srv_buf text = {0};
+  if (f != SJ_NONE && sj_type_of(d, f) == SJ_STRING) srv_buf_append(&text, sj_bytes(d, f), sj_len(d, f));
+  else if (f != SJ_NONE) jw_value(&text, d, f);
+  srv_buf_append(&text, "", 1); /* a NUL after the text, which grammar_len excludes */
+  if (text.oom) {
+    srv_buf_free(&text);
+    return no_memory(err);
+  }
+  free(r->grammar_text);
+  r->grammar_text = text.p;
+  r->sp.grammar_kind = kind;
+  r->sp.grammar = text.p;
+  r->sp.grammar_len = text.len - 1;
+  r->grammar_param = param;
+  return 0;
+}
+
+/* "response_format": {"type": "text"} (no constraint), {"type": "json_object"} (any JSON object;
+ * with a "schema" member, as llama-server takes it, that schema), or {"type": "json_schema",
+ * "json_schema": {"name", "description", "schema", "strict"}} (the schema; without one, any JSON
+ * object). "strict" false is accepted and constrains all the same: the output always follows the
+ * schema (docs/GRAMMAR.md). */
+static int parse_response_format(const sj_doc *d, uint32_t root, oai_request *r, srv_error *err) {
+  static const char P[] = "response_format";
+  uint32_t rf = field(d, root, P);
+  if (rf == SJ_NONE) return 0;
+  if (sj_type_of(d, rf) != SJ_OBJECT) return bad_type(err, P, "an object");
+  uint32_t type = sj_get(d, rf, "type");
+  if (type == SJ_NONE || sj_type_of(d, type) != SJ_STRING)
+    return srv_error_set(err, 400, INVALID, P, "invalid_type",
+                         "'response_format' needs a 'type': \"text\", \"json_object\" or \"json_schema\""),
+           -1;
+  if (sj_str_is(d, type, "text")) return 0;
+  if (sj_str_is(d, type, "json_object")) {
+    uint32_t schema = field(d, rf, "schema");
+    if (schema == SJ_NONE) return set_grammar(r, PAGEDVK_GRAMMAR_JSON_OBJECT, d, SJ_NONE, P, err);
+    if (sj_type_of(d, schema) != SJ_OBJECT && sj_type_of(d, schema) != SJ_TRUE && sj_type_of(d, schema) != SJ_FALSE)
+      return bad_type(err, P, "an object whose 'schema' is a JSON schema (an object)");
+    return set_grammar(r, PAGEDVK_GRAMMAR_JSON_SCHEMA, d, schema, P, err);
+  }
+  if (!sj_str_is(d, type, "json_schema")) {
+    uint32_t n = sj_len(d, type);
+    return srv_error_set(err, 400, INVALID, P, "invalid_value",
+                         "unknown response_format type '%.*s': \"text\", \"json_object\" or \"json_schema\"",
+                         (int)(n < 64 ? n : 64), sj_bytes(d, type)),
+           -1;
+  }
+  uint32_t js = field(d, rf, "json_schema");
+  if (js == SJ_NONE)
+    return srv_error_set(err, 400, INVALID, P, "missing_required_parameter",
+                         "response_format of type \"json_schema\" needs a 'json_schema' object"),
+           -1;
+  if (sj_type_of(d, js) != SJ_OBJECT) return bad_type(err, P, "an object whose 'json_schema' is an object");
+  uint32_t name = field(d, js, "name"), strict = field(d, js, "strict"), schema = field(d, js, "schema");
+  if (name != SJ_NONE && sj_type_of(d, name) != SJ_STRING) return bad_type(err, P, "an object whose json_schema.name is a string");
+  if (strict != SJ_NONE && sj_type_of(d, strict) != SJ_TRUE && sj_type_of(d, strict) != SJ_FALSE)
+    return bad_type(err, P, "an object whose json_schema.strict is a boolean");
+  if (schema == SJ_NONE) return set_grammar(r, PAGEDVK_GRAMMAR_JSON_OBJECT, d, SJ_NONE, P, err);
+  if (sj_type_of(d, schema) != SJ_OBJECT && sj_type_of(d, schema) != SJ_TRUE && sj_type_of(d, schema) != SJ_FALSE)
+    return bad_type(err, P, "an object whose json_schema.schema is a JSON schema (an object)");
+  return set_grammar(r, PAGEDVK_GRAMMAR_JSON_SCHEMA, d, schema, P, err);
+}
+
+/* The constraint of the request: "response_format", or llama-server's "grammar" (GBNF text) or
+ * "json_schema" (a schema object); at most one of them. */
+static int parse_constraint(const sj_doc *d, uint32_t root, oai_request *r, srv_error *err) {
+  r->sp.grammar_kind = PAGEDVK_GRAMMAR_NONE;
+  r->sp.grammar = NULL;
+  r->sp.grammar_len = 0;
+  if (parse_response_format(d, root, r, err)) return -1;
+  uint32_t gbnf = field(d, root, "grammar"), schema = field(d, root, "json_schema");
+  const char *other = gbnf != SJ_NONE ? "grammar" : schema != SJ_NONE ? "json_schema" : NULL;
+  if (!other) return 0;
+  if (r->grammar_param || (gbnf != SJ_NONE && schema != SJ_NONE))
+    return srv_error_set(err, 400, INVALID, other, "invalid_value",
+                         "give at most one of 'response_format' (json_object or json_schema), 'grammar' and "
+                         "'json_schema'"),
+           -1;
+  if (gbnf != SJ_NONE) {
+    if (sj_type_of(d, gbnf) != SJ_STRING) return bad_type(err, "grammar", "a string (GBNF grammar text)");
+    return set_grammar(r, PAGEDVK_GRAMMAR_GBNF, d, gbnf, "grammar", err);
+  }
+  if (sj_type_of(d, schema) != SJ_OBJECT && sj_type_of(d, schema) != SJ_TRUE && sj_type_of(d, schema) != SJ_FALSE)
+    return bad_type(err, "json_schema", "a JSON schema (an object)");
+  return set_grammar(r, PAGEDVK_GRAMMAR_JSON_SCHEMA, d, schema, "json_schema", err);
 }
 
 static int check_model(pagedvk_server *s, const sj_doc *d, uint32_t root, srv_error *err) {
@@ -520,6 +636,7 @@ static int parse_object(pagedvk_server *s, const sj_doc *d, oai_request *r, srv_
   if (!rc) rc = parse_logprobs(d, root, r, err);
   if (!rc) rc = parse_stop(d, root, r, err);
   if (!rc) rc = parse_stop_ids(d, root, r, pagedvk_vocab_size(s->model), err);
+  if (!rc) rc = parse_constraint(d, root, r, err);
   uint32_t echo = field(d, root, "echo");
   if (!rc && echo != SJ_NONE && sj_type_of(d, echo) == SJ_TRUE) {
     srv_error_set(err, 400, INVALID, "echo", NULL, "'echo' is not supported");
@@ -571,5 +688,6 @@ void oai_request_free(oai_request *r) {
   for (uint32_t i = 0; i < SRV_MAX_STOPS; i++) free(r->stops[i]);
   free(r->stop_ids);
   free(r->prompt);
+  free(r->grammar_text);
   memset(r, 0, sizeof *r);
 }

@@ -297,6 +297,7 @@ static int copy_options(pagedvk_server *s, const pagedvk_server_options *o, char
   if (!(o->drain_timeout_s >= 0 && o->drain_timeout_s <= 86400)) /* NaN too */
     return snprintf(err, err_size, "the drain timeout must be 0 to 86400 seconds"), PAGEDVK_ERR_INVALID;
   s->drain_timeout_s = o->drain_timeout_s;
+  s->reasoning_format = o->reasoning_format == PAGEDVK_REASONING_NONE ? PAGEDVK_REASONING_NONE : PAGEDVK_REASONING_SPLIT;
   return PAGEDVK_OK;
 }
 

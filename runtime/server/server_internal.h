@@ -21,6 +21,7 @@
 
 #include "pagedvk.h"
 #include "json.h"
+#include "oai_reasoning.h"
 
 /* Checked maxima of a request, each refused with a 400 that names the field when exceeded
  * (oai_parse.c): "stop" strings, "n" choices (the engine sends indexes 0..n-1 only, so the
@@ -129,6 +130,13 @@ typedef struct oai_request {
   size_t n_prompt;
   bool logprobs;               /* report the chosen token's logprob */
   uint32_t top_logprobs;       /* and this many alternatives */
+  /* Constrained output ("response_format", "grammar", "json_schema"): sp.grammar points into
+   * grammar_text; grammar_param is the field that brought it, named by a 400 for an invalid one. */
+  char *grammar_text;
+  const char *grammar_param;
+  /* Chat: how the answer is split into reasoning_content and content (oai_reasoning.h). */
+  int think_style;             /* oai_think_style */
+  int think_start;             /* oai_think_start: what the rendered prompt already did */
 } oai_request;
 
 struct pagedvk_server;
@@ -153,11 +161,14 @@ typedef struct srv_event {
   pagedvk_finish_reason finish;
   int status;
   uint32_t prompt_tokens, completion_tokens;
+  bool grammar_incomplete;     /* final LENGTH event: the text is not a whole sentence of the grammar */
 } srv_event;
 
 /* What the connection thread has learnt about one choice. */
 typedef struct srv_choice {
-  srv_buf text;          /* non-streaming: the whole text */
+  srv_buf text;          /* non-streaming: the whole text (chat: the content part) */
+  srv_buf reasoning;     /* non-streaming chat: the reasoning part (split.any: it has one) */
+  oai_reasoning split;   /* chat: reasoning / content splitter (zeroed: all content) */
   srv_buf lp;            /* non-streaming: logprob records (oai_format.c), n_lp of them */
   uint32_t n_lp;
   size_t text_offset;    /* completions logprobs: bytes of text so far */
@@ -165,6 +176,7 @@ typedef struct srv_choice {
   pagedvk_finish_reason finish;
   int status;
   uint32_t completion_tokens;
+  bool grammar_incomplete;
 } srv_choice;
 
 /* Where the non-streaming body's writer is (oai_body_next). */
@@ -281,6 +293,7 @@ struct pagedvk_server {
   /* Limits (copied from the options, defaults applied). */
   unsigned max_conns, max_conns_per_client, max_pending, header_timeout_s, write_timeout_s;
   bool metrics_open;            /* /metrics needs no key even when one is set */
+  int reasoning_format;         /* pagedvk_reasoning_format: the default of a chat request */
   char **cors;                  /* allowed origins (NULL: CORS off) */
   size_t n_cors;
   bool cors_any;                /* "*" */

@@ -80,7 +80,10 @@ static void help(void) {
          "  --max-body-bytes N       larger request bodies get 413 (default 8388608)\n"
          "  --drain-timeout S        on SIGTERM/SIGINT: /health and new requests get 503, running requests\n"
          "                           have S seconds to finish before they end with an error (default 20;\n"
-         "                           0: end them at once); a second signal ends the drain\n\n"
+         "                           0: end them at once); a second signal ends the drain\n"
+         "  --reasoning-format F     chat answers of thinking models (<think> blocks, gpt-oss channels):\n"
+         "                           split (default: the thinking in message.reasoning_content) or none\n"
+         "                           (all text in content); a request's \"reasoning_format\" overrides it\n\n"
          "The sampling options below are the defaults for fields a request leaves out.\n\n");
   cli_chat_opts_help(stdout);
   cli_opts_help(stdout);
@@ -188,6 +191,11 @@ int cmd_serve(int argc, char **argv) {
       double d = v && *v ? strtod(v, &end) : -1;
       if (!v || !*v || *end || errno || !(d >= 0 && d <= 86400)) bad = cli_fail("bad --drain-timeout (0 to 86400 seconds)");
       else so.drain_timeout_s = d;
+    } else if (is_opt(a, "--reasoning-format")) {
+      if (!(v = cli_arg_value(argc, argv, &i))) bad = cli_fail("--reasoning-format needs a value: split or none");
+      else if (!strcmp(v, "split")) so.reasoning_format = PAGEDVK_REASONING_SPLIT;
+      else if (!strcmp(v, "none")) so.reasoning_format = PAGEDVK_REASONING_NONE;
+      else bad = cli_fail("bad --reasoning-format '%s': split or none", v);
     } else if (is_opt(a, "--max-body-bytes")) {
       unsigned n;
       if (!parse_count(cli_arg_value(argc, argv, &i), &n)) bad = cli_fail("bad --max-body-bytes");
