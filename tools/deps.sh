@@ -20,6 +20,9 @@ PACKAGES=(
   curl jq python3
   # structured-output tests validate responses against their JSON schemas
   python3-jsonschema
+  # the replicas-behind-a-router test (tests/server/test_replicas_nginx.sh) runs Debian's nginx binary
+  # with its own config on loopback ports; the package's service is kept from starting (below)
+  nginx
   # benchmark plots; aarch64 cross-build and its test runner; binfmt_misc registration of qemu so
   # that the cross tests labelled `exec` can start aarch64 children (registered on a host or VM;
   # the packages leave binfmt alone inside a container, where test-aarch64 says what it left out)
@@ -62,6 +65,22 @@ for p in "${missing[@]}"; do
          fi ;;
   esac
 done
+# Debian's nginx package starts (and binds port 80) as a service when installed: a policy-rc.d
+# that denies every start keeps it stopped, only while this script installs (an existing one is
+# left as it is). The tests run the binary themselves.
+POLICY=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ " ${missing[*]} " == *" nginx "* ]] && [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\n# tools/deps.sh: no service starts while packages install\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod 755 "$POLICY"
+  made_policy=1
+fi
+drop_policy() { if [ "$made_policy" = 1 ]; then $SUDO rm -f "$POLICY"; fi; }
+trap drop_policy EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# On a host run by systemd the unit was enabled for the next boot: not wanted for a test tool.
+if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
 echo "deps: done"
