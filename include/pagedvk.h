@@ -242,6 +242,20 @@ typedef enum pagedvk_preempt_mode {
   PAGEDVK_PREEMPT_SWAP = 1       /* copy the blocks to host memory and back */
 } pagedvk_preempt_mode;
 
+/* What the KV pool stores per element. q8_0: blocks of 32 values of one head row, each an int8 times
+ * one f16 scale d = max|x| / 127 (GGUF's Q8_0), 34 bytes per 32 values instead of 64: about twice
+ * the tokens in the same memory; needs a head size that is a multiple of 32. */
+typedef enum pagedvk_kv_type {
+  PAGEDVK_KV_F16 = 0, /* default */
+  PAGEDVK_KV_F32 = 1,
+  PAGEDVK_KV_Q8_0 = 2
+} pagedvk_kv_type;
+
+/* "f16", "f32", "q8_0" -> the type: 0, or -1 for another name. */
+int pagedvk_kv_type_parse(const char *name, pagedvk_kv_type *out);
+/* The name of a type ("f16", "f32", "q8_0"; "?" for another value). */
+const char *pagedvk_kv_type_name(pagedvk_kv_type t);
+
 typedef struct pagedvk_engine_options {
   const char *model_path;          /* GGUF file (required) */
   const char *device;              /* index or name substring; NULL: PAGEDVK_DEVICE or the default */
@@ -257,7 +271,8 @@ typedef struct pagedvk_engine_options {
   pagedvk_preempt_mode preempt;
   uint64_t swap_mem;               /* bytes of host swap space; default 256 MiB */
   int prefix_cache;                /* automatic prefix caching; default 1 */
-  int kv_f32;                      /* store K/V as f32 instead of f16 */
+  int kv_f32;                      /* store K/V as f32 instead of f16 (kv_type f32; kept for callers) */
+  pagedvk_kv_type kv_type;         /* K/V element type; default f16 (kv_f32 = 1 with f16: f32) */
   int priority_scheduling;         /* order by sampling priority, then arrival; default FCFS */
   /* Called while the model loads with a fraction in [0, 1]. */
   void (*progress)(double fraction, void *user);
@@ -371,6 +386,8 @@ typedef struct pagedvk_stats {
   double prefill_seconds;          /* ... and their share of busy_seconds */
   uint32_t peak_blocks_used;       /* most KV blocks in use at once (measured after each step's planning) */
   uint64_t peak_kv_bytes_used;     /* ... in bytes (block sizes differ with sliding-window layer groups) */
+  const char *kv_type;             /* the pool's element type: "f16", "f32" or "q8_0" (static) */
+  uint64_t kv_block_bytes;         /* bytes of one block (of the largest layer group) */
 } pagedvk_stats;
 
 /* A consistent snapshot (thread-safe). */

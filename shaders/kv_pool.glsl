@@ -8,6 +8,12 @@
 // n_layer is the layers a block holds (every layer, or a layer group's: runtime/kv/kv_layout.h)
 // and `layer` the index within them.
 // Elements are f16 packed two per 32-bit word (default) or f32 words with KV_F32.
+// KV_Q8 (q8_0, GGUF's Q8_0 numbers: blocks of 32 values x_i = d * q_i, q_i int8, d f16): a block
+// is its quants, 1 byte an element in the order above, four to a 32-bit word, then its scales:
+//   [layer][K=0,V=1][kv head][token in block][ceil(head_dim / 64) words, two f16 d per word]
+// (each token's head row starts on a whole word: no two writers share one), the block padded to
+// 16 bytes. pool_elem then counts bytes (one element each) from the buffer's start; head_dim is a
+// multiple of 32, so a row's quants start on a 16-byte texel. runtime/kv/kv_gpu.c sizes it.
 // The including shader declares KV and defines KV_BINDING before including this file.
 #ifndef PV_KV_POOL_GLSL
 #define PV_KV_POOL_GLSL
@@ -23,6 +29,8 @@ struct PoolGeom {
   uint head_dim;
 };
 
+#include "kv_geom.glsl"
+
 // Element index (within its buffer) of element 0 of (slot's token, layer, kv, head); buffer in `buf`.
 uint pool_elem(PoolGeom g, uint slot, uint layer, uint kv, uint head, out uint buf) {
   uint block = slot / g.block_size;
@@ -30,8 +38,18 @@ uint pool_elem(PoolGeom g, uint slot, uint layer, uint kv, uint head, out uint b
   buf = block / g.blocks_per_buf;
   uint lb = block % g.blocks_per_buf;
   uint per_kv = g.n_kv_head * g.block_size * g.head_dim;
-  return ((lb * g.n_layer + layer) * 2u + kv) * per_kv + (head * g.block_size + off) * g.head_dim;
+  return lb * pool_block_elems(g.block_size, g.n_layer, g.n_kv_head, g.head_dim) + (layer * 2u + kv) * per_kv +
+         (head * g.block_size + off) * g.head_dim;
 }
+
+#ifdef KV_Q8
+// The first scale word of (slot's token, layer, kv, head) in its buffer.
+uint pool_scale(PoolGeom g, uint slot, uint layer, uint kv, uint head) {
+  uint block = slot / g.block_size;
+  return q8_scale_word(g.block_size, g.n_layer, g.n_kv_head, g.head_dim, block % g.blocks_per_buf, layer, kv, head,
+                       slot % g.block_size);
+}
+#endif
 
 // Neighbouring invocations may read different buffers (keys of one chunk span blocks), and
 // indexing a descriptor array with a non-uniform value needs a feature many devices lack. A
@@ -80,7 +98,14 @@ void kv_set_texel(uint buf, uint i, uvec4 v) {
 }
 #endif
 
-#ifdef KV_F32
+#if defined(KV_Q8)
+// Element e of a head row whose first scale word is sw (e counted from the row's first byte e0:
+// the element's quant block is (e - e0) / 32); these take the row offset i = e - e0 too.
+float pool_load_q8(uint buf, uint e, uint sw, uint i) {
+  const float d = unpackHalf2x16(kv_word(buf, sw + i / 64u))[(i / 32u) & 1u];
+  return d * float(bitfieldExtract(int(kv_word(buf, e >> 2)), int(8u * (e & 3u)), 8));
+}
+#elif defined(KV_F32)
 float pool_load(uint buf, uint e) { return uintBitsToFloat(kv_word(buf, e)); }
 vec2 pool_load2(uint buf, uint e) { return vec2(uintBitsToFloat(kv_word(buf, e)), uintBitsToFloat(kv_word(buf, e + 1u))); }
 void pool_store2(uint buf, uint e, vec2 v) {

@@ -20,9 +20,21 @@ uvec4 kv_texel(uint buf, uint i) {
   }
 }
 
-#ifdef KV_F32
+#include "kv_geom.glsl"
+
+#if defined(KV_Q8)
+#define EPT 16u  // pool elements (bytes of quants) per texel
+#elif defined(KV_F32)
 #define EPT 4u   // pool elements per texel
 #else
 #define EPT 8u
+#endif
+
+#ifdef KV_Q8
+// Scale i (of quant block i: elements 32i .. 32i+31) of a head row whose first scale word is sw.
+float kv_q8_scale(uint buf, uint sw, uint i) {
+  const uint w = sw + i / 2u;
+  return unpackHalf2x16(kv_texel(buf, w >> 2)[w & 3u])[i & 1u];
+}
 #endif
 #endif

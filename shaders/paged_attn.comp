@@ -15,6 +15,7 @@
 // With parts == 1 the output is written normalised straight to O.
 // WINDOWED / SOFTCAP: a sliding window and soft-capped scores (attn_mask.glsl); with a window the
 // keys start at the window's first (partitions split the window's keys).
+// KV_Q8: the pool holds q8_0 blocks (kv_pool.glsl), dequantized as they are read.
 #extension GL_GOOGLE_include_directive : require
 #include "step.glsl"
 #include "attn_mask.glsl"
@@ -107,10 +108,25 @@ void main() {
         uint buf;
         uint e = pool_elem(g, slot, p.layer, 0u, kvh, buf);
         s = 0.0;
+#ifdef KV_Q8
+        // q8_0: each 32 quants times their block's scale (dequantized here, never stored)
+        const uint sw = pool_scale(g, slot, p.layer, 0u, kvh);
+        for (uint i = 0u; i < p.head_dim; i += 32u) {
+          const float dq = unpackHalf2x16(kv_word(buf, sw + i / 64u))[(i / 32u) & 1u];
+          float s32 = 0.0;
+          for (uint w = 0u; w < 8u; w++) {
+            const vec4 k4 = q8_unpack4(kv_word(buf, (e + i) / 4u + w));
+            const uint b = i + 4u * w;
+            s32 += qs[b] * k4.x + qs[b + 1u] * k4.y + qs[b + 2u] * k4.z + qs[b + 3u] * k4.w;
+          }
+          s += dq * s32;
+        }
+#else
         for (uint i = 0u; i < p.head_dim; i += 2u) {
           vec2 k2 = pool_load2(buf, e + i);
           s += qs[i] * k2.x + qs[i + 1u] * k2.y;
         }
+#endif
         if (SOFTCAP != 0u) s = softcap(s, p.softcap);
       }
       const float m_new = max(m, reduce_max(s));
@@ -130,7 +146,11 @@ void main() {
           uint slot = BT[t.seq * p.max_blocks + pos / p.block_size] * p.block_size + pos % p.block_size;
           uint buf;
           uint e = pool_elem(g, slot, p.layer, 1u, kvh, buf);
+#ifdef KV_Q8
+          a += sc[jj] * pool_load_q8(buf, e + d, pool_scale(g, slot, p.layer, 1u, kvh), d);
+#else
           a += sc[jj] * pool_load(buf, e + d);
+#endif
         }
         acc[di] = a;
       }

@@ -8,7 +8,7 @@
 // loads go lane by lane); K/V as 16-byte texels, so one fetch brings 8 f16 (4 f32) elements of a
 // row (the host takes this kernel only when head_dim is a multiple of that). Chosen for CPU
 // devices; WG is their SIMD width. WINDOWED / SOFTCAP: attn_mask.glsl (the keys start at the
-// window's first).
+// window's first). KV_Q8: q8_0 pool, 32 quants (two texels) and their scale per step.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
@@ -47,6 +47,7 @@ shared float sh_m[WG], sh_l[WG], sh_acc[WG * MAX_HEAD_DIM];
 
 #include "kv_texels.glsl"
 
+#ifndef KV_Q8
 // Elements e .. e+EPT-1 of the pool (e a multiple of EPT) as one or two vec4.
 void kv_elems(uint buf, uint e, out vec4 a, out vec4 b) {
   uvec4 w = kv_texel(buf, e / EPT);
@@ -58,6 +59,7 @@ void kv_elems(uint buf, uint e, out vec4 a, out vec4 b) {
   b = vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w));
 #endif
 }
+#endif
 
 void main() {
   const uint h = gl_WorkGroupID.y, part = gl_WorkGroupID.z;
@@ -90,6 +92,23 @@ void main() {
         buf = block / p.blocks_per_buf;
         local = block - buf * p.blocks_per_buf;
       }
+#ifdef KV_Q8
+      const uint base = local * pool_block_elems(p.block_size, p.n_layer, p.n_kv_head, hd) + p.layer * 2u * per_kv +
+                        (kvh * p.block_size + (j & bs_mask)) * hd;
+      const uint sk = q8_scale_word(p.block_size, p.n_layer, p.n_kv_head, hd, local, p.layer, 0u, kvh, j & bs_mask);
+      const uint sv = sk + p.n_kv_head * p.block_size * q8_row_scale_words(hd);
+      float s = 0.0;
+      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 32u) {
+        if (d >= hd) break;
+        const uvec4 w0 = kv_texel(buf, (base + d) / EPT), w1 = kv_texel(buf, (base + d) / EPT + 1u);
+        const uint d4 = d / 4u;
+        float s32 = dot(q[d4], q8_unpack4(w0.x)) + dot(q[d4 + 1u], q8_unpack4(w0.y)) +
+                    dot(q[d4 + 2u], q8_unpack4(w0.z)) + dot(q[d4 + 3u], q8_unpack4(w0.w));
+        s32 += dot(q[d4 + 4u], q8_unpack4(w1.x)) + dot(q[d4 + 5u], q8_unpack4(w1.y)) +
+               dot(q[d4 + 6u], q8_unpack4(w1.z)) + dot(q[d4 + 7u], q8_unpack4(w1.w));
+        s += kv_q8_scale(buf, sk, d / 32u) * s32;
+      }
+#else
       const uint base = (local * p.n_layer + p.layer) * 2u * per_kv + (kvh * p.block_size + (j & bs_mask)) * hd;
       float s = 0.0;
       [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += EPT) {
@@ -101,6 +120,7 @@ void main() {
         s += dot(q[d / 4u + 1u], k1);
 #endif
       }
+#endif
       s *= p.scale;
       if (SOFTCAP != 0u) s = softcap(s, p.softcap);
       // One exp per key: either the old terms shrink (a new max) or the new one is below the max.
@@ -110,6 +130,22 @@ void main() {
       l = l * c + pj;
       m = max(m, s);
       const uint vbase = base + per_kv;
+#ifdef KV_Q8
+      [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += 32u) {
+        if (d >= hd) break;
+        const float dv = kv_q8_scale(buf, sv, d / 32u) * pj;
+        [[unroll]] for (uint t = 0u; t < 2u; t++) {
+          const uvec4 w = kv_texel(buf, (vbase + d) / EPT + t);
+          [[unroll]] for (uint u = 0u; u < 4u; u++) {
+            const vec4 v4 = q8_unpack4(w[u]);
+            [[unroll]] for (uint i = 0u; i < 4u; i++) {
+              const uint at = d + 16u * t + 4u * u + i;
+              acc[at] = acc[at] * c + dv * v4[i];
+            }
+          }
+        }
+      }
+#else
       [[unroll]] for (uint d = 0u; d < MAX_HEAD_DIM; d += EPT) {
         if (d >= hd) break;
         vec4 v0, v1;
@@ -119,6 +155,7 @@ void main() {
         [[unroll]] for (uint i = 0u; i < 4u; i++) acc[d + 4u + i] = acc[d + 4u + i] * c + pj * v1[i];
 #endif
       }
+#endif
     }
     if (k_end == n_keys) break;   // (with parts == 1, part_len is ~0u: the step would wrap)
   }

@@ -21,7 +21,8 @@
 //
 // WINDOWED / SOFTCAP (attn_mask.glsl): with a window a tile's keys start at the block of its first
 // row's first key and each row masks the keys before its own window; a pair's lane starts at its
-// own window's block and walks at most the blocks a window spans.
+// own window's block and walks at most the blocks a window spans. KV_Q8: q8_0 pool (kv_pool.glsl),
+// each head row dequantized as it is fetched.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : enable
 #include "step.glsl"
@@ -65,16 +66,37 @@ layout(push_constant) uniform Params {
 
 // One key's (or value's) head row, pool elements e .. e + HEAD_DIM - 1, into the vec4 array R
 // (a macro: glslang mistranslates arrays sized by a specialization constant as parameters).
-#ifdef KV_F32
-#define KV_ROW(R, buf, e)                                                             \
+// sw: the row's first scale word (KV_Q8; the other types ignore it). BLOCK_BASE: element 0 of
+// layer p.layer in local block `local`; ROW_SCALES: the first scale word of kv head kvh's K row
+// at token `off` of that block (V's rows are V_SCALES words further).
+#if defined(KV_Q8)
+#define KV_ROW(R, buf, e, sw)                                                         \
+  [[unroll]] for (uint d_ = 0u; d_ < HEAD_DIM; d_ += EPT) {                           \
+    uvec4 w_ = kv_texel(buf, ((e) + d_) / EPT);                                       \
+    float s_ = kv_q8_scale(buf, sw, d_ / 32u);                                        \
+    R[d_ / 4u] = q8_unpack4(w_.x) * s_;                                               \
+    R[d_ / 4u + 1u] = q8_unpack4(w_.y) * s_;                                          \
+    R[d_ / 4u + 2u] = q8_unpack4(w_.z) * s_;                                          \
+    R[d_ / 4u + 3u] = q8_unpack4(w_.w) * s_;                                          \
+  }
+#define BLOCK_BASE(local) ((local) * pool_block_elems(p.block_size, p.n_layer, p.n_kv_head, HEAD_DIM) + p.layer * 2u * per_kv)
+#define ROW_SCALES(local, off) q8_scale_word(p.block_size, p.n_layer, p.n_kv_head, HEAD_DIM, local, p.layer, 0u, kvh, off)
+#define V_SCALES (p.n_kv_head * p.block_size * q8_row_scale_words(HEAD_DIM))
+#elif defined(KV_F32)
+#define KV_ROW(R, buf, e, sw)                                                         \
   [[unroll]] for (uint d_ = 0u; d_ < HEAD_DIM; d_ += EPT) R[d_ / 4u] = uintBitsToFloat(kv_texel(buf, ((e) + d_) / EPT));
 #else
-#define KV_ROW(R, buf, e)                                                             \
+#define KV_ROW(R, buf, e, sw)                                                         \
   [[unroll]] for (uint d_ = 0u; d_ < HEAD_DIM; d_ += EPT) {                           \
     uvec4 w_ = kv_texel(buf, ((e) + d_) / EPT);                                       \
     R[d_ / 4u] = vec4(unpackHalf2x16(w_.x), unpackHalf2x16(w_.y));                    \
     R[d_ / 4u + 1u] = vec4(unpackHalf2x16(w_.z), unpackHalf2x16(w_.w));               \
   }
+#endif
+#ifndef KV_Q8
+#define BLOCK_BASE(local) (((local) * p.n_layer + p.layer) * 2u * per_kv)
+#define ROW_SCALES(local, off) 0u
+#define V_SCALES 0u
 #endif
 
 #ifdef PAIRS
@@ -110,7 +132,7 @@ void main() {
       buf = block / p.blocks_per_buf;
       local = block - buf * p.blocks_per_buf;
     }
-    const uint kbase = ((local * p.n_layer + p.layer) * 2u * per_kv) + kvh * p.block_size * HEAD_DIM;
+    const uint kbase = BLOCK_BASE(local) + kvh * p.block_size * HEAD_DIM;
     // (with a window whole blocks: the lanes' blocks are not aligned to the tile's keys)
     const uint n_here = WINDOWED != 0u ? p.block_size : min(p.block_size, td.z - (b << bs_shift));
     for (uint o = 0u; o < n_here; o++) {
@@ -118,9 +140,9 @@ void main() {
       // (NaN included), and 0 * NaN would reach the sums. Before its window it reads the first key
       // of the window (in block b: only the first block holds keys before lo).
       const uint j = (b << bs_shift) + o, jj = clamp(j, lo, t.pos);
-      const uint e = kbase + (jj & (p.block_size - 1u)) * HEAD_DIM;
+      const uint e = kbase + (jj & (p.block_size - 1u)) * HEAD_DIM, sk = ROW_SCALES(local, jj & (p.block_size - 1u));
       vec4 k[HD4];
-      KV_ROW(k, buf, e)
+      KV_ROW(k, buf, e, sk)
       float s = 0.0;
       [[unroll]] for (uint d = 0u; d < HD4; d++) s = fma(q[d].x, k[d].x, fma(q[d].y, k[d].y, fma(q[d].z, k[d].z,
                                                                                      fma(q[d].w, k[d].w, s))));
@@ -131,7 +153,7 @@ void main() {
       l = l * c + pj;
       m = valid ? max(m, s) : m;
       vec4 v[HD4];
-      KV_ROW(v, buf, e + per_kv)
+      KV_ROW(v, buf, e + per_kv, sk + V_SCALES)
       [[unroll]] for (uint d = 0u; d < HD4; d++) acc[d] = fma(acc[d], vec4(c), pj * v[d]);
     }
   }
@@ -176,13 +198,13 @@ void main() {
       buf = block / p.blocks_per_buf;
       local = block - buf * p.blocks_per_buf;
     }
-    const uint kbase = ((local * p.n_layer + p.layer) * 2u * per_kv) + kvh * p.block_size * HEAD_DIM;
+    const uint kbase = BLOCK_BASE(local) + kvh * p.block_size * HEAD_DIM;
     const uint n_here = min(p.block_size, last_pos + 1u - (b << bs_shift));
     for (uint o = 0u; o < n_here; o++) {
       const uint j = (b << bs_shift) + o;
-      const uint e = kbase + o * HEAD_DIM;
+      const uint e = kbase + o * HEAD_DIM, sk = ROW_SCALES(local, o);
       vec4 k[HD4];
-      KV_ROW(k, buf, e)
+      KV_ROW(k, buf, e, sk)
       float c[RPL], pj[RPL];
       [[unroll]] for (uint i = 0u; i < RPL; i++) {
         float s = 0.0;
@@ -199,7 +221,7 @@ void main() {
         m[i] = valid ? max(m[i], s) : m[i];
       }
       vec4 v[HD4];
-      KV_ROW(v, buf, e + per_kv)
+      KV_ROW(v, buf, e + per_kv, sk + V_SCALES)
       [[unroll]] for (uint i = 0u; i < RPL; i++)
         [[unroll]] for (uint d = 0u; d < HD4; d++) acc[i * HD4 + d] = fma(acc[i * HD4 + d], vec4(c[i]), pj[i] * v[d]);
     }

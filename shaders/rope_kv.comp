@@ -1,6 +1,8 @@
 #version 450
 // rope_kv.comp — for each new token row: rotate q and k by RoPE at the token's position, then
-// scatter k and v into the paged pool at the token's slot (converting to the pool's type).
+// scatter k and v into the paged pool at the token's slot (converting to the pool's type; with
+// KV_Q8 quantizing each 32 values of a head row to q8_0: d = max|x| / 127, q = round(x / d), as
+// GGUF's Q8_0 and runtime/model/ref.c's pv_ref_q8_round).
 // One workgroup per token row. q is rotated in place; k is rotated in place first, then packed.
 //   rope NORMAL pairs (x[2i], x[2i+1]); NEOX pairs (x[i], x[i + rope_dim/2]). rope_dim 0 rotates
 //   nothing (NoPE layers): only the K/V write. Rotated pairs are also multiplied by mscale
@@ -28,7 +30,9 @@ layout(std430, binding = 3) readonly buffer Tokens { TokenInfo TOKENS[]; };
 // V as vec4 too, for the packing below (see Q4, K4).
 layout(std430, binding = 2) readonly buffer V4 { vec4 VB4[]; };
 layout(std430, binding = 5) readonly buffer FreqDiv { float FREQ_DIV[]; };
-#ifdef KV_F32
+#if defined(KV_Q8)
+#define EPT 32u  // pool elements per quant block (the unit of a write)
+#elif defined(KV_F32)
 #define EPT 4u   // pool elements per 16 bytes
 #else
 #define EPT 8u
@@ -83,6 +87,36 @@ void rotate_by4(uint row, uint tid, float pos) {
 
 vec4 kv_src4(uint kv, uint i) { return kv == 0u ? KB4[i] : VB4[i]; }
 
+#ifdef KV_Q8
+float kv_src(uint kv, uint i) { return kv == 0u ? KB[i] : VB[i]; }
+
+// Quant blocks 2 sw and 2 sw + 1 (the second when the row has it) of one head row of k (kv 0) or
+// v: elements src .. of K/V, quants from pool byte e (the row's first, a multiple of 4), scale word
+// sw of the row's scales at s0. Round half away from zero, as C's roundf.
+void q8_write(uint kv, uint src, uint buf, uint e, uint s0, uint sw) {
+  vec2 dd = vec2(0.0);
+  for (uint b = 0u; b < 2u; b++) {
+    const uint qb = 2u * sw + b;
+    if (qb * 32u >= p.head_dim) break;
+    const uint x0 = src + qb * 32u;
+    float amax = 0.0;
+    for (uint i = 0u; i < 32u; i++) amax = max(amax, abs(kv_src(kv, x0 + i)));
+    const float d = amax / 127.0, id = d != 0.0 ? 1.0 / d : 0.0;
+    for (uint w = 0u; w < 8u; w++) {
+      uint packed = 0u;
+      for (uint c = 0u; c < 4u; c++) {
+        const float x = kv_src(kv, x0 + 4u * w + c) * id;
+        const int q = int(clamp(sign(x) * floor(abs(x) + 0.5), -127.0, 127.0));
+        packed |= (uint(q) & 0xffu) << (8u * c);
+      }
+      kv_set_word(buf, (e >> 2) + qb * 8u + w, packed);
+    }
+    dd[b] = d;
+  }
+  kv_set_word(buf, s0 + sw, packHalf2x16(dd));
+}
+#endif
+
 // Packs the row's k and v into the pool 16 bytes (EPT elements) a store. A head's row in the
 // pool starts at a multiple of head_dim elements, so head_dim % EPT == 0 keeps every store aligned.
 void pack_by4(uint row, uint tid, TokenInfo t, PoolGeom g) {
@@ -136,6 +170,16 @@ void main() {
   const uint block = t.slot >> bs_shift, off = t.slot & (p.block_size - 1u);
   const uint buf = block / p.blocks_per_buf, local = block - buf * p.blocks_per_buf;
   const uint per_kv = p.n_kv_head * p.block_size * p.head_dim;   // elements of K (or V) of a layer in a block
+#ifdef KV_Q8
+  const uint sws = q8_row_scale_words(p.head_dim);
+  for (uint kv = 0u; kv < 2u; kv++)
+    for (uint h = 0u; h < p.n_kv_head; h++) {
+      const uint e = local * pool_block_elems(p.block_size, p.n_layer, p.n_kv_head, p.head_dim) +
+                     (p.layer * 2u + kv) * per_kv + (h * p.block_size + off) * p.head_dim;
+      const uint s0 = q8_scale_word(p.block_size, p.n_layer, p.n_kv_head, p.head_dim, local, p.layer, kv, h, off);
+      for (uint sw = 0u; sw < sws; sw++) q8_write(kv, row * p.kv_stride + h * p.head_dim, buf, e, s0, sw);
+    }
+#else
   const uint per_head = p.head_dim / EPT;
   for (uint kv = 0u; kv < 2u; kv++)
     for (uint h = 0u; h < p.n_kv_head; h++) {
@@ -151,6 +195,7 @@ void main() {
 #endif
       }
     }
+#endif
 }
 #else
 void rotate(inout float a, inout float b, float c, float s) {
@@ -189,6 +234,17 @@ void main() {
   memoryBarrierBuffer();
   barrier();
   PoolGeom g = PoolGeom(p.block_size, p.blocks_per_buf, p.n_layer, p.n_kv_head, p.head_dim);
+#ifdef KV_Q8
+  // one invocation per scale word of a head row (two quant blocks): no word has two writers
+  const uint sws = q8_row_scale_words(p.head_dim);
+  for (uint i = tid; i < 2u * p.n_kv_head * sws; i += WG) {
+    const uint kv = i / (p.n_kv_head * sws), j = i % (p.n_kv_head * sws);
+    const uint h = j / sws, sw = j % sws;
+    uint buf;
+    const uint e = pool_elem(g, t.slot, p.layer, kv, h, buf);
+    q8_write(kv, row * p.kv_stride + h * p.head_dim, buf, e, pool_scale(g, t.slot, p.layer, kv, h), sw);
+  }
+#else
   if (by4 && p.head_dim % EPT == 0u) {
     pack_by4(row, tid, t, g);
     return;
@@ -204,5 +260,6 @@ void main() {
     uint at = pool_elem(g, t.slot, p.layer, kv, h, buf) + e;
     pool_store2(buf, at, v);
   }
+#endif
 }
 #endif

@@ -93,8 +93,28 @@ static int choose_blocks(pagedvk_engine *e, const pv_kv_geometry *g, uint32_t *n
   return PAGEDVK_OK;
 }
 
+int pagedvk_kv_type_parse(const char *name, pagedvk_kv_type *out) {
+  static const char *const names[] = {"f16", "f32", "q8_0"};
+  for (int i = 0; name && i < 3; i++)
+    if (!strcmp(name, names[i])) {
+      *out = (pagedvk_kv_type)i;
+      return 0;
+    }
+  return -1;
+}
+
+const char *pagedvk_kv_type_name(pagedvk_kv_type t) {
+  return t == PAGEDVK_KV_F16 ? "f16" : t == PAGEDVK_KV_F32 ? "f32" : t == PAGEDVK_KV_Q8_0 ? "q8_0" : "?";
+}
+
+pagedvk_kv_type pv_engine_kv_type(const pagedvk_engine_options *o) {
+  return o->kv_type == PAGEDVK_KV_F16 && o->kv_f32 ? PAGEDVK_KV_F32 : o->kv_type;
+}
+
 static int check_options(const pagedvk_engine_options *o, pv_error *err) {
   if (!o->model_path) return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: no model file given");
+  if (o->kv_type != PAGEDVK_KV_F16 && o->kv_type != PAGEDVK_KV_F32 && o->kv_type != PAGEDVK_KV_Q8_0)
+    return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: KV type %d is not one of f16, f32, q8_0", (int)o->kv_type);
   uint32_t bs = o->block_size;
   if (bs != 8 && bs != 16 && bs != 32 && bs != 64)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "engine: --block-size must be 8, 16, 32 or 64 (got %u)", bs);
@@ -144,8 +164,13 @@ static int create_kv(pagedvk_engine *e, pv_error *err) {
   free(windows);
   if (rc0) return rc0;
   e->layout_ready = true;
+  const pagedvk_kv_type kt = pv_engine_kv_type(&e->opt);
+  if (kt == PAGEDVK_KV_Q8_0 && e->hp.head_dim % 32)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
+                   "engine: --kv-type q8_0 stores K/V in blocks of 32 values of a head, and this model's head size "
+                   "is %u (not a multiple of 32); use --kv-type f16", e->hp.head_dim);
   pv_kv_geometry g = {e->opt.block_size, e->layout.layers_per_block, e->hp.n_head_kv, e->hp.head_dim,
-                      e->opt.kv_f32 != 0};
+                      kt == PAGEDVK_KV_F32, kt == PAGEDVK_KV_Q8_0};
   uint32_t n_blocks = 0;
   int rc = choose_blocks(e, &g, &n_blocks, err);
   if (rc) return rc;

@@ -152,6 +152,8 @@ void pv_engine_grammars_free(pagedvk_engine *e);
 int pv_engine_step_once(pagedvk_engine *e, pv_error *err);
 /* Creates every pipeline the steps can use and runs each pair once (engine creation, warmup on). */
 int pv_engine_warmup(pagedvk_engine *e, pv_error *err);
+/* The pool's element type the options ask for (kv_f32 = 1 with kv_type f16: f32). */
+pagedvk_kv_type pv_engine_kv_type(const pagedvk_engine_options *o);
 
 /* engine_stats.c */
 /* Refreshes the snapshot other threads read (step thread). */

@@ -176,6 +176,7 @@ static void pool_of(const pv_kv_gpu *kv, pv_op_pool *pool) {
   pool->n_kv_head = kv->geom.n_kv_head;
   pool->head_dim = kv->geom.head_dim;
   pool->f32 = kv->geom.f32;
+  pool->q8 = kv->geom.q8;
 }
 
 _Static_assert(PV_KV_POOL_MAX_BUFS == PV_KV_MAX_BUFS, "kv_gpu.h and ops.h must agree on the pool's buffer count");

@@ -4,7 +4,12 @@
 #include "kv/kv_gpu.h"
 
 uint64_t pv_kv_block_bytes(const pv_kv_geometry *g) {
-  return (uint64_t)g->n_layer * 2 * g->n_kv_head * g->block_size * g->head_dim * (g->f32 ? 4 : 2);
+  const uint64_t elems = (uint64_t)g->n_layer * 2 * g->n_kv_head * g->block_size * g->head_dim;
+  if (!g->q8) return elems * (g->f32 ? 4 : 2);
+  /* q8_0: the quants, then ceil(head_dim / 64) scale words per head row, padded to 16 bytes */
+  const uint64_t rows = (uint64_t)g->n_layer * 2 * g->n_kv_head * g->block_size;
+  const uint64_t words = elems / 4 + rows * ((g->head_dim + 63) / 64);
+  return (words + 3) / 4 * 16;
 }
 
 static uint64_t buffer_limit(const pv_vk_context *ctx) {
@@ -25,6 +30,10 @@ int pv_kv_gpu_create(pv_kv_gpu *kv, pv_vk_context *ctx, const pv_kv_geometry *g,
   kv->n_blocks = n_blocks;
   if (n_blocks == 0) return pv_fail(err, PAGEDVK_ERR_INVALID, "kv: the pool needs at least one block");
   if (g->head_dim % 2) return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "kv: head size %u is odd", g->head_dim);
+  if (g->q8 && g->head_dim % 32)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED,
+                   "kv: --kv-type q8_0 needs a head size that is a multiple of 32 (quant blocks of 32), this "
+                   "model's is %u; use --kv-type f16", g->head_dim);
   uint64_t per_buf = buffer_limit(ctx) / kv->block_bytes;
   if (per_buf == 0)
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "kv: one block (%llu bytes) exceeds the device's buffer range",
@@ -47,7 +56,7 @@ int pv_kv_gpu_create(pv_kv_gpu *kv, pv_vk_context *ctx, const pv_kv_geometry *g,
       return rc;
     }
     kv->n_bufs = i + 1;
-    /* 16-byte texels: one fetch reads 8 f16 (or 4 f32) elements of a head's row */
+    /* 16-byte texels: one fetch reads 8 f16 (4 f32, 16 q8_0) elements of a head's row */
     uint64_t range = kv->bufs[i].size & ~(uint64_t)15;
     if (range / 16 <= ctx->caps.max_texel_elements &&
         pv_vk_texel_view_create(ctx, &kv->bufs[i], VK_FORMAT_R32G32B32A32_UINT, 0, range, &kv->texels[i], NULL))

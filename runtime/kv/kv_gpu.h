@@ -7,7 +7,10 @@
  * buffers, each no larger than maxStorageBufferRange and maxMemoryAllocationSize; block b lives in
  * buffer b / blocks_per_buf at local index b % blocks_per_buf, and one block is one contiguous
  * region holding the geometry's n_layer layers (every layer, or the layers_per_block of a layer
- * group, kv_layout.h): [layer][K, V][kv head][token][head dim], f16 (or f32).
+ * group, kv_layout.h): [layer][K, V][kv head][token][head dim], f16 (or f32). A q8_0 block holds
+ * those elements as int8 (four to a word), then [layer][K, V][kv head][token] rows of
+ * ceil(head_dim / 64) words, each two f16 scales (one per 32 elements of the head row), the
+ * whole padded to 16 bytes: shaders/kv_pool.glsl writes it out.
  * The host swap space is one host-visible buffer of n_swap_blocks block-sized slots.
  */
 #ifndef PV_KV_GPU_H
@@ -23,6 +26,7 @@ typedef struct pv_kv_geometry {
   uint32_t n_kv_head;
   uint32_t head_dim;
   bool f32;
+  bool q8; /* q8_0 blocks (f32 ignored); head_dim a multiple of 32 */
 } pv_kv_geometry;
 
 typedef struct pv_kv_gpu {

@@ -10,7 +10,7 @@
  *                 (pair i turns by pos * base^(-2i/d) / div[i]; div from rope_freqs.weight, LongRoPE's
  *                 rope_factors_short/long.weight (by the context size) or the
  *                 llama3 metadata, computed here, not by the device path's code)
- *               cache[pos] = k, v;  a = softmax(cap(q·K * attn_scale)) V  per head (GQA: head → head / group)
+ *               cache[pos] = k, v (q8_0 KV: each 32 values x -> d q, pv_ref_q8_round);  a = softmax(cap(q·K * attn_scale)) V  per head (GQA: head → head / group)
  *                 over the keys the layer's window lets the query see (window W: positions
  *                 pos-W+1 .. pos; 0: all); attn_scale 1/sqrt(d) unless the file says otherwise;
  *                 cap(s) = c tanh(s/c) with gemma2's attention soft-cap c, else s
@@ -224,6 +224,20 @@ void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, f
   }
 }
 
+void pv_ref_q8_round(float *x, uint32_t n) {
+  for (uint32_t b = 0; b + 32 <= n; b += 32) {
+    float amax = 0.0f;
+    for (uint32_t i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[b + i]));
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float dh = pv_f16_to_f32(pv_f32_to_f16(d)); /* the scale as stored */
+    for (uint32_t i = 0; i < 32; i++) {
+      float q = roundf(x[b + i] * id);
+      q = q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
+      x[b + i] = dh * q;
+    }
+  }
+}
+
 uint32_t pv_ref_argmax(const float *x, uint32_t n) {
   uint32_t best = 0;
   for (uint32_t i = 1; i < n; i++)
@@ -321,6 +335,15 @@ static void attention_block(pv_ref *r, uint32_t l, uint32_t pos) {
     scale_dims(r->k + h * d, rope_dim, hp->rope_attn_factor);
   }
   size_t at = ((size_t)l * r->max_ctx + pos) * kv_dim;
+  if (r->kv_q8) { /* the values a q8_0 pool holds: each head row in blocks of 32 */
+    pv_ref_q8_round(r->k, kv_dim);
+    pv_ref_q8_round(r->v, kv_dim);
+  } else if (r->kv_f16) {
+    for (uint32_t i = 0; i < kv_dim; i++) {
+      r->k[i] = pv_f16_to_f32(pv_f32_to_f16(r->k[i]));
+      r->v[i] = pv_f16_to_f32(pv_f32_to_f16(r->v[i]));
+    }
+  }
   memcpy(r->k_cache + at, r->k, kv_dim * sizeof(float));
   memcpy(r->v_cache + at, r->v, kv_dim * sizeof(float));
   attention(r, l, pos);

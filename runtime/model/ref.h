@@ -27,6 +27,9 @@ typedef struct pv_ref {
   pv_ref_layer *layers;
   uint32_t max_ctx;
   uint32_t n_past;     /* tokens in the cache */
+  bool kv_q8;          /* K/V rows quantized to q8_0 as they enter the cache (a q8_0 KV pool's values);
+                        * set after pv_ref_create, before the first step */
+  bool kv_f16;         /* ... or rounded to f16 (an f16 pool's values); kv_q8 wins */
   float *k_cache;      /* [n_layer][max_ctx][n_head_kv * head_dim] */
   float *v_cache;
   /* scratch */
@@ -62,6 +65,10 @@ void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, ui
 void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, const float *div,
                  pv_rope_style style);
 uint32_t pv_ref_argmax(const float *x, uint32_t n);
+/* x (n a multiple of 32; a tail is left as it is) replaced by its q8_0 values, block by block of 32:
+ * d = max|x| / 127 stored as f16, q = round(x / d) (half away from zero; 0 where d is 0), x = d q —
+ * GGUF's Q8_0 and the q8_0 KV pool's (shaders/rope_kv.comp). */
+void pv_ref_q8_round(float *x, uint32_t n);
 /* c tanh(x / c) (soft-capping; c > 0). */
 float pv_ref_softcap(float x, float c);
 /* GELU, tanh approximation: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */

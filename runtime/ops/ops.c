@@ -554,6 +554,13 @@ int pv_op_matmul(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_matmul_args *a, pv_err
   return matmul_one(ops, cmd, a, err);
 }
 
+/* Pool elements per 16-byte texel (8 f16, 4 f32; 32 for q8_0: a quant block, two texels, is the
+ * unit its kernels read) and the shader of each KV pool type. */
+static uint32_t pool_ept(const pv_op_pool *pool) { return pool->q8 ? 32 : pool->f32 ? 4 : 8; }
+static uint32_t pool_shader(const pv_op_pool *pool, uint32_t f16, uint32_t f32, uint32_t q8) {
+  return pool->q8 ? q8 : pool->f32 ? f32 : f16;
+}
+
 /* The CPU-shaped attention (paged_attn_lanes.comp): where pv_ops_init chose lanes or tiles, when
  * every input it reads through texel buffers has a view (tiles: lanes plus the prompt-tile kernel,
  * the CPU default; lanes: every row through lanes). */
@@ -562,7 +569,7 @@ static bool use_lanes(const pv_ops *ops, const pv_op_attn_args *a) {
   const uint32_t lanes = simd_lanes(c);
   /* a head's row must start on a 16-byte texel of the pool: 8 f16 or 4 f32 elements */
   bool can = a->q.texel && a->block_tables.texel && a->pool->texels[0] && a->q_stride % 4 == 0 &&
-             a->head_dim % (a->pool->f32 ? 4 : 8) == 0 &&
+             a->head_dim % pool_ept(a->pool) == 0 &&
              (uint64_t)lanes * ((a->head_dim + 31) / 32 * 32 + 2) * 4 <= c->max_shared_memory;
   return can && ops->attn != PV_OPS_ATTN_GROUPS;
 }
@@ -577,15 +584,19 @@ int pv_op_rope_kv(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_rope_args *a, pv_erro
   if (rc) return rc;
   const pv_op_pool *pool = a->pool;
   /* CPU devices: one row per lane (rope_kv_lanes) where the shader's 16-byte paths apply */
-  const uint32_t half_rot = a->rope_dim / 2, ept = pool->f32 ? 4 : 8;
+  if (pool->q8 && a->head_dim % 32)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: a q8_0 KV pool needs a head size that is a multiple of 32 (got %u)",
+                   a->head_dim);
+  const uint32_t half_rot = a->rope_dim / 2, ept = pool_ept(pool);
   const bool lanes = ops->wg_row < ops->wg && on_16(a->q, a->k, a->v) && (a->q_stride | a->kv_stride) % 4 == 0 &&
                      a->head_dim % ept == 0 && (a->neox ? half_rot : a->rope_dim) % 4 == 0 &&
                      pool->block_size && !(pool->block_size & (pool->block_size - 1));
   /* frequency divisors through a specialization constant: the pipeline without them is unchanged */
   const uint32_t spec[] = {lanes ? pv_ops_simd_lanes(ops) : ops->wg_row, a->freq_div.buffer ? 1u : 0u};
   const uint32_t arrays[] = {1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
-  const uint32_t id = lanes ? (pool->f32 ? PV_SHADER_ROPE_KV_LANES_F32 : PV_SHADER_ROPE_KV_LANES)
-                            : (pool->f32 ? PV_SHADER_ROPE_KV_F32 : PV_SHADER_ROPE_KV);
+  const uint32_t id = lanes ? pool_shader(pool, PV_SHADER_ROPE_KV_LANES, PV_SHADER_ROPE_KV_LANES_F32,
+                                          PV_SHADER_ROPE_KV_LANES_Q8)
+                            : pool_shader(pool, PV_SHADER_ROPE_KV, PV_SHADER_ROPE_KV_F32, PV_SHADER_ROPE_KV_Q8);
   const pv_vk_pipeline *p = get_pipeline(ops, id, arrays, 6, sizeof(pv_push_rope_kv), spec, 2, err);
   const pv_push_rope_kv push = {a->rows,      a->n_head,        a->n_kv_head,       a->head_dim, a->rope_dim,
             a->rope_base, a->pos_scale,     a->neox ? 1u : 0u,  a->layer,    pool->block_size,
@@ -610,6 +621,9 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   while (max_hd < a->head_dim) max_hd *= 2;
   if (a->head_dim % 2 || max_hd > 256)
     return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: head size %u is not supported (even, <= 256)", a->head_dim);
+  if (pool->q8 && a->head_dim % 32)
+    return pv_fail(err, PAGEDVK_ERR_UNSUPPORTED, "ops: a q8_0 KV pool needs a head size that is a multiple of 32 (got %u)",
+                   a->head_dim);
   if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
   const uint32_t windowed = a->window ? 1u : 0u, capped = a->softcap > 0.0f ? 1u : 0u;
@@ -618,7 +632,8 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
   const bool lanes = use_lanes(ops, a);
   const pv_vk_pipeline *p =
       lanes ? NULL
-            : get_pipeline(ops, pool->f32 ? PV_SHADER_PAGED_ATTN_F32 : PV_SHADER_PAGED_ATTN, arrays, 6,
+            : get_pipeline(ops, pool_shader(pool, PV_SHADER_PAGED_ATTN, PV_SHADER_PAGED_ATTN_F32, PV_SHADER_PAGED_ATTN_Q8),
+                           arrays, 6,
                            sizeof(pv_push_attn), spec, 4, err);
   uint32_t parts = a->parts ? a->parts : 1;
   if (parts > 1 && (a->part_len == 0 || !a->partial.buffer || (uint64_t)parts * a->part_len > 0x7fffffffu))
@@ -640,7 +655,8 @@ int pv_op_paged_attn(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args *a, pv_e
     const uint32_t in_use = pool->bufs_in_use && pool->bufs_in_use < pool->n_bufs ? pool->bufs_in_use : pool->n_bufs;
     const uint32_t lspec[] = {simd_lanes(&ops->ctx->caps), (a->head_dim + 31) / 32 * 32,
                               in_use == 1 ? 1u : PV_KV_MAX_BUFS, windowed, capped};
-    p = get_pipeline_ex(ops, pool->f32 ? PV_SHADER_PAGED_ATTN_LANES_F32 : PV_SHADER_PAGED_ATTN_LANES, arrays, 7,
+    p = get_pipeline_ex(ops, pool_shader(pool, PV_SHADER_PAGED_ATTN_LANES, PV_SHADER_PAGED_ATTN_LANES_F32,
+                                         PV_SHADER_PAGED_ATTN_LANES_Q8), arrays, 7,
                         (1u << 0) | (1u << 3) | (1u << 5), sizeof(pv_push_attn_lanes), lspec, 5, err);
     views[0].texel = a->q.texel;
     views[3].texel = a->block_tables.texel;
@@ -682,9 +698,9 @@ static int attn_rows_dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args
   if (n_tiles == 0) return PAGEDVK_OK;
   const pv_op_pool *pool = a->pool;
   if (!a->q.texel || !a->block_tables.texel || !pool->texels[0] || a->q_stride % 4 || a->o_stride % 4 ||
-      a->head_dim % (pool->f32 ? 4 : 8) || a->head_dim > 256)
+      a->head_dim % pool_ept(pool) || a->head_dim > 256)
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: row-owning attention needs texel views and head size %% %u == 0",
-                   pool->f32 ? 4 : 8);
+                   pool_ept(pool));
   if (!pool->block_size || (pool->block_size & (pool->block_size - 1)))
     return pv_fail(err, PAGEDVK_ERR_INVALID, "ops: KV block size %u is not a power of two", pool->block_size);
   if (pairs && !a->row_list.buffer)
@@ -696,8 +712,10 @@ static int attn_rows_dispatch(pv_ops *ops, pv_vk_cmd *cmd, const pv_op_attn_args
                            pairs ? 1u : tile_rows_per_lane(ops, a->head_dim), a->window ? 1u : 0u,
                            a->softcap > 0.0f ? 1u : 0u};
   const uint32_t arrays[] = {1, 1, 1, 1, 1, PV_KV_MAX_BUFS, 1};
-  const uint32_t id = pairs ? (pool->f32 ? PV_SHADER_PAGED_ATTN_PAIRS_F32 : PV_SHADER_PAGED_ATTN_PAIRS)
-                            : (pool->f32 ? PV_SHADER_PAGED_ATTN_ROWS_F32 : PV_SHADER_PAGED_ATTN_ROWS);
+  const uint32_t id = pairs ? pool_shader(pool, PV_SHADER_PAGED_ATTN_PAIRS, PV_SHADER_PAGED_ATTN_PAIRS_F32,
+                                          PV_SHADER_PAGED_ATTN_PAIRS_Q8)
+                            : pool_shader(pool, PV_SHADER_PAGED_ATTN_ROWS, PV_SHADER_PAGED_ATTN_ROWS_F32,
+                                          PV_SHADER_PAGED_ATTN_ROWS_Q8);
   const pv_vk_pipeline *p = get_pipeline_ex(ops, id, arrays, pairs ? 7 : 6, (1u << 0) | (1u << 3) | (1u << 5),
                                             sizeof(pv_push_attn_rows), spec, 6, err);
   const pv_push_attn_rows push = {n_tiles,         a->n_head,   a->n_kv_head, a->head_dim, a->layer,   pool->block_size,

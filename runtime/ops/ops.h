@@ -50,6 +50,7 @@ typedef struct pv_op_pool {
   uint32_t n_kv_head;
   uint32_t head_dim;
   bool f32; /* elements stored as f32 (else f16) */
+  bool q8;  /* q8_0 blocks (kv_pool.glsl; f32 ignored): head_dim a multiple of 32 */
   VkBufferView texels[PV_KV_MAX_BUFS]; /* RGBA32_UINT views of bufs (optional: the texel-reading kernels) */
   uint32_t bufs_in_use; /* the pass touches blocks of bufs[0 .. bufs_in_use-1] only (0: of all n_bufs) */
 } pv_op_pool;

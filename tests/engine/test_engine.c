@@ -2,7 +2,9 @@
  * The engine against the CPU reference: greedy output of every request must equal the reference
  * token for token — alone or in a batch of mixed lengths, under preemption (recompute and swap),
  * with prefix-cache hits, chunked prefill and several block sizes. After every test all blocks
- * are back in the pool and the validation layer said nothing.
+ * are back in the pool and the validation layer said nothing. The q8_0 KV pool (--kv-type q8_0) is
+ * compared with the reference quantizing K/V the same way (pv_ref kv_q8): block sizes 8/16/32,
+ * batched, under preemption (recompute, swap), prefix-cache hits and copy-on-write of forked samples.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +61,22 @@ static bool g_warmup;
 static bool g_keep;
 static bool g_kernel_times; /* make_engine: the kernel_times option */
 static pagedvk_engine *g_kept;
+static pagedvk_kv_type g_kv_type = PAGEDVK_KV_F16; /* make_engine's pools; the references follow it */
+
+static int reset_kv_type(void **state) {
+  (void)state;
+  g_kv_type = PAGEDVK_KV_F16;
+  return 0;
+}
+
+/* A reference whose cache holds what the engine's pool type holds (q8_0: quantized rows). */
+static pv_ref *open_ref(pagedvk_engine *e, uint32_t max_ctx) {
+  pv_error err = {0};
+  pv_ref *r = NULL;
+  assert_int_equal(pv_ref_create(&r, e->model->gguf, max_ctx, &err), PAGEDVK_OK);
+  r->kv_q8 = g_kv_type == PAGEDVK_KV_Q8_0;
+  return r;
+}
 
 static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t block_size, uint32_t max_tokens,
                                    pagedvk_preempt_mode preempt) {
@@ -76,6 +94,7 @@ static pagedvk_engine *make_engine(const char *model, uint64_t kv_mem, uint32_t 
   o.kv_layout = g_layout;
   o.swap_mem = 64u << 20;
   o.kernel_times = g_kernel_times;
+  o.kv_type = g_kv_type;
   pagedvk_engine *e = NULL;
   if (g_warmup) o.warmup = 1; /* the option overrides PAGEDVK_NO_WARMUP, which the suite sets */
   int rc = pagedvk_engine_create(&e, &o, err, sizeof err);
@@ -93,9 +112,7 @@ static void reference(pv_ref *r, job *j) {
 /* Random prompts of mixed lengths; the reference's greedy continuation of each. */
 static void make_jobs(pagedvk_engine *e, job *jobs, uint32_t n, uint32_t max_prompt, uint32_t seed,
                       const int32_t *prefix, uint32_t n_prefix) {
-  pv_error err = {0};
-  pv_ref *r = NULL;
-  assert_int_equal(pv_ref_create(&r, e->model->gguf, max_prompt + n_prefix + MAX_GEN + 1, &err), PAGEDVK_OK);
+  pv_ref *r = open_ref(e, max_prompt + n_prefix + MAX_GEN + 1);
   srand(seed);
   for (uint32_t i = 0; i < n; i++) {
     job *j = &jobs[i];
@@ -315,9 +332,7 @@ static void test_prefix_cache_hits(void **state) {
   static job jobs[8];
   make_jobs(e, jobs, 8, 20, 99, prefix, 70);
   for (uint32_t i = 0; i < 8; i++) jobs[i].prompt[70] = 500 + (int32_t)i; /* suffixes differ from the start */
-  pv_error err = {0};
-  pv_ref *r = NULL;
-  assert_int_equal(pv_ref_create(&r, e->model->gguf, 200, &err), PAGEDVK_OK);
+  pv_ref *r = open_ref(e, 200);
   for (uint32_t i = 0; i < 8; i++) {
     reference(r, &jobs[i]);
   }
@@ -334,6 +349,115 @@ static void test_prefix_cache_hits(void **state) {
   assert_true(st.prefill_steps >= 2 && st.prefill_steps < st.steps);
   assert_true(st.prefill_seconds > 0 && st.prefill_seconds < st.busy_seconds);
   finish(e);
+}
+
+/* q8_0 KV pools. syn-llama-q4k: 2 layers x 2 KV heads x 16 tokens x 64 dims = 8 KiB of quants per
+ * 16-token block, plus a scale word per head row (128 rows: 512 bytes): 8704 bytes, 53% of f16's. */
+static void q8_batch(const char *model, uint32_t n_jobs, uint64_t kv_mem, uint32_t block_size,
+                     pagedvk_preempt_mode preempt, pagedvk_stats *st) {
+  g_kv_type = PAGEDVK_KV_Q8_0;
+  batch_test(model, n_jobs, kv_mem, block_size, 512, preempt, st);
+  g_kv_type = PAGEDVK_KV_F16;
+  assert_string_equal(st->kv_type, "q8_0");
+}
+
+static void test_q8_block_sizes(void **state) {
+  (void)state;
+  pagedvk_stats st;
+  const uint32_t sizes[] = {8, 16, 32};
+  const uint64_t bytes[] = {4352, 8704, 17408};
+  for (int i = 0; i < 3; i++) {
+    q8_batch("syn-llama-q4k.gguf", 12, 16u << 20, sizes[i], PAGEDVK_PREEMPT_RECOMPUTE, &st);
+    assert_int_equal(st.kv_block_bytes, bytes[i]);
+    assert_int_equal(st.blocks_total, (16u << 20) / bytes[i]); /* the pool follows the block size */
+  }
+}
+
+/* Heads of 32 (one scale per row word) in a batch: Qwen2's biases, Gemma2's window and soft-caps. */
+static void test_q8_head32_batches(void **state) {
+  (void)state;
+  pagedvk_stats st;
+  q8_batch("syn-qwen2-f16.gguf", 16, 8u << 20, 16, PAGEDVK_PREEMPT_RECOMPUTE, &st);
+  q8_batch("syn-gemma2.gguf", 12, 8u << 20, 16, PAGEDVK_PREEMPT_RECOMPUTE, &st);
+}
+
+/* The same 40-block budget in bytes as test_preempt_*: 75 q8_0 blocks, still short of the batch. */
+static void test_q8_preempt_recompute(void **state) {
+  (void)state;
+  pagedvk_stats st;
+  q8_batch("syn-llama-q4k.gguf", 24, 40u * 16384, 16, PAGEDVK_PREEMPT_RECOMPUTE, &st);
+  assert_int_equal(st.blocks_total, 40u * 16384 / 8704);
+  assert_true(st.preemptions > 0);
+}
+
+static void test_q8_preempt_swap(void **state) {
+  (void)state;
+  pagedvk_stats st;
+  q8_batch("syn-llama-q4k.gguf", 24, 40u * 16384, 16, PAGEDVK_PREEMPT_SWAP, &st);
+  assert_true(st.preemptions > 0);
+  assert_true(st.swaps_out > 0 && st.swaps_in > 0);
+}
+
+/* Prefix-cache hits on q8_0 blocks, and greedy samples forked from one prompt: the partly filled
+ * last prompt block is copied (copy-on-write) when each sample writes its first token; every
+ * sample equals the q8_0 reference. */
+static void test_q8_prefix_and_fork(void **state) {
+  g_kv_type = PAGEDVK_KV_Q8_0;
+  test_prefix_cache_hits(state);
+  pagedvk_engine *e = make_engine("syn-llama-q4k.gguf", 16u << 20, 16, 512, PAGEDVK_PREEMPT_RECOMPUTE);
+  static job j[1];
+  make_jobs(e, j, 1, 1, 3, NULL, 0);
+  j->n_prompt = 40; /* 2.5 blocks */
+  for (uint32_t i = 1; i < 40; i++) j->prompt[i] = 7 + (int32_t)i * 29;
+  j->n_gen = 10;
+  pv_ref *r = open_ref(e, 64);
+  reference(r, j);
+  pv_ref_destroy(r);
+  g_kv_type = PAGEDVK_KV_F16;
+  submit(e, j, 3);
+  char err[512];
+  pagedvk_stats st = {0};
+  for (int i = 0; i < 4; i++) {
+    assert_true(pagedvk_engine_step(e, err, sizeof err) >= 0);
+    pagedvk_engine_stats(e, &st);
+    if (st.blocks_saved_by_sharing) break;
+  }
+  assert_true(st.blocks_saved_by_sharing >= 2 * 2); /* two full prompt blocks shared by 3 samples */
+  run(e);
+  for (uint32_t s = 0; s < 3; s++) {
+    assert_int_equal(j->n_got[s], 10);
+    for (uint32_t k = 0; k < 10; k++)
+      if (j->got[s][k] != j->want[k]) {
+        fprintf(stderr, "sample %u token %u: got %d want %d (margin %g)\n", s, k, j->got[s][k], j->want[k], j->margin[k]);
+        assert_true(j->margin[k] < NEAR_TIE);
+        break;
+      }
+  }
+  finish(e);
+}
+
+/* A head size that is no multiple of 32 has no q8_0 blocks: refused with the reason and the way out. */
+static void test_q8_refused_for_small_heads(void **state) {
+  (void)state;
+  char path[1024], err[512];
+  model_path(path, sizeof path, "tiny-llama-f16.gguf");
+  pagedvk_engine_options o;
+  pagedvk_engine_options_default(&o);
+  o.model_path = path;
+  o.kv_mem = 1u << 20;
+  o.kv_type = PAGEDVK_KV_Q8_0;
+  pagedvk_engine *e = NULL;
+  assert_int_equal(pagedvk_engine_create(&e, &o, err, sizeof err), PAGEDVK_ERR_UNSUPPORTED);
+  assert_null(e);
+  assert_non_null(strstr(err, "multiple of 32"));
+  assert_non_null(strstr(err, "--kv-type f16"));
+  o.kv_type = (pagedvk_kv_type)7;
+  assert_int_equal(pagedvk_engine_create(&e, &o, err, sizeof err), PAGEDVK_ERR_INVALID);
+  pagedvk_kv_type t;
+  assert_int_equal(pagedvk_kv_type_parse("q8_0", &t), 0);
+  assert_int_equal(t, PAGEDVK_KV_Q8_0);
+  assert_int_equal(pagedvk_kv_type_parse("q4_0", &t), -1);
+  assert_string_equal(pagedvk_kv_type_name(PAGEDVK_KV_F32), "f32");
 }
 
 static void test_parallel_samples_share_prompt(void **state) {
@@ -481,6 +605,12 @@ int main(void) {
       cmocka_unit_test(test_parallel_samples_share_prompt),
       cmocka_unit_test(test_beam_search),
       cmocka_unit_test(test_abort_and_refusals),
+      cmocka_unit_test_teardown(test_q8_block_sizes, reset_kv_type),
+      cmocka_unit_test_teardown(test_q8_head32_batches, reset_kv_type),
+      cmocka_unit_test_teardown(test_q8_preempt_recompute, reset_kv_type),
+      cmocka_unit_test_teardown(test_q8_preempt_swap, reset_kv_type),
+      cmocka_unit_test_teardown(test_q8_prefix_and_fork, reset_kv_type),
+      cmocka_unit_test(test_q8_refused_for_small_heads),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,6 +135,7 @@ int bench_mixed(bench_args *a, const model_facts *f);
 int bench_concurrency(bench_args *a, const model_facts *f);
 int bench_sharing(bench_args *a, const model_facts *f);
 int bench_block_size(bench_args *a, const model_facts *f);
+int bench_kv_type(bench_args *a, const model_facts *f);
 int bench_prefix(bench_args *a, const model_facts *f);
 int bench_window(bench_args *a, const model_facts *f);
 int bench_roofline(bench_args *a, const model_facts *f);

@@ -38,7 +38,12 @@ int bench_model_load(const char *path, model_facts *f) {
 }
 
 uint64_t bench_kv_bytes_per_token(const model_facts *f, const pagedvk_engine_options *eo) {
-  return (uint64_t)f->n_layer * 2 * f->n_kv_head * f->head_dim * (eo->kv_f32 ? 4 : 2);
+  const uint64_t rows = (uint64_t)f->n_layer * 2 * f->n_kv_head;
+  const pagedvk_kv_type t = eo->kv_type == PAGEDVK_KV_F16 && eo->kv_f32 ? PAGEDVK_KV_F32 : eo->kv_type;
+  /* q8_0: a byte per element and a 4-byte word of two f16 scales per 64 elements of a head row (a
+   * block's padding to 16 bytes left out) */
+  if (t == PAGEDVK_KV_Q8_0) return rows * (f->head_dim + 4 * ((f->head_dim + 63) / 64));
+  return rows * f->head_dim * (t == PAGEDVK_KV_F32 ? 4 : 2);
 }
 
 uint32_t bench_model_len(const model_facts *f, const pagedvk_engine_options *eo) {

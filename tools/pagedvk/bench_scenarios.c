@@ -38,6 +38,7 @@ static const scenario SCENARIOS[] = {
     {"concurrency", bench_concurrency, "output tokens/s at --max-num-seqs 1, 2, 4, ... --max-concurrency"},
     {"sharing", bench_sharing, "parallel sampling n=2,4,8 and beam 4: KV blocks shared vs separate requests"},
     {"block-size", bench_block_size, "block size 8/16/32/64 on the mixed workload: attention time and slot waste"},
+    {"kv-type", bench_kv_type, "f16 vs q8_0 KV pool on the mixed workload at the same --kv-mem: sequences, tok/s"},
     {"prefix", bench_prefix, "requests sharing a long system prompt: prefix cache on vs off"},
     {"window", bench_window, "long chats on a sliding-window model: KV blocks out of the window freed vs kept"},
     {"roofline", bench_roofline, "decode time per token at batch 1 vs weight bytes / copy bandwidth"},

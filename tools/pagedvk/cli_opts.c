@@ -85,7 +85,11 @@ static int parse_engine(cli_opts *o, int argc, char **argv, int *i, const char *
     return 1;
   }
   if (!strcmp(a, "--no-prefix-cache")) { e->prefix_cache = 0; return 1; }
-  if (!strcmp(a, "--kv-f32")) { e->kv_f32 = 1; return 1; }
+  if (!strcmp(a, "--kv-f32")) { e->kv_type = PAGEDVK_KV_F32; return 1; }
+  if (is(a, "--kv-type")) {
+    VALUE();
+    return pagedvk_kv_type_parse(v, &e->kv_type) == 0 ? 1 : BAD();
+  }
   if (!strcmp(a, "--priority")) { e->priority_scheduling = 1; return 1; }
   if (!strcmp(a, "--no-warmup")) { e->warmup = 0; return 1; }
   return 0;
@@ -147,7 +151,9 @@ void cli_opts_help(FILE *out) {
           "  --preempt recompute|swap      what to do when blocks run out (default recompute)\n"
           "  --swap-mem BYTES              host swap space for --preempt swap (default 256M)\n"
           "  --no-prefix-cache             do not reuse the KV blocks of identical prefixes\n"
-          "  --kv-f32                      store K/V as f32 instead of f16\n"
+          "  --kv-type f16|f32|q8_0        K/V element type (default f16); q8_0: 8-bit blocks of 32 with an\n"
+          "                                f16 scale, ~1.9x the tokens per byte (head size a multiple of 32)\n"
+          "  --kv-f32                      the same as --kv-type f32\n"
           "  --priority                    schedule by priority, then arrival\n"
           "  --no-warmup                   create each shader pipeline on first use, not at start\n"
           "sampling:\n"
