@@ -48,7 +48,7 @@ void pv_engine_update_stats(pagedvk_engine *e) {
   s->tokens_stored = ks.tokens_stored;
   s->kv_utilization = ks.utilization;
   s->kv_bytes = ks.bytes_total;
-  s->kv_type = pagedvk_kv_type_name(pv_engine_kv_type(&e->opt));
+  s->kv_type = e->kv_gpu.geom.q8 ? "q8_0" : e->kv_gpu.geom.f32 ? "f32" : "f16";
   s->kv_block_bytes = e->kv_gpu.block_bytes;
   s->blocks_saved_by_sharing = ks.blocks_saved_by_sharing;
   s->prefix_cache_queries = ks.prefix_query_tokens;
