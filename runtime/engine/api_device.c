@@ -127,6 +127,9 @@ static const char *attn_text(pv_ops_attn_kernel k) {
 
 /* ops' report of its choices (pv_ops_init decides them, nothing here re-derives them). */
 static void print_ops_report(FILE *out, const pv_ops_report *r) {
+  fprintf(out, "  %-34s %s device: the %s-shaped defaults below%s%s\n", "why",
+          r->cpu_device ? "a CPU" : "not a CPU", r->cpu_device ? "CPU" : "GPU",
+          r->overrides[0] ? "; set in the environment:" : " (no PAGEDVK_MATMUL/WEIGHTS/ATTN set)", r->overrides);
   fprintf(out, "  %-34s %u invocations (one-row kernels: %u)\n", "row kernels workgroup", r->wg, r->wg_row);
   if (r->mm_row_per_invocation)
     fprintf(out, "  %-34s %u output rows x %u tokens per invocation, %u per workgroup (PAGEDVK_MATMUL=coop for "
@@ -134,6 +137,9 @@ static void print_ops_report(FILE *out, const pv_ops_report *r) {
   else
     fprintf(out, "  %-34s cooperative: %u rows x %u tokens per workgroup of %u (PAGEDVK_MATMUL=rows for rows per "
                  "invocation)\n", "matmul", r->mm_rows, r->mm_ntok, r->mm_wg);
+  if (r->mm_ntok < r->mm_ntok_wanted)
+    fprintf(out, "  %-34s %u tokens per workgroup, not %u: the reduction array must fit maxComputeSharedMemorySize\n",
+            "matmul tokens", r->mm_ntok, r->mm_ntok_wanted);
   fprintf(out, "  %-34s %s: matmul%s_<type>, embed%s_<type> (PAGEDVK_WEIGHTS=texel|storage)\n", "weights",
           r->weights_texel ? "texel buffers" : "storage buffers", r->weights_texel ? "_tex" : "",
           r->weights_texel ? "_tex" : "");

@@ -8,6 +8,7 @@
  * warm-up set.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,12 +110,17 @@ static pv_ops_attn_kernel choose_attn(const char *env, bool cpu) {
   return !strcmp(env, "lanes") ? PV_OPS_ATTN_LANES : PV_OPS_ATTN_GROUPS;
 }
 
-static void fill_report(pv_ops *ops) {
+static void fill_report(pv_ops *ops, uint32_t mm_ntok_wanted) {
   pv_ops_report *r = &ops->report;
   *r = (pv_ops_report){.mm_row_per_invocation = ops->mm_row_per_invocation, .mm_rows = ops->mm_rows,
                        .mm_ntok = ops->mm_ntok, .mm_wg = ops->mm_wg, .weights_texel = ops->weights_texel,
                        .attn = ops->attn, .attn_decode_pairs = ops->attn == PV_OPS_ATTN_TILES,
-                       .simd_lanes = pv_ops_simd_lanes(ops), .wg = ops->wg, .wg_row = ops->wg_row};
+                       .simd_lanes = pv_ops_simd_lanes(ops), .wg = ops->wg, .wg_row = ops->wg_row,
+                       .cpu_device = ops->ctx->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU,
+                       .mm_ntok_wanted = mm_ntok_wanted};
+  const pv_env *env = pv_env_get();
+  snprintf(r->overrides, sizeof r->overrides, "%s%s%s%s%s%s", env->matmul[0] ? " PAGEDVK_MATMUL=" : "", env->matmul,
+           env->weights[0] ? " PAGEDVK_WEIGHTS=" : "", env->weights, env->attn[0] ? " PAGEDVK_ATTN=" : "", env->attn);
   switch (ops->attn) {
     case PV_OPS_ATTN_TILES:
       r->attn_shaders[0] = pv_shader_blobs[PV_SHADER_PAGED_ATTN_ROWS].name;
@@ -147,6 +153,7 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
   ops->mm_ntok = ops->mm_row_per_invocation ? 16 : 8;
   /* the cooperative form's reduction array: WG * ROWS * NTOK * 2 floats must fit in shared memory */
   const uint64_t max_shared = ctx->caps.max_shared_memory;
+  const uint32_t mm_ntok_wanted = ops->mm_ntok;
   while (!ops->mm_row_per_invocation && (uint64_t)ops->mm_wg * ops->mm_rows * ops->mm_ntok * 8 > max_shared &&
          ops->mm_ntok > 1)
     ops->mm_ntok /= 2;
@@ -160,7 +167,7 @@ int pv_ops_init(pv_ops *ops, pv_vk_context *ctx, pv_error *err) {
    * vector (8 lanes) per row; a wider group there runs as several vectors that take turns at every
    * barrier, most of them idle on a short row. */
   ops->wg_row = cpu ? 8 : ops->wg;
-  fill_report(ops);
+  fill_report(ops, mm_ntok_wanted);
   ops->slots = calloc(PV_SHADER_COUNT, sizeof *ops->slots);
   if (!ops->slots) return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "ops: out of memory");
   return PAGEDVK_OK;

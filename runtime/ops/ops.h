@@ -77,6 +77,9 @@ typedef struct pv_ops_report {
   const char *attn_shaders[3]; /* names of the attention shaders in use (f16 KV pool), NULL-padded */
   uint32_t simd_lanes;        /* lanes of the CPU-shaped kernels */
   uint32_t wg, wg_row;        /* row kernels' workgroup; embed/rmsnorm/rope_kv/argmax per row */
+  bool cpu_device;            /* why: the defaults are the CPU-shaped kernels on a CPU device */
+  char overrides[96];         /* why: the PAGEDVK_MATMUL/WEIGHTS/ATTN settings that replaced a default */
+  uint32_t mm_ntok_wanted;    /* matmul tokens per workgroup before maxComputeSharedMemorySize cut it */
 } pv_ops_report;
 
 typedef struct pv_ops {

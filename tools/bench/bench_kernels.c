@@ -22,12 +22,14 @@
 #include <string.h>
 
 #include "bench_kernels.h"
+#include "pv_bench_shader_ids.h"
 #include "devkit/quantize.h"
 #include "gguf/dtype.h"
 #include "ops/ops.h"
 #include "vk/vk_buffer.h"
 
 #define BENCH_MAX_RUNS 64
+#define BENCH_MAX_MS 8
 
 typedef struct bench {
   pv_vk_context *ctx;
@@ -41,6 +43,8 @@ typedef struct bench {
   uint32_t n_results;
   uint32_t wg, mm_rows, mm_ntok; /* overrides of the pv_ops tuning (0: the defaults) */
   uint32_t mm_k, mm_n, mm_m;     /* --mm-shape: one matmul shape instead of 2048x2048 M=1/64 */
+  uint32_t mm_ms[BENCH_MAX_MS];  /* --mm-m: the token counts M of the 2048x2048 matmuls */
+  uint32_t n_mm_ms;
   char type[16];                 /* --type: one weight type only */
   char filter[32];               /* run only kernels whose name contains this */
 } bench;
@@ -95,6 +99,8 @@ static void report(bench *b, const char *kernel, const char *variant, const char
 
 typedef struct copy_arg {
   pv_vk_buffer *src, *dst;
+  pv_vk_pipeline pipe; /* the copy kernel (tools/bench/shaders/copy.comp) */
+  uint32_t wg;
 } copy_arg;
 
 static int rec_copy(bench *b, void *arg, pv_error *err) {
@@ -104,9 +110,22 @@ static int rec_copy(bench *b, void *arg, pv_error *err) {
   return PAGEDVK_OK;
 }
 
-static int bench_copy(bench *b, double *gbps, pv_error *err) {
+/* The copy kernel: 16 bytes per invocation, one dispatch over the whole buffer. */
+static int rec_copy_kernel(bench *b, void *arg, pv_error *err) {
+  copy_arg *a = arg;
+  uint32_t n = (uint32_t)(a->src->size / 16), groups[3];
+  pv_vk_view views[2] = {pv_view(a->src), pv_view(a->dst)};
+  pv_vk_grid_1d(&b->ctx->caps, (n + a->wg - 1) / a->wg, groups);
+  return pv_vk_cmd_dispatch(&b->cmd, &a->pipe, views, 2, &n, groups, err);
+}
+
+/* Device copy bandwidth, bytes read + written / time, of 64 MiB (less where the device's buffer
+ * range or allocation size is smaller): *gbps by vkCmdCopyBuffer, *kernel_gbps by the copy kernel. */
+static int bench_copy(bench *b, double *gbps, double *kernel_gbps, pv_error *err) {
   uint64_t size = 64ull << 20;
   if (size > b->ctx->caps.max_allocation_size) size = b->ctx->caps.max_allocation_size / 2;
+  if (size > b->ctx->caps.max_storage_buffer_range) size = b->ctx->caps.max_storage_buffer_range;
+  size &= ~(uint64_t)15;
   pv_vk_buffer src = {0}, dst = {0};
   int rc = pv_vk_buffer_create(b->ctx, &src, size, PV_MEM_DEVICE, err);
   rc = rc ? rc : pv_vk_buffer_create(b->ctx, &dst, size, PV_MEM_DEVICE, err);
@@ -115,10 +134,19 @@ static int bench_copy(bench *b, double *gbps, pv_error *err) {
     pv_vk_cmd_fill(&b->cmd, &src, 0, VK_WHOLE_SIZE, 0x3c003c00u);
     rc = pv_vk_cmd_run(&b->cmd, err);
   }
-  copy_arg a = {&src, &dst};
+  copy_arg a = {&src, &dst, .wg = 256};
   double ns = 0;
   rc = rc ? rc : time_it(b, rec_copy, &a, &ns, err);
   if (!rc) *gbps = 2.0 * (double)size / ns; /* read + write */
+  while (a.wg > b->ctx->caps.max_workgroup_invocations || a.wg > b->ctx->caps.max_workgroup_size[0]) a.wg /= 2;
+  pv_vk_pipeline_desc d = {.shader = &pv_bench_shader_blobs[PV_BENCH_SHADER_COPY], .binding_count = 2,
+                           .push_size = sizeof(uint32_t)};
+  d.spec[d.spec_count++] = (pv_vk_spec){0, a.wg};
+  rc = rc ? rc : pv_vk_pipeline_create(b->ctx, &d, &a.pipe, err);
+  ns = 0;
+  rc = rc ? rc : time_it(b, rec_copy_kernel, &a, &ns, err);
+  if (!rc) *kernel_gbps = 2.0 * (double)size / ns;
+  if (a.pipe.pipeline) pv_vk_pipeline_destroy(b->ctx, &a.pipe);
   if (dst.buffer) pv_vk_buffer_destroy(b->ctx, &dst);
   if (src.buffer) pv_vk_buffer_destroy(b->ctx, &src);
   return rc;
@@ -167,8 +195,15 @@ static int bench_matmul(bench *b, pv_error *err) {
   const pv_dtype *types = b->quick ? quick : all;
   const size_t n_types = b->quick ? PV_ARRAY_LEN(quick) : PV_ARRAY_LEN(all);
   const uint32_t K = b->mm_k ? b->mm_k : 2048, N = b->mm_n ? b->mm_n : 2048;
-  const uint32_t max_m = b->mm_m ? b->mm_m : b->quick ? 1 : 64;
-  const uint32_t ms[] = {b->mm_m ? b->mm_m : 1, b->mm_m ? 0 : 64};
+  /* token counts: --mm-shape's M, else --mm-m's list, else M=1 and (not --quick) M=64 */
+  uint32_t ms[BENCH_MAX_MS] = {0}, n_ms = 0, max_m = 0;
+  if (b->mm_m) ms[n_ms++] = b->mm_m;
+  else if (b->n_mm_ms) memcpy(ms, b->mm_ms, sizeof ms), n_ms = b->n_mm_ms;
+  else {
+    ms[n_ms++] = 1;
+    if (!b->quick) ms[n_ms++] = 64;
+  }
+  for (uint32_t i = 0; i < n_ms; i++) max_m = ms[i] > max_m ? ms[i] : max_m;
   pv_vk_buffer x = {0}, y = {0};
   int rc = pv_vk_buffer_create(b->ctx, &x, (uint64_t)max_m * K * 4, PV_MEM_DEVICE, err);
   rc = rc ? rc : pv_vk_buffer_create(b->ctx, &y, (uint64_t)max_m * N * 4, PV_MEM_DEVICE, err);
@@ -188,8 +223,7 @@ static int bench_matmul(bench *b, pv_error *err) {
     VkBufferView xt = VK_NULL_HANDLE;
     if (!rc) rc = pv_vk_texel_view_create(b->ctx, &w, VK_FORMAT_R32G32B32A32_UINT, 0, w.size, &ow.texel, err);
     if (!rc) rc = pv_vk_texel_view_create(b->ctx, &x, VK_FORMAT_R32G32B32A32_SFLOAT, 0, x.size, &xt, err);
-    for (size_t mi = 0; mi < PV_ARRAY_LEN(ms) && !rc; mi++) {
-      if (!ms[mi] || ms[mi] > max_m) continue;
+    for (uint32_t mi = 0; mi < n_ms && !rc; mi++) {
       mm_arg a = {.a = {.w = &ow, .x = pv_view(&x), .y = pv_view(&y), .m = ms[mi], .x_stride = K, .y_stride = N}};
       a.a.x.texel = xt;
       double ns = 0;
@@ -453,7 +487,7 @@ void pv_bench_kernels_help(FILE *out) {
           "queries: matmul for every weight type at 2048x2048 (decode M=1, prefill M=64), paged\n"
           "attention decode at contexts 512 and 2048 for block sizes 8/16/32/64, rope_kv and rmsnorm.\n"
           "Prints the median time of N runs (default 5; --quick: 3 runs of a few shapes), the GB/s the\n"
-          "kernel reads and its GFLOP/s, next to the copy bandwidth (vkCmdCopyBuffer).\n"
+          "kernel reads and its GFLOP/s, next to the copy bandwidth (vkCmdCopyBuffer and a copy kernel).\n"
           "  --json     one JSON object instead of the table\n"
           "  --quick    f16, q8_0, q4_k decode matmul and one attention shape only\n"
           "  --runs N   timed runs per kernel (1..64)\n"
@@ -461,6 +495,7 @@ void pv_bench_kernels_help(FILE *out) {
           "  --wg N, --mm-rows N, --mm-ntok N   tuning: invocations per workgroup (power of two),\n"
           "             matmul output rows and tokens per workgroup (defaults: the library's)\n"
           "  --mm-shape K,N,M   one matmul shape (inner size, rows, tokens) instead of 2048x2048 M=1/64\n"
+          "  --mm-m M,M,...     the 2048x2048 matmuls at these token counts (up to 8, each 1..4096)\n"
           "  --type NAME   one weight type only (f32, f16, q4_k, ...)\n");
 }
 
@@ -483,6 +518,20 @@ static bool parse_u32(const char *v, long lo, long hi, uint32_t *out) {
   return true;
 }
 
+/* A comma list of 1..BENCH_MAX_MS token counts, each 1..4096 (false otherwise). */
+static bool parse_ms(const char *v, uint32_t *ms, uint32_t *n) {
+  *n = 0;
+  for (const char *p = v; p && *p;) {
+    char *end = NULL;
+    long m = strtol(p, &end, 10);
+    if (end == p || m < 1 || m > 4096 || *n == BENCH_MAX_MS || (*end && *end != ',')) return false;
+    ms[(*n)++] = (uint32_t)m;
+    if (!*end) return true;
+    p = end + 1;
+  }
+  return false; /* empty, or a trailing comma */
+}
+
 /* One option at argv[*i]; *help set for --help. */
 static int parse_option(bench *b, int argc, char **argv, int *i, bool *want_help, pv_error *err) {
   const char *a = argv[*i], *v = NULL;
@@ -502,6 +551,10 @@ static int parse_option(bench *b, int argc, char **argv, int *i, bool *want_help
     if (!v || sscanf(v, "%u,%u,%u", &b->mm_k, &b->mm_n, &b->mm_m) != 3 || !b->mm_k || !b->mm_n || !b->mm_m ||
         b->mm_k > 65536 || b->mm_n > 65536 || b->mm_m > 65536)
       return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --mm-shape takes K,N,M (e.g. 2048,2048,64)");
+  } else if (opt_value(argc, argv, i, "--mm-m", &v)) {
+    if (!parse_ms(v, b->mm_ms, &b->n_mm_ms))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --mm-m takes up to %d token counts 1..4096, e.g. 1,16,64,512",
+                     BENCH_MAX_MS);
   } else if (opt_value(argc, argv, i, "--wg", &v)) {
     if (!v || !parse_u32(v, 1, 1024, &b->wg)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: bad value for --wg");
     if (b->wg & (b->wg - 1)) return pv_fail(err, PAGEDVK_ERR_INVALID, "bench: --wg must be a power of two");
@@ -544,17 +597,19 @@ static int run(bench *b, pv_error *e) {
     if (!rc && (b->ops.wg > b->ctx->caps.max_workgroup_invocations || shared > b->ctx->caps.max_shared_memory))
       rc = pv_fail(e, PAGEDVK_ERR_INVALID, "bench: --wg/--mm-rows/--mm-ntok exceed the device's workgroup limits");
   }
-  double copy_gbps = 0;
-  rc = rc ? rc : bench_copy(b, &copy_gbps, e);
+  double copy_gbps = 0, kernel_gbps = 0;
+  rc = rc ? rc : bench_copy(b, &copy_gbps, &kernel_gbps, e);
   if (!rc) {
     if (b->json) {
       fprintf(out, "{\n  \"device\": \"%s\",\n  \"driver\": \"%s\",\n  \"runs\": %u,\n  \"matmul_rows\": %u,\n"
-                   "  \"matmul_tokens\": %u,\n  \"workgroup\": %u,\n  \"copy_gbps\": %.3f,\n  \"kernels\": [",
+                   "  \"matmul_tokens\": %u,\n  \"workgroup\": %u,\n  \"copy_gbps\": %.3f,\n"
+                   "  \"copy_kernel_gbps\": %.3f,\n  \"kernels\": [",
               b->ctx->caps.device_name, b->ctx->caps.driver_name, b->runs, b->ops.mm_rows, b->ops.mm_ntok, b->ops.mm_wg,
-              copy_gbps);
+              copy_gbps, kernel_gbps);
     } else {
       fprintf(out, "device  %s (%s)\n", b->ctx->caps.device_name, b->ctx->caps.driver_name);
       fprintf(out, "copy    %.2f GB/s (vkCmdCopyBuffer of 64 MiB, bytes read + written / time)\n", copy_gbps);
+      fprintf(out, "copy    %.2f GB/s (the copy kernel, 16 bytes per invocation, the same buffers)\n", kernel_gbps);
       fprintf(out, "median of %u runs; GB/s = bytes the kernel reads / time; matmul %u rows x %u tokens per %s\n\n",
               b->runs, b->ops.mm_rows, b->ops.mm_ntok, b->ops.mm_row_per_invocation ? "invocation" : "workgroup");
       fprintf(out, "%-10s %-8s %-44s %10s %9s %9s\n", "kernel", "variant", "shape", "median ms", "GB/s", "GFLOP/s");
