@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """gpu_pack.py — the two halves of running tools/gpu-check from a build made on another machine.
 
-  gpu_pack.py ROOT BUILD PACK            (tools/gpu-check --pack PACK --build BUILD)
+  gpu_pack.py ROOT BUILD PACK SHARED SETS   (tools/gpu-check --pack PACK --build BUILD --pack-sets SETS)
       Copies into PACK what gpu-check needs on a machine without compilers or the project's Debian
       packages: pagedvk, mkmodel and bench-kernels (stripped), the C test executables that need a GPU
-      (ctest labels without `nogpu`/`embedded`) with their ctest environment in tests.json, the test
-      models (the ctest fixture `models` makes them first), the shared libraries those load beyond
-      glibc (lib/), the Vulkan loader (lib/libvulkan.so.1) and the Khronos validation layer
-      (layers/), and gpu-pack.env with the folders the tests were compiled with.
+      (ctest labels without `nogpu`/`embedded`) with their ctest environment in tests.json, the shared
+      libraries those load beyond glibc (lib/), the Vulkan loader (lib/libvulkan.so.1), the Khronos
+      validation layer (layers/), gpu-pack.env with the folders the tests were compiled with, and
+      shared/: the part of SHARED (../shared) that the oracle sets SETS (comma list; `base` = the
+      top-level oracle files) need — check-oracle, check-templates and the chat templates, those
+      oracle files and their models (the device machine has no ../shared). The test models are not
+      carried: --run-tests makes them with the pack's mkmodel.
   gpu_pack.py --run-tests ROOT BUILD JOBS
       Runs the GPU tests of a pack (BUILD/tests.json) or of a build tree (`ctest --show-only=json-v1`),
       JOBS at a time, each with its ctest environment except PAGEDVK_VALIDATION, which comes from the
@@ -16,7 +19,7 @@
       ROOT and BUILD. Prints ctest's summary lines; exits 1 when a test fails.
 Standard library only.
 """
-import concurrent.futures, json, os, shutil, subprocess, sys, time
+import concurrent.futures, json, os, re, shutil, subprocess, sys, time
 
 GLIBC = ('libc.so', 'libm.so', 'libpthread.so', 'libdl.so', 'librt.so', 'ld-linux', 'libresolv.so', 'linux-vdso',
          'libstdc++.so', 'libgcc_s.so')
@@ -88,7 +91,40 @@ def find_lib(name):
     return sorted(hits)[0][1] if hits else None
 
 
-def pack(root, build, dest):
+def pack_shared(shared, dest, sets):
+    """shared/ of the pack: tools, templates, the oracle files of `sets` and the models they name."""
+    out = os.path.join(dest, 'shared')
+    if not shared or not os.path.isdir(os.path.join(shared, 'oracle')):
+        print('gpu_pack: no ../shared here: the pack holds no oracle', file=sys.stderr)
+        return 0
+    shutil.rmtree(out, ignore_errors=True)
+    for d in ('tools', 'templates'):
+        shutil.copytree(os.path.join(shared, d), os.path.join(out, d), symlinks=False)
+    os.makedirs(os.path.join(out, 'oracle'))
+    os.makedirs(os.path.join(out, 'models'))
+    files = []
+    for st in sets:
+        src = os.path.join(shared, 'oracle') if st == 'base' else os.path.join(shared, 'oracle', st)
+        if not os.path.isdir(src):
+            sys.exit('gpu_pack: no oracle set %s in %s' % (st, shared))
+        if st != 'base':
+            os.makedirs(os.path.join(out, 'oracle', st), exist_ok=True)
+        for f in sorted(os.listdir(src)):
+            if f.endswith('.json') or f == 'README.md':
+                rel = f if st == 'base' else os.path.join(st, f)
+                shutil.copy2(os.path.join(src, f), os.path.join(out, 'oracle', rel))
+                if f.endswith('.json'):
+                    files.append(os.path.join(out, 'oracle', rel))
+    for f in files:
+        m = json.load(open(f)).get('model', '')
+        if m and not os.path.exists(os.path.join(out, m)):
+            os.makedirs(os.path.dirname(os.path.join(out, m)), exist_ok=True)
+            shutil.copy2(os.path.join(shared, m), os.path.join(out, m))
+    os.makedirs(os.path.join(out, 'vocab'), exist_ok=True)  # check-oracle lists it (tokenization is skipped)
+    return len(files)
+
+
+def pack(root, build, dest, shared='', sets='base'):
     build = os.path.abspath(build)
     os.makedirs(os.path.join(dest, 'tests', 'models'), exist_ok=True)
     os.makedirs(os.path.join(dest, 'lib'), exist_ok=True)
@@ -101,10 +137,6 @@ def pack(root, build, dest):
         bins.append(src)
     tests = []
     if shutil.which('ctest') and os.path.exists(os.path.join(build, 'CTestTestfile.cmake')):
-        subprocess.run(['ctest', '-R', '^models$'], cwd=build, capture_output=True)
-        for f in sorted(os.listdir(os.path.join(build, 'tests', 'models'))):
-            if f.endswith('.gguf'):
-                shutil.copy2(os.path.join(build, 'tests', 'models', f), os.path.join(dest, 'tests', 'models', f))
         for t in ctest_tests(build):
             exe = t['command'][0]
             if t['name'] == 'models' or not exe.startswith(build) or not os.access(exe, os.X_OK):
@@ -140,13 +172,35 @@ def pack(root, build, dest):
               file=sys.stderr)
     for name, path in sorted(libs.items()):
         shutil.copy2(path, os.path.join(dest, 'lib', name))
+    n_oracle = pack_shared(shared, dest, [x for x in sets.split(',') if x])
     with open(os.path.join(dest, 'gpu-pack.env'), 'w') as f:
         f.write('source_dir=%s\nbinary_dir=%s\nmade=%s\n' % (cache_value(build, 'CMAKE_HOME_DIRECTORY') or root, build,
                                                              time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())))
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(dest) for f in fs)
-    print('gpu_pack: %s: %d binaries, %d tests, %d libraries%s%s, %.1f MiB' % (
-        dest, 3, len(tests), len(libs), ', the Vulkan loader' if loader else '',
-        ', the validation layer' if layer_json else '', size / 1048576))
+    print('gpu_pack: %s: 3 binaries, %d tests, %d libraries%s%s, %d oracle files (sets %s) with their models, '
+          '%.1f MiB' % (dest, len(tests), len(libs), ', the Vulkan loader' if loader else '',
+                        ', the validation layer' if layer_json else '', n_oracle, sets, size / 1048576))
+
+
+def make_test_models(root, pack_dir):
+    """The test models of tests/make_models.cmake, made by the pack's mkmodel (they are deterministic:
+    carrying them would cost ~30 MiB)."""
+    out = os.path.join(pack_dir, 'tests', 'models')
+    os.makedirs(out, exist_ok=True)
+    text = open(os.path.join(root, 'tests', 'make_models.cmake'), encoding='utf-8').read()
+    for name, args in re.findall(r'^\s*"([A-Za-z0-9_.-]+)\|([^"]+)"', text, re.M):
+        gguf = os.path.join(out, name + '.gguf')
+        try:
+            if os.path.exists(gguf) and open(gguf + '.args').read() == args:
+                continue
+        except OSError:
+            pass
+        r = subprocess.run([os.path.join(pack_dir, 'mkmodel')] + args.split() + ['-o', gguf], capture_output=True,
+                           text=True)
+        if r.returncode:
+            print('gpu_pack: mkmodel %s failed: %s' % (name, r.stderr.strip()[-300:]), flush=True)
+        else:
+            open(gguf + '.args', 'w').write(args)
 
 
 def link_if_absent(path, target):
@@ -169,6 +223,7 @@ def run_tests(root, build, jobs):
     if os.path.exists(env_file):
         recorded = dict(l.strip().split('=', 1) for l in open(env_file) if '=' in l)
         tests = json.load(open(os.path.join(build, 'tests.json')))
+        make_test_models(root, build)
         link_if_absent(recorded.get('binary_dir'), build)
         link_if_absent(recorded.get('source_dir'), root)
         base = recorded.get('binary_dir') if os.path.exists(recorded.get('binary_dir', '')) else build
@@ -227,6 +282,6 @@ def run_tests(root, build, jobs):
 if __name__ == '__main__':
     if len(sys.argv) == 5 and sys.argv[1] == '--run-tests':
         sys.exit(run_tests(sys.argv[2], sys.argv[3], int(sys.argv[4])))
-    if len(sys.argv) == 4:
+    if len(sys.argv) == 6:
         sys.exit(pack(*sys.argv[1:]))
     sys.exit(__doc__)
