@@ -11,12 +11,13 @@
       top-level oracle files) need — check-oracle, check-templates and the chat templates, those
       oracle files and their models (the device machine has no ../shared). The test models are not
       carried: --run-tests makes them with the pack's mkmodel.
-  gpu_pack.py --run-tests ROOT BUILD JOBS
+  gpu_pack.py --run-tests ROOT BUILD JOBS [REGEX]
       Runs the GPU tests of a pack (BUILD/tests.json) or of a build tree (`ctest --show-only=json-v1`),
       JOBS at a time, each with its ctest environment except PAGEDVK_VALIDATION, which comes from the
       caller (gpu-check sets it where the layer is installed). The test executables hold the source
       and build folders they were compiled in; where those do not exist here, they are made links to
-      ROOT and BUILD. Prints ctest's summary lines; exits 1 when a test fails.
+      ROOT and BUILD. REGEX: only the tests whose name matches. Prints ctest's summary lines; exits 1
+      when a test fails.
 Standard library only.
 """
 import concurrent.futures, json, os, re, shutil, subprocess, sys, time
@@ -125,6 +126,24 @@ def pack_shared(shared, dest, sets):
 
 
 def pack(root, build, dest, shared='', sets='base'):
+    if dest.endswith('.tar.xz'):
+        # one xz stream with a 64 MiB dictionary: the test executables share most of their bytes
+        # (each holds the library and its shaders), so ~90 MiB of pack become ~30 with the models
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            inner = os.path.join(tmp, 'gpu-pack')
+            rc = pack(root, build, inner, shared, sets)
+            if rc:
+                return rc
+            print('gpu_pack: compressing (xz -9, a minute or two)', file=sys.stderr, flush=True)
+            with open(dest, 'wb') as f:
+                tar = subprocess.Popen(['tar', '-C', tmp, '-cf', '-', 'gpu-pack'], stdout=subprocess.PIPE)
+                xz = subprocess.run(['xz', '-9', '-T0', '-c'], stdin=tar.stdout, stdout=f)
+                tar.wait()
+            if tar.returncode or xz.returncode:
+                sys.exit('gpu_pack: tar | xz failed')
+        print('gpu_pack: %s: %.1f MiB' % (dest, os.path.getsize(dest) / 1048576))
+        return 0
     build = os.path.abspath(build)
     os.makedirs(os.path.join(dest, 'tests', 'models'), exist_ok=True)
     os.makedirs(os.path.join(dest, 'lib'), exist_ok=True)
@@ -217,7 +236,7 @@ def link_if_absent(path, target):
         return False
 
 
-def run_tests(root, build, jobs):
+def run_tests(root, build, jobs, pattern=''):
     build = os.path.abspath(build)
     env_file = os.path.join(build, 'gpu-pack.env')
     if os.path.exists(env_file):
@@ -231,6 +250,8 @@ def run_tests(root, build, jobs):
         subprocess.run(['ctest', '-R', '^models$'], cwd=build, capture_output=True)  # the fixture: test models
         tests = ctest_tests(build)
         base = build
+    if pattern:
+        tests = [t for t in tests if re.search(pattern, t['name'])]
     if not tests:
         print('gpu_pack: no GPU tests to run')
         return 1
@@ -280,8 +301,8 @@ def run_tests(root, build, jobs):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) == 5 and sys.argv[1] == '--run-tests':
-        sys.exit(run_tests(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    if len(sys.argv) in (5, 6) and sys.argv[1] == '--run-tests':
+        sys.exit(run_tests(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) == 6 else ''))
     if len(sys.argv) == 6:
         sys.exit(pack(*sys.argv[1:]))
     sys.exit(__doc__)
