@@ -226,6 +226,15 @@ typedef enum pagedvk_grammar_kind {
 
 void pagedvk_sampling_params_default(pagedvk_sampling_params *p);
 
+/* The GBNF text that a JSON schema compiles to (what PAGEDVK_GRAMMAR_JSON_SCHEMA runs), with
+ * every rule name prefixed by `prefix` (letters, digits and '-'; NULL or "": none) and the start
+ * rule named PREFIXroot, so a grammar of the caller's own can embed one or several schemas, each
+ * under its own prefix (the server's forced tool calls: docs/TOOLS.md). *gbnf is malloc'd
+ * (free()), NUL-terminated; *gbnf_len (may be NULL) excludes the NUL. PAGEDVK_ERR_INVALID with
+ * "json schema at /pointer: ..." (or "json schema:LINE:COL: ..." for text that is not JSON). */
+int pagedvk_json_schema_to_gbnf(const char *schema, size_t len, const char *prefix, char **gbnf, size_t *gbnf_len,
+                                char *err, size_t err_size);
+
 /* ---------------------------------------------------------------------------------------------
  * Engine: continuous batching over a paged KV cache on a Vulkan device
  * ------------------------------------------------------------------------------------------- */
@@ -529,6 +538,11 @@ int pagedvk_model_set_chat_template(pagedvk_model *model, const char *text, size
  * "fallback:chatml"; NULL when the model has none. A template that did not parse is still
  * "gguf" (see pagedvk_model_describe's chat_template_reason). Valid until the template changes. */
 const char *pagedvk_model_chat_template_source(const pagedvk_model *model);
+
+/* The Jinja text of the model's template in use (*len, may be NULL: its length); NULL when the
+ * model has none. The server reads it to know how the model writes tool calls. Valid until the
+ * template changes. */
+const char *pagedvk_model_chat_template_text(const pagedvk_model *model, size_t *len);
 
 /* Renders the chat `in` with the model's template (pagedvk_chat_input: the messages, tools and
  * kwargs as JSON, passed to the template as they are, each exactly one JSON array / object;

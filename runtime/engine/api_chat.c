@@ -47,6 +47,12 @@ const char *pagedvk_model_chat_template_source(const pagedvk_model *model) {
   return model ? model->chat.source : NULL;
 }
 
+const char *pagedvk_model_chat_template_text(const pagedvk_model *model, size_t *len) {
+  const char *t = model && model->chat.tmpl ? model->chat.text : NULL;
+  if (len) *len = t ? model->chat.text_len : 0;
+  return t;
+}
+
 const char *pagedvk_model_chat_template(const pagedvk_model *model, int *is_fallback) {
   const char *src = model ? model->chat.source : NULL;
   if (is_fallback) *is_fallback = !src || !strncmp(src, "fallback:", 9);

@@ -36,18 +36,26 @@ static bool has_special(const pv_tokenizer *tok, const char *piece) {
 static int no_memory(pv_error *err) { return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "chat template: no memory"); }
 
 /* Takes a parsed tree and its source label (copied) as the template in use. */
-static int adopt(pv_chat_template *t, struct pv_jinja *tree, const char *source, pv_error *err) {
-  char *src = dup_str(source);
-  if (!src) {
+static int adopt(pv_chat_template *t, struct pv_jinja *tree, const char *text, size_t len, const char *source,
+                 pv_error *err) {
+  char *src = dup_str(source), *copy = malloc(len + 1);
+  if (!src || !copy) {
+    free(src);
+    free(copy);
     pv_jinja_free(tree);
     return no_memory(err);
   }
+  memcpy(copy, text, len);
+  copy[len] = 0;
   pv_jinja_free(t->tmpl);
   free(t->source);
   free(t->problem);
+  free(t->text);
   t->tmpl = tree;
   t->source = src;
   t->problem = NULL;
+  t->text = copy;
+  t->text_len = len;
   return PAGEDVK_OK;
 }
 
@@ -57,7 +65,7 @@ int pv_chat_template_set(pv_chat_template *t, const char *text, size_t len, cons
   pv_error pe = {0};
   int rc = pv_jinja_parse(&tree, text, len, &pe);
   if (rc) return pv_fail(err, rc, "chat template %s: %s", source ? source : "", pe.msg);
-  return adopt(t, tree, source ? source : "override", err);
+  return adopt(t, tree, text, len, source ? source : "override", err);
 }
 
 int pv_chat_template_set_builtin(pv_chat_template *t, const char *name, pv_error *err) {
@@ -93,7 +101,7 @@ int pv_chat_template_load(pv_chat_template *t, const pv_tokenizer *tok, const ch
   if (text && len) {
     struct pv_jinja *tree = NULL;
     pv_error pe = {0};
-    if (pv_jinja_parse(&tree, text, len, &pe) == PAGEDVK_OK) return adopt(t, tree, "gguf", err);
+    if (pv_jinja_parse(&tree, text, len, &pe) == PAGEDVK_OK) return adopt(t, tree, text, len, "gguf", err);
     return set_problem(t, "gguf", "the model's chat template (tokenizer.chat_template) cannot be used: ", pe.msg, err);
   }
   if (tok && has_special(tok, "<|im_start|>") && has_special(tok, "<|im_end|>")) {
@@ -109,6 +117,7 @@ void pv_chat_template_free(pv_chat_template *t) {
   free(t->problem);
   free(t->bos);
   free(t->eos);
+  free(t->text);
   memset(t, 0, sizeof *t);
 }
 

@@ -34,6 +34,8 @@ typedef struct pv_chat_template {
   char *source;          /* see above; NULL: none */
   char *problem;         /* why chat requests fail when tmpl is NULL */
   char *bos, *eos;       /* the vocabulary's BOS / EOS token texts */
+  char *text;            /* the Jinja text of tmpl (NUL-terminated copy); NULL when tmpl is */
+  size_t text_len;
 } pv_chat_template;
 
 /* The template of a model: `text` (len bytes; NULL = the file has none) is the file's

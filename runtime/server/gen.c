@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "oai_tools.h"
 #include "server_internal.h"
 
 srv_gen *srv_gen_new(pagedvk_server *s, int fd) {
@@ -50,6 +51,8 @@ static void gen_free(srv_gen *g) {
     srv_buf_free(&g->choices[i].text);
     srv_buf_free(&g->choices[i].reasoning);
     srv_buf_free(&g->choices[i].lp);
+    if (g->choices[i].tools) oai_tools_free(g->choices[i].tools);
+    free(g->choices[i].tools);
   }
   srv_buf_free(&g->out);
   oai_request_free(&g->req);

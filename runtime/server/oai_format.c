@@ -15,8 +15,10 @@
  * instead of the missing finish reasons, then `data: [DONE]`.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "oai_tools.h"
 #include "server_internal.h"
 
 #define TEXT_SLICE 16384 /* bytes of a choice's text written per piece */
@@ -152,6 +154,84 @@ static void note_final(srv_gen *g, srv_choice *c, const srv_event *ev) {
   }
 }
 
+/* ---- tool calls (oai_tools.h) ------------------------------------------------------------------ */
+
+/* The choice's tool-call parser (made at its first event); NULL when the request parses none, or
+ * out of memory (then the request fails). */
+static oai_tool_parser *tool_parser(srv_gen *g, srv_choice *c) {
+  if (!g->req.tools_parse || g->req.kind != OAI_CHAT) return NULL;
+  if (!c->tools && (c->tools = malloc(sizeof *c->tools)))
+    oai_tools_init(c->tools, (oai_tool_family)g->req.tool_family, g->req.tool_prefill);
+  if (!c->tools && !g->failed) {
+    g->failed = true;
+    g->fail_status = PAGEDVK_ERR_NO_MEMORY;
+  }
+  return c->tools;
+}
+
+/* The content part of an event (after the reasoning splitter) into the parser; when the event's
+ * text is empty, the text of its control token when that is one of the family's markers
+ * ("[TOOL_CALLS]", "<|python_tag|>") and not one the splitter took. The final event ends the
+ * text. The parser's own reasoning (gpt-oss analysis, Command-R thinking) is appended to
+ * *reasoning. */
+static void tool_feed(srv_gen *g, srv_choice *c, oai_tool_parser *p, const srv_event *ev, const srv_buf *content,
+                      srv_buf *reasoning) {
+  const size_t think0 = p->think.len;
+  if (content->len) {
+    oai_tools_feed(p, content->p, content->len);
+  } else if (!ev->len && ev->token >= 0 && ev->finish == PAGEDVK_FINISH_NONE) {
+    char piece[256];
+    size_t len = 0;
+    if (!pagedvk_token_to_piece(g->srv->model, ev->token, 1, piece, sizeof piece, &len, NULL, 0) && len < sizeof piece &&
+        oai_tools_is_marker(p->fam, piece, len) &&
+        !(c->split.style != OAI_THINK_OFF && oai_reasoning_marker_piece(c->split.style, piece, len)))
+      oai_tools_feed(p, piece, len);
+  }
+  if (ev->finish != PAGEDVK_FINISH_NONE) oai_tools_finish(p);
+  if (p->think.len > think0) {
+    srv_buf_append(reasoning, p->think.p + think0, p->think.len - think0);
+    c->split.any = true;
+  }
+  if ((p->oom || reasoning->oom) && !g->failed) {
+    g->failed = true;
+    g->fail_status = PAGEDVK_ERR_NO_MEMORY;
+  }
+}
+
+/* An id for a call: "call_" and 24 letters and digits. */
+static void call_id(srv_buf *b) {
+  static uint64_t counter;
+  uint64_t x = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED) * 0x9E3779B97F4A7C15ull ^
+               (uint64_t)(pagedvk_now_seconds() * 1e9);
+  static const char A[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  char id[30] = "call_";
+  for (int i = 0; i < 24; i++) {
+    x ^= x >> 30, x *= 0xBF58476D1CE4E5B9ull, x ^= x >> 27, x *= 0x94D049BB133111EBull, x ^= x >> 31;
+    id[5 + i] = A[x % 62];
+  }
+  id[29] = 0;
+  jw_cstr(b, id);
+}
+
+static bool has_calls(const srv_choice *c) { return c->tools && c->tools->n_calls; }
+
+/* ,"tool_calls":[{"id", "type": "function", "function": {"name", "arguments"}}...] when any */
+static void calls_member(const srv_choice *c, srv_buf *b) {
+  if (!has_calls(c)) return;
+  srv_buf_puts(b, ",\"tool_calls\":[");
+  for (size_t k = 0; k < c->tools->n_calls; k++) {
+    const oai_call *call = &c->tools->calls[k];
+    srv_buf_puts(b, k ? ",{\"id\":" : "{\"id\":");
+    call_id(b);
+    srv_buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+    jw_cstr(b, call->name);
+    srv_buf_puts(b, ",\"arguments\":");
+    jw_str(b, call->args, call->args_len);
+    srv_buf_puts(b, "}}");
+  }
+  srv_buf_puts(b, "]");
+}
+
 void oai_collect(srv_gen *g, const srv_event *evs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const srv_event *ev = &evs[i];
@@ -159,7 +239,20 @@ void oai_collect(srv_gen *g, const srv_event *evs, size_t n) {
     srv_choice *c = &g->choices[ev->index];
     g->prompt_tokens = ev->prompt_tokens;
     record_add(g, c, ev, c->text.len);
-    split_text(g, c, ev, &c->reasoning, &c->text);
+    oai_tool_parser *p = tool_parser(g, c);
+    if (p) { /* the content part goes through the parser, which holds the message's content */
+      srv_buf content = {0};
+      split_text(g, c, ev, &c->reasoning, &content);
+      tool_feed(g, c, p, ev, &content, &c->reasoning);
+      srv_buf_free(&content);
+      if (ev->finish != PAGEDVK_FINISH_NONE) {
+        srv_buf_free(&c->text);
+        c->text = p->content;
+        memset(&p->content, 0, sizeof p->content);
+      }
+    } else {
+      split_text(g, c, ev, &c->reasoning, &c->text);
+    }
     if (ev->finish != PAGEDVK_FINISH_NONE) note_final(g, c, ev);
   }
 }
@@ -190,12 +283,21 @@ static void usage(srv_gen *g, srv_buf *b) {
 /* The finish reason; a choice whose max_tokens ran out before its grammar (response_format,
  * grammar, json_schema) was complete also says "grammar_incomplete": true (a pagedvk extension:
  * its text is not valid against the schema). */
-static void finish(srv_buf *b, pagedvk_finish_reason f, bool grammar_incomplete) {
-  const char *name = finish_name(f);
+static void finish_as(srv_buf *b, const char *name, pagedvk_finish_reason f, bool grammar_incomplete) {
   srv_buf_puts(b, ",\"finish_reason\":");
   if (name) jw_cstr(b, name);
   else srv_buf_puts(b, "null");
   if (grammar_incomplete && f == PAGEDVK_FINISH_LENGTH) srv_buf_puts(b, ",\"grammar_incomplete\":true");
+}
+
+static void finish(srv_buf *b, pagedvk_finish_reason f, bool grammar_incomplete) {
+  finish_as(b, finish_name(f), f, grammar_incomplete);
+}
+
+/* A choice's finish reason: "tool_calls" when it stopped after calling. */
+static void finish_choice(srv_buf *b, const srv_choice *c) {
+  const bool called = has_calls(c) && c->finish == PAGEDVK_FINISH_STOP;
+  finish_as(b, called ? "tool_calls" : finish_name(c->finish), c->finish, c->grammar_incomplete);
 }
 
 /* ---- the non-streaming body, piece by piece ------------------------------------------------ */
@@ -244,9 +346,14 @@ static bool text_slice(srv_buf *b, const srv_buf *text, size_t *pos) {
   return *pos >= text->len;
 }
 
-/* Closes the text (chat: the message) and goes on to the logprobs. */
-static void after_text(srv_buf *b, const srv_choice *c, srv_body *w, bool chat) {
-  srv_buf_puts(b, chat ? "\"}" : "\"");
+/* Closes the text (chat: the message, its tool calls last) and goes on to the logprobs. `quote`:
+ * a string is open (not after a null content). */
+static void after_text(srv_buf *b, const srv_choice *c, srv_body *w, bool chat, bool quote) {
+  if (quote) srv_buf_puts(b, "\"");
+  if (chat) {
+    calls_member(c, b);
+    srv_buf_puts(b, "}");
+  }
   srv_buf_puts(b, ",\"logprobs\":");
   if (!c->n_lp) {
     srv_buf_puts(b, "null");
@@ -269,9 +376,19 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
     case B_CHOICE:
       srv_buf_printf(b, "%s{\"index\":", w->choice ? "," : "");
       jw_num(b, w->choice);
-      srv_buf_puts(b, chat ? ",\"message\":{\"role\":\"assistant\",\"content\":\"" : ",\"text\":\"");
       w->pos = 0;
       w->phase = B_TEXT;
+      if (chat && has_calls(c) && !c->text.len) { /* only calls: content null */
+        srv_buf_puts(b, ",\"message\":{\"role\":\"assistant\",\"content\":null");
+        if (c->split.any) {
+          srv_buf_puts(b, ",\"reasoning_content\":\"");
+          w->phase = B_REASONING;
+        } else {
+          after_text(b, c, w, chat, false);
+        }
+        break;
+      }
+      srv_buf_puts(b, chat ? ",\"message\":{\"role\":\"assistant\",\"content\":\"" : ",\"text\":\"");
       break;
     case B_TEXT:
       if (!text_slice(b, &c->text, &w->pos)) break;
@@ -281,10 +398,10 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
         w->phase = B_REASONING;
         break;
       }
-      after_text(b, c, w, chat);
+      after_text(b, c, w, chat, true);
       break;
     case B_REASONING:
-      if (text_slice(b, &c->reasoning, &w->pos)) after_text(b, c, w, chat);
+      if (text_slice(b, &c->reasoning, &w->pos)) after_text(b, c, w, chat, true);
       break;
     case B_LP_OPEN:
       srv_buf_puts(b, chat ? "{\"content\":[" : PART_OPEN[w->part]);
@@ -308,7 +425,7 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
       w->phase = B_FINISH;
       break;
     case B_FINISH:
-      finish(b, c->finish, c->grammar_incomplete);
+      finish_choice(b, c);
       srv_buf_puts(b, "}");
       w->phase = ++w->choice < g->n_choices ? B_CHOICE : B_TAIL;
       break;
@@ -327,9 +444,11 @@ bool oai_body_next(srv_gen *g, srv_buf *b) {
 
 /* One chunk for one choice: the event's text split into reasoning and content deltas (chat;
  * completions: all text), logprobs, finish reason. */
-static void stream_delta(srv_gen *g, srv_choice *c, const srv_event *ev, const srv_buf *rd, const srv_buf *cd) {
+static void stream_delta(srv_gen *g, srv_choice *c, const srv_event *ev, const srv_buf *rd, const srv_buf *cd,
+                         bool tools) {
   bool chat = g->req.kind == OAI_CHAT;
-  bool final = ev->finish == PAGEDVK_FINISH_STOP || ev->finish == PAGEDVK_FINISH_LENGTH;
+  /* with tools the finish reason comes in a chunk of its own, after the calls */
+  bool final = !tools && (ev->finish == PAGEDVK_FINISH_STOP || ev->finish == PAGEDVK_FINISH_LENGTH);
   bool lp = g->req.logprobs && ev->token >= 0;
   size_t offset = c->text_offset;
   c->text_offset += ev->len;
@@ -388,12 +507,59 @@ static void stream_delta(srv_gen *g, srv_choice *c, const srv_event *ev, const s
   srv_buf_puts(b, "}]}\n\n");
 }
 
+/* data: {chunk of choice `index`, "delta": { — the caller writes the delta's members. */
+static void chunk_open(srv_gen *g, uint32_t index) {
+  srv_buf *b = &g->out;
+  srv_buf_puts(b, "data: ");
+  envelope(g, b, "chat.completion.chunk");
+  srv_buf_puts(b, ",\"choices\":[{\"index\":");
+  jw_num(b, index);
+  srv_buf_puts(b, ",\"delta\":{");
+}
+
+/* After a tool-parsing choice's content delta: each call the parser completed, as OpenAI streams
+ * one (a chunk with its index, id, type, name and arguments "", then one with its arguments),
+ * and once the choice has ended a chunk with an empty delta and the finish reason. */
+static void stream_calls(srv_gen *g, srv_choice *c, const srv_event *ev) {
+  srv_buf *b = &g->out;
+  const oai_tool_parser *p = c->tools;
+  for (; c->sent_calls < p->n_calls; c->sent_calls++) {
+    const oai_call *call = &p->calls[c->sent_calls];
+    chunk_open(g, ev->index);
+    srv_buf_printf(b, "\"tool_calls\":[{\"index\":%zu,\"id\":", c->sent_calls);
+    call_id(b);
+    srv_buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+    jw_cstr(b, call->name);
+    srv_buf_puts(b, ",\"arguments\":\"\"}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    chunk_open(g, ev->index);
+    srv_buf_printf(b, "\"tool_calls\":[{\"index\":%zu,\"function\":{\"arguments\":", c->sent_calls);
+    jw_str(b, call->args, call->args_len);
+    srv_buf_puts(b, "}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+  }
+  if (ev->finish == PAGEDVK_FINISH_STOP || ev->finish == PAGEDVK_FINISH_LENGTH) {
+    chunk_open(g, ev->index);
+    srv_buf_puts(b, "},\"logprobs\":null");
+    finish_choice(b, c);
+    srv_buf_puts(b, "}]}\n\n");
+  }
+}
+
 static void stream_chunk(srv_gen *g, const srv_event *ev) {
   srv_buf reasoning = {0}, content = {0};
   srv_choice *c = &g->choices[ev->index];
   split_text(g, c, ev, &reasoning, &content);
+  oai_tool_parser *p = tool_parser(g, c);
+  if (p) { /* the content part through the parser: what it let out is the delta */
+    const size_t sent = p->content.len;
+    tool_feed(g, c, p, ev, &content, &reasoning);
+    content.len = 0;
+    if (p->content.len > sent) srv_buf_append(&content, p->content.p + sent, p->content.len - sent);
+  }
   if (reasoning.oom || content.oom) g->out.oom = true;
-  stream_delta(g, c, ev, &reasoning, &content);
+  if (!g->failed) {
+    stream_delta(g, c, ev, &reasoning, &content, p != NULL);
+    if (p) stream_calls(g, c, ev);
+  }
   srv_buf_free(&reasoning);
   srv_buf_free(&content);
 }

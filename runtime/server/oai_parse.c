@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oai_tools.h"
 #include "server_internal.h"
 
 #define INVALID "invalid_request_error"
@@ -436,6 +437,17 @@ static int render_chat(pagedvk_server *s, const pagedvk_chat_input *in, oai_requ
   int rc = pagedvk_chat_render(s->model, in, &text, &len, &has_bos, msg, sizeof msg);
   if (rc == PAGEDVK_ERR_NO_MEMORY) return no_memory(err);
   if (rc) return srv_error_set(err, 400, INVALID, "messages", "chat_template_error", "%s", msg), -1;
+  if (r->tool_prefill && *r->tool_prefill) { /* a forced call's opening marker (oai_tools.h) */
+    size_t add = strlen(r->tool_prefill);
+    char *more = realloc(text, len + add + 1);
+    if (!more) {
+      free(text);
+      return no_memory(err);
+    }
+    text = more;
+    memcpy(text + len, r->tool_prefill, add + 1);
+    len += add;
+  }
   rc = tokenize(s, text, len, !has_bos, 1, r, "messages", err);
   if (!rc && r->think_style != OAI_THINK_OFF) oai_reasoning_detect(text, len, &r->think_style, &r->think_start);
   free(text);
@@ -470,6 +482,7 @@ static int parse_messages(pagedvk_server *s, const sj_doc *d, uint32_t root, oai
   int rc = get_bool(d, root, "add_generation_prompt", &gen, err);
   if (!rc) rc = parse_reasoning_format(s, d, root, r, err);
   if (!rc) rc = json_field(d, root, "tools", false, &tools, err);
+  if (!rc) rc = oai_parse_tools(s, d, root, r, err);
   if (!rc) rc = json_field(d, root, "chat_template_kwargs", true, &kwargs, err);
   if (!rc) rc = messages_json(d, m, &msgs, err);
   if (!rc) {
@@ -689,5 +702,6 @@ void oai_request_free(oai_request *r) {
   free(r->stop_ids);
   free(r->prompt);
   free(r->grammar_text);
+  free(r->tool_prefill);
   memset(r, 0, sizeof *r);
 }

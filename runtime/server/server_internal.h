@@ -137,6 +137,10 @@ typedef struct oai_request {
   /* Chat: how the answer is split into reasoning_content and content (oai_reasoning.h). */
   int think_style;             /* oai_think_style */
   int think_start;             /* oai_think_start: what the rendered prompt already did */
+  /* Tool calls (oai_tool_request.c, oai_tools.h). */
+  bool tools_parse;            /* the model's text is parsed for calls (tools given, tool_choice not "none") */
+  int tool_family;             /* oai_tool_family of the model's template */
+  char *tool_prefill;          /* forced choice: the marker the prompt ends with (the parser starts with it) */
 } oai_request;
 
 struct pagedvk_server;
@@ -173,6 +177,8 @@ typedef struct srv_choice {
   uint32_t n_lp;
   size_t text_offset;    /* completions logprobs: bytes of text so far */
   bool role_sent;        /* chat stream: the first delta carried the role */
+  struct oai_tool_parser *tools; /* tools_parse: this choice's parser (oai_tools.h) */
+  size_t sent_calls;     /* stream: the parser's calls sent so far */
   pagedvk_finish_reason finish;
   int status;
   uint32_t completion_tokens;

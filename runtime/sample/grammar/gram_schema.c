@@ -607,3 +607,59 @@ int pv_gram_json_object_gbnf(char **gbnf, pv_error *err) {
   *gbnf = b.p;
   return PAGEDVK_OK;
 }
+
+/* Every rule name of GBNF text `in` (as this file writes it: names, literals, classes, counts)
+ * with `prefix` before it. */
+static void prefix_names(pv_sb *out, const char *in, size_t n, const char *prefix) {
+  size_t i = 0;
+  while (i < n) {
+    const char c = in[i];
+    if (c == '"' || c == '[') {
+      const char close = c == '"' ? '"' : ']';
+      size_t j = i + 1;
+      while (j < n && in[j] != close) j += in[j] == '\\' ? 2 : 1;
+      j = j < n ? j + 1 : n;
+      pv_sb_add(out, in + i, j - i);
+      i = j;
+    } else if (c == '{') {
+      size_t j = i;
+      while (j < n && in[j] != '}') j++;
+      j = j < n ? j + 1 : n;
+      pv_sb_add(out, in + i, j - i);
+      i = j;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-') {
+      size_t j = i;
+      while (j < n && ((in[j] >= 'a' && in[j] <= 'z') || (in[j] >= 'A' && in[j] <= 'Z') ||
+                       (in[j] >= '0' && in[j] <= '9') || in[j] == '_' || in[j] == '-'))
+        j++;
+      pv_sb_puts(out, prefix);
+      pv_sb_add(out, in + i, j - i);
+      i = j;
+    } else {
+      pv_sb_add(out, in + i, 1);
+      i++;
+    }
+  }
+}
+
+int pv_gram_schema_gbnf(const char *schema, size_t len, const char *prefix, char **gbnf, size_t *gbnf_len,
+                        pv_error *err) {
+  *gbnf = NULL;
+  if (gbnf_len) *gbnf_len = 0;
+  for (const char *c = prefix ? prefix : ""; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-'))
+      return pv_fail(err, PAGEDVK_ERR_INVALID, "json schema: a rule prefix holds letters, digits and '-' only");
+  char *text = NULL;
+  int rc = pv_gram_schema_to_gbnf(schema, len, &text, err);
+  if (rc) return rc;
+  pv_sb out = {0};
+  prefix_names(&out, text, strlen(text), prefix ? prefix : "");
+  free(text);
+  if (out.failed || !out.p) {
+    free(out.p);
+    return pv_fail(err, PAGEDVK_ERR_NO_MEMORY, "json schema: out of memory");
+  }
+  *gbnf = out.p;
+  if (gbnf_len) *gbnf_len = out.n;
+  return PAGEDVK_OK;
+}

@@ -51,6 +51,12 @@ typedef struct pv_grammar pv_grammar;
 int pv_grammar_compile(pv_grammar **out, int kind, const char *text, size_t len, pv_error *err);
 void pv_grammar_destroy(pv_grammar *g);
 
+/* The GBNF text a JSON schema compiles to, every rule name prefixed by `prefix` (letters, digits
+ * and '-'; NULL or "": none) and its start rule PREFIXroot, for grammars that embed schemas
+ * (tool calls: one per function). *gbnf malloc'd, NUL-terminated; errors as pv_grammar_compile's. */
+int pv_gram_schema_gbnf(const char *schema, size_t len, const char *prefix, char **gbnf, size_t *gbnf_len,
+                        pv_error *err);
+
 /* One sequence's recognizer state. */
 typedef struct pv_gram_state {
   uint32_t *stacks; /* sorted interned stack ids; 0 = the empty stack (the grammar is complete) */
