@@ -18,7 +18,7 @@ PACKAGES=(
   # server integration tests use curl and jq (and Node's npm for the openai client, see below);
   # the outside-oracle comparisons run ../shared/tools/check-oracle, a Python 3 script
   curl jq python3
-  # structured-output tests validate responses against their JSON schemas
+  # structured-output and tool-call tests validate responses against their JSON schemas
   python3-jsonschema
   # the replicas-behind-a-router test (tests/server/test_replicas_nginx.sh) runs Debian's nginx binary
   # with its own config on loopback ports; the package's service is kept from starting (below)

@@ -5,7 +5,9 @@
 // (404 unknown model, 400 bad parameter, 401 wrong key); structured outputs: response_format
 // json_schema through chat.completions.create (streamed too), beta.chat.completions.parse (with a
 // plain json_schema, and with a parseable response format as zodResponseFormat builds one) and
-// beta.chat.completions.stream, an invalid schema as a 400 naming response_format.
+// beta.chat.completions.stream, an invalid schema as a 400 naming response_format; tool calls
+// (toolCalls: forced calls, streamed deltas assembled by hand and by the client's stream helper,
+// the answer sent back as a turn).
 // Exits 0 on success, 1 with a message.
 import OpenAI from 'openai';
 import { LengthFinishReasonError } from 'openai/error';
@@ -173,12 +175,98 @@ async function structuredOutputs() {
   }
 }
 
+// ---- tool calls (docs/TOOLS.md): forced calls on the test model, whose template (the built-in
+// llama2) has no call syntax, so the generic {"name", "arguments"} form; the client's own types
+// and its stream helper (beta.chat.completions.stream assembles the deltas) read them unchanged.
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parameters: {
+      type: 'object',
+      properties: { location: { type: 'string', maxLength: 5 }, unit: { enum: ['celsius', 'fahrenheit'] } },
+      required: ['location', 'unit'],
+      additionalProperties: false,
+    },
+  },
+};
+const notesTool = {
+  type: 'function',
+  function: { name: 'search_notes', parameters: { type: 'object', properties: { q: { type: 'string', maxLength: 4 } }, required: ['q'] } },
+};
+
+function checkWeatherCall(m, what) {
+  check(m.role === 'assistant' && m.content === null, `${what}: content ${JSON.stringify(m.content)}`);
+  check(Array.isArray(m.tool_calls) && m.tool_calls.length === 1, `${what}: tool_calls ${JSON.stringify(m.tool_calls)}`);
+  const c = m.tool_calls[0];
+  check(c.id.startsWith('call_') && c.type === 'function' && c.function.name === 'get_weather', `${what}: call ${JSON.stringify(c)}`);
+  const args = JSON.parse(c.function.arguments);
+  check(typeof args.location === 'string' && args.location.length <= 5, `${what}: location ${args.location}`);
+  check(['celsius', 'fahrenheit'].includes(args.unit), `${what}: unit ${args.unit}`);
+  check(Object.keys(args).length === 2, `${what}: arguments ${c.function.arguments}`);
+}
+
+async function toolCalls() {
+  const req = {
+    model, temperature: 0, max_tokens: 300,
+    messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    tools: [weatherTool, notesTool],
+    tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    parallel_tool_calls: false,
+  };
+  const r = await client.chat.completions.create(req);
+  check(r.choices[0].finish_reason === 'tool_calls', `finish_reason ${r.choices[0].finish_reason}`);
+  checkWeatherCall(r.choices[0].message, 'tool call');
+  // streaming, the deltas assembled by hand: index, then id/type/name in the first, arguments after
+  const stream = await client.chat.completions.create({ ...req, stream: true });
+  const calls = [];
+  let finish = null, content = '';
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      if (c.delta.content) content += c.delta.content;
+      for (const tc of c.delta.tool_calls || []) {
+        if (!calls[tc.index]) {
+          check(tc.id && tc.type === 'function' && tc.function.name, `first delta of call ${tc.index}: ${JSON.stringify(tc)}`);
+          calls[tc.index] = { id: tc.id, type: tc.type, function: { name: tc.function.name, arguments: '' } };
+        }
+        calls[tc.index].function.arguments += tc.function.arguments || '';
+      }
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  check(finish === 'tool_calls', `streamed finish ${finish}`);
+  checkWeatherCall({ role: 'assistant', content: content || null, tool_calls: calls }, 'streamed tool call');
+  check(calls[0].function.arguments === r.choices[0].message.tool_calls[0].function.arguments,
+    `streamed arguments ${calls[0].function.arguments} != ${r.choices[0].message.tool_calls[0].function.arguments}`);
+  // the client's stream helper assembles the same message
+  const helper = client.beta.chat.completions.stream({ ...req, tool_choice: 'required' });
+  const final = await helper.finalChatCompletion();
+  check(final.choices[0].finish_reason === 'tool_calls', `helper finish ${final.choices[0].finish_reason}`);
+  const hm = final.choices[0].message;
+  check(hm.tool_calls.length === 1 && ['get_weather', 'search_notes'].includes(hm.tool_calls[0].function.name),
+    `helper calls ${JSON.stringify(hm.tool_calls)}`);
+  JSON.parse(hm.tool_calls[0].function.arguments);
+  // the answer (with its tool_calls) goes back as a turn of the next request (the llama2
+  // template takes no tool turns: test_tool_calls.sh sends the tool's result with another)
+  const next = await client.chat.completions.create({
+    model, temperature: 0, max_tokens: 2, tools: [weatherTool], tool_choice: 'none',
+    messages: [...req.messages, r.choices[0].message, { role: 'user', content: 'And tomorrow?' }],
+  });
+  check(typeof next.choices[0].message.content === 'string', 'answer after a tool result');
+  const e = await expectStatus(400, () => client.chat.completions.create({
+    ...req, tool_choice: { type: 'function', function: { name: 'nope' } },
+  }), 'unknown tool_choice');
+  check(e.param === 'tool_choice', `param ${e.param}`);
+}
+
 try {
   await completions();
   await chat();
   await models();
   await errors();
   await structuredOutputs();
+  await toolCalls();
   console.log('openai client: ok');
 } catch (e) {
   console.error(`FAIL: ${e.stack || e}`);
