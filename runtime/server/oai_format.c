@@ -129,11 +129,14 @@ static void split_text(srv_gen *g, srv_choice *c, const srv_event *ev, srv_buf *
   const char *t = ev->text;
   size_t n = ev->len;
   char piece[256];
-  if (!n && ev->token >= 0 && c->split.style != OAI_THINK_OFF) {
+  const bool tools = g->req.tools_parse && g->req.kind == OAI_CHAT; /* tool-call markers too (oai_tools.h) */
+  if (!n && ev->token >= 0 && (c->split.style != OAI_THINK_OFF || tools)) {
     size_t plain = 0, special = 0;
     if (!pagedvk_token_to_piece(g->srv->model, ev->token, 0, piece, sizeof piece, &plain, NULL, 0) && !plain &&
         !pagedvk_token_to_piece(g->srv->model, ev->token, 1, piece, sizeof piece, &special, NULL, 0) &&
-        special < sizeof piece && oai_reasoning_marker_piece(c->split.style, piece, special)) {
+        special < sizeof piece &&
+        ((c->split.style != OAI_THINK_OFF && oai_reasoning_marker_piece(c->split.style, piece, special)) ||
+         (tools && oai_tools_is_marker((oai_tool_family)g->req.tool_family, piece, special)))) {
       t = piece;
       n = special;
     }
@@ -160,8 +163,10 @@ static void note_final(srv_gen *g, srv_choice *c, const srv_event *ev) {
  * out of memory (then the request fails). */
 static oai_tool_parser *tool_parser(srv_gen *g, srv_choice *c) {
   if (!g->req.tools_parse || g->req.kind != OAI_CHAT) return NULL;
-  if (!c->tools && (c->tools = malloc(sizeof *c->tools)))
+  if (!c->tools && (c->tools = malloc(sizeof *c->tools))) {
     oai_tools_init(c->tools, (oai_tool_family)g->req.tool_family, g->req.tool_prefill);
+    c->tools->think_as_content = g->req.think_raw;
+  }
   if (!c->tools && !g->failed) {
     g->failed = true;
     g->fail_status = PAGEDVK_ERR_NO_MEMORY;
@@ -169,24 +174,14 @@ static oai_tool_parser *tool_parser(srv_gen *g, srv_choice *c) {
   return c->tools;
 }
 
-/* The content part of an event (after the reasoning splitter) into the parser; when the event's
- * text is empty, the text of its control token when that is one of the family's markers
- * ("[TOOL_CALLS]", "<|python_tag|>") and not one the splitter took. The final event ends the
- * text. The parser's own reasoning (gpt-oss analysis, Command-R thinking) is appended to
- * *reasoning. */
+/* The content part of an event (what the reasoning splitter let out; split_text already put a
+ * family marker's control-token text in, "[TOOL_CALLS]", "<|python_tag|>") into the parser; the
+ * final event ends the text. The parser's own reasoning (gpt-oss analysis when the splitter is
+ * off, Command-R thinking) is appended to *reasoning. */
 static void tool_feed(srv_gen *g, srv_choice *c, oai_tool_parser *p, const srv_event *ev, const srv_buf *content,
                       srv_buf *reasoning) {
   const size_t think0 = p->think.len;
-  if (content->len) {
-    oai_tools_feed(p, content->p, content->len);
-  } else if (!ev->len && ev->token >= 0 && ev->finish == PAGEDVK_FINISH_NONE) {
-    char piece[256];
-    size_t len = 0;
-    if (!pagedvk_token_to_piece(g->srv->model, ev->token, 1, piece, sizeof piece, &len, NULL, 0) && len < sizeof piece &&
-        oai_tools_is_marker(p->fam, piece, len) &&
-        !(c->split.style != OAI_THINK_OFF && oai_reasoning_marker_piece(c->split.style, piece, len)))
-      oai_tools_feed(p, piece, len);
-  }
+  if (content->len) oai_tools_feed(p, content->p, content->len);
   if (ev->finish != PAGEDVK_FINISH_NONE) oai_tools_finish(p);
   if (p->think.len > think0) {
     srv_buf_append(reasoning, p->think.p + think0, p->think.len - think0);

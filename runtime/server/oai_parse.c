@@ -466,6 +466,7 @@ static int parse_reasoning_format(pagedvk_server *s, const sj_doc *d, uint32_t r
     else return out_of_range(err, "reasoning_format", "\"split\" or \"none\"");
   }
   r->think_style = split ? OAI_THINK_TAGS : OAI_THINK_OFF; /* the prompt decides the style */
+  r->think_raw = !split;
   return 0;
 }
 

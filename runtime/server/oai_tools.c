@@ -167,7 +167,7 @@ static int json_end(const char *s, size_t i, size_t n, size_t *end) {
 static void emit(oai_tool_parser *p, size_t a, size_t b) {
   if (b <= a) return;
   const char *s = p->in.p + a;
-  if (p->reasoning) {
+  if (p->reasoning && !p->think_as_content) {
     srv_buf_append(&p->think, s, b - a);
   } else {
     srv_buf_append(&p->content, s, b - a);

@@ -56,7 +56,8 @@ typedef struct oai_tool_parser {
   size_t pos;        /* in[0..pos) is decided */
   bool after_call;   /* whitespace after a call (or a dropped marker) is dropped */
   bool anchored;     /* llama3 / generic: a call object may start here (nothing but calls so far) */
-  bool reasoning;    /* text goes to `reasoning` (gpt-oss analysis channel, Command-R thinking) */
+  bool reasoning;    /* text goes to `think` (gpt-oss analysis channel, Command-R thinking) */
+  bool think_as_content; /* set by the caller: reasoning text goes to `content` too (raw output) */
   srv_buf content;   /* content decided so far */
   srv_buf think;     /* reasoning text decided so far */
   oai_call *calls;

@@ -137,6 +137,7 @@ typedef struct oai_request {
   /* Chat: how the answer is split into reasoning_content and content (oai_reasoning.h). */
   int think_style;             /* oai_think_style */
   int think_start;             /* oai_think_start: what the rendered prompt already did */
+  bool think_raw;              /* reasoning_format "none": no reasoning split (the tool parser's neither) */
   /* Tool calls (oai_tool_request.c, oai_tools.h). */
   bool tools_parse;            /* the model's text is parsed for calls (tools given, tool_choice not "none") */
   int tool_family;             /* oai_tool_family of the model's template */

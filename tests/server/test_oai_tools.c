@@ -6,8 +6,11 @@
  *   content, byte for byte: nothing the model wrote is lost;
  * - fed in two pieces cut at every byte, and one byte at a time, the parser gives out at every
  *   step a prefix of what the whole text gives, and the same result in the end (streaming
- *   reassembles to the non-streamed message);
+ *   reassembles to the non-streamed message) — for the cases and for 300 random texts of markers,
+ *   JSON pieces and prose in every family;
  * - detection of the family from template text (the real templates of ../shared when present);
+ * - behind the reasoning splitter (oai_reasoning.h, which the server runs first): think blocks and
+ *   gpt-oss analysis are reasoning, the calls after them still parsed, at every cut;
  * - the forced-call grammar of every family compiles, accepts the family's call (after the
  *   prefill) and refuses one whose arguments break the schema; the parser reads that call back;
  *   an unsupported schema keyword is a 400 naming tools[i].function.parameters and its pointer.
@@ -279,6 +282,102 @@ static void test_detect(void **state) {
   }
 }
 
+/* Random texts of markers, JSON pieces and prose, for every family: at every cut the parser gives
+ * out a prefix of the whole text's result, and in the end the same result. */
+static void test_random_texts_split_alike(void **state) {
+  (void)state;
+  static const char *const atoms[] = {
+    "<tool_call>", "</tool_call>", "<function=f>", "<parameter=a>", "</parameter>", "</function>", "<|python_tag|>",
+    "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "<|channel|>", "analysis", "final", "<|message|>", "<|end|>", "<|start|>",
+    " to=functions.f", "<|call|>", DS_CALLS_BEGIN, DS_CALL_BEGIN, DS_SEP, DS_CALL_END, DS_CALLS_END, "function\n",
+    "```json\n", "```", "<|tool_call|>", "<|START_ACTION|>", "<|END_ACTION|>", "<|START_THINKING|>",
+    "<|END_THINKING|>", "{", "}", "[", "]", "\"name\"", "\"tool_name\"", "\"arguments\"", "\"parameters\"", ":",
+    ",", "\"f\"", "1", "true", " ", "\n", "hello", "<", "|", "\\", "\"",
+  };
+  const size_t n_atoms = sizeof atoms / sizeof atoms[0];
+  uint64_t x = 0x2545F4914F6CDD1Dull;
+  char text[512];
+  for (int round = 0; round < 300; round++) {
+    size_t len = 0;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const size_t n = 1 + x % 24;
+    for (size_t k = 0; k < n; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      const char *a = atoms[x % n_atoms];
+      if (len + strlen(a) + 1 >= sizeof text) break;
+      memcpy(text + len, a, strlen(a));
+      len += strlen(a);
+    }
+    text[len] = 0;
+    for (int f = 0; f < OAI_TF_COUNT; f++) {
+      got all;
+      whole((oai_tool_family)f, NULL, text, &all);
+      streamed_matches((oai_tool_family)f, NULL, text, &all);
+    }
+  }
+}
+
+/* ---- behind the reasoning splitter (oai_reasoning.h), as the server chains them ---------------- */
+
+typedef struct chained {
+  srv_buf reasoning;
+  got g;
+} chained;
+
+/* The splitter's content part of each piece goes into the parser (oai_format.c's order). */
+static void run_chain(int style, oai_tool_family f, const char *text, size_t cut, chained *out) {
+  oai_reasoning r;
+  oai_tool_parser p;
+  memset(out, 0, sizeof *out);
+  oai_reasoning_init(&r, style, OAI_THINK_MAY_OPEN);
+  oai_tools_init(&p, f, NULL);
+  const size_t n = strlen(text);
+  const size_t piece[2][2] = {{0, cut}, {cut, n}};
+  for (int k = 0; k < 3; k++) {
+    srv_buf content = {0};
+    if (k < 2) assert_true(oai_reasoning_feed(&r, text + piece[k][0], piece[k][1] - piece[k][0], &out->reasoning, &content));
+    else assert_true(oai_reasoning_end(&r, &out->reasoning, &content));
+    if (content.len) assert_true(oai_tools_feed(&p, content.p, content.len));
+    srv_buf_free(&content);
+  }
+  assert_true(oai_tools_finish(&p));
+  snapshot(&p, &out->g);
+  oai_tools_free(&p);
+}
+
+static void test_behind_reasoning_splitter(void **state) {
+  (void)state;
+  static const struct {
+    int style;
+    oai_tool_family f;
+    const char *text, *reasoning, *content, *call;
+  } cases[] = {
+    {OAI_THINK_CHANNELS, OAI_TF_GPT_OSS,
+     "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary "
+     "to=functions.get_weather <|constrain|>json<|message|>{\"location\": \"Paris\"}",
+     "Need the weather.", "", "get_weather"},
+    {OAI_THINK_CHANNELS, OAI_TF_GPT_OSS,
+     "<|channel|>analysis<|message|>Greet.<|end|><|start|>assistant<|channel|>final<|message|>Hello!", "Greet.", "Hello!",
+     NULL},
+    {OAI_THINK_TAGS, OAI_TF_HERMES,
+     "<think>\nI will call f.\n</think>\n\n<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n</tool_call>",
+     "I will call f.", "", "f"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const size_t n = strlen(cases[c].text);
+    for (size_t cut = 0; cut <= n; cut++) {
+      chained out;
+      run_chain(cases[c].style, cases[c].f, cases[c].text, cut, &out);
+      char *reasoning = strndup(out.reasoning.p ? out.reasoning.p : "", out.reasoning.len);
+      if (strcmp(reasoning, cases[c].reasoning) || strcmp(out.g.content, cases[c].content) ||
+          out.g.n_calls != (cases[c].call ? 1u : 0u) || (cases[c].call && strcmp(out.g.names[0], cases[c].call)))
+        fail_msg("case %zu cut %zu: reasoning '%s' content '%s' %zu calls", c, cut, reasoning, out.g.content, out.g.n_calls);
+      free(reasoning);
+      srv_buf_free(&out.reasoning);
+    }
+  }
+}
+
 /* ---- forced calls ---------------------------------------------------------------------------- */
 
 static const char WEATHER[] = "{\"type\": \"object\", \"properties\": {\"location\": {\"type\": \"string\"}, \"unit\": "
@@ -424,6 +523,7 @@ int main(void) {
     cmocka_unit_test(test_families_parse),     cmocka_unit_test(test_streaming_splits),
     cmocka_unit_test(test_detect),             cmocka_unit_test(test_forced_grammars),
     cmocka_unit_test(test_forced_schema_errors), cmocka_unit_test(test_schema_gbnf_prefix),
+    cmocka_unit_test(test_behind_reasoning_splitter), cmocka_unit_test(test_random_texts_split_alike),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
