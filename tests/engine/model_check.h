@@ -24,6 +24,8 @@
 #define MC_NEAR_TIE 0.02f /* as test_engine.c: f16 K/V may flip a near-tie */
 
 static char mc_tmpdir[256];
+/* The KV pool type of the engines below; the references quantize their caches to match (q8_0). */
+static pagedvk_kv_type mc_kv_type = PAGEDVK_KV_F16;
 
 static inline int mc_setup(const char *name) {
   snprintf(mc_tmpdir, sizeof mc_tmpdir, "/tmp/pv_%s_XXXXXX", name);
@@ -52,6 +54,7 @@ static inline pv_ref *mc_open_ref(const char *path, pv_gguf_file **f) {
   pv_ref *r = NULL;
   if (pv_gguf_open(f, path, &err) || pv_ref_create(&r, *f, MC_MAX_PROMPT + MC_MAX_GEN + 1, &err))
     fail_msg("%s: %s", path, err.msg);
+  r->kv_q8 = mc_kv_type == PAGEDVK_KV_Q8_0;
   return r;
 }
 
@@ -127,6 +130,7 @@ static inline void mc_engine_matches_reference_ctx(const char *path, uint32_t bl
   o.max_num_batched_tokens = batch_tokens;
   o.max_num_seqs = 16;
   o.max_model_len = max_model_len;
+  o.kv_type = mc_kv_type;
   char err[512];
   pagedvk_engine *e = NULL;
   if (pagedvk_engine_create(&e, &o, err, sizeof err)) fail_msg("engine: %s", err);

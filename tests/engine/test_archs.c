@@ -24,6 +24,9 @@
  *   context against rope.scaling.original_context_length (each set moves the logits), and
  *   rope.scaling.attn_factor scaling the rotated dimensions of q and k (24 of 32).
  * partial rotary (rope.dimension_count below the head size): llama (normal pairs) and phi3 (NeoX).
+ * q8_0 KV pools: every model of ../shared/models (an outside test set; skipped without it) with
+ * --kv-type q8_0 equals the reference quantizing its cache alike, in a ragged batch, blocks of
+ * 8, 16 and 32 in turn; a model whose head size is no multiple of 32 is refused with the reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +40,7 @@
 #include "gguf/quant.h"
 #include "kv/kv_layout.h"
 #include "model_check.h"
+#include "shared_paths.h"
 
 #define SMALL "--n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128 --n-layer 2 --ctx 256 --seed 11 "
 
@@ -350,6 +354,48 @@ static void test_partial_rotary(void **state) {
   }
 }
 
+static void test_q8_shared_models(void **state) {
+  (void)state;
+  static const char *const models[] = {
+      "syn-llama-q4k.gguf",    "syn-qwen2-f16.gguf",   "syn-gemma2.gguf",      "syn-gemma3.gguf",
+      "syn-granite.gguf",      "syn-llama-headdim.gguf", "syn-llama-iq4_nl.gguf", "syn-llama-iq4_xs.gguf",
+      "syn-llama-q2_k.gguf",   "syn-llama-q3_k_m.gguf", "syn-llama-ropefreqs.gguf", "syn-phi3.gguf",
+      "syn-qwen3.gguf",        "syn-smollm3.gguf",     "llama-2-tiny-random.gguf"};
+  static const uint32_t sizes[] = {8, 16, 32};
+  uint32_t compared = 0;
+  for (size_t i = 0; i < PV_ARRAY_LEN(models); i++) {
+    char rel[128], path[1024];
+    snprintf(rel, sizeof rel, "models/%s", models[i]);
+    if (!pv_test_shared_path(path, sizeof path, rel)) continue;
+    pv_gguf_file *f = NULL;
+    pv_error err = {0};
+    pv_hparams hp;
+    if (pv_gguf_open(&f, path, &err) || pv_hparams_load(&hp, f, &err)) fail_msg("%s: %s", path, err.msg);
+    pv_gguf_close(f);
+    if (hp.head_dim % 32) { /* no q8_0 blocks: refused, saying why */
+      pagedvk_engine_options o;
+      pagedvk_engine_options_default(&o);
+      o.model_path = path;
+      o.kv_mem = 1u << 20;
+      o.kv_type = PAGEDVK_KV_Q8_0;
+      char msg[512];
+      pagedvk_engine *e = NULL;
+      assert_int_equal(pagedvk_engine_create(&e, &o, msg, sizeof msg), PAGEDVK_ERR_UNSUPPORTED);
+      assert_non_null(strstr(msg, "multiple of 32"));
+      continue;
+    }
+#ifdef __SANITIZE_ADDRESS__
+    /* the sanitizer build: three models (every block size) run the code; numbers are the normal build's */
+    if (compared == 3) break;
+#endif
+    mc_kv_type = PAGEDVK_KV_Q8_0;
+    mc_engine_matches_reference_ctx(path, sizes[compared % 3], 4u << 20, 64, 128, NULL);
+    mc_kv_type = PAGEDVK_KV_F16;
+    compared++;
+  }
+  if (!compared) skip();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qwen3_qk_norm),
@@ -360,6 +406,7 @@ int main(void) {
       cmocka_unit_test(test_phi3_fused),
       cmocka_unit_test(test_phi3_longrope),
       cmocka_unit_test(test_partial_rotary),
+      cmocka_unit_test(test_q8_shared_models),
   };
   if (getenv("PV_TEST_FILTER")) cmocka_set_test_filter(getenv("PV_TEST_FILTER"));
   return cmocka_run_group_tests(tests, setup, teardown);
