@@ -30,9 +30,5 @@ vec4 q8_unpack4(uint w) {
   const int i = int(w);
   return vec4(ivec4(i << 24, i << 16, i << 8, i) >> 24);
 }
-#else
-uint pool_block_elems(uint block_size, uint n_layer, uint n_kv_head, uint head_dim) {
-  return n_layer * 2u * n_kv_head * block_size * head_dim;
-}
 #endif
 #endif

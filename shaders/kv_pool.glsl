@@ -38,8 +38,12 @@ uint pool_elem(PoolGeom g, uint slot, uint layer, uint kv, uint head, out uint b
   buf = block / g.blocks_per_buf;
   uint lb = block % g.blocks_per_buf;
   uint per_kv = g.n_kv_head * g.block_size * g.head_dim;
+#ifdef KV_Q8
   return lb * pool_block_elems(g.block_size, g.n_layer, g.n_kv_head, g.head_dim) + (layer * 2u + kv) * per_kv +
          (head * g.block_size + off) * g.head_dim;
+#else
+  return ((lb * g.n_layer + layer) * 2u + kv) * per_kv + (head * g.block_size + off) * g.head_dim;
+#endif
 }
 
 #ifdef KV_Q8

@@ -266,6 +266,45 @@ plot $d using 2:xtic(1) title "shared (one request)" lc rgb "#3366aa", '' using 
                     "peak %d blocks with sharing (ideal %d) vs %d for 4 separate requests" % (
                         n4["peak_blocks_shared"], n4["ideal_shared_blocks"], n4["peak_blocks_separate"])))
 
+# ---- KV element type: f16 vs q8_0 -----------------------------------------------------------------------
+js, cmd = load("kv-type")
+if js:
+    f16, q8 = cfg(js, "f16"), cfg(js, "q8_0")
+    md.append("## KV element type: f16 vs q8_0 at the same KV memory\n")
+    md.append("The mixed workload (%d requests; %s; `--max-num-seqs 128`), paged, the same KV memory (%.1f MiB) "
+              "for an f16 pool and a q8_0 pool (`--kv-type q8_0`: int8 K/V in blocks of 32 with an f16 scale). "
+              "The model's heads are %d wide, so a q8_0 head row costs %d bytes per 32 values against f16's 64 (one "
+              "4-byte scale word per row of up to 64 values). Attention = the attention stage's device time "
+              "(`kernel_times`) per decode-only step and per step with prompt rows; the q8_0 steps carry more "
+              "sequences, so these are per step, not per sequence.\n"
+              % (f16["requests"], js["distribution"], js["kv_mem"] / 1048576.0,
+                 js["head_dim"], 32 + (4 if js["head_dim"] == 32 else 2)))
+    cmdblock(cmd)
+    md.append("| KV type | blocks | peak concurrent seqs | output tok/s | attention / decode step | attention / prompt step | "
+              "TTFT p50 | ITL p50 | preemptions |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in (f16, q8):
+        md.append("| %s | %d | %d | %.1f | %.3f ms | %.2f ms | %.0f ms | %.1f ms | %d |" % (
+            c["label"], c["blocks_total"], c["peak_concurrent_seqs"], c["output_tokens_per_s"],
+            c.get("attention_ms_per_decode_step", 0), c.get("attention_ms_per_prompt_step", 0), c["ttft_p50_ms"],
+            c["itl_p50_ms"], c["preemptions"]))
+    md.append("\nq8_0 ÷ f16 (median of per-run ratios): **%.2f×** blocks, **%.2f×** peak concurrent sequences, "
+              "**%.2f×** output tokens/s.\n" % (js["ratio_blocks"], js["ratio_peak_seqs"], js["ratio_tokens_per_s"]))
+lg = os.path.join(a.data, "kv-logits.md")
+if os.path.exists(lg):
+    md.append("### How far q8_0 KV moves the logits\n")
+    md.append("The CPU reference twice per prompt (random tokens after BOS): K/V rounded to f16 as they enter its "
+              "cache (an f16 pool's values) and quantized to q8_0 (a q8_0 pool's: the engine equals that reference "
+              "token for token, tests/engine). The q8_0 run is fed the f16 run's greedy tokens (teacher forcing): "
+              "|Δlogit| over the whole vocabulary at every step (max, mean) and whether the top token is the same; "
+              "then a free q8_0 greedy run: the share of its tokens equal to the f16 run's, and the mean step of the "
+              "first difference (= the generated length when none). llama.cpp's own q8_0 cache was not run (no "
+              "llama.cpp binary here).\n")
+    with open(os.path.join(a.data, "kv-logits.cmd")) as f:
+        cmdblock(f.read().strip())
+    with open(lg) as f:
+        md.append(f.read().strip() + "\n")
+
 # ---- block size ---------------------------------------------------------------------------------------
 js, cmd = load("block-size")
 if js:
