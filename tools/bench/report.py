@@ -299,7 +299,9 @@ if os.path.exists(lg):
               "|Δlogit| over the whole vocabulary at every step (max, mean) and whether the top token is the same; "
               "then a free q8_0 greedy run: the share of its tokens equal to the f16 run's, and the mean step of the "
               "first difference (= the generated length when none). llama.cpp's own q8_0 cache was not run (no "
-              "llama.cpp binary here).\n")
+              "llama.cpp binary here). The models' weights are random and scaled so that every mechanism moves the greedy ids "
+              "within a few steps: any perturbation, an f16 rounding included, sends their free runs apart early, so "
+              "the forced columns are the measure of the quantization and the free run a lower bound.\n")
     with open(os.path.join(a.data, "kv-logits.cmd")) as f:
         cmdblock(f.read().strip())
     with open(lg) as f:
