@@ -9,6 +9,11 @@
 #define MAX_TOKENS 400
 
 int pv_test_write_chat_vocab(const char *path, int chatml_type, const char *chat_template) {
+  return pv_test_write_chat_vocab_with(path, chatml_type, chat_template, NULL, 0);
+}
+
+int pv_test_write_chat_vocab_with(const char *path, int chatml_type, const char *chat_template,
+                                  const char *const *control, int n_control) {
   static char names[MAX_TOKENS][8];
   const char *tokens[MAX_TOKENS];
   int32_t types[MAX_TOKENS];
@@ -20,6 +25,7 @@ int pv_test_write_chat_vocab(const char *path, int chatml_type, const char *chat
     if (i >= 3 && !chatml_type) continue;
     tokens[n] = fixed[i], types[n] = fixed_type[i], scores[n++] = 0;
   }
+  for (int i = 0; i < n_control && n < 8; i++) tokens[n] = control[i], types[n] = 3, scores[n++] = 0;
   for (int b = 0; b < 256; b++) {
     snprintf(names[n], sizeof names[n], "<0x%02X>", b);
     tokens[n] = names[n], types[n] = 6, scores[n++] = 0;

@@ -10,5 +10,9 @@
  * pagedvk status. chatml_type: 0 leaves the ChatML tokens out, otherwise their token type (3
  * control, 1 normal). */
 int pv_test_write_chat_vocab(const char *path, int chatml_type, const char *chat_template);
+/* The same with up to 3 more control tokens (ids from 3, or from 5 with the ChatML tokens), e.g.
+ * a tool-call marker that the detokenizer leaves out of the text. */
+int pv_test_write_chat_vocab_with(const char *path, int chatml_type, const char *chat_template,
+                                  const char *const *control, int n_control);
 
 #endif
