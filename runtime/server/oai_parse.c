@@ -657,6 +657,10 @@ static int parse_object(pagedvk_server *s, const sj_doc *d, oai_request *r, srv_
     rc = -1;
   }
   if (!rc) rc = r->kind == OAI_CHAT ? parse_messages(s, d, root, r, err) : parse_prompt(s, d, root, r, err);
+  /* a JSON answer has no thinking block (its grammar allows none): all of it is content, even
+   * where the prompt opened the block */
+  if (r->sp.grammar_kind == PAGEDVK_GRAMMAR_JSON_SCHEMA || r->sp.grammar_kind == PAGEDVK_GRAMMAR_JSON_OBJECT)
+    r->think_style = OAI_THINK_OFF;
   bool max_given = false;
   if (!rc) rc = parse_max_tokens(s, d, root, r, &max_given, err);
   if (!rc) rc = check_logprob_entries(r, max_given, err);

@@ -6,7 +6,7 @@
 #   content; raw (reasoning_format "none") = reasoning + "</think>" + content;
 # - the model opens <think> itself (think_open false): the markers are dropped from both parts;
 # - enable_thinking false (the prompt opens and closes the block): everything is content, and
-#   there is no reasoning_content;
+#   there is no reasoning_content; a response_format JSON answer is all content too;
 # - streamed: delta.reasoning_content deltas, then delta.content deltas, reassembling to the
 #   non-streamed message exactly (n = 2 choices too);
 # - `serve --reasoning-format none` leaves the text whole; a bad reasoning_format is a 400.
@@ -65,6 +65,11 @@ stream_of "$(body "$G2" '{"chat_template_kwargs":{"think_open":false}}')" > "$TM
 chat "$(body "$G1" '{"chat_template_kwargs":{"enable_thinking":false}}')" off.json
 jq -e '.choices[0].message | (has("reasoning_content") | not) and (.content | test("^[a-z]{2,8} [a-z]{2,8}</think>[a-z]{2,8}$"))' \
   "$TMP/off.json" >/dev/null || fail "enable_thinking false: $(cat "$TMP/off.json")"
+
+# 3b. a JSON answer (response_format) is content even where the prompt opened the block
+chat "$(jq -c 'del(.grammar) + {response_format: {type: "json_object"}, max_tokens: 30}' <<< "$(body x)")" json.json
+jq -e '.choices[0].message | (has("reasoning_content") | not) and (.content | startswith("{"))' "$TMP/json.json" \
+  >/dev/null || fail "json answer of a thinking template: $(cat "$TMP/json.json")"
 
 # 4. n = 2: each choice split, streamed equal to non-streamed
 B=$(body "$G1" '{"n":2}')
