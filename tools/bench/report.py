@@ -415,8 +415,9 @@ if js:
         "a list of at most 4 enum values, a boolean — so every request makes all its tokens and the batch stays "
         "full), sampled (T 0.8, seeded) and greedy. The model has random weights and a %s-token vocabulary, so "
         "the output projection and the masks have their real width. Decode ms per output token = decode-step "
-        "time ÷ the tokens those steps made; medians of %d runs, the four cases interleaved.\n"
-        % (js["requests"], js["prompt_len"], js["output_len"], "{:,}".format(js["vocab"]), js["runs"]))
+        "time ÷ the tokens those steps made; medians of %d run%s, the four cases interleaved.\n"
+        % (js["requests"], js["prompt_len"], js["output_len"], "{:,}".format(js["vocab"]), js["runs"],
+           "" if js["runs"] == 1 else "s"))
     cmdblock(cmd)
     md.append("| case | decode ms per output token | ITL p50 ms | output tokens |")
     md.append("|---|---:|---:|---:|")
