@@ -32,10 +32,21 @@ def load_json(name):
     if not text:
         return None
     start = text.find('{')
-    try:
-        return json.loads(text[start:]) if start >= 0 else None
-    except ValueError:
+    if start < 0:
         return None
+    try:
+        return json.loads(text[start:])
+    except ValueError:
+        pass
+    # bench kernels prints its results as they come: a step stopped by its time limit leaves the
+    # kernels measured so far, which are kept (the step table says it timed out)
+    cut = text[start:].rstrip().rstrip(',')
+    for tail in ('\n  ]\n}', '}\n  ]\n}'):
+        try:
+            return json.loads(cut + tail)
+        except ValueError:
+            pass
+    return None
 
 
 lines = []
@@ -63,6 +74,11 @@ def missing_table(name):
     if err and s['status'] != 'skipped':
         w('\n```\n%s\n```' % '\n'.join(err))
     w('')
+
+
+def sig(x):
+    """About three significant digits, never in exponent form."""
+    return '%.0f' % x if x >= 100 else '%.1f' % x if x >= 10 else '%.2f' % x
 
 
 def fmt(x, nd=1):
@@ -155,14 +171,21 @@ else:
 # ---- kernels ----
 w('## Copy bandwidth and kernels\n')
 kj = load_json('kernels')
+cj0 = load_json('copy') or kj
 bw = None
+if cj0:
+    cmd('copy' if load_json('copy') else 'kernels')
+    bw = max(cj0.get('copy_gbps', 0), cj0.get('copy_kernel_gbps', 0))
+    w('| copy | GB/s (bytes read + written / time) |\n|---|---:|')
+    w('| vkCmdCopyBuffer, 64 MiB | %s |' % fmt(cj0.get('copy_gbps')))
+    w('| copy kernel (tools/bench/shaders/copy.comp), 64 MiB | %s |' % fmt(cj0.get('copy_kernel_gbps')))
+    w('| **bandwidth used for the bounds below** (the larger) | **%s** |\n' % fmt(bw))
+else:
+    missing_table('copy')
 if kj:
     cmd('kernels')
-    bw = max(kj.get('copy_gbps', 0), kj.get('copy_kernel_gbps', 0))
-    w('| copy | GB/s (bytes read + written / time) |\n|---|---:|')
-    w('| vkCmdCopyBuffer, 64 MiB | %s |' % fmt(kj.get('copy_gbps')))
-    w('| copy kernel (tools/bench/shaders/copy.comp), 64 MiB | %s |' % fmt(kj.get('copy_kernel_gbps')))
-    w('| **bandwidth used for the bounds below** (the larger) | **%s** |\n' % fmt(bw))
+    if steps.get('kernels', {}).get('status') == 'timeout':
+        w('The kernels step reached its time limit: the kernels measured before it are below.\n')
     mm = [k for k in kj.get('kernels', []) if k['kernel'] == 'matmul']
     ms = sorted({int(re.search(r'M=(\d+)', k['shape']).group(1)) for k in mm})
     types = []
@@ -181,7 +204,7 @@ if kj:
                 k = next((k for k in mm if k['variant'] == t and k['shape'].endswith('M=%d' % m)), None)
                 if k:
                     share = ' (%.0f%%)' % (100 * k['gbps'] / bw) if bw else ''
-                    row += ['%.1f%s' % (k['gbps'], share), '%.1f' % k['gflops']]
+                    row += [sig(k['gbps']) + share, sig(k['gflops'])]
                 else:
                     row += ['—', '—']
             w('| %s | %s |' % (t, ' | '.join(row)))
