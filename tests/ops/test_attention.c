@@ -13,7 +13,7 @@
  *
  * Configurations cover block sizes 8/16/32/64, head sizes 32/64/80/96/128, GQA (4 heads on 2),
  * MQA (8 on 1) and MHA, NORMAL and NEOX rope (one with partial rope and a position scale), llama3
- * frequency divisors (rope_freqs), a head of 256, f16 and f32 pools; each runs attention
+ * frequency divisors (rope_freqs), a head of 256, f16, f32 and q8_0 pools; each runs attention
  * unpartitioned, partitioned (32 keys per part, then attn_reduce), and with 3 partitions of 24 keys that each come round again for the keys past 72
  * (the longest context is 150): all three must match. Once per clamp set.
  *
@@ -32,6 +32,9 @@
  *   pool K (new)      the same bound plus half an f16 ulp (the conversion).
  *   pool V (new)      the f16 value of v within 1 ulp (rounding mode of packHalf2x16 is the
  *                     implementation's); f32 pool: exact.
+ *   q8_0 pool (new)   K and V within 1.2 quant steps of the CPU's q8_0 of the (rotated) values, plus
+ *                     twice the rope bound for K (a rounding either moves); the attention reference
+ *                     then reads the device's bytes.
  *   rest of the pool  bit-identical (cached tokens, the other layer, unused slots and blocks).
  *   attention out     |o - ref| <= 5e-5 max|V|: reference in double from the CPU's pool image;
  *                     differences are the rope bound above moving the scores and f32 sums
@@ -58,7 +61,10 @@ typedef struct attn_cfg {
   uint32_t window; /* sliding window (0: none) */
   float softcap;   /* attention soft-cap (0: none) */
   float scale;     /* factor on q.k (0: 1/sqrt(head_dim)) */
+  bool q8;         /* q8_0 pool (f32 ignored) */
 } attn_cfg;
+
+static uint64_t g_block_bytes; /* q8_0: the pool's bytes per block (run_config sets it) */
 
 /* Divisors of the kind llama3 scaling gives (1 for the fast pairs, up to 8 for the slow ones), in
  * an order no formula of the index would reproduce, so that a divisor read for the wrong pair shows. */
@@ -79,10 +85,25 @@ static uint64_t pool_at(const attn_cfg *c, uint32_t bpb, uint32_t slot, uint32_t
   *buf = block / bpb;
   uint64_t lb = block % bpb;
   uint64_t per_kv = (uint64_t)c->n_kv_head * c->block_size * c->head_dim;
+  if (c->q8) /* bytes: the block's quants first (kv_gpu.h) */
+    return lb * g_block_bytes + (layer * 2 + kv) * per_kv + ((uint64_t)head * c->block_size + off) * c->head_dim;
   return ((lb * N_LAYER + layer) * 2 + kv) * per_kv + ((uint64_t)head * c->block_size + off) * c->head_dim;
 }
 
+/* q8_0: the byte of the f16 scale of quant byte e (after the block's quants, ceil(head_dim / 64)
+ * words per head row, written out from kv_gpu.h). */
+static uint64_t q8_scale_at(const attn_cfg *c, uint64_t e) {
+  const uint64_t lb = e / g_block_bytes, in = e % g_block_bytes, row = in / c->head_dim, d = in % c->head_dim;
+  const uint64_t quants = (uint64_t)N_LAYER * 2 * c->n_kv_head * c->block_size * c->head_dim;
+  return lb * g_block_bytes + quants + (row * ((c->head_dim + 63) / 64) + d / 64) * 4 + ((d / 32) & 1) * 2;
+}
+
 static float img_get(const attn_cfg *c, const pool_image *img, uint32_t buf, uint64_t e) {
+  if (c->q8) {
+    uint16_t h;
+    memcpy(&h, img->bytes[buf] + q8_scale_at(c, e), 2);
+    return pv_f16_to_f32(h) * (float)(int8_t)img->bytes[buf][e];
+  }
   if (c->f32) {
     float f;
     memcpy(&f, img->bytes[buf] + e * 4, 4);
@@ -100,6 +121,50 @@ static void img_set(const attn_cfg *c, pool_image *img, uint32_t buf, uint64_t e
     uint16_t h = pv_f32_to_f16(v);
     memcpy(img->bytes[buf] + e * 2, &h, 2);
   }
+}
+
+/* A head row (elements e .. e + head_dim - 1) set to v: q8_0 quantizes it (GGUF's Q8_0, as
+ * pv_ref_q8_round; a block holding a NaN gets a NaN scale); the other types element by element. */
+static void img_set_row(const attn_cfg *c, pool_image *img, uint32_t buf, uint64_t e, const float *v) {
+  if (!c->q8) {
+    for (uint32_t d = 0; d < c->head_dim; d++) img_set(c, img, buf, e + d, v[d]);
+    return;
+  }
+  for (uint32_t b = 0; b < c->head_dim; b += 32) {
+    float amax = 0.0f;
+    bool nan = false;
+    for (uint32_t i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(v[b + i])), nan |= isnan(v[b + i]);
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (uint32_t i = 0; i < 32; i++) {
+      float q = nan ? 1.0f : roundf(v[b + i] * id);
+      img->bytes[buf][e + b + i] = (uint8_t)(int8_t)(q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q);
+    }
+    const uint16_t h = nan ? 0x7e00 : pv_f32_to_f16(d);
+    memcpy(img->bytes[buf] + q8_scale_at(c, e + b), &h, 2);
+  }
+}
+
+/* q8_0: a new head row the step wrote (got) against the CPU's quantization of its values: within
+ * 1.2 quant steps of its block (a rounding the rope bound `slack` or the scale's f16 rounding moved)
+ * plus slack; then the device's bytes go into the image (the attention below reads them) and are
+ * marked new. */
+static void q8_check_row(const attn_cfg *c, pool_image *img, const pool_image *got, bool *new_byte, uint32_t buf,
+                         uint64_t e, const float *v, float slack, const char *what, const char *kv, uint32_t r,
+                         uint32_t h) {
+  img_set_row(c, img, buf, e, v);
+  for (uint32_t d = 0; d < c->head_dim; d++) {
+    uint16_t sh;
+    memcpy(&sh, img->bytes[buf] + q8_scale_at(c, e + d), 2);
+    const float w = img_get(c, img, buf, e + d), g = img_get(c, got, buf, e + d);
+    if (!(fabsf(g - w) <= 1.2f * pv_f16_to_f32(sh) + slack + 1e-6f))
+      fail_msg("%s: pool %s row %u head %u [%u] = %.9g, want %.9g (q8_0 step %g)", what, kv, r, h, d, g, w,
+               (double)pv_f16_to_f32(sh));
+  }
+  const uint64_t s = q8_scale_at(c, e), sbytes = (c->head_dim + 63) / 64 * 4;
+  memcpy(img->bytes[buf] + e, got->bytes[buf] + e, c->head_dim);
+  memcpy(img->bytes[buf] + s, got->bytes[buf] + s, sbytes);
+  memset(new_byte + e, 1, c->head_dim);
+  memset(new_byte + s, 1, sbytes);
 }
 
 /* The rope bound per unit of rotation-pair magnitude, at position pos (see the top). */
@@ -139,7 +204,9 @@ static void poison_outside_windows(const attn_cfg *c, pool_image *img, uint32_t 
         for (uint32_t h = 0; h < c->n_kv_head; h++) {
           uint32_t buf;
           const uint64_t e = pool_at(c, bpb, nan_block * c->block_size + o, layer, kvi, h, &buf);
-          for (uint32_t d = 0; d < c->head_dim; d++) img_set(c, img, buf, e + d, NAN);
+          float nans[256];
+          for (uint32_t d = 0; d < c->head_dim; d++) nans[d] = NAN;
+          img_set_row(c, img, buf, e, nans);
         }
   for (uint32_t s = 0; s < N_SEQ; s++) {
     const uint32_t first_block = first_key(c, SEQ_PAST[s]) / c->block_size; /* the step's first row's */
@@ -156,7 +223,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   if (!c.rope_dim) c.rope_dim = c.head_dim;
   const uint32_t BS = c.block_size, D = c.head_dim, H = c.n_head, KV = c.n_kv_head;
   const uint32_t q_stride = H * D + 4, kv_stride = KV * D + (texel ? 4 : 2), o_stride = H * D + 8;
-  uint64_t rng = (uint64_t)BS * 131 + D * 7 + H * 3 + KV + (c.neox ? 1000 : 0) + (c.f32 ? 2000 : 0);
+  uint64_t rng = (uint64_t)BS * 131 + D * 7 + H * 3 + KV + (c.neox ? 1000 : 0) + (c.f32 ? 2000 : 0) + (c.q8 ? 4000 : 0);
 
   /* sequences, blocks, block tables */
   uint32_t ctx_len[N_SEQ], n_blocks_seq[N_SEQ], total_blocks = 0, max_blocks = 0, rows = 0;
@@ -182,8 +249,10 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
       bt[s * max_blocks + i] = i < n_blocks_seq[s] ? perm[next++] : perm[(s * 7 + i) % n_blocks];
 
   /* the pool, spanning several buffers: lower the buffer limit to a few blocks */
-  pv_kv_geometry geom = {.block_size = BS, .n_layer = N_LAYER, .n_kv_head = KV, .head_dim = D, .f32 = c.f32};
+  pv_kv_geometry geom = {.block_size = BS, .n_layer = N_LAYER, .n_kv_head = KV, .head_dim = D, .f32 = c.f32,
+                         .q8 = c.q8};
   const uint64_t block_bytes = pv_kv_block_bytes(&geom);
+  g_block_bytes = block_bytes;
   const uint32_t want_bufs = 5, bpb = (n_blocks + want_bufs - 1) / want_bufs;
   pv_vk_caps saved = ctx->caps;
   ctx->caps.max_storage_buffer_range = bpb * block_bytes;
@@ -194,7 +263,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
   assert_int_equal(kv.blocks_per_buf, bpb);
   assert_true(kv.n_bufs >= 4);
   pv_op_pool pool = {.n_bufs = kv.n_bufs, .block_size = BS, .blocks_per_buf = kv.blocks_per_buf,
-                     .n_layer = N_LAYER, .n_kv_head = KV, .head_dim = D, .f32 = c.f32};
+                     .n_layer = N_LAYER, .n_kv_head = KV, .head_dim = D, .f32 = c.f32, .q8 = c.q8};
   for (uint32_t i = 0; i < kv.n_bufs; i++) {
     pool.bufs[i] = &kv.bufs[i];
     pool.texels[i] = texel ? kv.texels[i] : VK_NULL_HANDLE;
@@ -220,7 +289,7 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
             uint32_t buf;
             uint64_t e = pool_at(&c, bpb, slot, layer, kvi, h, &buf);
             pv_test_random_floats(tmp, D, rng++, -1.0f, 1.0f);
-            for (uint32_t d = 0; d < D; d++) img_set(&c, &img, buf, e + d, tmp[d]);
+            img_set_row(&c, &img, buf, e, tmp);
           }
     }
   if (c.window) poison_outside_windows(&c, &img, bpb, bt, max_blocks, perm[total_blocks]);
@@ -376,14 +445,14 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
 
   char what[160];
   snprintf(what, sizeof what, "bs=%u d=%u heads=%u/%u %s %s rope_dim=%u%s window=%u softcap=%g scale=%g", BS, D, H,
-           KV, c.neox ? "neox" : "normal", c.f32 ? "f32" : "f16", c.rope_dim, c.freqs ? " freq divisors" : "", c.window,
+           KV, c.neox ? "neox" : "normal", c.q8 ? "q8_0" : c.f32 ? "f32" : "f16", c.rope_dim, c.freqs ? " freq divisors" : "", c.window,
            (double)c.softcap, (double)c.scale);
 
   /* CPU: rope of q and k, the new K/V into the image; q and the new K/V checked on the way */
   float *qr = malloc((size_t)rows * H * D * 4), *mag = malloc((size_t)D * 4);
   bool *new_elem[PV_KV_POOL_MAX_BUFS] = {0};
   assert_true(qr && mag);
-  const size_t esize = c.f32 ? 4 : 2;
+  const size_t esize = c.q8 ? 1 : c.f32 ? 4 : 2;
   for (uint32_t b = 0; b < kv.n_bufs; b++) assert_non_null(new_elem[b] = calloc(img.size[b] / esize, 1));
   for (uint32_t r = 0; r < rows; r++) {
     const float pos = (float)info[r].pos * c.pos_scale;
@@ -402,6 +471,15 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
       rope_ref(tmp, mag, &c, pos);
       uint32_t buf;
       uint64_t ek = pool_at(&c, bpb, info[r].slot, LAYER, 0, h, &buf);
+      if (c.q8) {
+        float slack = 0.0f;
+        for (uint32_t d = 0; d < D; d++) slack = fmaxf(slack, 2.0f * rope_tol(pos) * mag[d]);
+        q8_check_row(&c, &img, &got_img, new_elem[buf], buf, ek, tmp, slack, what, "K", r, h);
+        const uint64_t ev = pool_at(&c, bpb, info[r].slot, LAYER, 1, h, &buf);
+        q8_check_row(&c, &img, &got_img, new_elem[buf], buf, ev, v + (size_t)r * kv_stride + h * D, 0.0f, what, "V",
+                     r, h);
+        continue;
+      }
       for (uint32_t d = 0; d < D; d++) {
         float g = img_get(&c, &got_img, buf, ek + d);
         float tol = rope_tol(pos) * mag[d] + (c.f32 ? 0.0f : 0.5f * f16_ulp(tmp[d]));
@@ -504,33 +582,37 @@ static void run_config(pv_test_vk *t, pv_ops *ops, attn_cfg c, bool texel) {
 
 /* Every block size, head size, head layout, rope style and pool type appears, in mixed pairs. */
 static const attn_cfg CONFIGS[] = {
-    {8, 32, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},   {16, 64, 8, 1, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
-    {32, 80, 4, 4, false, true, 0, 1.0f, false, 0, 0.0f, 0.0f},   {64, 96, 4, 2, true, true, 0, 1.0f, false, 0, 0.0f, 0.0f},
-    {16, 128, 4, 4, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f}, {8, 96, 8, 1, true, true, 48, 0.5f, false, 0, 0.0f, 0.0f},
-    {32, 32, 8, 1, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},  {64, 64, 4, 4, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
-    {8, 128, 4, 2, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},   {16, 80, 8, 1, false, true, 0, 1.0f, false, 0, 0.0f, 0.0f},
-    {32, 128, 4, 2, true, true, 0, 1.0f, false, 0, 0.0f, 0.0f},   {64, 32, 4, 4, false, true, 16, 1.0f, false, 0, 0.0f, 0.0f},
+    {8, 32, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},   {16, 64, 8, 1, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},
+    {32, 80, 4, 4, false, true, 0, 1.0f, false, 0, 0.0f, 0.0f, false},   {64, 96, 4, 2, true, true, 0, 1.0f, false, 0, 0.0f, 0.0f, false},
+    {16, 128, 4, 4, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false}, {8, 96, 8, 1, true, true, 48, 0.5f, false, 0, 0.0f, 0.0f, false},
+    {32, 32, 8, 1, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},  {64, 64, 4, 4, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},
+    {8, 128, 4, 2, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},   {16, 80, 8, 1, false, true, 0, 1.0f, false, 0, 0.0f, 0.0f, false},
+    {32, 128, 4, 2, true, true, 0, 1.0f, false, 0, 0.0f, 0.0f, false},   {64, 32, 4, 4, false, true, 16, 1.0f, false, 0, 0.0f, 0.0f, false},
     /* rope_kv's element-wise paths at any padding (its 4-wide ones need sizes in multiples of 4,
      * the f16 pack 8): f16 heads of 36 pack element-wise, heads of 34 rotate and pack so, a NEOX
      * half of 6 rotates so */
-    {16, 36, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},  {8, 34, 4, 2, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
-    {16, 64, 4, 2, true, true, 12, 1.0f, false, 0, 0.0f, 0.0f},
+    {16, 36, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},  {8, 34, 4, 2, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},
+    {16, 64, 4, 2, true, true, 12, 1.0f, false, 0, 0.0f, 0.0f, false},
     /* llama3 rope scaling's frequency divisors, NORMAL and NEOX, whole and partial rope, both
      * workgroup widths; and a head of 256 (Gemma's, twice what embedding/heads gives there) */
-    {32, 128, 8, 2, true, true, 0, 1.0f, true, 0, 0.0f, 0.0f}, {16, 64, 4, 2, false, false, 0, 1.0f, true, 0, 0.0f, 0.0f},
-    {8, 96, 4, 1, true, false, 48, 0.5f, true, 0, 0.0f, 0.0f},  {16, 256, 2, 1, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f},
+    {32, 128, 8, 2, true, true, 0, 1.0f, true, 0, 0.0f, 0.0f, false}, {16, 64, 4, 2, false, false, 0, 1.0f, true, 0, 0.0f, 0.0f, false},
+    {8, 96, 4, 1, true, false, 48, 0.5f, true, 0, 0.0f, 0.0f, false},  {16, 256, 2, 1, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f, false},
+    /* q8_0 pools: heads of 32 (a scale word per row), 96 (three scales: two words), 128 */
+    {8, 32, 4, 2, false, false, 0, 1.0f, false, 0, 0.0f, 0.0f, true}, {16, 96, 8, 1, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f, true},
+    {32, 128, 4, 4, true, false, 0, 1.0f, false, 0, 0.0f, 0.0f, true},
 };
 
 /* Gemma's mechanisms in every kernel variant: sliding windows (shorter than a block, across
  * blocks, longer than a partition), soft-capped scores, a scale of q.k other than 1/sqrt(d); f16
  * and f32 pools. */
 static const attn_cfg GEMMA_CONFIGS[] = {
-    {8, 32, 2, 1, true, false, 0, 1.0f, false, 20, 5.0f, 0.0f},
-    {16, 64, 4, 2, true, true, 0, 1.0f, false, 37, 0.0f, 0.0f},
-    {32, 32, 8, 1, true, false, 0, 1.0f, false, 5, 0.0f, 0.0f},
-    {8, 256, 2, 1, true, false, 0, 1.0f, false, 50, 50.0f, 0.0625f},
-    {16, 128, 4, 4, true, true, 0, 1.0f, false, 0, 2.0f, 0.0f},
-    {64, 64, 4, 1, true, false, 0, 1.0f, false, 70, 0.0f, 0.25f},
+    {8, 32, 2, 1, true, false, 0, 1.0f, false, 20, 5.0f, 0.0f, false},
+    {16, 64, 4, 2, true, true, 0, 1.0f, false, 37, 0.0f, 0.0f, false},
+    {32, 32, 8, 1, true, false, 0, 1.0f, false, 5, 0.0f, 0.0f, false},
+    {8, 256, 2, 1, true, false, 0, 1.0f, false, 50, 50.0f, 0.0625f, false},
+    {16, 128, 4, 4, true, true, 0, 1.0f, false, 0, 2.0f, 0.0f, false},
+    {64, 64, 4, 1, true, false, 0, 1.0f, false, 70, 0.0f, 0.25f, false},
+    {8, 64, 2, 1, true, false, 0, 1.0f, false, 20, 5.0f, 0.0f, true}, /* q8_0 */
 };
 
 static void run_configs(pv_test_vk *t, const attn_cfg *cfgs, size_t n) {
