@@ -35,7 +35,9 @@ head -n 1 "$TMP/hdr" | grep -q ' 503' || fail "chat while loading: $(head -n 1 "
 grep -qi '^Retry-After:' "$TMP/hdr" || fail "503 while loading without Retry-After"
 jq -e '.error.code == "model_loading"' "$TMP/body" >/dev/null || fail "chat while loading: $(cat "$TMP/body")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" = 200 ] || fail "/metrics while loading is not 200"
-: > "$TMP/model.gguf" # a writer comes and goes: the "model" is an empty FIFO, which loading refuses
+# a writer comes and goes: the "model" is an empty FIFO, which loading refuses (bounded: a server
+# that died before opening it would leave the writer waiting)
+timeout 60 sh -c ': > "$1"' _ "$TMP/model.gguf" || fail "the server never opened the model file"
 rc=0
 wait "$SERVER_PID" || rc=$?
 SERVER_PID=
