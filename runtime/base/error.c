@@ -72,3 +72,17 @@ double pv_now(void) {
 }
 
 double pagedvk_now_seconds(void) { return pv_now(); }
+
+#ifdef PV_ASAN
+#include <sanitizer/asan_interface.h>
+
+void pv_check_region_asan(const void *p, size_t bytes, const char *what) {
+  if (!bytes) return;
+  void *bad = __asan_region_is_poisoned((void *)(uintptr_t)p, bytes);
+  if (!bad) return;
+  fprintf(stderr, "pagedvk: %s: bytes [%p, +%zu) reach unaddressable memory at %p (offset %zu)\n", what, p, bytes,
+          bad, (size_t)((const char *)bad - (const char *)p));
+  __asan_describe_address(bad);
+  abort();
+}
+#endif

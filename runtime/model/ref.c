@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "gguf/quant.h"
 #include "model/ref.h"
 
@@ -188,7 +189,9 @@ void pv_ref_rmsnorm(float *out, const float *x, const float *w, uint32_t n, floa
 /* out[r] = sum_c w[r][c] * x[c]  (w row-major, a row per output), each row summed in column order.
  * Four rows go side by side only so that their four independent sums overlap in the CPU (a single
  * running sum waits on each add); every row's result is the same as one row at a time. */
-void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols) {
+/* The reference's hot loop: uninstrumented under the sanitizers, its three operands checked whole
+ * on entry instead (base.h, PV_HOT_LOOP). */
+PV_HOT_LOOP static void matvec_rows(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols) {
   uint32_t r = 0;
   for (; r + 4 <= rows; r += 4) {
     const float *w0 = w + (size_t)r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
@@ -207,6 +210,13 @@ void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, ui
     for (uint32_t c = 0; c < cols; c++) acc += row[c] * x[c];
     out[r] = acc;
   }
+}
+
+void pv_ref_matvec(float *out, const float *w, const float *x, uint32_t rows, uint32_t cols) {
+  pv_check_region(w, (size_t)rows * cols * sizeof *w, "pv_ref_matvec weights");
+  pv_check_region(x, (size_t)cols * sizeof *x, "pv_ref_matvec input");
+  pv_check_region(out, (size_t)rows * sizeof *out, "pv_ref_matvec output");
+  matvec_rows(out, w, x, rows, cols);
 }
 
 void pv_ref_rope(float *head, uint32_t head_dim, uint32_t rope_dim, float pos, float base, const float *div,
