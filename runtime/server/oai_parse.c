@@ -657,9 +657,11 @@ static int parse_object(pagedvk_server *s, const sj_doc *d, oai_request *r, srv_
     rc = -1;
   }
   if (!rc) rc = r->kind == OAI_CHAT ? parse_messages(s, d, root, r, err) : parse_prompt(s, d, root, r, err);
-  /* a JSON answer has no thinking block (its grammar allows none): all of it is content, even
-   * where the prompt opened the block */
-  if (r->sp.grammar_kind == PAGEDVK_GRAMMAR_JSON_SCHEMA || r->sp.grammar_kind == PAGEDVK_GRAMMAR_JSON_OBJECT)
+  /* a JSON answer, or a forced tool call (its grammar and the call's opening marker after the
+   * prompt), has no thinking block: all of it is content, even where the prompt opened the block
+   * (DeepSeek-R1's generation prompt ends in "<think>\n") */
+  if (r->sp.grammar_kind == PAGEDVK_GRAMMAR_JSON_SCHEMA || r->sp.grammar_kind == PAGEDVK_GRAMMAR_JSON_OBJECT ||
+      r->tool_prefill)
     r->think_style = OAI_THINK_OFF;
   bool max_given = false;
   if (!rc) rc = parse_max_tokens(s, d, root, r, &max_given, err);

@@ -65,6 +65,13 @@ $PY check "$TMP/req-1.json" "$TMP/asm-1.json" "$TMP/req-3.json" "$TMP/asm-3.json
 $PY same "$TMP/solo-1.json" "$TMP/asm-1.json" "$TMP/solo-3.json" "$TMP/asm-3.json" ||
   fail "a stream differs from the non-streamed message"
 
+# a forced call after a prompt that opened a thinking block (open_think, as DeepSeek-R1's
+# generation prompt): the call is a tool call, not reasoning
+jq '.chat_template_kwargs = {"open_think": true}' "$TMP/req-1.json" > "$TMP/think.json"
+[ "$(post /v1/chat/completions "$(cat "$TMP/think.json")")" = 200 ] || fail "forced call after <think>: $(cat "$TMP/body")"
+jq -e '.choices[0].message | (.tool_calls | length >= 1) and ((.reasoning_content // "") == "")' "$TMP/body" >/dev/null ||
+  fail "forced call after an opened <think>: not a tool call: $(cat "$TMP/body")"
+
 # tool_choice none: plain content, no calls
 jq '.tool_choice = "none" | .max_tokens = 8' "$TMP/req-0.json" > "$TMP/none.json"
 [ "$(post /v1/chat/completions "$(cat "$TMP/none.json")")" = 200 ] || fail "tool_choice none: $(cat "$TMP/body")"
