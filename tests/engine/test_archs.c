@@ -356,17 +356,22 @@ static void test_partial_rotary(void **state) {
 
 static void test_q8_shared_models(void **state) {
   (void)state;
-  static const char *const models[] = {
-      "syn-llama-q4k.gguf",    "syn-qwen2-f16.gguf",   "syn-gemma2.gguf",      "syn-gemma3.gguf",
-      "syn-granite.gguf",      "syn-llama-headdim.gguf", "syn-llama-iq4_nl.gguf", "syn-llama-iq4_xs.gguf",
-      "syn-llama-q2_k.gguf",   "syn-llama-q3_k_m.gguf", "syn-llama-ropefreqs.gguf", "syn-phi3.gguf",
-      "syn-qwen3.gguf",        "syn-smollm3.gguf",     "llama-2-tiny-random.gguf"};
+  /* the test models of tests/make_models.cmake first (no ../shared needed), then the other files
+   * of ../shared/models (llama.cpp-quantized types and the other architectures) when present */
+  static const char *const twins[] = {"syn-llama-q4k.gguf", "syn-qwen2-f16.gguf", "syn-gemma2.gguf"};
+  static const char *const shared[] = {
+      "models/syn-gemma3.gguf",       "models/syn-granite.gguf",     "models/syn-llama-headdim.gguf",
+      "models/syn-llama-iq4_nl.gguf", "models/syn-llama-iq4_xs.gguf", "models/syn-llama-q2_k.gguf",
+      "models/syn-llama-q3_k_m.gguf", "models/syn-llama-ropefreqs.gguf", "models/syn-phi3.gguf",
+      "models/syn-qwen3.gguf",        "models/syn-smollm3.gguf",     "models/llama-2-tiny-random.gguf"};
   static const uint32_t sizes[] = {8, 16, 32};
   uint32_t compared = 0;
-  for (size_t i = 0; i < PV_ARRAY_LEN(models); i++) {
-    char rel[128], path[1024];
-    snprintf(rel, sizeof rel, "models/%s", models[i]);
-    if (!pv_test_shared_path(path, sizeof path, rel)) continue;
+  for (size_t i = 0; i < PV_ARRAY_LEN(twins) + PV_ARRAY_LEN(shared); i++) {
+    char path[1024];
+    if (i < PV_ARRAY_LEN(twins))
+      pv_test_model_path(path, sizeof path, twins[i]);
+    else if (!pv_test_shared_path(path, sizeof path, shared[i - PV_ARRAY_LEN(twins)]))
+      continue;
     pv_gguf_file *f = NULL;
     pv_error err = {0};
     pv_hparams hp;
