@@ -2,7 +2,10 @@
 #   make demo — install dependencies, build, run the showcase on the default Vulkan device
 #   make test — install dependencies, build the normal and the sanitizer configuration, run ctest in both,
 #               the GPU-free tests of the aarch64 cross build under qemu-user, and each libFuzzer
-#               target for FUZZ_SECONDS (tools/fuzz --all); the sanitizer ctest runs last
+#               target for FUZZ_SECONDS (tools/fuzz --all); the sanitizer ctest runs last. Every test
+#               runs at least once: the server's scripts only under the sanitizers, the llama.cpp
+#               comparisons and the engine's forced-kernel and embedded reruns only in the normal
+#               build (NORMAL_CTEST_EXCLUDE_LABEL, ASAN_CTEST_EXCLUDE below: CI must fit 25 min on 2 cores)
 #   make cross-aarch64 — cross-build library, CLI and tests for aarch64 (cmake/toolchain-aarch64.cmake)
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -45,7 +48,12 @@ demo: build
 # The two comparisons with llama.cpp's outputs (engine_oracle_engine, portability_embedded_oracle)
 # check numbers, which the normal build does; their code paths run under the sanitizers in
 # engine_engine, engine_archs and the ops tests. Under ASan they took ~530 s of ctest time (CI 2026-12-07).
-ASAN_CTEST_EXCLUDE ?= ^(engine_oracle_engine|portability_embedded_oracle)$$
+# The engine suite's forced-kernel reruns (engine_*_gpu_paths) and its embedded-profile subset
+# (engine_embedded_*) run the host code of engine_engine, engine_split and portability_embedded_kv,
+# which the sanitizers check, with other kernels and limits: their numbers are the normal build's.
+ASAN_CTEST_EXCLUDE ?= ^(engine_oracle_engine|portability_embedded_oracle|engine_engine_gpu_paths|engine_split_gpu_paths|engine_embedded_.*)$$
+# Tests that make test runs in the sanitizer build only (label asan_run: the server's scripts).
+NORMAL_CTEST_EXCLUDE_LABEL ?= ^asan_run$$
 
 test-asan: build-asan
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -E '$(ASAN_CTEST_EXCLUDE)'
@@ -55,7 +63,7 @@ fuzz: deps
 	bash tools/fuzz --all $(FUZZ_SECONDS)
 
 test-normal: build
-	cd build && ctest --output-on-failure -j $(JOBS)
+	cd build && ctest --output-on-failure -j $(JOBS) -LE '$(NORMAL_CTEST_EXCLUDE_LABEL)'
 
 # The normal configuration runs first: lavapipe compiles each shader variant with LLVM and keeps the
 # result in Mesa's disk cache (~/.cache/mesa_shader_cache), so the sanitizer run, whose compiles are
