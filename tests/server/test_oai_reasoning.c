@@ -22,7 +22,6 @@
 
 #include "pagedvk.h"
 
-#ifdef PAGEDVK_HAVE_SERVER
 #include "server/server_internal.h"
 
 typedef struct split {
@@ -220,14 +219,3 @@ int main(void) {
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#else
-static void test_no_server(void **state) {
-  (void)state;
-  skip();
-}
-
-int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
-#endif

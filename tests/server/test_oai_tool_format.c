@@ -23,7 +23,6 @@
 
 #include "pagedvk.h"
 
-#ifdef PAGEDVK_HAVE_SERVER
 #include "chat_vocab.h"
 #include "server/oai_tools.h"
 #include "server/server_internal.h"
@@ -302,14 +301,3 @@ int main(void) {
   return cmocka_run_group_tests(tests, setup, teardown);
 }
 
-#else
-static void test_no_server(void **state) {
-  (void)state;
-  skip();
-}
-
-int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
-#endif

@@ -25,7 +25,6 @@
 
 #include "pagedvk.h"
 
-#ifdef PAGEDVK_HAVE_SERVER
 #include "sample/grammar/grammar.h"
 #include "server/oai_tools.h"
 #include "shared_paths.h"
@@ -528,14 +527,3 @@ int main(void) {
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#else
-static void test_no_server(void **state) {
-  (void)state;
-  skip();
-}
-
-int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
-#endif

@@ -24,7 +24,6 @@
 
 #include "pagedvk.h"
 
-#ifdef PAGEDVK_HAVE_SERVER
 #include "chat_vocab.h"
 #include "server/server_internal.h"
 
@@ -313,14 +312,3 @@ int main(void) {
   return cmocka_run_group_tests(tests, setup, teardown);
 }
 
-#else
-static void test_no_server(void **state) {
-  (void)state;
-  skip();
-}
-
-int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
-#endif

@@ -17,7 +17,6 @@
 
 #include "pagedvk.h"
 
-#ifdef PAGEDVK_HAVE_SERVER
 #include "server/server_internal.h"
 
 /* pagedvk_server_create without an engine: the status, and the message in err. */
@@ -109,16 +108,3 @@ int main(void) {
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#else
-
-static void test_no_server(void **state) {
-  (void)state;
-  skip();
-}
-
-int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
-
-#endif
